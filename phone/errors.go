@@ -1,0 +1,36 @@
+package phone
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNoSuchCall is returned by call commands when the call does not exist
+	// (or has already ended).
+	ErrNoSuchCall = errors.New("phone: no such call")
+	// ErrBadState is returned when a command does not fit the call's state,
+	// e.g. Answer on an outgoing call.
+	ErrBadState = errors.New("phone: command not allowed in this call state")
+	// ErrClosed is returned after Close or Shutdown.
+	ErrClosed = errors.New("phone: closed")
+	// ErrTooManyCalls is returned when MaxCalls is reached.
+	ErrTooManyCalls = errors.New("phone: too many calls")
+)
+
+// RejectedError is a failed call as data: the final SIP status and, when the
+// peer sent one, the Reason header's Q.850 cause (RFC 3326).
+type RejectedError struct {
+	Code   int    // SIP status code, e.g. 486
+	Reason string // reason phrase, e.g. "Busy Here"
+	Q850   int    // Q.850 cause from "Reason: Q.850;cause=N", 0 if absent
+	Text   string // Reason header text parameter, if any
+}
+
+func (e *RejectedError) Error() string {
+	s := fmt.Sprintf("phone: rejected %d %s", e.Code, e.Reason)
+	if e.Q850 != 0 {
+		s += fmt.Sprintf(" (Q.850 cause %d)", e.Q850)
+	}
+	return s
+}
