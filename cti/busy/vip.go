@@ -1,0 +1,128 @@
+package busy
+
+import (
+	"path"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/anyphone/anyphone/phone"
+)
+
+type vipEntryKind int
+
+const (
+	vipEmpty vipEntryKind = iota
+	vipPattern
+	vipNumber
+	vipURI
+)
+
+func vipKind(v string) vipEntryKind {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return vipEmpty
+	case strings.ContainsAny(v, "*?["):
+		return vipPattern
+	case looksLikeNumber(v):
+		return vipNumber
+	default:
+		return vipURI
+	}
+}
+
+// looksLikeNumber reports whether s is written as a phone number: digits
+// with an optional leading + and the usual separators.
+func looksLikeNumber(s string) bool {
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0:
+		case r == ' ' || r == '-' || r == '.' || r == '/' || r == '(' || r == ')':
+		default:
+			return false
+		}
+	}
+	return digits >= 2
+}
+
+// NormalizeNumber returns s in E.164 (+4930123456) using libphonenumber
+// rules, with region (e.g. "DE") for numbers without a country code. It
+// reports false when s is not a phone number it can place.
+func NormalizeNumber(s, region string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if !looksLikeNumber(s) {
+		return "", false
+	}
+	region = strings.ToUpper(region)
+	if region == "" {
+		region = "ZZ" // unknown: only +CC numbers parse
+	}
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil {
+		return "", false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
+}
+
+// caller is the caller's identity in the forms VIP entries compare with.
+type caller struct {
+	uri    string // lower case, without parameters; "" for a bare number
+	number string // E.164, "" if the caller is not a number
+	user   string // the user part as sent
+}
+
+func callerOf(from, region string) caller {
+	from = strings.TrimSpace(from)
+	if from == "" {
+		return caller{}
+	}
+	if looksLikeNumber(from) {
+		n, _ := NormalizeNumber(from, region)
+		return caller{number: n, user: from}
+	}
+	p, _, err := phone.ParseNameAddr(from)
+	if err != nil {
+		return caller{uri: strings.ToLower(from)}
+	}
+	c := caller{uri: strings.ToLower(p.URI), user: p.User}
+	if n, ok := NormalizeNumber(p.User, region); ok {
+		c.number = n
+	}
+	return c
+}
+
+// matchVIP returns the first VIP entry that matches from.
+func matchVIP(vip []string, region, from string) (string, bool) {
+	if len(vip) == 0 {
+		return "", false
+	}
+	c := callerOf(from, region)
+	for _, v := range vip {
+		entry := strings.TrimSpace(v)
+		switch vipKind(entry) {
+		case vipPattern:
+			pat := strings.ToLower(entry)
+			for _, cand := range []string{c.uri, c.number} {
+				if cand == "" {
+					continue
+				}
+				if ok, _ := path.Match(pat, cand); ok {
+					return v, true
+				}
+			}
+		case vipNumber:
+			if n, ok := NormalizeNumber(entry, region); ok && n == c.number {
+				return v, true
+			}
+		case vipURI:
+			if c.uri != "" && phone.SameAOR(entry, c.uri) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
