@@ -720,3 +720,13 @@ func TestRegContactsParsing(t *testing.T) {
 		})
 	}
 }
+
+// Test hooks for register_udp_test.go. That test is in package phone_test
+// because it needs phonetest, which imports phone.
+type (
+	RegConfigForTest   = regConfig
+	RegDoerFuncForTest = regDoerFunc
+)
+
+// NewRegistrationForTest is newRegistration for package phone_test.
+var NewRegistrationForTest = newRegistration
