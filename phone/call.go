@@ -1,0 +1,705 @@
+package phone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// call is one call. Its mutex serialises every transition: SIP callbacks,
+// commands and the media goroutines only call apply/update, which run next()
+// and publish the full new CallInfo while holding mu, so events of one call
+// are delivered in transition order.
+//
+// The call's lifetime is owned by one goroutine: the diago serve handler for
+// incoming calls, the goroutine started by Dial for outgoing ones. Media
+// goroutines are started by that owner and joined before it returns.
+type call struct {
+	p         *Phone
+	id        CallID
+	sipCallID string
+	log       interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+		Debug(string, ...any)
+	}
+
+	mu     sync.Mutex
+	info   CallInfo
+	ladder []SIPMessage
+
+	// cancel ends the outgoing INVITE (CANCEL) before answer.
+	cancelInvite context.CancelFunc
+	// decision carries Answer/Reject to the incoming handler.
+	decision chan decision
+	// dialog is the established session (client or server), nil before.
+	dialog diago.DialogSession
+	// hangupOnce guards the local end.
+	ending bool
+
+	media *mediaPump
+}
+
+type decision struct {
+	answer bool
+	code   int
+	reason string
+	hdrs   []sip.Header
+}
+
+func (c *call) snapshot() CallInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cloneInfo(c.info)
+}
+
+func cloneInfo(ci CallInfo) CallInfo {
+	if ci.End != nil {
+		e := *ci.End
+		ci.End = &e
+	}
+	if ci.Headers != nil {
+		h := make(map[string][]string, len(ci.Headers))
+		for k, v := range ci.Headers {
+			h[k] = slices.Clone(v)
+		}
+		ci.Headers = h
+	}
+	return ci
+}
+
+// apply runs one transition and publishes the new value. An illegal
+// transition is logged and ignored: SIP peers send odd things, and the state
+// must never go backwards.
+func (c *call) apply(in input, mutate func(*CallInfo)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := next(c.info.State, in)
+	if err != nil {
+		c.log.Debug("ignored transition", "call_id", c.id, "state", c.info.State, "input", in)
+		return false
+	}
+	changed := s != c.info.State
+	c.info.State = s
+	if mutate != nil {
+		mutate(&c.info)
+		changed = true
+	}
+	if changed {
+		c.p.emit(CallChanged{Call: cloneInfo(c.info)})
+	}
+	return true
+}
+
+// update changes fields without a state transition and publishes.
+func (c *call) update(mutate func(*CallInfo)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.info.State == CallEnded {
+		return
+	}
+	mutate(&c.info)
+	c.p.emit(CallChanged{Call: cloneInfo(c.info)})
+}
+
+// finish moves the call to Ended with why, unless it already ended.
+func (c *call) finish(end EndInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.info.State == CallEnded {
+		return
+	}
+	if c.info.End == nil || c.info.End.Cause == EndUnknown {
+		e := end
+		c.info.End = &e
+	} else if end.Code != 0 && c.info.End.Code == 0 {
+		c.info.End.Code, c.info.End.Reason = end.Code, end.Reason
+	}
+	c.info.State = CallEnded
+	c.info.Ended = time.Now()
+	c.p.emit(CallChanged{Call: cloneInfo(c.info)})
+}
+
+func (c *call) state() CallState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info.State
+}
+
+// Dial places a call to target (a SIP URI, user@host, or a number when an
+// account is set). It returns as soon as the call exists; progress arrives as
+// CallChanged events. Failures end the call with EndInfo (code, reason, Q.850).
+func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID, error) {
+	uri, err := p.resolveTarget(target)
+	if err != nil {
+		return "", fmt.Errorf("dial %s: %w", target, err)
+	}
+	if p.dg == nil {
+		return "", fmt.Errorf("dial %s: %w", target, ErrClosed)
+	}
+	d, err := p.dg.NewDialog(uri, diago.NewDialogOptions{Transport: transportOf(uri, p.cfg.Transport)})
+	if err != nil {
+		return "", fmt.Errorf("dial %s: %w", target, err)
+	}
+	// Set the Call-ID now (sipgo would only at send time) so the call is
+	// known by it before the first message leaves.
+	sipCallID := sip.CallIDHeader(sip.GenerateTagN(24) + "@anyphone")
+	d.InviteRequest.AppendHeader(&sipCallID)
+	c := &call{
+		p:         p,
+		id:        p.newCallID(),
+		sipCallID: string(sipCallID),
+		log:       p.log,
+	}
+	local := p.localParty()
+	if o.FromUser != "" {
+		local.User = o.FromUser
+		local.URI = "sip:" + o.FromUser + "@" + hostOf(local.URI)
+	}
+	if o.FromDisplay != "" {
+		local.DisplayName = o.FromDisplay
+	}
+	c.info = CallInfo{
+		ID:        c.id,
+		SIPCallID: c.sipCallID,
+		Direction: Outgoing,
+		Local:     local,
+		Remote:    Party{URI: uriString(uri), User: uri.User},
+		Created:   time.Now(),
+	}
+	if err := p.addCall(c); err != nil {
+		d.Close()
+		return "", fmt.Errorf("dial %s: %w", target, err)
+	}
+	// The call's own context: lives past the caller's ctx, ends with the phone.
+	ictx, cancel := context.WithTimeout(p.ctx, p.cfg.RingTimeout)
+	c.cancelInvite = cancel
+	c.apply(inDial, nil)
+	p.wg.Add(1)
+	go func() {
+		// runOutgoing is the call goroutine of an outgoing call: started by
+		// Dial, joined by Shutdown through p.wg.
+		defer p.wg.Done()
+		defer p.recoverCall(c)
+		p.runOutgoing(ictx, cancel, c, d, uri, o)
+	}()
+	return c.id, nil
+}
+
+// DialOptions tunes one outgoing call.
+type DialOptions struct {
+	// FromUser and FromDisplay override the caller identity (One-Number).
+	FromUser    string
+	FromDisplay string
+	// Headers are extra headers for the INVITE (name → value).
+	Headers [][2]string
+}
+
+func (p *Phone) localParty() Party {
+	if a := p.cfg.Account; a != nil {
+		if u, err := parseURI(a.AOR); err == nil {
+			return Party{DisplayName: a.DisplayName, URI: uriString(u), User: u.User}
+		}
+	}
+	return Party{URI: "sip:" + p.cfg.Name + "@" + p.Addr(), User: p.cfg.Name}
+}
+
+func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *call, d *diago.DialogClientSession, uri sip.Uri, o DialOptions) {
+	defer cancel()
+	defer p.removeCall(c)
+	defer d.Close()
+
+	local := c.snapshot().Local
+	opts := diago.InviteClientOptions{
+		OnResponse:       func(res *sip.Response) error { p.onResponse(c, res); return nil },
+		OnMediaUpdate:    func(m *diago.DialogMedia) { p.onMediaUpdate(c, m) },
+		EarlyMediaDetect: true,
+		Headers:          []sip.Header{},
+	}
+	if local.User != "" {
+		fromURI, _ := parseURI(local.URI)
+		opts.Headers = append(opts.Headers, &sip.FromHeader{
+			DisplayName: local.DisplayName,
+			Address:     sip.Uri{Scheme: "sip", User: local.User, Host: fromURI.Host, Port: fromURI.Port},
+			Params:      sip.NewParams(),
+		})
+	}
+	if a := p.cfg.Account; a != nil {
+		opts.Username = a.Username
+		if opts.Username == "" {
+			opts.Username = local.User
+		}
+		opts.Password = a.Password.Reveal()
+		if dest := p.outboundDest(uri); dest != "" {
+			d.InviteRequest.SetDestination(dest)
+		}
+	}
+	for _, h := range o.Headers {
+		opts.Headers = append(opts.Headers, sip.NewHeader(h[0], h[1]))
+	}
+
+	err := d.Invite(ctx, opts)
+	if errors.Is(err, diago.ErrClientEarlyMedia) {
+		c.apply(inEarlyMedia, func(ci *CallInfo) { ci.Codec = codecName(d.Media()) })
+		c.mu.Lock()
+		c.dialog = d
+		c.mu.Unlock()
+		p.startMedia(c, d.Media())
+		err = d.WaitAnswer(ctx, sipgo.AnswerOptions{
+			OnResponse: func(res *sip.Response) error { p.onResponse(c, res); return nil },
+			Username:   opts.Username,
+			Password:   opts.Password,
+		})
+	}
+	if err != nil {
+		p.stopMedia(c)
+		c.finish(p.inviteError(c, ctx, err))
+		return
+	}
+	if err := d.Ack(ctx); err != nil {
+		p.stopMedia(c)
+		c.finish(EndInfo{Cause: EndFailed, Text: "ack: " + err.Error()})
+		return
+	}
+	// Answered: the ring timeout no longer applies.
+	c.mu.Lock()
+	c.dialog = d
+	c.cancelInvite = nil
+	c.mu.Unlock()
+	c.apply(inAnswered, func(ci *CallInfo) {
+		ci.Answered = time.Now()
+		ci.Codec = codecName(d.Media())
+		if res := d.InviteResponse; res != nil {
+			if to := res.To(); to != nil {
+				ci.Remote.DisplayName = to.DisplayName
+			}
+		}
+	})
+	p.startMedia(c, d.Media())
+	p.waitEnd(c, d.Context())
+}
+
+// outboundDest is where an INVITE to uri goes when an account is set: the
+// outbound proxy, or the registrar for targets in the account's domain.
+func (p *Phone) outboundDest(uri sip.Uri) string {
+	a := p.cfg.Account
+	if a == nil {
+		return ""
+	}
+	if a.Proxy != "" {
+		return a.Proxy
+	}
+	if a.Registrar == "" {
+		return ""
+	}
+	aor, err1 := parseURI(a.AOR)
+	reg, err2 := parseURI(a.Registrar)
+	if err1 != nil || err2 != nil || !strings.EqualFold(aor.Host, uri.Host) || (uri.Port != 0 && uri.Port != aor.Port) {
+		return ""
+	}
+	return reg.HostPort()
+}
+
+// inviteError turns the end of an unanswered outgoing call into data.
+func (p *Phone) inviteError(c *call, ctx context.Context, err error) EndInfo {
+	var resp *sip.Response
+	var e1 *sipgo.ErrDialogResponse
+	var e2 sipgo.ErrDialogResponse
+	switch {
+	case errors.As(err, &e1):
+		resp = e1.Res
+	case errors.As(err, &e2):
+		resp = e2.Res
+	}
+	if resp != nil {
+		end := EndInfo{Cause: EndRejected, Code: int(resp.StatusCode), Reason: resp.Reason}
+		for _, h := range resp.GetHeaders("Reason") {
+			if rs, perr := ParseReasons(h.Value()); perr == nil {
+				for _, r := range rs {
+					if strings.EqualFold(r.Protocol, "Q.850") {
+						end.Q850, end.Text = r.Cause, r.Text
+					}
+				}
+			}
+		}
+		return end
+	}
+	c.mu.Lock()
+	ending := c.ending
+	c.mu.Unlock()
+	switch {
+	case ending:
+		return EndInfo{Cause: EndLocalHangup}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return EndInfo{Cause: EndTimeout, Text: "no answer"}
+	case errors.Is(err, sip.ErrTransactionTimeout):
+		return EndInfo{Cause: EndTimeout, Code: 408, Reason: "Request Timeout", Text: err.Error()}
+	}
+	return EndInfo{Cause: EndFailed, Text: err.Error()}
+}
+
+// onResponse runs on a sipgo goroutine for every response to our INVITE. It
+// only posts inputs; it never blocks.
+func (p *Phone) onResponse(c *call, res *sip.Response) {
+	p.cleanResponseSDP(res)
+	switch code := int(res.StatusCode); {
+	case code == 180 || code == 181 || code == 182 || (code == 183 && len(res.Body()) == 0):
+		c.apply(inProvisional, nil)
+	case code == 183:
+		// Early media is applied by diago (ErrClientEarlyMedia) and reported there.
+	case code >= 200 && code < 300:
+		if to := res.To(); to != nil && to.DisplayName != "" {
+			c.update(func(ci *CallInfo) { ci.Remote.DisplayName = to.DisplayName })
+		}
+	}
+}
+
+// serveIncoming is diago's handler for a new INVITE. It is the call
+// goroutine of an incoming call: the call lives as long as it runs.
+func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
+	p.wg.Add(1)
+	defer p.wg.Done()
+	req := d.InviteRequest
+	c := &call{
+		p:         p,
+		id:        p.newCallID(),
+		sipCallID: req.CallID().Value(),
+		log:       p.log,
+		decision:  make(chan decision, 1),
+	}
+	defer p.recoverCall(c)
+	c.info = CallInfo{
+		ID:        c.id,
+		SIPCallID: c.sipCallID,
+		Direction: Incoming,
+		Local:     partyOf(req.To().DisplayName, req.To().Address),
+		Remote:    remoteParty(req),
+		Headers:   interestingHeaders(req),
+		Created:   time.Now(),
+	}
+	if err := p.addCall(c); err != nil {
+		code, reason := 486, "Busy Here"
+		if errors.Is(err, ErrClosed) {
+			code, reason = 503, "Service Unavailable"
+		}
+		_ = d.Respond(code, reason, nil, sip.NewHeader("Reason", fmt.Sprintf("Q.850;cause=%d", Q850ForSIP(code))))
+		return
+	}
+	defer p.removeCall(c)
+	_ = d.Trying()
+	c.apply(inOffer, nil)
+	if err := d.Ringing(); err != nil {
+		c.finish(EndInfo{Cause: EndFailed, Text: "ringing: " + err.Error()})
+		return
+	}
+
+	var dec decision
+	select {
+	case <-d.Context().Done():
+		c.finish(p.cancelEnd(c))
+		return
+	case <-p.ctx.Done():
+		_ = d.Respond(503, "Service Unavailable", nil)
+		c.finish(EndInfo{Cause: EndFailed, Text: "shutting down"})
+		return
+	case dec = <-c.decision:
+	}
+	if !dec.answer {
+		_ = d.Respond(dec.code, dec.reason, nil, dec.hdrs...)
+		c.finish(EndInfo{Cause: EndRejected, Code: dec.code, Reason: dec.reason})
+		return
+	}
+	err := d.AnswerOptions(diago.AnswerOptions{
+		OnMediaUpdate: func(m *diago.DialogMedia) { p.onMediaUpdate(c, m) },
+	})
+	if err != nil {
+		// diago could not build an answer (no common codec, broken SDP).
+		_ = d.Respond(488, "Not Acceptable Here", nil)
+		c.finish(EndInfo{Cause: EndFailed, Code: 488, Reason: "Not Acceptable Here", Text: err.Error()})
+		return
+	}
+	c.mu.Lock()
+	c.dialog = d
+	hungUp := c.ending
+	c.mu.Unlock()
+	if hungUp {
+		// Hangup arrived while we waited for the ACK: the dialog is
+		// confirmed now, so BYE it here, in the call's own goroutine.
+		ctx, done := context.WithTimeout(p.ctx, 5*time.Second)
+		_ = d.Hangup(ctx)
+		done()
+		c.finish(EndInfo{Cause: EndLocalHangup})
+		return
+	}
+	c.apply(inAck, func(ci *CallInfo) {
+		ci.Answered = time.Now()
+		ci.Codec = codecName(d.Media())
+	})
+	p.applyRemoteSDP(c, req.Body())
+	p.startMedia(c, d.Media())
+	p.waitEnd(c, d.Context())
+}
+
+// cancelEnd says why an unanswered incoming call went away.
+func (p *Phone) cancelEnd(c *call) EndInfo {
+	p.mu.Lock()
+	reason, ok := p.cancels[c.sipCallID]
+	p.mu.Unlock()
+	if !ok {
+		return EndInfo{Cause: EndCallerCancelled, Text: "caller gave up"}
+	}
+	end := EndInfo{Cause: EndCallerCancelled}
+	if rs, err := ParseReasons(reason); err == nil {
+		for _, r := range rs {
+			switch {
+			case strings.EqualFold(r.Protocol, "SIP") && r.Cause == 200:
+				// RFC 3326: the call was completed elsewhere, whatever the text says.
+				end = EndInfo{Cause: EndAnsweredElsewhere, Code: 200, Text: r.Text}
+			case strings.EqualFold(r.Protocol, "Q.850"):
+				end.Q850 = r.Cause
+				if end.Text == "" {
+					end.Text = r.Text
+				}
+			}
+		}
+	}
+	return end
+}
+
+// waitEnd blocks until the dialog ends, then records why.
+func (p *Phone) waitEnd(c *call, dctx context.Context) {
+	<-dctx.Done()
+	p.stopMedia(c)
+	c.mu.Lock()
+	local := c.ending
+	c.mu.Unlock()
+	if local {
+		c.finish(EndInfo{Cause: EndLocalHangup})
+		return
+	}
+	c.finish(EndInfo{Cause: EndRemoteHangup})
+}
+
+// Answer accepts an incoming call that is ringing.
+func (p *Phone) Answer(id CallID) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	if c.info.Direction != Incoming || c.state() != CallIncoming {
+		return ErrBadState
+	}
+	if !c.apply(inAnswer, nil) {
+		return ErrBadState
+	}
+	c.decision <- decision{answer: true}
+	return nil
+}
+
+// Reject declines an incoming ringing call with code (default 486) and an
+// optional reason phrase; a Q.850 Reason header matching the code is added
+// (RFC 3326).
+func (p *Phone) Reject(id CallID, code int, reason string) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	if c.info.Direction != Incoming || c.state() != CallIncoming {
+		return ErrBadState
+	}
+	if code == 0 {
+		code = 486
+	}
+	if code < 300 || code > 699 {
+		return fmt.Errorf("phone: reject code %d is not 3xx-6xx", code)
+	}
+	if reason == "" {
+		reason = SIPPhrase(code)
+		if reason == "" {
+			reason = "Rejected"
+		}
+	}
+	var hdrs []sip.Header
+	if q := Q850ForSIP(code); q != 0 {
+		hdrs = append(hdrs, sip.NewHeader("Reason", ReasonHeader{Protocol: "Q.850", Cause: q, Text: Q850Text(q)}.String()))
+	}
+	if !c.apply(inLocalEnd, func(ci *CallInfo) {}) {
+		return ErrBadState
+	}
+	c.mu.Lock()
+	c.ending = true
+	c.mu.Unlock()
+	c.decision <- decision{code: code, reason: reason, hdrs: hdrs}
+	return nil
+}
+
+// Hangup ends a call in any state: BYE when established, CANCEL while an
+// outgoing call rings, 603 Decline for an incoming call not yet answered.
+func (p *Phone) Hangup(id CallID) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	return c.hangup()
+}
+
+func (c *call) hangup() error {
+	c.mu.Lock()
+	if c.ending || c.info.State == CallEnded {
+		c.mu.Unlock()
+		return nil
+	}
+	st, dir, dlg, cancel := c.info.State, c.info.Direction, c.dialog, c.cancelInvite
+	c.mu.Unlock()
+	if dir == Incoming && st == CallIncoming {
+		return c.p.Reject(c.id, 603, "Decline")
+	}
+	if !c.apply(inLocalEnd, nil) {
+		return ErrBadState
+	}
+	c.mu.Lock()
+	c.ending = true
+	c.mu.Unlock()
+	if st == CallAnswering {
+		return nil // serveIncoming sends the BYE once the ACK is in
+	}
+	if dlg != nil && st == CallActive {
+		ctx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		if err := dlg.Hangup(ctx); err != nil {
+			c.log.Warn("hangup", "call_id", c.id, "err", err)
+			// The dialog is gone for us either way: drop it.
+			_ = dlg.Close()
+		}
+		return nil
+	}
+	if cancel != nil {
+		cancel() // diago sends CANCEL
+	}
+	return nil
+}
+
+// SendDTMF sends digits (0-9 * # A-D) as RFC 4733 events, in order.
+func (p *Phone) SendDTMF(id CallID, digits string) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	for _, r := range digits {
+		if !strings.ContainsRune("0123456789*#ABCDabcd", r) {
+			return fmt.Errorf("phone: %q is not a DTMF digit", r)
+		}
+	}
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m == nil {
+		return ErrBadState
+	}
+	return m.queueDTMF(strings.ToUpper(digits))
+}
+
+// SetMute mutes or unmutes our uplink (we keep sending silence so NAT
+// bindings and the peer's RTP timeout stay happy).
+func (p *Phone) SetMute(id CallID, on bool) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	c.update(func(ci *CallInfo) { ci.Muted = on })
+	return nil
+}
+
+func (p *Phone) recoverCall(c *call) {
+	if r := recover(); r != nil {
+		p.log.Error("call goroutine panic", "call_id", c.id, "panic", r)
+		c.finish(EndInfo{Cause: EndFailed, Text: fmt.Sprint("internal error: ", r)})
+	}
+}
+
+func codecName(m *diago.DialogMedia) string {
+	if m == nil || m.MediaSession() == nil {
+		return ""
+	}
+	props := diago.MediaProps{}
+	_, _ = m.AudioReader(diago.WithAudioReaderMediaProps(&props))
+	return props.Codec.Name
+}
+
+func transportOf(u sip.Uri, def string) string {
+	if u.UriParams != nil {
+		if t, ok := u.UriParams.Get("transport"); ok && t != "" {
+			return strings.ToLower(t)
+		}
+	}
+	return def
+}
+
+func uriString(u sip.Uri) string {
+	v := sip.Uri{Scheme: u.Scheme, User: u.User, Host: u.Host, Port: u.Port}
+	if v.Scheme == "" {
+		v.Scheme = "sip"
+	}
+	return v.String()
+}
+
+func hostOf(uri string) string {
+	u, err := parseURI(uri)
+	if err != nil {
+		return ""
+	}
+	return u.HostPort()
+}
+
+func partyOf(display string, u sip.Uri) Party {
+	return Party{DisplayName: strings.Trim(display, `"`), URI: uriString(u), User: u.User}
+}
+
+// remoteParty prefers P-Asserted-Identity (RFC 3325) over From for the
+// caller's identity.
+func remoteParty(req *sip.Request) Party {
+	from := req.From()
+	p := partyOf(from.DisplayName, from.Address)
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		var u sip.Uri
+		params := sip.NewParams()
+		if name, err := sip.ParseAddressValue(h.Value(), &u, &params); err == nil && u.Host != "" {
+			q := partyOf(name, u)
+			if q.DisplayName == "" {
+				q.DisplayName = p.DisplayName
+			}
+			return q
+		}
+	}
+	return p
+}
+
+var keptHeaders = []string{"History-Info", "Diversion", "Referred-By", "P-Asserted-Identity", "Reason", "Alert-Info", "Call-Info", "Replaces"}
+
+func interestingHeaders(req *sip.Request) map[string][]string {
+	var out map[string][]string
+	for _, name := range keptHeaders {
+		for _, h := range req.GetHeaders(name) {
+			if out == nil {
+				out = make(map[string][]string)
+			}
+			out[name] = append(out[name], h.Value())
+		}
+	}
+	return out
+}
+
+func sortCalls(cs []CallInfo) {
+	slices.SortFunc(cs, func(a, b CallInfo) int { return a.Created.Compare(b.Created) })
+}
+
+var _ = io.EOF

@@ -1,0 +1,303 @@
+package phone
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	diagoaudio "github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+
+	"github.com/anyphone/anyphone/audio"
+)
+
+// mediaPump moves one call's audio: a reader goroutine (RTP → PCM → sink,
+// DTMF events out, watchdog timestamps) and a writer goroutine (source →
+// PCM → RTP, paced by diago's 20 ms ticker, DTMF digits in between frames).
+// Both are started by startMedia and joined by stopMedia.
+type mediaPump struct {
+	c      *call
+	m      *diago.DialogMedia
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	dtmf    chan rune
+	lastRTP atomic.Int64 // unix nanos of the last received audio packet
+	// maySend is false while the remote's SDP forbids us to send
+	// (a=inactive, a=sendonly, c=0.0.0.0): diago keeps sending otherwise
+	// (LIBRARIES §3 row 4).
+	maySend atomic.Bool
+
+	src     audio.Source
+	sink    audio.Sink
+	closers []io.Closer
+}
+
+func (p *Phone) startMedia(c *call, m *diago.DialogMedia) {
+	c.mu.Lock()
+	if c.media != nil {
+		c.mu.Unlock()
+		return
+	}
+	info := cloneInfo(c.info)
+	mp := &mediaPump{c: c, m: m, dtmf: make(chan rune, 64)}
+	mp.ctx, mp.cancel = context.WithCancel(p.ctx)
+	mp.maySend.Store(!c.info.RemoteHold)
+	mp.lastRTP.Store(time.Now().UnixNano())
+	c.media = mp
+	c.mu.Unlock()
+
+	if p.cfg.Media != nil {
+		src, sink, err := p.cfg.Media(info)
+		if err != nil {
+			p.log.Warn("call audio", "call_id", c.id, "err", err)
+		}
+		mp.src, mp.sink = src, sink
+		for _, x := range []any{src, sink} {
+			if cl, ok := x.(io.Closer); ok {
+				mp.closers = append(mp.closers, cl)
+			}
+		}
+	}
+	mp.wg.Add(2)
+	go func() { defer mp.wg.Done(); defer p.recoverMedia(c); mp.readLoop() }()
+	go func() { defer mp.wg.Done(); defer p.recoverMedia(c); mp.writeLoop() }()
+	if p.cfg.RTPTimeout > 0 {
+		mp.wg.Add(1)
+		go func() { defer mp.wg.Done(); mp.watchdog(p.cfg.RTPTimeout) }()
+	}
+}
+
+func (p *Phone) recoverMedia(c *call) {
+	if r := recover(); r != nil {
+		p.log.Error("media goroutine panic", "call_id", c.id, "panic", r)
+	}
+}
+
+// stopMedia ends the pumps and waits for them. Reads blocked in diago end
+// when the dialog's media closes (BYE) or through the read deadline below.
+func (p *Phone) stopMedia(c *call) {
+	c.mu.Lock()
+	mp := c.media
+	c.mu.Unlock()
+	if mp == nil {
+		return
+	}
+	mp.cancel()
+	_ = mp.m.StopRTP(1, 0) // unblock a read waiting for RTP that never comes
+	mp.wg.Wait()
+	for _, cl := range mp.closers {
+		_ = cl.Close()
+	}
+}
+
+func (mp *mediaPump) queueDTMF(digits string) error {
+	for _, r := range digits {
+		select {
+		case mp.dtmf <- r:
+		default:
+			return errors.New("phone: DTMF queue full")
+		}
+	}
+	return nil
+}
+
+func (mp *mediaPump) readLoop() {
+	c := mp.c
+	var props diago.MediaProps
+	dr := diago.DTMFReader{}
+	r, err := mp.m.AudioReader(diago.WithAudioReaderMediaProps(&props), diago.WithAudioReaderDTMF(&dr))
+	if err != nil {
+		c.log.Warn("audio reader", "call_id", c.id, "err", err)
+		return
+	}
+	dr.OnDTMF(func(d rune) error {
+		c.p.emit(DTMFReceived{CallID: c.id, Digit: d})
+		return nil
+	})
+	pt := props.Codec.PayloadType
+	decode := diagoaudio.DecodeUlawTo
+	if props.Codec.Name == "PCMA" {
+		decode = diagoaudio.DecodeAlawTo
+	}
+	buf := make([]byte, media.RTPBufSize)
+	pcm := make([]byte, 2*media.RTPBufSize)
+	frame := make([]int16, media.RTPBufSize)
+	for mp.ctx.Err() == nil {
+		n, err := r.Read(buf)
+		if err != nil {
+			if mp.ctx.Err() == nil && !errors.Is(err, io.EOF) {
+				c.log.Debug("audio read", "call_id", c.id, "err", err)
+			}
+			return
+		}
+		if n == 0 {
+			continue // we hold (sendonly): diago drops incoming audio
+		}
+		if mp.m.RTPPacketReader.PacketHeader.PayloadType != pt {
+			continue // telephone-event (handled by dr), comfort noise, unknown
+		}
+		mp.lastRTP.Store(time.Now().UnixNano())
+		if mp.sink == nil {
+			continue
+		}
+		k, err := decode(pcm, buf[:n])
+		if err != nil {
+			continue
+		}
+		samples := k / 2
+		for i := 0; i < samples; i++ {
+			frame[i] = int16(uint16(pcm[2*i]) | uint16(pcm[2*i+1])<<8)
+		}
+		_ = mp.sink.WriteFrame(frame[:samples])
+	}
+}
+
+func (mp *mediaPump) writeLoop() {
+	c := mp.c
+	var props diago.MediaProps
+	dw := diago.DTMFWriter{}
+	w, err := mp.m.AudioWriter(diago.WithAudioWriterMediaProps(&props), diago.WithAudioWriterDTMF(&dw))
+	if err != nil {
+		c.log.Warn("audio writer", "call_id", c.id, "err", err)
+		return
+	}
+	encode := diagoaudio.EncodeUlawTo
+	if props.Codec.Name == "PCMA" {
+		encode = diagoaudio.EncodeAlawTo
+	}
+	f := audio.Narrowband
+	frame := make([]int16, f.Samples())
+	pcm := make([]byte, 2*len(frame))
+	enc := make([]byte, len(frame))
+	tick := time.NewTicker(f.Frame)
+	defer tick.Stop()
+	for mp.ctx.Err() == nil {
+		select {
+		case d := <-mp.dtmf:
+			if mp.maySend.Load() {
+				if err := dw.WriteDTMF(d); err != nil {
+					c.log.Debug("dtmf write", "call_id", c.id, "err", err)
+				}
+			}
+			continue
+		default:
+		}
+		if !mp.maySend.Load() {
+			// Remote hold (inactive / c=0.0.0.0 / sendonly): send nothing.
+			select {
+			case <-mp.ctx.Done():
+				return
+			case <-tick.C:
+			}
+			continue
+		}
+		clear(frame)
+		if mp.src != nil {
+			if err := mp.src.ReadFrame(frame); err != nil && !errors.Is(err, io.EOF) {
+				c.log.Debug("audio source", "call_id", c.id, "err", err)
+			}
+		}
+		c.mu.Lock()
+		muted := c.info.Muted
+		c.mu.Unlock()
+		if muted {
+			clear(frame)
+		}
+		for i, s := range frame {
+			pcm[2*i] = byte(s)
+			pcm[2*i+1] = byte(uint16(s) >> 8)
+		}
+		n, _ := encode(enc, pcm)
+		if _, err := w.Write(enc[:n]); err != nil {
+			if mp.ctx.Err() == nil && !errors.Is(err, io.EOF) {
+				c.log.Debug("audio write", "call_id", c.id, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// watchdog raises MediaTimeout when an active, unheld call receives no
+// audio for limit (diago has no RTP timeout: LIBRARIES §3 row 19).
+func (mp *mediaPump) watchdog(limit time.Duration) {
+	c := mp.c
+	t := time.NewTicker(min(limit/4, time.Second))
+	defer t.Stop()
+	fired := false
+	for {
+		select {
+		case <-mp.ctx.Done():
+			return
+		case <-t.C:
+		}
+		info := c.snapshot()
+		if info.State != CallActive || info.LocalHold || info.RemoteHold {
+			mp.lastRTP.Store(time.Now().UnixNano())
+			fired = false
+			continue
+		}
+		silent := time.Since(time.Unix(0, mp.lastRTP.Load()))
+		if silent < limit {
+			fired = false
+			continue
+		}
+		if fired {
+			continue
+		}
+		fired = true
+		c.p.emit(MediaTimeout{CallID: c.id, Silent: silent})
+		if c.p.cfg.RTPTimeoutHangup {
+			c.mu.Lock()
+			if c.info.End == nil {
+				c.info.End = &EndInfo{Cause: EndMediaTimeout, Text: "no RTP for " + silent.Round(time.Second).String()}
+			}
+			c.mu.Unlock()
+			go func() { _ = c.hangup() }()
+			return
+		}
+	}
+}
+
+// applyRemoteSDP updates the remote-hold view of a call from an SDP the peer
+// sent (offer or answer) and gates our uplink accordingly (RFC 3264 §5.1,
+// §8.4; RFC 2543 c=0.0.0.0).
+func (p *Phone) applyRemoteSDP(c *call, body []byte) {
+	if len(body) == 0 {
+		return
+	}
+	_, info, err := sdpNormalize(body)
+	if err != nil {
+		return
+	}
+	// An offer that is not sendrecv both ways puts us on hold: sendonly,
+	// recvonly, inactive and RFC 2543's c=0.0.0.0 alike.
+	held := !info.WeMaySend || !info.RemoteSendsToUs
+	c.mu.Lock()
+	mp := c.media
+	changed := c.info.RemoteHold != held
+	c.mu.Unlock()
+	if mp != nil {
+		mp.maySend.Store(info.WeMaySend)
+	}
+	if changed {
+		c.update(func(ci *CallInfo) { ci.RemoteHold = held })
+	}
+}
+
+// onMediaUpdate runs when diago applied a re-INVITE from the peer. It must
+// not block: it only refreshes the codec shown.
+func (p *Phone) onMediaUpdate(c *call, m *diago.DialogMedia) {
+	codec := media.CodecAudioFromSession(m.MediaSession()).Name
+	c.mu.Lock()
+	same := c.info.Codec == codec
+	c.mu.Unlock()
+	if !same {
+		c.update(func(ci *CallInfo) { ci.Codec = codec })
+	}
+}

@@ -1,0 +1,189 @@
+package phone
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// middleware runs before diago sees any incoming request (LIBRARIES §2.16a).
+// It fences diago's defects:
+//   - a panic anywhere in handling answers 500 instead of killing the process
+//     (sipgo and diago have no recover: LIBRARIES §2.15 #6);
+//   - SDP is normalised before diago's parser sees it (defects #1, #2), extra
+//     m-lines are stripped and answered as rejected (#3), remote hold forms
+//     gate our uplink (#4);
+//   - unsupported extensions and bodies get 420 / 415 (RFC 3261 §8.2.2.3, §8.2.3);
+//   - the Reason of a CANCEL is kept, to tell "answered elsewhere" (RFC 3326)
+//     from a caller who gave up.
+func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		rtx := &responseHook{ServerTransaction: tx}
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("request handler panic", "method", req.Method.String(), "call_id", callIDOf(req), "panic", r)
+				if !rtx.responded.Load() && !req.IsAck() {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+				}
+			}
+		}()
+		if req.IsInvite() && !p.checkInvite(req, rtx) {
+			return
+		}
+		if !req.IsInvite() && req.IsAck() && len(req.Body()) > 0 {
+			if clean, _, err := sdpNormalize(req.Body()); err == nil {
+				req.SetBody(clean)
+			} else {
+				req.SetBody(nil) // a broken answer in an ACK must not reach diago's parser
+			}
+		}
+		next(req, rtx)
+	}
+}
+
+// checkInvite validates an INVITE and prepares its SDP; false means it has
+// been answered already.
+func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
+	reply := func(code int, reason string, hdrs ...sip.Header) bool {
+		res := sip.NewResponseFromRequest(req, code, reason, nil)
+		for _, h := range hdrs {
+			res.AppendHeader(h)
+		}
+		_ = tx.Respond(res)
+		return false
+	}
+	if h := req.GetHeader("Require"); h != nil {
+		var unsupported []string
+		for _, opt := range strings.Split(h.Value(), ",") {
+			if opt = strings.TrimSpace(opt); opt != "" {
+				unsupported = append(unsupported, opt)
+			}
+		}
+		if len(unsupported) > 0 {
+			// We implement no extension that can be required (no 100rel, no timer).
+			return reply(420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
+		}
+	}
+	body := req.Body()
+	if len(body) > 0 {
+		if ct := req.ContentType(); ct != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "application/sdp") {
+			return reply(415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		}
+		clean, info, err := sdpNormalize(body)
+		if err != nil {
+			p.log.Info("malformed sdp", "call_id", callIDOf(req), "err", err)
+			return reply(400, "Bad Request - malformed SDP")
+		}
+		if info.AudioIndex < 0 {
+			return reply(488, "Not Acceptable Here")
+		}
+		stripped, removed := sdpStripExtraMedia(clean)
+		if len(removed) > 0 {
+			tx.fix = func(res *sip.Response) {
+				if res.StatusCode >= 200 && res.StatusCode < 300 && len(res.Body()) > 0 {
+					res.SetBody(sdpAddRejectedMedia(res.Body(), removed))
+				}
+			}
+		}
+		req.SetBody(stripped)
+	}
+	to := req.To()
+	if to != nil && to.Params.Has("tag") {
+		// re-INVITE: update remote hold before diago answers it.
+		p.mu.Lock()
+		c := p.bySIP[callIDOf(req)]
+		p.mu.Unlock()
+		if c != nil {
+			p.applyRemoteSDP(c, req.Body())
+		}
+		return true
+	}
+	id := callIDOf(req)
+	tx.OnCancel(func(r *sip.Request) {
+		reason := ""
+		if h := r.GetHeader("Reason"); h != nil {
+			reason = h.Value()
+		}
+		p.mu.Lock()
+		if reason != "" {
+			p.cancels[id] = reason
+		}
+		p.mu.Unlock()
+	})
+	return true
+}
+
+// responseHook lets the middleware edit responses diago sends, and knows
+// whether one was sent (so a panic does not get a second final answer).
+type responseHook struct {
+	sip.ServerTransaction
+	fix       func(*sip.Response)
+	responded atomic.Bool
+}
+
+func (t *responseHook) Respond(r *sip.Response) error {
+	if t.fix != nil {
+		t.fix(r)
+	}
+	if r.StatusCode >= 200 {
+		t.responded.Store(true)
+	}
+	return t.ServerTransaction.Respond(r)
+}
+
+// requestHook passes every outgoing request, ACK included, through fix
+// (LIBRARIES §2.16b).
+type requestHook struct {
+	ua  *sipgo.UserAgent
+	fix func(*sip.Request)
+}
+
+func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	h.fix(req)
+	if req.IsAck() {
+		return nil, h.ua.TransportLayer().WriteMsg(req)
+	}
+	return h.ua.TransactionLayer().Request(ctx, req)
+}
+
+// fixRequest edits what we send: diago's 64-bit o= session ids become
+// int64-safe (defect #10) and we advertise what we support.
+func (p *Phone) fixRequest(req *sip.Request) {
+	if b := req.Body(); len(b) > 0 {
+		req.SetBody(sdpFixOrigin(b))
+	}
+	if req.IsInvite() && req.GetHeader("Allow") == nil {
+		req.AppendHeader(sip.NewHeader("Allow", allowed))
+	}
+}
+
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO"
+
+// cleanResponseSDP normalises the SDP of a response to our INVITE before
+// diago parses it (defects #1, #2).
+func (p *Phone) cleanResponseSDP(res *sip.Response) {
+	b := res.Body()
+	if len(b) == 0 {
+		return
+	}
+	clean, _, err := sdpNormalize(b)
+	if err != nil {
+		p.log.Info("malformed sdp in response", "code", int(res.StatusCode), "err", err)
+		return
+	}
+	clean, _ = sdpStripExtraMedia(clean)
+	res.SetBody(clean)
+}
+
+func callIDOf(m sip.Message) string {
+	if h := m.CallID(); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,469 @@
+package phone
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/audio"
+)
+
+// Account is a registrar account. Without one the phone listens on its
+// address and dials SIP URIs directly.
+type Account struct {
+	// AOR is the address of record, e.g. sip:alice@example.org.
+	AOR string
+	// DisplayName is sent in From.
+	DisplayName string
+	// Registrar is where REGISTER goes (sip:host:port). Empty: no registration.
+	Registrar string
+	// Proxy is an outbound proxy (host:port) for REGISTER and INVITE.
+	// Empty: INVITEs to the AOR's domain go to the registrar.
+	Proxy string
+	// Username for digest auth; defaults to the AOR user.
+	Username string
+	// Password for digest auth. It is never logged.
+	Password Secret
+	// Expiry requested for the binding; 0 means 600 s.
+	Expiry time.Duration
+}
+
+// MediaFunc gives a call its audio: what we send and where what we receive
+// goes. It is called once per call when media starts; the returned values are
+// closed with the call if they implement io.Closer. A nil MediaFunc means
+// silence out, nothing in.
+type MediaFunc func(CallInfo) (audio.Source, audio.Sink, error)
+
+// Config configures a Phone. The zero value listens on 127.0.0.1 on a free
+// UDP port with no account.
+type Config struct {
+	// Name is the user part of our Contact and the default From user.
+	Name string
+	// Listen is host:port; port 0 picks a free port. Default 127.0.0.1:0.
+	Listen string
+	// Transport is udp (default), tcp or tls.
+	Transport string
+	// TLS configures the tls transport (server certificate and, for
+	// outgoing calls, RootCAs for verification).
+	TLS *tls.Config
+	// Account, if set, is used for From, auth and registration.
+	Account *Account
+	// MaxCalls limits concurrent calls; further INVITEs get 486. 0: 64.
+	MaxCalls int
+	// RTPTimeout raises MediaTimeout when an active, unheld call has had no
+	// RTP for this long. 0 disables the watchdog.
+	RTPTimeout time.Duration
+	// RTPTimeoutHangup also hangs the call up when the watchdog fires.
+	RTPTimeoutHangup bool
+	// RingTimeout ends an unanswered outgoing call. 0: 120 s.
+	RingTimeout time.Duration
+	// Media supplies per-call audio.
+	Media MediaFunc
+	// Events receives every event. It must not block. May be nil.
+	Events func(Event)
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Trace keeps a per-call record of SIP messages (for the ladder view).
+	// Default true; set NoTrace to disable it under load.
+	NoTrace bool
+	// TraceFile, if set, receives every SIP message this phone sends or
+	// receives, in sngrep-like text.
+	TraceFile string
+	// HoldDialect is how we hold by default.
+	HoldDialect HoldDialect
+}
+
+// Validate reports the first bad field by name.
+func (c *Config) Validate() error {
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			return fmt.Errorf("listen: %q: %w", c.Listen, err)
+		}
+	}
+	switch strings.ToLower(c.Transport) {
+	case "", "udp", "tcp", "tls":
+	default:
+		return fmt.Errorf("transport: %q is not udp, tcp or tls", c.Transport)
+	}
+	if strings.EqualFold(c.Transport, "tls") && c.TLS == nil {
+		return errors.New("tls: transport tls needs a certificate")
+	}
+	if c.MaxCalls < 0 {
+		return fmt.Errorf("max_calls: %d is negative", c.MaxCalls)
+	}
+	if c.RTPTimeout < 0 {
+		return fmt.Errorf("rtp_timeout: %s is negative", c.RTPTimeout)
+	}
+	if a := c.Account; a != nil {
+		if _, err := parseURI(a.AOR); err != nil || !strings.Contains(a.AOR, "@") {
+			return fmt.Errorf("account.aor: %q is not a SIP address of record", a.AOR)
+		}
+		if a.Registrar != "" {
+			if _, err := parseURI(a.Registrar); err != nil {
+				return fmt.Errorf("account.registrar: %q: %w", a.Registrar, err)
+			}
+		}
+		if a.Proxy != "" {
+			if _, _, err := net.SplitHostPort(a.Proxy); err != nil {
+				return fmt.Errorf("account.proxy: %q: %w", a.Proxy, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Phone is a SIP user agent: it listens, registers, places and receives
+// calls and moves their audio. All methods are safe for concurrent use.
+type Phone struct {
+	cfg  Config
+	log  *slog.Logger
+	ua   *sipgo.UserAgent
+	dg   *diago.Diago
+	cli  *sipgo.Client
+	host string
+	port int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	calls   map[CallID]*call
+	bySIP   map[string]*call  // SIP Call-ID → call
+	cancels map[string]string // SIP Call-ID → Reason of a received CANCEL
+	closed  bool
+	seq     atomic.Uint64
+
+	reg     *registration
+	regStop context.CancelFunc
+	regDone chan struct{}
+
+	trace *traceFile
+}
+
+// New checks cfg and builds a Phone. Call Start to listen.
+func New(cfg Config) (*Phone, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.Transport == "" {
+		cfg.Transport = "udp"
+	}
+	cfg.Transport = strings.ToLower(cfg.Transport)
+	if cfg.Name == "" {
+		cfg.Name = "anyphone"
+		if cfg.Account != nil {
+			if u, err := parseURI(cfg.Account.AOR); err == nil && u.User != "" {
+				cfg.Name = u.User
+			}
+		}
+	}
+	if cfg.MaxCalls == 0 {
+		cfg.MaxCalls = 64
+	}
+	if cfg.RingTimeout == 0 {
+		cfg.RingTimeout = 120 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Phone{
+		cfg:     cfg,
+		log:     log,
+		calls:   make(map[CallID]*call),
+		bySIP:   make(map[string]*call),
+		cancels: make(map[string]string),
+	}, nil
+}
+
+// Start binds the transport and serves SIP until ctx ends or Close.
+// Addr is valid once it returns.
+func (p *Phone) Start(ctx context.Context) error {
+	host, portStr, _ := net.SplitHostPort(p.cfg.Listen)
+	port, _ := strconv.Atoi(portStr)
+	if port == 0 {
+		var err error
+		if port, err = freePort(host); err != nil {
+			return fmt.Errorf("listen %s: %w", p.cfg.Listen, err)
+		}
+	}
+	p.host, p.port = host, port
+	p.ctx, p.cancel = context.WithCancel(ctx)
+
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(p.cfg.Name),
+		sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgenTLSConfig(p.cfg.TLS),
+	)
+	if err != nil {
+		return fmt.Errorf("user agent: %w", err)
+	}
+	p.ua = ua
+
+	// Our own client so every outgoing request passes through fixRequest
+	// (LIBRARIES §2.16b): the same options diago's createClient would use.
+	cliOpts := []sipgo.ClientOption{sipgo.WithClientNAT(), sipgo.WithClientLogger(p.log)}
+	if p.cfg.Transport == "udp" {
+		cliOpts = append(cliOpts, sipgo.WithClientConnectionAddr(net.JoinHostPort(host, strconv.Itoa(port))))
+	}
+	cli, err := sipgo.NewClient(ua, cliOpts...)
+	if err != nil {
+		return fmt.Errorf("sip client: %w", err)
+	}
+	cli.TxRequester = &requestHook{ua: ua, fix: p.fixRequest}
+	p.cli = cli
+
+	if p.cfg.TraceFile != "" {
+		tf, err := openTraceFile(p.cfg.TraceFile)
+		if err != nil {
+			return err
+		}
+		p.trace = tf
+	}
+	registerTracer(p)
+
+	tr := diago.Transport{
+		Transport: p.cfg.Transport,
+		BindHost:  host,
+		BindPort:  port,
+		TLSConf:   p.cfg.TLS,
+	}
+	p.dg = diago.NewDiago(ua,
+		diago.WithTransport(tr),
+		diago.WithClient(cli),
+		diago.WithLogger(p.log),
+		diago.WithServerRequestMiddleware(p.middleware),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{
+			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
+		}}),
+	)
+	if err := p.dg.ServeBackground(p.ctx, p.serveIncoming); err != nil {
+		p.cancel()
+		unregisterTracer(p)
+		return fmt.Errorf("listen %s/%s: %w", p.cfg.Transport, p.Addr(), err)
+	}
+	p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
+	if a := p.cfg.Account; a != nil && a.Registrar != "" {
+		if err := p.Register(p.ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Addr is the host:port we listen on.
+func (p *Phone) Addr() string { return net.JoinHostPort(p.host, strconv.Itoa(p.port)) }
+
+// URI is a SIP URI that reaches this phone directly.
+func (p *Phone) URI() string {
+	u := fmt.Sprintf("sip:%s@%s", p.cfg.Name, p.Addr())
+	if p.cfg.Transport != "udp" {
+		u += ";transport=" + p.cfg.Transport
+	}
+	return u
+}
+
+// Calls returns every call that has not ended, oldest first.
+func (p *Phone) Calls() []CallInfo {
+	p.mu.Lock()
+	cs := make([]*call, 0, len(p.calls))
+	for _, c := range p.calls {
+		cs = append(cs, c)
+	}
+	p.mu.Unlock()
+	out := make([]CallInfo, 0, len(cs))
+	for _, c := range cs {
+		if ci := c.snapshot(); ci.State != CallEnded {
+			out = append(out, ci)
+		}
+	}
+	sortCalls(out)
+	return out
+}
+
+// Call returns one call's current value.
+func (p *Phone) Call(id CallID) (CallInfo, bool) {
+	c := p.lookup(id)
+	if c == nil {
+		return CallInfo{}, false
+	}
+	return c.snapshot(), true
+}
+
+// Ladder returns the SIP messages recorded for a call, oldest first.
+func (p *Phone) Ladder(id CallID) []SIPMessage {
+	c := p.lookup(id)
+	if c == nil {
+		return nil
+	}
+	return c.ladderCopy()
+}
+
+func (p *Phone) lookup(id CallID) *call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[id]
+}
+
+func (p *Phone) emit(ev Event) {
+	if p.cfg.Events != nil {
+		p.cfg.Events(ev)
+	}
+}
+
+func (p *Phone) newCallID() CallID {
+	return CallID(fmt.Sprintf("c%d", p.seq.Add(1)))
+}
+
+// addCall registers c; it fails when the phone is closed or full.
+func (p *Phone) addCall(c *call) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if len(p.calls) >= p.cfg.MaxCalls {
+		return ErrTooManyCalls
+	}
+	p.calls[c.id] = c
+	if c.sipCallID != "" {
+		p.bySIP[c.sipCallID] = c
+	}
+	return nil
+}
+
+func (p *Phone) removeCall(c *call) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.calls, c.id)
+	if p.bySIP[c.sipCallID] == c {
+		delete(p.bySIP, c.sipCallID)
+	}
+	delete(p.cancels, c.sipCallID)
+}
+
+// Shutdown hangs up every call, unregisters and stops listening. It waits
+// for the calls to end until ctx is done.
+func (p *Phone) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	cs := make([]*call, 0, len(p.calls))
+	for _, c := range p.calls {
+		cs = append(cs, c)
+	}
+	p.mu.Unlock()
+	for _, c := range cs {
+		_ = c.hangup()
+	}
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	p.stopRegistration(ctx)
+	return p.Close()
+}
+
+// Close stops at once: calls are dropped without BYE.
+func (p *Phone) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	if p.cancel != nil {
+		p.cancel()
+	}
+	unregisterTracer(p)
+	if p.regStop != nil {
+		p.regStop()
+	}
+	if p.ua != nil {
+		_ = p.ua.Close()
+	}
+	if p.trace != nil {
+		_ = p.trace.Close()
+	}
+	return nil
+}
+
+// parseURI accepts sip:/sips: URIs and the short forms user@host[:port] and
+// host:port.
+func parseURI(s string) (sip.Uri, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+	if s == "" {
+		return sip.Uri{}, errors.New("empty address")
+	}
+	if !strings.HasPrefix(s, "sip:") && !strings.HasPrefix(s, "sips:") {
+		s = "sip:" + s
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		return sip.Uri{}, err
+	}
+	if u.Host == "" {
+		return sip.Uri{}, fmt.Errorf("%q has no host", s)
+	}
+	return u, nil
+}
+
+// resolveTarget turns what the user typed into a request URI: a full URI, a
+// user@host, or a bare number/name that goes to the account's domain.
+func (p *Phone) resolveTarget(target string) (sip.Uri, error) {
+	t := strings.TrimSpace(target)
+	if t == "" {
+		return sip.Uri{}, errors.New("empty target")
+	}
+	if !strings.ContainsAny(t, "@:") {
+		a := p.cfg.Account
+		if a == nil {
+			return sip.Uri{}, fmt.Errorf("%q: no account to dial a bare number through; use user@host", t)
+		}
+		aor, err := parseURI(a.AOR)
+		if err != nil {
+			return sip.Uri{}, err
+		}
+		return sip.Uri{Scheme: "sip", User: t, Host: aor.Host, Port: aor.Port}, nil
+	}
+	return parseURI(t)
+}
+
+func freePort(host string) (int, error) {
+	// Find a port free for both UDP and TCP on host.
+	for range 20 {
+		l, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return 0, err
+		}
+		port := l.LocalAddr().(*net.UDPAddr).Port
+		t, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		t.Close()
+		return port, nil
+	}
+	return 0, errors.New("no free port")
+}

@@ -1,0 +1,213 @@
+package phone
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// SIPMessage is one SIP message sent or received on a call, for the ladder
+// view and the trace file.
+type SIPMessage struct {
+	Time     time.Time `json:"time"`
+	Sent     bool      `json:"sent"`      // true: we sent it
+	Local    string    `json:"local"`     // our address
+	Remote   string    `json:"remote"`    // the peer's address
+	Summary  string    `json:"summary"`   // "INVITE", "180 Ringing", ...
+	CSeq     string    `json:"cseq"`      // "1 INVITE"
+	Raw      string    `json:"raw"`       // the whole message
+	Protocol string    `json:"transport"` // udp, tcp, tls
+}
+
+// maxLadder bounds the per-call record; a long call with many re-INVITEs
+// keeps its first and latest messages.
+const maxLadder = 256
+
+// sipgo reports every message to one process-wide tracer (sip.SIPDebugTracer).
+// tracers routes them to the phone that owns the local address, or, for
+// connections we opened (TCP), to the phone that knows the Call-ID.
+var tracers = struct {
+	sync.RWMutex
+	phones map[*Phone]struct{}
+	once   sync.Once
+}{phones: map[*Phone]struct{}{}}
+
+type tracerFunc struct{}
+
+func (tracerFunc) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
+	dispatchTrace(false, transport, laddr, raddr, msg)
+}
+
+func (tracerFunc) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
+	dispatchTrace(true, transport, laddr, raddr, msg)
+}
+
+func registerTracer(p *Phone) {
+	if p.cfg.NoTrace && p.trace == nil {
+		return
+	}
+	tracers.once.Do(func() {
+		sip.SIPDebugTracer(tracerFunc{})
+		sip.SIPDebug = true
+	})
+	tracers.Lock()
+	tracers.phones[p] = struct{}{}
+	tracers.Unlock()
+}
+
+func unregisterTracer(p *Phone) {
+	tracers.Lock()
+	delete(tracers.phones, p)
+	tracers.Unlock()
+}
+
+func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
+	tracers.RLock()
+	var owner *Phone
+	for p := range tracers.phones {
+		if p.Addr() == laddr {
+			owner = p
+			break
+		}
+	}
+	callID := headerValue(msg, "Call-ID", "i")
+	if owner == nil {
+		for p := range tracers.phones {
+			p.mu.Lock()
+			_, ok := p.bySIP[callID]
+			p.mu.Unlock()
+			if ok {
+				owner = p
+				break
+			}
+		}
+	}
+	tracers.RUnlock()
+	if owner == nil {
+		return
+	}
+	m := SIPMessage{
+		Time: time.Now(), Sent: sent, Local: laddr, Remote: raddr,
+		Summary: firstLineSummary(msg), CSeq: headerValue(msg, "CSeq", ""),
+		Protocol: strings.ToLower(transport),
+	}
+	if owner.trace != nil {
+		owner.trace.write(m, msg)
+	}
+	if owner.cfg.NoTrace {
+		return
+	}
+	owner.mu.Lock()
+	c := owner.bySIP[callID]
+	owner.mu.Unlock()
+	if c == nil {
+		return
+	}
+	m.Raw = string(redactAuth(msg))
+	c.mu.Lock()
+	if len(c.ladder) >= maxLadder {
+		// keep the opening exchange, drop the oldest of the rest
+		c.ladder = append(c.ladder[:maxLadder/4], c.ladder[maxLadder/4+1:]...)
+	}
+	c.ladder = append(c.ladder, m)
+	c.mu.Unlock()
+}
+
+func (c *call) ladderCopy() []SIPMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]SIPMessage, len(c.ladder))
+	copy(out, c.ladder)
+	return out
+}
+
+// firstLineSummary gives "INVITE" for requests and "180 Ringing" for responses.
+func firstLineSummary(msg []byte) string {
+	line, _, _ := bytes.Cut(msg, []byte("\n"))
+	s := strings.TrimSpace(string(line))
+	if rest, ok := strings.CutPrefix(s, "SIP/2.0 "); ok {
+		return rest
+	}
+	if m, _, ok := strings.Cut(s, " "); ok {
+		return m
+	}
+	return s
+}
+
+// headerValue finds a header by full or compact name in a raw message.
+func headerValue(msg []byte, name, compact string) string {
+	sc := bufio.NewScanner(bytes.NewReader(msg))
+	sc.Buffer(make([]byte, 0, 4096), len(msg)+1)
+	first := true
+	for sc.Scan() {
+		line := sc.Text()
+		if first {
+			first = false
+			continue
+		}
+		if strings.TrimSpace(line) == "" {
+			break
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		k = strings.TrimSpace(k)
+		if strings.EqualFold(k, name) || (compact != "" && strings.EqualFold(k, compact)) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// traceFile appends every message in a readable text form.
+type traceFile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func openTraceFile(path string) (*traceFile, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("trace file: %w", err)
+	}
+	return &traceFile{f: f}, nil
+}
+
+func (t *traceFile) write(m SIPMessage, raw []byte) {
+	dir := "<-"
+	if m.Sent {
+		dir = "->"
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.f, "=== %s %s %s %s %s ===\n%s\n", m.Time.Format(time.RFC3339Nano), m.Protocol, m.Local, dir, m.Remote, redactAuth(raw))
+}
+
+// redactAuth hides digest credentials in traces: secrets are never logged.
+func redactAuth(raw []byte) []byte {
+	lines := bytes.Split(raw, []byte("\n"))
+	for i, l := range lines {
+		k, _, ok := bytes.Cut(l, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(string(k))) {
+		case "authorization", "proxy-authorization":
+			lines[i] = append(append([]byte{}, k...), []byte(": <redacted>\r")...)
+		}
+	}
+	return bytes.Join(lines, []byte("\n"))
+}
+
+func (t *traceFile) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.f.Close()
+}
