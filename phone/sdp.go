@@ -412,6 +412,12 @@ func sdpConnAddr(value string) (addr string, ok bool) {
 	return a, true
 }
 
+// sdpUsableAddr parses an address we may write into c=: an IP without zone, not 0.0.0.0 or ::.
+func sdpUsableAddr(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	return a, err == nil && a.Zone() == "" && !a.IsUnspecified()
+}
+
 // sdpIsZeroAddr reports whether a c= address is 0.0.0.0 or :: (RFC 2543 hold).
 func sdpIsZeroAddr(addr string) bool {
 	a, err := netip.ParseAddr(addr)
@@ -468,7 +474,8 @@ func (d *sdpDoc) lastConn(start, end int) string {
 const sdpLineTypes = "vosiuepcbzktram"
 
 // sdpNormalize cleans a foreign SDP body for diago and describes it. The clean body has CRLF
-// line ends, no empty lines, no blanks around lines, a trailing CRLF, no session-level
+// line ends, no empty lines, no blanks around lines, single spaces between the fields of o=,
+// c= and m= lines, a trailing CRLF, no session-level
 // a=rtpmap and no repeated a=rtpmap for one payload type within a media section. A body that is
 // not SDP, or not one diago could use, is refused with *sdpError (Code 400 or 488). It never
 // panics; normalizing a clean body returns it unchanged.
@@ -493,6 +500,12 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 			return bad(l.no, "NUL byte")
 		}
 		v := t[2:]
+		if strings.ContainsRune("ocm", rune(t[0])) {
+			// diago splits m= at the first ASCII space (media/sdp MediaDescription): write
+			// these field lists with single spaces, as RFC 4566 §5 has them.
+			v = strings.Join(strings.Fields(v), " ")
+			d.lines[i].text = t[:2] + v
+		}
 		switch t[0] {
 		case 'v':
 			if i != 0 {
@@ -898,12 +911,12 @@ func sdpApplyHold(body []byte, h HoldDialect) []byte {
 }
 
 // sdpApplyResume undoes sdpApplyHold: a=sendrecv on every media section, every c= set to
-// realAddr (left alone when realAddr is not an IP address, e.g. ""), and one added to the o=
-// version.
+// realAddr (left alone unless sdpUsableAddr accepts it, so "" keeps the c= lines), and one
+// added to the o= version.
 func sdpApplyResume(body []byte, realAddr string) []byte {
 	d := sdpSplit(body)
 	d.setDirection(sdpSendRecv, d.allMedia())
-	if a, err := netip.ParseAddr(realAddr); err == nil {
+	if a, ok := sdpUsableAddr(realAddr); ok {
 		d.setConn(a, func(string) bool { return false })
 	}
 	d.bumpVersion()
@@ -1007,11 +1020,11 @@ func sdpFixOriginLine(v string) (string, bool) {
 // sdpSetConnection points every c= line (session and media level) at addr, with the matching
 // address type, for NAT (LIBRARIES.md defect #5). Lines holding 0.0.0.0 or :: are left alone
 // so an RFC 2543 hold survives. The o= version is not changed: the rewrite is applied the same
-// way to every SDP of the session. When addr is not an IP address or nothing changes, the body
+// way to every SDP of the session. When sdpUsableAddr refuses addr or nothing changes, the body
 // is returned unchanged.
 func sdpSetConnection(body []byte, addr string) []byte {
-	a, err := netip.ParseAddr(addr)
-	if err != nil || a.Zone() != "" {
+	a, ok := sdpUsableAddr(addr)
+	if !ok {
 		return body
 	}
 	d := sdpSplit(body)

@@ -678,3 +678,36 @@ func TestSDPInfoPayloadType(t *testing.T) {
 		})
 	}
 }
+
+func TestSDPNormalizeFieldSpacing(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"blank after m= (fuzz regression: diago lost the audio)",
+			"v=0\no=- 1 1 IN IP4 1.2.3.4\nc=IN IP4 1.2.3.4\nm= audio 4000 RTP/AVP 0",
+			crlf("v=0", "o=- 1 1 IN IP4 1.2.3.4", "c=IN IP4 1.2.3.4", "m=audio 4000 RTP/AVP 0")},
+		{"tabs and double spaces in o=, c=, m=",
+			crlf("v=0", "o=-\t1  1 IN IP4 1.2.3.4", "s=a  b", "c=IN\tIP4  1.2.3.4", "m=audio\t4000  RTP/AVP 0\t8", "a=fmtp:8  x"),
+			crlf("v=0", "o=- 1 1 IN IP4 1.2.3.4", "s=a  b", "c=IN IP4 1.2.3.4", "m=audio 4000 RTP/AVP 0 8", "a=fmtp:8  x")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, info, err := sdpNormalize([]byte(tt.in))
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("%s: got\n%q\nwant\n%q", tt.name, got, tt.want)
+			}
+			sd := diagosdp.SessionDescription{}
+			if err := diagosdp.Unmarshal(got, &sd); err != nil {
+				t.Fatal(err)
+			}
+			if md, err := sd.MediaDescription("audio"); err != nil || md.Port != info.AudioPort {
+				t.Errorf("%s: diago reads port %d (%v), want %d", tt.name, md.Port, err, info.AudioPort)
+			}
+		})
+	}
+}
