@@ -87,9 +87,10 @@ type regConfig struct {
 	// UnregisterTimeout bounds the unregister sent when Run's context ends
 	// (default 2 s).
 	UnregisterTimeout time.Duration
-	// KeepContact turns off the NAT fix: normally, when the registrar's
-	// Via received/rport show a source address other than our Contact, the
-	// Contact is rewritten to that address and registered again.
+	// KeepContact turns off the NAT fix: normally, over UDP, when the
+	// registrar's Via received/rport show a source address other than our
+	// Contact, the Contact is rewritten to that address and registered
+	// again (the old contact is removed in the same REGISTER).
 	KeepContact bool
 	// UserAgent, when set, is sent as the User-Agent header.
 	UserAgent string
@@ -512,7 +513,10 @@ func (r *registration) granted(res *sip.Response) time.Duration {
 // saw (top Via received/rport, RFC 3581), and whether that differs.
 func (r *registration) natContact(res *sip.Response) (sip.ContactHeader, bool) {
 	via := res.Via()
-	if via == nil {
+	// Over TCP/TLS/WS the source port is an ephemeral connection port,
+	// not one we listen on: rewriting the Contact to it would break
+	// incoming requests, so only datagram transports are rewritten.
+	if via == nil || !strings.EqualFold(via.Transport, "UDP") {
 		return sip.ContactHeader{}, false
 	}
 	recv, _ := via.Params.Get("received")

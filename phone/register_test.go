@@ -547,6 +547,24 @@ func TestRegistrationScenarios(t *testing.T) {
 			},
 		},
 		{
+			name:   "rport over TCP is not a NAT address",
+			runFor: 5 * time.Second,
+			handle: func(_ *regFake, n int, req *sip.Request) (*sip.Response, error) {
+				res := regEcho(600)(req)
+				via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TCP", Host: "127.0.0.1", Port: 40000, Params: sip.NewParams()}
+				via.Params.Add("rport", "51234")
+				via.Params.Add("received", "127.0.0.1")
+				res.PrependHeader(via)
+				return res, nil
+			},
+			check: func(t *testing.T, run *regRun) {
+				if len(run.reqs) != 2 {
+					t.Fatalf("got %d requests, want 2 (no rewrite)", len(run.reqs))
+				}
+				regCheckUnregister(t, run.reqs[1], "127.0.0.1", 40000)
+			},
+		},
+		{
 			name:   "outbound proxy and 407",
 			cfg:    func(c *regConfig) { c.Proxy = "127.0.0.1:5999"; c.Username = "authuser" },
 			runFor: time.Second,
