@@ -1,0 +1,218 @@
+// Package cti is anyphone's product API: the one Service every frontend (the
+// TUI, the headless endpoint, the control protocol) drives, with a closed set
+// of events, a Snapshot and Subscribe. It owns the routing policy between
+// the local line and (later) AnyDevice.
+//
+// cti may import phone and anydevice; it must not import ui, and it must not
+// import sipgo, diago or pion (only phone does).
+package cti
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/anyphone/anyphone/phone"
+)
+
+// Options configures a Service.
+type Options struct {
+	// Phone configures the SIP user agent. Its Events field is owned by the
+	// Service and overwritten.
+	Phone phone.Config
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// SubscriberBuffer bounds each subscriber's queue (default 256).
+	SubscriberBuffer int
+}
+
+// Service is the product API. All methods are safe for concurrent use.
+type Service struct {
+	log   *slog.Logger
+	ph    *phone.Phone
+	bus   bus
+	opts  Options
+	mu    sync.Mutex
+	notes []Notice
+	hooks []func(Event)
+}
+
+// New builds a Service around a new phone. Call Start.
+func New(opts Options) (*Service, error) {
+	s := &Service{opts: opts, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	pc := opts.Phone
+	pc.Events = s.onPhoneEvent
+	if pc.Logger == nil {
+		pc.Logger = s.log
+	}
+	ph, err := phone.New(pc)
+	if err != nil {
+		return nil, err
+	}
+	s.ph = ph
+	return s, nil
+}
+
+// Start brings the phone up (listen, register).
+func (s *Service) Start(ctx context.Context) error {
+	return s.ph.Start(ctx)
+}
+
+// Addr is the SIP address we listen on (host:port).
+func (s *Service) Addr() string { return s.ph.Addr() }
+
+// URI is a SIP URI that reaches this phone directly.
+func (s *Service) URI() string { return s.ph.URI() }
+
+// OnEvent adds a synchronous observer of every event (for in-process policy
+// such as the endpoint's auto-answer). f must not block.
+func (s *Service) OnEvent(f func(Event)) {
+	s.mu.Lock()
+	s.hooks = append(s.hooks, f)
+	s.mu.Unlock()
+}
+
+func (s *Service) onPhoneEvent(ev phone.Event) {
+	var out Event
+	switch e := ev.(type) {
+	case phone.CallChanged:
+		out = CallChanged{Call: e.Call}
+	case phone.DTMFReceived:
+		out = DTMFReceived{CallID: e.CallID, Digit: string(e.Digit)}
+	case phone.MediaTimeout:
+		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
+	case phone.RegistrationChanged:
+		out = RegistrationChanged{Reg: e.Reg}
+	default:
+		return
+	}
+	s.publish(out)
+}
+
+func (s *Service) publish(ev Event) {
+	s.mu.Lock()
+	hooks := s.hooks
+	s.mu.Unlock()
+	for _, h := range hooks {
+		h(ev)
+	}
+	s.bus.publish(ev)
+}
+
+// Notify publishes a notice for the user and keeps it in the Snapshot.
+func (s *Service) Notify(level NoticeLevel, text string) {
+	n := Notice{Level: level, Text: text}
+	s.mu.Lock()
+	s.notes = append(s.notes, n)
+	if len(s.notes) > 20 {
+		s.notes = s.notes[len(s.notes)-20:]
+	}
+	s.mu.Unlock()
+	s.publish(n)
+}
+
+// Subscribe returns a subscription receiving every event from now on. Take
+// a Snapshot after subscribing to start from a consistent state. Close it
+// when done.
+func (s *Service) Subscribe() *Subscription { return s.bus.subscribe(s.opts.SubscriberBuffer) }
+
+// Snapshot returns the current calls, registrations and recent notices.
+func (s *Service) Snapshot() Snapshot {
+	snap := Snapshot{Calls: s.ph.Calls()}
+	if r, ok := s.ph.Registration(); ok {
+		snap.Regs = []RegInfo{r}
+	}
+	s.mu.Lock()
+	snap.Notices = append([]Notice(nil), s.notes...)
+	s.mu.Unlock()
+	return snap
+}
+
+// Call returns one call.
+func (s *Service) Call(id CallID) (CallInfo, bool) { return s.ph.Call(id) }
+
+// Ladder returns the SIP messages of a call for the ladder view.
+func (s *Service) Ladder(id CallID) []SIPMessage { return s.ph.Ladder(id) }
+
+// SIPMessage is one message of a call's SIP ladder.
+type SIPMessage = phone.SIPMessage
+
+// DialOptions tunes Dial.
+type DialOptions struct {
+	// FromUser / FromDisplay override the identity we present.
+	FromUser    string `json:"from_user,omitempty"`
+	FromDisplay string `json:"from_display,omitempty"`
+	// Headers are extra INVITE headers.
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Dial places a call. It returns once the INVITE is under way.
+func (s *Service) Dial(ctx context.Context, to string, o DialOptions) (CallID, error) {
+	if strings.TrimSpace(to) == "" {
+		return "", errors.New("cti: dial: empty destination")
+	}
+	po := phone.DialOptions{FromUser: o.FromUser, FromDisplay: o.FromDisplay}
+	for k, v := range o.Headers {
+		po.Headers = append(po.Headers, [2]string{k, v})
+	}
+	return s.ph.Dial(ctx, to, po)
+}
+
+// Answer accepts a ringing incoming call.
+func (s *Service) Answer(ctx context.Context, id CallID) error { return s.ph.Answer(id) }
+
+// Reject declines a ringing incoming call with code (0: 486) and an optional
+// reason phrase.
+func (s *Service) Reject(ctx context.Context, id CallID, code int, reason string) error {
+	return s.ph.Reject(id, code, reason)
+}
+
+// Hangup ends a call in any state.
+func (s *Service) Hangup(ctx context.Context, id CallID) error { return s.ph.Hangup(id) }
+
+// HangupAll ends every call.
+func (s *Service) HangupAll(ctx context.Context) error {
+	var errs []error
+	for _, c := range s.ph.Calls() {
+		if err := s.ph.Hangup(c.ID); err != nil && !errors.Is(err, phone.ErrNoSuchCall) {
+			errs = append(errs, fmt.Errorf("hangup %s: %w", c.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SendDTMF sends digits on a call.
+func (s *Service) SendDTMF(ctx context.Context, id CallID, digits string) error {
+	return s.ph.SendDTMF(id, digits)
+}
+
+// Mute mutes or unmutes our audio on a call.
+func (s *Service) Mute(ctx context.Context, id CallID, on bool) error {
+	return s.ph.SetMute(id, on)
+}
+
+// Register starts registering the account.
+func (s *Service) Register(ctx context.Context) error { return s.ph.Register(ctx) }
+
+// Unregister removes our own binding.
+func (s *Service) Unregister(ctx context.Context) error { return s.ph.Unregister(ctx) }
+
+// Shutdown hangs up every call, unregisters and stops; subscriptions close.
+func (s *Service) Shutdown(ctx context.Context) error {
+	err := s.ph.Shutdown(ctx)
+	s.bus.closeAll()
+	return err
+}
+
+// Close stops at once.
+func (s *Service) Close() error {
+	err := s.ph.Close()
+	s.bus.closeAll()
+	return err
+}
