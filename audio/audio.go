@@ -1,6 +1,20 @@
 // Package audio owns PCM audio for anyphone: the frame format, the Source and
 // Sink interfaces and the backends chosen by name (null, tone, wav, echo, pipe,
-// record, portaudio). It must not import phone, cti, ui or any SIP library.
+// record, portaudio). It must not import phone, cti, ui, anydevice or any SIP
+// or RTP library, and it uses no cgo (deps_test.go checks both).
+//
+// Open turns a spec string such as "tone:440" or "echo+record:call.wav" into
+// a Source, a Sink and a Closer; OpenDevice does the same for the softphone's
+// own audio and falls back to null audio, with a notice, when no sound card
+// opens. Sound cards live in the subpackage audio/portaudio, which registers
+// itself with RegisterBackend when imported and needs the build tag
+// "portaudio" for its cgo half.
+//
+// For tests: Pipe (push samples in, read what was received), Capture (keep
+// everything), ToneDetector and Goertzel (prove a tone crossed a call).
+//
+// The per-frame paths of Null, Tone, Echo, ToneDetector, Tee, WAVWriter and
+// Resampler do not allocate: they run 50 times a second per call.
 package audio
 
 import (

@@ -218,6 +218,8 @@ func TestOpenSpecErrors(t *testing.T) {
 		{"wav empty", "wav:" + empty, ErrEmptyWAV},
 		{"record without path", "echo+record:", ErrBadSpec},
 		{"record into missing dir", "record:" + filepath.Join(dir, "no", "x.wav"), os.ErrNotExist},
+		{"auto without portaudio", "auto", ErrUnknownBackend},
+		{"auto with arg", "auto:1", ErrBadSpec},
 		{"bad base with record", "bogus+record:" + filepath.Join(dir, "x.wav"), ErrUnknownBackend},
 	}
 	for _, tt := range tests {
