@@ -491,6 +491,7 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 		return bad(d.lines[0].no, "first line is not v=0")
 	}
 	origin := -1
+	conns := 0 // c= lines in the current section
 	for i, l := range d.lines {
 		t := l.text
 		if len(t) < 2 || t[1] != '=' || !strings.ContainsRune(sdpLineTypes, rune(t[0])) {
@@ -530,10 +531,15 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 			if _, ok := sdpConnAddr(v); !ok {
 				return bad(l.no, "c= needs 3 fields")
 			}
+			// RFC 4566 §5: one c= per level. diago reads the first, RFC readers the only one.
+			if conns++; conns > 1 {
+				return bad(l.no, "c= repeated in one section")
+			}
 		case 'm':
 			if _, ok := sdpParseMediaLine(v); !ok {
 				return bad(l.no, "malformed m= line")
 			}
+			conns = 0
 		}
 	}
 	if origin < 0 {
@@ -880,8 +886,30 @@ func (d *sdpDoc) allMedia() []int {
 // section, and adds one to the o= version. HoldSendonly/HoldDefault write a=sendonly,
 // HoldInactive a=inactive; HoldZeroIP sets every c= to 0.0.0.0 (:: for IP6) and removes the
 // direction attributes, as RFC 2543 peers expect, leaving the o= address real. The result has
-// CRLF line ends.
+// CRLF line ends. For the re-INVITE diago's own Hold sends, whose version diago already bumped,
+// use sdpRewriteHold.
 func sdpApplyHold(body []byte, h HoldDialect) []byte {
+	d := sdpHold(body, h)
+	d.bumpVersion()
+	return d.bytes()
+}
+
+// sdpRewriteHold is sdpApplyHold without the version bump: it turns the a=sendonly offer diago's
+// Hold generated (LIBRARIES.md defect #9, the only form diago offers) into dialect h, in the
+// request hook. RFC 3264 §8 wants the version one above the previous SDP, which diago already
+// did. With HoldSendonly or HoldDefault and a body already in that form, the body is returned
+// unchanged.
+func sdpRewriteHold(body []byte, h HoldDialect) []byte {
+	d := sdpHold(body, h)
+	out := d.bytes()
+	if bytes.Equal(out, body) {
+		return body
+	}
+	return out
+}
+
+// sdpHold edits the direction and c= lines of body for dialect h.
+func sdpHold(body []byte, h HoldDialect) sdpDoc {
 	d := sdpSplit(body)
 	switch h {
 	case HoldZeroIP:
@@ -906,8 +934,7 @@ func sdpApplyHold(body []byte, h HoldDialect) []byte {
 	default:
 		d.setDirection(sdpSendOnly, d.allMedia())
 	}
-	d.bumpVersion()
-	return d.bytes()
+	return d
 }
 
 // sdpApplyResume undoes sdpApplyHold: a=sendrecv on every media section, every c= set to

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emiago/diago/media"
 	diagosdp "github.com/emiago/diago/media/sdp"
+	pionsdp "github.com/pion/sdp/v3"
 )
 
 // sdpSeedFixtures adds every testdata/sdp fixture, and a few hand-made edge cases, to the
@@ -57,6 +58,8 @@ func FuzzSDPNormalize(f *testing.F) {
 			bytes.Count(clean, []byte("\r")) != bytes.Count(clean, []byte("\r\n")) {
 			t.Fatalf("bad line structure: %q", clean)
 		}
+		var ps pionsdp.SessionDescription
+		_ = ps.Unmarshal(clean) // pion may refuse valid SDP in odd line order; it must not panic
 		again, info2, err := sdpNormalize(clean)
 		if err != nil || !bytes.Equal(again, clean) || !sdpInfoEqual(info, info2) {
 			t.Fatalf("not idempotent: %v\n%q\n%q", err, clean, again)
@@ -140,6 +143,10 @@ func FuzzSDPHold(f *testing.F) {
 		}
 		if hi.OriginAddr != info.OriginAddr {
 			t.Fatalf("hold %v changed the o= address", h)
+		}
+
+		if _, rwi, err := sdpNormalize(sdpRewriteHold(clean, h)); err != nil || rwi.SessionVersion != info.SessionVersion || rwi.Effective != h.sdpDirection() {
+			t.Fatalf("rewrite %v: %v, version %d, eff %v", h, err, rwi.SessionVersion, rwi.Effective)
 		}
 
 		resumed := sdpApplyResume(held, addr)

@@ -150,6 +150,8 @@ func TestSDPNormalizeErrors(t *testing.T) {
 		{"m= port too big", crlf("v=0", o, "c=IN IP4 192.0.2.1", "m=audio 65536 RTP/AVP 0"), 400, 4},
 		{"m= bad port count", crlf("v=0", o, "c=IN IP4 192.0.2.1", "m=audio 4000/x RTP/AVP 0"), 400, 4},
 		{"c= 2 fields (diago indexes fields[2])", crlf("v=0", o, "c=IN IP4", "m=audio 1 RTP/AVP 0"), 400, 3},
+		{"two session c= (diago reads the first)", crlf("v=0", o, "c=IN IP4 192.0.2.1", "c=IN IP4 192.0.2.2", "m=audio 1 RTP/AVP 0"), 400, 4},
+		{"two media c=", crlf("v=0", o, "m=audio 1 RTP/AVP 0", "c=IN IP4 192.0.2.1", "c=IN IP4 192.0.2.2"), 400, 5},
 		{"no c= for audio", crlf("v=0", o, "m=video 1 RTP/AVP 31", "c=IN IP4 192.0.2.1", "m=audio 1 RTP/AVP 0"), 400, 5},
 		{"video only", crlf("v=0", o, "c=IN IP4 192.0.2.1", "m=video 1 RTP/AVP 31"), 488, 0},
 		{"c= FQDN", crlf("v=0", o, "c=IN IP4 pbx.example.com", "m=audio 1 RTP/AVP 0"), 488, 0},
@@ -707,6 +709,36 @@ func TestSDPNormalizeFieldSpacing(t *testing.T) {
 			}
 			if md, err := sd.MediaDescription("audio"); err != nil || md.Port != info.AudioPort {
 				t.Errorf("%s: diago reads port %d (%v), want %d", tt.name, md.Port, err, info.AudioPort)
+			}
+		})
+	}
+}
+
+func TestSDPRewriteHold(t *testing.T) {
+	// diago's Hold offer: its own SDP with a=sendonly and the version already bumped.
+	diagoHold := diagoOwnWith("3961202357", "192.168.1.10", "a=sendonly\r\n")
+	tests := []struct {
+		name    string
+		dialect HoldDialect
+		want    string // "" = unchanged, same bytes
+	}{
+		{"default keeps diago's offer", HoldDefault, ""},
+		{"sendonly keeps diago's offer", HoldSendonly, ""},
+		{"inactive", HoldInactive, diagoOwnWith("3961202357", "192.168.1.10", "a=inactive\r\n")},
+		{"zero-ip", HoldZeroIP, diagoOwnWith("3961202357", "0.0.0.0", "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := []byte(diagoHold)
+			got := sdpRewriteHold(in, tt.dialect)
+			if tt.want == "" {
+				if &got[0] != &in[0] {
+					t.Errorf("%v: body rewritten: %q", tt.dialect, got)
+				}
+				return
+			}
+			if string(got) != tt.want {
+				t.Errorf("%v: got\n%q\nwant\n%q", tt.dialect, got, tt.want)
 			}
 		})
 	}
