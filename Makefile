@@ -1,0 +1,61 @@
+# anyphone: `make run` starts the TUI on an embedded default, `make test`
+# installs what the tests need and runs every test (unit, in-process, interop
+# with sipp/baresip/kamailio on 127.0.0.1).
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/anyphone
+# portaudio is cgo behind a build tag; the Makefile turns it on.
+TAGS ?= portaudio
+APT_PKGS := sip-tester baresip kamailio linphone-cli portaudio19-dev pkg-config
+FUZZTIME ?= 60s
+
+.PHONY: help deps build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet ci clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages the build and the interop tests need
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@$(GO) mod download
+
+build: deps ## build bin/anyphone
+	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/anyphone
+
+run: build ## start the TUI on the embedded default (no registrar, no sound card needed)
+	./$(BIN)
+
+test: build ## install missing tools, then run every test (unit, in-process, interop)
+	ANYPHONE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -race -count=1 -timeout 25m ./...
+
+test-unit: ## fast tests only (no interop peers)
+	$(GO) test -count=1 -short ./...
+
+bench: build ## benchmarks side by side with sipp, baresip, rtpengine (see README)
+	ANYPHONE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/... ./audio/... ./phone/...
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet -tags '$(TAGS)' ./...
+
+lint: fmt-check vet ## gofmt check + go vet
+
+ci: lint test ## what CI runs
+
+clean:
+	rm -rf bin

@@ -1,0 +1,88 @@
+// Command anyphone is a terminal softphone and CTI client with AnyDevice
+// callback. One binary, several faces: the TUI (default), the headless test
+// endpoint, the control client, configuration and device listing.
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/alecthomas/kong"
+
+	// The portaudio backend registers itself when built with -tags portaudio.
+	_ "github.com/anyphone/anyphone/audio/portaudio"
+)
+
+// Globals are the flags every command shares.
+type Globals struct {
+	Config   string `help:"Config file (TOML)." type:"path" env:"ANYPHONE_CONFIG"`
+	LogFile  string `help:"Write logs to this file." type:"path"`
+	LogLevel string `help:"debug, info, warn, error." default:"info"`
+}
+
+// exitError carries an exit status out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// usageError marks a bad flag or config value (exit status 2).
+func usageError(err error) error { return &exitError{code: 2, err: err} }
+
+type cli struct {
+	Globals
+	Endpoint EndpointCmd `cmd:"" help:"Headless test endpoint: scripted behaviour, JSON-line events on stdout, commands on stdin."`
+	Devices  DevicesCmd  `cmd:"" help:"List audio devices."`
+}
+
+func main() {
+	var c cli
+	parser := kong.Must(&c,
+		kong.Name("anyphone"),
+		kong.Description("A terminal softphone and CTI client with AnyDevice callback."),
+		kong.UsageOnError(),
+	)
+	ctx, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "anyphone:", err)
+		os.Exit(2)
+	}
+	if err := ctx.Run(&c.Globals); err != nil {
+		code := 1
+		if ee, ok := err.(*exitError); ok {
+			code = ee.code
+			if ee.err == nil {
+				os.Exit(code)
+			}
+		}
+		fmt.Fprintln(os.Stderr, "anyphone:", err)
+		os.Exit(code)
+	}
+}
+
+// newLogger builds the logger: to the log file if one is set, else to w.
+func (g *Globals) newLogger(w io.Writer) (*slog.Logger, io.Closer, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToLower(g.LogLevel))); err != nil {
+		return nil, nil, usageError(fmt.Errorf("log-level: %q is not debug, info, warn or error", g.LogLevel))
+	}
+	var closer io.Closer = io.NopCloser(nil)
+	if g.LogFile != "" {
+		f, err := os.OpenFile(g.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log file: %w", err)
+		}
+		w, closer = f, f
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), closer, nil
+}
