@@ -216,3 +216,9 @@ func (s *Service) Close() error {
 	s.bus.closeAll()
 	return err
 }
+
+// Hold puts a call on hold in the configured dialect.
+func (s *Service) Hold(ctx context.Context, id CallID) error { return s.ph.Hold(id) }
+
+// Resume takes a call off hold.
+func (s *Service) Resume(ctx context.Context, id CallID) error { return s.ph.Resume(id) }

@@ -47,6 +47,11 @@ type call struct {
 	ending bool
 
 	media *mediaPump
+
+	// holding is true from our hold re-INVITE until resume; holdDialect is
+	// the form the request hook gives that offer.
+	holding     bool
+	holdDialect HoldDialect
 }
 
 type decision struct {

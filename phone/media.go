@@ -188,8 +188,9 @@ func (mp *mediaPump) writeLoop() {
 			continue
 		default:
 		}
-		if !mp.maySend.Load() {
-			// Remote hold (inactive / c=0.0.0.0 / sendonly): send nothing.
+		if !mp.maySend.Load() || c.uplinkHeld() {
+			// Remote hold (inactive / c=0.0.0.0 / sendonly) or our own
+			// inactive / zero-ip hold: send nothing.
 			select {
 			case <-mp.ctx.Done():
 				return

@@ -155,6 +155,9 @@ func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.Client
 func (p *Phone) fixRequest(req *sip.Request) {
 	if b := req.Body(); len(b) > 0 {
 		req.SetBody(sdpFixOrigin(b))
+		if req.IsInvite() {
+			p.rewriteHoldOffer(req)
+		}
 	}
 	if req.IsInvite() && req.GetHeader("Allow") == nil {
 		req.AppendHeader(sip.NewHeader("Allow", allowed))

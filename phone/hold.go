@@ -1,0 +1,118 @@
+package phone
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// holder is what diago's client and server sessions offer for hold.
+type holder interface {
+	Hold(ctx context.Context) error
+	Unhold(ctx context.Context) error
+}
+
+// Hold puts an active call on hold with a re-INVITE in the phone's hold
+// dialect. diago only offers a=sendonly (LIBRARIES §2.7); the request hook
+// rewrites that offer into a=inactive or c=0.0.0.0 when the dialect asks
+// for it. It returns once the peer answered the re-INVITE.
+func (p *Phone) Hold(id CallID) error { return p.HoldWith(id, p.cfg.HoldDialect) }
+
+// HoldWith is Hold in a chosen dialect.
+func (p *Phone) HoldWith(id CallID, dialect HoldDialect) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	c.mu.Lock()
+	st, held, dlg := c.info.State, c.info.LocalHold, c.dialog
+	c.mu.Unlock()
+	if st != CallActive {
+		return ErrBadState
+	}
+	if held {
+		return nil
+	}
+	h, ok := dlg.(holder)
+	if !ok {
+		return ErrBadState
+	}
+	c.mu.Lock()
+	c.holdDialect = dialect
+	c.holding = true
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
+	defer cancel()
+	if err := h.Hold(ctx); err != nil {
+		c.mu.Lock()
+		c.holding = false
+		c.mu.Unlock()
+		return fmt.Errorf("hold %s: %w", id, err)
+	}
+	c.update(func(ci *CallInfo) { ci.LocalHold = true })
+	return nil
+}
+
+// Resume takes a call we hold off hold (a=sendrecv, the real address).
+func (p *Phone) Resume(id CallID) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	c.mu.Lock()
+	st, held, dlg := c.info.State, c.info.LocalHold, c.dialog
+	c.mu.Unlock()
+	if st != CallActive {
+		return ErrBadState
+	}
+	if !held {
+		return nil
+	}
+	h, ok := dlg.(holder)
+	if !ok {
+		return ErrBadState
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
+	defer cancel()
+	c.mu.Lock()
+	c.holding = false
+	c.mu.Unlock()
+	if err := h.Unhold(ctx); err != nil {
+		c.mu.Lock()
+		c.holding = true
+		c.mu.Unlock()
+		return fmt.Errorf("resume %s: %w", id, err)
+	}
+	c.update(func(ci *CallInfo) { ci.LocalHold = false })
+	return nil
+}
+
+// rewriteHoldOffer turns diago's sendonly hold re-INVITE into the call's
+// dialect. Called from the request hook for every outgoing INVITE.
+func (p *Phone) rewriteHoldOffer(req *sip.Request) {
+	if to := req.To(); to == nil || !to.Params.Has("tag") || len(req.Body()) == 0 {
+		return
+	}
+	p.mu.Lock()
+	c := p.bySIP[callIDOf(req)]
+	p.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	holding, dialect := c.holding, c.holdDialect
+	c.mu.Unlock()
+	if holding {
+		req.SetBody(sdpRewriteHold(req.Body(), dialect))
+	}
+}
+
+// uplinkHeld reports whether our own hold forbids sending: inactive and
+// zero-ip holds send nothing; sendonly keeps sending (music on hold).
+func (c *call) uplinkHeld() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.holding && c.holdDialect != HoldSendonly && c.holdDialect != HoldDefault
+}
