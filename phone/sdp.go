@@ -13,8 +13,10 @@
 //     trailing newline, so a final a=sendonly is lost. It also rejects, as *sdpError, the inputs
 //     that crash diago further on: a c= line with fewer than three fields (ConnectionInformation
 //     indexes fields[2]) and repeated a=rtpmap lines for one payload type (CodecsFromSDPRead
-//     writes past its slice), and drops session-level a=rtpmap lines, which diago merges into
-//     the audio attributes.
+//     writes past its slice), or a repeated c= in one section (diago reads the first, we the
+//     last); it drops session-level a=rtpmap lines, which diago merges into the audio
+//     attributes, and rewrites o=, c= and m= with single spaces (diago finds the media type
+//     of "m= audio" or "m=audio\t..." at the first space and loses the stream).
 //   - sdpStripExtraMedia, sdpAddRejectedMedia: #3, an offer with more than one m= line fails
 //     RemoteSDP ("more than 1 media line"): re-INVITE answered 487, Answer() fails. We hand diago
 //     the audio section alone and put the other m= lines back, port 0, in its answer (RFC 3264
@@ -26,16 +28,21 @@
 //     0.0.0.0, which Linux delivers to the local host. The translation gives diago a direction
 //     it understands; the caller must still mute the uplink when WeMaySend is false (diago's
 //     MediaSession.WriteRTP only blocks recvonly).
-//   - sdpApplyHold, sdpApplyResume: #9, diago's API only offers sendonly hold; these turn our
-//     own SDP into the dialect the peer expects (HoldDialect).
+//   - sdpApplyHold, sdpApplyResume, sdpRewriteHold: #9, diago's API only offers sendonly hold;
+//     these turn our own SDP (or diago's a=sendonly re-INVITE, in the request hook) into the
+//     dialect the peer expects (HoldDialect).
 //   - sdpFixOrigin: #10, diago's offers carry the 64-bit NTP timestamp as o= sess-id
 //     (about 1.7e19 > MaxInt64) and strict peers answer 488 (fixed upstream in v0.32.0, fcf0ff5).
 //   - sdpSetConnection: #5 (diago issue #150), the media fork of a re-INVITE drops
 //     MediaExternalIP, so diago advertises the private address.
 //
+// sdpFenceIncoming chains the fences for a foreign body; sdpAddRejectedMedia then fixes our
+// answer in the response hook.
+//
 // Foreign SDP is edited line by line, not through pion/sdp: pion refuses valid-but-odd bodies
 // (lines out of RFC 4566 order, a= before t=, ...), and these edits only touch v=/o=/c=/m= and
-// direction attributes.
+// direction attributes. Nothing here needs pion to build SDP: diago generates ours.
+
 package phone
 
 import (
