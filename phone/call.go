@@ -52,7 +52,14 @@ type call struct {
 	// the form the request hook gives that offer.
 	holding     bool
 	holdDialect HoldDialect
+
+	// gone is closed when our BYE got no answer: the peer vanished, and
+	// the owner goroutine stops waiting for the dialog to end.
+	gone     chan struct{}
+	goneOnce sync.Once
 }
+
+func (c *call) markGone() { c.goneOnce.Do(func() { close(c.gone) }) }
 
 type decision struct {
 	answer bool
@@ -164,6 +171,7 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 		id:        p.newCallID(),
 		sipCallID: string(sipCallID),
 		log:       p.log,
+		gone:      make(chan struct{}),
 	}
 	local := p.localParty()
 	if o.FromUser != "" {
@@ -380,6 +388,7 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		sipCallID: req.CallID().Value(),
 		log:       p.log,
 		decision:  make(chan decision, 1),
+		gone:      make(chan struct{}),
 	}
 	defer p.recoverCall(c)
 	c.info = CallInfo{
@@ -482,7 +491,10 @@ func (p *Phone) cancelEnd(c *call) EndInfo {
 
 // waitEnd blocks until the dialog ends, then records why.
 func (p *Phone) waitEnd(c *call, dctx context.Context) {
-	<-dctx.Done()
+	select {
+	case <-dctx.Done():
+	case <-c.gone:
+	}
 	p.stopMedia(c)
 	c.mu.Lock()
 	local := c.ending
@@ -583,6 +595,7 @@ func (c *call) hangup() error {
 		if err := dlg.Hangup(ctx); err != nil {
 			c.log.Warn("hangup", "call_id", c.id, "err", err)
 			// The dialog is gone for us either way: drop it.
+			c.markGone()
 			_ = dlg.Close()
 		}
 		return nil

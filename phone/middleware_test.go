@@ -51,6 +51,18 @@ func rawInvite(t *testing.T, p *phonetest.Phone, body string, hdrs ...sip.Header
 		select {
 		case res := <-tx.Responses():
 			if res.StatusCode >= 200 {
+				if res.StatusCode < 300 {
+					// RFC 3261 §13.2.2.4: the ACK for a 2xx is a new request in the dialog.
+					ack := sip.NewRequest(sip.ACK, req.Recipient)
+					ack.AppendHeader(sip.HeaderClone(req.From()))
+					ack.AppendHeader(sip.HeaderClone(res.To()))
+					ack.AppendHeader(sip.HeaderClone(req.CallID()))
+					ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+					ack.SetDestination(req.Destination())
+					if err := cli.WriteRequest(ack); err != nil {
+						t.Fatalf("ack: %v", err)
+					}
+				}
 				return res
 			}
 		case <-tx.Done():
@@ -136,5 +148,29 @@ func TestIncomingSDPFences(t *testing.T) {
 				tc.check(t, res)
 			}
 		})
+	}
+}
+
+func TestRTPWatchdog(t *testing.T) {
+	// The raw caller sends no RTP at all: the watchdog must notice.
+	p := phonetest.NewPhone(t, 0, &phone.Config{Name: "bob", RTPTimeout: 800 * time.Millisecond, RTPTimeoutHangup: true})
+	go func() {
+		in := p.Events.WaitState(t, "", phone.CallIncoming)
+		_ = p.Answer(in.ID)
+	}()
+	res := rawInvite(t, p, fixture(t, "sipp_uac_offer.sdp"))
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	ev := p.Events.WaitFor(t, 5*time.Second, "media timeout", func(ev phone.Event) bool {
+		_, ok := ev.(phone.MediaTimeout)
+		return ok
+	}).(phone.MediaTimeout)
+	if ev.Silent < 800*time.Millisecond {
+		t.Errorf("fired after %s of silence, want at least 800ms", ev.Silent)
+	}
+	end := p.Events.WaitState(t, ev.CallID, phone.CallEnded)
+	if end.End == nil || end.End.Cause != phone.EndMediaTimeout {
+		t.Errorf("end = %+v, want media-timeout", end.End)
 	}
 }

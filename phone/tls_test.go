@@ -1,0 +1,86 @@
+package phone_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/phonetest"
+)
+
+// selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
+
+func TestTLSCallVerifiesCertificate(t *testing.T) {
+	cert, pool := selfSigned(t)
+	b := phonetest.NewPhone(t, 1000, &phone.Config{Name: "bob", Transport: "tls",
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}})
+
+	t.Run("trusted", func(t *testing.T) {
+		a := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice", Transport: "tls",
+			TLS: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}})
+		id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := answerOn(t, b)
+		a.Events.WaitState(t, id, phone.CallActive)
+		a.Media.WaitTone(t, id, 1000, 5*time.Second)
+		b.Media.WaitTone(t, in.ID, 440, 5*time.Second)
+		if err := a.Hangup(id); err != nil {
+			t.Fatal(err)
+		}
+		b.Events.WaitState(t, in.ID, phone.CallEnded)
+	})
+	t.Run("untrusted certificate is refused", func(t *testing.T) {
+		other, _ := selfSigned(t)
+		_, otherPool := selfSigned(t) // trusts neither bob's certificate
+		a := phonetest.NewPhone(t, 440, &phone.Config{Name: "mallory", Transport: "tls",
+			TLS: &tls.Config{Certificates: []tls.Certificate{other}, RootCAs: otherPool}})
+		id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
+		if err != nil {
+			return // refused at once is fine too
+		}
+		end := a.Events.WaitState(t, id, phone.CallEnded)
+		if end.End == nil || end.End.Cause != phone.EndFailed || !strings.Contains(end.End.Text, "certificate") || !end.Answered.IsZero() {
+			t.Errorf("call over an unverified TLS connection: %+v", end)
+		}
+	})
+}
