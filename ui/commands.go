@@ -1,0 +1,116 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// commandNames are the command line's verbs (completed after ":").
+var commandNames = []string{
+	"answer", "dial", "dtmf", "hangup", "hangup-all", "help", "hold", "ladder",
+	"mute", "quit", "register", "reject", "resume", "unmute", "unregister",
+}
+
+// runCommand runs one command line: a verb and its arguments.
+func (m *Model) runCommand(line string) tea.Cmd {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return nil
+	}
+	verb, args := strings.ToLower(f[0]), f[1:]
+	arg := strings.Join(args, " ")
+	c, have := m.calls.selected()
+	needCall := func() bool {
+		if !have {
+			m.notice.set(cti.NoticeInfo, verb+": no call selected")
+		}
+		return have
+	}
+	switch verb {
+	case "dial", "call":
+		if arg == "" {
+			m.notice.set(cti.NoticeError, "dial: what? e.g. :dial echo")
+			return nil
+		}
+		return m.dialCmd(m.dial.resolve(arg))
+	case "answer":
+		return m.answer()
+	case "reject":
+		if !needCall() {
+			return nil
+		}
+		code := 0
+		if arg != "" {
+			n, err := strconv.Atoi(arg)
+			if err != nil || n < 300 || n > 699 {
+				m.notice.set(cti.NoticeError, fmt.Sprintf("reject: %q is not a SIP code 300-699", arg))
+				return nil
+			}
+			code = n
+		}
+		if c.State != cti.CallIncoming {
+			return m.reject(c)
+		}
+		id := c.ID
+		return m.do("reject", func(ctx context.Context, ctl Controller) error { return ctl.Reject(ctx, id, code, "") })
+	case "hangup":
+		if !needCall() {
+			return nil
+		}
+		return m.hangup(c.ID)
+	case "hangup-all":
+		return m.do("hang up all", func(ctx context.Context, ctl Controller) error { return ctl.HangupAll(ctx) })
+	case "hold", "resume":
+		if !needCall() {
+			return nil
+		}
+		if (verb == "hold") == c.LocalHold {
+			m.notice.set(cti.NoticeInfo, verb+": nothing to do")
+			return nil
+		}
+		return m.holdToggle(c)
+	case "mute", "unmute":
+		if !needCall() {
+			return nil
+		}
+		if (verb == "mute") == c.Muted {
+			m.notice.set(cti.NoticeInfo, verb+": nothing to do")
+			return nil
+		}
+		return m.mute(c)
+	case "dtmf":
+		if !needCall() {
+			return nil
+		}
+		if arg == "" || strings.Trim(arg, "0123456789*#ABCDabcd") != "" {
+			m.notice.set(cti.NoticeError, "dtmf: digits 0-9 * # A-D")
+			return nil
+		}
+		return m.dtmf(c.ID, arg)
+	case "ladder":
+		if !needCall() {
+			return nil
+		}
+		name, _ := peerNames(c.Remote)
+		m.ladder.open(c.ID, name)
+		m.mode = modeLadder
+		return ladderCmd(m.ctl, c.ID)
+	case "register":
+		return m.do("register", func(ctx context.Context, ctl Controller) error { return ctl.Register(ctx) })
+	case "unregister":
+		return m.do("unregister", func(ctx context.Context, ctl Controller) error { return ctl.Unregister(ctx) })
+	case "help":
+		m.mode = modeHelp
+		return nil
+	case "quit", "q":
+		return tea.Quit
+	}
+	m.notice.set(cti.NoticeError, fmt.Sprintf("unknown command %q (? lists them)", verb))
+	return nil
+}

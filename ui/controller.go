@@ -1,0 +1,39 @@
+package ui
+
+import (
+	"context"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// Controller is what the UI needs from the product: *cti.Service
+// implements it, tests use a fake.
+type Controller interface {
+	Dial(ctx context.Context, to string, o cti.DialOptions) (cti.CallID, error)
+	Answer(ctx context.Context, id cti.CallID) error
+	Reject(ctx context.Context, id cti.CallID, code int, reason string) error
+	Hangup(ctx context.Context, id cti.CallID) error
+	HangupAll(ctx context.Context) error
+	Hold(ctx context.Context, id cti.CallID) error
+	Resume(ctx context.Context, id cti.CallID) error
+	SendDTMF(ctx context.Context, id cti.CallID, digits string) error
+	Mute(ctx context.Context, id cti.CallID, on bool) error
+	Register(ctx context.Context) error
+	Unregister(ctx context.Context) error
+	Snapshot() cti.Snapshot
+	Subscribe() *cti.Subscription
+	Ladder(id cti.CallID) []cti.SIPMessage
+}
+
+// Transferer is implemented by controllers that can transfer, consult and
+// conference (issue 3). The UI enables those keys only when its Controller
+// also implements Transferer.
+//
+// TODO(#3): assert *cti.Service implements it once cti has these methods.
+type Transferer interface {
+	Transfer(ctx context.Context, id cti.CallID, to string) error
+	Consult(ctx context.Context, id cti.CallID, to string) (cti.CallID, error)
+	Conference(ctx context.Context, a, b cti.CallID) error
+}
+
+var _ Controller = (*cti.Service)(nil)

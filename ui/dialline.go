@@ -1,0 +1,148 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+)
+
+// promptKind is what the bottom input line is for.
+type promptKind int
+
+const (
+	promptNone     promptKind = iota
+	promptDial                // a number, URI or contact name to dial
+	promptCommand             // a command line (:)
+	promptTransfer            // the transfer target
+)
+
+// dialLine is the input line: dial with completion from contacts (and the
+// journal when it exists), the command line and the transfer prompt.
+type dialLine struct {
+	st       *Styles
+	km       *KeyMap
+	w        int
+	kind     promptKind
+	in       textinput.Model
+	contacts []Contact
+}
+
+// promptDoneMsg is what the user entered in a prompt.
+type promptDoneMsg struct {
+	kind  promptKind
+	value string
+}
+
+func newDialLine(st *Styles, km *KeyMap, contacts []Contact) dialLine {
+	in := textinput.New()
+	in.ShowSuggestions = true
+	in.KeyMap.AcceptSuggestion = km.Complete
+	d := dialLine{st: st, km: km, in: in, contacts: contacts}
+	d.restyle()
+	return d
+}
+
+func (d *dialLine) restyle() {
+	s := d.in.Styles()
+	s.Focused.Prompt = d.st.Prompt
+	s.Blurred.Prompt = d.st.Dim
+	s.Focused.Suggestion = d.st.Dim
+	s.Blurred.Suggestion = d.st.Dim
+	s.Focused.Text = d.st.Row
+	s.Blurred.Text = d.st.Row
+	s.Focused.Placeholder = d.st.Dim
+	s.Blurred.Placeholder = d.st.Dim
+	d.in.SetStyles(s)
+}
+
+func (d *dialLine) SetSize(w, _ int) {
+	d.w = w
+	d.in.SetWidth(max(w-len(d.in.Prompt)-1, 1))
+}
+
+// suggestions is what completes in the dial prompt: contact names and
+// their addresses.
+func (d *dialLine) suggestions() []string {
+	var s []string
+	for _, c := range d.contacts {
+		s = append(s, c.Name, c.URI)
+	}
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// open starts a prompt with an initial value.
+func (d *dialLine) open(kind promptKind, value string) tea.Cmd {
+	d.kind = kind
+	switch kind {
+	case promptCommand:
+		d.in.Prompt = ":"
+		d.in.SetSuggestions(commandNames)
+	case promptTransfer:
+		d.in.Prompt = "transfer to› "
+		d.in.SetSuggestions(d.suggestions())
+	default:
+		d.in.Prompt = "dial› "
+		d.in.SetSuggestions(d.suggestions())
+	}
+	d.in.Placeholder = ""
+	d.in.SetValue(value)
+	d.in.CursorEnd()
+	d.SetSize(d.w, 1)
+	return d.in.Focus()
+}
+
+func (d *dialLine) close() {
+	d.kind = promptNone
+	d.in.Blur()
+	d.in.SetValue("")
+}
+
+// resolve turns what was typed into what to dial: a contact's address for
+// its name, else the text itself.
+func (d *dialLine) resolve(s string) string {
+	s = strings.TrimSpace(s)
+	for _, c := range d.contacts {
+		if strings.EqualFold(c.Name, s) {
+			return c.URI
+		}
+	}
+	return s
+}
+
+// Update edits the line; Enter ends it with a promptDoneMsg, Esc cancels.
+func (d *dialLine) Update(msg tea.Msg) tea.Cmd {
+	if d.kind == promptNone {
+		return nil
+	}
+	if m, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(m, d.km.Submit):
+			done := promptDoneMsg{kind: d.kind, value: strings.TrimSpace(d.in.Value())}
+			d.close()
+			return func() tea.Msg { return done }
+		case key.Matches(m, d.km.Cancel):
+			d.close()
+			return nil
+		}
+	}
+	var cmd tea.Cmd
+	d.in, cmd = d.in.Update(msg)
+	return cmd
+}
+
+func (d *dialLine) View() string {
+	if d.kind == promptNone {
+		return d.st.Dim.Render("dial› ")
+	}
+	return fitLine(d.in.View(), d.w)
+}
+
+func (d *dialLine) ShortHelp() []key.Binding {
+	return []key.Binding{d.km.Submit, d.km.Complete, d.km.Cancel}
+}
+
+func (d *dialLine) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }

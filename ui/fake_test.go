@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// fakeCtl is a Controller that records what it was asked.
+type fakeCtl struct {
+	mu     sync.Mutex
+	log    []string
+	snap   cti.Snapshot
+	ladder []cti.SIPMessage
+	err    error
+	sub    *cti.Subscription
+}
+
+func newFake() *fakeCtl {
+	ch := make(chan cti.Event)
+	close(ch) // waitEvent returns feedClosedMsg at once in unit tests
+	return &fakeCtl{sub: &cti.Subscription{C: ch}}
+}
+
+func (f *fakeCtl) rec(format string, a ...any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = append(f.log, fmt.Sprintf(format, a...))
+	return f.err
+}
+
+func (f *fakeCtl) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+func (f *fakeCtl) Dial(_ context.Context, to string, _ cti.DialOptions) (cti.CallID, error) {
+	return "c9", f.rec("dial %s", to)
+}
+func (f *fakeCtl) Answer(_ context.Context, id cti.CallID) error { return f.rec("answer %s", id) }
+func (f *fakeCtl) Reject(_ context.Context, id cti.CallID, code int, _ string) error {
+	return f.rec("reject %s %d", id, code)
+}
+func (f *fakeCtl) Hangup(_ context.Context, id cti.CallID) error { return f.rec("hangup %s", id) }
+func (f *fakeCtl) HangupAll(context.Context) error               { return f.rec("hangup-all") }
+func (f *fakeCtl) Hold(_ context.Context, id cti.CallID) error   { return f.rec("hold %s", id) }
+func (f *fakeCtl) Resume(_ context.Context, id cti.CallID) error { return f.rec("resume %s", id) }
+func (f *fakeCtl) SendDTMF(_ context.Context, id cti.CallID, d string) error {
+	return f.rec("dtmf %s %s", id, d)
+}
+func (f *fakeCtl) Mute(_ context.Context, id cti.CallID, on bool) error {
+	return f.rec("mute %s %v", id, on)
+}
+func (f *fakeCtl) Register(context.Context) error   { return f.rec("register") }
+func (f *fakeCtl) Unregister(context.Context) error { return f.rec("unregister") }
+func (f *fakeCtl) Snapshot() cti.Snapshot           { return f.snap }
+func (f *fakeCtl) Subscribe() *cti.Subscription     { return f.sub }
+func (f *fakeCtl) Ladder(id cti.CallID) []cti.SIPMessage {
+	_ = f.rec("ladder %s", id)
+	return f.ladder
+}
+
+var _ Controller = (*fakeCtl)(nil)
+
+// base is the fixed clock of every unit test.
+var base = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+
+// call builds a call created at base+created seconds, answered at
+// base+answered seconds when answered > 0.
+func call(id string, dir cti.Direction, st cti.CallState, name, user string, created, answered int) cti.CallInfo {
+	c := cti.CallInfo{
+		ID: cti.CallID(id), Direction: dir, State: st,
+		Remote:  cti.Party{DisplayName: name, User: user, URI: "sip:" + user + "@127.0.0.1:5062"},
+		Local:   cti.Party{User: "me", URI: "sip:me@127.0.0.1:5060"},
+		Created: base.Add(time.Duration(created) * time.Second),
+	}
+	if answered > 0 {
+		c.Answered = base.Add(time.Duration(answered) * time.Second)
+	}
+	return c
+}
+
+func held(c cti.CallInfo) cti.CallInfo { c.LocalHold = true; return c }
+
+// newTestModel builds a model on f at w×h with the clock at base+75 s.
+func newTestModel(t *testing.T, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Model {
+	t.Helper()
+	f.snap.Calls = calls
+	m := New(f, Options{
+		NoBell: true, NoColor: true,
+		Now:      func() time.Time { return base.Add(75 * time.Second) },
+		Account:  "sip:me@127.0.0.1:5060",
+		Device:   "null (no sound card)",
+		Contacts: []Contact{{Name: "echo", URI: "sip:echo@127.0.0.1:5062"}, {Name: "tone", URI: "sip:tone@127.0.0.1:5064"}},
+		Why: func(c cti.CallInfo) string {
+			if len(c.Headers["Diversion"]) > 0 {
+				return "forwarded from Bob"
+			}
+			return ""
+		},
+	})
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	return m
+}
+
+// run executes cmd (and nested batches) and returns the messages that
+// arrive within a short wait; timers (tea.Tick) never do and are dropped.
+func run(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-ch:
+	case <-time.After(150 * time.Millisecond):
+		return nil
+	}
+	switch v := msg.(type) {
+	case tea.BatchMsg:
+		var out []tea.Msg
+		for _, c := range v {
+			out = append(out, run(c)...)
+		}
+		return out
+	case nil:
+		return nil
+	}
+	return []tea.Msg{msg}
+}
+
+// press sends a key to m, runs what it returns and feeds the resulting
+// messages (results, prompts) back, one level deep.
+func press(m *Model, keys ...string) {
+	for _, k := range keys {
+		_, cmd := m.Update(keyMsg(k))
+		for _, msg := range run(cmd) {
+			switch msg.(type) {
+			case feedClosedMsg, tea.BackgroundColorMsg:
+				continue
+			}
+			_, c2 := m.Update(msg)
+			for _, msg2 := range run(c2) {
+				if _, ok := msg2.(feedClosedMsg); !ok {
+					m.Update(msg2)
+				}
+			}
+		}
+	}
+}
+
+// keyMsg turns "a", "enter", "esc", "tab", "ctrl+c", "up" into a key press.
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)
+	return tea.KeyPressMsg{Code: r[0], Text: k}
+}
+
+// typeText presses each rune of s.
+func typeText(m *Model, s string) {
+	for _, r := range s {
+		press(m, string(r))
+	}
+}

@@ -1,0 +1,197 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// ladderView is the SIP ladder of one call in the style of sngrep: one
+// arrow per message with its method or status and the time relative to
+// the first message; Enter shows the raw message of the selected one.
+type ladderView struct {
+	st     *Styles
+	km     *KeyMap
+	w, h   int
+	id     cti.CallID
+	peer   string
+	msgs   []cti.SIPMessage
+	sel    int
+	offset int
+	raw    bool
+	rawTop int
+}
+
+// ladderMsg carries a fresh copy of a call's ladder.
+type ladderMsg struct {
+	id   cti.CallID
+	msgs []cti.SIPMessage
+}
+
+// ladderCmd fetches a ladder off the event loop.
+func ladderCmd(c Controller, id cti.CallID) tea.Cmd {
+	return func() tea.Msg { return ladderMsg{id: id, msgs: c.Ladder(id)} }
+}
+
+func (l *ladderView) SetSize(w, h int) {
+	l.w, l.h = w, max(h, 3)
+	l.clamp()
+}
+
+func (l *ladderView) open(id cti.CallID, peer string) {
+	if l.id != id {
+		l.msgs, l.sel, l.offset, l.raw, l.rawTop = nil, 0, 0, false, 0
+	}
+	l.id, l.peer = id, peer
+}
+
+func (l *ladderView) set(msgs []cti.SIPMessage) {
+	follow := l.sel >= len(l.msgs)-1
+	l.msgs = msgs
+	if follow {
+		l.sel = len(msgs) - 1
+	}
+	l.clamp()
+}
+
+// rows is how many arrows fit under the title lines.
+func (l *ladderView) rows() int { return max(l.h-2, 1) }
+
+func (l *ladderView) clamp() {
+	l.sel = min(max(l.sel, 0), max(len(l.msgs)-1, 0))
+	if l.sel < l.offset {
+		l.offset = l.sel
+	}
+	if l.sel >= l.offset+l.rows() {
+		l.offset = l.sel - l.rows() + 1
+	}
+	l.offset = max(0, l.offset)
+	if l.raw {
+		lines := l.rawLines()
+		l.rawTop = max(0, min(l.rawTop, len(lines)-(l.h-1)))
+	}
+}
+
+// Update scrolls, opens and closes the raw message. It returns true in
+// back when the user leaves the ladder.
+func (l *ladderView) Update(msg tea.Msg) (back bool) {
+	m, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return false
+	}
+	step := 1
+	switch {
+	case key.Matches(m, l.km.Cancel), key.Matches(m, l.km.Ladder):
+		if l.raw {
+			l.raw = false
+			return false
+		}
+		return true
+	case key.Matches(m, l.km.Raw):
+		l.raw, l.rawTop = !l.raw, 0
+	case key.Matches(m, l.km.PageUp):
+		step = -l.rows()
+		fallthrough
+	case key.Matches(m, l.km.PageDown):
+		if step == 1 {
+			step = l.rows()
+		}
+		l.move(step)
+	case key.Matches(m, l.km.Up):
+		l.move(-1)
+	case key.Matches(m, l.km.Down):
+		l.move(1)
+	}
+	l.clamp()
+	return false
+}
+
+func (l *ladderView) move(n int) {
+	if l.raw {
+		l.rawTop += n
+	} else {
+		l.sel += n
+	}
+}
+
+func (l *ladderView) rawLines() []string {
+	if l.sel >= len(l.msgs) {
+		return nil
+	}
+	return strings.Split(strings.ReplaceAll(strings.TrimRight(l.msgs[l.sel].Raw, "\r\n"), "\r\n", "\n"), "\n")
+}
+
+// View draws the ladder (or the raw message) in w×h.
+func (l *ladderView) View() string {
+	var b strings.Builder
+	if len(l.msgs) == 0 {
+		b.WriteString(l.st.Title.Render(fitLine("SIP ladder: "+l.peer, l.w)))
+		b.WriteString("\n" + l.st.Dim.Render("  no SIP messages recorded for this call"))
+		return b.String()
+	}
+	first := l.msgs[0]
+	if l.raw {
+		m := l.msgs[l.sel]
+		b.WriteString(l.st.Title.Render(fitLine(fmt.Sprintf("%s %s  (%d/%d)", dirWord(m), m.Summary, l.sel+1, len(l.msgs)), l.w)))
+		lines := l.rawLines()
+		end := min(len(lines), l.rawTop+l.h-1)
+		for _, ln := range lines[l.rawTop:end] {
+			b.WriteString("\n" + fitLine(ansi.Strip(ln), l.w))
+		}
+		return b.String()
+	}
+	local, remote := first.Local, first.Remote
+	const timeW = 9
+	span := max(l.w-timeW-2, 10)
+	title := fmt.Sprintf("%-*s%-*s%s", timeW, "", span/2, local, remote)
+	b.WriteString(l.st.Title.Render(fitLine(fmt.Sprintf("SIP ladder: %s (%d messages)", l.peer, len(l.msgs)), l.w)))
+	b.WriteString("\n" + l.st.Dim.Render(fitLine(title, l.w)))
+	end := min(len(l.msgs), l.offset+l.rows())
+	for i := l.offset; i < end; i++ {
+		m := l.msgs[i]
+		rel := m.Time.Sub(first.Time).Seconds()
+		line := fmt.Sprintf("%8.3f %s", rel, arrow(m, span))
+		st := l.st.Received
+		if m.Sent {
+			st = l.st.Sent
+		}
+		if i == l.sel {
+			b.WriteString("\n" + l.st.Selected.Render(fitLine(line, l.w)))
+		} else {
+			b.WriteString("\n" + st.Render(fitLine(line, l.w)))
+		}
+	}
+	return b.String()
+}
+
+func dirWord(m cti.SIPMessage) string {
+	if m.Sent {
+		return "sent to " + m.Remote + ":"
+	}
+	return "received from " + m.Remote + ":"
+}
+
+// arrow draws "── INVITE ──────▶" (sent) or "◀──── 180 Ringing ──" in n
+// cells.
+func arrow(m cti.SIPMessage, n int) string {
+	label := " " + m.Summary + " "
+	if w := ansi.StringWidth(label); w > n-4 {
+		label = ansi.Truncate(label, max(n-4, 1), "…")
+	}
+	rest := max(n-ansi.StringWidth(label)-1, 2)
+	if m.Sent {
+		return strings.Repeat("─", 2) + label + strings.Repeat("─", rest-2) + "▶"
+	}
+	return "◀" + strings.Repeat("─", rest-2) + label + strings.Repeat("─", 2)
+}
+
+func (l *ladderView) ShortHelp() []key.Binding {
+	return []key.Binding{l.km.Up, l.km.Down, l.km.Raw, l.km.PageUp, l.km.PageDown, l.km.Cancel}
+}
+
+func (l *ladderView) FullHelp() [][]key.Binding { return [][]key.Binding{l.ShortHelp()} }

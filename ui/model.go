@@ -1,0 +1,657 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// Options configures the UI. The zero value works: default keys, colours
+// unless NO_COLOR is set, no contacts.
+type Options struct {
+	// Keys; nil means DefaultKeyMap().
+	Keys *KeyMap
+	// Account is shown in the header while no registration reports one
+	// (e.g. our direct SIP URI).
+	Account string
+	// Device names the active audio device in the header.
+	Device string
+	// Contacts complete and resolve in the dial line (the built-in echo and
+	// tone contacts, and the contacts file).
+	Contacts []Contact
+	// Why says why a call arrives ("team call for Alice", "forwarded from
+	// …"); nil shows nothing. cmd wires the core's classifier here.
+	Why func(cti.CallInfo) string
+	// NoColor drops every colour. NO_COLOR in the environment sets it too.
+	NoColor bool
+	// NoBell silences the terminal bell on incoming calls.
+	NoBell bool
+	// AltScreen and Mouse are set for the real program, off in tests.
+	AltScreen bool
+	Mouse     bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// CommandTimeout bounds each command to the Controller (default 10 s).
+	CommandTimeout time.Duration
+}
+
+// mode is which pane has the keyboard.
+type mode int
+
+const (
+	modeCalls mode = iota
+	modePrompt
+	modeHelp
+	modeLadder
+)
+
+// Model is the root model: it routes messages to the components and owns
+// the subscription to the Controller's events. Use it through tea.Program;
+// its methods are called on the program's event loop only.
+type Model struct {
+	ctl  Controller
+	opts Options
+	km   *KeyMap
+	st   *Styles
+	sub  *cti.Subscription
+
+	w, h    int
+	dark    bool
+	color   bool
+	mode    mode
+	now     time.Time
+	ticking bool
+	quitArm bool // q pressed once with calls up
+
+	header header
+	calls  callList
+	dial   dialLine
+	notice noticeLine
+	help   help.Model
+	ladder ladderView
+}
+
+// New builds the root model. It subscribes to ctl at once, so no event
+// between New and the first frame is lost; the subscription is closed when
+// the event feed ends (the Controller shuts down).
+func New(ctl Controller, o Options) *Model {
+	km := o.Keys
+	if km == nil {
+		d := DefaultKeyMap()
+		km = &d
+	}
+	if _, ok := ctl.(Transferer); !ok {
+		// TODO(#3): transfer, consult and conference arrive with cti.
+		km.Transfer.SetEnabled(false)
+		km.Consult.SetEnabled(false)
+		km.Conference.SetEnabled(false)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = 10 * time.Second
+	}
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		o.NoColor = true
+	}
+	m := &Model{ctl: ctl, opts: o, km: km, dark: true, color: !o.NoColor, w: 80, h: 24}
+	m.st = NewStyles(m.dark, m.color)
+	m.header = header{st: m.st, account: o.Account, device: o.Device}
+	m.calls = callList{st: m.st, km: km, why: o.Why}
+	m.dial = newDialLine(m.st, km, o.Contacts)
+	m.notice = noticeLine{st: m.st}
+	m.help = help.New()
+	m.help.Styles = m.st.Help
+	m.ladder = ladderView{st: m.st, km: km}
+	m.sub = ctl.Subscribe()
+	m.applySnapshot(ctl.Snapshot())
+	m.now = o.Now()
+	m.layout()
+	return m
+}
+
+// Messages the root model handles.
+type (
+	// snapshotMsg is a fresh Snapshot, taken after a Lagged event.
+	snapshotMsg struct{ snap cti.Snapshot }
+	// feedClosedMsg: the subscription ended (the Service shut down).
+	feedClosedMsg struct{}
+	// tickMsg redraws the call timers once a second while a call is up.
+	tickMsg time.Time
+	// resultMsg reports a command to the Controller: what was asked and
+	// its error, if any.
+	resultMsg struct {
+		what string
+		err  error
+	}
+	// dialResultMsg reports a Dial.
+	dialResultMsg struct {
+		to  string
+		id  cti.CallID
+		err error
+	}
+)
+
+// waitEvent reads the next event; Update re-arms it after each one.
+func waitEvent(sub *cti.Subscription) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-sub.C
+		if !ok {
+			return feedClosedMsg{}
+		}
+		return ev
+	}
+}
+
+func snapshotCmd(c Controller) tea.Cmd {
+	return func() tea.Msg { return snapshotMsg{snap: c.Snapshot()} }
+}
+
+func tickCmd() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// do runs f against the Controller off the event loop.
+func (m *Model) do(what string, f func(ctx context.Context, c Controller) error) tea.Cmd {
+	c, d := m.ctl, m.opts.CommandTimeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return resultMsg{what: what, err: f(ctx, c)}
+	}
+}
+
+func (m *Model) dialCmd(to string) tea.Cmd {
+	c, d := m.ctl, m.opts.CommandTimeout
+	holds := m.activeUnheld("")
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		for _, id := range holds {
+			if err := c.Hold(ctx, id); err != nil {
+				return dialResultMsg{to: to, err: fmt.Errorf("hold %s first: %w", id, err)}
+			}
+		}
+		id, err := c.Dial(ctx, to, cti.DialOptions{})
+		return dialResultMsg{to: to, id: id, err: err}
+	}
+}
+
+// activeUnheld lists the active calls not on local hold, except one.
+func (m *Model) activeUnheld(except cti.CallID) []cti.CallID {
+	var ids []cti.CallID
+	for _, c := range m.calls.calls {
+		if c.ID != except && c.State == cti.CallActive && !c.LocalHold {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// Init starts the event feed and asks the terminal for its background.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{waitEvent(m.sub), tea.RequestBackgroundColor}
+	if c := m.startTick(); c != nil {
+		cmds = append(cmds, c)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) startTick() tea.Cmd {
+	if m.ticking || len(m.calls.calls) == 0 {
+		return nil
+	}
+	m.ticking = true
+	return tickCmd()
+}
+
+func (m *Model) applySnapshot(s cti.Snapshot) {
+	m.calls.reset(s.Calls)
+	m.header.calls = len(m.calls.calls)
+	if len(s.Regs) > 0 {
+		r := s.Regs[0]
+		m.header.reg = &r
+	}
+	if n := len(s.Notices); n > 0 {
+		m.notice.last = s.Notices[n-1]
+	}
+}
+
+// layout hands each component its size: header, rule, body, input,
+// notice, help; one line each except the body.
+func (m *Model) layout() {
+	body := max(m.h-5, 1)
+	m.header.SetSize(m.w, 1)
+	m.calls.SetSize(m.w, body)
+	m.ladder.SetSize(m.w, body)
+	m.dial.SetSize(m.w, 1)
+	m.notice.SetSize(m.w, 1)
+	m.help.SetWidth(m.w)
+}
+
+// Update routes a message. It never blocks: commands to the Controller
+// run in the returned tea.Cmd.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.w, m.h = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.dark = msg.IsDark()
+		*m.st = *NewStyles(m.dark, m.color)
+		m.help.Styles = m.st.Help
+		m.dial.restyle()
+		return m, nil
+	case tickMsg:
+		m.now = time.Time(msg)
+		if len(m.calls.calls) == 0 {
+			m.ticking = false
+			return m, nil
+		}
+		m.ticking = true
+		return m, tickCmd()
+	case feedClosedMsg:
+		m.notice.set(cti.NoticeWarn, "the phone stopped")
+		return m, nil
+	case cti.Lagged:
+		return m, tea.Batch(waitEvent(m.sub), snapshotCmd(m.ctl))
+	case snapshotMsg:
+		m.applySnapshot(msg.snap)
+		return m, m.startTick()
+	case cti.CallChanged:
+		return m, tea.Batch(waitEvent(m.sub), m.onCall(msg.Call))
+	case cti.RegistrationChanged:
+		m.header.Update(msg)
+		return m, waitEvent(m.sub)
+	case cti.Notice:
+		m.notice.Update(msg)
+		return m, waitEvent(m.sub)
+	case cti.DTMFReceived:
+		m.notice.set(cti.NoticeInfo, "received DTMF "+msg.Digit)
+		return m, waitEvent(m.sub)
+	case cti.MediaTimeout:
+		m.notice.set(cti.NoticeWarn, fmt.Sprintf("no audio from the other side for %.0f s", msg.Seconds))
+		return m, waitEvent(m.sub)
+	case resultMsg:
+		if msg.err != nil {
+			m.notice.set(cti.NoticeError, msg.what+": "+errText(msg.err))
+		}
+		return m, nil
+	case dialResultMsg:
+		if msg.err != nil {
+			m.notice.set(cti.NoticeError, "dial "+msg.to+": "+errText(msg.err))
+			return m, nil
+		}
+		m.calls.selectID(msg.id)
+		m.notice.set(cti.NoticeInfo, "calling "+msg.to)
+		return m, nil
+	case ladderMsg:
+		if msg.id == m.ladder.id {
+			m.ladder.set(msg.msgs)
+		}
+		return m, nil
+	case promptDoneMsg:
+		return m, m.onPrompt(msg)
+	case tea.MouseClickMsg:
+		return m, m.onClick(msg)
+	case tea.KeyPressMsg:
+		return m, m.onKey(msg)
+	}
+	if m.mode == modePrompt {
+		return m, m.dial.Update(msg)
+	}
+	return m, nil
+}
+
+// errText is an error for the notice line: SIP rejections as code and
+// phrase.
+func errText(err error) string {
+	var rej *cti.RejectedError
+	if errors.As(err, &rej) {
+		return rej.Error()
+	}
+	return err.Error()
+}
+
+// onCall applies a call's new value and raises the incoming-call alert.
+func (m *Model) onCall(c cti.CallInfo) tea.Cmd {
+	m.now = m.opts.Now()
+	isNew := m.calls.upsert(c)
+	m.header.calls = len(m.calls.calls)
+	var cmds []tea.Cmd
+	name, number := peerNames(c.Remote)
+	who := name
+	if number != name {
+		who += " (" + number + ")"
+	}
+	switch {
+	case isNew && c.State == cti.CallIncoming:
+		m.calls.selectID(c.ID)
+		if len(m.activeUnheld(c.ID)) > 0 {
+			m.notice.set(cti.NoticeWarn, "call waiting: "+who+" — a to answer (holds the current call), r to reject")
+		} else {
+			m.notice.set(cti.NoticeWarn, "incoming call from "+who+" — a to answer, r to reject")
+		}
+		if !m.opts.NoBell {
+			cmds = append(cmds, tea.Raw("\a"))
+		}
+	case c.State == cti.CallEnded:
+		why := "ended"
+		if c.End != nil {
+			why = c.End.Cause.String()
+			if c.End.Code >= 300 {
+				why = fmt.Sprintf("%s %d %s", why, c.End.Code, c.End.Reason)
+			}
+		}
+		m.notice.set(cti.NoticeInfo, "call with "+who+" ended: "+strings.TrimSpace(why))
+	}
+	if m.mode == modeLadder && c.ID == m.ladder.id {
+		cmds = append(cmds, ladderCmd(m.ctl, c.ID))
+	}
+	cmds = append(cmds, m.startTick())
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) onClick(msg tea.MouseClickMsg) tea.Cmd {
+	if m.mode != modeCalls || msg.Button != tea.MouseLeft {
+		return nil
+	}
+	return m.calls.Update(listClickMsg{row: msg.Y - 2})
+}
+
+func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	switch m.mode {
+	case modePrompt:
+		cmd := m.dial.Update(msg)
+		if m.dial.kind == promptNone {
+			m.mode = modeCalls
+		}
+		return cmd
+	case modeHelp:
+		if key.Matches(msg, m.km.Help, m.km.Cancel, m.km.Quit) {
+			m.mode = modeCalls
+		}
+		return nil
+	case modeLadder:
+		if m.ladder.Update(msg) {
+			m.mode = modeCalls
+		}
+		return nil
+	}
+	if !key.Matches(msg, m.km.Quit) {
+		m.quitArm = false
+	}
+	c, have := m.calls.selected()
+	switch {
+	case key.Matches(msg, m.km.Quit):
+		if len(m.calls.calls) == 0 || m.quitArm {
+			return tea.Quit
+		}
+		m.quitArm = true
+		m.notice.set(cti.NoticeWarn, plural(len(m.calls.calls), "call")+" up: press q again to hang up and quit")
+		return nil
+	case key.Matches(msg, m.km.Help):
+		m.mode = modeHelp
+		return nil
+	case key.Matches(msg, m.km.Command):
+		m.mode = modePrompt
+		return m.dial.open(promptCommand, "")
+	case key.Matches(msg, m.km.Dial):
+		m.mode = modePrompt
+		return m.dial.open(promptDial, "")
+	case key.Matches(msg, m.km.Up, m.km.Down):
+		return m.calls.Update(msg)
+	case key.Matches(msg, m.km.DTMF):
+		if have && c.State == cti.CallActive && !c.LocalHold {
+			return m.dtmf(c.ID, msg.String())
+		}
+		m.mode = modePrompt
+		return m.dial.open(promptDial, msg.String())
+	case key.Matches(msg, m.km.Answer):
+		return m.answer()
+	}
+	if !have {
+		if key.Matches(msg, m.km.Reject, m.km.Hangup, m.km.Hold, m.km.Toggle, m.km.Mute, m.km.Ladder,
+			m.km.Transfer, m.km.Consult, m.km.Conference) {
+			m.notice.set(cti.NoticeInfo, "no call selected")
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, m.km.Reject):
+		return m.reject(c)
+	case key.Matches(msg, m.km.Hangup):
+		return m.hangup(c.ID)
+	case key.Matches(msg, m.km.Hold):
+		return m.holdToggle(c)
+	case key.Matches(msg, m.km.Toggle):
+		return m.swap()
+	case key.Matches(msg, m.km.Mute):
+		return m.mute(c)
+	case key.Matches(msg, m.km.Ladder):
+		name, _ := peerNames(c.Remote)
+		m.ladder.open(c.ID, name)
+		m.mode = modeLadder
+		return ladderCmd(m.ctl, c.ID)
+	case key.Matches(msg, m.km.Transfer):
+		m.mode = modePrompt
+		return m.dial.open(promptTransfer, "")
+	case key.Matches(msg, m.km.Consult), key.Matches(msg, m.km.Conference):
+		return m.transferOps(msg, c)
+	}
+	return nil
+}
+
+func (m *Model) answer() tea.Cmd {
+	var target cti.CallID
+	if c, ok := m.calls.selected(); ok && c.State == cti.CallIncoming {
+		target = c.ID
+	} else {
+		for _, c := range m.calls.calls {
+			if c.State == cti.CallIncoming {
+				target = c.ID
+				break
+			}
+		}
+	}
+	if target == "" {
+		m.notice.set(cti.NoticeInfo, "no incoming call to answer")
+		return nil
+	}
+	holds := m.activeUnheld(target)
+	return m.do("answer", func(ctx context.Context, c Controller) error {
+		for _, id := range holds {
+			if err := c.Hold(ctx, id); err != nil {
+				return fmt.Errorf("hold %s first: %w", id, err)
+			}
+		}
+		return c.Answer(ctx, target)
+	})
+}
+
+func (m *Model) reject(c cti.CallInfo) tea.Cmd {
+	if c.State != cti.CallIncoming {
+		m.notice.set(cti.NoticeInfo, "only a ringing incoming call can be rejected; e hangs up")
+		return nil
+	}
+	id := c.ID
+	return m.do("reject", func(ctx context.Context, ctl Controller) error { return ctl.Reject(ctx, id, 0, "") })
+}
+
+func (m *Model) hangup(id cti.CallID) tea.Cmd {
+	return m.do("hang up", func(ctx context.Context, c Controller) error { return c.Hangup(ctx, id) })
+}
+
+func (m *Model) holdToggle(c cti.CallInfo) tea.Cmd {
+	if c.State != cti.CallActive {
+		m.notice.set(cti.NoticeInfo, "only an active call can be held")
+		return nil
+	}
+	id := c.ID
+	if c.LocalHold {
+		holds := m.activeUnheld(id)
+		return m.do("resume", func(ctx context.Context, ctl Controller) error {
+			for _, o := range holds {
+				if err := ctl.Hold(ctx, o); err != nil {
+					return fmt.Errorf("hold %s first: %w", o, err)
+				}
+			}
+			return ctl.Resume(ctx, id)
+		})
+	}
+	return m.do("hold", func(ctx context.Context, ctl Controller) error { return ctl.Hold(ctx, id) })
+}
+
+// swap holds the active call and resumes a held one: the selected call if
+// it is held, else the first held call.
+func (m *Model) swap() tea.Cmd {
+	var target cti.CallID
+	if c, ok := m.calls.selected(); ok && c.State == cti.CallActive && c.LocalHold {
+		target = c.ID
+	} else {
+		for _, c := range m.calls.calls {
+			if c.State == cti.CallActive && c.LocalHold {
+				target = c.ID
+				break
+			}
+		}
+	}
+	if target == "" {
+		m.notice.set(cti.NoticeInfo, "no held call to swap to")
+		return nil
+	}
+	m.calls.selectID(target)
+	holds := m.activeUnheld(target)
+	return m.do("swap", func(ctx context.Context, ctl Controller) error {
+		for _, o := range holds {
+			if err := ctl.Hold(ctx, o); err != nil {
+				return fmt.Errorf("hold %s: %w", o, err)
+			}
+		}
+		return ctl.Resume(ctx, target)
+	})
+}
+
+func (m *Model) mute(c cti.CallInfo) tea.Cmd {
+	id, on := c.ID, !c.Muted
+	what := "mute"
+	if !on {
+		what = "unmute"
+	}
+	return m.do(what, func(ctx context.Context, ctl Controller) error { return ctl.Mute(ctx, id, on) })
+}
+
+func (m *Model) dtmf(id cti.CallID, digits string) tea.Cmd {
+	m.notice.set(cti.NoticeInfo, "DTMF "+digits)
+	return m.do("DTMF", func(ctx context.Context, c Controller) error { return c.SendDTMF(ctx, id, digits) })
+}
+
+// transferOps runs consult and conference when the Controller offers them.
+func (m *Model) transferOps(msg tea.KeyPressMsg, c cti.CallInfo) tea.Cmd {
+	t, ok := m.ctl.(Transferer)
+	if !ok {
+		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+		return nil
+	}
+	if key.Matches(msg, m.km.Consult) {
+		m.mode = modePrompt
+		return m.dial.open(promptTransfer, "")
+	}
+	other := m.activeUnheld(c.ID)
+	if len(other) == 0 {
+		for _, o := range m.calls.calls {
+			if o.ID != c.ID && o.State == cti.CallActive {
+				other = append(other, o.ID)
+			}
+		}
+	}
+	if len(other) == 0 {
+		m.notice.set(cti.NoticeInfo, "a conference needs two calls")
+		return nil
+	}
+	a, b := c.ID, other[0]
+	return m.do("conference", func(ctx context.Context, _ Controller) error { return t.Conference(ctx, a, b) })
+}
+
+func (m *Model) onPrompt(p promptDoneMsg) tea.Cmd {
+	m.mode = modeCalls
+	if p.value == "" {
+		return nil
+	}
+	switch p.kind {
+	case promptDial:
+		return m.dialCmd(m.dial.resolve(p.value))
+	case promptTransfer:
+		t, ok := m.ctl.(Transferer)
+		c, have := m.calls.selected()
+		if !ok || !have {
+			m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+			return nil
+		}
+		to, id := m.dial.resolve(p.value), c.ID
+		return m.do("transfer", func(ctx context.Context, _ Controller) error { return t.Transfer(ctx, id, to) })
+	case promptCommand:
+		return m.runCommand(p.value)
+	}
+	return nil
+}
+
+// View draws the whole screen: header, rule, body, input line, notice
+// line, help bar.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = m.opts.AltScreen
+	if m.opts.Mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
+	v.WindowTitle = "anyphone"
+	return v
+}
+
+// Render is the screen as a string (the content of View).
+func (m *Model) Render() string {
+	body := max(m.h-5, 1)
+	var main string
+	var hk help.KeyMap = m.km
+	switch m.mode {
+	case modeHelp:
+		full := m.help
+		full.ShowAll = true
+		main = m.st.Title.Render("Keys") + "\n" + full.View(m.km) + "\n\n" +
+			m.st.Dim.Render(fitLine("Commands (:): "+strings.Join(commandNames, " "), m.w))
+		hk = bindings{m.km.Help, m.km.Cancel}
+	case modeLadder:
+		main = m.ladder.View()
+		hk = &m.ladder
+	default:
+		main = m.calls.View(m.now)
+		if m.mode == modePrompt {
+			hk = &m.dial
+		}
+	}
+	main = lipgloss.NewStyle().Height(body).MaxHeight(body).Render(main)
+	rule := m.st.Rule.Render(strings.Repeat("─", max(m.w, 1)))
+	lines := []string{m.header.View(), rule, main, m.dial.View(), m.notice.View(), m.help.View(hk)}
+	return strings.Join(lines, "\n")
+}
+
+// bindings adapts a list of bindings to help.KeyMap.
+type bindings []key.Binding
+
+func (b bindings) ShortHelp() []key.Binding  { return b }
+func (b bindings) FullHelp() [][]key.Binding { return [][]key.Binding{b} }

@@ -1,0 +1,314 @@
+package ui
+
+import (
+	"errors"
+	"image/color"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+func TestUpdateKeys(t *testing.T) {
+	in := call("c1", cti.Incoming, cti.CallIncoming, "Alice", "1001", 70, 0)
+	act := call("c1", cti.Outgoing, cti.CallActive, "Bob", "1002", 0, 5)
+	act2 := call("c2", cti.Incoming, cti.CallIncoming, "Carol", "1003", 60, 0)
+	hld2 := held(call("c2", cti.Outgoing, cti.CallActive, "Dave", "1004", 10, 12))
+	muted := act
+	muted.Muted = true
+	tests := []struct {
+		name       string
+		calls      []cti.CallInfo
+		keys       []string
+		want       []string // the Controller calls, in order
+		wantNotice string
+		wantMode   mode
+		wantQuit   bool
+	}{
+		{name: "answer incoming", calls: []cti.CallInfo{in}, keys: []string{"a"}, want: []string{"answer c1"}},
+		{name: "answer holds the active call first", calls: []cti.CallInfo{act, act2}, keys: []string{"a"}, want: []string{"hold c1", "answer c2"}},
+		{name: "answer with nothing ringing", calls: []cti.CallInfo{act}, keys: []string{"a"}, wantNotice: "no incoming call"},
+		{name: "reject incoming", calls: []cti.CallInfo{in}, keys: []string{"r"}, want: []string{"reject c1 0"}},
+		{name: "reject an active call refuses", calls: []cti.CallInfo{act}, keys: []string{"r"}, wantNotice: "only a ringing"},
+		{name: "hang up", calls: []cti.CallInfo{act}, keys: []string{"e"}, want: []string{"hangup c1"}},
+		{name: "hang up with no call", keys: []string{"e"}, wantNotice: "no call selected"},
+		{name: "hold", calls: []cti.CallInfo{act}, keys: []string{"h"}, want: []string{"hold c1"}},
+		{name: "resume", calls: []cti.CallInfo{held(act)}, keys: []string{"h"}, want: []string{"resume c1"}},
+		{name: "resume holds the other call", calls: []cti.CallInfo{act, hld2}, keys: []string{"down", "h"}, want: []string{"hold c1", "resume c2"}},
+		{name: "hold a ringing call refuses", calls: []cti.CallInfo{in}, keys: []string{"h"}, wantNotice: "only an active call"},
+		{name: "swap", calls: []cti.CallInfo{act, hld2}, keys: []string{"tab"}, want: []string{"hold c1", "resume c2"}},
+		{name: "swap with nothing held", calls: []cti.CallInfo{act}, keys: []string{"tab"}, wantNotice: "no held call"},
+		{name: "mute", calls: []cti.CallInfo{act}, keys: []string{"m"}, want: []string{"mute c1 true"}},
+		{name: "unmute", calls: []cti.CallInfo{muted}, keys: []string{"m"}, want: []string{"mute c1 false"}},
+		{name: "digit sends DTMF on an active call", calls: []cti.CallInfo{act}, keys: []string{"5", "#"}, want: []string{"dtmf c1 5", "dtmf c1 #"}},
+		{name: "digit starts dialling when idle", keys: []string{"1", "0", "0", "1", "enter"}, want: []string{"dial 1001"}},
+		{name: "dial a contact by name", keys: []string{"d", "e", "c", "h", "o", "enter"}, want: []string{"dial sip:echo@127.0.0.1:5062"}, wantNotice: "calling sip:echo"},
+		{name: "dial completes with tab", keys: []string{"d", "t", "o", "tab", "enter"}, want: []string{"dial sip:tone@127.0.0.1:5064"}},
+		{name: "dial holds the active call", calls: []cti.CallInfo{act}, keys: []string{"d", "7", "enter"}, want: []string{"hold c1", "dial 7"}},
+		{name: "dial cancelled", keys: []string{"d", "1", "esc"}, wantMode: modeCalls},
+		{name: "dial prompt stays open while typing", keys: []string{"d", "1"}, wantMode: modePrompt},
+		{name: "command hangup", calls: []cti.CallInfo{act}, keys: []string{":", "h", "a", "n", "g", "u", "p", "enter"}, want: []string{"hangup c1"}},
+		{name: "command dtmf", calls: []cti.CallInfo{act}, keys: append(append([]string{":"}, strings.Split("dtmf 12#", "")...), "enter"), want: []string{"dtmf c1 12#"}},
+		{name: "command reject with code", calls: []cti.CallInfo{in}, keys: append(append([]string{":"}, strings.Split("reject 603", "")...), "enter"), want: []string{"reject c1 603"}},
+		{name: "command dial", keys: append(append([]string{":"}, strings.Split("dial tone", "")...), "enter"), want: []string{"dial sip:tone@127.0.0.1:5064"}},
+		{name: "command register", keys: append(append([]string{":"}, strings.Split("register", "")...), "enter"), want: []string{"register"}},
+		{name: "command unknown", keys: []string{":", "x", "y", "enter"}, wantNotice: `unknown command "xy"`},
+		{name: "command quit", keys: []string{":", "q", "enter"}, wantQuit: true},
+		{name: "ladder", calls: []cti.CallInfo{act}, keys: []string{"l"}, want: []string{"ladder c1"}, wantMode: modeLadder},
+		{name: "ladder and back", calls: []cti.CallInfo{act}, keys: []string{"l", "esc"}, want: []string{"ladder c1"}, wantMode: modeCalls},
+		{name: "help", keys: []string{"?"}, wantMode: modeHelp},
+		{name: "help and back", keys: []string{"?", "esc"}, wantMode: modeCalls},
+		{name: "quit when idle", keys: []string{"q"}, wantQuit: true},
+		{name: "quit with a call asks first", calls: []cti.CallInfo{act}, keys: []string{"q"}, wantNotice: "press q again"},
+		{name: "quit with a call twice", calls: []cti.CallInfo{act}, keys: []string{"q", "q"}, wantQuit: true},
+		{name: "ctrl+c quits", calls: []cti.CallInfo{act}, keys: []string{"ctrl+c"}, wantQuit: true},
+		{name: "transfer is not offered yet", calls: []cti.CallInfo{act}, keys: []string{"t"}, wantMode: modeCalls},
+		{name: "select down then hang up", calls: []cti.CallInfo{act, hld2}, keys: []string{"down", "e"}, want: []string{"hangup c2"}},
+		{name: "select up stops at the top", calls: []cti.CallInfo{act, hld2}, keys: []string{"up", "up", "e"}, want: []string{"hangup c1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			m := newTestModel(t, f, 80, 24, tc.calls...)
+			quit := false
+			for _, k := range tc.keys {
+				_, cmd := m.Update(keyMsg(k))
+				for _, msg := range run(cmd) {
+					if _, ok := msg.(tea.QuitMsg); ok {
+						quit = true
+					}
+					if _, ok := msg.(feedClosedMsg); ok {
+						continue
+					}
+					_, c2 := m.Update(msg)
+					for _, msg2 := range run(c2) {
+						if _, ok := msg2.(tea.QuitMsg); ok {
+							quit = true
+						}
+						if _, ok := msg2.(feedClosedMsg); !ok {
+							m.Update(msg2)
+						}
+					}
+				}
+			}
+			if got := f.calls(); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: controller calls = %q, want %q", tc.name, got, tc.want)
+			}
+			if quit != tc.wantQuit {
+				t.Errorf("%s: quit = %v, want %v", tc.name, quit, tc.wantQuit)
+			}
+			if tc.wantNotice != "" && !strings.Contains(m.notice.last.Text, tc.wantNotice) {
+				t.Errorf("%s: notice = %q, want it to contain %q", tc.name, m.notice.last.Text, tc.wantNotice)
+			}
+			if m.mode != tc.wantMode {
+				t.Errorf("%s: mode = %v, want %v", tc.name, m.mode, tc.wantMode)
+			}
+		})
+	}
+}
+
+func TestUpdateEvents(t *testing.T) {
+	act := call("c1", cti.Outgoing, cti.CallActive, "Bob", "1002", 0, 5)
+	in := call("c2", cti.Incoming, cti.CallIncoming, "Carol", "1003", 70, 0)
+	ended := act
+	ended.State = cti.CallEnded
+	ended.End = &cti.EndInfo{Cause: 2}
+	rejected := call("c1", cti.Outgoing, cti.CallEnded, "Bob", "1002", 0, 0)
+	rejected.End = &cti.EndInfo{Cause: 3, Code: 486, Reason: "Busy Here"}
+	tests := []struct {
+		name       string
+		calls      []cti.CallInfo
+		bell       bool
+		msg        tea.Msg
+		wantCalls  []cti.CallID
+		wantSel    cti.CallID
+		wantNotice string
+		wantLevel  cti.NoticeLevel
+		wantBell   bool
+		wantHeader string
+		check      func(t *testing.T, m *Model, msgs []tea.Msg)
+	}{
+		{name: "incoming call alerts", bell: true, msg: cti.CallChanged{Call: in}, wantCalls: []cti.CallID{"c2"}, wantSel: "c2",
+			wantNotice: "incoming call from Carol (1003)", wantLevel: cti.NoticeWarn, wantBell: true},
+		{name: "incoming call without bell", msg: cti.CallChanged{Call: in}, wantCalls: []cti.CallID{"c2"}, wantSel: "c2", wantNotice: "incoming call", wantLevel: cti.NoticeWarn},
+		{name: "call waiting", bell: true, calls: []cti.CallInfo{act}, msg: cti.CallChanged{Call: in}, wantCalls: []cti.CallID{"c1", "c2"}, wantSel: "c2",
+			wantNotice: "call waiting: Carol", wantLevel: cti.NoticeWarn, wantBell: true},
+		{name: "call changes in place", calls: []cti.CallInfo{act}, msg: cti.CallChanged{Call: held(act)}, wantCalls: []cti.CallID{"c1"}, wantSel: "c1",
+			check: func(t *testing.T, m *Model, _ []tea.Msg) {
+				if !m.calls.calls[0].LocalHold {
+					t.Error("call changes in place: not held")
+				}
+			}},
+		{name: "call ends", calls: []cti.CallInfo{act}, msg: cti.CallChanged{Call: ended}, wantNotice: "call with Bob (1002) ended: remote-hangup"},
+		{name: "call rejected", calls: []cti.CallInfo{act}, msg: cti.CallChanged{Call: rejected}, wantNotice: "rejected 486 Busy Here"},
+		{name: "notice", msg: cti.Notice{Level: cti.NoticeWarn, Text: "no audio device: using null audio"}, wantNotice: "no audio device", wantLevel: cti.NoticeWarn},
+		{name: "dtmf received", calls: []cti.CallInfo{act}, msg: cti.DTMFReceived{CallID: "c1", Digit: "7"}, wantCalls: []cti.CallID{"c1"}, wantSel: "c1", wantNotice: "received DTMF 7"},
+		{name: "media timeout", calls: []cti.CallInfo{act}, msg: cti.MediaTimeout{CallID: "c1", Seconds: 10}, wantCalls: []cti.CallID{"c1"}, wantSel: "c1", wantNotice: "no audio from the other side for 10 s", wantLevel: cti.NoticeWarn},
+		{name: "registration", msg: cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:alice@example.test", State: cti.RegRegistered}}, wantHeader: "sip:alice@example.test (registered)"},
+		{name: "registration failed", msg: cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:alice@example.test", State: cti.RegFailed, Code: 403}}, wantHeader: "(failed 403)"},
+		{name: "lagged takes a snapshot", msg: cti.Lagged{Dropped: 3}, check: func(t *testing.T, m *Model, msgs []tea.Msg) {
+			found := false
+			for _, x := range msgs {
+				if s, ok := x.(snapshotMsg); ok {
+					found = true
+					m.Update(s)
+				}
+			}
+			if !found {
+				t.Error("lagged: no snapshot taken")
+			}
+		}},
+		{name: "snapshot replaces the calls", calls: []cti.CallInfo{act}, msg: snapshotMsg{snap: cti.Snapshot{Calls: []cti.CallInfo{in}}}, wantCalls: []cti.CallID{"c2"}, wantSel: "c2"},
+		{name: "feed closed", msg: feedClosedMsg{}, wantNotice: "the phone stopped", wantLevel: cti.NoticeWarn},
+		{name: "command error", msg: resultMsg{what: "hold", err: errors.New("boom")}, wantNotice: "hold: boom", wantLevel: cti.NoticeError},
+		{name: "dial rejected", msg: dialResultMsg{to: "1001", err: &cti.RejectedError{Code: 404, Reason: "Not Found"}}, wantNotice: "dial 1001:", wantLevel: cti.NoticeError},
+		{name: "resize", msg: tea.WindowSizeMsg{Width: 120, Height: 40}, check: func(t *testing.T, m *Model, _ []tea.Msg) {
+			if m.w != 120 || m.h != 40 || m.calls.h != 35 {
+				t.Errorf("resize: w=%d h=%d list h=%d", m.w, m.h, m.calls.h)
+			}
+			if lines := strings.Count(m.Render(), "\n") + 1; lines != 40 {
+				t.Errorf("resize: %d lines, want 40", lines)
+			}
+		}},
+		{name: "tick re-arms while a call is up", calls: []cti.CallInfo{act}, msg: tickMsg(base.Add(80 * time.Second)), wantCalls: []cti.CallID{"c1"}, wantSel: "c1",
+			check: func(t *testing.T, m *Model, _ []tea.Msg) {
+				if !m.ticking || !m.now.Equal(base.Add(80*time.Second)) {
+					t.Errorf("tick: ticking=%v now=%v", m.ticking, m.now)
+				}
+				if !strings.Contains(m.Render(), "1:15") {
+					t.Errorf("tick: timer not 1:15:\n%s", m.Render())
+				}
+			}},
+		{name: "tick stops when idle", msg: tickMsg(base), check: func(t *testing.T, m *Model, _ []tea.Msg) {
+			if m.ticking {
+				t.Error("tick: still ticking with no call")
+			}
+		}},
+		{name: "mouse click selects", calls: []cti.CallInfo{act, in}, msg: tea.MouseClickMsg{Button: tea.MouseLeft, X: 5, Y: 3}, wantCalls: []cti.CallID{"c1", "c2"}, wantSel: "c2"},
+		{name: "background colour", msg: tea.BackgroundColorMsg{Color: color.White}, check: func(t *testing.T, m *Model, _ []tea.Msg) {
+			if m.dark {
+				t.Error("background: white should give light styles, got dark")
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			m := newTestModel(t, f, 80, 24, tc.calls...)
+			m.opts.NoBell = !tc.bell
+			if len(tc.calls) > 0 {
+				m.calls.selectID(tc.calls[0].ID)
+			}
+			_, cmd := m.Update(tc.msg)
+			msgs := run(cmd)
+			bell := false
+			for _, x := range msgs {
+				if r, ok := x.(tea.RawMsg); ok && r.Msg == "\a" {
+					bell = true
+				}
+			}
+			if bell != tc.wantBell {
+				t.Errorf("%s: bell = %v, want %v", tc.name, bell, tc.wantBell)
+			}
+			if tc.wantCalls != nil || tc.wantSel != "" {
+				var ids []cti.CallID
+				for _, c := range m.calls.calls {
+					ids = append(ids, c.ID)
+				}
+				if !slices.Equal(ids, tc.wantCalls) {
+					t.Errorf("%s: calls = %v, want %v", tc.name, ids, tc.wantCalls)
+				}
+				if c, _ := m.calls.selected(); c.ID != tc.wantSel {
+					t.Errorf("%s: selected = %q, want %q", tc.name, c.ID, tc.wantSel)
+				}
+			}
+			if tc.wantNotice != "" {
+				if !strings.Contains(m.notice.last.Text, tc.wantNotice) || m.notice.last.Level != tc.wantLevel {
+					t.Errorf("%s: notice = %v %q, want %v containing %q", tc.name, m.notice.last.Level, m.notice.last.Text, tc.wantLevel, tc.wantNotice)
+				}
+			}
+			if tc.wantHeader != "" {
+				if h := ansi.Strip(m.header.View()); !strings.Contains(h, tc.wantHeader) {
+					t.Errorf("%s: header = %q, want it to contain %q", tc.name, h, tc.wantHeader)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, m, msgs)
+			}
+		})
+	}
+}
+
+func TestKeyMapSet(t *testing.T) {
+	tests := []struct {
+		name    string
+		action  string
+		keys    []string
+		wantErr error
+	}{
+		{name: "rebind hold", action: "hold", keys: []string{"H", "ctrl+h"}},
+		{name: "unknown action", action: "fly", keys: []string{"f"}, wantErr: ErrUnknownAction},
+		{name: "no keys", action: "hold", wantErr: ErrNoKeys},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			km := DefaultKeyMap()
+			err := km.Set(tc.action, tc.keys...)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("%s: err = %v, want %v", tc.name, err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if !slices.Equal(km.Hold.Keys(), tc.keys) || km.Hold.Help().Key != "H/ctrl+h" {
+				t.Errorf("%s: keys %v help %q", tc.name, km.Hold.Keys(), km.Hold.Help().Key)
+			}
+		})
+	}
+}
+
+// TestRebindHoldKey proves configured keys drive Update.
+func TestRebindHoldKey(t *testing.T) {
+	km := DefaultKeyMap()
+	if err := km.Set("hold", "H"); err != nil {
+		t.Fatal(err)
+	}
+	f := newFake()
+	f.snap.Calls = []cti.CallInfo{call("c1", cti.Outgoing, cti.CallActive, "Bob", "1002", 0, 5)}
+	m := New(f, Options{Keys: &km, NoBell: true, Now: func() time.Time { return base }})
+	press(m, "h")
+	press(m, "H")
+	if got := f.calls(); !slices.Equal(got, []string{"hold c1"}) {
+		t.Errorf("calls = %q, want only the rebound key to hold", got)
+	}
+}
+
+func TestParseContacts(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []Contact
+		wantErr bool
+	}{
+		{name: "plain", in: "echo sip:echo@127.0.0.1:5062\n# comment\n\n1001 1001\n", want: []Contact{{"echo", "sip:echo@127.0.0.1:5062"}, {"1001", "1001"}}},
+		{name: "quoted name", in: `"Alice Smith" sip:alice@example.test`, want: []Contact{{"Alice Smith", "sip:alice@example.test"}}},
+		{name: "missing address", in: "echo\n", wantErr: true},
+		{name: "unterminated quote", in: `"Alice sip:a@b`, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseContacts(strings.NewReader(tc.in))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("%s: err = %v, want error %v", tc.name, err, tc.wantErr)
+			}
+			if !tc.wantErr && !slices.Equal(got, tc.want) {
+				t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+			}
+		})
+	}
+}
