@@ -410,12 +410,26 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 	}
 	defer p.removeCall(c)
 	_ = d.Trying()
-	c.apply(inOffer, nil)
+	var scr Screening
+	if p.cfg.Screen != nil {
+		scr = p.cfg.Screen(c.snapshot())
+	}
+	c.apply(inOffer, func(ci *CallInfo) { ci.Screen = scr.Action; ci.Rule = scr.Rule })
+	if scr.Action == ScreenReject || scr.Action == ScreenRedirect {
+		c.finish(respondScreening(d, scr))
+		return
+	}
 	if err := d.Ringing(); err != nil {
 		c.finish(EndInfo{Cause: EndFailed, Text: "ringing: " + err.Error()})
 		return
 	}
 
+	var noAnswer <-chan time.Time
+	if scr.NoAnswer > 0 && scr.NoAnswerThen != nil {
+		t := time.NewTimer(scr.NoAnswer)
+		defer t.Stop()
+		noAnswer = t.C
+	}
 	var dec decision
 	select {
 	case <-d.Context().Done():
@@ -425,6 +439,22 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		_ = d.Respond(503, "Service Unavailable", nil)
 		c.finish(EndInfo{Cause: EndFailed, Text: "shutting down"})
 		return
+	case <-noAnswer:
+		then := *scr.NoAnswerThen
+		c.mu.Lock()
+		still := c.info.State == CallIncoming
+		if still {
+			c.ending = true
+			c.info.Rule = then.Rule
+		}
+		c.mu.Unlock()
+		if still {
+			end := respondScreening(d, then)
+			end.Cause = EndTimeout
+			c.finish(end)
+			return
+		}
+		dec = <-c.decision // an Answer or Reject raced the timer and won
 	case dec = <-c.decision:
 	}
 	if !dec.answer {

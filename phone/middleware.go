@@ -2,6 +2,7 @@ package phone
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -73,15 +74,15 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		if ct := req.ContentType(); ct != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "application/sdp") {
 			return reply(415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		}
-		clean, info, err := sdpNormalize(body)
+		clean, _, removed, err := sdpFenceIncoming(body)
 		if err != nil {
-			p.log.Info("malformed sdp", "call_id", callIDOf(req), "err", err)
+			p.log.Info("unusable sdp", "call_id", callIDOf(req), "err", err)
+			var se *sdpError
+			if errors.As(err, &se) && se.Code == 488 {
+				return reply(488, "Not Acceptable Here")
+			}
 			return reply(400, "Bad Request - malformed SDP")
 		}
-		if info.AudioIndex < 0 {
-			return reply(488, "Not Acceptable Here")
-		}
-		stripped, removed := sdpStripExtraMedia(clean)
 		if len(removed) > 0 {
 			tx.fix = func(res *sip.Response) {
 				if res.StatusCode >= 200 && res.StatusCode < 300 && len(res.Body()) > 0 {
@@ -89,7 +90,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 				}
 			}
 		}
-		req.SetBody(stripped)
+		req.SetBody(clean)
 	}
 	to := req.To()
 	if to != nil && to.Params.Has("tag") {

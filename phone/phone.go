@@ -72,6 +72,9 @@ type Config struct {
 	RingTimeout time.Duration
 	// Media supplies per-call audio.
 	Media MediaFunc
+	// Screen decides about each incoming call before it rings (busy
+	// policy, DND, voicemail redirect, no-answer timeout). Nil: ring.
+	Screen ScreenFunc
 	// Events receives every event. It must not block. May be nil.
 	Events func(Event)
 	// Logger; nil means slog.Default().

@@ -105,6 +105,10 @@ type CallInfo struct {
 	LocalHold  bool      `json:"local_hold,omitempty"`
 	RemoteHold bool      `json:"remote_hold,omitempty"`
 	Muted      bool      `json:"muted,omitempty"`
+	// Screen is how an incoming call alerts (ring, wait, silent) or why it
+	// never rang (reject, redirect); Rule names the rule that decided.
+	Screen ScreenAction `json:"screen,omitempty"`
+	Rule   string       `json:"rule,omitempty"`
 	// Headers of interest from the initial INVITE (History-Info, Diversion,
 	// Referred-By, P-Asserted-Identity, Reason), raw values in order.
 	Headers  map[string][]string `json:"headers,omitempty"`
