@@ -47,6 +47,7 @@ func (h *header) View() string {
 		}
 	}
 	parts = append(parts, h.st.Header.Render("anyphone"))
+	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "sip:"), "sips:")
 	parts = append(parts, h.st.HeaderDim.Render(acct+" ("+state+")"))
 	if h.device != "" {
 		parts = append(parts, h.st.HeaderDim.Render("audio: "+h.device))

@@ -646,7 +646,7 @@ func (m *Model) Render() string {
 	}
 	main = lipgloss.NewStyle().Height(body).MaxHeight(body).Render(main)
 	rule := m.st.Rule.Render(strings.Repeat("─", max(m.w, 1)))
-	lines := []string{m.header.View(), rule, main, m.dial.View(), m.notice.View(), m.help.View(hk)}
+	lines := []string{m.header.View(), rule, main, m.dial.View(), m.notice.View(), fitLine(m.help.View(hk), m.w)}
 	return strings.Join(lines, "\n")
 }
 

@@ -1,0 +1,94 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// ladderFixture is a short call as the phone records it.
+func ladderFixture() []cti.SIPMessage {
+	at := func(ms int) time.Time { return base.Add(time.Duration(ms) * time.Millisecond) }
+	l, r := "127.0.0.1:5060", "127.0.0.1:5062"
+	msg := func(ms int, sent bool, sum, cseq string) cti.SIPMessage {
+		raw := fmt.Sprintf("%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK1\r\nCall-ID: abc@127.0.0.1\r\nCSeq: %s\r\nContent-Length: 0\r\n\r\n", sum, l, cseq)
+		if sent && !strings.HasPrefix(sum, "SIP") {
+			raw = sum + " sip:echo@127.0.0.1:5062 SIP/2.0\r\nVia: SIP/2.0/UDP " + l + ";branch=z9hG4bK1\r\nCall-ID: abc@127.0.0.1\r\nCSeq: " + cseq + "\r\nContent-Length: 0\r\n\r\n"
+		}
+		return cti.SIPMessage{Time: at(ms), Sent: sent, Local: l, Remote: r, Summary: sum, CSeq: cseq, Raw: raw, Protocol: "udp"}
+	}
+	return []cti.SIPMessage{
+		msg(0, true, "INVITE", "1 INVITE"),
+		msg(2, false, "100 Trying", "1 INVITE"),
+		msg(5, false, "180 Ringing", "1 INVITE"),
+		msg(1204, false, "200 OK", "1 INVITE"),
+		msg(1206, true, "ACK", "1 ACK"),
+		msg(9310, true, "INVITE", "2 INVITE"),
+		msg(9322, false, "200 OK", "2 INVITE"),
+		msg(9323, true, "ACK", "2 ACK"),
+	}
+}
+
+func TestGoldenViews(t *testing.T) {
+	incoming := call("c1", cti.Incoming, cti.CallIncoming, "Alice", "1001", 72, 0)
+	forwarded := incoming
+	forwarded.Headers = map[string][]string{"Diversion": {"<sip:bob@example.test>;reason=no-answer"}}
+	active := call("c1", cti.Outgoing, cti.CallActive, "echo", "echo", 0, 3)
+	remoteHeld := active
+	remoteHeld.RemoteHold = true
+	remoteHeld.Muted = true
+	second := call("c2", cti.Outgoing, cti.CallActive, "", "1002", 30, 34)
+	waiting := call("c2", cti.Incoming, cti.CallIncoming, "Carol", "+4930123456", 70, 0)
+	tests := []struct {
+		name  string
+		calls []cti.CallInfo
+		keys  []string
+		setup func(m *Model)
+	}{
+		{name: "idle"},
+		{name: "incoming", calls: []cti.CallInfo{incoming}, setup: func(m *Model) {
+			m.onCall(incoming) // raises the alert notice
+		}},
+		{name: "incoming_forwarded", calls: []cti.CallInfo{forwarded}},
+		{name: "active", calls: []cti.CallInfo{active}},
+		{name: "active_remote_hold_muted", calls: []cti.CallInfo{remoteHeld}},
+		{name: "held", calls: []cti.CallInfo{held(active)}},
+		{name: "two_calls_one_held", calls: []cti.CallInfo{held(active), second}, keys: []string{"down"}},
+		{name: "call_waiting", calls: []cti.CallInfo{active}, setup: func(m *Model) { m.onCall(waiting) }},
+		{name: "dial_prompt", keys: []string{"d", "e", "c"}},
+		{name: "command_prompt", keys: []string{":", "d", "t"}},
+		{name: "help", keys: []string{"?"}},
+		{name: "ladder", calls: []cti.CallInfo{active}, keys: []string{"l"}},
+		{name: "ladder_raw", calls: []cti.CallInfo{active}, keys: []string{"l", "up", "up", "up", "up", "enter"}},
+	}
+	sizes := [][2]int{{80, 24}, {120, 40}}
+	for _, tc := range tests {
+		for _, sz := range sizes {
+			t.Run(fmt.Sprintf("%s_%dx%d", tc.name, sz[0], sz[1]), func(t *testing.T) {
+				f := newFake()
+				f.ladder = ladderFixture()
+				m := newTestModel(t, f, sz[0], sz[1], tc.calls...)
+				if tc.setup != nil {
+					tc.setup(m)
+				}
+				press(m, tc.keys...)
+				out := ansi.Strip(m.Render())
+				if lines := strings.Count(out, "\n") + 1; lines != sz[1] {
+					t.Errorf("%s: %d lines, want %d", t.Name(), lines, sz[1])
+				}
+				for i, ln := range strings.Split(out, "\n") {
+					if w := ansi.StringWidth(ln); w > sz[0] {
+						t.Errorf("%s: line %d is %d cells wide, more than %d: %q", t.Name(), i, w, sz[0], ln)
+					}
+				}
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
