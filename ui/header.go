@@ -52,7 +52,9 @@ func (h *header) View() string {
 	if h.device != "" {
 		parts = append(parts, h.st.HeaderDim.Render("audio: "+h.device))
 	}
-	parts = append(parts, h.st.HeaderDim.Render(plural(h.calls, "call")))
+	if h.calls > 0 {
+		parts = append(parts, h.st.HeaderDim.Render(plural(h.calls, "call")))
+	}
 	return fitLine(strings.Join(parts, h.st.Rule.Render(" │ ")), h.w)
 }
 

@@ -149,7 +149,7 @@ func TestUpdateEvents(t *testing.T) {
 		{name: "notice", msg: cti.Notice{Level: cti.NoticeWarn, Text: "no audio device: using null audio"}, wantNotice: "no audio device", wantLevel: cti.NoticeWarn},
 		{name: "dtmf received", calls: []cti.CallInfo{act}, msg: cti.DTMFReceived{CallID: "c1", Digit: "7"}, wantCalls: []cti.CallID{"c1"}, wantSel: "c1", wantNotice: "received DTMF 7"},
 		{name: "media timeout", calls: []cti.CallInfo{act}, msg: cti.MediaTimeout{CallID: "c1", Seconds: 10}, wantCalls: []cti.CallID{"c1"}, wantSel: "c1", wantNotice: "no audio from the other side for 10 s", wantLevel: cti.NoticeWarn},
-		{name: "registration", msg: cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:alice@example.test", State: cti.RegRegistered}}, wantHeader: "sip:alice@example.test (registered)"},
+		{name: "registration", msg: cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:alice@example.test", State: cti.RegRegistered}}, wantHeader: "alice@example.test (registered)"},
 		{name: "registration failed", msg: cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:alice@example.test", State: cti.RegFailed, Code: 403}}, wantHeader: "(failed 403)"},
 		{name: "lagged takes a snapshot", msg: cti.Lagged{Dropped: 3}, check: func(t *testing.T, m *Model, msgs []tea.Msg) {
 			found := false
