@@ -30,7 +30,11 @@ func startSipp(t *testing.T, scenario string, args ...string) *sipp {
 	s := &sipp{Port: freePort(t, 1), MediaPort: freePort(t, 4), StatPath: filepath.Join(dir, "stat.csv")}
 	full := []string{}
 	if strings.HasSuffix(scenario, ".xml") {
-		full = append(full, "-sf", scenario)
+		abs, err := filepath.Abs(scenario) // sipp runs in its own temp dir
+		if err != nil {
+			t.Fatal(err)
+		}
+		full = append(full, "-sf", abs)
 	} else {
 		full = append(full, "-sn", scenario)
 	}
