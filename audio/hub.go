@@ -1,0 +1,410 @@
+package audio
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Hub shares one sound device (a Source, the microphone, and a Sink, the
+// speaker) among many calls. Each call gets a Port, which is its Source
+// (what the call sends) and its Sink (what it received). Only live ports
+// hear the microphone and are played out; with two live ports (a local
+// conference) each also hears the other, and the speaker plays both, mixed
+// with saturation. Non-live ports (held calls, ringing calls) send silence
+// and their audio is dropped.
+//
+// The hub also plays a Cue (ringtone or call-waiting tone) into the
+// speaker, mixed over the calls.
+//
+// Frames move through small per-port queues, so the RTP side (which paces
+// itself) and the device side (paced by the sound card, or by the hub's
+// ticker for devices that do not block) never wait for each other. The
+// per-frame paths do not allocate. All methods are safe for concurrent use.
+type Hub struct {
+	f   Format
+	n   int // samples per frame
+	src Source
+	snk Sink
+
+	mu    sync.Mutex
+	ports map[string]*Port
+	cue   *CueSource // nil: no cue playing
+	cues  [3]*CueSource
+
+	mic []int16 // capture goroutine only
+	tmp []int16 // under mu
+	out []int16 // playout goroutine only
+
+	inPeak, outPeak atomic.Uint64 // math.Float64bits of the last frame's peak, 0..1
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	running  sync.WaitGroup
+}
+
+// hubQueue is how many frames a port buffers each way (60 ms): enough to
+// ride out scheduling jitter, short enough to keep latency down.
+const hubQueue = 3
+
+// NewHub returns a hub over a device's source and sink in format f. Start
+// it with Run.
+func NewHub(src Source, sink Sink, f Format) *Hub {
+	n := f.Samples()
+	h := &Hub{
+		f: f, n: n, src: src, snk: sink,
+		ports: map[string]*Port{},
+		mic:   make([]int16, n), tmp: make([]int16, n), out: make([]int16, n),
+		stop: make(chan struct{}),
+	}
+	for c := CueRing; c <= CueWaiting; c++ {
+		h.cues[c] = NewCueSource(f, c)
+	}
+	return h
+}
+
+// Port returns the port of call id, creating it (not live) on first use.
+func (h *Hub) Port(id string) *Port {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.ports[id]; ok {
+		return p
+	}
+	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n)}
+	h.ports[id] = p
+	return p
+}
+
+// SetLive makes a call's port live (it hears the microphone and is played
+// out) or not. Unknown ids are ignored.
+func (h *Hub) SetLive(id string, live bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.ports[id]; ok && p.live != live {
+		p.live = live
+		p.tx.reset()
+		p.rx.reset()
+		clear(p.last)
+	}
+}
+
+// SetCue starts (or, with CueNone, stops) a cue in the speaker. Setting the
+// cue already playing does not restart its cadence.
+func (h *Hub) SetCue(c Cue) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var next *CueSource
+	if c == CueRing || c == CueWaiting {
+		next = h.cues[c]
+	}
+	if next != h.cue && next != nil {
+		next.Reset()
+	}
+	h.cue = next
+}
+
+// Levels returns the peak of the last microphone frame and of the last
+// speaker frame, as fractions of full scale (for a level meter).
+func (h *Hub) Levels() (mic, speaker float64) {
+	return math.Float64frombits(h.inPeak.Load()), math.Float64frombits(h.outPeak.Load())
+}
+
+// Run moves audio until ctx ends or Close is called. It owns two
+// goroutines, capture and playout, and returns when both have stopped. A
+// capture blocked in a sound card's ReadFrame stops when the device is
+// closed, so close the device after cancelling ctx.
+func (h *Hub) Run(ctx context.Context) error {
+	h.running.Add(1)
+	defer h.running.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-h.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { h.loop(ctx, h.captureFrame) })
+	wg.Go(func() { h.loop(ctx, h.playFrame) })
+	wg.Wait()
+	return nil
+}
+
+// loop calls step once per frame time until ctx ends. A step that blocks
+// (a sound card) paces itself; the ticker drops the ticks it missed.
+func (h *Hub) loop(ctx context.Context, step func() error) {
+	t := time.NewTicker(h.f.Frame)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := step(); err != nil && ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// Close stops Run and waits for it. It does not close the device. It
+// always returns nil.
+func (h *Hub) Close() error {
+	h.stopOnce.Do(func() { close(h.stop) })
+	h.running.Wait()
+	return nil
+}
+
+// captureFrame reads one microphone frame and queues it for every live
+// port, mixed with what the other live ports received (conference).
+func (h *Hub) captureFrame() error {
+	err := h.src.ReadFrame(h.mic)
+	if err != nil {
+		clear(h.mic)
+	}
+	h.inPeak.Store(math.Float64bits(peak(h.mic)))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.ports {
+		if !p.live {
+			continue
+		}
+		copy(h.tmp, h.mic)
+		for _, q := range h.ports {
+			if q != p && q.live {
+				mixInto(h.tmp, q.last)
+			}
+		}
+		p.tx.push(h.tmp)
+	}
+	return err
+}
+
+// playFrame mixes one frame of every live port and the cue and writes it to
+// the speaker.
+func (h *Hub) playFrame() error {
+	clear(h.out)
+	h.mu.Lock()
+	for _, p := range h.ports {
+		if !p.rx.pop(p.last) {
+			clear(p.last)
+		}
+		if p.live {
+			mixInto(h.out, p.last)
+		}
+	}
+	if h.cue != nil {
+		_ = h.cue.ReadFrame(h.tmp)
+		mixInto(h.out, h.tmp)
+	}
+	h.mu.Unlock()
+	h.outPeak.Store(math.Float64bits(peak(h.out)))
+	return h.snk.WriteFrame(h.out)
+}
+
+// Port is one call's view of the hub: an audio.Source (what the call
+// sends) and an audio.Sink (what it received). Close removes it.
+type Port struct {
+	h      *Hub
+	id     string
+	live   bool      // guarded by h.mu
+	tx, rx frameRing // guarded by h.mu
+	last   []int16   // rx frame being played, guarded by h.mu
+	closed bool      // guarded by h.mu
+}
+
+// ReadFrame fills dst with the next frame to send: the microphone (and the
+// other live ports) when live, else silence.
+func (p *Port) ReadFrame(dst []int16) error {
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if !p.live || !p.tx.pop(dst) {
+		clear(dst)
+	}
+	return nil
+}
+
+// WriteFrame queues a received frame for the speaker.
+func (p *Port) WriteFrame(src []int16) error {
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if p.live {
+		p.rx.push(src)
+	}
+	return nil
+}
+
+// Close removes the port from the hub. It always returns nil.
+func (p *Port) Close() error {
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	p.closed = true
+	if p.h.ports[p.id] == p {
+		delete(p.h.ports, p.id)
+	}
+	return nil
+}
+
+var (
+	_ Source = (*Port)(nil)
+	_ Sink   = (*Port)(nil)
+)
+
+// frameRing is a fixed queue of frames; pushing onto a full ring drops the
+// oldest frame.
+type frameRing struct {
+	buf         []int16
+	n           int // samples per frame
+	head, count int
+}
+
+func newFrameRing(frames, n int) frameRing {
+	return frameRing{buf: make([]int16, frames*n), n: n}
+}
+
+func (r *frameRing) cap() int { return len(r.buf) / r.n }
+
+func (r *frameRing) reset() { r.head, r.count = 0, 0 }
+
+func (r *frameRing) push(src []int16) {
+	if r.count == r.cap() {
+		r.head = (r.head + 1) % r.cap()
+		r.count--
+	}
+	i := (r.head + r.count) % r.cap()
+	f := r.buf[i*r.n : (i+1)*r.n]
+	clear(f[copy(f, src):])
+	r.count++
+}
+
+func (r *frameRing) pop(dst []int16) bool {
+	if r.count == 0 {
+		return false
+	}
+	f := r.buf[r.head*r.n : (r.head+1)*r.n]
+	clear(dst[copy(dst, f):])
+	r.head = (r.head + 1) % r.cap()
+	r.count--
+	return true
+}
+
+// mixInto adds src to dst sample by sample, saturating at the int16 range.
+func mixInto(dst, src []int16) {
+	for i := range min(len(dst), len(src)) {
+		v := int32(dst[i]) + int32(src[i])
+		dst[i] = int16(max(min(v, math.MaxInt16), math.MinInt16))
+	}
+}
+
+// peak is the largest magnitude in s as a fraction of full scale.
+func peak(s []int16) float64 {
+	var m int32
+	for _, v := range s {
+		a := int32(v)
+		if a < 0 {
+			a = -a
+		}
+		m = max(m, a)
+	}
+	return float64(m) / 32768
+}
+
+// Cue is a call-progress sound played into the speaker.
+type Cue int
+
+const (
+	CueNone    Cue = iota // silence
+	CueRing               // ringtone: 425 Hz, 1 s on, 4 s off
+	CueWaiting            // call-waiting tone: 425 Hz, two 200 ms beeps, then 4.4 s quiet
+)
+
+func (c Cue) String() string {
+	switch c {
+	case CueRing:
+		return "ring"
+	case CueWaiting:
+		return "waiting"
+	}
+	return "none"
+}
+
+// CueFrequency is the tone of every cue (the European call-progress tone,
+// ETSI TR 101 041).
+const CueFrequency = 425
+
+// cueAmplitude keeps cues well below full scale: they mix over a call.
+const cueAmplitude = 0.2
+
+// cadences are the on/off periods of each cue, starting with on.
+var cadences = [...][]time.Duration{
+	CueRing:    {time.Second, 4 * time.Second},
+	CueWaiting: {200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 4400 * time.Millisecond},
+}
+
+// CueSource is a Source playing a cue's cadence forever. ReadFrame does not
+// allocate. It is safe for concurrent use.
+type CueSource struct {
+	mu    sync.Mutex
+	tone  *Tone
+	marks []int // cumulative sample counts at the end of each period
+	pos   int   // sample position in the cycle
+}
+
+// NewCueSource returns the cue c in format f (c must be CueRing or
+// CueWaiting; anything else plays silence).
+func NewCueSource(f Format, c Cue) *CueSource {
+	s := &CueSource{tone: NewTone(f, CueFrequency, cueAmplitude)}
+	if c == CueRing || c == CueWaiting {
+		sum := 0
+		for _, d := range cadences[c] {
+			sum += int(int64(f.SampleRate) * int64(d) / int64(time.Second))
+			s.marks = append(s.marks, sum)
+		}
+	}
+	return s
+}
+
+// Reset starts the cadence over.
+func (s *CueSource) Reset() {
+	s.mu.Lock()
+	s.pos = 0
+	s.mu.Unlock()
+}
+
+// ReadFrame fills dst with the next samples of the cadence.
+func (s *CueSource) ReadFrame(dst []int16) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.marks) == 0 {
+		clear(dst)
+		return nil
+	}
+	_ = s.tone.ReadFrame(dst)
+	cycle := s.marks[len(s.marks)-1]
+	for i := range dst {
+		period := 0
+		for period < len(s.marks) && s.pos >= s.marks[period] {
+			period++
+		}
+		if period%2 == 1 { // odd periods are the pauses
+			dst[i] = 0
+		}
+		s.pos++
+		if s.pos >= cycle {
+			s.pos = 0
+		}
+	}
+	return nil
+}
+
+var _ Source = (*CueSource)(nil)

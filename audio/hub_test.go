@@ -1,0 +1,237 @@
+package audio
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hubFrames runs the hub's capture and playout n times by hand while the
+// "calls" exchange frames with their ports: each call writes a frame of its
+// far-end tone and reads what it would send.
+func hubFrames(h *Hub, n int, far map[string]*Tone, sent map[string]*Capture) {
+	buf := make([]int16, h.n)
+	for range n {
+		_ = h.captureFrame()
+		for id, tone := range far {
+			p := h.Port(id)
+			_ = tone.ReadFrame(buf)
+			_ = p.WriteFrame(buf)
+			_ = p.ReadFrame(buf)
+			if c := sent[id]; c != nil {
+				_ = c.WriteFrame(buf)
+			}
+		}
+		_ = h.playFrame()
+	}
+}
+
+// hears reports whether samples carry freq at a real share of their power.
+func hears(samples []int16, freq float64) bool {
+	return Goertzel(samples, Narrowband.SampleRate, freq) > 0.002
+}
+
+func TestHubRouting(t *testing.T) {
+	const mic, farA, farB = 440.0, 1000.0, 1500.0
+	tests := []struct {
+		name        string
+		live        []string
+		wantSpeaker map[float64]bool
+		wantSentA   map[float64]bool
+		wantSentB   map[float64]bool
+	}{
+		{name: "one live call", live: []string{"a"},
+			wantSpeaker: map[float64]bool{farA: true, farB: false, mic: false},
+			wantSentA:   map[float64]bool{mic: true, farB: false},
+			wantSentB:   map[float64]bool{mic: false, farA: false}},
+		{name: "no live call", live: nil,
+			wantSpeaker: map[float64]bool{farA: false, farB: false},
+			wantSentA:   map[float64]bool{mic: false},
+			wantSentB:   map[float64]bool{mic: false}},
+		{name: "conference", live: []string{"a", "b"},
+			wantSpeaker: map[float64]bool{farA: true, farB: true, mic: false},
+			wantSentA:   map[float64]bool{mic: true, farB: true, farA: false},
+			wantSentB:   map[float64]bool{mic: true, farA: true, farB: false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spk := NewPipe(0)
+			h := NewHub(NewTone(Narrowband, mic, 0.2), spk, Narrowband)
+			h.Port("a")
+			h.Port("b")
+			for _, id := range tc.live {
+				h.SetLive(id, true)
+			}
+			sent := map[string]*Capture{"a": NewCapture(0), "b": NewCapture(0)}
+			hubFrames(h, 50, map[string]*Tone{"a": NewTone(Narrowband, farA, 0.2), "b": NewTone(Narrowband, farB, 0.2)}, sent)
+			check := func(what string, s []int16, want map[float64]bool) {
+				if len(s) < 8000 {
+					t.Fatalf("%s: %s: %d samples, want a second", tc.name, what, len(s))
+				}
+				for f, w := range want {
+					if got := hears(s, f); got != w {
+						t.Errorf("%s: %s hears %g Hz = %v, want %v (power %.4f)", tc.name, what, f, got, w, Goertzel(s, 8000, f))
+					}
+				}
+			}
+			check("speaker", spk.Received(), tc.wantSpeaker)
+			check("call a", sent["a"].Samples(), tc.wantSentA)
+			check("call b", sent["b"].Samples(), tc.wantSentB)
+		})
+	}
+}
+
+func TestHubCue(t *testing.T) {
+	tests := []struct {
+		name   string
+		cue    Cue
+		frames int
+		want   bool
+	}{
+		{name: "ring sounds in its first second", cue: CueRing, frames: 50, want: true},
+		{name: "waiting beeps", cue: CueWaiting, frames: 30, want: true},
+		{name: "none is silent", cue: CueNone, frames: 50, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spk := NewPipe(0)
+			h := NewHub(&Null{}, spk, Narrowband)
+			h.SetCue(tc.cue)
+			hubFrames(h, tc.frames, nil, nil)
+			if got := hears(spk.Received(), CueFrequency); got != tc.want {
+				t.Errorf("%s: speaker hears %d Hz = %v, want %v", tc.name, CueFrequency, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCueCadence(t *testing.T) {
+	// power of the cue in consecutive 100 ms windows: on (1) or off (0)
+	tests := []struct {
+		name string
+		cue  Cue
+		want string // one char per 100 ms
+	}{
+		{name: "ring", cue: CueRing, want: "1111111111" + strings.Repeat("0", 40) + "11111"},
+		{name: "waiting", cue: CueWaiting, want: "110011" + strings.Repeat("0", 44) + "110011"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewCueSource(Narrowband, tc.cue)
+			buf := make([]int16, 800)
+			got := make([]byte, len(tc.want))
+			for i := range got {
+				_ = s.ReadFrame(buf)
+				got[i] = '0'
+				if MeanSquare(buf) > 1e-4 {
+					got[i] = '1'
+				}
+			}
+			if string(got) != tc.want {
+				t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMixSaturates(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b int16
+		want int16
+	}{
+		{"plain", 1000, 2000, 3000},
+		{"positive clip", 30000, 10000, math.MaxInt16},
+		{"negative clip", -30000, -10000, math.MinInt16},
+		{"cancel", 5000, -5000, 0},
+	}
+	for _, tc := range tests {
+		dst := []int16{tc.a}
+		mixInto(dst, []int16{tc.b})
+		if dst[0] != tc.want {
+			t.Errorf("%s: %d+%d = %d, want %d", tc.name, tc.a, tc.b, dst[0], tc.want)
+		}
+	}
+}
+
+func TestHubPortLifecycle(t *testing.T) {
+	h := NewHub(&Null{}, &Null{}, Narrowband)
+	p := h.Port("a")
+	if h.Port("a") != p {
+		t.Fatal("Port twice: different ports")
+	}
+	h.SetLive("a", true)
+	h.SetLive("unknown", true) // ignored
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]int16, 160)
+	if err := p.ReadFrame(buf); err != ErrClosed {
+		t.Errorf("read after close: %v, want ErrClosed", err)
+	}
+	if err := p.WriteFrame(buf); err != ErrClosed {
+		t.Errorf("write after close: %v, want ErrClosed", err)
+	}
+	if q := h.Port("a"); q == p {
+		t.Error("a closed port came back")
+	}
+}
+
+func TestHubRunAndClose(t *testing.T) {
+	spk := NewPipe(0)
+	h := NewHub(NewTone(Narrowband, 440, 0.2), spk, Narrowband)
+	p := h.Port("a")
+	h.SetLive("a", true)
+	done := make(chan error, 1)
+	go func() { done <- h.Run(context.Background()) }()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	// The call side: read what to send until the microphone tone shows up.
+	buf := make([]int16, 160)
+	got := NewCapture(0)
+	for got.Len() < 4000 && ctx.Err() == nil {
+		_ = p.ReadFrame(buf)
+		_ = got.WriteFrame(buf)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := spk.WaitReceived(ctx, 1600); err != nil {
+		t.Fatalf("speaker got nothing: %v", err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+	if !hears(got.Samples(), 440) {
+		t.Error("the call did not get the microphone through Run")
+	}
+	mic, _ := h.Levels()
+	if mic < 0.15 || mic > 0.25 {
+		t.Errorf("mic level %.3f, want about 0.2", mic)
+	}
+}
+
+func TestHubFrameAllocs(t *testing.T) {
+	h := NewHub(NewTone(Narrowband, 440, 0.2), &Null{}, Narrowband)
+	a, b := h.Port("a"), h.Port("b")
+	h.SetLive("a", true)
+	h.SetLive("b", true)
+	h.SetCue(CueWaiting)
+	buf := make([]int16, 160)
+	allocs := testing.AllocsPerRun(200, func() {
+		_ = h.captureFrame()
+		_ = a.WriteFrame(buf)
+		_ = b.WriteFrame(buf)
+		_ = a.ReadFrame(buf)
+		_ = b.ReadFrame(buf)
+		_ = h.playFrame()
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per frame, want 0", allocs)
+	}
+}
