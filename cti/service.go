@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/journal"
 	"github.com/anyphone/anyphone/phone"
 )
 
@@ -27,6 +29,18 @@ type Options struct {
 	Logger *slog.Logger
 	// SubscriberBuffer bounds each subscriber's queue (default 256).
 	SubscriberBuffer int
+
+	// User is whose journal this is; "" means the account's AOR, else the
+	// phone's name.
+	User string
+	// Device names this device in the journal; "" means "desk".
+	Device string
+	// Journal, if set, gets one row per call when the call ends (see
+	// journaling.go). The Service does not close it.
+	Journal *journal.Journal
+	// Policy is the busy policy. Nil means call waiting with no no-answer
+	// timeout until SetPolicy is called.
+	Policy *busy.Policy
 }
 
 // Service is the product API. All methods are safe for concurrent use.
@@ -38,6 +52,9 @@ type Service struct {
 	mu    sync.Mutex
 	notes []Notice
 	hooks []func(Event)
+
+	policy  policyState // see policy.go
+	journal *journaling // see journaling.go
 }
 
 // New builds a Service around a new phone. Call Start.
@@ -51,11 +68,16 @@ func New(opts Options) (*Service, error) {
 	if pc.Logger == nil {
 		pc.Logger = s.log
 	}
+	if err := s.initPolicy(&pc); err != nil {
+		return nil, err
+	}
 	ph, err := phone.New(pc)
 	if err != nil {
+		s.policy.engine.Close()
 		return nil, err
 	}
 	s.ph = ph
+	s.initJournal(&pc)
 	return s, nil
 }
 
@@ -93,6 +115,10 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		return
 	}
 	s.publish(out)
+	if e, ok := ev.(phone.CallChanged); ok && e.Call.State == phone.CallEnded {
+		s.policyCallEnded(e.Call)
+		s.journalCall(e.Call)
+	}
 }
 
 func (s *Service) publish(ev Event) {
@@ -206,6 +232,8 @@ func (s *Service) Unregister(ctx context.Context) error { return s.ph.Unregister
 // Shutdown hangs up every call, unregisters and stops; subscriptions close.
 func (s *Service) Shutdown(ctx context.Context) error {
 	err := s.ph.Shutdown(ctx)
+	s.stopJournal()
+	s.policy.engine.Close()
 	s.bus.closeAll()
 	return err
 }
@@ -213,6 +241,8 @@ func (s *Service) Shutdown(ctx context.Context) error {
 // Close stops at once.
 func (s *Service) Close() error {
 	err := s.ph.Close()
+	s.stopJournal()
+	s.policy.engine.Close()
 	s.bus.closeAll()
 	return err
 }

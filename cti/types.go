@@ -108,6 +108,9 @@ func (MediaTimeout) ctiEvent()        {}
 func (RegistrationChanged) ctiEvent() {}
 func (Notice) ctiEvent()              {}
 func (Lagged) ctiEvent()              {}
+func (PolicyDecision) ctiEvent()      {}
+func (PolicyChanged) ctiEvent()       {}
+func (JournalChanged) ctiEvent()      {}
 
 // Snapshot is the whole state a frontend needs to draw itself.
 type Snapshot struct {

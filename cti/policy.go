@@ -1,0 +1,175 @@
+package cti
+
+import (
+	"time"
+
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/phone"
+)
+
+// This file wires the busy policy (cti/busy) into the phone: every incoming
+// call is screened before it rings (phone.Config.Screen), from the calls
+// that already exist and the call's secondary-call headers, and the
+// Decision becomes a phone.Screening: 486/480/603 with a Q.850 Reason,
+// a 302 to voicemail with Diversion and History-Info, call waiting, a
+// silent ring, or a plain ring; plus the no-answer timeout.
+
+// PolicyDecision reports the busy policy's decision about an incoming call.
+// It is published before the call's first CallChanged, so a frontend knows
+// why a call rings silently, waits, or never rang. CallInfo.Rule carries the
+// same rule (and the no-answer rule once that fired).
+type PolicyDecision struct {
+	CallID    CallID
+	Decision  busy.Decision
+	Secondary phone.Secondary
+	// NoAnswerAfter and NoAnswer are what happens if the call rings
+	// unanswered that long (zero when no timeout is armed).
+	NoAnswerAfter time.Duration
+	NoAnswer      *busy.Decision
+}
+
+// PolicyChanged carries the full busy policy after SetPolicy or an
+// override change (set, cleared, or expired on its own).
+type PolicyChanged struct{ Policy busy.Policy }
+
+// policyState is the Service's busy handling.
+type policyState struct {
+	engine *busy.Engine
+	// aor is our account's AOR ("" without an account): the called party
+	// for secondary-call classification and voicemail diversion.
+	aor string
+	// noAnswerOff is set while no policy was ever configured (Options.Policy
+	// nil, no SetPolicy): calls then ring until the caller gives up.
+	noAnswerOff bool
+}
+
+// initPolicy builds the engine and hooks the screening into pc. Called by
+// New before the phone exists.
+func (s *Service) initPolicy(pc *phone.Config) error {
+	p := busy.Policy{}
+	if s.opts.Policy != nil {
+		p = *s.opts.Policy
+	}
+	s.policy.noAnswerOff = s.opts.Policy == nil
+	if pc.Account != nil {
+		s.policy.aor = pc.Account.AOR
+	}
+	eng, err := busy.NewEngine(p, s.onOverride)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.policy.engine = eng
+	s.mu.Unlock()
+	pc.Screen = s.screen
+	return nil
+}
+
+// onOverride runs when the override changes (on the caller's goroutine or
+// the engine's timer): it only publishes.
+func (s *Service) onOverride(busy.Override) {
+	s.mu.Lock()
+	eng := s.policy.engine
+	s.mu.Unlock()
+	if eng == nil {
+		return // NewEngine applying the initial override
+	}
+	s.publish(PolicyChanged{Policy: eng.Policy()})
+}
+
+// screen is phone.Config.Screen: it runs on the new call's goroutine before
+// the call is published.
+func (s *Service) screen(ci phone.CallInfo) phone.Screening {
+	called := s.policy.aor
+	if called == "" {
+		called = ci.Local.URI
+	}
+	in := busy.Incoming{
+		From:      ci.Remote.URI,
+		Called:    called,
+		Secondary: phone.ClassifySecondary(ci.Headers, called),
+	}
+	sit := busy.Summarize(s.ph.Calls(), ci.ID, nil)
+	d := s.policy.engine.Decide(sit, in)
+	scr := screeningFor(d)
+	ev := PolicyDecision{CallID: ci.ID, Decision: d, Secondary: in.Secondary}
+	s.mu.Lock()
+	off := s.policy.noAnswerOff
+	s.mu.Unlock()
+	if !d.Action.Rejects() && !off {
+		after, na := s.policy.engine.NoAnswer(in)
+		then := screeningFor(na)
+		scr.NoAnswer, scr.NoAnswerThen = after, &then
+		if after == 0 {
+			// RFC-less corner: a 0 s timeout means "at once", but phone
+			// only arms positive timers.
+			scr = then
+		}
+		ev.NoAnswerAfter, ev.NoAnswer = after, &na
+	}
+	s.log.Debug("busy policy", "call_id", ci.ID, "action", d.Action, "rule", d.Rule, "detail", d.Detail)
+	s.publish(ev)
+	return scr
+}
+
+// screeningFor maps a busy Decision to what phone does with the call.
+func screeningFor(d busy.Decision) phone.Screening {
+	scr := phone.Screening{Rule: string(d.Rule), Code: d.Code, Phrase: d.Phrase, Reason: d.Reason}
+	switch d.Action {
+	case busy.Busy, busy.Unavailable, busy.Decline:
+		scr.Action = phone.ScreenReject
+	case busy.Voicemail:
+		scr.Action = phone.ScreenRedirect
+		scr.Target = d.Target
+		if d.Diversion != "" {
+			scr.Headers = append(scr.Headers, [2]string{"Diversion", d.Diversion})
+		}
+		if d.HistoryInfo != "" {
+			scr.Headers = append(scr.Headers, [2]string{"History-Info", d.HistoryInfo})
+		}
+	case busy.Wait:
+		scr.Action = phone.ScreenWait
+	case busy.Silent:
+		scr.Action = phone.ScreenSilent
+	default: // Alert, and Unset which Decide never returns
+		scr.Action = phone.ScreenRing
+	}
+	return scr
+}
+
+// SetPolicy replaces the busy policy, keeping any override. It returns a
+// *busy.FieldError naming the bad field (errors.Is busy.ErrInvalidPolicy).
+// From now on the policy's no-answer timeout applies to new calls.
+func (s *Service) SetPolicy(p busy.Policy) error {
+	if err := s.policy.engine.SetPolicy(p); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.policy.noAnswerOff = false
+	s.mu.Unlock()
+	s.publish(PolicyChanged{Policy: s.policy.engine.Policy()})
+	return nil
+}
+
+// Policy returns the current busy policy with its override.
+func (s *Service) Policy() busy.Policy { return s.policy.engine.Policy() }
+
+// LetThroughFor lets every call through (as if busy handling and DND were
+// off) for d from now.
+func (s *Service) LetThroughFor(d time.Duration) busy.Override {
+	return s.policy.engine.LetThroughFor(d)
+}
+
+// LetThroughUntilCallEnds lets every call through until the call id ends.
+func (s *Service) LetThroughUntilCallEnds(id CallID) busy.Override {
+	return s.policy.engine.LetThroughUntilCallEnds(id)
+}
+
+// ClearOverride ends any override now.
+func (s *Service) ClearOverride() { s.policy.engine.ClearOverride() }
+
+// policyCallEnded ends an "until this call ends" override. It runs on the
+// event path.
+func (s *Service) policyCallEnded(ci phone.CallInfo) {
+	s.policy.engine.CallEnded(ci.ID)
+}
