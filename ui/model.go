@@ -388,7 +388,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case modeLadder:
-		if m.ladder.Update(msg) {
+		if key.Matches(msg, m.km.Quit) || m.ladder.Update(msg) {
 			m.mode = modeCalls
 		}
 		return nil

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/anyphone/anyphone/audio"
+	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/endpoint"
+	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/ui"
+)
+
+// TuiCmd is the terminal softphone (the default command).
+// TODO(config): take Listen, Account, Audio, Contacts and Keys from
+// LoadConfig once cmd/anyphone/config.go lands; today they are flags with
+// the embedded defaults (no registrar, 127.0.0.1, built-in contacts).
+type TuiCmd struct {
+	Listen      string            `help:"SIP listen address." default:"127.0.0.1:0"`
+	Name        string            `help:"User part of our Contact and From." default:"me"`
+	Account     string            `help:"Address of record, e.g. sip:alice@example.com (needs --registrar to register)."`
+	Registrar   string            `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
+	Username    string            `help:"Digest user (default: the AOR user)."`
+	PasswordEnv string            `help:"Read the password from this environment variable."`
+	Audio       string            `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ..." default:"auto"`
+	Contacts    string            `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
+	NoBuiltins  bool              `help:"Do not serve the built-in echo and tone contacts."`
+	NoBell      bool              `help:"No terminal bell on incoming calls."`
+	NoMouse     bool              `help:"Leave the mouse to the terminal."`
+	Key         map[string]string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; ? lists the actions)."`
+}
+
+// stateDir is where the TUI writes its log: $XDG_STATE_HOME/anyphone, else
+// ~/.local/state/anyphone, else the user cache dir.
+func stateDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "anyphone"), nil
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "anyphone"), nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "anyphone"), nil
+}
+
+// defaultContacts is $XDG_CONFIG_HOME/anyphone/contacts.
+func defaultContacts() string {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "anyphone", "contacts")
+}
+
+// redirectStderr points fd 2 at f until restore: portaudio's C libraries
+// and panics write there, which would tear the screen.
+func redirectStderr(f *os.File) (restore func(), err error) {
+	saved, err := unix.Dup(2)
+	if err != nil {
+		return func() {}, err
+	}
+	if err := unix.Dup2(int(f.Fd()), 2); err != nil {
+		_ = unix.Close(saved)
+		return func() {}, err
+	}
+	return func() {
+		_ = unix.Dup2(saved, 2)
+		_ = unix.Close(saved)
+	}, nil
+}
+
+// builtin is an in-process contact: a second cti.Service with a scripted
+// endpoint, so a first call works without any server.
+type builtin struct {
+	name string
+	svc  *cti.Service
+	ep   *endpoint.Endpoint
+}
+
+// startBuiltins serves echo (echoes what it hears) and tone (a 440 Hz tone)
+// on 127.0.0.1, auto-answering.
+func startBuiltins(ctx context.Context, log *slog.Logger) ([]builtin, error) {
+	specs := []struct{ name, audio string }{{"echo", "echo"}, {"tone", "tone:440"}}
+	var out []builtin
+	for _, s := range specs {
+		ep := endpoint.New(endpoint.Behavior{Audio: s.audio}, log.With("builtin", s.name))
+		svc, err := cti.New(cti.Options{Logger: log.With("builtin", s.name), Phone: phone.Config{
+			Name: s.name, Listen: "127.0.0.1:0", Transport: "udp", Media: ep.Media, NoTrace: true,
+		}})
+		if err == nil {
+			ep.Attach(svc)
+			err = svc.Start(ctx)
+		}
+		if err != nil {
+			ep.Close()
+			stopBuiltins(out)
+			return nil, fmt.Errorf("built-in contact %s: %w", s.name, err)
+		}
+		out = append(out, builtin{name: s.name, svc: svc, ep: ep})
+	}
+	return out, nil
+}
+
+func stopBuiltins(bs []builtin) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, b := range bs {
+		_ = b.svc.Shutdown(ctx)
+		b.ep.Close()
+	}
+}
+
+// hubWiring keeps the audio hub in step with the calls: a port per call,
+// live while the call is active and not held, and the ringtone (or the
+// call-waiting cue) while a call rings.
+type hubWiring struct {
+	hub   *audio.Hub
+	mu    sync.Mutex
+	calls map[cti.CallID]cti.CallInfo
+}
+
+func newHubWiring(h *audio.Hub) *hubWiring {
+	return &hubWiring{hub: h, calls: map[cti.CallID]cti.CallInfo{}}
+}
+
+func live(c cti.CallInfo) bool { return c.State == cti.CallActive && !c.LocalHold }
+
+// media is the phone's MediaFunc: the call's hub port.
+func (w *hubWiring) media(ci phone.CallInfo) (audio.Source, audio.Sink, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := w.hub.Port(string(ci.ID))
+	c, ok := w.calls[ci.ID]
+	if !ok {
+		c = ci
+	}
+	w.hub.SetLive(string(ci.ID), live(c))
+	return p, p, nil
+}
+
+// onEvent runs on the Service's event path: it only updates state.
+func (w *hubWiring) onEvent(ev cti.Event) {
+	cc, ok := ev.(cti.CallChanged)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := cc.Call
+	if c.State == cti.CallEnded {
+		delete(w.calls, c.ID)
+	} else {
+		w.calls[c.ID] = c
+	}
+	w.hub.SetLive(string(c.ID), live(c))
+	ringing, talking := false, false
+	for _, x := range w.calls {
+		ringing = ringing || x.State == cti.CallIncoming
+		talking = talking || live(x)
+	}
+	switch {
+	case ringing && talking:
+		w.hub.SetCue(audio.CueWaiting)
+	case ringing:
+		w.hub.SetCue(audio.CueRing)
+	default:
+		w.hub.SetCue(audio.CueNone)
+	}
+}
+
+// phoneConfig builds the phone's configuration from the flags.
+func (c *TuiCmd) phoneConfig() (phone.Config, error) {
+	pc := phone.Config{Name: c.Name, Listen: c.Listen, Transport: "udp"}
+	if c.Account == "" {
+		if c.Registrar != "" {
+			return pc, errors.New("registrar: needs --account")
+		}
+		return pc, nil
+	}
+	a := &phone.Account{AOR: c.Account, Registrar: c.Registrar, Username: c.Username}
+	if c.PasswordEnv != "" {
+		v, ok := os.LookupEnv(c.PasswordEnv)
+		if !ok {
+			return pc, fmt.Errorf("password-env: %s is not set", c.PasswordEnv)
+		}
+		a.Password = phone.Secret(v)
+	}
+	pc.Account = a
+	return pc, pc.Validate()
+}
+
+// keyMap applies --key rebinds to the default keys.
+func (c *TuiCmd) keyMap() (*ui.KeyMap, error) {
+	km := ui.DefaultKeyMap()
+	for action, keys := range c.Key {
+		if err := km.Set(action, strings.Split(keys, ",")...); err != nil {
+			return nil, fmt.Errorf("key %s: %w (actions: %s)", action, err, strings.Join(km.Actions(), " "))
+		}
+	}
+	return &km, nil
+}
+
+// contacts reads the contacts file; a missing default file is no error.
+func (c *TuiCmd) contacts() ([]ui.Contact, error) {
+	path, explicit := c.Contacts, c.Contacts != ""
+	if !explicit {
+		path = defaultContacts()
+	}
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("contacts: %w", err)
+	}
+	defer f.Close()
+	return ui.ParseContacts(f)
+}
+
+// Run runs the TUI until the user quits.
+func (c *TuiCmd) Run(g *Globals) error {
+	pc, err := c.phoneConfig()
+	if err != nil {
+		return usageError(err)
+	}
+	km, err := c.keyMap()
+	if err != nil {
+		return usageError(err)
+	}
+	contacts, err := c.contacts()
+	if err != nil {
+		return usageError(err)
+	}
+	var logOut io.Writer = io.Discard
+	if g.LogFile == "" {
+		dir, err := stateDir()
+		if err == nil {
+			err = os.MkdirAll(dir, 0o700)
+		}
+		if err != nil {
+			return fmt.Errorf("log dir: %w", err)
+		}
+		g.LogFile = filepath.Join(dir, "anyphone.log")
+	}
+	log, closeLog, err := g.newLogger(logOut)
+	if err != nil {
+		return err
+	}
+	defer closeLog.Close()
+	if f, ok := closeLog.(*os.File); ok {
+		restore, err := redirectStderr(f)
+		if err != nil {
+			log.Warn("stderr redirect", "err", err)
+		}
+		defer restore()
+	}
+	log.Info("tui start", "log", g.LogFile)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	src, sink, dev, notice, err := audio.OpenDevice(c.Audio, audio.Narrowband, log)
+	if err != nil {
+		return usageError(fmt.Errorf("audio: %w", err))
+	}
+	device := c.Audio
+	if notice != "" {
+		device = "null (no sound card)"
+	}
+	hub := audio.NewHub(src, sink, audio.Narrowband)
+	hubDone := make(chan struct{})
+	go func() {
+		// The hub goroutine: owned by Run, joined below after the device closes.
+		defer close(hubDone)
+		_ = hub.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		_ = dev.Close() // unblocks a capture waiting on the sound card
+		_ = hub.Close()
+		<-hubDone
+	}()
+
+	var builtins []builtin
+	if !c.NoBuiltins {
+		if builtins, err = startBuiltins(ctx, log); err != nil {
+			return err
+		}
+		defer stopBuiltins(builtins)
+		for _, b := range builtins {
+			contacts = append(contacts, ui.Contact{Name: b.name, URI: b.svc.URI()})
+		}
+	}
+
+	wiring := newHubWiring(hub)
+	pc.Media = wiring.media
+	svc, err := cti.New(cti.Options{Phone: pc, Logger: log})
+	if err != nil {
+		return usageError(err)
+	}
+	svc.OnEvent(wiring.onEvent)
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		_ = svc.Shutdown(sctx)
+	}()
+	if notice != "" {
+		svc.Notify(cti.NoticeWarn, notice)
+	} else if !c.NoBuiltins {
+		svc.Notify(cti.NoticeInfo, "ready: d then echo or tone + enter for a test call")
+	}
+
+	m := ui.New(svc, ui.Options{
+		Keys: km, Account: svc.URI(), Device: device, Contacts: contacts,
+		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
+		NoBell:    c.NoBell,
+		AltScreen: true, Mouse: !c.NoMouse,
+	})
+	p := tea.NewProgram(m, tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return fmt.Errorf("tui: %w", err)
+	}
+	log.Info("tui stop")
+	return nil
+}
