@@ -39,6 +39,9 @@ type call struct {
 
 	// cancel ends the outgoing INVITE (CANCEL) before answer.
 	cancelInvite context.CancelFunc
+	// outDialog is the outgoing INVITE's dialog from Dial on, so that
+	// HangupWithReason can build its own CANCEL (cancel.go).
+	outDialog *diago.DialogClientSession
 	// decision carries Answer/Reject to the incoming handler.
 	decision chan decision
 	// dialog is the established session (client or server), nil before.
@@ -172,6 +175,7 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 		sipCallID: string(sipCallID),
 		log:       p.log,
 		gone:      make(chan struct{}),
+		outDialog: d,
 	}
 	local := p.localParty()
 	if o.FromUser != "" {
