@@ -32,6 +32,10 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		if !p.sourceAllowed(req.Source()) {
+			p.refuseSource(req, rtx) // acl.go
+			return
+		}
 		if req.IsInvite() && !p.checkInvite(req, rtx) {
 			return
 		}

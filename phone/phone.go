@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +88,10 @@ type Config struct {
 	TraceFile string
 	// HoldDialect is how we hold by default.
 	HoldDialect HoldDialect
+	// AllowSources, if not empty, is the address ACL for incoming SIP:
+	// requests from other sources get 403 and a SourceRejected event
+	// (acl.go).
+	AllowSources []netip.Prefix
 }
 
 // Validate reports the first bad field by name.

@@ -1,0 +1,58 @@
+package phone
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// SourceRejected reports a SIP request refused because its source address
+// is not in Config.AllowSources: it was answered 403 (an ACK is dropped).
+type SourceRejected struct {
+	Source string // host:port the request came from
+	Method string // INVITE, OPTIONS, ...
+	CallID string // its SIP Call-ID
+}
+
+func (SourceRejected) phoneEvent() {}
+
+// sourceAllowed reports whether a request from src (host:port) may be
+// served: always when AllowSources is empty, otherwise only when one of its
+// prefixes contains the address (IPv4-mapped IPv6 counts as IPv4).
+func (p *Phone) sourceAllowed(src string) bool {
+	if len(p.cfg.AllowSources) == 0 {
+		return true
+	}
+	return addrAllowed(p.cfg.AllowSources, src)
+}
+
+func addrAllowed(allow []netip.Prefix, src string) bool {
+	host := src
+	if h, _, err := net.SplitHostPort(src); err == nil {
+		host = h
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, pf := range allow {
+		if pf.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseSource answers a request from a source outside the ACL with 403
+// Forbidden (RFC 3261 §21.4.4) and reports it. It is called first thing in
+// the middleware, before any parsing of the body.
+func (p *Phone) refuseSource(req *sip.Request, tx sip.ServerTransaction) {
+	p.log.Warn("request from a source outside the ACL", "peer", req.Source(), "method", req.Method.String(), "call_id", callIDOf(req))
+	p.emit(SourceRejected{Source: req.Source(), Method: req.Method.String(), CallID: callIDOf(req)})
+	if req.IsAck() {
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
+}
