@@ -56,6 +56,9 @@ type call struct {
 	holding     bool
 	holdDialect HoldDialect
 
+	// mc is the mid-call control state (reinvite.go).
+	mc midcall
+
 	// gone is closed when our BYE got no answer: the peer vanished, and
 	// the owner goroutine stops waiting for the dialog to end.
 	gone     chan struct{}
@@ -219,6 +222,10 @@ type DialOptions struct {
 	FromDisplay string
 	// Headers are extra headers for the INVITE (name → value).
 	Headers [][2]string
+	// Hold, if set, dials on hold in this dialect (3PCC "make call"); a
+	// 488 to the held offer is retried once per remaining dialect
+	// (initialhold.go).
+	Hold *HoldDialect
 }
 
 func (p *Phone) localParty() Party {
@@ -233,7 +240,7 @@ func (p *Phone) localParty() Party {
 func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *call, d *diago.DialogClientSession, uri sip.Uri, o DialOptions) {
 	defer cancel()
 	defer p.removeCall(c)
-	defer d.Close()
+	defer func() { _ = d.Close() }() // d may be replaced by a held-offer retry
 
 	local := c.snapshot().Local
 	opts := diago.InviteClientOptions{
@@ -241,6 +248,7 @@ func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *c
 		OnMediaUpdate:    func(m *diago.DialogMedia) { p.onMediaUpdate(c, m) },
 		EarlyMediaDetect: true,
 		Headers:          []sip.Header{},
+		OnRefer:          func(rd *diago.DialogClientSession) error { return p.onRefer(c, rd) },
 	}
 	if local.User != "" {
 		fromURI, _ := parseURI(local.URI)
@@ -264,7 +272,7 @@ func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *c
 		opts.Headers = append(opts.Headers, sip.NewHeader(h[0], h[1]))
 	}
 
-	err := d.Invite(ctx, opts)
+	d, err := p.invite(ctx, c, d, uri, opts, o)
 	if errors.Is(err, diago.ErrClientEarlyMedia) {
 		c.apply(inEarlyMedia, func(ci *CallInfo) { ci.Codec = codecName(d.Media()) })
 		c.mu.Lock()
@@ -302,6 +310,7 @@ func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *c
 		}
 	})
 	p.startMedia(c, d.Media())
+	p.afterAnswered(c)
 	p.waitEnd(c, d.Context())
 }
 
@@ -413,12 +422,28 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		return
 	}
 	defer p.removeCall(c)
+	replaced, ok := p.matchReplaces(req)
+	if !ok {
+		// RFC 3891 §3: no such dialog (or not one we may replace).
+		_ = d.Respond(481, "Call/Transaction Does Not Exist", nil)
+		c.finish(EndInfo{Cause: EndRejected, Code: 481, Reason: "Call/Transaction Does Not Exist", Text: "replaces: no matching dialog"})
+		return
+	}
 	_ = d.Trying()
 	var scr Screening
-	if p.cfg.Screen != nil {
+	if p.cfg.Screen != nil && replaced == nil {
 		scr = p.cfg.Screen(c.snapshot())
 	}
-	c.apply(inOffer, func(ci *CallInfo) { ci.Screen = scr.Action; ci.Rule = scr.Rule })
+	c.apply(inOffer, func(ci *CallInfo) {
+		ci.Screen = scr.Action
+		ci.Rule = scr.Rule
+		if replaced != nil {
+			ci.Replaced = replaced.id
+		}
+	})
+	if replaced != nil {
+		_ = p.Answer(c.id) // RFC 3891 §3: accept without alerting
+	}
 	if scr.Action == ScreenReject || scr.Action == ScreenRedirect {
 		c.finish(respondScreening(d, scr))
 		return
@@ -468,6 +493,7 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 	}
 	err := d.AnswerOptions(diago.AnswerOptions{
 		OnMediaUpdate: func(m *diago.DialogMedia) { p.onMediaUpdate(c, m) },
+		OnRefer:       func(rd *diago.DialogClientSession) error { return p.onRefer(c, rd) },
 	})
 	if err != nil {
 		// diago could not build an answer (no common codec, broken SDP).
@@ -494,6 +520,9 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 	})
 	p.applyRemoteSDP(c, req.Body())
 	p.startMedia(c, d.Media())
+	if replaced != nil {
+		p.endReplaced(replaced)
+	}
 	p.waitEnd(c, d.Context())
 }
 

@@ -39,6 +39,8 @@ func (p *Phone) HoldWith(id CallID, dialect HoldDialect) error {
 	if !ok {
 		return ErrBadState
 	}
+	c.mc.reinvite.Lock()
+	defer c.mc.reinvite.Unlock()
 	c.mu.Lock()
 	c.holdDialect = dialect
 	c.holding = true
@@ -51,7 +53,7 @@ func (p *Phone) HoldWith(id CallID, dialect HoldDialect) error {
 		c.mu.Unlock()
 		return fmt.Errorf("hold %s: %w", id, err)
 	}
-	c.update(func(ci *CallInfo) { ci.LocalHold = true })
+	c.update(func(ci *CallInfo) { ci.LocalHold = true; ci.HoldDialect = dialect })
 	return nil
 }
 
@@ -74,6 +76,8 @@ func (p *Phone) Resume(id CallID) error {
 	if !ok {
 		return ErrBadState
 	}
+	c.mc.reinvite.Lock()
+	defer c.mc.reinvite.Unlock()
 	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
 	defer cancel()
 	c.mu.Lock()
@@ -85,16 +89,19 @@ func (p *Phone) Resume(id CallID) error {
 		c.mu.Unlock()
 		return fmt.Errorf("resume %s: %w", id, err)
 	}
-	c.update(func(ci *CallInfo) { ci.LocalHold = false })
+	c.update(func(ci *CallInfo) { ci.LocalHold = false; ci.HoldDialect = HoldDefault })
 	return nil
 }
 
 // rewriteHoldOffer turns diago's sendonly hold re-INVITE into the call's
-// dialect. Called from the request hook for every outgoing INVITE.
+// dialect, and the initial offer of a call dialled on hold into a held
+// offer (initialhold.go). Called from the request hook for every outgoing
+// INVITE.
 func (p *Phone) rewriteHoldOffer(req *sip.Request) {
-	if to := req.To(); to == nil || !to.Params.Has("tag") || len(req.Body()) == 0 {
+	if len(req.Body()) == 0 {
 		return
 	}
+	initial := req.To() == nil || !req.To().Params.Has("tag")
 	p.mu.Lock()
 	c := p.bySIP[callIDOf(req)]
 	p.mu.Unlock()
@@ -103,6 +110,9 @@ func (p *Phone) rewriteHoldOffer(req *sip.Request) {
 	}
 	c.mu.Lock()
 	holding, dialect := c.holding, c.holdDialect
+	if initial && !c.mc.initialHold {
+		holding = false
+	}
 	c.mu.Unlock()
 	if holding {
 		req.SetBody(sdpRewriteHold(req.Body(), dialect))
@@ -115,4 +125,12 @@ func (c *call) uplinkHeld() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.holding && c.holdDialect != HoldSendonly && c.holdDialect != HoldDefault
+}
+
+// sendingMusic reports whether we hold with a=sendonly, when the peer hears
+// Config.HoldMusic instead of our microphone.
+func (c *call) sendingMusic() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.holding && (c.holdDialect == HoldSendonly || c.holdDialect == HoldDefault)
 }

@@ -36,6 +36,13 @@ type mediaPump struct {
 	src     audio.Source
 	sink    audio.Sink
 	closers []io.Closer
+
+	// moh is Config.HoldMusic, opened when we first hold with sendonly
+	// (writer goroutine only).
+	moh      audio.Source
+	mohTried bool
+	// te decodes telephone-event on a payload type other than 101 (dtmf.go).
+	te dtmfDecoder
 }
 
 func (p *Phone) startMedia(c *call, m *diago.DialogMedia) {
@@ -91,6 +98,7 @@ func (p *Phone) stopMedia(c *call) {
 	mp.cancel()
 	_ = mp.m.StopRTP(1, 0) // unblock a read waiting for RTP that never comes
 	mp.wg.Wait()
+	p.unlinkConference(c)
 	for _, cl := range mp.closers {
 		_ = cl.Close()
 	}
@@ -139,11 +147,19 @@ func (mp *mediaPump) readLoop() {
 		if n == 0 {
 			continue // we hold (sendonly): diago drops incoming audio
 		}
-		if mp.m.RTPPacketReader.PacketHeader.PayloadType != pt {
-			continue // telephone-event (handled by dr), comfort noise, unknown
+		if hdr := mp.m.RTPPacketReader.PacketHeader; hdr.PayloadType != pt {
+			// telephone-event on 101 is handled by dr; on another
+			// negotiated payload type by us (dtmf.go).
+			if te := c.telephoneEvent(); te != 101 && int(hdr.PayloadType) == te {
+				if d, ok := mp.te.packet(hdr.Timestamp, buf[:n]); ok {
+					c.p.emit(DTMFReceived{CallID: c.id, Digit: d})
+				}
+			}
+			continue // comfort noise, unknown
 		}
 		mp.lastRTP.Store(time.Now().UnixNano())
-		if mp.sink == nil {
+		conf := c.confLinkOf()
+		if mp.sink == nil && conf == nil {
 			continue
 		}
 		k, err := decode(pcm, buf[:n])
@@ -154,7 +170,12 @@ func (mp *mediaPump) readLoop() {
 		for i := 0; i < samples; i++ {
 			frame[i] = int16(uint16(pcm[2*i]) | uint16(pcm[2*i+1])<<8)
 		}
-		_ = mp.sink.WriteFrame(frame[:samples])
+		if conf != nil {
+			conf.rx.push(frame[:samples])
+		}
+		if mp.sink != nil {
+			_ = mp.sink.WriteFrame(frame[:samples])
+		}
 	}
 }
 
@@ -181,7 +202,20 @@ func (mp *mediaPump) writeLoop() {
 		select {
 		case d := <-mp.dtmf:
 			if mp.maySend.Load() {
-				if err := dw.WriteDTMF(d); err != nil {
+				var err error
+				if te := c.telephoneEvent(); te != 101 {
+					err = writeDTMF(mp.m.RTPPacketWriter, uint8(te), d, func() bool {
+						select {
+						case <-mp.ctx.Done():
+							return false
+						case <-tick.C:
+							return true
+						}
+					})
+				} else {
+					err = dw.WriteDTMF(d)
+				}
+				if err != nil {
 					c.log.Debug("dtmf write", "call_id", c.id, "err", err)
 				}
 			}
@@ -199,16 +233,24 @@ func (mp *mediaPump) writeLoop() {
 			continue
 		}
 		clear(frame)
-		if mp.src != nil {
-			if err := mp.src.ReadFrame(frame); err != nil && !errors.Is(err, io.EOF) {
+		src := mp.src
+		if c.sendingMusic() {
+			src = mp.holdMusic() // we hold with sendonly: music, not the mic
+		}
+		if src != nil {
+			if err := src.ReadFrame(frame); err != nil && !errors.Is(err, io.EOF) {
 				c.log.Debug("audio source", "call_id", c.id, "err", err)
 			}
 		}
 		c.mu.Lock()
 		muted := c.info.Muted
+		conf := c.mc.conf
 		c.mu.Unlock()
 		if muted {
 			clear(frame)
+		}
+		if conf != nil {
+			conf.mix.mixInto(frame) // the other party of the conference
 		}
 		for i, s := range frame {
 			pcm[2*i] = byte(s)
@@ -301,4 +343,34 @@ func (p *Phone) onMediaUpdate(c *call, m *diago.DialogMedia) {
 	if !same {
 		c.update(func(ci *CallInfo) { ci.Codec = codec })
 	}
+}
+
+// holdMusic returns the music-on-hold source, opening Config.HoldMusic the
+// first time; nil (silence) when none is configured or it fails to open.
+// Writer goroutine only.
+func (mp *mediaPump) holdMusic() audio.Source {
+	if !mp.mohTried {
+		mp.mohTried = true
+		if spec := mp.c.p.cfg.HoldMusic; spec != "" {
+			src, _, cl, err := audio.Open(spec, audio.Narrowband)
+			if err != nil {
+				mp.c.log.Warn("hold music", "call_id", mp.c.id, "err", err)
+			} else {
+				mp.moh = src
+				mp.closers = append(mp.closers, cl)
+			}
+		}
+	}
+	return mp.moh
+}
+
+// telephoneEvent is the RTP payload type of telephone-event/8000 on this
+// call: what the peer offered, 101 (diago's) when unknown.
+func (c *call) telephoneEvent() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mc.tePT != 0 {
+		return c.mc.tePT
+	}
+	return 101
 }

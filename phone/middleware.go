@@ -32,6 +32,10 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		if req.Method == sip.INFO {
+			p.handleInfo(req, rtx) // diago answers 406 to DTMF INFO (dtmf.go)
+			return
+		}
 		if !p.sourceAllowed(req.Source()) {
 			p.refuseSource(req, rtx) // acl.go
 			return
@@ -74,11 +78,15 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		}
 	}
 	body := req.Body()
+	if p.cfg.StrictHold && (req.To() == nil || !req.To().Params.Has("tag")) && sdpHeldOffer(body) {
+		// The strict-hold peer profile (initialhold.go).
+		return reply(488, "Call hold not allowed for initial INVITE offer")
+	}
 	if len(body) > 0 {
 		if ct := req.ContentType(); ct != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "application/sdp") {
 			return reply(415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		}
-		clean, _, removed, err := sdpFenceIncoming(body)
+		clean, info, removed, err := sdpFenceIncoming(body)
 		if err != nil {
 			p.log.Info("unusable sdp", "call_id", callIDOf(req), "err", err)
 			var se *sdpError
@@ -94,7 +102,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 				}
 			}
 		}
-		req.SetBody(clean)
+		req.SetBody(p.remapTelephoneEvent(req, tx, clean, info))
 	}
 	to := req.To()
 	if to != nil && to.Params.Has("tag") {

@@ -92,6 +92,19 @@ type Config struct {
 	// requests from other sources get 403 and a SourceRejected event
 	// (acl.go).
 	AllowSources []netip.Prefix
+	// HoldMusic is what the peer hears while we hold with a=sendonly: an
+	// audio.Open spec such as "tone:425" or "wav:/path/moh.wav". Empty
+	// sends silence.
+	HoldMusic string
+	// StrictHold imitates a peer that refuses held initial offers (Skype
+	// for Business Mediation Server): an initial INVITE with c=0.0.0.0 or
+	// a=inactive gets 488 "Call hold not allowed for initial INVITE offer".
+	StrictHold bool
+	// TransferPolicy decides about REFERs from peers (default: accept).
+	TransferPolicy TransferPolicy
+	// TransferTimeout bounds a transfer we start (REFER until the final
+	// NOTIFY) and a REFER waiting for the user under TransferAsk. 0: 30 s.
+	TransferTimeout time.Duration
 }
 
 // Validate reports the first bad field by name.
@@ -160,6 +173,9 @@ type Phone struct {
 	regDone chan struct{}
 
 	trace *traceFile
+
+	// xferPolicy is SetTransferPolicy's value + 1; 0 means Config's.
+	xferPolicy atomic.Int32
 }
 
 // New checks cfg and builds a Phone. Call Start to listen.
@@ -253,7 +269,15 @@ func (p *Phone) Start(ctx context.Context) error {
 		BindPort:  port,
 		TLSConf:   p.cfg.TLS,
 	}
+	// Our own server so that UPDATE, which diago does not register, gets
+	// an answer instead of sipgo's 405 (reinvite.go).
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(p.log))
+	if err != nil {
+		return fmt.Errorf("sip server: %w", err)
+	}
+	srv.OnUpdate(p.middleware(p.handleUpdate))
 	p.dg = diago.NewDiago(ua,
+		diago.WithServer(srv),
 		diago.WithTransport(tr),
 		diago.WithClient(cli),
 		diago.WithLogger(p.log),

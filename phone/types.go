@@ -105,6 +105,18 @@ type CallInfo struct {
 	LocalHold  bool      `json:"local_hold,omitempty"`
 	RemoteHold bool      `json:"remote_hold,omitempty"`
 	Muted      bool      `json:"muted,omitempty"`
+	// HoldDialect is the form of our hold (LocalHold), including a call
+	// dialled on hold: the dialect the peer finally accepted.
+	HoldDialect HoldDialect `json:"hold_dialect,omitempty"`
+	// ReferredBy is the Referred-By of a call we placed because the peer
+	// of TransferredFrom asked us to (RFC 3515, RFC 3892).
+	ReferredBy      string `json:"referred_by,omitempty"`
+	TransferredFrom CallID `json:"transferred_from,omitempty"`
+	// Replaced is the call this one replaced (INVITE with Replaces,
+	// RFC 3891).
+	Replaced CallID `json:"replaced,omitempty"`
+	// Conference is the other call mixed with this one (Phone.Conference).
+	Conference CallID `json:"conference,omitempty"`
 	// Screen is how an incoming call alerts (ring, wait, silent) or why it
 	// never rang (reject, redirect); Rule names the rule that decided.
 	Screen ScreenAction `json:"screen,omitempty"`
@@ -141,7 +153,44 @@ type MediaTimeout struct {
 // RegistrationChanged carries the full registration state of an account.
 type RegistrationChanged struct{ Reg RegInfo }
 
+// TransferProgress reports a transfer we asked for (REFER sent): one event
+// per NOTIFY sipfrag status (RFC 3515 §2.4.5), then the outcome with Final
+// set. OK means the target answered; on failure the call is taken back off
+// hold (if Transfer held it) and stays up.
+type TransferProgress struct {
+	CallID CallID
+	Target string
+	Code   int    // sipfrag status, 0 when the REFER itself failed or timed out
+	Reason string // sipfrag reason phrase or what went wrong
+	Final  bool
+	OK     bool
+}
+
+// ReferReceived reports a REFER from the peer of CallID: asking us to call
+// Target (with Replaces for an attended transfer). With TransferAsk the
+// REFER waits for AcceptRefer or RejectRefer (Pending is true).
+type ReferReceived struct {
+	CallID     CallID
+	ReferredBy string
+	Target     string
+	Replaces   bool
+	Pending    bool
+	Accepted   bool
+}
+
+// InitialHoldResult reports which hold dialect a call dialled on hold was
+// finally offered in: Tried lists the dialects refused with 488 first.
+type InitialHoldResult struct {
+	CallID  CallID
+	Dialect HoldDialect
+	Tried   []HoldDialect
+	OK      bool
+}
+
 func (CallChanged) phoneEvent()         {}
+func (TransferProgress) phoneEvent()    {}
+func (ReferReceived) phoneEvent()       {}
+func (InitialHoldResult) phoneEvent()   {}
 func (DTMFReceived) phoneEvent()        {}
 func (MediaTimeout) phoneEvent()        {}
 func (RegistrationChanged) phoneEvent() {}

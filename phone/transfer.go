@@ -1,0 +1,269 @@
+package phone
+
+// Transfers we start: blind (REFER to a URI), consultation (a second call
+// while the first is held), toggle, and attended (REFER with Replaces built
+// from the consultation dialog, RFC 3891, RFC 5589 §7).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+)
+
+// ErrTransferPending is returned when a call already has a transfer under way.
+var ErrTransferPending = errors.New("phone: a transfer is already under way on this call")
+
+// transferState follows one REFER we sent, from 202 to the final NOTIFY.
+type transferState struct {
+	target  string
+	consult *call // attended transfer: the consultation call, nil for blind
+	held    bool  // we put the call on hold for the transfer
+
+	once   sync.Once
+	done   chan struct{}
+	code   int
+	reason string
+}
+
+func (t *transferState) finish(code int, reason string) {
+	t.once.Do(func() {
+		t.code, t.reason = code, reason
+		close(t.done)
+	})
+}
+
+// Transfer asks the peer of call id to call target (blind transfer, RFC
+// 3515): the call is held, a REFER with Refer-To and our own Referred-By
+// goes out (diago would send the peer's Contact: LIBRARIES §3 row 13), and
+// Transfer returns once the peer accepted it (202). Progress arrives as
+// TransferProgress events from the NOTIFY sipfrags. On success our leg ends
+// with EndTransferred; on failure or after Config.TransferTimeout the call
+// is taken off hold again and the last event says why.
+func (p *Phone) Transfer(id CallID, target string) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	uri, err := p.resolveTarget(target)
+	if err != nil {
+		return fmt.Errorf("transfer %s: %w", id, err)
+	}
+	return p.refer(c, uri, "<"+uriString(uri)+">", nil)
+}
+
+// Consult holds call id and places a consultation call to target; it
+// returns the new call's id. CompleteTransfer joins the two, Toggle swaps
+// between them.
+func (p *Phone) Consult(ctx context.Context, id CallID, target string) (CallID, error) {
+	c := p.lookup(id)
+	if c == nil {
+		return "", ErrNoSuchCall
+	}
+	if c.state() != CallActive {
+		return "", ErrBadState
+	}
+	if err := p.Hold(id); err != nil {
+		return "", fmt.Errorf("consult: %w", err)
+	}
+	return p.Dial(ctx, target, DialOptions{})
+}
+
+// Toggle makes call id the active one: every other active call we do not
+// hold is held, then id is resumed. Calls in a conference are left alone.
+func (p *Phone) Toggle(id CallID) error {
+	c := p.lookup(id)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	if c.state() != CallActive {
+		return ErrBadState
+	}
+	for _, o := range p.Calls() {
+		if o.ID == id || o.State != CallActive || o.LocalHold || o.Conference != "" {
+			continue
+		}
+		if err := p.Hold(o.ID); err != nil && !errors.Is(err, ErrNoSuchCall) {
+			return fmt.Errorf("toggle: hold %s: %w", o.ID, err)
+		}
+	}
+	return p.Resume(id)
+}
+
+// CompleteTransfer ends an attended transfer: the peer of heldID is asked
+// to call the peer of consultID with a Replaces header naming the
+// consultation dialog (RFC 3891 §3), so the two talk and both our calls
+// end as transferred. Either call may be incoming or outgoing.
+func (p *Phone) CompleteTransfer(heldID, consultID CallID) error {
+	hc, cc := p.lookup(heldID), p.lookup(consultID)
+	if hc == nil || cc == nil {
+		return ErrNoSuchCall
+	}
+	if hc == cc || cc.state() != CallActive {
+		return ErrBadState
+	}
+	cc.mu.Lock()
+	dlg := cc.dialog
+	cc.mu.Unlock()
+	if dlg == nil {
+		return ErrBadState
+	}
+	r, err := replacesFor(dlg)
+	if err != nil {
+		return fmt.Errorf("complete transfer: %w", err)
+	}
+	var contact *sip.ContactHeader
+	switch d := dlg.(type) {
+	case *diago.DialogClientSession:
+		contact = d.RemoteContact()
+	case *diago.DialogServerSession:
+		contact = d.RemoteContact()
+	}
+	if contact == nil {
+		return fmt.Errorf("complete transfer: %w: consultation peer has no Contact", ErrBadState)
+	}
+	return p.refer(hc, contact.Address, referToWithReplaces(contact.Address, r), cc)
+}
+
+// refer sends the REFER of a transfer on c and follows it in the
+// background (awaitTransfer). referTo is the Refer-To header value.
+func (p *Phone) refer(c *call, target sip.Uri, referTo string, consult *call) error {
+	c.mu.Lock()
+	st, dlg, busy, held := c.info.State, c.dialog, c.mc.transfer != nil, c.info.LocalHold
+	c.mu.Unlock()
+	if st != CallActive || dlg == nil {
+		return ErrBadState
+	}
+	if busy {
+		return ErrTransferPending
+	}
+	ts := &transferState{target: uriString(target), consult: consult, done: make(chan struct{})}
+	if !held {
+		// RFC 5589 §6: the transferor holds the transferee while it waits.
+		if err := p.Hold(c.id); err == nil {
+			ts.held = true
+		}
+	}
+	c.mu.Lock()
+	if c.mc.transfer != nil {
+		c.mu.Unlock()
+		return ErrTransferPending
+	}
+	c.mc.transfer = ts
+	c.mu.Unlock()
+
+	onNotify := func(code int) {
+		// A sipgo goroutine: post and return.
+		p.emit(TransferProgress{CallID: c.id, Target: ts.target, Code: code, Reason: SIPPhrase(code)})
+		if code >= 200 {
+			ts.finish(code, SIPPhrase(code))
+		}
+	}
+	hdrs := []sip.Header{
+		sip.NewHeader("Refer-To", referTo),
+		sip.NewHeader("Referred-By", "<"+p.localParty().URI+">"),
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
+	defer cancel()
+	c.mc.reinvite.Lock()
+	var err error
+	switch d := dlg.(type) {
+	case *diago.DialogClientSession:
+		err = d.ReferOptions(ctx, target, diago.ReferClientOptions{Headers: hdrs, OnNotify: onNotify})
+	case *diago.DialogServerSession:
+		err = d.ReferOptions(ctx, target, diago.ReferServerOptions{Headers: hdrs, OnNotify: onNotify})
+	default:
+		err = ErrBadState
+	}
+	c.mc.reinvite.Unlock()
+	if err != nil {
+		code := statusOf(err)
+		reason := err.Error()
+		if code != 0 {
+			reason = SIPPhrase(code)
+		}
+		p.transferFailed(c, ts, code, reason)
+		return fmt.Errorf("transfer %s: %w", c.id, err)
+	}
+	p.wg.Go(func() {
+		// Owned by the phone, joined by Shutdown: waits for the final NOTIFY.
+		p.awaitTransfer(c, dlg, ts)
+	})
+	return nil
+}
+
+// awaitTransfer waits for the outcome of a REFER we sent.
+func (p *Phone) awaitTransfer(c *call, dlg diago.DialogSession, ts *transferState) {
+	t := time.NewTimer(p.transferTimeout())
+	defer t.Stop()
+	select {
+	case <-ts.done:
+	case <-t.C:
+		p.transferFailed(c, ts, 0, "no final NOTIFY in time")
+		return
+	case <-dlg.Context().Done():
+		// The transferee hung up before telling us the outcome: most do
+		// so only after success, but we cannot know.
+		select {
+		case <-ts.done:
+		default:
+			c.mu.Lock()
+			c.mc.transfer = nil
+			c.mu.Unlock()
+			p.emit(TransferProgress{CallID: c.id, Target: ts.target, Final: true, Reason: "call ended before the final NOTIFY"})
+			return
+		}
+	case <-p.ctx.Done():
+		return
+	}
+	if ts.code < 200 || ts.code >= 300 {
+		p.transferFailed(c, ts, ts.code, ts.reason)
+		return
+	}
+	p.emit(TransferProgress{CallID: c.id, Target: ts.target, Code: ts.code, Reason: ts.reason, Final: true, OK: true})
+	c.mu.Lock()
+	if c.info.End == nil {
+		c.info.End = &EndInfo{Cause: EndTransferred, Code: ts.code, Text: "transferred to " + ts.target}
+	}
+	c.mu.Unlock()
+	_ = c.hangup()
+	if cc := ts.consult; cc != nil {
+		// The target replaces the consultation dialog and BYEs it (RFC
+		// 3891 §3); hang up ourselves if it does not.
+		cc.mu.Lock()
+		if cc.info.End == nil {
+			cc.info.End = &EndInfo{Cause: EndTransferred, Text: "replaced at " + ts.target}
+		}
+		cdlg := cc.dialog
+		cc.mu.Unlock()
+		if cdlg != nil {
+			w := time.NewTimer(3 * time.Second)
+			defer w.Stop()
+			select {
+			case <-cdlg.Context().Done():
+				return
+			case <-w.C:
+			case <-p.ctx.Done():
+			}
+		}
+		_ = cc.hangup()
+	}
+}
+
+// transferFailed reports a failed transfer and takes the call back off the
+// hold the transfer put it on.
+func (p *Phone) transferFailed(c *call, ts *transferState, code int, reason string) {
+	c.mu.Lock()
+	c.mc.transfer = nil
+	c.mu.Unlock()
+	p.emit(TransferProgress{CallID: c.id, Target: ts.target, Code: code, Reason: reason, Final: true})
+	if ts.held && c.state() == CallActive {
+		if err := p.Resume(c.id); err != nil {
+			p.log.Warn("resume after failed transfer", "call_id", c.id, "err", err)
+		}
+	}
+}
