@@ -1,0 +1,192 @@
+package anydevice
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/anyphone/anyphone/audio"
+)
+
+// frameSamples is one 20 ms frame at 8 kHz: every leg is narrowband PCM
+// after the phone decoded its G.711.
+const frameSamples = 160
+
+// ringFrames bounds a port's queue: 8 frames (160 ms). A writer that runs
+// ahead of the reader drops the oldest frames once maxQueued are waiting,
+// so the relay adds at most ~60 ms of latency.
+const (
+	ringFrames = 8
+	maxQueued  = 3
+)
+
+// Port is one leg's side of the relay: the phone's media pump writes what
+// the leg receives into it (Sink) and reads what the leg sends from it
+// (Source). What a leg sends is its peer's received audio when a peer is
+// connected, otherwise its fill source (ringback, a prompt) or silence.
+//
+// Because both legs are decoded to PCM by the phone, PCMU on one leg and
+// PCMA on the other relay without any codec negotiation between them. The
+// per-frame paths do not allocate.
+type Port struct {
+	mu    sync.Mutex
+	ring  [ringFrames][frameSamples]int16
+	head  int // next frame to read
+	count int // frames queued
+
+	peer atomic.Pointer[Port]
+	fill atomic.Pointer[fillSource]
+
+	// counters for tests, status and the benchmark.
+	received atomic.Uint64 // frames written (the leg received audio)
+	relayed  atomic.Uint64 // frames read from the peer
+	underrun atomic.Uint64 // reads from a connected peer that found nothing
+	dropped  atomic.Uint64 // frames dropped to bound latency
+}
+
+type fillSource struct{ src audio.Source }
+
+// NewPort returns an unconnected port that sends silence.
+func NewPort() *Port { return &Port{} }
+
+// WriteFrame stores a frame the leg received. It never blocks.
+func (p *Port) WriteFrame(src []int16) error {
+	p.received.Add(1)
+	p.mu.Lock()
+	if p.count >= maxQueued {
+		p.head = (p.head + 1) % ringFrames
+		p.count--
+		p.dropped.Add(1)
+	}
+	slot := &p.ring[(p.head+p.count)%ringFrames]
+	n := copy(slot[:], src)
+	clear(slot[n:])
+	p.count++
+	p.mu.Unlock()
+	return nil
+}
+
+// take copies the oldest queued frame into dst; false when none is queued.
+func (p *Port) take(dst []int16) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.count == 0 {
+		return false
+	}
+	copy(dst, p.ring[p.head][:])
+	p.head = (p.head + 1) % ringFrames
+	p.count--
+	return true
+}
+
+// ReadFrame fills dst with what this leg sends next.
+func (p *Port) ReadFrame(dst []int16) error {
+	if peer := p.peer.Load(); peer != nil {
+		if peer.take(dst) {
+			p.relayed.Add(1)
+			return nil
+		}
+		p.underrun.Add(1)
+		if f := p.fill.Load(); f != nil && peer.received.Load() == 0 {
+			return f.src.ReadFrame(dst) // the peer sent nothing yet: keep the ringback
+		}
+		clear(dst)
+		return nil
+	}
+	if f := p.fill.Load(); f != nil {
+		return f.src.ReadFrame(dst)
+	}
+	clear(dst)
+	return nil
+}
+
+// SetFill makes the port send src while no peer audio is relayed; nil
+// sends silence.
+func (p *Port) SetFill(src audio.Source) {
+	if src == nil {
+		p.fill.Store(nil)
+		return
+	}
+	p.fill.Store(&fillSource{src: src})
+}
+
+// Listen makes this port's leg hear (send) what peer's leg receives; nil
+// disconnects. One direction only: Connect does both.
+func (p *Port) Listen(peer *Port) {
+	if peer != nil {
+		peer.flush()
+	}
+	p.peer.Store(peer)
+}
+
+func (p *Port) flush() {
+	p.mu.Lock()
+	p.head, p.count = 0, 0
+	p.mu.Unlock()
+}
+
+// Connect relays a and b both ways.
+func Connect(a, b *Port) {
+	a.Listen(b)
+	b.Listen(a)
+}
+
+// PortStats are a port's counters.
+type PortStats struct {
+	Received, Relayed, Underruns, Dropped uint64
+}
+
+// Stats returns the port's counters.
+func (p *Port) Stats() PortStats {
+	return PortStats{Received: p.received.Load(), Relayed: p.relayed.Load(), Underruns: p.underrun.Load(), Dropped: p.dropped.Load()}
+}
+
+// Ringback is the German/CEPT ringing tone (ITU-T E.180: 425 Hz, 1 s on,
+// 4 s off), generated; it plays to the device while the destination rings.
+type Ringback struct {
+	n     int // samples produced
+	phase float64
+}
+
+// NewRingback returns a ringback source at 8 kHz.
+func NewRingback() *Ringback { return &Ringback{} }
+
+// ReadFrame fills dst with the next 20 ms of ringback.
+func (r *Ringback) ReadFrame(dst []int16) error {
+	const rate, on, period = 8000, 8000, 5 * 8000
+	step := 2 * math.Pi * 425 / rate
+	for i := range dst {
+		if r.n%period < on {
+			dst[i] = int16(8000 * math.Sin(r.phase))
+		} else {
+			dst[i] = 0
+		}
+		r.phase += step
+		if r.phase > 2*math.Pi {
+			r.phase -= 2 * math.Pi
+		}
+		r.n++
+	}
+	return nil
+}
+
+// prompt is the "press a key" cue for the fast-answer guard: 1400 Hz
+// beeps, 200 ms every second.
+type prompt struct{ Ringback }
+
+func (p *prompt) ReadFrame(dst []int16) error {
+	step := 2 * math.Pi * 1400 / 8000
+	for i := range dst {
+		if p.n%8000 < 1600 {
+			dst[i] = int16(8000 * math.Sin(p.phase))
+		} else {
+			dst[i] = 0
+		}
+		p.phase += step
+		if p.phase > 2*math.Pi {
+			p.phase -= 2 * math.Pi
+		}
+		p.n++
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package anydevice
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/anyphone/anyphone/phone"
+)
+
+// Device is one place a user can take calls: a SIP URI or a number dialed
+// through the trunk.
+type Device struct {
+	// Name is how the user picks it: desk, mobile, home, ...
+	Name string `toml:"name" json:"name"`
+	// Target is a SIP URI (sip:mobile@host:port) or a number (+49171...).
+	Target string `toml:"target" json:"target"`
+	// RingDelay staggers follow-me: the device rings this long after the
+	// call arrived (0: at once).
+	RingDelay time.Duration `toml:"ring_delay" json:"ring_delay,omitempty"`
+	// Hold is the hold dialect this device accepts ("sendonly", "inactive",
+	// "zero-ip"; "" = sendonly). Holds crossing the bridge are translated
+	// into it.
+	Hold string `toml:"hold" json:"hold,omitempty"`
+	// FastAnswer is the fast-answer guard: an answer within this time
+	// after the INVITE is taken for a carrier voicemail (0: off).
+	FastAnswer time.Duration `toml:"fast_answer" json:"fast_answer,omitempty"`
+	// ConfirmKey, if set (e.g. "1"), must be pressed on the device before
+	// a follow-me call is bridged to it ("press 1 to take the call").
+	ConfirmKey string `toml:"confirm_key" json:"confirm_key,omitempty"`
+	// AutoAnswer is a header sent on callback legs to this device as a
+	// hint to answer at once, "Name: value", e.g.
+	// "Call-Info: <sip:controller>;answer-after=0".
+	AutoAnswer string `toml:"auto_answer" json:"auto_answer,omitempty"`
+}
+
+// User is one person the controller acts for.
+type User struct {
+	// ID is the login name on the control API.
+	ID string `toml:"id" json:"id"`
+	// Token authenticates the user on the control API. It is never logged.
+	Token phone.Secret `toml:"token" json:"-"`
+	// Display is shown with the office number (From display name).
+	Display string `toml:"display" json:"display,omitempty"`
+	// Numbers are the user's own numbers in E.164 (+4989...); the first is
+	// the office number shown on callbacks (One-Number). Incoming calls to
+	// any of them follow the user.
+	Numbers []string `toml:"numbers" json:"numbers"`
+	// Devices the user owns.
+	Devices []Device `toml:"devices" json:"devices"`
+	// Active names the devices calls go to (follow-me rings them all;
+	// callbacks use the first). Default: the first device.
+	Active []string `toml:"active" json:"active,omitempty"`
+	// Voicemail receives unanswered incoming calls (302 with History-Info).
+	Voicemail string `toml:"voicemail" json:"voicemail,omitempty"`
+	// VoicemailAfter is the follow-me timeout (0: 30 s).
+	VoicemailAfter time.Duration `toml:"voicemail_after" json:"voicemail_after,omitempty"`
+	// Policy limits what the user may dial.
+	Policy Policy `toml:"policy" json:"policy"`
+}
+
+// Office is the user's office number (the first of Numbers).
+func (u *User) Office() string {
+	if len(u.Numbers) == 0 {
+		return ""
+	}
+	return u.Numbers[0]
+}
+
+// Device returns the user's device by name.
+func (u *User) Device(name string) (Device, bool) {
+	for _, d := range u.Devices {
+		if strings.EqualFold(d.Name, name) {
+			return d, true
+		}
+	}
+	return Device{}, false
+}
+
+// OwnsNumber reports whether n is one of the user's numbers.
+func (u *User) OwnsNumber(n string) bool {
+	for _, x := range u.Numbers {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// Config configures a Controller. The zero value of every field means its
+// default.
+type Config struct {
+	// Phone configures the controller's own SIP UA. Its Events, Media and
+	// Screen are taken over by the controller (the given ones are still
+	// called after the controller's).
+	Phone phone.Config
+	// Trunk is host:port where numbers are dialed (sip:<number>@Trunk);
+	// empty: numbers go through Phone.Account's domain.
+	Trunk string
+	// Domain is the host part of identities we assert (From and
+	// P-Asserted-Identity); default the controller's own address.
+	Domain string
+	// Users the controller acts for.
+	Users []User
+	// MaxChannels limits trunk channels in use at once (every leg counts
+	// one: 2 for an external callback, 3 during a consult); 0: unlimited.
+	MaxChannels int
+	// StatePath, if set, persists the users' active devices (JSON).
+	StatePath string
+	// Events receives every controller event; it must not block.
+	Events func(Event)
+}
+
+// Validate reports the first bad field by name.
+func (c *Config) Validate() error {
+	seen := map[string]bool{}
+	numbers := map[string]string{}
+	for i, u := range c.Users {
+		if u.ID == "" {
+			return fmt.Errorf("users[%d].id: empty", i)
+		}
+		if seen[u.ID] {
+			return fmt.Errorf("users[%d].id: %q twice", i, u.ID)
+		}
+		seen[u.ID] = true
+		for _, n := range u.Numbers {
+			if !isNumber(n) {
+				return fmt.Errorf("users[%d].numbers: %q is not an E.164 number", i, n)
+			}
+			if other, dup := numbers[n]; dup {
+				return fmt.Errorf("users[%d].numbers: %q belongs to %s too", i, n, other)
+			}
+			numbers[n] = u.ID
+		}
+		devs := map[string]bool{}
+		for j, d := range u.Devices {
+			if d.Name == "" || d.Target == "" {
+				return fmt.Errorf("users[%d].devices[%d]: name and target are required", i, j)
+			}
+			if devs[strings.ToLower(d.Name)] {
+				return fmt.Errorf("users[%d].devices[%d]: %q twice", i, j, d.Name)
+			}
+			devs[strings.ToLower(d.Name)] = true
+			if _, err := phone.ParseHoldDialect(d.Hold); d.Hold != "" && err != nil {
+				return fmt.Errorf("users[%d].devices[%d].hold: %w", i, j, err)
+			}
+			if d.AutoAnswer != "" && !strings.Contains(d.AutoAnswer, ":") {
+				return fmt.Errorf("users[%d].devices[%d].auto_answer: %q is not \"Name: value\"", i, j, d.AutoAnswer)
+			}
+		}
+		for _, a := range u.Active {
+			if !devs[strings.ToLower(a)] {
+				return fmt.Errorf("users[%d].active: no device %q", i, a)
+			}
+		}
+		if err := u.Policy.validate(); err != nil {
+			return fmt.Errorf("users[%d].policy: %w", i, err)
+		}
+	}
+	if c.MaxChannels < 0 {
+		return errors.New("max_channels: negative")
+	}
+	return nil
+}
+
+// isNumber reports whether s looks like an E.164 number: + and 4-15 digits.
+func isNumber(s string) bool {
+	if len(s) < 5 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

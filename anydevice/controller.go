@@ -1,0 +1,510 @@
+package anydevice
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anyphone/anyphone/audio"
+	"github.com/anyphone/anyphone/phone"
+)
+
+// Controller is the AnyDevice B2BUA. It owns one phone.Phone and every
+// session placed or received through it. All methods are safe for
+// concurrent use.
+type Controller struct {
+	cfg Config
+	log *slog.Logger
+	ph  *phone.Phone
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // session goroutines
+
+	mu       sync.Mutex
+	users    map[string]*User // id → user (Active is guarded by mu)
+	byNumber map[string]*User
+	sessions map[SessionID]*session
+	legs     map[phone.CallID]*session
+	orphans  map[phone.CallID][]phone.Event
+	ports    map[phone.CallID]*Port
+	channels int
+	closed   bool
+
+	seq  atomic.Uint64
+	rate rateLimiter
+}
+
+// New checks cfg and builds a Controller with its own phone. Call Start.
+func New(cfg Config) (*Controller, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Phone.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Controller{
+		cfg:      cfg,
+		log:      log,
+		users:    map[string]*User{},
+		byNumber: map[string]*User{},
+		sessions: map[SessionID]*session{},
+		legs:     map[phone.CallID]*session{},
+		orphans:  map[phone.CallID][]phone.Event{},
+		ports:    map[phone.CallID]*Port{},
+	}
+	for i := range cfg.Users {
+		u := cfg.Users[i]
+		u.Devices = slices.Clone(u.Devices)
+		u.Numbers = slices.Clone(u.Numbers)
+		if len(u.Active) == 0 && len(u.Devices) > 0 {
+			u.Active = []string{u.Devices[0].Name}
+		}
+		u.Active = slices.Clone(u.Active)
+		c.users[u.ID] = &u
+		for _, n := range u.Numbers {
+			c.byNumber[n] = &u
+		}
+	}
+	c.loadState()
+	pc := cfg.Phone
+	userEvents, userMedia, userScreen := pc.Events, pc.Media, pc.Screen
+	pc.Events = func(ev phone.Event) {
+		c.onPhoneEvent(ev)
+		if userEvents != nil {
+			userEvents(ev)
+		}
+	}
+	pc.Media = func(ci phone.CallInfo) (audio.Source, audio.Sink, error) {
+		if p := c.portFor(ci.ID, false); p != nil {
+			return p, p, nil
+		}
+		if userMedia != nil {
+			return userMedia(ci)
+		}
+		return nil, nil, nil
+	}
+	pc.Screen = func(ci phone.CallInfo) phone.Screening {
+		if s, ok := c.screen(ci); ok {
+			return s
+		}
+		if userScreen != nil {
+			return userScreen(ci)
+		}
+		return phone.Screening{}
+	}
+	if pc.Name == "" {
+		pc.Name = "anydevice"
+	}
+	ph, err := phone.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("anydevice: %w", err)
+	}
+	c.ph = ph
+	return c, nil
+}
+
+// Start starts the controller's phone (listen, register). It serves until
+// ctx ends or Close.
+func (c *Controller) Start(ctx context.Context) error {
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	if err := c.ph.Start(c.ctx); err != nil {
+		return fmt.Errorf("anydevice: %w", err)
+	}
+	return nil
+}
+
+// Phone is the controller's SIP user agent (its address, ladder, calls).
+func (c *Controller) Phone() *phone.Phone { return c.ph }
+
+// Shutdown hangs up every session and stops the phone.
+func (c *Controller) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	c.closed = true
+	ss := make([]*session, 0, len(c.sessions))
+	for _, s := range c.sessions {
+		ss = append(ss, s)
+	}
+	c.mu.Unlock()
+	for _, s := range ss {
+		s.do(func() { s.hangupAll(reasonNormal) })
+	}
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	err := c.ph.Shutdown(ctx)
+	if c.cancel != nil {
+		c.cancel()
+	}
+	return err
+}
+
+// Close drops everything at once.
+func (c *Controller) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+	}
+	return c.ph.Close()
+}
+
+func (c *Controller) emit(ev Event) {
+	if c.cfg.Events != nil {
+		c.cfg.Events(ev)
+	}
+}
+
+// refuse records a refusal as an event and returns it as an error.
+func (c *Controller) refuse(user, rule, detail string) error {
+	c.log.Warn("refused", "user", user, "rule", rule, "detail", detail)
+	c.emit(Refused{Time: time.Now(), User: user, Rule: rule, Detail: detail})
+	return &RefusedError{User: user, Rule: rule, Detail: detail}
+}
+
+// Authenticate checks a user's token in constant time (the lengths leak
+// nothing either: both sides are hashed first). A refusal is evented with
+// rule "auth".
+func (c *Controller) Authenticate(userID, token string) error {
+	c.mu.Lock()
+	u := c.users[userID]
+	c.mu.Unlock()
+	want := ""
+	if u != nil {
+		want = u.Token.Reveal()
+	}
+	a := sha256.Sum256([]byte(token))
+	b := sha256.Sum256([]byte(want))
+	ok := subtle.ConstantTimeCompare(a[:], b[:]) == 1 && want != "" && u != nil
+	if !ok {
+		_ = c.refuse(userID, "auth", "bad or missing token")
+		return ErrUnauthenticated
+	}
+	return nil
+}
+
+// user returns a copy of user id.
+func (c *Controller) user(id string) (User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.users[id]
+	if !ok {
+		return User{}, false
+	}
+	cp := *u
+	cp.Active = slices.Clone(u.Active)
+	return cp, true
+}
+
+// Users lists the configured user ids.
+func (c *Controller) Users() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.users))
+	for id := range c.users {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ActiveDevices returns the user's active device names.
+func (c *Controller) ActiveDevices(userID string) ([]string, error) {
+	u, ok := c.user(userID)
+	if !ok {
+		return nil, ErrNoSuchUser
+	}
+	return u.Active, nil
+}
+
+// SetActiveDevice makes names the user's active devices (follow-me rings
+// them all; callbacks use the first). Only the user's own devices are
+// accepted; the choice is persisted when Config.StatePath is set.
+func (c *Controller) SetActiveDevice(userID string, names ...string) error {
+	u, ok := c.user(userID)
+	if !ok {
+		return ErrNoSuchUser
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("set active device: %w", ErrNoSuchDevice)
+	}
+	for _, n := range names {
+		if _, ok := u.Device(n); !ok {
+			return c.refuse(userID, "device-not-owned", "set active device "+n)
+		}
+	}
+	c.mu.Lock()
+	c.users[userID].Active = slices.Clone(names)
+	c.mu.Unlock()
+	c.saveState()
+	c.emit(ActiveDeviceChanged{User: userID, Active: slices.Clone(names)})
+	return nil
+}
+
+type savedState struct {
+	Active map[string][]string `json:"active"`
+}
+
+func (c *Controller) loadState() {
+	if c.cfg.StatePath == "" {
+		return
+	}
+	b, err := os.ReadFile(c.cfg.StatePath)
+	if err != nil {
+		return
+	}
+	var st savedState
+	if json.Unmarshal(b, &st) != nil {
+		c.log.Warn("state file unreadable", "path", c.cfg.StatePath)
+		return
+	}
+	for id, act := range st.Active {
+		u := c.users[id]
+		if u == nil {
+			continue
+		}
+		okAll := len(act) > 0
+		for _, n := range act {
+			if _, ok := u.Device(n); !ok {
+				okAll = false
+			}
+		}
+		if okAll {
+			u.Active = act
+		}
+	}
+}
+
+func (c *Controller) saveState() {
+	if c.cfg.StatePath == "" {
+		return
+	}
+	c.mu.Lock()
+	st := savedState{Active: map[string][]string{}}
+	for id, u := range c.users {
+		st.Active[id] = slices.Clone(u.Active)
+	}
+	c.mu.Unlock()
+	b, _ := json.MarshalIndent(st, "", "  ")
+	tmp := c.cfg.StatePath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		c.log.Warn("state file", "err", err)
+		return
+	}
+	_ = os.Rename(tmp, c.cfg.StatePath)
+}
+
+// Status is a user's view: sessions and channel use.
+type Status struct {
+	User        string        `json:"user"`
+	Active      []string      `json:"active"`
+	Sessions    []SessionInfo `json:"sessions"`
+	Channels    int           `json:"channels"`     // in use by the whole controller
+	MaxChannels int           `json:"max_channels"` // 0: unlimited
+}
+
+// Status returns the user's sessions ("" for every user's) and the
+// controller's channel use.
+func (c *Controller) Status(userID string) (Status, error) {
+	st := Status{User: userID, MaxChannels: c.cfg.MaxChannels}
+	if userID != "" {
+		u, ok := c.user(userID)
+		if !ok {
+			return st, ErrNoSuchUser
+		}
+		st.Active = u.Active
+	}
+	c.mu.Lock()
+	ss := make([]*session, 0, len(c.sessions))
+	for _, s := range c.sessions {
+		if userID == "" || s.user.ID == userID {
+			ss = append(ss, s)
+		}
+	}
+	st.Channels = c.channels
+	c.mu.Unlock()
+	for _, s := range ss {
+		st.Sessions = append(st.Sessions, s.snapshot())
+	}
+	slices.SortFunc(st.Sessions, func(a, b SessionInfo) int { return a.Created.Compare(b.Created) })
+	return st, nil
+}
+
+// Session returns one session's current value.
+func (c *Controller) Session(id SessionID) (SessionInfo, bool) {
+	c.mu.Lock()
+	s := c.sessions[id]
+	c.mu.Unlock()
+	if s == nil {
+		return SessionInfo{}, false
+	}
+	return s.snapshot(), true
+}
+
+// acquire takes n trunk channels; false when the limit would be passed.
+func (c *Controller) acquire(n int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg.MaxChannels > 0 && c.channels+n > c.cfg.MaxChannels {
+		return false
+	}
+	c.channels += n
+	return true
+}
+
+func (c *Controller) release(n int) {
+	c.mu.Lock()
+	c.channels -= n
+	c.mu.Unlock()
+}
+
+// portFor returns the relay port of a call; create makes one if missing.
+// The phone asks for it when the call's media starts, which may be before
+// the session learned the call's id: both sides then meet here.
+func (c *Controller) portFor(id phone.CallID, create bool) *Port {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.ports[id]
+	if p == nil && (create || c.legs[id] != nil || c.orphans[id] != nil) {
+		p = NewPort()
+		c.ports[id] = p
+	}
+	return p
+}
+
+// onPhoneEvent routes phone events to sessions. It runs on phone
+// goroutines and never blocks.
+func (c *Controller) onPhoneEvent(ev phone.Event) {
+	var id phone.CallID
+	switch e := ev.(type) {
+	case phone.CallChanged:
+		id = e.Call.ID
+	case phone.DTMFReceived:
+		id = e.CallID
+	case phone.SourceRejected:
+		_ = c.refuse("", "sip-source", fmt.Sprintf("%s from %s", e.Method, e.Source))
+		return
+	default:
+		return
+	}
+	c.mu.Lock()
+	s := c.legs[id]
+	if s == nil {
+		if cc, ok := ev.(phone.CallChanged); ok && cc.Call.Direction == phone.Incoming {
+			if cc.Call.State == phone.CallIncoming && !c.closed {
+				s = c.newFollowMeLocked(cc.Call)
+			}
+		} else if len(c.orphans) < 4096 {
+			c.orphans[id] = append(c.orphans[id], ev)
+		}
+	}
+	c.mu.Unlock()
+	if s != nil {
+		s.post(ev)
+	}
+}
+
+// attach routes call id's events to s, with those that arrived before.
+func (c *Controller) attach(id phone.CallID, s *session) {
+	c.mu.Lock()
+	c.legs[id] = s
+	early := c.orphans[id]
+	delete(c.orphans, id)
+	c.mu.Unlock()
+	for _, ev := range early {
+		s.post(ev)
+	}
+}
+
+// detach forgets a call that ended.
+func (c *Controller) detach(id phone.CallID) {
+	c.mu.Lock()
+	delete(c.legs, id)
+	delete(c.ports, id)
+	delete(c.orphans, id)
+	c.mu.Unlock()
+}
+
+// screen decides about an incoming call to the controller: calls to a
+// user's number ring (and go to voicemail after the user's timeout); calls
+// to anything else are refused.
+func (c *Controller) screen(ci phone.CallInfo) (phone.Screening, bool) {
+	c.mu.Lock()
+	u := c.byNumber[ci.Local.User]
+	var cp User
+	if u != nil {
+		cp = *u
+	}
+	c.mu.Unlock()
+	if u == nil {
+		_ = c.refuse("", "unknown-number", "incoming call to "+ci.Local.User)
+		return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:unknown-number", Code: 404, Phrase: "Not Found"}, true
+	}
+	if c.cfg.MaxChannels > 0 {
+		c.mu.Lock()
+		full := c.channels+2 > c.cfg.MaxChannels
+		c.mu.Unlock()
+		if full {
+			_ = c.refuse(cp.ID, "channels", "incoming call from "+ci.Remote.User)
+			return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:channels", Code: 503, Phrase: "Service Unavailable"}, true
+		}
+	}
+	after := cp.VoicemailAfter
+	if after == 0 {
+		after = 30 * time.Second
+	}
+	then := &phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:no-answer", Code: 480, Phrase: "Temporarily Unavailable"}
+	if cp.Voicemail != "" {
+		then = &phone.Screening{
+			Action: phone.ScreenRedirect, Rule: "anydevice:voicemail", Target: cp.Voicemail,
+			Headers: [][2]string{{"History-Info", historyInfo(c.identityURI(cp.Office()), cp.Voicemail, 408)}},
+		}
+	}
+	return phone.Screening{Action: phone.ScreenSilent, Rule: "anydevice:follow-me", NoAnswer: after, NoAnswerThen: then}, true
+}
+
+// identityURI is the SIP URI we assert for a number of ours.
+func (c *Controller) identityURI(number string) string {
+	host := c.cfg.Domain
+	if host == "" {
+		host = c.ph.Addr()
+	}
+	return "sip:" + number + "@" + host
+}
+
+// target turns a device target or destination into something to dial: a
+// SIP URI as is, a number through the trunk.
+func (c *Controller) target(t string) string {
+	if strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:") || strings.Contains(t, "@") {
+		return t
+	}
+	if c.cfg.Trunk != "" {
+		return "sip:" + t + "@" + c.cfg.Trunk
+	}
+	return t
+}
+
+// historyInfo builds an RFC 7044 History-Info value: the original target
+// (index 1, with the Reason it was retargeted for: 302 follow-me, 408 no
+// answer) and the new target next (index 1.1, rc), so that the device sees a secondary call and does not
+// forward it again.
+func historyInfo(orig, next string, cause int) string {
+	if !strings.HasPrefix(next, "sip") {
+		next = "sip:" + next
+	}
+	return fmt.Sprintf("<%s?Reason=SIP%%3Bcause%%3D%d>;index=1, <%s>;index=1.1;rc=1", orig, cause, next)
+}
