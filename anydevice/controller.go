@@ -42,6 +42,9 @@ type Controller struct {
 
 	seq  atomic.Uint64
 	rate rateLimiter
+
+	subMu sync.Mutex
+	subs  map[chan Event]struct{}
 }
 
 // New checks cfg and builds a Controller with its own phone. Call Start.
@@ -166,6 +169,35 @@ func (c *Controller) Close() error {
 func (c *Controller) emit(ev Event) {
 	if c.cfg.Events != nil {
 		c.cfg.Events(ev)
+	}
+	c.subMu.Lock()
+	for ch := range c.subs {
+		select {
+		case ch <- ev:
+		default: // a slow subscriber loses events; it never blocks us
+		}
+	}
+	c.subMu.Unlock()
+}
+
+// Subscribe returns a channel of every event from now on (buffered: a
+// subscriber that falls behind loses events) and a function that ends the
+// subscription.
+func (c *Controller) Subscribe(buf int) (<-chan Event, func()) {
+	ch := make(chan Event, max(buf, 1))
+	c.subMu.Lock()
+	if c.subs == nil {
+		c.subs = map[chan Event]struct{}{}
+	}
+	c.subs[ch] = struct{}{}
+	c.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			c.subMu.Lock()
+			delete(c.subs, ch)
+			c.subMu.Unlock()
+		})
 	}
 }
 
