@@ -308,6 +308,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onClick(msg)
 	case tea.KeyPressMsg:
 		return m, m.onKey(msg)
+	case cti.Event:
+		// An event this UI does not show (yet): keep the feed going.
+		return m, waitEvent(m.sub)
 	}
 	if m.mode == modePrompt {
 		return m, m.dial.Update(msg)
