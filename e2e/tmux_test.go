@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// need returns $ANYPHONE_BIN and the tmux path. Under CI a missing one
+// fails the test; elsewhere, with -short, it skips.
+func need(t *testing.T) (bin, tmux string) {
+	t.Helper()
+	bin = os.Getenv("ANYPHONE_BIN")
+	tmux, err := exec.LookPath("tmux")
+	var missing []string
+	if bin == "" {
+		missing = append(missing, "ANYPHONE_BIN (make test sets it)")
+	}
+	if err != nil {
+		missing = append(missing, "tmux")
+	}
+	if len(missing) == 0 {
+		return bin, tmux
+	}
+	msg := "missing " + strings.Join(missing, ", ")
+	if os.Getenv("CI") == "true" || !testing.Short() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg + " (-short)")
+	return "", ""
+}
+
+// startEndpoint runs `anyphone endpoint` and returns its SIP URI.
+func startEndpoint(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"endpoint", "--listen", "127.0.0.1:0"}, args...)...)
+	stdin, err := cmd.StdinPipe() // kept open: EOF would end the endpoint
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &logWriter{t: t, prefix: "endpoint: "}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	uri := make(chan string, 1)
+	go func() {
+		// The stdout reader: ends when the endpoint exits.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var ev struct{ Event, URI string }
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event == "ready" {
+				uri <- ev.URI
+			}
+		}
+	}()
+	select {
+	case u := <-uri:
+		return u
+	case <-time.After(10 * time.Second):
+		t.Fatal("endpoint: no ready event")
+	}
+	return ""
+}
+
+type logWriter struct {
+	t      *testing.T
+	prefix string
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	w.t.Log(w.prefix + strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// term is a TUI running in its own tmux server.
+type term struct {
+	t      *testing.T
+	tmux   string
+	socket string
+}
+
+func (tm *term) run(args ...string) (string, error) {
+	out, err := exec.Command(tm.tmux, append([]string{"-L", tm.socket}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// startTUI opens the TUI at 100×30 with HOME and the XDG dirs in a temp dir.
+func startTUI(t *testing.T, bin, tmux string) *term {
+	t.Helper()
+	home := t.TempDir()
+	tm := &term{t: t, tmux: tmux, socket: fmt.Sprintf("anyphone-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	env := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s XDG_CONFIG_HOME=%s XDG_CACHE_HOME=%s TERM=xterm-256color %s",
+		home, filepath.Join(home, "state"), filepath.Join(home, "config"), filepath.Join(home, "cache"), bin)
+	if out, err := tm.run("new-session", "-d", "-s", "ui", "-x", "100", "-y", "30", env); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last screen:\n%s", tm.screen())
+			if b, err := os.ReadFile(filepath.Join(home, "state", "anyphone", "anyphone.log")); err == nil {
+				t.Logf("log:\n%s", b)
+			}
+		}
+		_, _ = tm.run("kill-server")
+	})
+	return tm
+}
+
+func (tm *term) screen() string {
+	out, _ := tm.run("capture-pane", "-p", "-t", "ui")
+	return out
+}
+
+// keys sends tmux key names (Enter, Escape) or, with literal, text.
+func (tm *term) keys(literal bool, keys ...string) {
+	tm.t.Helper()
+	args := []string{"send-keys", "-t", "ui"}
+	if literal {
+		args = append(args, "-l")
+	}
+	if out, err := tm.run(append(args, keys...)...); err != nil {
+		tm.t.Fatalf("send-keys %q: %v: %s", keys, err, out)
+	}
+}
+
+// waitFor polls the screen until ok says yes.
+func (tm *term) waitFor(what string, ok func(screen string) bool) {
+	tm.t.Helper()
+	ctx, cancel := context.WithTimeout(tm.t.Context(), 15*time.Second)
+	defer cancel()
+	for {
+		if ok(tm.screen()) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tm.t.Fatalf("waiting for %s: timed out; screen:\n%s", what, tm.screen())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func contains(s string) func(string) bool {
+	return func(x string) bool { return strings.Contains(x, s) }
+}
+
+// callRow is the screen's first call row ("▸ 1 → active ..."), or "".
+func callRow(screen string) string {
+	for _, ln := range strings.Split(screen, "\n") {
+		if strings.Contains(ln, " 1 → ") {
+			return ln
+		}
+	}
+	return ""
+}
+
+func rowHas(s string) func(string) bool {
+	return func(x string) bool { return strings.Contains(callRow(x), s) }
+}
+
+// followCall dials uri from the TUI and walks the call through ringing or
+// active, hold, resume and hang up, reading the screen.
+func followCall(t *testing.T, tm *term, uri string) {
+	tm.waitFor("the idle view", contains("no calls"))
+	tm.keys(false, "d")
+	tm.keys(true, uri)
+	tm.keys(false, "Enter")
+	tm.waitFor("the call row", func(s string) bool { return callRow(s) != "" })
+	tm.waitFor("active", rowHas("active"))
+	tm.keys(false, "h")
+	tm.waitFor("held", rowHas("held"))
+	tm.keys(false, "h")
+	tm.waitFor("active again", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "active") && !strings.Contains(r, "[hold]")
+	})
+	tm.keys(false, "e")
+	tm.waitFor("the idle view after hang up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
+	tm.keys(false, "q")
+	tm.waitFor("the TUI to exit", func(string) bool { _, err := tm.run("has-session", "-t", "ui"); return err != nil })
+}
+
+func TestTUIAgainstEndpoint(t *testing.T) {
+	bin, tmux := need(t)
+	uri := startEndpoint(t, bin, "--audio", "tone:1000", "--answer-delay", "500ms")
+	tm := startTUI(t, bin, tmux)
+	followCall(t, tm, uri)
+}
+
+func TestTUIBuiltinEcho(t *testing.T) {
+	bin, tmux := need(t)
+	tm := startTUI(t, bin, tmux)
+	followCall(t, tm, "echo")
+}
