@@ -90,7 +90,7 @@ func call(id string, dir cti.Direction, st cti.CallState, name, user string, cre
 func held(c cti.CallInfo) cti.CallInfo { c.LocalHold = true; return c }
 
 // newTestModel builds a model on f at w×h with the clock at base+75 s.
-func newTestModel(t *testing.T, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Model {
+func newTestModel(t testing.TB, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Model {
 	t.Helper()
 	f.snap.Calls = calls
 	m := New(f, Options{
