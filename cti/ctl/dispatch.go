@@ -1,0 +1,376 @@
+package ctl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// Controller is what the dispatcher drives: exactly the cti.Service methods
+// the commands use, so tests can pass a fake.
+type Controller interface {
+	Dial(ctx context.Context, to string, o cti.DialOptions) (cti.CallID, error)
+	Answer(ctx context.Context, id cti.CallID) error
+	Reject(ctx context.Context, id cti.CallID, code int, reason string) error
+	Hangup(ctx context.Context, id cti.CallID) error
+	HangupAll(ctx context.Context) error
+	SendDTMF(ctx context.Context, id cti.CallID, digits string) error
+	Mute(ctx context.Context, id cti.CallID, on bool) error
+	Register(ctx context.Context) error
+	Unregister(ctx context.Context) error
+	Snapshot() cti.Snapshot
+	Subscribe() *cti.Subscription
+	Call(id cti.CallID) (cti.CallInfo, bool)
+	Ladder(id cti.CallID) []cti.SIPMessage
+}
+
+var _ Controller = (*cti.Service)(nil)
+
+// commandSpec is one entry of the command table: a summary for `commands`
+// and a run function that decodes the args and calls the Controller.
+type commandSpec struct {
+	summary string
+	run     func(ctx context.Context, s *session, args json.RawMessage) (any, error)
+}
+
+// checker is implemented by args structs that validate themselves after
+// decoding; the error becomes bad_request.
+type checker interface{ check() error }
+
+// command builds a table entry whose args decode strictly into A (unknown
+// fields refused) and are checked before f runs.
+func command[A any](summary string, f func(ctx context.Context, s *session, a A) (any, error)) commandSpec {
+	return commandSpec{summary: summary, run: func(ctx context.Context, s *session, raw json.RawMessage) (any, error) {
+		var a A
+		if t := strings.TrimSpace(string(raw)); t != "" && t != "null" {
+			if err := strictUnmarshal(raw, &a); err != nil {
+				return nil, badRequest("args: %v", err)
+			}
+		}
+		if c, ok := any(&a).(checker); ok {
+			if err := c.check(); err != nil {
+				return nil, badRequest("args: %v", err)
+			}
+		}
+		return f(ctx, s, a)
+	}}
+}
+
+// session is one connection's state as the commands see it.
+type session struct {
+	d *Dispatcher
+	c Controller
+	// subscribe starts streaming events to this connection and returns
+	// the snapshot to start from; nil for connections without a stream.
+	subscribe func() cti.Snapshot
+	// unsubscribe stops the stream; nil without a stream.
+	unsubscribe func()
+}
+
+// Args of the commands. Field names are the wire names.
+type (
+	noArgs   struct{}
+	callArgs struct {
+		CallID cti.CallID `json:"call_id"`
+	}
+	optCallArgs struct {
+		CallID cti.CallID `json:"call_id,omitempty"`
+	}
+	dialArgs struct {
+		To string `json:"to"`
+		cti.DialOptions
+	}
+	rejectArgs struct {
+		CallID cti.CallID `json:"call_id"`
+		Code   int        `json:"code,omitempty"`
+		Reason string     `json:"reason,omitempty"`
+	}
+	dtmfArgs struct {
+		CallID cti.CallID `json:"call_id"`
+		Digits string     `json:"digits"`
+	}
+)
+
+func (a *callArgs) check() error   { return needCallID(a.CallID) }
+func (a *rejectArgs) check() error { return errors.Join(needCallID(a.CallID), checkCode(a.Code)) }
+func (a *dtmfArgs) check() error   { return errors.Join(needCallID(a.CallID), checkDigits(a.Digits)) }
+func (a *dialArgs) check() error {
+	if strings.TrimSpace(a.To) == "" {
+		return errors.New("to: missing destination")
+	}
+	return nil
+}
+
+func needCallID(id cti.CallID) error {
+	if strings.TrimSpace(string(id)) == "" {
+		return errors.New("call_id: missing")
+	}
+	return nil
+}
+
+// checkCode accepts 0 (the default, 486) or a SIP failure code.
+func checkCode(code int) error {
+	if code != 0 && (code < 400 || code > 699) {
+		return fmt.Errorf("code: %d is not a SIP failure code (400-699)", code)
+	}
+	return nil
+}
+
+// checkDigits accepts the RFC 4733 DTMF events 0-9 * # A-D.
+func checkDigits(d string) error {
+	if d == "" {
+		return errors.New("digits: missing")
+	}
+	for _, r := range d {
+		if !strings.ContainsRune("0123456789*#ABCDabcd", r) {
+			return fmt.Errorf("digits: %q is not a DTMF digit (0-9 * # A-D)", r)
+		}
+	}
+	return nil
+}
+
+// Results of the commands.
+type (
+	dialResult struct {
+		CallID cti.CallID `json:"call_id"`
+	}
+	callsResult struct {
+		Calls []cti.CallInfo `json:"calls"`
+	}
+	ladderResult struct {
+		CallID   cti.CallID       `json:"call_id"`
+		Messages []cti.SIPMessage `json:"messages"`
+	}
+	pingResult struct {
+		Pong bool `json:"pong"`
+	}
+	commandInfo struct {
+		Name    string `json:"name"`
+		Summary string `json:"summary"`
+	}
+	commandsResult struct {
+		Commands []commandInfo `json:"commands"`
+	}
+	// wireSnapshot is cti.Snapshot with JSON names for the notices.
+	wireSnapshot struct {
+		Calls   []cti.CallInfo `json:"calls"`
+		Regs    []cti.RegInfo  `json:"registrations"`
+		Notices []wireNotice   `json:"notices"`
+	}
+)
+
+func toWire(s cti.Snapshot) wireSnapshot {
+	w := wireSnapshot{Calls: s.Calls, Regs: s.Regs, Notices: make([]wireNotice, 0, len(s.Notices))}
+	if w.Calls == nil {
+		w.Calls = []cti.CallInfo{}
+	}
+	if w.Regs == nil {
+		w.Regs = []cti.RegInfo{}
+	}
+	for _, n := range s.Notices {
+		w.Notices = append(w.Notices, wireNotice(n))
+	}
+	return w
+}
+
+// done is the result of commands that return nothing.
+func done(err error) (any, error) { return nil, err }
+
+// commandTable is every command. Adding a command is one entry here (and,
+// if it needs a new Service method, one method on Controller).
+func commandTable() map[string]commandSpec {
+	return map[string]commandSpec{
+		"dial": command("place a call: to, from_user?, from_display?, headers?",
+			func(ctx context.Context, s *session, a dialArgs) (any, error) {
+				id, err := s.c.Dial(ctx, a.To, a.DialOptions)
+				if err != nil {
+					return nil, err
+				}
+				return dialResult{id}, nil
+			}),
+		"answer": command("answer a ringing incoming call: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.Answer(ctx, a.CallID))
+			}),
+		"reject": command("decline a ringing incoming call: call_id, code? (486), reason?",
+			func(ctx context.Context, s *session, a rejectArgs) (any, error) {
+				return done(s.c.Reject(ctx, a.CallID, a.Code, a.Reason))
+			}),
+		"hangup": command("end a call in any state: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.Hangup(ctx, a.CallID))
+			}),
+		"hangup_all": command("end every call",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				return done(s.c.HangupAll(ctx))
+			}),
+		"dtmf": command("send DTMF digits on a call: call_id, digits",
+			func(ctx context.Context, s *session, a dtmfArgs) (any, error) {
+				return done(s.c.SendDTMF(ctx, a.CallID, a.Digits))
+			}),
+		"mute": command("stop sending our audio on a call: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.Mute(ctx, a.CallID, true))
+			}),
+		"unmute": command("send our audio again on a call: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.Mute(ctx, a.CallID, false))
+			}),
+		"status": command("calls, registrations and recent notices",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				return toWire(s.c.Snapshot()), nil
+			}),
+		"calls": command("the current calls, or one: call_id?",
+			func(ctx context.Context, s *session, a optCallArgs) (any, error) {
+				if a.CallID != "" {
+					ci, ok := s.c.Call(a.CallID)
+					if !ok {
+						return nil, fmt.Errorf("call %s: %w", a.CallID, cti.ErrNoSuchCall)
+					}
+					return callsResult{[]cti.CallInfo{ci}}, nil
+				}
+				calls := s.c.Snapshot().Calls
+				if calls == nil {
+					calls = []cti.CallInfo{}
+				}
+				return callsResult{calls}, nil
+			}),
+		"ladder": command("the SIP messages of a call: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				msgs := s.c.Ladder(a.CallID)
+				if len(msgs) == 0 {
+					if _, ok := s.c.Call(a.CallID); !ok {
+						return nil, fmt.Errorf("call %s: %w", a.CallID, cti.ErrNoSuchCall)
+					}
+					msgs = []cti.SIPMessage{}
+				}
+				return ladderResult{a.CallID, msgs}, nil
+			}),
+		"register": command("start registering the account",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				return done(s.c.Register(ctx))
+			}),
+		"unregister": command("remove our registration binding",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				return done(s.c.Unregister(ctx))
+			}),
+		"subscribe": command("stream events on this connection; returns the snapshot to start from",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				if s.subscribe == nil {
+					return nil, badRequest("subscribe needs a stream connection")
+				}
+				return toWire(s.subscribe()), nil
+			}),
+		"unsubscribe": command("stop streaming events on this connection",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				if s.unsubscribe == nil {
+					return nil, badRequest("unsubscribe needs a stream connection")
+				}
+				s.unsubscribe()
+				return nil, nil
+			}),
+		"ping": command("check the connection",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				return pingResult{Pong: true}, nil
+			}),
+		"commands": command("list the commands",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				r := commandsResult{}
+				for _, name := range s.d.Commands() {
+					r.Commands = append(r.Commands, commandInfo{name, s.d.cmds[name].summary})
+				}
+				return r, nil
+			}),
+	}
+}
+
+// Dispatcher decodes commands, runs them against a Controller and encodes
+// the responses. It is safe for concurrent use; the transports (ServeStdio,
+// Server) run one per process and one session per connection.
+type Dispatcher struct {
+	c    Controller
+	cmds map[string]commandSpec
+	log  *slog.Logger
+}
+
+// NewDispatcher returns a Dispatcher over c. log nil means slog.Default().
+func NewDispatcher(c Controller, log *slog.Logger) *Dispatcher {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Dispatcher{c: c, cmds: commandTable(), log: log}
+}
+
+// Commands returns the command names, sorted.
+func (d *Dispatcher) Commands() []string {
+	names := make([]string, 0, len(d.cmds))
+	for n := range d.cmds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Handle runs one command line outside any stream (subscribe is refused)
+// and returns its response. It never panics on bad input.
+func (d *Dispatcher) Handle(ctx context.Context, line []byte) Response {
+	return d.handle(ctx, &session{d: d, c: d.c}, line)
+}
+
+// handle runs one command line in session s.
+func (d *Dispatcher) handle(ctx context.Context, s *session, line []byte) Response {
+	req, err := DecodeCommand(line)
+	if err != nil {
+		return errorResponse(req.ID, err)
+	}
+	spec, ok := d.cmds[req.Cmd]
+	if !ok {
+		return errorResponse(req.ID, &Error{Code: CodeUnknownCommand, Message: fmt.Sprintf("unknown command %q (try \"commands\")", req.Cmd)})
+	}
+	// Args are not logged: dial headers may carry credentials.
+	d.log.Debug("ctl command", "cmd", req.Cmd)
+	res, err := spec.run(ctx, s, req.Args)
+	if err != nil {
+		e := toError(err)
+		d.log.Debug("ctl command failed", "cmd", req.Cmd, "code", e.Code, "err", err)
+		return errorResponse(req.ID, e)
+	}
+	resp := Response{ID: req.ID, OK: true}
+	if res != nil {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return errorResponse(req.ID, fmt.Errorf("encode result: %w", err))
+		}
+		resp.Result = b
+	}
+	return resp
+}
+
+func errorResponse(id json.RawMessage, err error) Response {
+	return Response{ID: id, OK: false, Error: toError(err)}
+}
+
+// toError maps an error to its wire form with a stable code.
+func toError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var rej *cti.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		return &Error{Code: CodeRejected, Message: err.Error(), SIPCode: rej.Code}
+	case errors.Is(err, cti.ErrNoSuchCall):
+		return &Error{Code: CodeNoSuchCall, Message: err.Error()}
+	case errors.Is(err, cti.ErrBadState):
+		return &Error{Code: CodeBadState, Message: err.Error()}
+	default:
+		return &Error{Code: CodeInternal, Message: err.Error()}
+	}
+}

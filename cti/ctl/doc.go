@@ -1,0 +1,18 @@
+// Package ctl is anyphone's control protocol: one JSON schema for commands,
+// responses and events, carried as JSON lines over stdio (ServeStdio, used
+// by `anyphone endpoint`) and as WebSocket text messages over the network
+// (Listen, Dial), plus the Client that `anyphone ctl` uses.
+//
+// A command names a cti.Service method and carries its arguments; the
+// Dispatcher looks the name up in one table, decodes the arguments strictly
+// and maps cti errors to stable error codes. Events are cti events encoded
+// with an "event" name and a "time". docs/control-protocol.md is the
+// reference for the wire format.
+//
+// Security: a network Server listens on loopback unless told otherwise, and
+// then only with a token that every connection must present. Tokens are
+// phone.Secret values and are never logged.
+//
+// ctl drives cti only through the Controller interface; it must not import
+// ui, anydevice, sipgo, diago or pion.
+package ctl

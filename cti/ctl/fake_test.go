@@ -1,0 +1,125 @@
+package ctl
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// fakeController records every command it gets and answers from its
+// fields. Events come from a zero cti.Service, which serves Subscribe and
+// Notify without a phone.
+type fakeController struct {
+	mu     sync.Mutex
+	log    []string
+	errs   map[string]error // method name → error to return
+	calls  []cti.CallInfo
+	regs   []cti.RegInfo
+	notes  []cti.Notice
+	ladder map[cti.CallID][]cti.SIPMessage
+	bus    cti.Service
+}
+
+var _ Controller = (*fakeController)(nil)
+
+var fakeTime = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newFake() *fakeController {
+	return &fakeController{
+		errs: map[string]error{},
+		calls: []cti.CallInfo{
+			{ID: "c1", Direction: cti.Incoming, State: cti.CallIncoming, Remote: cti.Party{URI: "sip:alice@127.0.0.1", User: "alice"}, Created: fakeTime},
+			{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{URI: "sip:bob@127.0.0.1", User: "bob"}, Created: fakeTime, Answered: fakeTime.Add(time.Second)},
+		},
+		regs:   []cti.RegInfo{{AOR: "sip:me@127.0.0.1", Registrar: "sip:127.0.0.1:5099", State: cti.RegRegistered}},
+		notes:  []cti.Notice{{Level: cti.NoticeWarn, Text: "audio: null"}},
+		ladder: map[cti.CallID][]cti.SIPMessage{"c2": {{Time: fakeTime, Sent: true, Summary: "INVITE", CSeq: "1 INVITE", Protocol: "udp"}}},
+	}
+}
+
+func (f *fakeController) record(method string, args ...any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	parts := []string{method}
+	for _, a := range args {
+		parts = append(parts, fmt.Sprint(a))
+	}
+	f.log = append(f.log, strings.Join(parts, " "))
+	return f.errs[method]
+}
+
+func (f *fakeController) setErr(method string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errs[method] = err
+}
+
+func (f *fakeController) recorded() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+func (f *fakeController) Dial(ctx context.Context, to string, o cti.DialOptions) (cti.CallID, error) {
+	if err := f.record("Dial", to, o.FromUser, o.FromDisplay, len(o.Headers)); err != nil {
+		return "", err
+	}
+	return "c9", nil
+}
+
+func (f *fakeController) Answer(ctx context.Context, id cti.CallID) error {
+	return f.record("Answer", id)
+}
+
+func (f *fakeController) Reject(ctx context.Context, id cti.CallID, code int, reason string) error {
+	return f.record("Reject", id, code, reason)
+}
+
+func (f *fakeController) Hangup(ctx context.Context, id cti.CallID) error {
+	return f.record("Hangup", id)
+}
+
+func (f *fakeController) HangupAll(ctx context.Context) error { return f.record("HangupAll") }
+
+func (f *fakeController) SendDTMF(ctx context.Context, id cti.CallID, digits string) error {
+	return f.record("SendDTMF", id, digits)
+}
+
+func (f *fakeController) Mute(ctx context.Context, id cti.CallID, on bool) error {
+	return f.record("Mute", id, on)
+}
+
+func (f *fakeController) Register(ctx context.Context) error   { return f.record("Register") }
+func (f *fakeController) Unregister(ctx context.Context) error { return f.record("Unregister") }
+
+func (f *fakeController) Snapshot() cti.Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return cti.Snapshot{Calls: f.calls, Regs: f.regs, Notices: f.notes}
+}
+
+func (f *fakeController) Subscribe() *cti.Subscription { return f.bus.Subscribe() }
+
+// notify publishes a notice to the subscribers.
+func (f *fakeController) notify(text string) { f.bus.Notify(cti.NoticeInfo, text) }
+
+func (f *fakeController) Call(id cti.CallID) (cti.CallInfo, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.calls {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return cti.CallInfo{}, false
+}
+
+func (f *fakeController) Ladder(id cti.CallID) []cti.SIPMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ladder[id]
+}

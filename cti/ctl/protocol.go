@@ -1,0 +1,222 @@
+package ctl
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/anyphone/anyphone/cti"
+)
+
+// MaxLine is the largest command accepted, in bytes (one JSON line or one
+// WebSocket message). A longer stdio line gets a bad_request response and
+// the stream goes on; a longer WebSocket message closes that connection
+// with status 1009 (message too big).
+const MaxLine = 64 << 10
+
+// Request is one command: {"id":"7","cmd":"dial","args":{"to":"sip:bob@host"}}.
+// ID is any JSON value the client chooses (a string or a number); the
+// response echoes it verbatim. Args is an object; absent means {}.
+type Request struct {
+	ID   json.RawMessage `json:"id,omitempty"`
+	Cmd  string          `json:"cmd"`
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+// Response answers one Request: {"id":"7","ok":true,"result":{...}} or
+// {"id":"7","ok":false,"error":{"code":"no_such_call","message":"..."}}.
+// Result is omitted for commands that return nothing.
+type Response struct {
+	ID     json.RawMessage `json:"id,omitempty"`
+	OK     bool            `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+}
+
+// Event is a decoded event as a client sees it: its name, its time and the
+// whole JSON object, for Decode into a struct of the caller's choosing.
+type Event struct {
+	Name string
+	Time time.Time
+	Raw  json.RawMessage
+}
+
+// Decode unmarshals the whole event object into v.
+func (e Event) Decode(v any) error { return json.Unmarshal(e.Raw, v) }
+
+// DecodeCommand parses one command line. It never panics; every failure is
+// a *Error with code bad_request. The returned Request carries the id even
+// when a later check fails, so the error response can echo it.
+func DecodeCommand(line []byte) (Request, error) {
+	var req Request
+	line = bytes.TrimSpace(line)
+	if len(line) > MaxLine {
+		return req, badRequest("%v: %d bytes, limit %d", ErrLineTooLong, len(line), MaxLine)
+	}
+	if len(line) == 0 || line[0] != '{' {
+		return req, badRequest("a command is a JSON object")
+	}
+	if err := strictUnmarshal(line, &req); err != nil {
+		// Salvage the id for the error response if the object is valid
+		// except for the types of its fields.
+		var probe struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if json.Unmarshal(line, &probe) == nil && validID(probe.ID) {
+			req.ID = probe.ID
+		} else {
+			req.ID = nil
+		}
+		return req, badRequest("not a command: %v", err)
+	}
+	if !validID(req.ID) {
+		req.ID = nil
+		return req, badRequest("id must be a string or a number")
+	}
+	if req.Cmd == "" {
+		return req, badRequest("missing cmd")
+	}
+	if a := bytes.TrimSpace(req.Args); len(a) > 0 && a[0] != '{' && !bytes.Equal(a, []byte("null")) {
+		return req, badRequest("args must be an object")
+	}
+	return req, nil
+}
+
+// strictUnmarshal decodes exactly one JSON value into v, refusing unknown
+// object keys and trailing data.
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// validID accepts an absent id, a string or a number.
+func validID(id json.RawMessage) bool {
+	id = bytes.TrimSpace(id)
+	if len(id) == 0 || bytes.Equal(id, []byte("null")) {
+		return true
+	}
+	switch c := id[0]; {
+	case c == '"', c == '-', c >= '0' && c <= '9':
+		return true
+	}
+	return false
+}
+
+// EncodeEvent builds one event object: "event" and "time" first, then the
+// members of fields, which must marshal to a JSON object (a struct, a map or
+// nil). Frontends use it for events of their own, such as the endpoint's
+// "ready" and "summary"; fields must not use the keys "event" or "time".
+func EncodeEvent(name string, t time.Time, fields any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"event":`)
+	n, err := json.Marshal(name)
+	if err != nil {
+		return nil, err
+	}
+	buf.Write(n)
+	buf.WriteString(`,"time":`)
+	ts, err := json.Marshal(t.Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, err
+	}
+	buf.Write(ts)
+	if fields != nil {
+		body, err := json.Marshal(fields)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", name, err)
+		}
+		body = bytes.TrimSpace(body)
+		if bytes.Equal(body, []byte("null")) {
+			body = []byte("{}")
+		}
+		if len(body) < 2 || body[0] != '{' {
+			return nil, fmt.Errorf("event %s: fields must be a JSON object", name)
+		}
+		if inner := bytes.TrimSpace(body[1 : len(body)-1]); len(inner) > 0 {
+			buf.WriteByte(',')
+			buf.Write(inner)
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// Event names of the cti events.
+const (
+	EventCall         = "call"
+	EventDTMF         = "dtmf"
+	EventMediaTimeout = "media_timeout"
+	EventRegistration = "registration"
+	EventNotice       = "notice"
+	EventLagged       = "lagged"
+)
+
+// wireNotice is a notice on the wire (cti.Notice has no JSON tags).
+type wireNotice struct {
+	Level cti.NoticeLevel `json:"level"`
+	Text  string          `json:"text"`
+}
+
+// MarshalEvent encodes a cti event at time t. It returns ErrUnknownEvent for
+// a type it does not know (the set is closed; this guards additions).
+func MarshalEvent(ev cti.Event, t time.Time) ([]byte, error) {
+	switch e := ev.(type) {
+	case cti.CallChanged:
+		return EncodeEvent(EventCall, t, struct {
+			Call cti.CallInfo `json:"call"`
+		}{e.Call})
+	case cti.DTMFReceived:
+		return EncodeEvent(EventDTMF, t, struct {
+			CallID cti.CallID `json:"call_id"`
+			Digit  string     `json:"digit"`
+		}{e.CallID, e.Digit})
+	case cti.MediaTimeout:
+		return EncodeEvent(EventMediaTimeout, t, struct {
+			CallID  cti.CallID `json:"call_id"`
+			Seconds float64    `json:"seconds"`
+		}{e.CallID, e.Seconds})
+	case cti.RegistrationChanged:
+		return EncodeEvent(EventRegistration, t, struct {
+			Reg cti.RegInfo `json:"registration"`
+		}{e.Reg})
+	case cti.Notice:
+		return EncodeEvent(EventNotice, t, wireNotice{e.Level, e.Text})
+	case cti.Lagged:
+		return EncodeEvent(EventLagged, t, struct {
+			Dropped int `json:"dropped"`
+		}{e.Dropped})
+	default:
+		return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
+	}
+}
+
+// decodeMessage tells an event from a response in what a server sent.
+func decodeMessage(b []byte) (ev *Event, resp *Response, err error) {
+	var probe struct {
+		Event *string `json:"event"`
+		Time  string  `json:"time"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, nil, err
+	}
+	if probe.Event != nil {
+		e := &Event{Name: *probe.Event, Raw: append(json.RawMessage(nil), b...)}
+		e.Time, _ = time.Parse(time.RFC3339Nano, probe.Time)
+		return e, nil, nil
+	}
+	var r Response
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, nil, err
+	}
+	return nil, &r, nil
+}

@@ -1,0 +1,253 @@
+package ctl
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/anyphone/anyphone/phone"
+)
+
+// Path is the HTTP path of the WebSocket endpoint: ws://HOST:PORT/ctl.
+const Path = "/ctl"
+
+// writeTimeout bounds one message write; a client that stops reading for
+// longer is disconnected.
+const writeTimeout = 10 * time.Second
+
+// ServerConfig configures a network control Server.
+type ServerConfig struct {
+	// Addr is host:port to listen on; port 0 picks a free port. Empty
+	// means 127.0.0.1:0.
+	Addr string
+	// Token, when set, must be presented by every connection as
+	// "Authorization: Bearer TOKEN" or "?token=TOKEN". It is required when
+	// Addr is not a loopback address.
+	Token phone.Secret
+	// Logger; nil means slog.Default(). The token is never logged.
+	Logger *slog.Logger
+}
+
+// Server serves the control protocol as WebSocket text messages (one JSON
+// object per message) at Path. Each connection is a session: its commands
+// run in order, and it receives events after it sends subscribe.
+type Server struct {
+	d     *Dispatcher
+	log   *slog.Logger
+	token phone.Secret
+	ln    net.Listener
+	srv   *http.Server
+
+	// ctx ends every connection; it is the server's lifetime, cancelled by
+	// Close or by Listen's ctx.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // Serve and the connections
+
+	mu        sync.Mutex
+	closed    bool // guarded by mu; no connection joins wg once set
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Listen starts a control Server on addr (see ServerConfig) until ctx ends
+// or Close. It refuses a non-loopback addr without a token (ErrNeedToken).
+func Listen(ctx context.Context, addr string, token phone.Secret, c Controller) (*Server, error) {
+	return ServerConfig{Addr: addr, Token: token}.Listen(ctx, c)
+}
+
+// Listen starts a control Server with this configuration; see the
+// package-level Listen.
+func (cfg ServerConfig) Listen(ctx context.Context, c Controller) (*Server, error) {
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("ctl: listen %q: %w", addr, err)
+	}
+	if cfg.Token == "" && !IsLoopbackHost(host) {
+		return nil, fmt.Errorf("listen %s: %w (set a control token)", addr, ErrNeedToken)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ctl: listen: %w", err)
+	}
+	s := &Server{d: NewDispatcher(c, log), log: log, token: cfg.Token, ln: ln}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	// Serve is owned by the Server: joined in Close.
+	s.wg.Go(func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("ctl server stopped", "err", err)
+		}
+	})
+	// The watcher ends the server with Listen's ctx; joined in Close.
+	s.wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			s.stop()
+		case <-s.ctx.Done():
+		}
+	})
+	log.Info("ctl listening", "addr", s.Addr(), "token", cfg.Token != "")
+	return s, nil
+}
+
+// Addr is the address the server listens on (host:port).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the WebSocket URL to connect to.
+func (s *Server) URL() string { return "ws://" + s.Addr() + Path }
+
+// stop closes the listener and ends every connection without waiting.
+func (s *Server) stop() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+		s.closeErr = s.srv.Close()
+	})
+}
+
+// Close stops listening, ends every connection and waits for them.
+func (s *Server) Close() error {
+	s.stop()
+	s.wg.Wait()
+	return s.closeErr
+}
+
+// ServeHTTP authorizes the request, upgrades it to a WebSocket and serves
+// it as one session until either side closes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != Path {
+		http.NotFound(w, r)
+		return
+	}
+	if code, why := s.authorize(r); code != 0 {
+		s.log.Info("ctl connection refused", "peer", r.RemoteAddr, "code", code, "reason", why)
+		if code == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="anyphone"`)
+		}
+		http.Error(w, why, code)
+		return
+	}
+	// Accept's default origin check refuses browser pages of other origins.
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Info("ctl upgrade failed", "peer", r.RemoteAddr, "err", err)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	s.wg.Add(1) // a connection is joined by Close like the Serve goroutine
+	s.mu.Unlock()
+	defer s.wg.Done()
+	conn.SetReadLimit(MaxLine)
+	s.log.Debug("ctl connection", "peer", r.RemoteAddr)
+	err = s.d.serveConn(s.ctx, transport{
+		read: func(ctx context.Context) ([]byte, error) {
+			for {
+				typ, b, err := conn.Read(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if typ != websocket.MessageText {
+					return nil, badRequest("send commands as text messages")
+				}
+				return b, nil
+			}
+		},
+		write: func(ctx context.Context, msg []byte) error {
+			ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			defer cancel()
+			return conn.Write(ctx, websocket.MessageText, msg)
+		},
+	}, connOptions{})
+	switch st := websocket.CloseStatus(err); {
+	case st == websocket.StatusNormalClosure || st == websocket.StatusGoingAway:
+		s.log.Debug("ctl connection closed", "peer", r.RemoteAddr)
+	case s.ctx.Err() != nil:
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+	default:
+		s.log.Debug("ctl connection ended", "peer", r.RemoteAddr, "err", err)
+	}
+	conn.CloseNow()
+}
+
+// authorize returns 0 for an allowed request, or the HTTP status and reason
+// to refuse it with.
+func (s *Server) authorize(r *http.Request) (int, string) {
+	if s.token != "" {
+		got := ""
+		if h := r.Header.Get("Authorization"); h != "" {
+			if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+				got = strings.TrimSpace(t)
+			}
+		} else {
+			got = r.URL.Query().Get("token")
+		}
+		// Compare digests so the time taken does not depend on where or
+		// whether the lengths differ.
+		want := sha256.Sum256([]byte(s.token.Reveal()))
+		have := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
+			return http.StatusUnauthorized, "missing or wrong token"
+		}
+		return 0, ""
+	}
+	// Without a token only this machine may connect, and only by a
+	// loopback name, so a web page whose DNS name was rebound to 127.0.0.1
+	// cannot reach us.
+	peer, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || !IsLoopbackHost(peer) {
+		return http.StatusForbidden, "only loopback peers may connect without a token"
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if !IsLoopbackHost(host) {
+		return http.StatusForbidden, "Host must be a loopback address without a token"
+	}
+	return 0, ""
+}
+
+// IsLoopbackHost reports whether host (no port) is "localhost" or a
+// loopback IP literal (127.0.0.0/8, ::1). An empty host (all interfaces)
+// is not.
+func IsLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
