@@ -119,3 +119,90 @@ func TestBlindTransfer(t *testing.T) {
 		})
 	}
 }
+
+func TestAttendedTransfer(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		carolCalls  bool // the consultation call is C→A instead of A→C
+		toggleFirst bool
+	}{
+		{name: "A consults C"},
+		{name: "A consults C, toggles back and forth", toggleFirst: true},
+		{name: "C calls A as consultation", carolCalls: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice"})
+			b := phonetest.NewPhone(t, 1000, &phone.Config{Name: "bob"})
+			c := phonetest.NewPhone(t, 2000, &phone.Config{Name: "carol"})
+			aB, bA := connect(t, a, b, 440, 1000)
+			var aC, cA phone.CallID
+			if tc.carolCalls {
+				if err := a.Hold(aB); err != nil {
+					t.Fatal(err)
+				}
+				cA, aC = connect(t, c, a, 2000, 440)
+			} else {
+				var err error
+				aC, err = a.Consult(t.Context(), aB, c.URI())
+				if err != nil {
+					t.Fatalf("consult: %v", err)
+				}
+				in := answerOn(t, c)
+				cA = in.ID
+				a.Events.WaitState(t, aC, phone.CallActive)
+			}
+			if ci, _ := a.Call(aB); !ci.LocalHold {
+				t.Fatalf("B's call not held during consultation: %+v", ci)
+			}
+			b.Events.WaitCall(t, 5*time.Second, "bob held", func(ci phone.CallInfo) bool { return ci.ID == bA && ci.RemoteHold })
+			if tc.toggleFirst {
+				if err := a.Toggle(aB); err != nil {
+					t.Fatalf("toggle to B: %v", err)
+				}
+				if ci, _ := a.Call(aC); !ci.LocalHold {
+					t.Errorf("toggle to B: C's call not held")
+				}
+				if ci, _ := a.Call(aB); ci.LocalHold {
+					t.Errorf("toggle to B: B's call still held")
+				}
+				a.Media.Detector(aB).Reset()
+				a.Media.WaitTone(t, aB, 1000, 5*time.Second)
+				if err := a.Toggle(aC); err != nil {
+					t.Fatalf("toggle to C: %v", err)
+				}
+				if ci, _ := a.Call(aB); !ci.LocalHold {
+					t.Errorf("toggle to C: B's call not held")
+				}
+			}
+			if err := a.CompleteTransfer(aB, aC); err != nil {
+				t.Fatalf("complete transfer: %v", err)
+			}
+			// C gets an INVITE with Replaces and swaps it in without ringing.
+			nc := c.Events.WaitCall(t, 10*time.Second, "carol's replacing call active", func(ci phone.CallInfo) bool {
+				return ci.Replaced == cA && ci.State == phone.CallActive
+			})
+			nb := b.Events.WaitCall(t, 10*time.Second, "bob's call to carol active", func(ci phone.CallInfo) bool {
+				return ci.TransferredFrom == bA && ci.State == phone.CallActive
+			})
+			b.Media.WaitTone(t, nb.ID, 2000, 5*time.Second)
+			c.Media.WaitTone(t, nc.ID, 1000, 5*time.Second)
+			for _, id := range []phone.CallID{aB, aC} {
+				end := a.Events.WaitState(t, id, phone.CallEnded)
+				if end.End == nil || end.End.Cause != phone.EndTransferred {
+					t.Errorf("alice's call %s ended %+v, want transferred", id, end.End)
+				}
+			}
+			c.Events.WaitState(t, cA, phone.CallEnded)
+			b.Events.WaitState(t, bA, phone.CallEnded)
+			if calls := a.Calls(); len(calls) != 0 {
+				t.Errorf("alice still has calls: %+v", calls)
+			}
+			if n := len(b.Calls()); n != 1 {
+				t.Errorf("bob has %d calls, want 1", n)
+			}
+			if n := len(c.Calls()); n != 1 {
+				t.Errorf("carol has %d calls, want 1", n)
+			}
+		})
+	}
+}
