@@ -138,7 +138,6 @@ func TestJournalCancelReasons(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			j := openJournal(t)
 			bob := newTestSvc(t, "bob", Options{Journal: j, User: "sip:bob@example.org"})
 			uac := newRawUAC(t, bob.Addr())

@@ -29,6 +29,10 @@ func newTestSvc(t *testing.T, name string, o Options) *testSvc {
 	t.Helper()
 	o.Phone.Name = name
 	o.Phone.Listen = "127.0.0.1:0"
+	// Explicit: phone only sends from its listening socket when Transport
+	// is "udp"; with "" its client binds a second socket on a port that
+	// may be taken (reported to the phone owner).
+	o.Phone.Transport = "udp"
 	if o.Logger == nil {
 		level := slog.LevelWarn
 		if os.Getenv("ANYPHONE_TEST_DEBUG") != "" {
@@ -53,6 +57,11 @@ func newTestSvc(t *testing.T, name string, o Options) *testSvc {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatalf("%s: Start: %v", name, err)
 	}
+	// phone.Start can return before sipgo has put the listening socket in
+	// its connection pool; a Dial in that window makes sipgo bind the same
+	// port again (EADDRINUSE). Reported to the phone owner; until then let
+	// the listener settle.
+	time.Sleep(100 * time.Millisecond)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -79,10 +88,25 @@ func (ts *testSvc) wait(t *testing.T, what string, pred func(Event) bool) Event 
 		select {
 		case <-ch:
 		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("%s: timed out waiting for %s; events:\n%s", ts.URI(), what, ts.summary())
 			return nil
 		}
 	}
+}
+
+// summary lists the events so far, one a line.
+func (ts *testSvc) summary() string {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var b strings.Builder
+	for _, ev := range ts.events {
+		if cc, ok := ev.(CallChanged); ok {
+			fmt.Fprintf(&b, "  call %s %s %s screen=%s rule=%s end=%+v\n", cc.Call.ID, cc.Call.Direction, cc.Call.State, cc.Call.Screen, cc.Call.Rule, cc.Call.End)
+			continue
+		}
+		fmt.Fprintf(&b, "  %T %+v\n", ev, ev)
+	}
+	return b.String()
 }
 
 // journaled waits until n calls have been recorded and returns the nth
@@ -184,7 +208,6 @@ func TestPolicyOnTheWire(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			bob := newTestSvc(t, "bob", Options{Policy: tc.policy})
 			trace := filepath.Join(t.TempDir(), "alice.trace")
 			alice := newTestSvc(t, "alice", Options{Phone: phone.Config{TraceFile: trace}})
@@ -194,6 +217,11 @@ func TestPolicyOnTheWire(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				t.Cleanup(func() {
+					if t.Failed() {
+						t.Logf("carol's events:\n%s", carol.summary())
+					}
+				})
 				in := bob.waitCall(t, "", Incoming, CallIncoming)
 				if err := bob.Answer(t.Context(), in.ID); err != nil {
 					t.Fatal(err)
@@ -212,6 +240,11 @@ func TestPolicyOnTheWire(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("alice's events:\n%s", alice.summary())
+				}
+			})
 			dec := bob.wait(t, "policy decision for alice", func(ev Event) bool {
 				d, ok := ev.(PolicyDecision)
 				return ok && (!tc.busy || d.Decision.Rule != busy.RuleNoOtherCall)
@@ -313,7 +346,6 @@ func TestNoAnswerTimeout(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
 			j := openJournal(t)
 			bob := newTestSvc(t, "bob", Options{Policy: &tc.policy, Journal: j})
 			alice := newTestSvc(t, "alice", Options{})
