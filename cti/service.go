@@ -112,7 +112,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
 	default:
-		return
+		if out = midcallEvent(ev); out == nil { // midcall.go
+			return
+		}
 	}
 	s.publish(out)
 	if e, ok := ev.(phone.CallChanged); ok && e.Call.State == phone.CallEnded {

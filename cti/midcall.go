@@ -1,0 +1,140 @@
+package cti
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/anyphone/anyphone/phone"
+)
+
+// Mid-call control: hold dialects, transfers, consultation, conference.
+// Every method is safe for concurrent use and returns phone's sentinels
+// (ErrNoSuchCall, ErrBadState) where they apply.
+
+// HoldDialect is how a call is put on hold (sendonly, inactive, zero-ip).
+type HoldDialect = phone.HoldDialect
+
+// TransferPolicy decides about REFERs from peers (auto, ask, reject).
+type TransferPolicy = phone.TransferPolicy
+
+// Hold dialects and transfer policies.
+const (
+	HoldDefault    = phone.HoldDefault
+	HoldSendonly   = phone.HoldSendonly
+	HoldInactive   = phone.HoldInactive
+	HoldZeroIP     = phone.HoldZeroIP
+	TransferAuto   = phone.TransferAuto
+	TransferAsk    = phone.TransferAsk
+	TransferReject = phone.TransferReject
+)
+
+// ParseHoldDialect parses sendonly, inactive or zero-ip.
+func ParseHoldDialect(s string) (HoldDialect, error) { return phone.ParseHoldDialect(s) }
+
+// ParseTransferPolicy parses auto, ask or reject.
+func ParseTransferPolicy(s string) (TransferPolicy, error) { return phone.ParseTransferPolicy(s) }
+
+// ErrTransferPending is returned when a call already has a transfer under way.
+var ErrTransferPending = phone.ErrTransferPending
+
+// TransferProgress reports a transfer we asked for: one per NOTIFY, then
+// the outcome with Final set.
+type TransferProgress struct {
+	CallID CallID
+	Target string
+	Code   int
+	Reason string
+	Final  bool
+	OK     bool
+}
+
+// ReferReceived reports a REFER from a peer; with TransferAsk, Pending
+// means it waits for AcceptRefer or RejectRefer.
+type ReferReceived struct {
+	CallID     CallID
+	ReferredBy string
+	Target     string
+	Replaces   bool
+	Pending    bool
+	Accepted   bool
+}
+
+// InitialHoldResult reports the dialect a call dialled on hold was
+// accepted in, after the ones refused with 488.
+type InitialHoldResult struct {
+	CallID  CallID
+	Dialect HoldDialect
+	Tried   []HoldDialect
+	OK      bool
+}
+
+func (TransferProgress) ctiEvent()  {}
+func (ReferReceived) ctiEvent()     {}
+func (InitialHoldResult) ctiEvent() {}
+
+// midcallEvent converts phone's mid-call events; nil for others.
+func midcallEvent(ev phone.Event) Event {
+	switch e := ev.(type) {
+	case phone.TransferProgress:
+		return TransferProgress(e)
+	case phone.ReferReceived:
+		return ReferReceived(e)
+	case phone.InitialHoldResult:
+		return InitialHoldResult(e)
+	}
+	return nil
+}
+
+// HoldWith puts a call on hold in a chosen dialect.
+func (s *Service) HoldWith(ctx context.Context, id CallID, d HoldDialect) error {
+	return s.ph.HoldWith(id, d)
+}
+
+// DialHeld places a call on hold from the start (3PCC "make call"): the
+// offer is held in dialect d; a 488 is retried with the next dialect
+// (InitialHoldResult says which one worked).
+func (s *Service) DialHeld(ctx context.Context, to string, d HoldDialect, o DialOptions) (CallID, error) {
+	if strings.TrimSpace(to) == "" {
+		return "", errors.New("cti: dial: empty destination")
+	}
+	po := phone.DialOptions{FromUser: o.FromUser, FromDisplay: o.FromDisplay, Hold: &d}
+	for k, v := range o.Headers {
+		po.Headers = append(po.Headers, [2]string{k, v})
+	}
+	return s.ph.Dial(ctx, to, po)
+}
+
+// Transfer asks the peer of a call to call target (blind transfer).
+func (s *Service) Transfer(ctx context.Context, id CallID, target string) error {
+	return s.ph.Transfer(id, target)
+}
+
+// Consult holds call id and calls target; it returns the consultation call.
+func (s *Service) Consult(ctx context.Context, id CallID, target string) (CallID, error) {
+	return s.ph.Consult(ctx, id, target)
+}
+
+// Toggle makes call id the active one and holds the others.
+func (s *Service) Toggle(ctx context.Context, id CallID) error { return s.ph.Toggle(id) }
+
+// CompleteTransfer connects the peers of heldID and consultID (attended
+// transfer with Replaces).
+func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID) error {
+	return s.ph.CompleteTransfer(heldID, consultID)
+}
+
+// Conference mixes two calls with the local audio.
+func (s *Service) Conference(ctx context.Context, a, b CallID) error { return s.ph.Conference(a, b) }
+
+// Split takes a call out of its conference and holds the other one.
+func (s *Service) Split(ctx context.Context, id CallID) error { return s.ph.Split(id) }
+
+// SetTransferPolicy changes what happens to REFERs from peers.
+func (s *Service) SetTransferPolicy(p TransferPolicy) { s.ph.SetTransferPolicy(p) }
+
+// AcceptRefer accepts a REFER waiting under TransferAsk.
+func (s *Service) AcceptRefer(ctx context.Context, id CallID) error { return s.ph.AcceptRefer(id) }
+
+// RejectRefer refuses a REFER waiting under TransferAsk.
+func (s *Service) RejectRefer(ctx context.Context, id CallID) error { return s.ph.RejectRefer(id) }
