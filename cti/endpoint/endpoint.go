@@ -55,6 +55,9 @@ type Behavior struct {
 	DTMF        string        // digits sent after each call becomes active
 	DTMFDelay   time.Duration // default 500 ms
 	ExpectTone  float64       // Hz every answered call must hear
+	// Script is run on each call from the moment it becomes active
+	// (script.go).
+	Script []Step
 }
 
 // Stats is what happened so far.
@@ -82,6 +85,8 @@ type Endpoint struct {
 	changed   chan struct{}
 	// Tone is called when a call with ExpectTone ends: whether it heard it.
 	OnTone func(id cti.CallID, hz float64, detected bool)
+	// OnScriptError is called when a script step fails.
+	OnScriptError func(id cti.CallID, st Step, err error)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -285,6 +290,9 @@ func (e *Endpoint) onCall(c cti.CallInfo) {
 		}
 		if e.b.DTMF != "" {
 			e.after(e.b.DTMFDelay, func() { _ = e.svc.SendDTMF(ctx, c.ID, e.b.DTMF) })
+		}
+		for _, st := range e.b.Script {
+			e.after(st.At, func() { e.runStep(c.ID, st) })
 		}
 	case cti.CallEnded:
 		e.mu.Lock()
