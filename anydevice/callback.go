@@ -165,7 +165,8 @@ func (s *session) onCallbackLeg(l *leg, prev phone.CallInfo) {
 		if g := l.dev.FastAnswer; g > 0 && time.Since(l.dialed) < g {
 			// A carrier voicemail picked up: never connect the destination
 			// to it.
-			s.hangupLeg(l, reasonFastAns, "voicemail")
+			l.note = "voicemail"
+			s.later(ackGuard, func() { s.hangupLeg(l, reasonFastAns, "voicemail") })
 			s.ending = true
 			s.setEnd("device-voicemail")
 			return

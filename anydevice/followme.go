@@ -101,7 +101,8 @@ func (s *session) onFollowMeLeg(l *leg, prev phone.CallInfo) {
 		if l.call.State == phone.CallActive && prev.State != phone.CallActive && s.dev != nil && s.moving != l {
 			// Answered although another device won (a 200 crossed the
 			// CANCEL): BYE with the same reason.
-			s.hangupLeg(l, phone.ReasonCompletedElsewhere, "lost")
+			l.note = "lost"
+			s.later(ackGuard, func() { s.hangupLeg(l, phone.ReasonCompletedElsewhere, "lost") })
 			return
 		}
 		s.onMoveLeg(l, prev)
@@ -116,7 +117,10 @@ func (s *session) onFollowMeLeg(l *leg, prev phone.CallInfo) {
 		if g := l.dev.FastAnswer; g > 0 && time.Since(l.dialed) < g {
 			// The seed's Avaya trap done right: a too-fast answer is the
 			// carrier's voicemail; drop that leg only, the others ring on.
-			s.hangupLeg(l, reasonFastAns, "voicemail")
+			// The BYE waits a little so that it cannot overtake our ACK
+			// (LIBRARIES defect #7: the callee would see "no ACK").
+			l.note = "voicemail"
+			s.later(ackGuard, func() { s.hangupLeg(l, reasonFastAns, "voicemail") })
 			return
 		}
 		if l.dev.ConfirmKey != "" {

@@ -17,6 +17,10 @@ const (
 	reasonCanceled = `SIP;cause=487;text="Originator cancelled"`
 )
 
+// ackGuard delays a BYE right after our ACK so that it cannot overtake
+// the ACK at the callee (LIBRARIES defect #7).
+const ackGuard = 200 * time.Millisecond
+
 // leg is one call of a session. Only the session goroutine touches it.
 type leg struct {
 	role   string // "device" or "remote"
