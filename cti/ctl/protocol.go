@@ -159,6 +159,13 @@ const (
 	EventRegistration = "registration"
 	EventNotice       = "notice"
 	EventLagged       = "lagged"
+
+	EventTransferProgress = "transfer_progress"
+	EventReferReceived    = "refer_received"
+	EventInitialHold      = "initial_hold_result"
+	EventPolicyDecision   = "policy_decision"
+	EventPolicyChanged    = "policy_changed"
+	EventJournalChanged   = "journal_changed"
 )
 
 // wireNotice is a notice on the wire (cti.Notice has no JSON tags).
@@ -195,9 +202,59 @@ func MarshalEvent(ev cti.Event, t time.Time) ([]byte, error) {
 		return EncodeEvent(EventLagged, t, struct {
 			Dropped int `json:"dropped"`
 		}{e.Dropped})
+	case cti.TransferProgress:
+		return EncodeEvent(EventTransferProgress, t, struct {
+			CallID cti.CallID `json:"call_id"`
+			Target string     `json:"target"`
+			Code   int        `json:"code,omitempty"`
+			Reason string     `json:"reason,omitempty"`
+			Final  bool       `json:"final"`
+			OK     bool       `json:"ok"`
+		}{e.CallID, e.Target, e.Code, e.Reason, e.Final, e.OK})
+	case cti.ReferReceived:
+		return EncodeEvent(EventReferReceived, t, struct {
+			CallID     cti.CallID `json:"call_id"`
+			ReferredBy string     `json:"referred_by,omitempty"`
+			Target     string     `json:"target"`
+			Replaces   bool       `json:"replaces"`
+			Pending    bool       `json:"pending"`
+			Accepted   bool       `json:"accepted"`
+		}{e.CallID, e.ReferredBy, e.Target, e.Replaces, e.Pending, e.Accepted})
+	case cti.InitialHoldResult:
+		return EncodeEvent(EventInitialHold, t, struct {
+			CallID  cti.CallID        `json:"call_id"`
+			Dialect cti.HoldDialect   `json:"dialect"`
+			Tried   []cti.HoldDialect `json:"tried"`
+			OK      bool              `json:"ok"`
+		}{e.CallID, e.Dialect, e.Tried, e.OK})
+	case cti.PolicyDecision:
+		return EncodeEvent(EventPolicyDecision, t, struct {
+			CallID        cti.CallID `json:"call_id"`
+			Decision      any        `json:"decision"`
+			Secondary     any        `json:"secondary"`
+			NoAnswerAfter float64    `json:"no_answer_after_seconds,omitempty"`
+			NoAnswer      any        `json:"no_answer,omitempty"`
+		}{e.CallID, e.Decision, e.Secondary, e.NoAnswerAfter.Seconds(), nilIfNil(e.NoAnswer)})
+	case cti.PolicyChanged:
+		return EncodeEvent(EventPolicyChanged, t, struct {
+			Policy any `json:"policy"`
+		}{e.Policy})
+	case cti.JournalChanged:
+		return EncodeEvent(EventJournalChanged, t, struct {
+			Entry        any `json:"entry"`
+			UnreadMissed int `json:"unread_missed"`
+		}{e.Entry, e.UnreadMissed})
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}
+}
+
+// nilIfNil turns a typed nil pointer into an untyped nil so omitempty drops it.
+func nilIfNil[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 // decodeMessage tells an event from a response in what a server sent.

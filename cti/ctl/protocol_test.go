@@ -10,6 +10,8 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // unknownEvent is a cti.Event that MarshalEvent does not know.
@@ -36,6 +38,12 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:me@127.0.0.1", Registrar: "sip:127.0.0.1:5099", State: cti.RegRegistered, Expires: at.Add(10 * time.Minute), Code: 200}},
 		cti.Notice{Level: cti.NoticeWarn, Text: "no sound card: using null audio"},
 		cti.Lagged{Dropped: 3},
+		cti.TransferProgress{CallID: "c1", Target: "sip:carol@127.0.0.1", Code: 200, Reason: "OK", Final: true, OK: true},
+		cti.ReferReceived{CallID: "c1", ReferredBy: "sip:bob@127.0.0.1", Target: "sip:carol@127.0.0.1", Pending: true},
+		cti.InitialHoldResult{CallID: "c3", Dialect: cti.HoldInactive, Tried: []cti.HoldDialect{cti.HoldSendonly, cti.HoldInactive}, OK: true},
+		cti.PolicyDecision{CallID: "c4", Decision: busy.Decision{Action: busy.Busy, Rule: busy.RuleBusy, Code: 486, Phrase: "Busy Here"}},
+		cti.PolicyChanged{Policy: busy.Policy{DND: true}},
+		cti.JournalChanged{Entry: journal.Entry{ID: 7, User: "me", Key: "k", Started: at}, UnreadMissed: 2},
 	}
 	var out bytes.Buffer
 	for i, ev := range events {
