@@ -50,6 +50,15 @@ type EndpointCmd struct {
 	RTPTimeoutHangup bool          `help:"Also hang up on media timeout." name:"rtp-timeout-hangup"`
 	TraceFile        string        `help:"Write every SIP message to this file." type:"path"`
 	NoTrace          bool          `help:"Keep no per-call SIP ladder (less work under load)."`
+
+	HoldDialect    string `help:"How we hold: sendonly, inactive or zero-ip." default:"sendonly" name:"hold-dialect"`
+	HoldMusic      string `help:"What the peer hears while we hold with sendonly: tone:HZ, wav:PATH (default silence)." name:"hold-music"`
+	StrictHold     bool   `help:"Answer 488 to initial INVITEs held with c=0.0.0.0 or a=inactive (Skype for Business profile)." name:"strict-hold"`
+	TransferPolicy string `help:"What to do with REFERs from peers: auto or reject." default:"auto" enum:"auto,reject" name:"transfer-policy"`
+	Script         string `help:"Mid-call steps after each call becomes active, e.g. hold@2s,resume@4s,refer:sip:x@h@5s,dtmf:123@1s."`
+	DialHold       string `help:"Place the --dial calls on hold in this dialect (sendonly, inactive, zero-ip)." name:"dial-hold"`
+
+	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go)
 }
 
 // jsonOut writes JSON lines to stdout; lines never interleave.
@@ -84,6 +93,12 @@ func eventLine(ev cti.Event) map[string]any {
 		m["event"], m["level"], m["text"] = "notice", e.Level, e.Text
 	case cti.Lagged:
 		m["event"], m["dropped"] = "lagged", e.Dropped
+	case cti.TransferProgress:
+		m["event"], m["call_id"], m["target"], m["code"], m["reason"], m["final"], m["ok"] = "transfer", e.CallID, e.Target, e.Code, e.Reason, e.Final, e.OK
+	case cti.ReferReceived:
+		m["event"], m["call_id"], m["referred_by"], m["target"], m["replaces"], m["pending"], m["accepted"] = "refer", e.CallID, e.ReferredBy, e.Target, e.Replaces, e.Pending, e.Accepted
+	case cti.InitialHoldResult:
+		m["event"], m["call_id"], m["dialect"], m["tried"], m["ok"] = "initial_hold", e.CallID, e.Dialect, e.Tried, e.OK
 	default:
 		return nil
 	}
@@ -100,6 +115,15 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		RTPTimeoutHangup: e.RTPTimeoutHangup,
 		TraceFile:        e.TraceFile,
 		NoTrace:          e.NoTrace,
+		HoldMusic:        e.HoldMusic,
+		StrictHold:       e.StrictHold,
+	}
+	var err error
+	if pc.HoldDialect, err = phone.ParseHoldDialect(e.HoldDialect); err != nil {
+		return pc, err
+	}
+	if pc.TransferPolicy, err = phone.ParseTransferPolicy(e.TransferPolicy); err != nil {
+		return pc, err
 	}
 	if e.Account == "" {
 		if e.Registrar != "" {
@@ -143,6 +167,17 @@ func (e *EndpointCmd) Run(g *Globals) error {
 		HangupAfter: e.HangupAfter, Audio: e.Audio, Record: e.Record,
 		DTMF: e.DTMF, ExpectTone: e.ExpectTone,
 	}
+	if b.Script, err = endpoint.ParseScript(e.Script); err != nil {
+		return usageError(err)
+	}
+	var dialHold *cti.HoldDialect
+	if e.DialHold != "" {
+		d, err := cti.ParseHoldDialect(e.DialHold)
+		if err != nil {
+			return usageError(fmt.Errorf("dial-hold: %w", err))
+		}
+		dialHold = &d
+	}
 	if err := b.Validate(); err != nil {
 		return usageError(err)
 	}
@@ -153,7 +188,13 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	ep := endpoint.New(b, log)
 	defer ep.Close()
 	pc.Media = ep.Media
-	svc, err := cti.New(cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096})
+	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096}
+	closeJournal, err := e.Busy.apply(&opts)
+	if err != nil {
+		return usageError(err)
+	}
+	defer closeJournal.Close() // after svc.Shutdown below has drained the journal writer
+	svc, err := cti.New(opts)
 	if err != nil {
 		return usageError(err)
 	}
@@ -192,7 +233,13 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	}()
 
 	for _, to := range e.Dial {
-		if _, err := svc.Dial(ctx, to, cti.DialOptions{}); err != nil {
+		var err error
+		if dialHold != nil {
+			_, err = svc.DialHeld(ctx, to, *dialHold, cti.DialOptions{})
+		} else {
+			_, err = svc.Dial(ctx, to, cti.DialOptions{})
+		}
+		if err != nil {
 			out.write(map[string]any{"event": "notice", "level": "error", "text": err.Error()})
 		}
 	}
