@@ -41,8 +41,12 @@ func usageError(err error) error { return &exitError{code: 2, err: err} }
 
 type cli struct {
 	Globals
-	Endpoint EndpointCmd `cmd:"" help:"Headless test endpoint: scripted behaviour, JSON-line events on stdout, commands on stdin."`
-	Devices  DevicesCmd  `cmd:"" help:"List audio devices."`
+	Tui        TuiCmd        `cmd:"" default:"withargs" help:"Terminal softphone (default): dial, answer, hold, SIP ladder."`
+	Endpoint   EndpointCmd   `cmd:"" help:"Headless test endpoint: scripted behaviour, JSON-line events on stdout, commands on stdin."`
+	Controller ControllerCmd `cmd:"" help:"AnyDevice callback controller: a server for many users (TOML config, WebSocket control API)."`
+	Journal    JournalCmd    `cmd:"" help:"Call journal and missed calls: list, missed, export, mark-read."`
+	Config     ConfigCmd     `cmd:"" help:"Configuration file: init, show, check."`
+	Devices    DevicesCmd    `cmd:"" help:"List audio devices."`
 }
 
 func main() {
