@@ -21,9 +21,10 @@ const clockTick = 10 * time.Millisecond
 // all threads) and its resident memory now and at its peak.
 type ProcSample struct {
 	At  time.Time
-	CPU time.Duration
-	RSS int64 // bytes, VmRSS
-	HWM int64 // bytes, VmHWM (peak RSS)
+	CPU time.Duration // user + system
+	Sys time.Duration // system (kernel) part of CPU
+	RSS int64         // bytes, VmRSS
+	HWM int64         // bytes, VmHWM (peak RSS)
 }
 
 // ReadProc samples process pid from /proc.
@@ -33,9 +34,11 @@ func ReadProc(pid int) (ProcSample, error) {
 	if err != nil {
 		return s, err
 	}
-	if s.CPU, err = parseProcStat(b); err != nil {
+	var user time.Duration
+	if user, s.Sys, err = parseProcStat(b); err != nil {
 		return s, err
 	}
+	s.CPU = user + s.Sys
 	b, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, err
@@ -44,25 +47,25 @@ func ReadProc(pid int) (ProcSample, error) {
 	return s, err
 }
 
-// parseProcStat returns utime+stime from the contents of /proc/PID/stat.
+// parseProcStat returns utime and stime from the contents of /proc/PID/stat.
 // The command name (field 2) may hold spaces and parentheses, so fields are
 // counted after the last ')'.
-func parseProcStat(b []byte) (time.Duration, error) {
+func parseProcStat(b []byte) (user, sys time.Duration, err error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, ErrBadProcStat
+		return 0, 0, ErrBadProcStat
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); utime is field 14, stime field 15.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("%w: %d fields", ErrBadProcStat, len(f)+2)
+		return 0, 0, fmt.Errorf("%w: %d fields", ErrBadProcStat, len(f)+2)
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("%w: utime %q stime %q", ErrBadProcStat, f[11], f[12])
+		return 0, 0, fmt.Errorf("%w: utime %q stime %q", ErrBadProcStat, f[11], f[12])
 	}
-	return time.Duration(ut+st) * clockTick, nil
+	return time.Duration(ut) * clockTick, time.Duration(st) * clockTick, nil
 }
 
 // parseProcStatus returns VmRSS and VmHWM in bytes from /proc/PID/status.

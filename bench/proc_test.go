@@ -13,23 +13,24 @@ func TestParseProcStat(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    time.Duration
+		user    time.Duration
+		sys     time.Duration
 		wantErr error
 	}{
-		{"plain", "1234 (sipp) S 1 1234 1234 0 -1 4194304 500 0 0 0 121 28 0 0 20 0 3 0", 149 * clockTick, nil},
-		{"comm with spaces and parens", "77 (a b) (c)) R 1 77 77 0 -1 0 0 0 0 0 7 3 0 0", 10 * clockTick, nil},
-		{"no parenthesis", "77 sipp R 1", 0, ErrBadProcStat},
-		{"truncated", "77 (sipp) R 1 77 77", 0, ErrBadProcStat},
-		{"not a number", "77 (sipp) R 1 77 77 0 -1 0 0 0 0 0 x 3 0 0", 0, ErrBadProcStat},
+		{"plain", "1234 (sipp) S 1 1234 1234 0 -1 4194304 500 0 0 0 121 28 0 0 20 0 3 0", 121 * clockTick, 28 * clockTick, nil},
+		{"comm with spaces and parens", "77 (a b) (c)) R 1 77 77 0 -1 0 0 0 0 0 7 3 0 0", 7 * clockTick, 3 * clockTick, nil},
+		{"no parenthesis", "77 sipp R 1", 0, 0, ErrBadProcStat},
+		{"truncated", "77 (sipp) R 1 77 77", 0, 0, ErrBadProcStat},
+		{"not a number", "77 (sipp) R 1 77 77 0 -1 0 0 0 0 0 x 3 0 0", 0, 0, ErrBadProcStat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseProcStat([]byte(tt.in))
+			user, sys, err := parseProcStat([]byte(tt.in))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("%s: err = %v, want %v", tt.name, err, tt.wantErr)
 			}
-			if got != tt.want {
-				t.Errorf("%s: CPU = %v, want %v", tt.name, got, tt.want)
+			if user != tt.user || sys != tt.sys {
+				t.Errorf("%s: user %v sys %v, want %v %v", tt.name, user, sys, tt.user, tt.sys)
 			}
 		})
 	}

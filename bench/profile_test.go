@@ -9,9 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +82,23 @@ func BenchmarkEndpointProfile(b *testing.B) {
 	writeAllocs(b, basePath)
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	self0, err := ReadProc(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		b.Fatal(err)
+	}
+	// perf, where installed and permitted, also sees the kernel side
+	// (scheduler wake-ups, syscalls) that the Go profiler leaves out.
+	perfPath := filepath.Join(benchDir(), "endpoint.perf")
+	var perf *Proc
+	if _, err := exec.LookPath("perf"); err == nil {
+		perf, err = StartProc("perf", filepath.Join(benchDir(), "perf.log"), nil, "perf", "record", "-F", "499", "-g",
+			"-p", strconv.Itoa(os.Getpid()), "-o", perfPath, "--", "sleep", strconv.Itoa(max(cfg.StepSeconds-1, 1)))
+		if err != nil {
+			b.Log(err)
+		}
 	}
 	calls := rate * cfg.StepSeconds
 	load := SippLoad{Target: svc.Addr(), User: "endpoint", Rate: rate, Calls: calls,
@@ -91,6 +108,10 @@ func BenchmarkEndpointProfile(b *testing.B) {
 	tot, took, err := load.Run(lctx, benchDir())
 	lcancel()
 	pprof.StopCPUProfile()
+	self1, _ := ReadProc(os.Getpid())
+	if perf != nil {
+		_ = perf.Wait(ctx)
+	}
 	runtime.ReadMemStats(&ms1)
 	if err != nil {
 		b.Fatal(err)
@@ -100,12 +121,17 @@ func BenchmarkEndpointProfile(b *testing.B) {
 	n := max(tot.Successful, 1)
 	allocs := float64(ms1.Mallocs-ms0.Mallocs) / float64(n)
 	bytesPer := float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(n) / 1024
+	cpuPer := float64((self1.CPU - self0.CPU).Microseconds()) / float64(n)
+	b.ReportMetric(cpuPer, "us-cpu/call")
+	results.Set(fmt.Sprintf("in-process endpoint: CPU per call at %d calls/s (µs)", rate), sutAnyphone, cpuPer)
+	sysShare := 100 * float64(self1.Sys-self0.Sys) / float64(max(self1.CPU-self0.CPU, 1))
+	results.Set("in-process endpoint: kernel share of that CPU (%)", sutAnyphone, sysShare)
 	b.ReportMetric(allocs, "allocs/call")
 	b.ReportMetric(bytesPer, "KB-alloc/call")
 	results.Set("in-process endpoint: allocations per call", sutAnyphone, allocs)
 	results.Set("in-process endpoint: KB allocated per call", sutAnyphone, bytesPer)
-	fmt.Printf("\n== in-process endpoint at %d calls/s for %s: %d ok, %d failed, %d retransmitted; %.0f allocs and %.1f KB per call, %d GCs\n",
-		rate, took.Round(time.Millisecond), tot.Successful, tot.Failed, tot.Retransmissions, allocs, bytesPer, ms1.NumGC-ms0.NumGC)
+	fmt.Printf("\n== in-process endpoint at %d calls/s for %s: %d ok, %d failed, %d retransmitted; %.0f µs CPU (%.0f %% in the kernel), %.0f allocs and %.1f KB allocated per call, %d GCs\n",
+		rate, took.Round(time.Millisecond), tot.Successful, tot.Failed, tot.Retransmissions, cpuPer, sysShare, allocs, bytesPer, ms1.NumGC-ms0.NumGC)
 	for _, q := range []struct {
 		title string
 		args  []string
@@ -121,6 +147,33 @@ func BenchmarkEndpointProfile(b *testing.B) {
 			continue
 		}
 		fmt.Printf("\n-- %s (go tool pprof %s)\n%s", q.title, strings.Join(q.args, " "), out)
+	}
+	if perf == nil || perf.ExitErr() != nil {
+		return
+	}
+	// Go symbols are in the pprof output above; from perf take the split
+	// between kernel and user time, and the kernel's top symbols.
+	for _, q := range []struct {
+		sort, filter string
+		n            int
+	}{{"dso", "", 5}, {"sym", "[k]", 15}} {
+		args := []string{"report", "-i", perfPath, "--stdio", "--no-children", "--sort", q.sort, "-g", "none"}
+		out, err := exec.Command("perf", args...).Output()
+		if err != nil {
+			b.Logf("perf report: %v", err)
+			return
+		}
+		fmt.Printf("\n-- perf, whole process including the kernel (perf %s)\n", strings.Join(args, " "))
+		shown := 0
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") || !strings.Contains(line, q.filter) {
+				continue
+			}
+			fmt.Println(line)
+			if shown++; shown == q.n {
+				break
+			}
+		}
 	}
 }
 
