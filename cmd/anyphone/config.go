@@ -1,0 +1,720 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/anyphone/anyphone/cti/ctl"
+	"github.com/anyphone/anyphone/phone"
+)
+
+// Config is anyphone's configuration file: one TOML file, by default
+// $XDG_CONFIG_HOME/anyphone/config.toml (see DefaultConfigPath). The zero
+// value is the embedded default: a SIP UA on 127.0.0.1 with a free port, no
+// account, automatic audio, no control listener, the journal in the user's
+// data dir. Command-line flags apply on top of it.
+//
+// It never holds a secret: the account password and the control token come
+// from an environment variable or a file named here, so the file can be
+// shown and shared.
+type Config struct {
+	SIP     SIPConfig     `toml:"sip"`
+	Account AccountConfig `toml:"account"`
+	Audio   AudioConfig   `toml:"audio"`
+	Control ControlConfig `toml:"control"`
+	Journal JournalConfig `toml:"journal"`
+	Log     LogConfig     `toml:"log"`
+}
+
+// SIPConfig is the [sip] section: the local user agent.
+type SIPConfig struct {
+	// Listen is host:port for SIP; port 0 picks a free port.
+	// Default "127.0.0.1:0".
+	Listen string `toml:"listen"`
+	// Transport is udp (default), tcp or tls.
+	Transport string `toml:"transport"`
+	// Name is the user part of our Contact and the default From user.
+	// Default: the account's user, else "anyphone".
+	Name string `toml:"name"`
+	// RTPTimeout reports a call that received no RTP this long ("30s").
+	// 0 (default) disables the watchdog.
+	RTPTimeout Duration `toml:"rtp_timeout"`
+	// HoldDialect is how we hold: sendonly (default), inactive or zero-ip.
+	HoldDialect string `toml:"hold_dialect"`
+	// TraceFile receives every SIP message in sngrep-like text.
+	TraceFile string `toml:"trace_file"`
+	// MaxCalls limits concurrent calls; 0 means 64.
+	MaxCalls int `toml:"max_calls"`
+	// TLSCert and TLSKey are PEM files for transport tls (both needed).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// TLSCA is a PEM bundle to verify peers with; default: system roots.
+	TLSCA string `toml:"tls_ca"`
+}
+
+// AccountConfig is the [account] section. Without an aor the phone has no
+// account: it dials SIP URIs directly and does not register.
+type AccountConfig struct {
+	// AOR is the address of record, e.g. "sip:alice@example.org".
+	AOR string `toml:"aor"`
+	// DisplayName is sent in From.
+	DisplayName string `toml:"display_name"`
+	// Registrar is where REGISTER goes ("sip:pbx.example.org:5060").
+	// Empty: no registration.
+	Registrar string `toml:"registrar"`
+	// Proxy is an outbound proxy, host:port.
+	Proxy string `toml:"proxy"`
+	// Username for digest auth; default: the AOR's user.
+	Username string `toml:"username"`
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string `toml:"password_env"`
+	// PasswordFile is a file holding the password (one line).
+	PasswordFile string `toml:"password_file"`
+	// Expiry requested for the registration; 0 means 600s.
+	Expiry Duration `toml:"expiry"`
+}
+
+// AudioConfig is the [audio] section. Device specs are those of
+// `anyphone devices`: auto, null, portaudio[:DEVICE], tone:HZ, ...
+type AudioConfig struct {
+	// Device is where calls' audio goes. "auto" (default): portaudio if a
+	// device opens, else null audio with a notice.
+	Device string `toml:"device"`
+	// Input and Output override Device for the microphone and the speaker.
+	Input  string `toml:"input"`
+	Output string `toml:"output"`
+	// Ringtone is where incoming calls ring: "" (default) the output
+	// device, "none" for silence, or another device spec.
+	Ringtone string `toml:"ringtone"`
+}
+
+// ControlConfig is the [control] section: the control API that
+// `anyphone ctl` and other programs use (docs/control-protocol.md).
+type ControlConfig struct {
+	// Listen is host:port for the WebSocket control API. "" (default):
+	// off. A non-loopback address needs a token.
+	Listen string `toml:"listen"`
+	// TokenEnv names the environment variable holding the token.
+	TokenEnv string `toml:"token_env"`
+	// TokenFile is a file holding the token (one line).
+	TokenFile string `toml:"token_file"`
+}
+
+// JournalConfig is the [journal] section: the call journal.
+type JournalConfig struct {
+	// Path of the SQLite journal. Default:
+	// $XDG_DATA_HOME/anyphone/journal.db (~/.local/share/anyphone).
+	Path string `toml:"path"`
+	// Retention drops entries older than this ("90d"); 0 keeps them all.
+	Retention Duration `toml:"retention"`
+}
+
+// LogConfig is the [log] section. The --log-file and --log-level flags win.
+type LogConfig struct {
+	// File receives the logs. Default: stderr, or a file in the state dir
+	// while the TUI runs.
+	File string `toml:"file"`
+	// Level is debug, info (default), warn or error.
+	Level string `toml:"level"`
+}
+
+// Defaults of the fields whose zero value means something else.
+const (
+	defaultSIPListen   = "127.0.0.1:0"
+	defaultTransport   = "udp"
+	defaultAudioDevice = "auto"
+	defaultLogLevel    = "info"
+)
+
+// envOverrides are the few settings the environment can override (after
+// the file, before flags): name → setter.
+var envOverrides = []struct {
+	name string
+	set  func(c *Config, v string)
+}{
+	{"ANYPHONE_SIP_LISTEN", func(c *Config, v string) { c.SIP.Listen = v }},
+	{"ANYPHONE_AUDIO_DEVICE", func(c *Config, v string) { c.Audio.Device = v }},
+	{"ANYPHONE_CONTROL_LISTEN", func(c *Config, v string) { c.Control.Listen = v }},
+	{"ANYPHONE_LOG_LEVEL", func(c *Config, v string) { c.Log.Level = v }},
+}
+
+// FieldError is a bad configuration value, named by its TOML key
+// ("sip.transport").
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// fieldErr builds a FieldError with a formatted message.
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// errPlainPassword explains why account.password is refused.
+var errPlainPassword = errors.New("plain passwords are not allowed in the config file: use password_env or password_file")
+
+// DefaultConfigPath is $XDG_CONFIG_HOME/anyphone/config.toml, falling back
+// to ~/.config/anyphone/config.toml.
+func DefaultConfigPath() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "anyphone", "config.toml")
+}
+
+// defaultJournalPath is $XDG_DATA_HOME/anyphone/journal.db, falling back to
+// ~/.local/share/anyphone/journal.db.
+func defaultJournalPath() string {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = "."
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "anyphone", "journal.db")
+}
+
+// LoadConfig reads the config file at path ("" means DefaultConfigPath),
+// applies the ANYPHONE_* environment overrides and validates the result.
+// A missing file is an error when mustExist is set (the user named it),
+// else it means the embedded default. Unknown keys and bad values are
+// refused with the key's name.
+func LoadConfig(path string, mustExist bool) (*Config, error) {
+	if path == "" {
+		path = DefaultConfigPath()
+	}
+	c := &Config{}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !mustExist:
+	case err != nil:
+		return nil, fmt.Errorf("config: %w", err)
+	default:
+		if err := c.decode(data); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	c.ApplyEnv(os.Getenv)
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// decode parses TOML into c, refusing unknown keys.
+func (c *Config) decode(data []byte) error {
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) && pe.LastKey != "" {
+			return fmt.Errorf("line %d: %s: %s", pe.Position.Line, pe.LastKey, pe.Message)
+		}
+		return err
+	}
+	for _, k := range md.Undecoded() {
+		if k.String() == "account.password" {
+			return &FieldError{Field: "account.password", Err: errPlainPassword}
+		}
+	}
+	if un := md.Undecoded(); len(un) > 0 {
+		return fieldErr(un[0].String(), "unknown key")
+	}
+	return nil
+}
+
+// ApplyEnv applies the ANYPHONE_SIP_LISTEN, ANYPHONE_AUDIO_DEVICE,
+// ANYPHONE_CONTROL_LISTEN and ANYPHONE_LOG_LEVEL overrides that getenv
+// returns non-empty.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	for _, o := range envOverrides {
+		if v := getenv(o.name); v != "" {
+			o.set(c, v)
+		}
+	}
+}
+
+// Validate reports the first bad value, as a *FieldError naming its key.
+func (c *Config) Validate() error {
+	s := c.SIP
+	if s.Listen != "" {
+		if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+			return fieldErr("sip.listen", "%q is not host:port", s.Listen)
+		}
+	}
+	switch strings.ToLower(s.Transport) {
+	case "", "udp", "tcp":
+	case "tls":
+		if s.TLSCert == "" || s.TLSKey == "" {
+			return fieldErr("sip.tls_cert", "transport tls needs tls_cert and tls_key")
+		}
+	default:
+		return fieldErr("sip.transport", "%q is not udp, tcp or tls", s.Transport)
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return fieldErr("sip.tls_key", "tls_cert and tls_key go together")
+	}
+	if strings.ContainsAny(s.Name, " \t@:;<>\"") {
+		return fieldErr("sip.name", "%q is not a SIP user name", s.Name)
+	}
+	if s.RTPTimeout < 0 {
+		return fieldErr("sip.rtp_timeout", "%s is negative", s.RTPTimeout)
+	}
+	if _, err := phone.ParseHoldDialect(s.HoldDialect); err != nil {
+		return fieldErr("sip.hold_dialect", "%q is not sendonly, inactive or zero-ip", s.HoldDialect)
+	}
+	if s.MaxCalls < 0 {
+		return fieldErr("sip.max_calls", "%d is negative", s.MaxCalls)
+	}
+
+	a := c.Account
+	if a.AOR == "" {
+		if a.Registrar != "" || a.Proxy != "" || a.Username != "" || a.PasswordEnv != "" || a.PasswordFile != "" {
+			return fieldErr("account.aor", "missing (the other account keys need it)")
+		}
+	} else if !strings.HasPrefix(a.AOR, "sip:") && !strings.HasPrefix(a.AOR, "sips:") || !strings.Contains(a.AOR, "@") {
+		return fieldErr("account.aor", "%q is not a SIP address of record like sip:alice@example.org", a.AOR)
+	}
+	if a.Registrar != "" && !strings.HasPrefix(a.Registrar, "sip:") && !strings.HasPrefix(a.Registrar, "sips:") {
+		return fieldErr("account.registrar", "%q is not a SIP URI like sip:pbx.example.org:5060", a.Registrar)
+	}
+	if a.Proxy != "" {
+		if _, _, err := net.SplitHostPort(a.Proxy); err != nil {
+			return fieldErr("account.proxy", "%q is not host:port", a.Proxy)
+		}
+	}
+	if a.PasswordEnv != "" && a.PasswordFile != "" {
+		return fieldErr("account.password_file", "set password_env or password_file, not both")
+	}
+	if a.Expiry < 0 || a.Expiry > 0 && a.Expiry.D() < time.Minute {
+		return fieldErr("account.expiry", "%s is not at least 1m", a.Expiry)
+	}
+
+	for _, d := range []struct{ key, v string }{
+		{"audio.device", c.Audio.Device}, {"audio.input", c.Audio.Input},
+		{"audio.output", c.Audio.Output}, {"audio.ringtone", c.Audio.Ringtone},
+	} {
+		if strings.TrimSpace(d.v) != d.v {
+			return fieldErr(d.key, "%q has surrounding spaces", d.v)
+		}
+	}
+
+	ct := c.Control
+	if ct.Listen != "" {
+		host, _, err := net.SplitHostPort(ct.Listen)
+		if err != nil {
+			return fieldErr("control.listen", "%q is not host:port", ct.Listen)
+		}
+		if !ctl.IsLoopbackHost(host) && ct.TokenEnv == "" && ct.TokenFile == "" {
+			return fieldErr("control.listen", "%q is not a loopback address: set control.token_env or control.token_file", ct.Listen)
+		}
+	}
+	if ct.TokenEnv != "" && ct.TokenFile != "" {
+		return fieldErr("control.token_file", "set token_env or token_file, not both")
+	}
+
+	if c.Journal.Retention < 0 {
+		return fieldErr("journal.retention", "%s is negative", c.Journal.Retention)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fieldErr("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	return nil
+}
+
+// WithDefaults returns a copy with every defaulted field filled in, as
+// `config show` prints it.
+func (c *Config) WithDefaults() *Config {
+	d := *c
+	if d.SIP.Listen == "" {
+		d.SIP.Listen = defaultSIPListen
+	}
+	if d.SIP.Transport == "" {
+		d.SIP.Transport = defaultTransport
+	}
+	if d.SIP.HoldDialect == "" {
+		d.SIP.HoldDialect = phone.HoldSendonly.String()
+	}
+	if d.Audio.Device == "" {
+		d.Audio.Device = defaultAudioDevice
+	}
+	if d.Journal.Path == "" {
+		d.Journal.Path = defaultJournalPath()
+	}
+	if d.Log.Level == "" {
+		d.Log.Level = defaultLogLevel
+	}
+	return &d
+}
+
+// PhoneConfig builds the phone's configuration, reading the account
+// password from its environment variable or file and the TLS files.
+func (c *Config) PhoneConfig() (phone.Config, error) {
+	if err := c.Validate(); err != nil {
+		return phone.Config{}, err
+	}
+	s := c.SIP
+	hold, _ := phone.ParseHoldDialect(s.HoldDialect)
+	pc := phone.Config{
+		Name:        s.Name,
+		Listen:      s.Listen,
+		Transport:   strings.ToLower(s.Transport),
+		MaxCalls:    s.MaxCalls,
+		RTPTimeout:  s.RTPTimeout.D(),
+		TraceFile:   expandHome(s.TraceFile),
+		HoldDialect: hold,
+	}
+	if pc.Listen == "" {
+		pc.Listen = defaultSIPListen
+	}
+	if s.TLSCert != "" {
+		tc, err := loadTLS(s)
+		if err != nil {
+			return phone.Config{}, err
+		}
+		pc.TLS = tc
+	}
+	if a := c.Account; a.AOR != "" {
+		pw, err := readSecret("account.password_env", a.PasswordEnv, "account.password_file", a.PasswordFile)
+		if err != nil {
+			return phone.Config{}, err
+		}
+		pc.Account = &phone.Account{
+			AOR:         a.AOR,
+			DisplayName: a.DisplayName,
+			Registrar:   a.Registrar,
+			Proxy:       a.Proxy,
+			Username:    a.Username,
+			Password:    pw,
+			Expiry:      a.Expiry.D(),
+		}
+	}
+	return pc, nil
+}
+
+// ControlToken reads the control token from its environment variable or
+// file; "" when neither is configured.
+func (c *Config) ControlToken() (phone.Secret, error) {
+	return readSecret("control.token_env", c.Control.TokenEnv, "control.token_file", c.Control.TokenFile)
+}
+
+// readSecret reads a secret from the environment variable env or from file
+// (one line, trailing newline trimmed). Errors name the key and the
+// variable or file, never the value.
+func readSecret(envKey, env, fileKey, file string) (phone.Secret, error) {
+	switch {
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok || v == "" {
+			return "", fieldErr(envKey, "environment variable %s is not set", env)
+		}
+		return phone.Secret(v), nil
+	case file != "":
+		b, err := os.ReadFile(expandHome(file))
+		if err != nil {
+			return "", &FieldError{Field: fileKey, Err: err}
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			return "", fieldErr(fileKey, "%s is empty", file)
+		}
+		return phone.Secret(v), nil
+	}
+	return "", nil
+}
+
+// loadTLS builds the TLS configuration of transport tls.
+func loadTLS(s SIPConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(expandHome(s.TLSCert), expandHome(s.TLSKey))
+	if err != nil {
+		return nil, &FieldError{Field: "sip.tls_cert", Err: err}
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if s.TLSCA != "" {
+		pem, err := os.ReadFile(expandHome(s.TLSCA))
+		if err != nil {
+			return nil, &FieldError{Field: "sip.tls_ca", Err: err}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fieldErr("sip.tls_ca", "%s holds no PEM certificate", s.TLSCA)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// expandHome replaces a leading "~/" with the home directory.
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
+}
+
+// Duration is a TOML duration written as a string: Go's syntax ("30s",
+// "1h30m") plus days ("90d").
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string {
+	if d != 0 && d%Duration(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/Duration(24*time.Hour)), 10) + "d"
+	}
+	return time.Duration(d).String()
+}
+
+// MarshalText writes the form UnmarshalText reads.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses "30s", "1h30m", "90d" or "0". A number without a
+// unit is refused: it is ambiguous.
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "0" {
+		*d = 0
+		return nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 30s, 5m or 90d", s)
+		}
+		*d = Duration(time.Duration(n) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30s, 5m or 90d", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ExampleConfig is the commented file `anyphone config init` writes. Every
+// key is shown with its default or an example, commented out.
+const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a commented key
+# shows its default. Flags on the command line win over this file; a few
+# settings also come from the environment (ANYPHONE_SIP_LISTEN,
+# ANYPHONE_AUDIO_DEVICE, ANYPHONE_CONTROL_LISTEN, ANYPHONE_LOG_LEVEL).
+# Secrets never go in this file: name an environment variable or a file.
+# Check it with "anyphone config check", see it with "anyphone config show".
+
+[sip]
+# SIP address; port 0 picks a free port. Use 0.0.0.0:5060 to be reachable
+# from other hosts.
+# listen = "127.0.0.1:0"
+# udp, tcp or tls (tls needs tls_cert and tls_key).
+# transport = "udp"
+# User part of our Contact and From (default: the account's user).
+# name = "anyphone"
+# Report a call that receives no RTP for this long; 0 disables.
+# rtp_timeout = "0"
+# How we hold: sendonly, inactive or zero-ip (RFC 2543 c=0.0.0.0).
+# hold_dialect = "sendonly"
+# Write every SIP message to this file.
+# trace_file = ""
+# Limit of concurrent calls; further INVITEs get 486. 0 means 64.
+# max_calls = 0
+# PEM certificate and key for transport tls, and CAs to verify peers.
+# tls_cert = ""
+# tls_key = ""
+# tls_ca = ""
+
+[account]
+# Without an aor there is no account: dial SIP URIs directly.
+# aor = "sip:alice@example.org"
+# display_name = "Alice"
+# Where REGISTER goes; empty: do not register.
+# registrar = "sip:pbx.example.org:5060"
+# Outbound proxy, host:port.
+# proxy = ""
+# Digest user name (default: the aor's user).
+# username = ""
+# The password comes from an environment variable or a file, never from
+# here (a "password" key is refused).
+# password_env = "ANYPHONE_PASSWORD"
+# password_file = "~/.config/anyphone/password"
+# Requested registration lifetime.
+# expiry = "10m"
+
+[audio]
+# auto: the sound card if one opens, else silence with a notice.
+# Others: null, portaudio[:DEVICE], tone:HZ, echo (see "anyphone devices").
+# device = "auto"
+# Microphone and speaker, when they differ from device.
+# input = ""
+# output = ""
+# Where incoming calls ring: "" the output device, "none" for silence.
+# ringtone = ""
+
+[control]
+# The control API for "anyphone ctl" (docs/control-protocol.md).
+# Empty: off. A non-loopback address needs a token.
+# listen = "127.0.0.1:7070"
+# The token comes from an environment variable or a file.
+# token_env = "ANYPHONE_CTL_TOKEN"
+# token_file = ""
+
+[journal]
+# SQLite call journal (default: $XDG_DATA_HOME/anyphone/journal.db).
+# path = ""
+# Drop entries older than this, e.g. "90d"; 0 keeps everything.
+# retention = "0"
+
+[log]
+# Log file (default: stderr; the TUI logs to a file in the state dir).
+# file = ""
+# debug, info, warn or error.
+# level = "info"
+`
+
+// ConfigCmd manages the configuration file.
+type ConfigCmd struct {
+	Init  ConfigInitCmd  `cmd:"" help:"Write a commented example config file."`
+	Show  ConfigShowCmd  `cmd:"" help:"Print the effective configuration (secrets are never shown)."`
+	Check ConfigCheckCmd `cmd:"" help:"Validate the configuration, including the password and token sources."`
+
+	out io.Writer // stdout; tests set it
+}
+
+func (c *ConfigCmd) stdout() io.Writer {
+	if c.out == nil {
+		return os.Stdout
+	}
+	return c.out
+}
+
+// configPath is the file the config commands use: --config, else the
+// default. mustExist is set when the user named it.
+func configPath(g *Globals) (path string, mustExist bool) {
+	if g.Config != "" {
+		return g.Config, true
+	}
+	return DefaultConfigPath(), false
+}
+
+// ConfigInitCmd writes ExampleConfig.
+type ConfigInitCmd struct {
+	Path  string `help:"Where to write (default: --config, else the XDG config path)." type:"path"`
+	Force bool   `help:"Overwrite an existing file."`
+}
+
+// Run writes the example, refusing to overwrite without --force.
+func (c *ConfigInitCmd) Run(g *Globals, parent *ConfigCmd) error {
+	path := c.Path
+	if path == "" {
+		path, _ = configPath(g)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("config init: %w", err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if c.Force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return usageError(fmt.Errorf("config init: %s exists (use --force to overwrite)", path))
+	}
+	if err != nil {
+		return fmt.Errorf("config init: %w", err)
+	}
+	if _, err := io.WriteString(f, ExampleConfig); err != nil {
+		f.Close()
+		return fmt.Errorf("config init: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("config init: %w", err)
+	}
+	fmt.Fprintf(parent.stdout(), "wrote %s\n", path)
+	return nil
+}
+
+// ConfigShowCmd prints the effective configuration.
+type ConfigShowCmd struct{}
+
+// Run prints the configuration after the file and the environment, with
+// defaults filled in, as TOML. Secrets are only named, never shown.
+func (c *ConfigShowCmd) Run(g *Globals, parent *ConfigCmd) error {
+	path, must := configPath(g)
+	cfg, err := LoadConfig(path, must)
+	if err != nil {
+		return usageError(err)
+	}
+	w := parent.stdout()
+	fmt.Fprintf(w, "# effective configuration: %s, the environment, defaults\n", path)
+	if src := secretSource(cfg.Account.PasswordEnv, cfg.Account.PasswordFile); cfg.Account.AOR != "" {
+		fmt.Fprintf(w, "# account password: %s\n", src)
+	}
+	if cfg.Control.Listen != "" {
+		fmt.Fprintf(w, "# control token: %s\n", secretSource(cfg.Control.TokenEnv, cfg.Control.TokenFile))
+	}
+	return toml.NewEncoder(w).Encode(cfg.WithDefaults())
+}
+
+// secretSource says where a secret comes from and whether it is there,
+// without reading it out.
+func secretSource(env, file string) string {
+	switch {
+	case env != "":
+		if os.Getenv(env) == "" {
+			return "from $" + env + " (not set)"
+		}
+		return "from $" + env + " (set)"
+	case file != "":
+		if _, err := os.Stat(expandHome(file)); err != nil {
+			return "from " + file + " (missing)"
+		}
+		return "from " + file
+	}
+	return "none"
+}
+
+// ConfigCheckCmd validates the configuration.
+type ConfigCheckCmd struct{}
+
+// Run loads and validates the file and resolves the secrets it names.
+func (c *ConfigCheckCmd) Run(g *Globals, parent *ConfigCmd) error {
+	path, must := configPath(g)
+	cfg, err := LoadConfig(path, must)
+	if err != nil {
+		return usageError(err)
+	}
+	if _, err := cfg.PhoneConfig(); err != nil {
+		return usageError(fmt.Errorf("config %s: %w", path, err))
+	}
+	if _, err := cfg.ControlToken(); err != nil {
+		return usageError(fmt.Errorf("config %s: %w", path, err))
+	}
+	fmt.Fprintf(parent.stdout(), "%s: ok\n", path)
+	return nil
+}
