@@ -118,7 +118,9 @@ func TestRejectBusyCarriesQ850(t *testing.T) {
 
 func TestLadderRecordsCall(t *testing.T) {
 	a := phonetest.NewPhone(t, 0, &phone.Config{Name: "alice"})
-	b := phonetest.NewPhone(t, 0, &phone.Config{Name: "bob"})
+	// bob keeps no ladder: his messages must not land in alice's (the
+	// tracer is process-wide; the TUI's built-in contacts live in-process).
+	b := phonetest.NewPhone(t, 0, &phone.Config{Name: "bob", NoTrace: true})
 	id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +128,11 @@ func TestLadderRecordsCall(t *testing.T) {
 	answerOn(t, b)
 	a.Events.WaitState(t, id, phone.CallActive)
 	lad := a.Ladder(id)
+	for _, m := range lad {
+		if m.Summary == "INVITE" && !m.Sent {
+			t.Errorf("alice's ladder holds bob's received INVITE: %+v", m)
+		}
+	}
 	var sum []string
 	for _, m := range lad {
 		sum = append(sum, m.Summary)

@@ -77,8 +77,15 @@ func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
 		}
 	}
 	callID := headerValue(msg, "Call-ID", "i")
-	if owner == nil {
+	if owner == nil && !strings.EqualFold(transport, "udp") {
+		// A connection we opened (TCP/TLS) has an ephemeral local port:
+		// find the phone by Call-ID. When the peer is in this process too
+		// (the TUI's built-in contacts), the peer is the one listening on
+		// raddr, so it is not the owner.
 		for p := range tracers.phones {
+			if p.Addr() == raddr {
+				continue
+			}
 			p.mu.Lock()
 			_, ok := p.bySIP[callID]
 			p.mu.Unlock()
