@@ -1,0 +1,470 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/anyphone/anyphone/cti/ctl"
+	"github.com/anyphone/anyphone/phone"
+)
+
+// CtlCmd sends one-shot commands to a running instance over its control
+// API (docs/control-protocol.md). The address and token come from the
+// flags, the environment (ANYPHONE_CTL_ADDR, ANYPHONE_CTL_TOKEN) or the
+// config file's [control] section, in that order.
+type CtlCmd struct {
+	Addr    string        `help:"Control address, host:port or a ws:// URL (default: [control] listen of the config)." env:"ANYPHONE_CTL_ADDR"`
+	Token   phone.Secret  `help:"Control token; prefer the environment variable, flags show in ps." env:"ANYPHONE_CTL_TOKEN"`
+	Timeout time.Duration `help:"Give up on connecting or a command after this long." default:"10s"`
+
+	Dial   CtlDialCmd   `cmd:"" help:"Place a call."`
+	Answer CtlAnswerCmd `cmd:"" help:"Answer a ringing call (the only one if no ID is given)."`
+	Reject CtlRejectCmd `cmd:"" help:"Decline a ringing call (the only one if no ID is given)."`
+	Hangup CtlHangupCmd `cmd:"" help:"End a call (the only one if no ID is given), or --all."`
+	DTMF   CtlDTMFCmd   `cmd:"" name:"dtmf" help:"Send DTMF digits on a call."`
+	Status CtlStatusCmd `cmd:"" help:"Show calls, registrations and notices."`
+	Events CtlEventsCmd `cmd:"" help:"Print events as JSON lines until Ctrl-C."`
+	Ladder CtlLadderCmd `cmd:"" help:"Show the SIP messages of a call."`
+
+	out io.Writer // stdout; tests set it
+}
+
+func (c *CtlCmd) stdout() io.Writer {
+	if c.out == nil {
+		return os.Stdout
+	}
+	return c.out
+}
+
+// errNoCtlAddr says how to name the instance to talk to.
+var errNoCtlAddr = errors.New("no control address: pass --addr, set ANYPHONE_CTL_ADDR, or set [control] listen in the config")
+
+// target resolves the address and token: flags and environment first,
+// then the config file's [control] section.
+func (c *CtlCmd) target(g *Globals) (string, phone.Secret, error) {
+	addr, token := c.Addr, c.Token
+	if addr != "" && token != "" {
+		return addr, token, nil
+	}
+	// With --addr the file only may supply a token: a missing one is fine.
+	path, must := configPath(g)
+	cfg, err := LoadConfig(path, must && addr == "")
+	if err != nil {
+		return "", "", usageError(err)
+	}
+	if addr == "" {
+		addr = cfg.Control.Listen
+		if addr == "" {
+			return "", "", usageError(errNoCtlAddr)
+		}
+		if _, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
+			return "", "", usageError(fmt.Errorf("control.listen %q picks a free port: pass the actual address with --addr", addr))
+		}
+	}
+	if token == "" {
+		if token, err = cfg.ControlToken(); err != nil {
+			return "", "", usageError(err)
+		}
+	}
+	return addr, token, nil
+}
+
+// session connects and returns the client and a context bounded by
+// --timeout; call the returned func when done.
+func (c *CtlCmd) session(g *Globals) (*ctl.Client, context.Context, func(), error) {
+	addr, token, err := c.target(g)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	tctx, cancel := context.WithTimeout(ctx, c.timeout())
+	cl, err := ctl.Dial(tctx, addr, token)
+	if err != nil {
+		cancel()
+		stop()
+		return nil, nil, nil, err
+	}
+	return cl, tctx, func() { cl.Close(); cancel(); stop() }, nil
+}
+
+func (c *CtlCmd) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return 10 * time.Second
+	}
+	return c.Timeout
+}
+
+// callView is a call as ctl prints it (states as the strings on the wire).
+type callView struct {
+	ID        string `json:"id"`
+	Direction string `json:"direction"`
+	State     string `json:"state"`
+	Remote    struct {
+		DisplayName string `json:"display_name"`
+		URI         string `json:"uri"`
+	} `json:"remote"`
+	Created  time.Time `json:"created"`
+	Answered time.Time `json:"answered"`
+	End      *struct {
+		Cause  string `json:"cause"`
+		Code   int    `json:"code"`
+		Reason string `json:"reason"`
+	} `json:"end"`
+}
+
+// statusView is the status result as ctl prints it.
+type statusView struct {
+	Calls []callView `json:"calls"`
+	Regs  []struct {
+		AOR       string    `json:"aor"`
+		Registrar string    `json:"registrar"`
+		State     string    `json:"state"`
+		Expires   time.Time `json:"expires"`
+		Code      int       `json:"code"`
+		Err       string    `json:"err"`
+	} `json:"registrations"`
+	Notices []struct {
+		Level string `json:"level"`
+		Text  string `json:"text"`
+	} `json:"notices"`
+}
+
+func status(ctx context.Context, cl *ctl.Client) (statusView, json.RawMessage, error) {
+	var st statusView
+	raw, err := cl.Do(ctx, "status", nil)
+	if err != nil {
+		return st, nil, err
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, nil, fmt.Errorf("status: %w", err)
+	}
+	return st, raw, nil
+}
+
+// pickCall returns the one call whose state is in states (all live calls
+// when states is empty), or an error naming the candidates.
+func pickCall(ctx context.Context, cl *ctl.Client, what string, states ...string) (string, error) {
+	st, _, err := status(ctx, cl)
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, c := range st.Calls {
+		if c.State == "ended" || len(states) > 0 && !slices.Contains(states, c.State) {
+			continue
+		}
+		ids = append(ids, c.ID)
+	}
+	switch len(ids) {
+	case 0:
+		return "", usageError(fmt.Errorf("no call to %s", what))
+	case 1:
+		return ids[0], nil
+	default:
+		return "", usageError(fmt.Errorf("%d calls to %s (%s): name one", len(ids), what, strings.Join(ids, ", ")))
+	}
+}
+
+// CtlDialCmd places a call.
+type CtlDialCmd struct {
+	To          string `arg:"" help:"SIP URI or number to call."`
+	FromUser    string `help:"User part of From."`
+	FromDisplay string `help:"Display name in From."`
+}
+
+// Run dials and prints the new call's id.
+func (c *CtlDialCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	raw, err := cl.Do(ctx, "dial", map[string]string{"to": c.To, "from_user": c.FromUser, "from_display": c.FromDisplay})
+	if err != nil {
+		return err
+	}
+	var r struct {
+		CallID string `json:"call_id"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	fmt.Fprintln(p.stdout(), r.CallID)
+	return nil
+}
+
+// CtlAnswerCmd answers a ringing call.
+type CtlAnswerCmd struct {
+	ID string `arg:"" optional:"" help:"Call id (default: the only ringing call)."`
+}
+
+// Run answers the call.
+func (c *CtlAnswerCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	id := c.ID
+	if id == "" {
+		if id, err = pickCall(ctx, cl, "answer", "incoming"); err != nil {
+			return err
+		}
+	}
+	if _, err := cl.Do(ctx, "answer", map[string]string{"call_id": id}); err != nil {
+		return err
+	}
+	fmt.Fprintln(p.stdout(), id)
+	return nil
+}
+
+// CtlRejectCmd declines a ringing call.
+type CtlRejectCmd struct {
+	ID     string `arg:"" optional:"" help:"Call id (default: the only ringing call)."`
+	Code   int    `help:"SIP status to answer with." default:"486"`
+	Reason string `help:"Reason phrase."`
+}
+
+// Run rejects the call.
+func (c *CtlRejectCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	id := c.ID
+	if id == "" {
+		if id, err = pickCall(ctx, cl, "reject", "incoming"); err != nil {
+			return err
+		}
+	}
+	args := map[string]any{"call_id": id, "code": c.Code}
+	if c.Reason != "" {
+		args["reason"] = c.Reason
+	}
+	if _, err := cl.Do(ctx, "reject", args); err != nil {
+		return err
+	}
+	fmt.Fprintln(p.stdout(), id)
+	return nil
+}
+
+// CtlHangupCmd ends a call or all of them.
+type CtlHangupCmd struct {
+	ID  string `arg:"" optional:"" help:"Call id (default: the only call)."`
+	All bool   `help:"End every call."`
+}
+
+// Run hangs up.
+func (c *CtlHangupCmd) Run(g *Globals, p *CtlCmd) error {
+	if c.All && c.ID != "" {
+		return usageError(errors.New("hangup: give an ID or --all, not both"))
+	}
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if c.All {
+		_, err := cl.Do(ctx, "hangup_all", nil)
+		return err
+	}
+	id := c.ID
+	if id == "" {
+		if id, err = pickCall(ctx, cl, "hang up"); err != nil {
+			return err
+		}
+	}
+	if _, err := cl.Do(ctx, "hangup", map[string]string{"call_id": id}); err != nil {
+		return err
+	}
+	fmt.Fprintln(p.stdout(), id)
+	return nil
+}
+
+// CtlDTMFCmd sends digits.
+type CtlDTMFCmd struct {
+	ID     string `arg:"" help:"Call id."`
+	Digits string `arg:"" help:"Digits: 0-9 * # A-D."`
+}
+
+// Run sends the digits.
+func (c *CtlDTMFCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	_, err = cl.Do(ctx, "dtmf", map[string]string{"call_id": c.ID, "digits": c.Digits})
+	return err
+}
+
+// CtlStatusCmd shows the instance's state.
+type CtlStatusCmd struct {
+	JSON bool `name:"json" help:"Print the status result as JSON."`
+}
+
+// Run prints the status as tables, or as JSON with --json.
+func (c *CtlStatusCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	st, raw, err := status(ctx, cl)
+	if err != nil {
+		return err
+	}
+	w := p.stdout()
+	if c.JSON {
+		_, err := fmt.Fprintf(w, "%s\n", raw)
+		return err
+	}
+	writeStatus(w, st, time.Now())
+	return nil
+}
+
+// writeStatus prints calls, registrations and notices as aligned tables.
+func writeStatus(w io.Writer, st statusView, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(st.Calls) == 0 {
+		fmt.Fprintln(tw, "no calls")
+	} else {
+		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tREMOTE\tDURATION")
+		for _, c := range st.Calls {
+			remote := c.Remote.URI
+			if c.Remote.DisplayName != "" {
+				remote = fmt.Sprintf("%q <%s>", c.Remote.DisplayName, c.Remote.URI)
+			}
+			dur := "-"
+			if !c.Answered.IsZero() {
+				dur = now.Sub(c.Answered).Truncate(time.Second).String()
+			}
+			state := c.State
+			if c.End != nil && c.End.Code != 0 {
+				state += fmt.Sprintf(" (%d %s)", c.End.Code, c.End.Reason)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, remote, dur)
+		}
+	}
+	if len(st.Regs) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "ACCOUNT\tREGISTRAR\tSTATE\tEXPIRES")
+		for _, r := range st.Regs {
+			exp := "-"
+			if !r.Expires.IsZero() {
+				exp = r.Expires.Sub(now).Truncate(time.Second).String()
+			}
+			state := r.State
+			if r.Err != "" {
+				state += ": " + r.Err
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.AOR, r.Registrar, state, exp)
+		}
+	}
+	tw.Flush()
+	for _, n := range st.Notices {
+		fmt.Fprintf(w, "%s: %s\n", n.Level, n.Text)
+	}
+}
+
+// CtlEventsCmd tails events.
+type CtlEventsCmd struct {
+	Count    int  `help:"Stop after this many events (0: until Ctrl-C)."`
+	Snapshot bool `help:"Print the state at subscription as a first \"snapshot\" line."`
+}
+
+// Run subscribes and prints each event as one JSON line until Ctrl-C, the
+// instance going away, or --count events.
+func (c *CtlEventsCmd) Run(g *Globals, p *CtlCmd) error {
+	addr, token, err := p.target(g)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dctx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	cl, err := ctl.Dial(dctx, addr, token)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	snap, err := cl.Subscribe(dctx)
+	if err != nil {
+		return err
+	}
+	lw := ctl.NewLineWriter(p.stdout())
+	if c.Snapshot {
+		if err := lw.Emit("snapshot", snap); err != nil {
+			return err
+		}
+	}
+	for n := 0; c.Count == 0 || n < c.Count; n++ {
+		select {
+		case <-ctx.Done():
+			return nil // Ctrl-C
+		case ev, ok := <-cl.Events():
+			if !ok {
+				return fmt.Errorf("events: %w", cl.Err())
+			}
+			if err := lw.WriteLine(ev.Raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CtlLadderCmd prints a call's SIP messages.
+type CtlLadderCmd struct {
+	ID   string `arg:"" help:"Call id."`
+	Raw  bool   `help:"Print each whole message."`
+	JSON bool   `name:"json" help:"Print the ladder result as JSON."`
+}
+
+// Run prints one line per message (or the whole messages with --raw).
+func (c *CtlLadderCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	raw, err := cl.Do(ctx, "ladder", map[string]string{"call_id": c.ID})
+	if err != nil {
+		return err
+	}
+	w := p.stdout()
+	if c.JSON {
+		_, err := fmt.Fprintf(w, "%s\n", raw)
+		return err
+	}
+	var r struct {
+		Messages []phone.SIPMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("ladder: %w", err)
+	}
+	for _, m := range r.Messages {
+		arrow, peer := "<-", m.Remote
+		if m.Sent {
+			arrow = "->"
+		}
+		fmt.Fprintf(w, "%s %s %-21s %s\n", m.Time.Format("15:04:05.000"), arrow, peer, m.Summary)
+		if c.Raw {
+			fmt.Fprintf(w, "%s\n", strings.TrimRight(m.Raw, "\r\n"))
+		}
+	}
+	return nil
+}
