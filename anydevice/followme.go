@@ -166,7 +166,9 @@ func (s *session) win(l *leg) {
 }
 
 // checkAllFailed ends the caller's call when no device rings any more and
-// none is left to ring: 486 if a device declined busy, else 480.
+// none is left to ring: to the user's voicemail (302 with History-Info
+// carrying 486 or 480) when there is one, else 486 if a device declined
+// busy, else 480.
 func (s *session) checkAllFailed() {
 	if s.dev != nil || s.pending > 0 || s.confirm != nil || s.rem.ended {
 		return
@@ -184,6 +186,18 @@ func (s *session) checkAllFailed() {
 		}
 	}
 	s.ending = true
+	if vm := s.user.Voicemail; vm != "" {
+		// Every device declined or failed: the caller goes to the user's
+		// voicemail (302 from the ringing state) with History-Info naming
+		// why, so the box can say "busy" or "not available".
+		hi := historyInfo(s.c.identityURI(s.rem.call.Local.User), vm, code)
+		err := s.c.ph.Redirect(s.rem.id, s.c.target(vm), [][2]string{{"History-Info", hi}})
+		if err == nil {
+			s.setEnd("voicemail")
+			return
+		}
+		s.c.log.Info("redirect caller to voicemail", "session", s.id, "err", err)
+	}
 	s.setEnd("no-device")
 	if err := s.c.ph.Reject(s.rem.id, code, phrase); err != nil {
 		s.c.log.Info("reject caller", "session", s.id, "err", err)

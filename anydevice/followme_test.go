@@ -1,6 +1,7 @@
 package anydevice_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -224,4 +225,60 @@ func TestFollowMeVoicemailTimeout(t *testing.T) {
 		t.Errorf("caller end = %+v, want 480 without a voicemail box", end.End)
 	}
 	f.desk.Events.WaitState(t, d.ID, phone.CallEnded)
+}
+
+// TestFollowMeAllDeclineVoicemail: once every device declined, a caller
+// already ringing goes to the user's voicemail (302 from the ringing
+// state) with History-Info saying why.
+func TestFollowMeAllDeclineVoicemail(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		codes     [2]int // desk, mobile
+		wantCause string
+	}{
+		{"busy", [2]int{603, 486}, "cause%3D486"},
+		{"declined", [2]int{603, 603}, "cause%3D480"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trace := filepath.Join(t.TempDir(), "caller.trace")
+			f := &followMe{
+				desk:   phonetest.NewPhone(t, 700, &phone.Config{Name: "desk"}),
+				mobile: phonetest.NewPhone(t, 1000, &phone.Config{Name: "mobile"}),
+				caller: phonetest.NewPhone(t, 600, &phone.Config{Name: "+4930777", TraceFile: trace}),
+			}
+			u := anydevice.User{
+				ID: "alice", Token: "t", Numbers: []string{office},
+				Devices: []anydevice.Device{
+					{Name: "desk", Target: f.desk.URI()},
+					{Name: "mobile", Target: f.mobile.URI()},
+				},
+				Active:    []string{"desk", "mobile"},
+				Voicemail: "sip:vm-alice@127.0.0.1:5999",
+			}
+			f.ctl, f.rec = newController(t, []anydevice.User{u}, nil)
+			cid := f.call(t)
+			f.caller.Events.WaitState(t, cid, phone.CallRinging)
+			d := f.desk.Events.WaitState(t, "", phone.CallIncoming)
+			m := f.mobile.Events.WaitState(t, "", phone.CallIncoming)
+			_ = f.desk.Reject(d.ID, tc.codes[0], "")
+			f.desk.Events.WaitState(t, d.ID, phone.CallEnded)
+			time.Sleep(200 * time.Millisecond)
+			if ci, _ := f.caller.Call(cid); ci.State != phone.CallRinging {
+				t.Fatalf("caller left ringing after one decline: %s", ci.State)
+			}
+			_ = f.mobile.Reject(m.ID, tc.codes[1], "")
+			end := f.caller.Events.WaitState(t, cid, phone.CallEnded)
+			if end.End == nil || end.End.Code != 302 {
+				t.Fatalf("caller end = %+v, want 302 to voicemail", end.End)
+			}
+			waitTrace(t, trace, "Contact: <sip:vm-alice@127.0.0.1:5999>", "History-Info: <sip:"+office+"@", tc.wantCause)
+			ended := f.rec.wait(t, 5*time.Second, "session ended", func(ev anydevice.Event) bool {
+				_, ok := ev.(anydevice.SessionEnded)
+				return ok
+			}).(anydevice.SessionEnded)
+			if ended.Session.End != "voicemail" {
+				t.Errorf("session end = %q, want voicemail", ended.Session.End)
+			}
+		})
+	}
 }
