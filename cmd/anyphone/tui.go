@@ -18,28 +18,37 @@ import (
 
 	"github.com/anyphone/anyphone/audio"
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/cti/endpoint"
+	"github.com/anyphone/anyphone/cti/journal"
 	"github.com/anyphone/anyphone/phone"
 	"github.com/anyphone/anyphone/ui"
 )
 
-// TuiCmd is the terminal softphone (the default command).
-// TODO(config): take Listen, Account, Audio, Contacts and Keys from
-// LoadConfig once cmd/anyphone/config.go lands; today they are flags with
-// the embedded defaults (no registrar, 127.0.0.1, built-in contacts).
+// TuiCmd is the terminal softphone (the default command). Its settings
+// come from the config file (--config, else the default path; a missing
+// default file is the embedded default), the flags override them.
 type TuiCmd struct {
-	Listen      string            `help:"SIP listen address." default:"127.0.0.1:0"`
-	Name        string            `help:"User part of our Contact and From." default:"me"`
-	Account     string            `help:"Address of record, e.g. sip:alice@example.com (needs --registrar to register)."`
+	Listen      string            `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
+	Name        string            `help:"User part of our Contact and From (default: [sip] name, else me)."`
+	Account     string            `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
 	Registrar   string            `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
 	Username    string            `help:"Digest user (default: the AOR user)."`
 	PasswordEnv string            `help:"Read the password from this environment variable."`
-	Audio       string            `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ..." default:"auto"`
+	Audio       string            `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
 	Contacts    string            `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
 	NoBuiltins  bool              `help:"Do not serve the built-in echo and tone contacts."`
 	NoBell      bool              `help:"No terminal bell on incoming calls."`
 	NoMouse     bool              `help:"Leave the mouse to the terminal."`
 	Key         map[string]string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; ? lists the actions)."`
+	Control     string            `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
+
+	// AnyDevice: the user's other devices, served by an embedded controller.
+	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks." placeholder:"E164"`
+	AnyDevice map[string]string `help:"Another device of yours for AnyDevice: NAME=TARGET, a SIP URI or number (repeatable; desk is this softphone)." name:"anydevice" placeholder:"NAME=TARGET"`
+
+	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go)
 }
 
 // stateDir is where the TUI writes its log: $XDG_STATE_HOME/anyphone, else
@@ -183,25 +192,124 @@ func (w *hubWiring) onEvent(ev cti.Event) {
 	}
 }
 
-// phoneConfig builds the phone's configuration from the flags.
-func (c *TuiCmd) phoneConfig() (phone.Config, error) {
-	pc := phone.Config{Name: c.Name, Listen: c.Listen, Transport: "udp"}
-	if c.Account == "" {
-		if c.Registrar != "" {
-			return pc, errors.New("registrar: needs --account")
-		}
-		return pc, nil
+// phoneConfig builds the phone's configuration from the config file, with
+// the flags on top.
+func (c *TuiCmd) phoneConfig(cfg *Config) (phone.Config, error) {
+	pc, err := cfg.PhoneConfig()
+	if err != nil {
+		return pc, err
 	}
-	a := &phone.Account{AOR: c.Account, Registrar: c.Registrar, Username: c.Username}
-	if c.PasswordEnv != "" {
-		v, ok := os.LookupEnv(c.PasswordEnv)
-		if !ok {
-			return pc, fmt.Errorf("password-env: %s is not set", c.PasswordEnv)
-		}
-		a.Password = phone.Secret(v)
+	if c.Listen != "" {
+		pc.Listen = c.Listen
 	}
-	pc.Account = a
+	if c.Name != "" {
+		pc.Name = c.Name
+	}
+	if pc.Transport == "" {
+		pc.Transport = "udp"
+	}
+	switch {
+	case c.Account != "":
+		a := &phone.Account{AOR: c.Account, Registrar: c.Registrar, Username: c.Username}
+		if c.PasswordEnv != "" {
+			v, ok := os.LookupEnv(c.PasswordEnv)
+			if !ok {
+				return pc, fmt.Errorf("password-env: %s is not set", c.PasswordEnv)
+			}
+			a.Password = phone.Secret(v)
+		}
+		pc.Account = a
+	case c.Registrar != "" && pc.Account == nil:
+		return pc, errors.New("registrar: needs --account")
+	case c.Registrar != "":
+		pc.Account.Registrar = c.Registrar
+	}
+	if pc.Name == "" && pc.Account == nil {
+		pc.Name = "me" // with an account the phone takes the AOR's user
+	}
 	return pc, pc.Validate()
+}
+
+// audioSpec is the audio device: the flag, else the config, else auto.
+func (c *TuiCmd) audioSpec(cfg *Config) string {
+	switch {
+	case c.Audio != "":
+		return c.Audio
+	case cfg.Audio.Device != "":
+		return cfg.Audio.Device
+	}
+	return defaultAudioDevice
+}
+
+// journalPath is the journal database: --journal, else [journal] path,
+// else journal.DefaultPath().
+func (c *TuiCmd) journalPath(cfg *Config) (string, error) {
+	switch {
+	case c.Busy.Journal != "":
+		return c.Busy.Journal, nil
+	case cfg.Journal.Path != "":
+		return expandHome(cfg.Journal.Path), nil
+	}
+	return journal.DefaultPath()
+}
+
+// policy is the busy policy: the busy flags when given, else the zero
+// policy (call waiting, 20 s no-answer timeout with 480). The config file
+// has no busy section yet.
+func (c *TuiCmd) policy() (*busy.Policy, error) {
+	p, err := c.Busy.policy()
+	if err != nil || p != nil {
+		return p, err
+	}
+	return &busy.Policy{}, nil
+}
+
+// controlAddr is where the control API listens: --control, else [control]
+// listen; "" means off.
+func (c *TuiCmd) controlAddr(cfg *Config) string {
+	if c.Control != "" {
+		return c.Control
+	}
+	return cfg.Control.Listen
+}
+
+// serviceOptions opens the journal and builds the Service's options. The
+// returned closer closes the journal; call it after the Service has shut
+// down.
+func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) (cti.Options, io.Closer, error) {
+	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device}
+	p, err := c.policy()
+	if err != nil {
+		return o, nil, usageError(err)
+	}
+	o.Policy = p
+	path, err := c.journalPath(cfg)
+	if err != nil {
+		return o, nil, err
+	}
+	j, err := journal.Open(path)
+	if err != nil {
+		return o, nil, fmt.Errorf("journal: %w", err)
+	}
+	o.Journal = j
+	return o, j, nil
+}
+
+// startControl serves the control API on addr for svc when addr is set.
+// ctl.Listen refuses a non-loopback address without a token.
+func startControl(ctx context.Context, cfg *Config, addr string, svc ctl.Controller, log *slog.Logger) (*ctl.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	token, err := cfg.ControlToken()
+	if err != nil {
+		return nil, usageError(err)
+	}
+	srv, err := ctl.ServerConfig{Addr: addr, Token: token, Logger: log}.Listen(ctx, svc)
+	if err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	return srv, nil
 }
 
 // keyMap applies --key rebinds to the default keys.
@@ -237,7 +345,11 @@ func (c *TuiCmd) contacts() ([]ui.Contact, error) {
 
 // Run runs the TUI until the user quits.
 func (c *TuiCmd) Run(g *Globals) error {
-	pc, err := c.phoneConfig()
+	cfg, err := LoadConfig(configPath(g))
+	if err != nil {
+		return usageError(err)
+	}
+	pc, err := c.phoneConfig(cfg)
 	if err != nil {
 		return usageError(err)
 	}
@@ -250,6 +362,12 @@ func (c *TuiCmd) Run(g *Globals) error {
 		return usageError(err)
 	}
 	var logOut io.Writer = io.Discard
+	if g.LogFile == "" {
+		g.LogFile = expandHome(cfg.Log.File)
+	}
+	if cfg.Log.Level != "" && g.LogLevel == defaultLogLevel {
+		g.LogLevel = cfg.Log.Level
+	}
 	if g.LogFile == "" {
 		dir, err := stateDir()
 		if err == nil {
@@ -277,11 +395,12 @@ func (c *TuiCmd) Run(g *Globals) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	src, sink, dev, notice, err := audio.OpenDevice(c.Audio, audio.Narrowband, log)
+	spec := c.audioSpec(cfg)
+	src, sink, dev, notice, err := audio.OpenDevice(spec, audio.Narrowband, log)
 	if err != nil {
 		return usageError(fmt.Errorf("audio: %w", err))
 	}
-	device := c.Audio
+	device := spec
 	if notice != "" {
 		device = "null (no sound card)"
 	}
@@ -312,7 +431,12 @@ func (c *TuiCmd) Run(g *Globals) error {
 
 	wiring := newHubWiring(hub)
 	pc.Media = wiring.media
-	svc, err := cti.New(cti.Options{Phone: pc, Logger: log})
+	opts, closeJournal, err := c.serviceOptions(cfg, pc, log)
+	if err != nil {
+		return err
+	}
+	defer closeJournal.Close() // after svc.Shutdown below has drained the journal writer
+	svc, err := cti.New(opts)
 	if err != nil {
 		return usageError(err)
 	}
@@ -325,6 +449,14 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer scancel()
 		_ = svc.Shutdown(sctx)
 	}()
+	srv, err := startControl(ctx, cfg, c.controlAddr(cfg), svc, log)
+	if err != nil {
+		return err
+	}
+	if srv != nil {
+		defer srv.Close()
+		svc.Notify(cti.NoticeInfo, "control API on "+srv.URL())
+	}
 	if notice != "" {
 		svc.Notify(cti.NoticeWarn, notice)
 	} else if !c.NoBuiltins {
