@@ -105,6 +105,22 @@ func (f *ctlFake) Snapshot() cti.Snapshot {
 	}
 }
 
+func (f *ctlFake) Hold(ctx context.Context, id cti.CallID) error { return nil }
+func (f *ctlFake) HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect) error {
+	return nil
+}
+func (f *ctlFake) Resume(ctx context.Context, id cti.CallID) error                  { return nil }
+func (f *ctlFake) Transfer(ctx context.Context, id cti.CallID, target string) error { return nil }
+func (f *ctlFake) Consult(ctx context.Context, id cti.CallID, target string) (cti.CallID, error) {
+	return "", nil
+}
+func (f *ctlFake) Toggle(ctx context.Context, id cti.CallID) error                      { return nil }
+func (f *ctlFake) CompleteTransfer(ctx context.Context, held, consult cti.CallID) error { return nil }
+func (f *ctlFake) Conference(ctx context.Context, a, b cti.CallID) error                { return nil }
+func (f *ctlFake) Split(ctx context.Context, id cti.CallID) error                       { return nil }
+func (f *ctlFake) AcceptRefer(ctx context.Context, id cti.CallID) error                 { return nil }
+func (f *ctlFake) RejectRefer(ctx context.Context, id cti.CallID) error                 { return nil }
+
 func (f *ctlFake) Subscribe() *cti.Subscription { return f.bus.Subscribe() }
 
 func (f *ctlFake) Call(id cti.CallID) (cti.CallInfo, bool) {

@@ -28,6 +28,18 @@ type Controller interface {
 	Subscribe() *cti.Subscription
 	Call(id cti.CallID) (cti.CallInfo, bool)
 	Ladder(id cti.CallID) []cti.SIPMessage
+
+	Hold(ctx context.Context, id cti.CallID) error
+	HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect) error
+	Resume(ctx context.Context, id cti.CallID) error
+	Transfer(ctx context.Context, id cti.CallID, target string) error
+	Consult(ctx context.Context, id cti.CallID, target string) (cti.CallID, error)
+	Toggle(ctx context.Context, id cti.CallID) error
+	CompleteTransfer(ctx context.Context, heldID, consultID cti.CallID) error
+	Conference(ctx context.Context, a, b cti.CallID) error
+	Split(ctx context.Context, id cti.CallID) error
+	AcceptRefer(ctx context.Context, id cti.CallID) error
+	RejectRefer(ctx context.Context, id cti.CallID) error
 }
 
 var _ Controller = (*cti.Service)(nil)
@@ -91,6 +103,19 @@ type (
 		Code   int        `json:"code,omitempty"`
 		Reason string     `json:"reason,omitempty"`
 	}
+	holdArgs struct {
+		CallID cti.CallID `json:"call_id"`
+		// Dialect is sendonly, inactive or zero-ip; "" the configured one.
+		Dialect string `json:"dialect,omitempty"`
+	}
+	targetArgs struct {
+		CallID cti.CallID `json:"call_id"`
+		Target string     `json:"target"`
+	}
+	twoCallArgs struct {
+		CallID  cti.CallID `json:"call_id"`
+		OtherID cti.CallID `json:"other_id"`
+	}
 	dtmfArgs struct {
 		CallID cti.CallID `json:"call_id"`
 		Digits string     `json:"digits"`
@@ -99,7 +124,28 @@ type (
 
 func (a *callArgs) check() error   { return needCallID(a.CallID) }
 func (a *rejectArgs) check() error { return errors.Join(needCallID(a.CallID), checkCode(a.Code)) }
-func (a *dtmfArgs) check() error   { return errors.Join(needCallID(a.CallID), checkDigits(a.Digits)) }
+func (a *holdArgs) check() error {
+	_, err := cti.ParseHoldDialect(a.Dialect)
+	if err != nil {
+		err = fmt.Errorf("dialect: %q is not sendonly, inactive or zero-ip", a.Dialect)
+	}
+	return errors.Join(needCallID(a.CallID), err)
+}
+func (a *targetArgs) check() error {
+	var err error
+	if strings.TrimSpace(a.Target) == "" {
+		err = errors.New("target: missing")
+	}
+	return errors.Join(needCallID(a.CallID), err)
+}
+func (a *twoCallArgs) check() error {
+	var err error
+	if strings.TrimSpace(string(a.OtherID)) == "" {
+		err = errors.New("other_id: missing")
+	}
+	return errors.Join(needCallID(a.CallID), err)
+}
+func (a *dtmfArgs) check() error { return errors.Join(needCallID(a.CallID), checkDigits(a.Digits)) }
 func (a *dialArgs) check() error {
 	if strings.TrimSpace(a.To) == "" {
 		return errors.New("to: missing destination")
@@ -252,6 +298,54 @@ func commandTable() map[string]commandSpec {
 				}
 				return ladderResult{a.CallID, msgs}, nil
 			}),
+		"hold": command("put a call on hold: call_id, dialect? (sendonly, inactive, zero-ip)",
+			func(ctx context.Context, s *session, a holdArgs) (any, error) {
+				if a.Dialect == "" {
+					return done(s.c.Hold(ctx, a.CallID))
+				}
+				d, _ := cti.ParseHoldDialect(a.Dialect) // checked
+				return done(s.c.HoldWith(ctx, a.CallID, d))
+			}),
+		"resume": command("take a call off hold: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.Resume(ctx, a.CallID))
+			}),
+		"transfer": command("blind-transfer a call (REFER): call_id, target",
+			func(ctx context.Context, s *session, a targetArgs) (any, error) {
+				return done(s.c.Transfer(ctx, a.CallID, a.Target))
+			}),
+		"consult": command("hold a call and call target for a consultation: call_id, target",
+			func(ctx context.Context, s *session, a targetArgs) (any, error) {
+				id, err := s.c.Consult(ctx, a.CallID, a.Target)
+				if err != nil {
+					return nil, err
+				}
+				return dialResult{id}, nil
+			}),
+		"toggle": command("swap between a held call and the active one: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.Toggle(ctx, a.CallID))
+			}),
+		"complete_transfer": command("connect a held call to the consulted one (attended transfer): call_id (held), other_id (consultation)",
+			func(ctx context.Context, s *session, a twoCallArgs) (any, error) {
+				return done(s.c.CompleteTransfer(ctx, a.CallID, a.OtherID))
+			}),
+		"conference": command("join two calls in a local conference: call_id, other_id",
+			func(ctx context.Context, s *session, a twoCallArgs) (any, error) {
+				return done(s.c.Conference(ctx, a.CallID, a.OtherID))
+			}),
+		"split": command("take a call out of the conference: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.Split(ctx, a.CallID))
+			}),
+		"accept_refer": command("accept a peer's pending transfer request: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.AcceptRefer(ctx, a.CallID))
+			}),
+		"reject_refer": command("refuse a peer's pending transfer request: call_id",
+			func(ctx context.Context, s *session, a callArgs) (any, error) {
+				return done(s.c.RejectRefer(ctx, a.CallID))
+			}),
 		"register": command("start registering the account",
 			func(ctx context.Context, s *session, _ noArgs) (any, error) {
 				return done(s.c.Register(ctx))
@@ -368,7 +462,7 @@ func toError(err error) *Error {
 		return &Error{Code: CodeRejected, Message: err.Error(), SIPCode: rej.Code}
 	case errors.Is(err, cti.ErrNoSuchCall):
 		return &Error{Code: CodeNoSuchCall, Message: err.Error()}
-	case errors.Is(err, cti.ErrBadState):
+	case errors.Is(err, cti.ErrBadState), errors.Is(err, cti.ErrTransferPending):
 		return &Error{Code: CodeBadState, Message: err.Error()}
 	default:
 		return &Error{Code: CodeInternal, Message: err.Error()}

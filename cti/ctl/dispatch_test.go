@@ -67,6 +67,17 @@ func TestDispatcherCommands(t *testing.T) {
 			{"time":"2025-03-01T12:00:00Z","sent":true,"local":"","remote":"","summary":"INVITE","cseq":"1 INVITE","raw":"","transport":"udp"}]}}`, nil},
 		{"ladder of a call without messages", `{"cmd":"ladder","args":{"call_id":"c1"}}`,
 			`{"ok":true,"result":{"call_id":"c1","messages":[]}}`, nil},
+		{"hold", `{"cmd":"hold","args":{"call_id":"c2"}}`, `{"ok":true}`, []string{"Hold c2"}},
+		{"hold with a dialect", `{"cmd":"hold","args":{"call_id":"c2","dialect":"inactive"}}`, `{"ok":true}`, []string{"HoldWith c2 inactive"}},
+		{"resume", `{"cmd":"resume","args":{"call_id":"c2"}}`, `{"ok":true}`, []string{"Resume c2"}},
+		{"transfer", `{"cmd":"transfer","args":{"call_id":"c2","target":"sip:carol@h"}}`, `{"ok":true}`, []string{"Transfer c2 sip:carol@h"}},
+		{"consult", `{"cmd":"consult","args":{"call_id":"c2","target":"sip:carol@h"}}`, `{"ok":true,"result":{"call_id":"c10"}}`, []string{"Consult c2 sip:carol@h"}},
+		{"toggle", `{"cmd":"toggle","args":{"call_id":"c2"}}`, `{"ok":true}`, []string{"Toggle c2"}},
+		{"complete_transfer", `{"cmd":"complete_transfer","args":{"call_id":"c2","other_id":"c10"}}`, `{"ok":true}`, []string{"CompleteTransfer c2 c10"}},
+		{"conference", `{"cmd":"conference","args":{"call_id":"c2","other_id":"c10"}}`, `{"ok":true}`, []string{"Conference c2 c10"}},
+		{"split", `{"cmd":"split","args":{"call_id":"c10"}}`, `{"ok":true}`, []string{"Split c10"}},
+		{"accept_refer", `{"cmd":"accept_refer","args":{"call_id":"c2"}}`, `{"ok":true}`, []string{"AcceptRefer c2"}},
+		{"reject_refer", `{"cmd":"reject_refer","args":{"call_id":"c2"}}`, `{"ok":true}`, []string{"RejectRefer c2"}},
 		{"comment-free whitespace", "  \t{\"cmd\":\"ping\"}  \r\n", `{"ok":true,"result":{"pong":true}}`, nil},
 	}
 	for _, tt := range tests {
@@ -127,6 +138,11 @@ func TestDispatcherErrors(t *testing.T) {
 		{"calls of an unknown call", "", nil, `{"id":"17","cmd":"calls","args":{"call_id":"zz"}}`, `"17"`, CodeNoSuchCall, 0, true},
 		{"ladder of an unknown call", "", nil, `{"id":"18","cmd":"ladder","args":{"call_id":"zz"}}`, `"18"`, CodeNoSuchCall, 0, true},
 		{"subscribe without a stream", "", nil, `{"id":"19","cmd":"subscribe"}`, `"19"`, CodeBadRequest, 0, true},
+		{"transfer pending", "Transfer", fmt.Errorf("transfer: %w", cti.ErrTransferPending),
+			`{"id":"21","cmd":"transfer","args":{"call_id":"c2","target":"sip:c@h"}}`, `"21"`, CodeBadState, 0, false},
+		{"hold with a bad dialect", "", nil, `{"id":"22","cmd":"hold","args":{"call_id":"c2","dialect":"pause"}}`, `"22"`, CodeBadRequest, 0, true},
+		{"transfer without target", "", nil, `{"id":"23","cmd":"transfer","args":{"call_id":"c2"}}`, `"23"`, CodeBadRequest, 0, true},
+		{"conference without other_id", "", nil, `{"id":"24","cmd":"conference","args":{"call_id":"c2"}}`, `"24"`, CodeBadRequest, 0, true},
 		{"too long", "", nil, `{"id":"20","cmd":"ping","args":{"x":"` + strings.Repeat("a", MaxLine) + `"}}`, ``, CodeBadRequest, 0, true},
 	}
 	for _, tt := range tests {
@@ -160,8 +176,9 @@ func TestDispatcherErrors(t *testing.T) {
 
 func TestCommandsListsTable(t *testing.T) {
 	d := NewDispatcher(newFake(), nil)
-	want := []string{"answer", "calls", "commands", "dial", "dtmf", "hangup", "hangup_all", "ladder",
-		"mute", "ping", "register", "reject", "status", "subscribe", "unmute", "unregister", "unsubscribe"}
+	want := []string{"accept_refer", "answer", "calls", "commands", "complete_transfer", "conference", "consult",
+		"dial", "dtmf", "hangup", "hangup_all", "hold", "ladder", "mute", "ping", "register", "reject",
+		"reject_refer", "resume", "split", "status", "subscribe", "toggle", "transfer", "unmute", "unregister", "unsubscribe"}
 	if got := d.Commands(); !slices.Equal(got, want) {
 		t.Errorf("Commands() = %q, want %q", got, want)
 	}

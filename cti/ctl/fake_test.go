@@ -123,3 +123,48 @@ func (f *fakeController) Ladder(id cti.CallID) []cti.SIPMessage {
 	defer f.mu.Unlock()
 	return f.ladder[id]
 }
+
+func (f *fakeController) Hold(ctx context.Context, id cti.CallID) error { return f.record("Hold", id) }
+
+func (f *fakeController) HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect) error {
+	return f.record("HoldWith", id, d)
+}
+
+func (f *fakeController) Resume(ctx context.Context, id cti.CallID) error {
+	return f.record("Resume", id)
+}
+
+func (f *fakeController) Transfer(ctx context.Context, id cti.CallID, target string) error {
+	return f.record("Transfer", id, target)
+}
+
+func (f *fakeController) Consult(ctx context.Context, id cti.CallID, target string) (cti.CallID, error) {
+	if err := f.record("Consult", id, target); err != nil {
+		return "", err
+	}
+	return "c10", nil
+}
+
+func (f *fakeController) Toggle(ctx context.Context, id cti.CallID) error {
+	return f.record("Toggle", id)
+}
+
+func (f *fakeController) CompleteTransfer(ctx context.Context, heldID, consultID cti.CallID) error {
+	return f.record("CompleteTransfer", heldID, consultID)
+}
+
+func (f *fakeController) Conference(ctx context.Context, a, b cti.CallID) error {
+	return f.record("Conference", a, b)
+}
+
+func (f *fakeController) Split(ctx context.Context, id cti.CallID) error {
+	return f.record("Split", id)
+}
+
+func (f *fakeController) AcceptRefer(ctx context.Context, id cti.CallID) error {
+	return f.record("AcceptRefer", id)
+}
+
+func (f *fakeController) RejectRefer(ctx context.Context, id cti.CallID) error {
+	return f.record("RejectRefer", id)
+}
