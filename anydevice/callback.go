@@ -38,7 +38,7 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 	}
 	u, ok := c.user(userID)
 	if !ok {
-		return "", c.refuse(userID, "unknown-user", "callback to "+destination)
+		return "", c.refuseTo(userID, destination, "unknown-user", "callback to "+destination)
 	}
 	devName := o.Device
 	if devName == "" && len(u.Active) > 0 {
@@ -46,21 +46,21 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 	}
 	dev, ok := u.Device(devName)
 	if !ok {
-		return "", c.refuse(userID, "device-not-owned", fmt.Sprintf("callback via device %q", devName))
+		return "", c.refuseTo(userID, destination, "device-not-owned", fmt.Sprintf("callback via device %q", devName))
 	}
 	callerID := u.Office()
 	if o.CallerID != "" {
 		if !u.OwnsNumber(o.CallerID) {
-			return "", c.refuse(userID, "caller-id", fmt.Sprintf("caller id %s is not the user's", o.CallerID))
+			return "", c.refuseTo(userID, destination, "caller-id", fmt.Sprintf("caller id %s is not the user's", o.CallerID))
 		}
 		callerID = o.CallerID
 	}
 	if callerID == "" {
-		return "", c.refuse(userID, "caller-id", "user has no office number")
+		return "", c.refuseTo(userID, destination, "caller-id", "user has no office number")
 	}
 	number := destNumber(&u.Policy, destination)
 	if rule := u.Policy.Check(number); rule != "" {
-		return "", c.refuse(userID, rule, "callback to "+destination)
+		return "", c.refuseTo(userID, destination, rule, "callback to "+destination)
 	}
 	c.mu.Lock()
 	if c.closed {
@@ -75,13 +75,13 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 	}
 	c.mu.Unlock()
 	if n >= u.Policy.maxConcurrent() {
-		return "", c.refuse(userID, "concurrent", fmt.Sprintf("%d sessions already", n))
+		return "", c.refuseTo(userID, destination, "concurrent", fmt.Sprintf("%d sessions already", n))
 	}
 	if !c.rate.allow(userID, u.Policy.maxPerMinute(), time.Now()) {
-		return "", c.refuse(userID, "rate", fmt.Sprintf("more than %d calls a minute", u.Policy.maxPerMinute()))
+		return "", c.refuseTo(userID, destination, "rate", fmt.Sprintf("more than %d calls a minute", u.Policy.maxPerMinute()))
 	}
 	if !c.acquire(2) {
-		return "", c.refuse(userID, "channels", "callback needs 2 trunk channels")
+		return "", c.refuseTo(userID, destination, "channels", "callback needs 2 trunk channels")
 	}
 	c.release(2) // each leg takes its own when it is dialed
 

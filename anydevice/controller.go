@@ -203,8 +203,14 @@ func (c *Controller) Subscribe(buf int) (<-chan Event, func()) {
 
 // refuse records a refusal as an event and returns it as an error.
 func (c *Controller) refuse(user, rule, detail string) error {
+	return c.refuseTo(user, "", rule, detail)
+}
+
+// refuseTo is refuse for a call that was asked for: target is the
+// destination the user wanted, for the journal.
+func (c *Controller) refuseTo(user, target, rule, detail string) error {
 	c.log.Warn("refused", "user", user, "rule", rule, "detail", detail)
-	c.emit(Refused{Time: time.Now(), User: user, Rule: rule, Detail: detail})
+	c.emit(Refused{Time: time.Now(), User: user, Rule: rule, Target: target, Detail: detail})
 	return &RefusedError{User: user, Rule: rule, Detail: detail}
 }
 

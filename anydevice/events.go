@@ -110,10 +110,13 @@ type SessionEnded struct{ Session SessionInfo }
 
 // Refused reports a request the controller refused, with its rule.
 type Refused struct {
-	Time   time.Time `json:"time"`
-	User   string    `json:"user"`
-	Rule   string    `json:"rule"`
-	Detail string    `json:"detail"`
+	Time time.Time `json:"time"`
+	User string    `json:"user"`
+	Rule string    `json:"rule"`
+	// Target is the destination asked for when a call was refused ("" for
+	// refusals of other requests).
+	Target string `json:"target,omitempty"`
+	Detail string `json:"detail"`
 }
 
 // ActiveDeviceChanged reports a user's new active devices.

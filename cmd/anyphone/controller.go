@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -18,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/anyphone/anyphone/anydevice"
+	"github.com/anyphone/anyphone/cti/journal"
 	"github.com/anyphone/anyphone/phone"
 )
 
@@ -30,7 +32,8 @@ type ControllerCmd struct {
 	API       string        `help:"Control API listen address (overrides the file)." name:"api"`
 	ExitAfter time.Duration `help:"Stop after this long (tests)."`
 
-	out io.Writer // stdout; tests replace it
+	out io.Writer       // stdout; tests replace it
+	ctx context.Context // tests: stop when it ends
 }
 
 // controllerFile is the TOML layout of the controller config.
@@ -42,6 +45,8 @@ type controllerFile struct {
 	Domain       string   `toml:"domain"`
 	MaxChannels  int      `toml:"max_channels"`
 	State        string   `toml:"state"`
+	Journal      string   `toml:"journal"`
+	TraceFile    string   `toml:"trace_file"`
 	AllowSources []string `toml:"allow_sources"`
 	Account      *struct {
 		AOR         string `toml:"aor"`
@@ -56,20 +61,35 @@ type controllerFile struct {
 	} `toml:"users"`
 }
 
+// controllerSettings are the parts of the controller config that are not
+// anydevice's: where the control API listens and where the journal is.
+type controllerSettings struct {
+	API     string // control API address
+	Journal string // SQLite journal path, "" for none
+}
+
 // loadControllerConfig reads path into an anydevice.Config and the API
 // address. Secrets come from the environment (token_env, password_env) or
 // the file; they are never logged.
 func loadControllerConfig(path string) (anydevice.Config, string, error) {
+	cfg, set, err := loadControllerFile(path)
+	return cfg, set.API, err
+}
+
+// loadControllerFile reads path into an anydevice.Config and the settings
+// of the command itself.
+func loadControllerFile(path string) (anydevice.Config, controllerSettings, error) {
 	var f controllerFile
+	var set controllerSettings
 	md, err := toml.DecodeFile(path, &f)
 	if err != nil {
-		return anydevice.Config{}, "", fmt.Errorf("controller config %s: %w", path, err)
+		return anydevice.Config{}, set, fmt.Errorf("controller config %s: %w", path, err)
 	}
 	if un := md.Undecoded(); len(un) > 0 {
-		return anydevice.Config{}, "", fmt.Errorf("controller config %s: unknown key %s", path, un[0])
+		return anydevice.Config{}, set, fmt.Errorf("controller config %s: unknown key %s", path, un[0])
 	}
 	cfg := anydevice.Config{
-		Phone:       phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport},
+		Phone:       phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport, TraceFile: f.TraceFile},
 		Trunk:       f.Trunk,
 		Domain:      f.Domain,
 		MaxChannels: f.MaxChannels,
@@ -80,7 +100,7 @@ func loadControllerConfig(path string) (anydevice.Config, string, error) {
 		if err != nil {
 			a, err2 := netip.ParseAddr(s)
 			if err2 != nil {
-				return cfg, "", fmt.Errorf("allow_sources: %q: %w", s, err)
+				return cfg, set, fmt.Errorf("allow_sources: %q: %w", s, err)
 			}
 			pf = netip.PrefixFrom(a, a.BitLen())
 		}
@@ -98,18 +118,19 @@ func loadControllerConfig(path string) (anydevice.Config, string, error) {
 			u.Token = phone.Secret(os.Getenv(u.TokenEnv))
 		}
 		if u.Token == "" {
-			return cfg, "", fmt.Errorf("users[%d] %s: no token (token or token_env): an open controller is a toll-fraud machine", i, u.ID)
+			return cfg, set, fmt.Errorf("users[%d] %s: no token (token or token_env): an open controller is a toll-fraud machine", i, u.ID)
 		}
 		cfg.Users = append(cfg.Users, u.User)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, "", fmt.Errorf("controller config %s: %w", path, err)
+		return cfg, set, fmt.Errorf("controller config %s: %w", path, err)
 	}
-	api := f.API
-	if api == "" {
-		api = "127.0.0.1:0"
+	set.API = f.API
+	if set.API == "" {
+		set.API = "127.0.0.1:0"
 	}
-	return cfg, api, nil
+	set.Journal = f.Journal
+	return cfg, set, nil
 }
 
 // Run serves until a signal, --exit-after or a fatal error. stdout gets
@@ -126,10 +147,11 @@ func (c *ControllerCmd) Run(g *Globals) error {
 	if path == "" {
 		return usageError(errors.New("controller: a config file is required (--file or --config)"))
 	}
-	cfg, api, err := loadControllerConfig(path)
+	cfg, set, err := loadControllerFile(path)
 	if err != nil {
 		return usageError(err)
 	}
+	api := set.API
 	if c.Listen != "" {
 		cfg.Phone.Listen = c.Listen
 	}
@@ -150,7 +172,19 @@ func (c *ControllerCmd) Run(g *Globals) error {
 		_ = enc.Encode(v)
 		mu.Unlock()
 	}
+	var jw *journalWriter
+	if set.Journal != "" {
+		j, err := journal.Open(set.Journal)
+		if err != nil {
+			return fmt.Errorf("controller journal: %w", err)
+		}
+		jw = newJournalWriter(j, log)
+		defer jw.Close()
+	}
 	cfg.Events = func(ev anydevice.Event) {
+		if jw != nil {
+			jw.add(ev)
+		}
 		switch e := ev.(type) {
 		case anydevice.SessionChanged:
 			emit(map[string]any{"event": "session", "session": e.Session})
@@ -166,7 +200,11 @@ func (c *ControllerCmd) Run(g *Globals) error {
 	if err != nil {
 		return usageError(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	parent := c.ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if c.ExitAfter > 0 {
 		var cancel context.CancelFunc
@@ -201,4 +239,140 @@ func (c *ControllerCmd) Run(g *Globals) error {
 		err = nil
 	}
 	return err
+}
+
+// journalWriter records the controller's sessions and refusals in the
+// call journal: one entry per whole bridged call (SessionEnded, however
+// many legs it had) and one per refusal with its rule. Events arrive on
+// phone goroutines that must not block, so a single writer goroutine
+// does the SQLite work.
+type journalWriter struct {
+	j    *journal.Journal
+	log  *slog.Logger
+	ch   chan journal.Entry
+	done chan struct{}
+
+	mu     sync.Mutex
+	closed bool
+	seq    int
+}
+
+func newJournalWriter(j *journal.Journal, log *slog.Logger) *journalWriter {
+	w := &journalWriter{j: j, log: log, ch: make(chan journal.Entry, 1024), done: make(chan struct{})}
+	go w.run() // joined by Close
+	return w
+}
+
+func (w *journalWriter) run() {
+	defer close(w.done)
+	for e := range w.ch {
+		if _, err := w.j.Record(context.Background(), e); err != nil {
+			w.log.Warn("journal record", "user", e.User, "key", e.Key, "err", err)
+		}
+	}
+}
+
+// add turns an event into a journal entry; other events are ignored. A
+// full queue loses the entry (and logs it) rather than stall SIP.
+func (w *journalWriter) add(ev anydevice.Event) {
+	var e journal.Entry
+	switch x := ev.(type) {
+	case anydevice.SessionEnded:
+		e = sessionEntry(x.Session)
+	case anydevice.Refused:
+		w.mu.Lock()
+		w.seq++
+		e = refusedEntry(x, w.seq)
+		w.mu.Unlock()
+	default:
+		return
+	}
+	if e.User == "" {
+		e.User = "anydevice" // refusals before a user is known: the controller's own
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	select {
+	case w.ch <- e:
+	default:
+		w.log.Warn("journal queue full: entry lost", "user", e.User, "key", e.Key)
+	}
+}
+
+// Close writes what is queued and closes the journal.
+func (w *journalWriter) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.ch)
+	}
+	w.mu.Unlock()
+	<-w.done
+	return w.j.Close()
+}
+
+// sessionEntry is the one journal record of a whole session: the remote
+// party's leg decides identity and outcome, the device that carried the
+// call is named.
+func sessionEntry(s anydevice.SessionInfo) journal.Entry {
+	dir := phone.Outgoing
+	if s.Kind == anydevice.KindFollowMe {
+		dir = phone.Incoming
+	}
+	e := journal.Entry{
+		User: s.User, Key: "anydevice:" + string(s.ID) + ":" + s.Created.UTC().Format(time.RFC3339Nano),
+		Direction: dir, Started: s.Created, Answered: s.Answered, Ended: s.Ended,
+		Device: s.Device, Remote: journal.Identity{Number: journal.NormalizeNumber(s.Remote, "")},
+	}
+	var rem, dev *anydevice.LegInfo
+	for i := range s.Legs {
+		l := &s.Legs[i]
+		switch {
+		case l.Role == "remote" && rem == nil:
+			rem = l
+		case l.Role == "device" && l.Device == s.Device:
+			dev = l
+		}
+	}
+	end := (*phone.EndInfo)(nil)
+	if rem != nil {
+		e.SIPCallID = rem.Call.SIPCallID
+		e.Key = "anydevice:" + rem.Call.SIPCallID
+		e.Local = journal.IdentityOf(rem.Call.Local, "")
+		e.Remote = journal.IdentityOf(rem.Call.Remote, "")
+		end = rem.Call.End
+	} else if dev != nil {
+		end = dev.Call.End // the device never answered: the callback failed there
+	}
+	e.Outcome = journal.OutcomeFor(dir, !s.Answered.IsZero(), end)
+	if end != nil {
+		e.Code, e.Q850 = end.Code, end.Q850
+		e.Phrase = end.Reason
+	}
+	if e.Phrase == "" {
+		e.Phrase = s.End
+	}
+	if s.End == "voicemail" && s.Answered.IsZero() {
+		e.Outcome = journal.OutcomeVoicemail
+	}
+	return e
+}
+
+// refusedEntry records a refusal: an outgoing call that never left, with
+// the rule that refused it.
+func refusedEntry(r anydevice.Refused, seq int) journal.Entry {
+	return journal.Entry{
+		User:      r.User,
+		Key:       fmt.Sprintf("anydevice-refused:%d:%d", r.Time.UnixNano(), seq),
+		Direction: phone.Outgoing,
+		Remote:    journal.Identity{URI: r.Target, Number: journal.NormalizeNumber(r.Target, "")},
+		Started:   r.Time, Ended: r.Time,
+		Outcome:  journal.OutcomeFailed,
+		Code:     403,
+		Phrase:   "refused: " + r.Detail,
+		BusyRule: "anydevice:" + r.Rule,
+	}
 }

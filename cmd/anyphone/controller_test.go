@@ -2,13 +2,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/anyphone/anyphone/anydevice"
+	"github.com/anyphone/anyphone/cti/journal"
+	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/phonetest"
 )
 
 func TestLoadControllerConfig(t *testing.T) {
@@ -62,6 +71,151 @@ func TestControllerRunReady(t *testing.T) {
 	}
 	for sc.Scan() {
 	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// apiClient is a control API connection for tests.
+type apiClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+	n    int
+}
+
+func dialAPI(t *testing.T, url string) *apiClient {
+	t.Helper()
+	conn, _, err := websocket.Dial(t.Context(), url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return &apiClient{t: t, conn: conn}
+}
+
+// do sends a command and returns its response (events in between are
+// skipped).
+func (a *apiClient) do(cmd string, args map[string]any) anydevice.Response {
+	a.t.Helper()
+	a.n++
+	id := fmt.Sprint(a.n)
+	b, _ := json.Marshal(map[string]any{"id": id, "cmd": cmd, "args": args})
+	if err := a.conn.Write(a.t.Context(), websocket.MessageText, b); err != nil {
+		a.t.Fatal(err)
+	}
+	for {
+		ctx, cancel := context.WithTimeout(a.t.Context(), 5*time.Second)
+		_, msg, err := a.conn.Read(ctx)
+		cancel()
+		if err != nil {
+			a.t.Fatalf("%s: %v", cmd, err)
+		}
+		var r anydevice.Response
+		if json.Unmarshal(msg, &r) == nil && r.ID == id {
+			return r
+		}
+	}
+}
+
+// TestControllerJournal runs the command with a journal: a bridged
+// callback leaves one entry for the whole call, a refused dial one entry
+// with its rule.
+func TestControllerJournal(t *testing.T) {
+	dir := t.TempDir()
+	mobile := phonetest.NewPhone(t, 1000, &phone.Config{Name: "mobile"})
+	dest := phonetest.NewPhone(t, 600, &phone.Config{Name: "+4930555"})
+	jpath := filepath.Join(dir, "journal.db")
+	conf := fmt.Sprintf(`listen = "127.0.0.1:0"
+api = "127.0.0.1:0"
+journal = %q
+[[users]]
+id = "alice"
+token = "s3cret"
+numbers = ["+4989100"]
+  [[users.devices]]
+  name = "mobile"
+  target = %q
+`, jpath, mobile.URI())
+	cpath := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(cpath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, w := io.Pipe()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	cmd := &ControllerCmd{File: cpath, ExitAfter: 30 * time.Second, out: w, ctx: ctx}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run(&Globals{LogLevel: "warn"}); w.Close() }()
+	sc := bufio.NewScanner(r)
+	if !sc.Scan() {
+		t.Fatal("no ready line")
+	}
+	var ready struct{ API string }
+	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // drain the event lines; ends when Run closes w
+		for sc.Scan() {
+		}
+	}()
+	api := dialAPI(t, ready.API)
+	if res := api.do("auth", map[string]any{"user": "alice", "token": "s3cret"}); !res.OK {
+		t.Fatalf("auth: %+v", res)
+	}
+	if res := api.do("callback", map[string]any{"to": "+4990012345"}); res.OK || res.Rule != "premium" {
+		t.Fatalf("premium callback: %+v, want refused by premium", res)
+	}
+	if res := api.do("callback", map[string]any{"to": dest.URI()}); !res.OK {
+		t.Fatalf("callback: %+v", res)
+	}
+	a := mobile.Events.WaitState(t, "", phone.CallIncoming)
+	if err := mobile.Answer(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := dest.Events.WaitState(t, "", phone.CallIncoming)
+	if err := dest.Answer(b.ID); err != nil {
+		t.Fatal(err)
+	}
+	dest.Events.WaitState(t, b.ID, phone.CallActive)
+	time.Sleep(300 * time.Millisecond)
+	if err := dest.Hangup(b.ID); err != nil {
+		t.Fatal(err)
+	}
+	mobile.Events.WaitState(t, a.ID, phone.CallEnded)
+
+	j, err := journal.Open(jpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var rows []journal.Entry
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rows) < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if rows, err = j.List(t.Context(), journal.Filter{User: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rows) != 2 {
+		t.Fatalf("journal rows = %+v, want 2 (one call, one refusal)", rows)
+	}
+	var call, refused *journal.Entry
+	for i := range rows {
+		if rows[i].BusyRule != "" {
+			refused = &rows[i]
+		} else {
+			call = &rows[i]
+		}
+	}
+	if refused == nil || refused.BusyRule != "anydevice:premium" || refused.Remote.Number != "+4990012345" || refused.Outcome != journal.OutcomeFailed {
+		t.Errorf("refusal row = %+v", refused)
+	}
+	if call == nil || call.Outcome != journal.OutcomeAnswered || call.Direction != phone.Outgoing ||
+		call.Device != "mobile" || call.Remote.Number != "+4930555" || call.Local.Number != "+4989100" ||
+		call.SIPCallID != b.SIPCallID || call.Answered.IsZero() || call.Ended.IsZero() {
+		t.Errorf("call row = %+v", call)
+	}
+	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
