@@ -157,6 +157,9 @@ func (l *callList) row(i int, now time.Time) string {
 	if c.Muted {
 		marks = append(marks, "[muted]")
 	}
+	if c.Conference != "" {
+		marks = append(marks, "[conf]")
+	}
 	right := fmt.Sprintf(" %6s", callTimer(c, now))
 	if len(marks) > 0 {
 		right = " " + strings.Join(marks, " ") + right

@@ -13,8 +13,9 @@ import (
 
 // commandNames are the command line's verbs (completed after ":").
 var commandNames = []string{
-	"answer", "dial", "dtmf", "hangup", "hangup-all", "help", "hold", "ladder",
-	"mute", "quit", "register", "reject", "resume", "unmute", "unregister",
+	"accept-transfer", "answer", "complete", "conference", "consult", "dial", "dtmf",
+	"hangup", "hangup-all", "help", "hold", "ladder", "mute", "quit", "refuse-transfer",
+	"register", "reject", "resume", "transfer", "unmute", "unregister",
 }
 
 // runCommand runs one command line: a verb and its arguments.
@@ -101,6 +102,38 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		m.ladder.open(c.ID, name)
 		m.mode = modeLadder
 		return ladderCmd(m.ctl, c.ID)
+	case "transfer", "consult":
+		if !needCall() {
+			return nil
+		}
+		kind := promptTransfer
+		if verb == "consult" {
+			kind = promptConsult
+		}
+		if arg == "" {
+			return m.startTransfer(c, kind)
+		}
+		if c.State != cti.CallActive {
+			m.notice.set(cti.NoticeInfo, "only an active call can be transferred")
+			return nil
+		}
+		return m.transferTo(kind, c.ID, arg)
+	case "complete":
+		return m.completeTransfer()
+	case "conference":
+		return m.conference()
+	case "accept-transfer", "refuse-transfer":
+		r, ok := m.ctl.(ReferAnswerer)
+		id := m.pendingRefer
+		if !ok || id == "" {
+			m.notice.set(cti.NoticeInfo, verb+": no transfer is waiting")
+			return nil
+		}
+		m.pendingRefer = ""
+		if verb == "accept-transfer" {
+			return m.do(verb, func(ctx context.Context, _ Controller) error { return r.AcceptRefer(ctx, id) })
+		}
+		return m.do(verb, func(ctx context.Context, _ Controller) error { return r.RejectRefer(ctx, id) })
 	case "register":
 		return m.do("register", func(ctx context.Context, ctl Controller) error { return ctl.Register(ctx) })
 	case "unregister":

@@ -25,15 +25,27 @@ type Controller interface {
 	Ladder(id cti.CallID) []cti.SIPMessage
 }
 
-// Transferer is implemented by controllers that can transfer, consult and
-// conference (issue 3). The UI enables those keys only when its Controller
-// also implements Transferer.
-//
-// TODO(#3): assert *cti.Service implements it once cti has these methods.
+// Transferer is implemented by controllers that can transfer, consult,
+// toggle and conference (*cti.Service does). The UI enables the transfer,
+// consult, conference and complete-transfer keys only when its Controller
+// also implements Transferer; without it the swap key holds and resumes.
 type Transferer interface {
 	Transfer(ctx context.Context, id cti.CallID, to string) error
 	Consult(ctx context.Context, id cti.CallID, to string) (cti.CallID, error)
+	Toggle(ctx context.Context, id cti.CallID) error
+	CompleteTransfer(ctx context.Context, heldID, consultID cti.CallID) error
 	Conference(ctx context.Context, a, b cti.CallID) error
 }
 
-var _ Controller = (*cti.Service)(nil)
+// ReferAnswerer accepts or refuses a transfer a peer asked for (REFER
+// under the "ask" transfer policy); *cti.Service implements it.
+type ReferAnswerer interface {
+	AcceptRefer(ctx context.Context, id cti.CallID) error
+	RejectRefer(ctx context.Context, id cti.CallID) error
+}
+
+var (
+	_ Controller    = (*cti.Service)(nil)
+	_ ReferAnswerer = (*cti.Service)(nil)
+	_ Transferer = (*cti.Service)(nil)
+)

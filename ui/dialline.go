@@ -7,6 +7,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/anyphone/anyphone/cti"
 )
 
 // promptKind is what the bottom input line is for.
@@ -17,6 +19,7 @@ const (
 	promptDial                // a number, URI or contact name to dial
 	promptCommand             // a command line (:)
 	promptTransfer            // the transfer target
+	promptConsult             // whom to consult (attended transfer)
 )
 
 // dialLine is the input line: dial with completion from contacts (and the
@@ -26,6 +29,7 @@ type dialLine struct {
 	km       *KeyMap
 	w        int
 	kind     promptKind
+	call     cti.CallID // the call a transfer or consult prompt is about
 	in       textinput.Model
 	contacts []Contact
 }
@@ -33,6 +37,7 @@ type dialLine struct {
 // promptDoneMsg is what the user entered in a prompt.
 type promptDoneMsg struct {
 	kind  promptKind
+	call  cti.CallID
 	value string
 }
 
@@ -74,15 +79,31 @@ func (d *dialLine) suggestions() []string {
 	return slices.Compact(s)
 }
 
+// openFor starts a prompt about a call (transfer, consult) with peer.
+func (d *dialLine) openFor(kind promptKind, id cti.CallID, peer string) tea.Cmd {
+	cmd := d.open(kind, "")
+	d.call = id
+	if kind == promptTransfer {
+		d.in.Prompt = "transfer " + peer + " to› "
+	} else {
+		d.in.Prompt = "consult (holds " + peer + ")› "
+	}
+	d.SetSize(d.w, 1)
+	return cmd
+}
+
 // open starts a prompt with an initial value.
 func (d *dialLine) open(kind promptKind, value string) tea.Cmd {
-	d.kind = kind
+	d.kind, d.call = kind, ""
 	switch kind {
 	case promptCommand:
 		d.in.Prompt = ":"
 		d.in.SetSuggestions(commandNames)
 	case promptTransfer:
 		d.in.Prompt = "transfer to› "
+		d.in.SetSuggestions(d.suggestions())
+	case promptConsult:
+		d.in.Prompt = "consult› "
 		d.in.SetSuggestions(d.suggestions())
 	default:
 		d.in.Prompt = "dial› "
@@ -121,7 +142,7 @@ func (d *dialLine) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(m, d.km.Submit):
-			done := promptDoneMsg{kind: d.kind, value: strings.TrimSpace(d.in.Value())}
+			done := promptDoneMsg{kind: d.kind, call: d.call, value: strings.TrimSpace(d.in.Value())}
 			d.close()
 			return func() tea.Msg { return done }
 		case key.Matches(m, d.km.Cancel):

@@ -20,6 +20,7 @@ type fakeCtl struct {
 	ladder []cti.SIPMessage
 	err    error
 	sub    *cti.Subscription
+	plain  bool // newTestModel hands the UI a plainCtl
 }
 
 func newFake() *fakeCtl {
@@ -67,7 +68,35 @@ func (f *fakeCtl) Ladder(id cti.CallID) []cti.SIPMessage {
 	return f.ladder
 }
 
-var _ Controller = (*fakeCtl)(nil)
+func (f *fakeCtl) Transfer(_ context.Context, id cti.CallID, to string) error {
+	return f.rec("transfer %s %s", id, to)
+}
+func (f *fakeCtl) Consult(_ context.Context, id cti.CallID, to string) (cti.CallID, error) {
+	return "c8", f.rec("consult %s %s", id, to)
+}
+func (f *fakeCtl) Toggle(_ context.Context, id cti.CallID) error { return f.rec("toggle %s", id) }
+func (f *fakeCtl) CompleteTransfer(_ context.Context, held, consult cti.CallID) error {
+	return f.rec("complete %s %s", held, consult)
+}
+func (f *fakeCtl) Conference(_ context.Context, a, b cti.CallID) error {
+	return f.rec("conference %s %s", a, b)
+}
+func (f *fakeCtl) AcceptRefer(_ context.Context, id cti.CallID) error {
+	return f.rec("accept-refer %s", id)
+}
+func (f *fakeCtl) RejectRefer(_ context.Context, id cti.CallID) error {
+	return f.rec("reject-refer %s", id)
+}
+
+// plainCtl hides every optional interface of the fake: a Controller that
+// only has the basic calls.
+type plainCtl struct{ Controller }
+
+var (
+	_ Controller    = (*fakeCtl)(nil)
+	_ Transferer    = (*fakeCtl)(nil)
+	_ ReferAnswerer = (*fakeCtl)(nil)
+)
 
 // base is the fixed clock of every unit test.
 var base = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -93,7 +122,11 @@ func held(c cti.CallInfo) cti.CallInfo { c.LocalHold = true; return c }
 func newTestModel(t testing.TB, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Model {
 	t.Helper()
 	f.snap.Calls = calls
-	m := New(f, Options{
+	var ctl Controller = f
+	if f.plain {
+		ctl = plainCtl{f}
+	}
+	m := New(ctl, Options{
 		NoBell: true, NoColor: true,
 		Now:      func() time.Time { return base.Add(75 * time.Second) },
 		Account:  "sip:me@127.0.0.1:5060",

@@ -35,6 +35,9 @@ func ladderFixture() []cti.SIPMessage {
 	}
 }
 
+// conf marks c as mixed with other.
+func conf(c cti.CallInfo, other cti.CallID) cti.CallInfo { c.Conference = other; return c }
+
 func TestGoldenViews(t *testing.T) {
 	incoming := call("c1", cti.Incoming, cti.CallIncoming, "Alice", "1001", 72, 0)
 	forwarded := incoming
@@ -62,6 +65,8 @@ func TestGoldenViews(t *testing.T) {
 		{name: "two_calls_one_held", calls: []cti.CallInfo{held(active), second}, keys: []string{"down"}},
 		{name: "call_waiting", calls: []cti.CallInfo{active}, setup: func(m *Model) { m.onCall(waiting) }},
 		{name: "dial_prompt", keys: []string{"d", "e", "c"}},
+		{name: "transfer_prompt", calls: []cti.CallInfo{active}, keys: []string{"t", "1", "0", "0", "3"}},
+		{name: "conference", calls: []cti.CallInfo{conf(active, "c2"), conf(second, "c1")}},
 		{name: "command_prompt", keys: []string{":", "d", "t"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "ladder", calls: []cti.CallInfo{active}, keys: []string{"l"}},

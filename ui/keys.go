@@ -23,6 +23,9 @@ type KeyMap struct {
 	Transfer   key.Binding
 	Consult    key.Binding
 	Conference key.Binding
+	// CompleteTransfer ends an attended transfer: the held call's peer is
+	// connected to the consulted one.
+	CompleteTransfer key.Binding
 	Up         key.Binding
 	Down       key.Binding
 	Ladder     key.Binding
@@ -53,6 +56,7 @@ func DefaultKeyMap() KeyMap {
 		Transfer:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "transfer")),
 		Consult:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "consult")),
 		Conference: key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "conference")),
+		CompleteTransfer: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "complete transfer")),
 		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		Ladder:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "SIP ladder")),
@@ -75,6 +79,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"answer": &k.Answer, "reject": &k.Reject, "hangup": &k.Hangup, "hold": &k.Hold,
 		"toggle": &k.Toggle, "mute": &k.Mute, "dial": &k.Dial, "dtmf": &k.DTMF,
 		"transfer": &k.Transfer, "consult": &k.Consult, "conference": &k.Conference,
+		"complete_transfer": &k.CompleteTransfer,
 		"up": &k.Up, "down": &k.Down, "ladder": &k.Ladder, "help": &k.Help,
 		"command": &k.Command, "quit": &k.Quit, "submit": &k.Submit, "cancel": &k.Cancel,
 		"complete": &k.Complete, "raw": &k.Raw, "page_up": &k.PageUp, "page_down": &k.PageDown,
@@ -118,7 +123,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Dial, k.DTMF, k.Answer, k.Reject, k.Hangup},
-		{k.Hold, k.Toggle, k.Mute, k.Transfer, k.Consult, k.Conference},
+		{k.Hold, k.Toggle, k.Mute, k.Transfer, k.Consult, k.CompleteTransfer, k.Conference},
 		{k.Up, k.Down, k.Ladder, k.Command, k.Help, k.Quit},
 		{k.Submit, k.Cancel, k.Complete, k.PageUp, k.PageDown},
 	}

@@ -73,6 +73,8 @@ type Model struct {
 	ticking bool
 	quitArm bool // q pressed once with calls up
 
+	pendingRefer cti.CallID // a REFER waiting for :accept-transfer
+
 	header header
 	calls  callList
 	dial   dialLine
@@ -91,10 +93,10 @@ func New(ctl Controller, o Options) *Model {
 		km = &d
 	}
 	if _, ok := ctl.(Transferer); !ok {
-		// TODO(#3): transfer, consult and conference arrive with cti.
 		km.Transfer.SetEnabled(false)
 		km.Consult.SetEnabled(false)
 		km.Conference.SetEnabled(false)
+		km.CompleteTransfer.SetEnabled(false)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -284,6 +286,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case cti.MediaTimeout:
 		m.notice.set(cti.NoticeWarn, fmt.Sprintf("no audio from the other side for %.0f s", msg.Seconds))
 		return m, waitEvent(m.sub)
+	case cti.TransferProgress, cti.ReferReceived, cti.InitialHoldResult:
+		if r, ok := msg.(cti.ReferReceived); ok && r.Pending {
+			m.pendingRefer = r.CallID
+		}
+		m.onMidcall(msg.(cti.Event))
+		return m, waitEvent(m.sub)
 	case resultMsg:
 		if msg.err != nil {
 			m.notice.set(cti.NoticeError, msg.what+": "+errText(msg.err))
@@ -430,7 +438,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if !have {
 		if key.Matches(msg, m.km.Reject, m.km.Hangup, m.km.Hold, m.km.Toggle, m.km.Mute, m.km.Ladder,
-			m.km.Transfer, m.km.Consult, m.km.Conference) {
+			m.km.Transfer, m.km.Consult, m.km.Conference, m.km.CompleteTransfer) {
 			m.notice.set(cti.NoticeInfo, "no call selected")
 		}
 		return nil
@@ -452,10 +460,13 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.mode = modeLadder
 		return ladderCmd(m.ctl, c.ID)
 	case key.Matches(msg, m.km.Transfer):
-		m.mode = modePrompt
-		return m.dial.open(promptTransfer, "")
-	case key.Matches(msg, m.km.Consult), key.Matches(msg, m.km.Conference):
-		return m.transferOps(msg, c)
+		return m.startTransfer(c, promptTransfer)
+	case key.Matches(msg, m.km.Consult):
+		return m.startTransfer(c, promptConsult)
+	case key.Matches(msg, m.km.CompleteTransfer):
+		return m.completeTransfer()
+	case key.Matches(msg, m.km.Conference):
+		return m.conference()
 	}
 	return nil
 }
@@ -520,36 +531,6 @@ func (m *Model) holdToggle(c cti.CallInfo) tea.Cmd {
 	return m.do("hold", func(ctx context.Context, ctl Controller) error { return ctl.Hold(ctx, id) })
 }
 
-// swap holds the active call and resumes a held one: the selected call if
-// it is held, else the first held call.
-func (m *Model) swap() tea.Cmd {
-	var target cti.CallID
-	if c, ok := m.calls.selected(); ok && c.State == cti.CallActive && c.LocalHold {
-		target = c.ID
-	} else {
-		for _, c := range m.calls.calls {
-			if c.State == cti.CallActive && c.LocalHold {
-				target = c.ID
-				break
-			}
-		}
-	}
-	if target == "" {
-		m.notice.set(cti.NoticeInfo, "no held call to swap to")
-		return nil
-	}
-	m.calls.selectID(target)
-	holds := m.activeUnheld(target)
-	return m.do("swap", func(ctx context.Context, ctl Controller) error {
-		for _, o := range holds {
-			if err := ctl.Hold(ctx, o); err != nil {
-				return fmt.Errorf("hold %s: %w", o, err)
-			}
-		}
-		return ctl.Resume(ctx, target)
-	})
-}
-
 func (m *Model) mute(c cti.CallInfo) tea.Cmd {
 	id, on := c.ID, !c.Muted
 	what := "mute"
@@ -564,33 +545,6 @@ func (m *Model) dtmf(id cti.CallID, digits string) tea.Cmd {
 	return m.do("DTMF", func(ctx context.Context, c Controller) error { return c.SendDTMF(ctx, id, digits) })
 }
 
-// transferOps runs consult and conference when the Controller offers them.
-func (m *Model) transferOps(msg tea.KeyPressMsg, c cti.CallInfo) tea.Cmd {
-	t, ok := m.ctl.(Transferer)
-	if !ok {
-		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
-		return nil
-	}
-	if key.Matches(msg, m.km.Consult) {
-		m.mode = modePrompt
-		return m.dial.open(promptTransfer, "")
-	}
-	other := m.activeUnheld(c.ID)
-	if len(other) == 0 {
-		for _, o := range m.calls.calls {
-			if o.ID != c.ID && o.State == cti.CallActive {
-				other = append(other, o.ID)
-			}
-		}
-	}
-	if len(other) == 0 {
-		m.notice.set(cti.NoticeInfo, "a conference needs two calls")
-		return nil
-	}
-	a, b := c.ID, other[0]
-	return m.do("conference", func(ctx context.Context, _ Controller) error { return t.Conference(ctx, a, b) })
-}
-
 func (m *Model) onPrompt(p promptDoneMsg) tea.Cmd {
 	m.mode = modeCalls
 	if p.value == "" {
@@ -599,15 +553,8 @@ func (m *Model) onPrompt(p promptDoneMsg) tea.Cmd {
 	switch p.kind {
 	case promptDial:
 		return m.dialCmd(m.dial.resolve(p.value))
-	case promptTransfer:
-		t, ok := m.ctl.(Transferer)
-		c, have := m.calls.selected()
-		if !ok || !have {
-			m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
-			return nil
-		}
-		to, id := m.dial.resolve(p.value), c.ID
-		return m.do("transfer", func(ctx context.Context, _ Controller) error { return t.Transfer(ctx, id, to) })
+	case promptTransfer, promptConsult:
+		return m.transferTo(p.kind, p.call, p.value)
 	case promptCommand:
 		return m.runCommand(p.value)
 	}

@@ -21,8 +21,10 @@ func TestUpdateKeys(t *testing.T) {
 	hld2 := held(call("c2", cti.Outgoing, cti.CallActive, "Dave", "1004", 10, 12))
 	muted := act
 	muted.Muted = true
+	act3 := call("c3", cti.Outgoing, cti.CallActive, "Eve", "1005", 20, 22)
 	tests := []struct {
 		name       string
+		plain      bool // the Controller offers no Transferer
 		calls      []cti.CallInfo
 		keys       []string
 		want       []string // the Controller calls, in order
@@ -41,7 +43,7 @@ func TestUpdateKeys(t *testing.T) {
 		{name: "resume", calls: []cti.CallInfo{held(act)}, keys: []string{"h"}, want: []string{"resume c1"}},
 		{name: "resume holds the other call", calls: []cti.CallInfo{act, hld2}, keys: []string{"down", "h"}, want: []string{"hold c1", "resume c2"}},
 		{name: "hold a ringing call refuses", calls: []cti.CallInfo{in}, keys: []string{"h"}, wantNotice: "only an active call"},
-		{name: "swap", calls: []cti.CallInfo{act, hld2}, keys: []string{"tab"}, want: []string{"hold c1", "resume c2"}},
+		{name: "swap", calls: []cti.CallInfo{act, hld2}, keys: []string{"tab"}, want: []string{"toggle c2"}},
 		{name: "swap with nothing held", calls: []cti.CallInfo{act}, keys: []string{"tab"}, wantNotice: "no held call"},
 		{name: "mute", calls: []cti.CallInfo{act}, keys: []string{"m"}, want: []string{"mute c1 true"}},
 		{name: "unmute", calls: []cti.CallInfo{muted}, keys: []string{"m"}, want: []string{"mute c1 false"}},
@@ -67,13 +69,29 @@ func TestUpdateKeys(t *testing.T) {
 		{name: "quit with a call asks first", calls: []cti.CallInfo{act}, keys: []string{"q"}, wantNotice: "press q again"},
 		{name: "quit with a call twice", calls: []cti.CallInfo{act}, keys: []string{"q", "q"}, wantQuit: true},
 		{name: "ctrl+c quits", calls: []cti.CallInfo{act}, keys: []string{"ctrl+c"}, wantQuit: true},
-		{name: "transfer is not offered yet", calls: []cti.CallInfo{act}, keys: []string{"t"}, wantMode: modeCalls},
+		{name: "transfer needs a Transferer", plain: true, calls: []cti.CallInfo{act}, keys: []string{"t"}, wantMode: modeCalls},
+		{name: "swap without a Transferer holds and resumes", plain: true, calls: []cti.CallInfo{act, hld2}, keys: []string{"tab"}, want: []string{"hold c1", "resume c2"}},
+		{name: "transfer prompt stays open", calls: []cti.CallInfo{act}, keys: []string{"t", "1"}, wantMode: modePrompt},
+		{name: "transfer", calls: []cti.CallInfo{act}, keys: []string{"t", "1", "0", "0", "3", "enter"}, want: []string{"transfer c1 1003"}, wantNotice: "transferring to 1003"},
+		{name: "transfer to a contact", calls: []cti.CallInfo{act}, keys: []string{"t", "e", "c", "h", "o", "enter"}, want: []string{"transfer c1 sip:echo@127.0.0.1:5062"}},
+		{name: "transfer cancelled", calls: []cti.CallInfo{act}, keys: []string{"t", "1", "esc"}, wantMode: modeCalls},
+		{name: "transfer a ringing call refuses", calls: []cti.CallInfo{in}, keys: []string{"t"}, wantNotice: "only an active call can be transferred"},
+		{name: "consult", calls: []cti.CallInfo{act}, keys: []string{"c", "7", "enter"}, want: []string{"consult c1 7"}, wantNotice: "consulting 7"},
+		{name: "complete transfer from the consulted call", calls: []cti.CallInfo{held(act), act3}, keys: []string{"down", "T"}, want: []string{"complete c1 c3"}},
+		{name: "complete transfer from the held call", calls: []cti.CallInfo{held(act), act3}, keys: []string{"T"}, want: []string{"complete c1 c3"}},
+		{name: "complete transfer needs two calls", calls: []cti.CallInfo{act}, keys: []string{"T"}, wantNotice: "a transfer needs a held call"},
+		{name: "conference", calls: []cti.CallInfo{held(act), act3}, keys: []string{"down", "C"}, want: []string{"conference c3 c1"}},
+		{name: "conference needs two calls", calls: []cti.CallInfo{act}, keys: []string{"C"}, wantNotice: "a conference needs two calls"},
+		{name: "command transfer", calls: []cti.CallInfo{act}, keys: append(append([]string{":"}, strings.Split("transfer 1003", "")...), "enter"), want: []string{"transfer c1 1003"}},
+		{name: "command consult", calls: []cti.CallInfo{act}, keys: append(append([]string{":"}, strings.Split("consult tone", "")...), "enter"), want: []string{"consult c1 sip:tone@127.0.0.1:5064"}},
+		{name: "command accept-transfer with none waiting", calls: []cti.CallInfo{act}, keys: append(append([]string{":"}, strings.Split("accept-transfer", "")...), "enter"), wantNotice: "no transfer is waiting"},
 		{name: "select down then hang up", calls: []cti.CallInfo{act, hld2}, keys: []string{"down", "e"}, want: []string{"hangup c2"}},
 		{name: "select up stops at the top", calls: []cti.CallInfo{act, hld2}, keys: []string{"up", "up", "e"}, want: []string{"hangup c1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake()
+			f.plain = tc.plain
 			m := newTestModel(t, f, 80, 24, tc.calls...)
 			quit := false
 			for _, k := range tc.keys {
@@ -151,6 +169,21 @@ func TestUpdateEvents(t *testing.T) {
 		{name: "media timeout", calls: []cti.CallInfo{act}, msg: cti.MediaTimeout{CallID: "c1", Seconds: 10}, wantCalls: []cti.CallID{"c1"}, wantSel: "c1", wantNotice: "no audio from the other side for 10 s", wantLevel: cti.NoticeWarn},
 		{name: "registration", msg: cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:alice@example.test", State: cti.RegRegistered}}, wantHeader: "alice@example.test (registered)"},
 		{name: "registration failed", msg: cti.RegistrationChanged{Reg: cti.RegInfo{AOR: "sip:alice@example.test", State: cti.RegFailed, Code: 403}}, wantHeader: "(failed 403)"},
+		{name: "transfer progress", calls: []cti.CallInfo{act}, msg: cti.TransferProgress{CallID: "c1", Target: "1003", Code: 180, Reason: "Ringing"}, wantNotice: "transfer to 1003: 180 Ringing"},
+		{name: "transfer done", calls: []cti.CallInfo{act}, msg: cti.TransferProgress{CallID: "c1", Target: "1003", Code: 200, Final: true, OK: true}, wantNotice: "transferred to 1003"},
+		{name: "transfer failed", calls: []cti.CallInfo{act}, msg: cti.TransferProgress{CallID: "c1", Target: "1003", Code: 486, Reason: "Busy Here", Final: true},
+			wantNotice: "transfer to 1003 failed: 486 Busy Here", wantLevel: cti.NoticeError},
+		{name: "refer waits for an answer", calls: []cti.CallInfo{act}, msg: cti.ReferReceived{CallID: "c1", ReferredBy: "sip:bob@x", Target: "sip:carol@x", Pending: true},
+			wantNotice: "sip:bob@x transfers you to sip:carol@x", wantLevel: cti.NoticeWarn, check: func(t *testing.T, m *Model, _ []tea.Msg) {
+				f := m.ctl.(*fakeCtl)
+				typeText(m, ":accept-transfer")
+				press(m, "enter")
+				if got := f.calls(); !slices.Equal(got, []string{"accept-refer c1"}) {
+					t.Errorf("refer: calls %q, want accept-refer c1", got)
+				}
+			}},
+		{name: "refer accepted by policy", calls: []cti.CallInfo{act}, msg: cti.ReferReceived{CallID: "c1", Target: "sip:carol@x", Accepted: true}, wantNotice: "the other side transferred you to sip:carol@x"},
+		{name: "initial hold result", calls: []cti.CallInfo{act}, msg: cti.InitialHoldResult{CallID: "c1", Dialect: cti.HoldInactive, OK: true}, wantNotice: "call placed on hold (inactive)"},
 		{name: "lagged takes a snapshot", msg: cti.Lagged{Dropped: 3}, check: func(t *testing.T, m *Model, msgs []tea.Msg) {
 			found := false
 			for _, x := range msgs {
