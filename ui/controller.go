@@ -47,5 +47,5 @@ type ReferAnswerer interface {
 var (
 	_ Controller    = (*cti.Service)(nil)
 	_ ReferAnswerer = (*cti.Service)(nil)
-	_ Transferer = (*cti.Service)(nil)
+	_ Transferer    = (*cti.Service)(nil)
 )

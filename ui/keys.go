@@ -26,12 +26,12 @@ type KeyMap struct {
 	// CompleteTransfer ends an attended transfer: the held call's peer is
 	// connected to the consulted one.
 	CompleteTransfer key.Binding
-	Up         key.Binding
-	Down       key.Binding
-	Ladder     key.Binding
-	Help       key.Binding
-	Command    key.Binding
-	Quit       key.Binding
+	Up               key.Binding
+	Down             key.Binding
+	Ladder           key.Binding
+	Help             key.Binding
+	Command          key.Binding
+	Quit             key.Binding
 
 	// Prompts (dial line, command line) and panes.
 	Submit   key.Binding
@@ -45,24 +45,24 @@ type KeyMap struct {
 // DefaultKeyMap returns the default keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Answer:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
-		Reject:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reject")),
-		Hangup:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "hang up")),
-		Hold:       key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "hold/resume")),
-		Toggle:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "swap calls")),
-		Mute:       key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute")),
-		Dial:       key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dial")),
-		DTMF:       key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"), key.WithHelp("0-9*#", "DTMF / dial")),
-		Transfer:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "transfer")),
-		Consult:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "consult")),
-		Conference: key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "conference")),
+		Answer:           key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
+		Reject:           key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reject")),
+		Hangup:           key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "hang up")),
+		Hold:             key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "hold/resume")),
+		Toggle:           key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "swap calls")),
+		Mute:             key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute")),
+		Dial:             key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dial")),
+		DTMF:             key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"), key.WithHelp("0-9*#", "DTMF / dial")),
+		Transfer:         key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "transfer")),
+		Consult:          key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "consult")),
+		Conference:       key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "conference")),
 		CompleteTransfer: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "complete transfer")),
-		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		Ladder:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "SIP ladder")),
-		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Command:    key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
-		Quit:       key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Up:               key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:             key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Ladder:           key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "SIP ladder")),
+		Help:             key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Command:          key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
+		Quit:             key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
 		Submit:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "ok")),
 		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
@@ -80,7 +80,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"toggle": &k.Toggle, "mute": &k.Mute, "dial": &k.Dial, "dtmf": &k.DTMF,
 		"transfer": &k.Transfer, "consult": &k.Consult, "conference": &k.Conference,
 		"complete_transfer": &k.CompleteTransfer,
-		"up": &k.Up, "down": &k.Down, "ladder": &k.Ladder, "help": &k.Help,
+		"up":                &k.Up, "down": &k.Down, "ladder": &k.Ladder, "help": &k.Help,
 		"command": &k.Command, "quit": &k.Quit, "submit": &k.Submit, "cancel": &k.Cancel,
 		"complete": &k.Complete, "raw": &k.Raw, "page_up": &k.PageUp, "page_down": &k.PageDown,
 	}
