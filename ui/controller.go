@@ -2,8 +2,11 @@ package ui
 
 import (
 	"context"
+	"time"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // Controller is what the UI needs from the product: *cti.Service
@@ -44,8 +47,30 @@ type ReferAnswerer interface {
 	RejectRefer(ctx context.Context, id cti.CallID) error
 }
 
+// PolicyController reads and changes the busy policy (*cti.Service
+// implements it). Without it the header shows no policy and the settings
+// pane cannot change it.
+type PolicyController interface {
+	Policy() busy.Policy
+	SetPolicy(p busy.Policy) error
+	LetThroughFor(d time.Duration) busy.Override
+	LetThroughUntilCallEnds(id cti.CallID) busy.Override
+	ClearOverride()
+}
+
+// Journaler is the call journal (*cti.Service implements it). Without it
+// the journal pane and the missed-call count are off.
+type Journaler interface {
+	Journal(ctx context.Context, f journal.Filter) ([]journal.Entry, error)
+	UnreadMissed(ctx context.Context) (int, error)
+	MarkRead(ctx context.Context, ids ...int64) error
+	MarkAllRead(ctx context.Context) error
+}
+
 var (
-	_ Controller    = (*cti.Service)(nil)
+	_ Controller       = (*cti.Service)(nil)
+	_ PolicyController = (*cti.Service)(nil)
+	_ Journaler        = (*cti.Service)(nil)
 	_ ReferAnswerer = (*cti.Service)(nil)
 	_ Transferer    = (*cti.Service)(nil)
 )

@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // fakeCtl is a Controller that records what it was asked.
@@ -21,6 +23,10 @@ type fakeCtl struct {
 	err    error
 	sub    *cti.Subscription
 	plain  bool // newTestModel hands the UI a plainCtl
+
+	policy  busy.Policy
+	unread  int
+	entries []journal.Entry
 }
 
 func newFake() *fakeCtl {
@@ -88,14 +94,73 @@ func (f *fakeCtl) RejectRefer(_ context.Context, id cti.CallID) error {
 	return f.rec("reject-refer %s", id)
 }
 
+func (f *fakeCtl) Policy() busy.Policy {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.policy
+}
+func (f *fakeCtl) SetPolicy(p busy.Policy) error {
+	f.mu.Lock()
+	f.policy = p
+	f.mu.Unlock()
+	return f.rec("set-policy %s dnd=%v", actionName(p.OnBusy, busy.Wait), p.DND)
+}
+func (f *fakeCtl) LetThroughFor(d time.Duration) busy.Override {
+	_ = f.rec("let-through %s", d)
+	return busy.Override{Until: base.Add(d)}
+}
+func (f *fakeCtl) LetThroughUntilCallEnds(id cti.CallID) busy.Override {
+	_ = f.rec("let-through-call %s", id)
+	return busy.Override{UntilCallEnds: id}
+}
+func (f *fakeCtl) ClearOverride() { _ = f.rec("clear-override") }
+
+func (f *fakeCtl) Journal(_ context.Context, flt journal.Filter) ([]journal.Entry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []journal.Entry
+	for _, e := range f.entries {
+		switch flt.View {
+		case journal.ViewMissed:
+			if !e.Missed {
+				continue
+			}
+		case journal.ViewSecondary:
+			if e.SecondaryText == "" {
+				continue
+			}
+		case journal.ViewAnsweredElsewhere:
+			if e.Outcome != journal.OutcomeAnsweredElsewhere {
+				continue
+			}
+		}
+		out = append(out, e)
+		if flt.Limit > 0 && len(out) == flt.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+func (f *fakeCtl) UnreadMissed(context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unread, nil
+}
+func (f *fakeCtl) MarkRead(_ context.Context, ids ...int64) error {
+	return f.rec("mark-read %v", ids)
+}
+func (f *fakeCtl) MarkAllRead(context.Context) error { return f.rec("mark-all-read") }
+
 // plainCtl hides every optional interface of the fake: a Controller that
 // only has the basic calls.
 type plainCtl struct{ Controller }
 
 var (
-	_ Controller    = (*fakeCtl)(nil)
-	_ Transferer    = (*fakeCtl)(nil)
-	_ ReferAnswerer = (*fakeCtl)(nil)
+	_ Controller       = (*fakeCtl)(nil)
+	_ Transferer       = (*fakeCtl)(nil)
+	_ ReferAnswerer    = (*fakeCtl)(nil)
+	_ PolicyController = (*fakeCtl)(nil)
+	_ Journaler        = (*fakeCtl)(nil)
 )
 
 // base is the fixed clock of every unit test.

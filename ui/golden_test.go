@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
 )
 
 // ladderFixture is a short call as the phone records it.
@@ -64,6 +65,10 @@ func TestGoldenViews(t *testing.T) {
 		{name: "held", calls: []cti.CallInfo{held(active)}},
 		{name: "two_calls_one_held", calls: []cti.CallInfo{held(active), second}, keys: []string{"down"}},
 		{name: "call_waiting", calls: []cti.CallInfo{active}, setup: func(m *Model) { m.onCall(waiting) }},
+		{name: "header_missed_dnd", setup: func(m *Model) {
+			m.Update(cti.JournalChanged{UnreadMissed: 3})
+			m.Update(cti.PolicyChanged{Policy: busy.Policy{DND: true, Override: busy.Override{UntilCallEnds: "c1"}}})
+		}},
 		{name: "dial_prompt", keys: []string{"d", "e", "c"}},
 		{name: "transfer_prompt", calls: []cti.CallInfo{active}, keys: []string{"t", "1", "0", "0", "3"}},
 		{name: "conference", calls: []cti.CallInfo{conf(active, "c2"), conf(second, "c1")}},

@@ -3,32 +3,44 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
 )
 
-// header is the top line: account and registration state, active audio
-// device, number of calls. Busy policy and missed calls join it when the
-// core offers them (issues 4 and 6).
+// header is the top line: account and registration state, unread missed
+// calls, busy policy and override, active device, audio device, number of
+// calls; the most important first, since narrow terminals cut the end.
 type header struct {
 	st      *Styles
 	w       int
 	account string // what we present: AOR, or our direct URI when unregistered
-	device  string
+	audio   string
 	reg     *cti.RegInfo
 	calls   int
+	policy  *busy.Policy // nil without a PolicyController
+	missed  int          // unread missed calls
+	active  string       // active device(s), "" without AnyDevice
+	now     time.Time
 }
 
 func (h *header) SetSize(w, _ int) { h.w = w }
 
 func (h *header) Update(msg tea.Msg) tea.Cmd {
-	if e, ok := msg.(cti.RegistrationChanged); ok {
+	switch e := msg.(type) {
+	case cti.RegistrationChanged:
 		r := e.Reg
 		h.reg = &r
+	case cti.PolicyChanged:
+		p := e.Policy
+		h.policy = &p
+	case cti.JournalChanged:
+		h.missed = e.UnreadMissed
 	}
 	return nil
 }
@@ -49,13 +61,52 @@ func (h *header) View() string {
 	parts = append(parts, h.st.Header.Render("anyphone"))
 	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "sip:"), "sips:")
 	parts = append(parts, h.st.HeaderDim.Render(acct+" ("+state+")"))
-	if h.device != "" {
-		parts = append(parts, h.st.HeaderDim.Render("audio: "+h.device))
+	if h.missed > 0 {
+		parts = append(parts, h.st.Mark.Render(fmt.Sprintf("%d missed", h.missed)))
+	}
+	if h.policy != nil {
+		st := h.st.HeaderDim
+		if h.policy.DND {
+			st = h.st.Warn
+		}
+		parts = append(parts, st.Render(policyLabel(*h.policy, h.now)))
+	}
+	if h.active != "" {
+		parts = append(parts, h.st.HeaderDim.Render("on "+h.active))
+	}
+	if h.audio != "" {
+		parts = append(parts, h.st.HeaderDim.Render("audio: "+h.audio))
 	}
 	if h.calls > 0 {
 		parts = append(parts, h.st.HeaderDim.Render(plural(h.calls, "call")))
 	}
 	return fitLine(strings.Join(parts, h.st.Rule.Render(" │ ")), h.w)
+}
+
+// policyLabel is the busy policy in a few words: "DND", or what a second
+// call gets ("busy: wait"), and a running override.
+func policyLabel(p busy.Policy, now time.Time) string {
+	label := "busy: " + actionName(p.OnBusy, busy.Wait)
+	if p.DND {
+		label = "DND"
+	}
+	if o := p.Override; !o.IsZero() && (o.Until.IsZero() || now.Before(o.Until)) {
+		switch {
+		case !o.Until.IsZero():
+			label += ", let through till " + o.Until.Local().Format("15:04")
+		default:
+			label += ", let through this call"
+		}
+	}
+	return label
+}
+
+// actionName names an action, def when it is Unset.
+func actionName(a, def busy.Action) string {
+	if a == busy.Unset {
+		a = def
+	}
+	return a.String()
 }
 
 func (h *header) ShortHelp() []key.Binding  { return nil }

@@ -109,7 +109,11 @@ func New(ctl Controller, o Options) *Model {
 	}
 	m := &Model{ctl: ctl, opts: o, km: km, dark: true, color: !o.NoColor, w: 80, h: 24}
 	m.st = NewStyles(m.dark, m.color)
-	m.header = header{st: m.st, account: o.Account, device: o.Device}
+	m.header = header{st: m.st, account: o.Account, audio: o.Device}
+	if pc, ok := ctl.(PolicyController); ok {
+		p := pc.Policy()
+		m.header.policy = &p
+	}
 	m.calls = callList{st: m.st, km: km, why: o.Why}
 	m.dial = newDialLine(m.st, km, o.Contacts)
 	m.notice = noticeLine{st: m.st}
@@ -119,6 +123,7 @@ func New(ctl Controller, o Options) *Model {
 	m.sub = ctl.Subscribe()
 	m.applySnapshot(ctl.Snapshot())
 	m.now = o.Now()
+	m.header.now = m.now
 	m.layout()
 	return m
 }
@@ -137,6 +142,8 @@ type (
 		what string
 		err  error
 	}
+	// unreadMsg is the unread missed-call count read at start.
+	unreadMsg struct{ n int }
 	// dialResultMsg reports a Dial.
 	dialResultMsg struct {
 		to  string
@@ -153,6 +160,19 @@ func waitEvent(sub *cti.Subscription) tea.Cmd {
 			return feedClosedMsg{}
 		}
 		return ev
+	}
+}
+
+// unreadCmd reads the unread missed-call count.
+func unreadCmd(j Journaler, d time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		n, err := j.UnreadMissed(ctx)
+		if err != nil {
+			return resultMsg{what: "journal", err: err}
+		}
+		return unreadMsg{n: n}
 	}
 }
 
@@ -204,6 +224,9 @@ func (m *Model) activeUnheld(except cti.CallID) []cti.CallID {
 // Init starts the event feed and asks the terminal for its background.
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{waitEvent(m.sub), tea.RequestBackgroundColor}
+	if j, ok := m.ctl.(Journaler); ok {
+		cmds = append(cmds, unreadCmd(j, m.opts.CommandTimeout))
+	}
 	if c := m.startTick(); c != nil {
 		cmds = append(cmds, c)
 	}
@@ -258,6 +281,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.now = time.Time(msg)
+		m.header.now = m.now
 		if len(m.calls.calls) == 0 {
 			m.ticking = false
 			return m, nil
@@ -274,9 +298,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.startTick()
 	case cti.CallChanged:
 		return m, tea.Batch(waitEvent(m.sub), m.onCall(msg.Call))
-	case cti.RegistrationChanged:
+	case cti.RegistrationChanged, cti.PolicyChanged:
 		m.header.Update(msg)
 		return m, waitEvent(m.sub)
+	case cti.JournalChanged:
+		m.header.Update(msg)
+		return m, tea.Batch(waitEvent(m.sub), m.onJournalChanged(msg))
+	case cti.PolicyDecision:
+		m.onPolicyDecision(msg)
+		return m, waitEvent(m.sub)
+	case unreadMsg:
+		m.header.missed = msg.n
+		return m, nil
 	case cti.Notice:
 		m.notice.Update(msg)
 		return m, waitEvent(m.sub)
@@ -339,6 +372,7 @@ func errText(err error) string {
 // onCall applies a call's new value and raises the incoming-call alert.
 func (m *Model) onCall(c cti.CallInfo) tea.Cmd {
 	m.now = m.opts.Now()
+	m.header.now = m.now
 	isNew := m.calls.upsert(c)
 	m.header.calls = len(m.calls.calls)
 	var cmds []tea.Cmd

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
 )
 
 func TestUpdateKeys(t *testing.T) {
@@ -184,6 +185,27 @@ func TestUpdateEvents(t *testing.T) {
 			}},
 		{name: "refer accepted by policy", calls: []cti.CallInfo{act}, msg: cti.ReferReceived{CallID: "c1", Target: "sip:carol@x", Accepted: true}, wantNotice: "the other side transferred you to sip:carol@x"},
 		{name: "initial hold result", calls: []cti.CallInfo{act}, msg: cti.InitialHoldResult{CallID: "c1", Dialect: cti.HoldInactive, OK: true}, wantNotice: "call placed on hold (inactive)"},
+		{name: "policy changed to DND", msg: cti.PolicyChanged{Policy: busy.Policy{DND: true}}, wantHeader: "│ DND"},
+		{name: "policy busy with override", msg: cti.PolicyChanged{Policy: busy.Policy{OnBusy: busy.Busy, Override: busy.Override{Until: base.Add(time.Hour)}}},
+			wantHeader: "busy: busy, let through till"},
+		{name: "override until the call ends", msg: cti.PolicyChanged{Policy: busy.Policy{Override: busy.Override{UntilCallEnds: "c1"}}}, wantHeader: "busy: wait, let through this call"},
+		{name: "expired override is not shown", msg: cti.PolicyChanged{Policy: busy.Policy{Override: busy.Override{Until: base}}}, check: func(t *testing.T, m *Model, _ []tea.Msg) {
+			if h := ansi.Strip(m.header.View()); strings.Contains(h, "let through") {
+				t.Errorf("expired override: header %q", h)
+			}
+		}},
+		{name: "journal changed", msg: cti.JournalChanged{UnreadMissed: 3}, wantHeader: "3 missed"},
+		{name: "journal read", msg: cti.JournalChanged{UnreadMissed: 0}, check: func(t *testing.T, m *Model, _ []tea.Msg) {
+			if h := ansi.Strip(m.header.View()); strings.Contains(h, "missed") {
+				t.Errorf("journal read: header %q", h)
+			}
+		}},
+		{name: "unread count at start", msg: unreadMsg{n: 2}, wantHeader: "2 missed"},
+		{name: "policy refused a call", msg: cti.PolicyDecision{CallID: "c5", Decision: busy.Decision{Action: busy.Busy, Rule: busy.RuleBusy, Code: 486, Phrase: "Busy Here"}},
+			wantNotice: "a call was refused: 486 Busy Here (busy-policy)"},
+		{name: "policy sent a call to voicemail", msg: cti.PolicyDecision{CallID: "c5", Decision: busy.Decision{Action: busy.Voicemail, Rule: busy.RuleDND, Code: 302}},
+			wantNotice: "a call went to voicemail (dnd)"},
+		{name: "policy rings silently", msg: cti.PolicyDecision{CallID: "c5", Decision: busy.Decision{Action: busy.Silent, Rule: busy.RuleBusy}}, wantNotice: "a call rings silently"},
 		{name: "lagged takes a snapshot", msg: cti.Lagged{Dropped: 3}, check: func(t *testing.T, m *Model, msgs []tea.Msg) {
 			found := false
 			for _, x := range msgs {
@@ -343,5 +365,19 @@ func TestParseContacts(t *testing.T) {
 				t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestInitReadsUnreadMissed(t *testing.T) {
+	f := newFake()
+	f.unread = 4
+	m := newTestModel(t, f, 80, 24)
+	for _, msg := range run(m.Init()) {
+		if _, ok := msg.(feedClosedMsg); !ok {
+			m.Update(msg)
+		}
+	}
+	if h := ansi.Strip(m.header.View()); !strings.Contains(h, "4 missed") {
+		t.Errorf("header %q, want 4 missed", h)
 	}
 }
