@@ -71,6 +71,6 @@ var (
 	_ Controller       = (*cti.Service)(nil)
 	_ PolicyController = (*cti.Service)(nil)
 	_ Journaler        = (*cti.Service)(nil)
-	_ ReferAnswerer = (*cti.Service)(nil)
-	_ Transferer    = (*cti.Service)(nil)
+	_ ReferAnswerer    = (*cti.Service)(nil)
+	_ Transferer       = (*cti.Service)(nil)
 )
