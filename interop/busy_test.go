@@ -42,6 +42,11 @@ func busyScenario(t *testing.T, name string, vars map[string]string) string {
 	return path
 }
 
+// xmlAttr escapes s for a double-quoted XML attribute.
+func xmlAttr(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
 // headerLines renders SIP header lines for a scenario (indented like the
 // rest of its message; sipp strips the indentation).
 func headerLines(hs ...string) string {
@@ -52,8 +57,16 @@ func headerLines(hs ...string) string {
 	return b.String()
 }
 
+// sippCallID returns sipp arguments that make its one call's Call-ID
+// unique and known: prefix-1@127.0.0.1 (sipp maps responses by the
+// Call-ID it generates, so scenarios must use [call_id]).
+func sippCallID(prefix string) (args []string, callID string) {
+	prefix = fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	return []string{"-cid_str", prefix + "-%u@%s"}, prefix + "-1@127.0.0.1"
+}
+
 // runSipp runs a one-call sipp scenario against target and fails t unless
-// sipp exits 0 with one successful call.
+// sipp exits 0.
 func runSipp(t *testing.T, scenario, target string, args ...string) {
 	t.Helper()
 	s := startSipp(t, scenario, append([]string{target, "-m", "1", "-s", "bob"}, args...)...)
@@ -124,15 +137,15 @@ func TestSippSecondaryCallsJournal(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			callID := fmt.Sprintf("busy-sec-%d-%d@127.0.0.1", i, time.Now().UnixNano())
+			cid, callID := sippCallID(fmt.Sprintf("busy-sec-%d", i))
 			reason := ""
 			if tc.reason != "" {
 				reason = headerLines("Reason: " + tc.reason)
 			}
 			sc := busyScenario(t, "uac_cancel.xml", map[string]string{
-				"FROM": "alice", "CALLID": callID, "HEADERS": headerLines(tc.headers...), "CANCEL_REASON": reason,
+				"FROM": "alice", "HEADERS": headerLines(tc.headers...), "CANCEL_REASON": reason,
 			})
-			runSipp(t, sc, ep.Addr)
+			runSipp(t, sc, ep.Addr, cid...)
 			e := journalRow(t, db, callID)
 			if e.Outcome != tc.outcome || e.Missed != tc.missed || e.Secondary != tc.secondary || !strings.Contains(e.SecondaryText, tc.why) {
 				t.Errorf("row: outcome %s missed %v secondary %s %q; want %s %v %s %q", e.Outcome, e.Missed, e.Secondary, e.SecondaryText,
@@ -146,7 +159,7 @@ func TestSippSecondaryCallsJournal(t *testing.T) {
 }
 
 // TestBusyDuringBaresipCall: baresip calls the endpoint, which answers;
-// during that call sipp calls too. Under --busy busy sipp must get 486 with
+// during that call (answered by a stdin command) sipp calls too. Under --busy busy sipp must get 486 with
 // Reason: Q.850;cause=17, under --busy voicemail a 302 to the voicemail URI
 // with Diversion and History-Info (sipp checks the headers of the 302 with
 // ereg; it does not follow the redirect), and a VIP caller must still be
@@ -170,26 +183,38 @@ func TestBusyDuringBaresipCall(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "journal.db")
-			args := append([]string{"--answer", "auto", "--journal", db, "--vip", "sip:vip@*"}, tc.flags...)
+			// Manual answer, so the VIP call below keeps ringing.
+			args := append([]string{"--answer", "manual", "--journal", db, "--vip", "sip:vip@*"}, tc.flags...)
 			ep := startEndpoint(t, args...)
 			bs := startBaresip(t, baresipOpts{Tone: 440})
 			if _, err := bs.Command("dial", ep.URI, 3*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			in, err := ep.WaitEvent(isCall("incoming"), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ep.Send(map[string]any{"id": "1", "cmd": "answer", "args": map[string]any{"call_id": in.Call.ID}}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := bs.WaitEvent("CALL_ESTABLISHED", 5*time.Second); err != nil {
 				t.Fatal(err)
 			}
 
-			callID := fmt.Sprintf("busy-%s-%d@127.0.0.1", tc.name, time.Now().UnixNano())
-			var checks strings.Builder
+			cid, callID := sippCallID("busy-" + tc.name)
+			var (
+				checks strings.Builder
+				refs   []string
+			)
 			for i := 0; i < len(tc.checks); i += 2 {
-				fmt.Fprintf(&checks, "      <ereg regexp=%q search_in=\"hdr\" header=%q check_it=\"true\" assign_to=\"m%d\"/>\n",
-					tc.checks[i+1], tc.checks[i], i/2)
+				refs = append(refs, fmt.Sprintf(`  <Reference variables="m%d"/>`, i/2))
+				fmt.Fprintf(&checks, "      <ereg regexp=\"%s\" search_in=\"hdr\" header=\"%s\" check_it=\"true\" assign_to=\"m%d\"/>\n",
+					xmlAttr(tc.checks[i+1]), xmlAttr(tc.checks[i]), i/2)
 			}
 			sc := busyScenario(t, "uac_reject.xml", map[string]string{
-				"FROM": "alice", "CALLID": callID, "CODE": tc.code, "CHECKS": checks.String(),
+				"FROM": "alice", "CODE": tc.code, "CHECKS": checks.String(), "REFS": strings.Join(refs, "\n"),
 			})
-			s := startSipp(t, sc, ep.Addr, "-m", "1", "-s", "service")
+			s := startSipp(t, sc, append([]string{ep.Addr, "-m", "1", "-s", "service"}, cid...)...)
 			if code, err := s.Wait(30 * time.Second); err != nil || code != 0 {
 				t.Fatalf("sipp: exit %d, %v (the %s or its headers did not arrive)\n%s", code, err, tc.code, tailString(s.Output(), 4<<10))
 			}
@@ -199,10 +224,10 @@ func TestBusyDuringBaresipCall(t *testing.T) {
 			}
 
 			// A VIP is still alerted: 180, then the caller gives up.
-			vipID := fmt.Sprintf("busy-vip-%s-%d@127.0.0.1", tc.name, time.Now().UnixNano())
+			vcid, vipID := sippCallID("busy-vip-" + tc.name)
 			runSipp(t, busyScenario(t, "uac_cancel.xml", map[string]string{
-				"FROM": "vip", "CALLID": vipID, "HEADERS": "", "CANCEL_REASON": "",
-			}), ep.Addr)
+				"FROM": "vip", "HEADERS": "", "CANCEL_REASON": "",
+			}), ep.Addr, vcid...)
 			if e := journalRow(t, db, vipID); e.BusyRule != "vip" {
 				t.Errorf("VIP call: rule %q, want vip (%+v)", e.BusyRule, e)
 			}
