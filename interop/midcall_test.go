@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,6 +163,114 @@ func TestSippHeldInviteThenRefer(t *testing.T) {
 	}
 }
 
+// TestSippStrictPeerRefusesHeldOffer: a sipp UAS refuses initial offers
+// held with c=0.0.0.0 or a=inactive with "488 Call hold not allowed for
+// initial INVITE offer" and takes a=sendonly. The endpoint dialling on hold
+// must retry with the next dialect (zero-ip, inactive, sendonly) on a new
+// Call-ID each time and report the dialect that worked.
+func TestSippStrictPeerRefusesHeldOffer(t *testing.T) {
+	tests := []struct {
+		name  string
+		tried []string // dialects refused with 488, in order
+	}{
+		{"zero-ip", []string{"zero-ip", "inactive"}},
+		{"inactive", []string{"inactive"}},
+		{"sendonly", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			invites := len(tc.tried) + 1
+			uas := startSipp(t, midTestdata("uas_strict_hold.xml"), "-m", fmt.Sprint(invites))
+			time.Sleep(300 * time.Millisecond) // let sipp bind
+			trace := filepath.Join(t.TempDir(), "caller.trace")
+			if d := os.Getenv("MIDCALL_TRACE_DIR"); d != "" {
+				trace = filepath.Join(d, "strict-"+tc.name+".trace")
+			}
+			target := fmt.Sprintf("sip:strict@127.0.0.1:%d", uas.Port)
+			ep := startEndpoint(t, "--name", "cti", "--dial-hold", tc.name, "--dial", target,
+				"--hangup-after", "1s", "--trace-file", trace, "--exit-after", "20s")
+			code, sum, err := ep.Wait(25 * time.Second)
+			if err != nil {
+				t.Fatalf("%s: endpoint: %v", tc.name, err)
+			}
+			if code != 0 || sum == nil || sum.Answered != 1 || sum.Ended != 1 || sum.Failed != 0 {
+				t.Errorf("%s: endpoint exit %d, summary %+v; want one call answered and ended", tc.name, code, sum)
+			}
+			sippOK(t, uas, invites, 10*time.Second)
+
+			ev, err := ep.WaitEvent(midPred(func(m midEvent) bool { return m.Event == "initial_hold" }), time.Second)
+			if err != nil {
+				t.Fatalf("%s: no initial_hold event: %v", tc.name, err)
+			}
+			m := mid(ev)
+			if !m.OK || m.Dialect != "sendonly" || strings.Join(m.Tried, ",") != strings.Join(tc.tried, ",") {
+				t.Errorf("%s: initial_hold %s; want ok, dialect sendonly, tried %v", tc.name, ev.Raw, tc.tried)
+			}
+			if _, err := ep.WaitEvent(midPred(func(m midEvent) bool {
+				return midCallIs(m.CallID, "active")(m) && m.Call.LocalHold && m.Call.HoldDialect == "sendonly"
+			}), time.Second); err != nil {
+				t.Errorf("%s: the call never showed local hold in sendonly: %v", tc.name, err)
+			}
+			assertHeldOffers(t, trace, append(slices.Clone(tc.tried), "sendonly"))
+		})
+	}
+}
+
+// assertHeldOffers checks the initial INVITEs in the caller's trace: one per
+// dialect in order, each held that way, each with its own Call-ID.
+func assertHeldOffers(t *testing.T, trace string, dialects []string) {
+	t.Helper()
+	var offers []string
+	callIDs := map[string]bool{}
+	for _, m := range traceMessages(t, trace) {
+		head, msg, _ := strings.Cut(m, "\n")
+		if !strings.Contains(head, "->") || !strings.HasPrefix(msg, "INVITE ") {
+			continue
+		}
+		if strings.Contains(traceHeader(msg, "To"), ";tag=") {
+			continue // a re-INVITE
+		}
+		offers = append(offers, msg)
+		callIDs[traceHeader(msg, "Call-ID")] = true
+	}
+	if len(offers) != len(dialects) {
+		t.Fatalf("%d initial INVITEs in the trace, want %d (%v)", len(offers), len(dialects), dialects)
+	}
+	if len(callIDs) != len(dialects) {
+		t.Errorf("initial INVITEs share Call-IDs: %v", callIDs)
+	}
+	for i, d := range dialects {
+		zero := strings.Contains(offers[i], "c=IN IP4 0.0.0.0")
+		var ok bool
+		switch d {
+		case "zero-ip":
+			ok = zero
+		case "inactive":
+			ok = !zero && strings.Contains(offers[i], "a=inactive")
+		case "sendonly":
+			ok = !zero && strings.Contains(offers[i], "a=sendonly")
+		}
+		if !ok {
+			t.Errorf("INVITE %d is not held as %s:\n%s", i+1, d, offers[i])
+		}
+	}
+}
+
+// traceHeader returns the value of the first header called name in a
+// traced message, "" if it has none.
+func traceHeader(msg, name string) string {
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			break // the body starts
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // assertAnswerDirection checks the agent's 200 to the held INVITE in its
 // SIP trace: RFC 3264 §6.1 answers sendonly with recvonly and inactive
 // with inactive; an RFC 2543 hold (c=0.0.0.0) must not make us send.
@@ -229,5 +338,3 @@ func sameURI(a, b string) bool {
 	}
 	return clean(a) == clean(b)
 }
-
-var _ = fmt.Sprintf
