@@ -473,3 +473,119 @@ func TestAnyDeviceCallback(t *testing.T) {
 		})
 	}
 }
+
+// adFollowMeConf is the controller config of the follow-me test: the
+// controller registers alice's number at kamailio (digest auth) and rings
+// her desk (an anyphone endpoint) at once and her mobile (baresip) one
+// second later.
+const adFollowMeConf = `listen = "127.0.0.1:0"
+api = "127.0.0.1:0"
+trace_file = "{{TRACE}}"
+journal = "{{JOURNAL}}"
+allow_sources = ["127.0.0.0/8"]
+
+[account]
+aor = "sip:+4989100@127.0.0.1:{{KPORT}}"
+registrar = "sip:127.0.0.1:{{KPORT}}"
+password_env = "INTEROP_ALICE_PW"
+
+[[users]]
+id = "alice"
+token_env = "INTEROP_ALICE_TOKEN"
+display = "Alice"
+numbers = ["+4989100"]
+active = ["desk", "mobile"]
+voicemail_after = "20s"
+  [[users.devices]]
+  name = "desk"
+  target = "{{DESK}}"
+  [[users.devices]]
+  name = "mobile"
+  target = "{{MOBILE}}"
+  ring_delay = "1s"
+`
+
+// TestAnyDeviceFollowMeKamailio: the controller registers alice's number
+// at kamailio; sipp calls that number through kamailio. The desk (an
+// anyphone endpoint that does not answer) rings at once, the mobile
+// (baresip) a second later, both with History-Info marking the call
+// secondary. The mobile answers: the desk gets CANCEL with Reason
+// SIP;cause=200, the caller is connected (baresip hears its own tone back
+// through the relay and sipp's echo), and the caller's BYE reaches the
+// mobile with a Reason.
+func TestAnyDeviceFollowMeKamailio(t *testing.T) {
+	k := startKamailio(t, true)
+	bs := startBaresip(t, baresipOpts{User: "alice-mobile", Tone: 1000})
+	deskTrace := filepath.Join(t.TempDir(), "desk.trace")
+	desk := startEndpoint(t, "--name", "alice-desk", "--answer", "manual", "--trace-file", deskTrace)
+	conf := strings.NewReplacer("{{KPORT}}", fmt.Sprint(k.Port), "{{DESK}}", desk.URI, "{{MOBILE}}", bs.AOR).Replace(adFollowMeConf)
+	ctl := startController(t, conf)
+	if !waitFor(10*time.Second, func() bool { return hasPort(k.Bindings(t, adOffice), mustPort(t, ctl.Addr)) }) {
+		t.Fatalf("the controller never registered %s at kamailio: bindings %v", adOffice, k.Bindings(t, adOffice))
+	}
+
+	scen := adScenario(t, "caller_uac.xml", map[string]string{"NUMBER": adOffice, "TALK_MS": "4000"})
+	caller := startSipp(t, scen, fmt.Sprintf("127.0.0.1:%d", k.Port), "-rtp_echo", "-m", "1")
+
+	// Staged ring: the desk at once, the mobile a second later.
+	if _, err := desk.WaitEvent(isCall("incoming"), 10*time.Second); err != nil {
+		t.Fatalf("desk never rang: %v", err)
+	}
+	deskRang := time.Now()
+	in, err := bs.WaitEvent("CALL_INCOMING", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gap := time.Since(deskRang); gap < 700*time.Millisecond || gap > 2500*time.Millisecond {
+		t.Errorf("the mobile rang %s after the desk, want about 1 s (ring_delay)", gap)
+	}
+	if !strings.Contains(in.PeerURI, "+4930777") {
+		t.Errorf("the mobile sees caller %q, want the external caller +4930777", in.PeerURI)
+	}
+	if hi := traceMessage(deskTrace, "INVITE sip:alice-desk"); !strings.Contains(hi, "History-Info:") || !strings.Contains(hi, "index=1.1") || !strings.Contains(hi, adOffice) {
+		t.Errorf("the desk's INVITE has no History-Info marking it secondary:\n%s", hi)
+	}
+
+	// The mobile answers; the desk loses with cause 200.
+	if _, err := bs.Command("accept", "", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.WaitEvent("CALL_ESTABLISHED", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	lost, err := desk.WaitEvent(isCall("ended"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("the desk kept ringing after the mobile answered: %v", err)
+	}
+	if lost.Call.End == nil || lost.Call.End.Cause != "answered-elsewhere" {
+		t.Errorf("desk end = %s, want answered-elsewhere", lost.Raw)
+	}
+	if cancel := traceMessage(deskTrace, "CANCEL sip:alice-desk"); !strings.Contains(cancel, "Reason: SIP;cause=200") {
+		t.Errorf("the desk's CANCEL lacks Reason: SIP;cause=200:\n%s", cancel)
+	}
+	bridged := ctl.WaitSession(t, "bridged", 10*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
+	if bridged.Session.Device != "mobile" {
+		t.Errorf("bridged to %q, want mobile", bridged.Session.Device)
+	}
+
+	// sipp hangs up after 4 s of echo; the mobile gets BYE with a Reason.
+	if _, err := bs.WaitEvent("CALL_CLOSED", 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := caller.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp caller: exit %d, %v\n%s", code, err, tailString(caller.Output(), 4<<10))
+	}
+	mobilePort := fmt.Sprintf("127.0.0.1:%d", bs.SIPPort)
+	if bye := traceMessage(ctl.Trace, "BYE sip:alice-mobile", mobilePort); !strings.Contains(bye, "Reason: ") {
+		t.Errorf("BYE to the mobile lacks a Reason:\n%s", bye)
+	}
+	echo := segmentTone(t, bs.Heard(t), 1000, 500*time.Millisecond, 0)
+	t.Logf("mobile heard %.2f s loud, 1000 Hz ratio %.3f", echo.LoudSeconds, echo.Ratio)
+	if echo.LoudSeconds < 2 || echo.Ratio < 0.5 {
+		t.Errorf("the mobile did not hear its tone back through the relay and the caller: %+v", echo)
+	}
+	ended := ctl.WaitSession(t, "session ended", 10*time.Second, func(s sessionEvent) bool { return s.Event == "session_ended" })
+	if ended.Session.Device != "mobile" {
+		t.Errorf("session ended %+v", ended.Session)
+	}
+}
