@@ -55,6 +55,29 @@ func BenchmarkView(b *testing.B) {
 	})
 }
 
+// BenchmarkJournalView is the time per frame of the journal pane holding
+// 10,000 rows with 8 calls up (aim: under 2 ms).
+func BenchmarkJournalView(b *testing.B) {
+	f := newFake()
+	fx := journalFixture()
+	for i := range 10000 {
+		e := fx[i%len(fx)]
+		e.ID = int64(10000 - i)
+		e.Started = base.Add(-time.Duration(i) * time.Minute)
+		f.entries = append(f.entries, e)
+	}
+	m := newTestModel(b, f, 120, 40, eightCalls()...)
+	press(m, "j")
+	if len(m.journal.entries) != 10000 {
+		b.Fatalf("journal rows: %d", len(m.journal.entries))
+	}
+	press(m, "pgdown", "pgdown")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.View()
+	}
+}
+
 // BenchmarkFirstFrame is the start-up time to the first frame: New (which
 // subscribes and takes a Snapshot), a window size, and a View.
 func BenchmarkFirstFrame(b *testing.B) {

@@ -194,6 +194,7 @@ func newTestModel(t testing.TB, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Mo
 	m := New(ctl, Options{
 		NoBell: true, NoColor: true,
 		Now:      func() time.Time { return base.Add(75 * time.Second) },
+		Location: time.UTC,
 		Account:  "sip:me@127.0.0.1:5060",
 		Device:   "null (no sound card)",
 		Contacts: []Contact{{Name: "echo", URI: "sip:echo@127.0.0.1:5062"}, {Name: "tone", URI: "sip:tone@127.0.0.1:5064"}},
@@ -283,5 +284,25 @@ func keyMsg(k string) tea.KeyPressMsg {
 func typeText(m *Model, s string) {
 	for _, r := range s {
 		press(m, string(r))
+	}
+}
+
+// journalFixture is a small journal, newest first.
+func journalFixture() []journal.Entry {
+	at := func(min int) time.Time { return base.Add(-time.Duration(min) * time.Minute) }
+	id := func(name, number, uri string) journal.Identity {
+		return journal.Identity{Name: name, Number: number, URI: uri}
+	}
+	return []journal.Entry{
+		{ID: 5, Direction: cti.Incoming, Remote: id("Alice", "+4930111", "sip:+4930111@pbx.test"), Started: at(3),
+			Outcome: journal.OutcomeMissed, Missed: true},
+		{ID: 4, Direction: cti.Outgoing, Remote: id("", "", "sip:echo@127.0.0.1:5062"), Started: at(20), Answered: at(20),
+			Ended: at(18), Outcome: journal.OutcomeAnswered},
+		{ID: 3, Direction: cti.Incoming, Remote: id("Bob", "+4930222", "sip:+4930222@pbx.test"), Started: at(65),
+			Outcome: journal.OutcomeAnsweredElsewhere, Code: 487},
+		{ID: 2, Direction: cti.Incoming, Remote: id("Carol", "+4930333", "sip:+4930333@pbx.test"), Started: at(90),
+			Secondary: 1, SecondaryText: "team call for Sales", Outcome: journal.OutcomeCallerCancelled},
+		{ID: 1, Direction: cti.Incoming, Remote: id("Dave", "+4930444", "sip:+4930444@pbx.test"), Started: at(1500),
+			Outcome: journal.OutcomeRejectedBusy, Code: 486, Missed: true, Read: true},
 	}
 }

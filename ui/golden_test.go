@@ -74,6 +74,9 @@ func TestGoldenViews(t *testing.T) {
 		{name: "conference", calls: []cti.CallInfo{conf(active, "c2"), conf(second, "c1")}},
 		{name: "command_prompt", keys: []string{":", "d", "t"}},
 		{name: "help", keys: []string{"?"}},
+		{name: "journal", keys: []string{"j"}},
+		{name: "journal_missed", keys: []string{"j", "tab", "down"}},
+		{name: "journal_secondary", keys: []string{"j", "tab", "tab"}},
 		{name: "ladder", calls: []cti.CallInfo{active}, keys: []string{"l"}},
 		{name: "ladder_raw", calls: []cti.CallInfo{active}, keys: []string{"l", "up", "up", "up", "up", "enter"}},
 	}
@@ -83,6 +86,7 @@ func TestGoldenViews(t *testing.T) {
 			t.Run(fmt.Sprintf("%s_%dx%d", tc.name, sz[0], sz[1]), func(t *testing.T) {
 				f := newFake()
 				f.ladder = ladderFixture()
+				f.entries = journalFixture()
 				m := newTestModel(t, f, sz[0], sz[1], tc.calls...)
 				if tc.setup != nil {
 					tc.setup(m)

@@ -10,7 +10,7 @@ import (
 
 // KeyMap is every key the UI reacts to. The help bar and the full help (?)
 // are generated from it, so what is shown is what works. Disabled bindings
-// (features the core does not offer yet) are neither shown nor matched.
+// (features the core does not offer) are neither shown nor matched.
 type KeyMap struct {
 	Answer     key.Binding
 	Reject     key.Binding
@@ -29,6 +29,9 @@ type KeyMap struct {
 	Up               key.Binding
 	Down             key.Binding
 	Ladder           key.Binding
+	Journal          key.Binding // the journal pane
+	Devices          key.Binding // the AnyDevice devices pane
+	Settings         key.Binding // the settings pane
 	Help             key.Binding
 	Command          key.Binding
 	Quit             key.Binding
@@ -40,36 +43,57 @@ type KeyMap struct {
 	Raw      key.Binding
 	PageUp   key.Binding
 	PageDown key.Binding
+
+	// Panes: filters and actions on the selected row.
+	NextFilter  key.Binding
+	PrevFilter  key.Binding
+	CallBack    key.Binding // journal: dial the remote party
+	MarkRead    key.Binding
+	MarkAllRead key.Binding
+	Select      key.Binding // devices: make the selected device active; settings: change the value
 }
 
 // DefaultKeyMap returns the default keys.
 func DefaultKeyMap() KeyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
 	return KeyMap{
-		Answer:           key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "answer")),
-		Reject:           key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reject")),
-		Hangup:           key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "hang up")),
-		Hold:             key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "hold/resume")),
-		Toggle:           key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "swap calls")),
-		Mute:             key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "mute")),
-		Dial:             key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dial")),
-		DTMF:             key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"), key.WithHelp("0-9*#", "DTMF / dial")),
-		Transfer:         key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "transfer")),
-		Consult:          key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "consult")),
-		Conference:       key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "conference")),
-		CompleteTransfer: key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "complete transfer")),
-		Up:               key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:             key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		Ladder:           key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "SIP ladder")),
-		Help:             key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Command:          key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
-		Quit:             key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Answer:           b("a", "answer", "a"),
+		Reject:           b("r", "reject", "r"),
+		Hangup:           b("e", "hang up", "e"),
+		Hold:             b("h", "hold/resume", "h"),
+		Toggle:           b("tab", "swap calls", "tab"),
+		Mute:             b("m", "mute", "m"),
+		Dial:             b("d", "dial", "d"),
+		DTMF:             b("0-9*#", "DTMF / dial", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"),
+		Transfer:         b("t", "transfer", "t"),
+		Consult:          b("c", "consult", "c"),
+		Conference:       b("C", "conference", "C"),
+		CompleteTransfer: b("T", "complete transfer", "T"),
+		Up:               b("↑", "up", "up"),
+		Down:             b("↓", "down", "down"),
+		Ladder:           b("l", "SIP ladder", "l"),
+		Journal:          b("j", "journal", "j"),
+		Devices:          b("D", "devices", "D"),
+		Settings:         b("S", "settings", "S"),
+		Help:             b("?", "help", "?"),
+		Command:          b(":", "command", ":"),
+		Quit:             b("q", "quit", "q", "ctrl+c"),
 
-		Submit:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "ok")),
-		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Complete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
-		Raw:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "raw message")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Submit:   b("enter", "ok", "enter"),
+		Cancel:   b("esc", "back", "esc"),
+		Complete: b("tab", "complete", "tab"),
+		Raw:      b("enter", "raw message", "enter"),
+		PageUp:   b("pgup", "page up", "pgup"),
+		PageDown: b("pgdn", "page down", "pgdown"),
+
+		NextFilter:  b("→/tab", "next filter", "right", "tab"),
+		PrevFilter:  b("←", "previous filter", "left", "shift+tab"),
+		CallBack:    b("enter", "call back", "enter"),
+		MarkRead:    b("r", "mark read", "r"),
+		MarkAllRead: b("R", "mark all read", "R"),
+		Select:      b("enter", "select", "enter", "space"),
 	}
 }
 
@@ -79,10 +103,13 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"answer": &k.Answer, "reject": &k.Reject, "hangup": &k.Hangup, "hold": &k.Hold,
 		"toggle": &k.Toggle, "mute": &k.Mute, "dial": &k.Dial, "dtmf": &k.DTMF,
 		"transfer": &k.Transfer, "consult": &k.Consult, "conference": &k.Conference,
-		"complete_transfer": &k.CompleteTransfer,
-		"up":                &k.Up, "down": &k.Down, "ladder": &k.Ladder, "help": &k.Help,
-		"command": &k.Command, "quit": &k.Quit, "submit": &k.Submit, "cancel": &k.Cancel,
-		"complete": &k.Complete, "raw": &k.Raw, "page_up": &k.PageUp, "page_down": &k.PageDown,
+		"complete_transfer": &k.CompleteTransfer, "up": &k.Up, "down": &k.Down,
+		"ladder": &k.Ladder, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings,
+		"help": &k.Help, "command": &k.Command, "quit": &k.Quit, "submit": &k.Submit,
+		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "page_up": &k.PageUp,
+		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,
+		"call_back": &k.CallBack, "mark_read": &k.MarkRead, "mark_all_read": &k.MarkAllRead,
+		"select": &k.Select,
 	}
 }
 
@@ -116,7 +143,7 @@ func (k *KeyMap) Set(action string, keys ...string) error {
 
 // ShortHelp is the help bar in the call view.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Dial, k.Answer, k.Hangup, k.Hold, k.Mute, k.Transfer, k.Ladder, k.Help, k.Quit}
+	return []key.Binding{k.Dial, k.Answer, k.Hangup, k.Hold, k.Mute, k.Transfer, k.Journal, k.Ladder, k.Help, k.Quit}
 }
 
 // FullHelp is the ? screen, in columns.
@@ -124,7 +151,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Dial, k.DTMF, k.Answer, k.Reject, k.Hangup},
 		{k.Hold, k.Toggle, k.Mute, k.Transfer, k.Consult, k.CompleteTransfer, k.Conference},
-		{k.Up, k.Down, k.Ladder, k.Command, k.Help, k.Quit},
+		{k.Up, k.Down, k.Ladder, k.Journal, k.Devices, k.Settings, k.Command, k.Help, k.Quit},
 		{k.Submit, k.Cancel, k.Complete, k.PageUp, k.PageDown},
 	}
 }

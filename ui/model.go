@@ -41,6 +41,8 @@ type Options struct {
 	Mouse     bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Location is where journal times are shown; nil means time.Local.
+	Location *time.Location
 	// CommandTimeout bounds each command to the Controller (default 10 s).
 	CommandTimeout time.Duration
 }
@@ -53,6 +55,7 @@ const (
 	modePrompt
 	modeHelp
 	modeLadder
+	modeJournal
 )
 
 // Model is the root model: it routes messages to the components and owns
@@ -81,6 +84,8 @@ type Model struct {
 	notice noticeLine
 	help   help.Model
 	ladder ladderView
+
+	journal journalPane
 }
 
 // New builds the root model. It subscribes to ctl at once, so no event
@@ -101,6 +106,9 @@ func New(ctl Controller, o Options) *Model {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
 	if o.CommandTimeout <= 0 {
 		o.CommandTimeout = 10 * time.Second
 	}
@@ -120,6 +128,7 @@ func New(ctl Controller, o Options) *Model {
 	m.help = help.New()
 	m.help.Styles = m.st.Help
 	m.ladder = ladderView{st: m.st, km: km}
+	m.journal = journalPane{st: m.st, km: km, loc: o.Location}
 	m.sub = ctl.Subscribe()
 	m.applySnapshot(ctl.Snapshot())
 	m.now = o.Now()
@@ -260,6 +269,7 @@ func (m *Model) layout() {
 	m.header.SetSize(m.w, 1)
 	m.calls.SetSize(m.w, body)
 	m.ladder.SetSize(m.w, body)
+	m.journal.SetSize(m.w, body)
 	m.dial.SetSize(m.w, 1)
 	m.notice.SetSize(m.w, 1)
 	m.help.SetWidth(m.w)
@@ -342,6 +352,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.id == m.ladder.id {
 			m.ladder.set(msg.msgs)
 		}
+		return m, nil
+	case journalMsg:
+		m.journal.set(msg)
 		return m, nil
 	case promptDoneMsg:
 		return m, m.onPrompt(msg)
@@ -437,6 +450,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.mode = modeCalls
 		}
 		return nil
+	case modeJournal:
+		return m.journalKey(msg)
 	}
 	if !key.Matches(msg, m.km.Quit) {
 		m.quitArm = false
@@ -461,6 +476,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.dial.open(promptDial, "")
 	case key.Matches(msg, m.km.Up, m.km.Down):
 		return m.calls.Update(msg)
+	case key.Matches(msg, m.km.Journal):
+		return m.openJournal()
 	case key.Matches(msg, m.km.DTMF):
 		if have && c.State == cti.CallActive && !c.LocalHold {
 			return m.dtmf(c.ID, msg.String())
@@ -622,6 +639,9 @@ func (m *Model) Render() string {
 	case modeLadder:
 		main = m.ladder.View()
 		hk = &m.ladder
+	case modeJournal:
+		main = m.journal.View()
+		hk = &m.journal
 	default:
 		main = m.calls.View(m.now)
 		if m.mode == modePrompt {

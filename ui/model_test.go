@@ -13,6 +13,7 @@ import (
 
 	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 func TestUpdateKeys(t *testing.T) {
@@ -379,5 +380,70 @@ func TestInitReadsUnreadMissed(t *testing.T) {
 	}
 	if h := ansi.Strip(m.header.View()); !strings.Contains(h, "4 missed") {
 		t.Errorf("header %q, want 4 missed", h)
+	}
+}
+
+func TestJournalPane(t *testing.T) {
+	tests := []struct {
+		name       string
+		plain      bool
+		keys       []string
+		event      tea.Msg // sent after the keys
+		want       []string
+		wantMode   mode
+		wantFilter int
+		wantRows   int
+		wantNotice string
+	}{
+		{name: "opens on all", keys: []string{"j"}, wantMode: modeJournal, wantRows: 5},
+		{name: "without a journal", plain: true, keys: []string{"j"}, wantMode: modeCalls, wantNotice: "no journal"},
+		{name: "next filter missed", keys: []string{"j", "tab"}, wantMode: modeJournal, wantFilter: 1, wantRows: 2},
+		{name: "right arrow to secondary", keys: []string{"j", "right", "right"}, wantMode: modeJournal, wantFilter: 2, wantRows: 1},
+		{name: "answered elsewhere", keys: []string{"j", "left"}, wantMode: modeJournal, wantFilter: 3, wantRows: 1},
+		{name: "filter wraps", keys: []string{"j", "left", "right"}, wantMode: modeJournal, wantFilter: 0, wantRows: 5},
+		{name: "call back an unread missed call dials and marks it read", keys: []string{"j", "enter"},
+			want: []string{"dial +4930111", "mark-read [5]"}, wantMode: modeCalls, wantRows: 5},
+		{name: "call back by URI", keys: []string{"j", "down", "enter"}, want: []string{"dial sip:echo@127.0.0.1:5062"}, wantMode: modeCalls, wantRows: 5},
+		{name: "mark read", keys: []string{"j", "r"}, want: []string{"mark-read [5]"}, wantMode: modeJournal, wantRows: 5},
+		{name: "mark read of a read call does nothing", keys: []string{"j", "down", "r"}, wantMode: modeJournal, wantRows: 5},
+		{name: "mark all read", keys: []string{"j", "R"}, want: []string{"mark-all-read"}, wantMode: modeJournal, wantRows: 5},
+		{name: "esc goes back", keys: []string{"j", "esc"}, wantMode: modeCalls, wantRows: 5},
+		{name: "j goes back", keys: []string{"j", "j"}, wantMode: modeCalls, wantRows: 5},
+		{name: "journal changed reloads the open pane", keys: []string{"j"}, event: cti.JournalChanged{UnreadMissed: 1}, wantMode: modeJournal, wantRows: 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			f.plain = tc.plain
+			f.entries = journalFixture()
+			m := newTestModel(t, f, 80, 24)
+			press(m, tc.keys...)
+			if tc.event != nil {
+				f.mu.Lock()
+				f.entries = append([]journal.Entry{{ID: 6, Direction: cti.Incoming, Started: base, Outcome: journal.OutcomeMissed, Missed: true}}, f.entries...)
+				f.mu.Unlock()
+				_, cmd := m.Update(tc.event)
+				for _, msg := range run(cmd) {
+					if _, ok := msg.(feedClosedMsg); !ok {
+						m.Update(msg)
+					}
+				}
+			}
+			if got := f.calls(); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: controller calls = %q, want %q", tc.name, got, tc.want)
+			}
+			if m.mode != tc.wantMode {
+				t.Errorf("%s: mode = %v, want %v", tc.name, m.mode, tc.wantMode)
+			}
+			if tc.plain {
+				if !strings.Contains(m.notice.last.Text, tc.wantNotice) {
+					t.Errorf("%s: notice %q, want %q", tc.name, m.notice.last.Text, tc.wantNotice)
+				}
+				return
+			}
+			if m.journal.filter != tc.wantFilter || len(m.journal.entries) != tc.wantRows {
+				t.Errorf("%s: filter %d with %d rows, want %d with %d", tc.name, m.journal.filter, len(m.journal.entries), tc.wantFilter, tc.wantRows)
+			}
+		})
 	}
 }

@@ -30,5 +30,9 @@ func (m *Model) onPolicyDecision(e cti.PolicyDecision) {
 
 // onJournalChanged refreshes the journal pane when it is open.
 func (m *Model) onJournalChanged(cti.JournalChanged) tea.Cmd {
-	return nil
+	j, ok := m.ctl.(Journaler)
+	if !ok || m.mode != modeJournal {
+		return nil
+	}
+	return journalCmd(j, m.opts.CommandTimeout, m.journal.filter, false)
 }
