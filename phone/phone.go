@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -146,6 +147,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// sipGlobals sets sipgo's process-wide knobs once.
+var sipGlobals sync.Once
+
 // Phone is a SIP user agent: it listens, registers, places and receives
 // calls and moves their audio. All methods are safe for concurrent use.
 type Phone struct {
@@ -230,6 +234,13 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 	p.host, p.port = host, port
 	p.ctx, p.cancel = context.WithCancel(ctx)
+	sipGlobals.Do(func() {
+		// sipgo refuses to send a UDP message over 1300 bytes (MTU 1500
+		// minus 200), so a response to a long valid request (RFC 4475
+		// longreq) was never sent. RFC 3261 §18.2.2 sends responses over
+		// the transport the request came on: allow a full UDP datagram.
+		sip.UDPMTUSize = 65535
+	})
 
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(p.cfg.Name),
@@ -276,6 +287,7 @@ func (p *Phone) Start(ctx context.Context) error {
 		return fmt.Errorf("sip server: %w", err)
 	}
 	srv.OnUpdate(p.middleware(p.handleUpdate))
+	srv.OnNoRoute(p.middleware(p.handleNoRoute)) // validate.go
 	p.dg = diago.NewDiago(ua,
 		diago.WithServer(srv),
 		diago.WithTransport(tr),
@@ -286,11 +298,12 @@ func (p *Phone) Start(ctx context.Context) error {
 			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
 		}}),
 	)
-	if err := p.dg.ServeBackground(p.ctx, p.serveIncoming); err != nil {
+	if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
 		p.cancel()
 		unregisterTracer(p)
 		return fmt.Errorf("listen %s/%s: %w", p.cfg.Transport, p.Addr(), err)
 	}
+	p.waitListening()
 	p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
 	if a := p.cfg.Account; a != nil && a.Registrar != "" {
 		if err := p.Register(p.ctx); err != nil {
@@ -498,4 +511,24 @@ func freePort(host string) (int, error) {
 		return port, nil
 	}
 	return 0, errors.New("no free port")
+}
+
+// waitListening returns once sipgo serves our socket. diago's
+// ServeBackground returns when the socket is bound, a moment before the
+// transport layer knows it; a Dial in that moment made sipgo bind the same
+// port again ("address already in use").
+func (p *Phone) waitListening() {
+	tl := p.ua.TransportLayer()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if p.cfg.Transport == "udp" {
+			if _, err := tl.GetConnection("udp", p.Addr()); err == nil {
+				return
+			}
+		} else if slices.Contains(tl.ListenPorts(p.cfg.Transport), p.port) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.log.Warn("transport not ready after 2s", "addr", p.Addr())
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/cti/endpoint"
 	"github.com/anyphone/anyphone/phone"
 )
@@ -59,50 +57,6 @@ type EndpointCmd struct {
 	DialHold       string `help:"Place the --dial calls on hold in this dialect (sendonly, inactive, zero-ip)." name:"dial-hold"`
 
 	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go)
-}
-
-// jsonOut writes JSON lines to stdout; lines never interleave.
-type jsonOut struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (o *jsonOut) write(v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	_, _ = o.w.Write(append(b, '\n'))
-}
-
-// eventLine is the control-protocol form of an event (docs/control-protocol.md).
-func eventLine(ev cti.Event) map[string]any {
-	m := map[string]any{"time": time.Now().Format(time.RFC3339Nano)}
-	switch e := ev.(type) {
-	case cti.CallChanged:
-		m["event"], m["call"] = "call", e.Call
-	case cti.DTMFReceived:
-		m["event"], m["call_id"], m["digit"] = "dtmf", e.CallID, e.Digit
-	case cti.MediaTimeout:
-		m["event"], m["call_id"], m["seconds"] = "media_timeout", e.CallID, e.Seconds
-	case cti.RegistrationChanged:
-		m["event"], m["registration"] = "registration", e.Reg
-	case cti.Notice:
-		m["event"], m["level"], m["text"] = "notice", e.Level, e.Text
-	case cti.Lagged:
-		m["event"], m["dropped"] = "lagged", e.Dropped
-	case cti.TransferProgress:
-		m["event"], m["call_id"], m["target"], m["code"], m["reason"], m["final"], m["ok"] = "transfer", e.CallID, e.Target, e.Code, e.Reason, e.Final, e.OK
-	case cti.ReferReceived:
-		m["event"], m["call_id"], m["referred_by"], m["target"], m["replaces"], m["pending"], m["accepted"] = "refer", e.CallID, e.ReferredBy, e.Target, e.Replaces, e.Pending, e.Accepted
-	case cti.InitialHoldResult:
-		m["event"], m["call_id"], m["dialect"], m["tried"], m["ok"] = "initial_hold", e.CallID, e.Dialect, e.Tried, e.OK
-	default:
-		return nil
-	}
-	return m
 }
 
 func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
@@ -198,18 +152,22 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	if err != nil {
 		return usageError(err)
 	}
-	out := &jsonOut{w: os.Stdout}
+	// One writer for everything on stdout: responses, events and the
+	// endpoint's own ready/tone/summary lines never interleave.
+	out := ctl.NewLineWriter(os.Stdout)
 	ep.OnTone = func(id cti.CallID, hz float64, detected bool) {
-		out.write(map[string]any{"event": "tone", "time": time.Now().Format(time.RFC3339Nano), "call_id": id, "hz": hz, "detected": detected})
+		_ = out.Emit("tone", map[string]any{"call_id": id, "hz": hz, "detected": detected})
 	}
 	ep.Attach(svc)
 	sub := svc.Subscribe()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := svc.Start(ctx); err != nil {
+	// The phone lives on its own context: a signal ends the loop below, and
+	// Shutdown then hangs up and unregisters over a transport still open.
+	if err := svc.Start(context.Background()); err != nil {
 		return err
 	}
-	out.write(map[string]any{"event": "ready", "addr": svc.Addr(), "uri": svc.URI(), "transport": e.Transport})
+	_ = out.Emit("ready", map[string]any{"addr": svc.Addr(), "uri": svc.URI(), "transport": e.Transport})
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -217,19 +175,21 @@ func (e *EndpointCmd) Run(g *Globals) error {
 		// The event writer: owned by Run, ends when the subscription closes.
 		defer wg.Done()
 		for ev := range sub.C {
-			if m := eventLine(ev); m != nil {
-				out.write(m)
+			if b, err := ctl.MarshalEvent(ev, time.Now()); err == nil {
+				_ = out.WriteLine(b)
 			}
 		}
 	}()
 
 	stdinDone := make(chan struct{})
 	go func() {
-		// stdin reader: commands as JSON lines; EOF ends the run unless an
-		// expectation or --exit-after keeps it going. Not joined: it may
-		// block on a terminal; the process exits after Run.
+		// stdin: control-protocol commands as JSON lines; EOF ends the run
+		// unless an expectation or --exit-after keeps it going. Not joined:
+		// a read may block on a terminal; the process exits after Run.
 		defer close(stdinDone)
-		serveCommands(ctx, svc, os.Stdin, out)
+		if err := ctl.ServeStdio(ctx, svc, os.Stdin, out, ctl.StdioOptions{Logger: log}); err != nil && ctx.Err() == nil {
+			log.Warn("stdin commands", "err", err)
+		}
 	}()
 
 	for _, to := range e.Dial {
@@ -240,7 +200,7 @@ func (e *EndpointCmd) Run(g *Globals) error {
 			_, err = svc.Dial(ctx, to, cti.DialOptions{})
 		}
 		if err != nil {
-			out.write(map[string]any{"event": "notice", "level": "error", "text": err.Error()})
+			_ = out.Emit("notice", map[string]any{"level": "error", "text": err.Error()})
 		}
 	}
 
@@ -261,8 +221,8 @@ loop:
 	for {
 		changed := ep.Changed()
 		st := ep.Stats()
-		if e.ExpectCalls > 0 && st.Ended >= e.ExpectCalls {
-			break
+		if e.ExpectCalls > 0 && st.Ended+st.Failed >= e.ExpectCalls {
+			break // enough calls are over, well or not: the summary says which
 		}
 		if dialedDone(st) {
 			break
@@ -292,61 +252,10 @@ loop:
 	case e.ExpectDTMF != "" && st.DTMF != e.ExpectDTMF:
 		ok, why = false, fmt.Sprintf("expected DTMF %q, got %q", e.ExpectDTMF, st.DTMF)
 	}
-	out.write(map[string]any{"event": "summary", "time": time.Now().Format(time.RFC3339Nano),
-		"calls": st.Calls, "answered": st.Answered, "ended": st.Ended, "failed": st.Failed,
-		"dtmf": st.DTMF, "ok": ok, "why": why})
+	_ = out.Emit("summary", map[string]any{"calls": st.Calls, "answered": st.Answered, "ended": st.Ended,
+		"failed": st.Failed, "dtmf": st.DTMF, "ok": ok, "why": why})
 	if !ok {
 		return &exitError{code: 1}
 	}
 	return nil
-}
-
-// serveCommands reads JSON-line commands from r until EOF.
-// TODO(ctl): replace with cti/ctl.ServeStdio once the shared dispatcher lands.
-func serveCommands(ctx context.Context, svc *cti.Service, r io.Reader, out *jsonOut) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 64*1024)
-	for sc.Scan() {
-		var cmd struct {
-			ID   string          `json:"id"`
-			Cmd  string          `json:"cmd"`
-			Args json.RawMessage `json:"args"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &cmd); err != nil {
-			out.write(map[string]any{"ok": false, "error": map[string]string{"code": "bad_request", "message": err.Error()}})
-			continue
-		}
-		var a struct {
-			To     string     `json:"to"`
-			CallID cti.CallID `json:"call_id"`
-			Code   int        `json:"code"`
-			Digits string     `json:"digits"`
-		}
-		_ = json.Unmarshal(cmd.Args, &a)
-		var res any
-		var err error
-		switch cmd.Cmd {
-		case "dial":
-			var id cti.CallID
-			id, err = svc.Dial(ctx, a.To, cti.DialOptions{})
-			res = map[string]any{"call_id": id}
-		case "answer":
-			err = svc.Answer(ctx, a.CallID)
-		case "reject":
-			err = svc.Reject(ctx, a.CallID, a.Code, "")
-		case "hangup":
-			err = svc.Hangup(ctx, a.CallID)
-		case "dtmf":
-			err = svc.SendDTMF(ctx, a.CallID, a.Digits)
-		case "status":
-			res = svc.Snapshot()
-		default:
-			err = fmt.Errorf("unknown command %q", cmd.Cmd)
-		}
-		if err != nil {
-			out.write(map[string]any{"id": cmd.ID, "ok": false, "error": map[string]string{"code": "error", "message": err.Error()}})
-			continue
-		}
-		out.write(map[string]any{"id": cmd.ID, "ok": true, "result": res})
-	}
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +29,8 @@ type exitError struct {
 	code int
 	err  error
 }
+
+func (e *exitError) Unwrap() error { return e.err }
 
 func (e *exitError) Error() string {
 	if e.err == nil {
@@ -63,7 +66,8 @@ func main() {
 	}
 	if err := ctx.Run(&c.Globals); err != nil {
 		code := 1
-		if ee, ok := err.(*exitError); ok {
+		var ee *exitError
+		if errors.As(err, &ee) { // kong wraps what Run returns
 			code = ee.code
 			if ee.err == nil {
 				os.Exit(code)
