@@ -27,6 +27,7 @@ type fakeCtl struct {
 	policy  busy.Policy
 	unread  int
 	entries []journal.Entry
+	devs    *fakeDevices // Options.Devices when set
 }
 
 func newFake() *fakeCtl {
@@ -195,6 +196,7 @@ func newTestModel(t testing.TB, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Mo
 		NoBell: true, NoColor: true,
 		Now:      func() time.Time { return base.Add(75 * time.Second) },
 		Location: time.UTC,
+		Devices:  f.devicesOpt(),
 		Account:  "sip:me@127.0.0.1:5060",
 		Device:   "null (no sound card)",
 		Contacts: []Contact{{Name: "echo", URI: "sip:echo@127.0.0.1:5062"}, {Name: "tone", URI: "sip:tone@127.0.0.1:5064"}},
@@ -271,6 +273,12 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "pgdown":
 		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "ctrl+c":
@@ -306,3 +314,50 @@ func journalFixture() []journal.Entry {
 			Outcome: journal.OutcomeRejectedBusy, Code: 486, Missed: true, Read: true},
 	}
 }
+
+// fakeDevices is a Devices recording into its fakeCtl's log.
+type fakeDevices struct {
+	f  *fakeCtl
+	st DeviceStatus
+}
+
+func (f *fakeCtl) devicesOpt() Devices {
+	if f.devs == nil {
+		return nil
+	}
+	return f.devs
+}
+
+// withDevices gives f desk, mobile and home, desk active, no sessions.
+func (f *fakeCtl) withDevices() *fakeDevices {
+	f.devs = &fakeDevices{f: f, st: DeviceStatus{
+		Devices: []Device{
+			{Name: "desk", Target: "sip:me@127.0.0.1:5060", Local: true},
+			{Name: "mobile", Target: "+4917012345"},
+			{Name: "home", Target: "sip:home@192.0.2.7"},
+		},
+		Active: []string{"desk"},
+	}}
+	return f.devs
+}
+
+func (d *fakeDevices) DeviceStatus(context.Context) (DeviceStatus, error) {
+	d.f.mu.Lock()
+	defer d.f.mu.Unlock()
+	return d.st, nil
+}
+func (d *fakeDevices) SetActiveDevice(_ context.Context, name string) error {
+	d.f.mu.Lock()
+	d.st.Active = []string{name}
+	d.f.mu.Unlock()
+	return d.f.rec("set-active %s", name)
+}
+func (d *fakeDevices) HangupSession(_ context.Context, id string) error {
+	return d.f.rec("hangup-session %s", id)
+}
+func (d *fakeDevices) HoldSession(_ context.Context, id string, on bool) error {
+	return d.f.rec("hold-session %s %v", id, on)
+}
+func (d *fakeDevices) Updates() <-chan struct{} { return nil }
+
+var _ Devices = (*fakeDevices)(nil)

@@ -50,10 +50,11 @@ func TestGoldenViews(t *testing.T) {
 	second := call("c2", cti.Outgoing, cti.CallActive, "", "1002", 30, 34)
 	waiting := call("c2", cti.Incoming, cti.CallIncoming, "Carol", "+4930123456", 70, 0)
 	tests := []struct {
-		name  string
-		calls []cti.CallInfo
-		keys  []string
-		setup func(m *Model)
+		name    string
+		calls   []cti.CallInfo
+		keys    []string
+		devices bool // an AnyDevice controller with desk, mobile and home
+		setup   func(m *Model)
 	}{
 		{name: "idle"},
 		{name: "incoming", calls: []cti.CallInfo{incoming}, setup: func(m *Model) {
@@ -77,6 +78,13 @@ func TestGoldenViews(t *testing.T) {
 		{name: "journal", keys: []string{"j"}},
 		{name: "journal_missed", keys: []string{"j", "tab", "down"}},
 		{name: "journal_secondary", keys: []string{"j", "tab", "tab"}},
+		{name: "devices", devices: true, keys: []string{"D", "down"}},
+		{name: "devices_mobile_call", devices: true, keys: []string{"D"}, setup: func(m *Model) {
+			d := m.opts.Devices.(*fakeDevices)
+			d.st.Active = []string{"mobile"}
+			d.st.Sessions = []DeviceSession{{ID: "s1", Kind: "callback", Remote: "+4930123456", Device: "mobile", State: "bridged", Held: true}}
+			d.st.Channels, d.st.MaxChannels = 2, 10
+		}},
 		{name: "ladder", calls: []cti.CallInfo{active}, keys: []string{"l"}},
 		{name: "ladder_raw", calls: []cti.CallInfo{active}, keys: []string{"l", "up", "up", "up", "up", "enter"}},
 	}
@@ -87,6 +95,9 @@ func TestGoldenViews(t *testing.T) {
 				f := newFake()
 				f.ladder = ladderFixture()
 				f.entries = journalFixture()
+				if tc.devices {
+					f.withDevices()
+				}
 				m := newTestModel(t, f, sz[0], sz[1], tc.calls...)
 				if tc.setup != nil {
 					tc.setup(m)

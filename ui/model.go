@@ -43,6 +43,9 @@ type Options struct {
 	Now func() time.Time
 	// Location is where journal times are shown; nil means time.Local.
 	Location *time.Location
+	// Devices is the AnyDevice side (devices pane, active device in the
+	// header); nil hides it.
+	Devices Devices
 	// CommandTimeout bounds each command to the Controller (default 10 s).
 	CommandTimeout time.Duration
 }
@@ -56,6 +59,7 @@ const (
 	modeHelp
 	modeLadder
 	modeJournal
+	modeDevices
 )
 
 // Model is the root model: it routes messages to the components and owns
@@ -86,6 +90,7 @@ type Model struct {
 	ladder ladderView
 
 	journal journalPane
+	devices devicesPane
 }
 
 // New builds the root model. It subscribes to ctl at once, so no event
@@ -129,6 +134,7 @@ func New(ctl Controller, o Options) *Model {
 	m.help.Styles = m.st.Help
 	m.ladder = ladderView{st: m.st, km: km}
 	m.journal = journalPane{st: m.st, km: km, loc: o.Location}
+	m.devices = devicesPane{st: m.st, km: km}
 	m.sub = ctl.Subscribe()
 	m.applySnapshot(ctl.Snapshot())
 	m.now = o.Now()
@@ -236,6 +242,9 @@ func (m *Model) Init() tea.Cmd {
 	if j, ok := m.ctl.(Journaler); ok {
 		cmds = append(cmds, unreadCmd(j, m.opts.CommandTimeout))
 	}
+	if d := m.opts.Devices; d != nil {
+		cmds = append(cmds, devicesCmd(d, m.opts.CommandTimeout), waitDevices(d.Updates()))
+	}
 	if c := m.startTick(); c != nil {
 		cmds = append(cmds, c)
 	}
@@ -270,6 +279,7 @@ func (m *Model) layout() {
 	m.calls.SetSize(m.w, body)
 	m.ladder.SetSize(m.w, body)
 	m.journal.SetSize(m.w, body)
+	m.devices.SetSize(m.w, body)
 	m.dial.SetSize(m.w, 1)
 	m.notice.SetSize(m.w, 1)
 	m.help.SetWidth(m.w)
@@ -345,6 +355,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.notice.set(cti.NoticeError, "dial "+msg.to+": "+errText(msg.err))
 			return m, nil
 		}
+		if msg.id == "" && m.devices.status.remoteActive() {
+			m.notice.set(cti.NoticeInfo, "calling "+msg.to+" through "+m.devices.status.Active[0]+": answer it there")
+			return m, nil
+		}
 		m.calls.selectID(msg.id)
 		m.notice.set(cti.NoticeInfo, "calling "+msg.to)
 		return m, nil
@@ -356,6 +370,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case journalMsg:
 		m.journal.set(msg)
 		return m, nil
+	case devicesMsg:
+		m.onDevices(msg)
+		return m, nil
+	case devicesChangedMsg:
+		return m, tea.Batch(devicesCmd(m.opts.Devices, m.opts.CommandTimeout), waitDevices(m.opts.Devices.Updates()))
 	case promptDoneMsg:
 		return m, m.onPrompt(msg)
 	case tea.MouseClickMsg:
@@ -452,6 +471,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case modeJournal:
 		return m.journalKey(msg)
+	case modeDevices:
+		return m.devicesKey(msg)
 	}
 	if !key.Matches(msg, m.km.Quit) {
 		m.quitArm = false
@@ -478,6 +499,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.calls.Update(msg)
 	case key.Matches(msg, m.km.Journal):
 		return m.openJournal()
+	case key.Matches(msg, m.km.Devices):
+		return m.openDevices()
 	case key.Matches(msg, m.km.DTMF):
 		if have && c.State == cti.CallActive && !c.LocalHold {
 			return m.dtmf(c.ID, msg.String())
@@ -642,6 +665,9 @@ func (m *Model) Render() string {
 	case modeJournal:
 		main = m.journal.View()
 		hk = &m.journal
+	case modeDevices:
+		main = m.devices.View()
+		hk = &m.devices
 	default:
 		main = m.calls.View(m.now)
 		if m.mode == modePrompt {

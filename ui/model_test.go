@@ -447,3 +447,67 @@ func TestJournalPane(t *testing.T) {
 		})
 	}
 }
+
+func TestDevicesPane(t *testing.T) {
+	sess := DeviceSession{ID: "s1", Kind: "callback", Remote: "+4930123456", Device: "mobile", State: "bridged"}
+	tests := []struct {
+		name       string
+		noDevices  bool
+		sessions   []DeviceSession
+		active     string
+		keys       []string
+		msg        tea.Msg // sent after the keys
+		want       []string
+		wantMode   mode
+		wantHeader string
+		wantNotice string
+	}{
+		{name: "opens", keys: []string{"D"}, wantMode: modeDevices, wantHeader: "on desk"},
+		{name: "without AnyDevice", noDevices: true, keys: []string{"D"}, wantMode: modeCalls, wantNotice: "no AnyDevice controller"},
+		{name: "switch to mobile", keys: []string{"D", "down", "enter"}, want: []string{"set-active mobile"}, wantMode: modeDevices,
+			wantHeader: "on mobile", wantNotice: "calls now go to mobile"},
+		{name: "space selects too", keys: []string{"D", "down", "down", "space"}, want: []string{"set-active home"}, wantMode: modeDevices, wantHeader: "on home"},
+		{name: "hang up a session", sessions: []DeviceSession{sess}, keys: []string{"D", "down", "down", "down", "e"}, want: []string{"hangup-session s1"}, wantMode: modeDevices},
+		{name: "hold a session", sessions: []DeviceSession{sess}, keys: []string{"D", "down", "down", "down", "h"}, want: []string{"hold-session s1 true"}, wantMode: modeDevices},
+		{name: "e on a device does nothing", keys: []string{"D", "e"}, wantMode: modeDevices},
+		{name: "esc goes back", keys: []string{"D", "esc"}, wantMode: modeCalls},
+		{name: "changes reload", keys: []string{"D"}, msg: devicesChangedMsg{}, wantMode: modeDevices, wantHeader: "on mobile"},
+		{name: "a callback dial says where to answer", active: "mobile", keys: []string{"D", "esc"}, msg: dialResultMsg{to: "1001"}, wantMode: modeCalls,
+			wantNotice: "calling 1001 through mobile: answer it there"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if !tc.noDevices {
+				d := f.withDevices()
+				d.st.Sessions = tc.sessions
+				if tc.active != "" {
+					d.st.Active = []string{tc.active}
+				}
+			}
+			m := newTestModel(t, f, 80, 24)
+			press(m, tc.keys...)
+			if tc.msg != nil {
+				if _, ok := tc.msg.(devicesChangedMsg); ok {
+					f.devs.st.Active = []string{"mobile"}
+				}
+				_, cmd := m.Update(tc.msg)
+				for _, msg := range run(cmd) {
+					m.Update(msg)
+				}
+			}
+			if got := f.calls(); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: controller calls = %q, want %q", tc.name, got, tc.want)
+			}
+			if m.mode != tc.wantMode {
+				t.Errorf("%s: mode = %v, want %v", tc.name, m.mode, tc.wantMode)
+			}
+			if h := ansi.Strip(m.header.View()); tc.wantHeader != "" && !strings.Contains(h, tc.wantHeader) {
+				t.Errorf("%s: header %q, want %q", tc.name, h, tc.wantHeader)
+			}
+			if tc.wantNotice != "" && !strings.Contains(m.notice.last.Text, tc.wantNotice) {
+				t.Errorf("%s: notice %q, want %q", tc.name, m.notice.last.Text, tc.wantNotice)
+			}
+		})
+	}
+}
