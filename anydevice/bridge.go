@@ -20,22 +20,71 @@ const (
 	maxQueued  = 3
 )
 
+// frameRing is a bounded queue of 20 ms frames: a writer that runs ahead
+// of its reader drops the oldest frames once maxQueued are waiting.
+type frameRing struct {
+	mu    sync.Mutex
+	ring  [ringFrames][frameSamples]int16
+	head  int // next frame to read
+	count int // frames queued
+}
+
+// push stores a frame; it reports whether an old frame was dropped.
+func (r *frameRing) push(src []int16) (dropped bool) {
+	r.mu.Lock()
+	if r.count >= maxQueued {
+		r.head = (r.head + 1) % ringFrames
+		r.count--
+		dropped = true
+	}
+	slot := &r.ring[(r.head+r.count)%ringFrames]
+	n := copy(slot[:], src)
+	clear(slot[n:])
+	r.count++
+	r.mu.Unlock()
+	return dropped
+}
+
+// take copies the oldest queued frame into dst; false when none is queued.
+func (r *frameRing) take(dst []int16) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.count == 0 {
+		return false
+	}
+	copy(dst, r.ring[r.head][:])
+	r.head = (r.head + 1) % ringFrames
+	r.count--
+	return true
+}
+
+func (r *frameRing) flush() {
+	r.mu.Lock()
+	r.head, r.count = 0, 0
+	r.mu.Unlock()
+}
+
 // Port is one leg's side of the relay: the phone's media pump writes what
 // the leg receives into it (Sink) and reads what the leg sends from it
 // (Source). What a leg sends is its peer's received audio when a peer is
-// connected, otherwise its fill source (ringback, a prompt) or silence.
+// connected, the sum of the others in a conference, otherwise its fill
+// source (ringback, a prompt) or silence.
 //
 // Because both legs are decoded to PCM by the phone, PCMU on one leg and
 // PCMA on the other relay without any codec negotiation between them. The
 // per-frame paths do not allocate.
 type Port struct {
-	mu    sync.Mutex
-	ring  [ringFrames][frameSamples]int16
-	head  int // next frame to read
-	count int // frames queued
+	frameRing
 
 	peer atomic.Pointer[Port]
 	fill atomic.Pointer[fillSource]
+
+	// Conference: taps are extra queues every received frame is copied
+	// to (one per other member, which reads it as one of its mix
+	// sources); mix are the queues this port sums when it is read.
+	taps   atomic.Pointer[[]*frameRing]
+	mix    atomic.Pointer[[]*frameRing]
+	mixBuf [frameSamples]int16 // ReadFrame's scratch (one reader per port)
 
 	// counters for tests, status and the benchmark.
 	received atomic.Uint64 // frames written (the leg received audio)
@@ -52,35 +101,39 @@ func NewPort() *Port { return &Port{} }
 // WriteFrame stores a frame the leg received. It never blocks.
 func (p *Port) WriteFrame(src []int16) error {
 	p.received.Add(1)
-	p.mu.Lock()
-	if p.count >= maxQueued {
-		p.head = (p.head + 1) % ringFrames
-		p.count--
+	if p.push(src) {
 		p.dropped.Add(1)
 	}
-	slot := &p.ring[(p.head+p.count)%ringFrames]
-	n := copy(slot[:], src)
-	clear(slot[n:])
-	p.count++
-	p.mu.Unlock()
-	return nil
-}
-
-// take copies the oldest queued frame into dst; false when none is queued.
-func (p *Port) take(dst []int16) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.count == 0 {
-		return false
+	if taps := p.taps.Load(); taps != nil {
+		for _, t := range *taps {
+			t.push(src)
+		}
 	}
-	copy(dst, p.ring[p.head][:])
-	p.head = (p.head + 1) % ringFrames
-	p.count--
-	return true
+	return nil
 }
 
 // ReadFrame fills dst with what this leg sends next.
 func (p *Port) ReadFrame(dst []int16) error {
+	if mix := p.mix.Load(); mix != nil {
+		clear(dst)
+		got := false
+		buf := p.mixBuf[:min(len(dst), frameSamples)]
+		for _, r := range *mix {
+			if !r.take(buf) {
+				continue
+			}
+			got = true
+			for i, v := range buf {
+				dst[i] = sat16(int32(dst[i]) + int32(v))
+			}
+		}
+		if got {
+			p.relayed.Add(1)
+		} else {
+			p.underrun.Add(1)
+		}
+		return nil
+	}
 	if peer := p.peer.Load(); peer != nil {
 		if peer.take(dst) {
 			p.relayed.Add(1)
@@ -100,6 +153,50 @@ func (p *Port) ReadFrame(dst []int16) error {
 	return nil
 }
 
+func sat16(v int32) int16 {
+	switch {
+	case v > 32767:
+		return 32767
+	case v < -32768:
+		return -32768
+	}
+	return int16(v)
+}
+
+// Conference mixes ports: each member hears the sum of the others (not
+// itself). It replaces any peer connection; Unconference ends it.
+func Conference(ports ...*Port) {
+	for _, p := range ports {
+		p.taps.Store(nil)
+	}
+	taps := make(map[*Port][]*frameRing, len(ports))
+	for _, p := range ports {
+		var mix []*frameRing
+		for _, q := range ports {
+			if q == p {
+				continue
+			}
+			r := &frameRing{}
+			taps[q] = append(taps[q], r)
+			mix = append(mix, r)
+		}
+		p.peer.Store(nil)
+		p.mix.Store(&mix)
+	}
+	for p, ts := range taps {
+		p.taps.Store(&ts)
+	}
+}
+
+// Unconference takes ports out of their conference; they send their fill
+// or silence until connected again.
+func Unconference(ports ...*Port) {
+	for _, p := range ports {
+		p.mix.Store(nil)
+		p.taps.Store(nil)
+	}
+}
+
 // SetFill makes the port send src while no peer audio is relayed; nil
 // sends silence.
 func (p *Port) SetFill(src audio.Source) {
@@ -117,12 +214,6 @@ func (p *Port) Listen(peer *Port) {
 		peer.flush()
 	}
 	p.peer.Store(peer)
-}
-
-func (p *Port) flush() {
-	p.mu.Lock()
-	p.head, p.count = 0, 0
-	p.mu.Unlock()
 }
 
 // Connect relays a and b both ways.

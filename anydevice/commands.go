@@ -81,7 +81,7 @@ func (c *Controller) Move(userID string, id SessionID, device string) error {
 	}
 	var cmdErr error
 	if !s.do(func() {
-		if s.state() != StateBridged || s.moving != nil {
+		if s.state() != StateBridged || s.moving != nil || s.cons != nil || s.transferred {
 			cmdErr = ErrBadState
 			return
 		}

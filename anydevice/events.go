@@ -87,13 +87,22 @@ type SessionInfo struct {
 	State  State     `json:"state"`
 	Remote string    `json:"remote"` // the other party: destination or caller
 	// Device is the device carrying the call (the winner for follow-me).
-	Device   string    `json:"device,omitempty"`
-	Held     bool      `json:"held,omitempty"` // the user holds the remote party
-	Legs     []LegInfo `json:"legs"`
-	Channels int       `json:"channels"` // trunk channels this session uses now
-	Created  time.Time `json:"created"`
-	Answered time.Time `json:"answered,omitzero"`
-	Ended    time.Time `json:"ended,omitzero"`
+	Device string `json:"device,omitempty"`
+	Held   bool   `json:"held,omitempty"` // the user holds the remote party
+	// Consulting is true while a consultation leg (role "consult") is up;
+	// Talking then names the leg the device talks to ("remote" or
+	// "consult"), Conference is true while all three are mixed.
+	Consulting bool   `json:"consulting,omitempty"`
+	Talking    string `json:"talking,omitempty"`
+	Conference bool   `json:"conference,omitempty"`
+	// Transferred is true once the user left: the remote party and the
+	// consultation (or blind transfer) target talk through the relay.
+	Transferred bool      `json:"transferred,omitempty"`
+	Legs        []LegInfo `json:"legs"`
+	Channels    int       `json:"channels"` // trunk channels this session uses now
+	Created     time.Time `json:"created"`
+	Answered    time.Time `json:"answered,omitzero"`
+	Ended       time.Time `json:"ended,omitzero"`
 	// End says why it ended ("remote-hangup", "device-hangup", "busy", ...).
 	End string `json:"end,omitempty"`
 }

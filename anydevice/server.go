@@ -18,7 +18,10 @@ import (
 //	{"id":"3","cmd":"set_device","args":{"devices":["desk","mobile"]}}
 //	{"id":"4","cmd":"hold","args":{"session":"s1"}}     (resume, hangup alike)
 //	{"id":"5","cmd":"move","args":{"session":"s1","device":"desk"}}
-//	{"id":"6","cmd":"status"}
+//	{"id":"6","cmd":"consult","args":{"session":"s1","to":"+4930999"}}
+//	{"id":"7","cmd":"toggle","args":{"session":"s1"}}   (conference, complete_transfer alike)
+//	{"id":"8","cmd":"transfer","args":{"session":"s1","to":"+4930999"}}  (blind; without "to": complete the consultation)
+//	{"id":"9","cmd":"status"}
 type Request struct {
 	ID   string      `json:"id"`
 	Cmd  string      `json:"cmd"`
@@ -178,6 +181,20 @@ func (c *Controller) dispatch(ctx context.Context, user string, req Request) Res
 		err = c.Hangup(user, a.Session)
 	case "move":
 		err = c.Move(user, a.Session, a.Device)
+	case "consult":
+		err = c.Consult(user, a.Session, a.To)
+	case "toggle":
+		err = c.Toggle(user, a.Session)
+	case "transfer":
+		if a.To != "" {
+			err = c.Transfer(user, a.Session, a.To)
+		} else {
+			err = c.CompleteTransfer(user, a.Session)
+		}
+	case "complete_transfer":
+		err = c.CompleteTransfer(user, a.Session)
+	case "conference":
+		err = c.Conference(user, a.Session)
 	case "status":
 		var st Status
 		st, err = c.Status(user)

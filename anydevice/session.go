@@ -69,6 +69,14 @@ type session struct {
 	ending   bool
 	plan     callbackPlan
 
+	// consultation (consult.go): cons is the third leg, talk the leg the
+	// device talks to (rem or cons), conf mixes all three, transferred
+	// means the device left and rem and cons talk to each other.
+	cons        *leg
+	talk        *leg
+	conf        bool
+	transferred bool
+
 	mu   sync.Mutex
 	info SessionInfo
 }
@@ -213,6 +221,13 @@ func (s *session) publish() {
 	s.info.Legs = legs
 	s.info.Channels = ch
 	s.info.Held = s.userHold
+	s.info.Consulting = s.cons != nil && !s.cons.ended && !s.transferred
+	s.info.Conference = s.conf
+	s.info.Transferred = s.transferred
+	s.info.Talking = ""
+	if s.talk != nil && s.info.Consulting {
+		s.info.Talking = s.talk.role
+	}
 	if s.dev != nil {
 		s.info.Device = s.dev.dev.Name
 	}
@@ -302,6 +317,13 @@ func (s *session) handle(ev phone.Event) {
 				s.c.release(1)
 			}
 		}
+		if s.onConsultLeg(l, prev) {
+			if s.state() == StateBridged {
+				s.reconcileHold()
+			}
+			s.publish()
+			return
+		}
 		switch s.kind {
 		case KindCallback:
 			s.onCallbackLeg(l, prev)
@@ -372,12 +394,31 @@ func (s *session) bridge() {
 // sendonly gets sendonly even when the other sent c=0.0.0.0). Our own
 // holds only change LocalHold, and we only react to RemoteHold, so there
 // is no ping-pong.
+//
+// During a consultation the party the device does not talk to is parked
+// on hold; in a conference nobody is; after a transfer the two remaining
+// legs follow each other's hold.
 func (s *session) reconcileHold() {
+	if s.transferred {
+		if s.rem != nil && s.cons != nil && !s.rem.ended && !s.cons.ended {
+			s.setHold(s.rem, s.cons.call.RemoteHold)
+			s.setHold(s.cons, s.rem.call.RemoteHold)
+		}
+		return
+	}
 	if s.dev == nil || s.rem == nil || s.dev.ended || s.rem.ended {
 		return
 	}
-	s.setHold(s.rem, s.dev.call.RemoteHold || s.userHold)
-	s.setHold(s.dev, s.rem.call.RemoteHold)
+	devHeld := s.dev.call.RemoteHold
+	s.setHold(s.rem, devHeld || s.userHold || s.parked(s.rem))
+	if s.cons != nil && !s.cons.ended {
+		s.setHold(s.cons, devHeld || s.parked(s.cons))
+	}
+	if t := s.talking(); t != nil && !t.ended && !s.conf {
+		s.setHold(s.dev, t.call.RemoteHold)
+	} else {
+		s.setHold(s.dev, false)
+	}
 }
 
 func (s *session) setHold(l *leg, want bool) {
