@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/audio"
 	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/busy"
@@ -449,6 +451,24 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer scancel()
 		_ = svc.Shutdown(sctx)
 	}()
+	statePath := "" // the active device persists across runs when the state dir exists
+	if dir, err := stateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
+		statePath = filepath.Join(dir, "devices.json")
+	}
+	adCfg, err := c.anyDeviceConfig(anyDeviceUser(pc), svc.URI(), statePath, log)
+	if err != nil {
+		return usageError(err)
+	}
+	devices, err := startAnyDevice(ctx, adCfg)
+	if err != nil {
+		return fmt.Errorf("anydevice: %w", err)
+	}
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		devices.close(sctx)
+	}()
+
 	srv, err := startControl(ctx, cfg, c.controlAddr(cfg), svc, log)
 	if err != nil {
 		return err
@@ -463,8 +483,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 		svc.Notify(cti.NoticeInfo, "ready: d then echo or tone + enter for a test call")
 	}
 
-	m := ui.New(svc, ui.Options{
-		Keys: km, Account: svc.URI(), Device: device, Contacts: contacts,
+	m := ui.New(&routedService{Service: svc, dev: devices}, ui.Options{
+		Devices: devices,
+		Keys:    km, Account: svc.URI(), Device: device, Contacts: contacts,
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
 		NoBell:    c.NoBell,
 		AltScreen: true, Mouse: !c.NoMouse,
@@ -475,4 +496,200 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 	log.Info("tui stop")
 	return nil
+}
+
+// anyDeviceUser is the local user's id in the embedded controller: the
+// phone's name, else the AOR's user part.
+func anyDeviceUser(pc phone.Config) string {
+	if pc.Name != "" {
+		return pc.Name
+	}
+	if pc.Account != nil {
+		u := strings.TrimPrefix(strings.TrimPrefix(pc.Account.AOR, "sips:"), "sip:")
+		if i := strings.IndexByte(u, '@'); i > 0 {
+			return u[:i]
+		}
+	}
+	return "me"
+}
+
+// deskDevice is this softphone's name among the user's AnyDevice devices.
+const deskDevice = "desk"
+
+// anyDevice is the embedded AnyDevice controller (its own phone on
+// 127.0.0.1:0) with the local user's devices, seen by the UI as
+// ui.Devices. It also routes dialling: the local line while desk is
+// active, a callback through the active device otherwise.
+//
+// TODO(#6): the routing belongs in cti (an Options.AnyDevice hook) so the
+// control API routes the same way; today only the TUI's dials do.
+type anyDevice struct {
+	ad      *anydevice.Controller
+	user    string
+	updates chan struct{} // cap 1: the status changed
+	unsub   func()
+	stop    chan struct{} // closed by close: the forwarder returns
+	done    chan struct{} // closed when the forwarder has returned
+
+	cfgDevices []anydevice.Device // desk first
+}
+
+// anyDeviceConfig is the controller's configuration for the local user:
+// desk is deskURI, the others come from --anydevice NAME=TARGET.
+func (c *TuiCmd) anyDeviceConfig(user, deskURI, statePath string, log *slog.Logger) (anydevice.Config, error) {
+	devs := []anydevice.Device{{Name: deskDevice, Target: deskURI}}
+	names := make([]string, 0, len(c.AnyDevice))
+	for n := range c.AnyDevice {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if strings.EqualFold(n, deskDevice) {
+			return anydevice.Config{}, fmt.Errorf("anydevice: %s is this softphone", deskDevice)
+		}
+		devs = append(devs, anydevice.Device{Name: n, Target: c.AnyDevice[n]})
+	}
+	u := anydevice.User{ID: user, Devices: devs, Active: []string{deskDevice}, Policy: anydevice.Policy{URIs: true}}
+	if c.Number != "" {
+		u.Numbers = []string{c.Number}
+	} else if len(names) > 0 {
+		return anydevice.Config{}, errors.New("anydevice: --number (your office number) is needed to call through another device")
+	}
+	cfg := anydevice.Config{
+		Phone:     phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", Logger: log.With("part", "anydevice"), NoTrace: true},
+		Users:     []anydevice.User{u},
+		StatePath: statePath,
+	}
+	return cfg, cfg.Validate()
+}
+
+// startAnyDevice starts the controller and the forwarder of its events
+// (owned by the returned anyDevice, joined in close).
+func startAnyDevice(ctx context.Context, cfg anydevice.Config) (*anyDevice, error) {
+	ad, err := anydevice.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := ad.Start(ctx); err != nil {
+		_ = ad.Close()
+		return nil, err
+	}
+	ch, unsub := ad.Subscribe(16)
+	d := &anyDevice{ad: ad, user: cfg.Users[0].ID, updates: make(chan struct{}, 1), unsub: unsub,
+		stop: make(chan struct{}), done: make(chan struct{}),
+		cfgDevices: cfg.Users[0].Devices}
+	go func() {
+		// The forwarder: coalesces the controller's events into updates.
+		defer close(d.done)
+		for {
+			select {
+			case <-d.stop:
+				return
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+				select {
+				case d.updates <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return d, nil
+}
+
+// close hangs up the sessions, stops the controller and joins the
+// forwarder.
+func (d *anyDevice) close(ctx context.Context) {
+	_ = d.ad.Shutdown(ctx)
+	d.unsub()
+	close(d.stop)
+	<-d.done
+}
+
+// remoteActive reports whether the first active device is not the desk.
+func (d *anyDevice) remoteActive() bool {
+	act, err := d.ad.ActiveDevices(d.user)
+	return err == nil && len(act) > 0 && !strings.EqualFold(act[0], deskDevice)
+}
+
+// DeviceStatus implements ui.Devices.
+func (d *anyDevice) DeviceStatus(context.Context) (ui.DeviceStatus, error) {
+	st, err := d.ad.Status(d.user)
+	if err != nil {
+		return ui.DeviceStatus{}, err
+	}
+	out := ui.DeviceStatus{Active: st.Active, Channels: st.Channels, MaxChannels: st.MaxChannels}
+	for _, name := range append([]string{deskDevice}, d.names()...) {
+		out.Devices = append(out.Devices, d.device(name))
+	}
+	for _, s := range st.Sessions {
+		out.Sessions = append(out.Sessions, ui.DeviceSession{ID: string(s.ID), Kind: s.Kind.String(), Remote: s.Remote,
+			Device: s.Device, State: s.State.String(), Held: s.Held})
+	}
+	return out, nil
+}
+
+func (d *anyDevice) names() []string {
+	var out []string
+	for _, dv := range d.devices() {
+		if !strings.EqualFold(dv.Name, deskDevice) {
+			out = append(out, dv.Name)
+		}
+	}
+	return out
+}
+
+func (d *anyDevice) device(name string) ui.Device {
+	for _, dv := range d.devices() {
+		if dv.Name == name {
+			return ui.Device{Name: dv.Name, Target: dv.Target, Local: dv.Name == deskDevice}
+		}
+	}
+	return ui.Device{Name: name}
+}
+
+// devices are the user's devices as configured.
+func (d *anyDevice) devices() []anydevice.Device { return d.cfgDevices }
+
+// SetActiveDevice implements ui.Devices.
+func (d *anyDevice) SetActiveDevice(_ context.Context, name string) error {
+	return d.ad.SetActiveDevice(d.user, name)
+}
+
+// HangupSession implements ui.Devices.
+func (d *anyDevice) HangupSession(_ context.Context, id string) error {
+	return d.ad.Hangup(d.user, anydevice.SessionID(id))
+}
+
+// HoldSession implements ui.Devices.
+func (d *anyDevice) HoldSession(_ context.Context, id string, on bool) error {
+	if on {
+		return d.ad.Hold(d.user, anydevice.SessionID(id))
+	}
+	return d.ad.Resume(d.user, anydevice.SessionID(id))
+}
+
+// Updates implements ui.Devices.
+func (d *anyDevice) Updates() <-chan struct{} { return d.updates }
+
+var _ ui.Devices = (*anyDevice)(nil)
+
+// routedService is the TUI's Controller: the Service, with Dial routed
+// through the active AnyDevice device when that is not the desk (the call
+// then rings that device first and is not a local call: the returned
+// CallID is empty and the devices pane shows the session).
+type routedService struct {
+	*cti.Service
+	dev *anyDevice
+}
+
+// Dial places a local call, or a callback when a remote device is active.
+func (r *routedService) Dial(ctx context.Context, to string, o cti.DialOptions) (cti.CallID, error) {
+	if r.dev != nil && r.dev.remoteActive() {
+		_, err := r.dev.ad.Callback(ctx, r.dev.user, to, anydevice.CallbackOptions{})
+		return "", err
+	}
+	return r.Service.Dial(ctx, to, o)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/ctl"
+	"github.com/anyphone/anyphone/cti/endpoint"
 	"github.com/anyphone/anyphone/phone"
 )
 
@@ -223,4 +225,132 @@ func startTestService(t *testing.T) *cti.Service {
 		_ = svc.Shutdown(ctx)
 	})
 	return svc
+}
+
+// startAnswering starts a cti.Service that auto-answers with a tone.
+func startAnswering(t *testing.T, name string) *cti.Service {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ep := endpoint.New(endpoint.Behavior{Audio: "tone:440"}, log)
+	svc, err := cti.New(cti.Options{Logger: log, Phone: phone.Config{Name: name, Listen: "127.0.0.1:0", Transport: "udp", Media: ep.Media, NoTrace: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.Attach(svc)
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = svc.Shutdown(ctx)
+		ep.Close()
+	})
+	return svc
+}
+
+func TestTuiAnyDeviceConfig(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		name      string
+		args      []string
+		wantNames []string
+		wantErr   bool
+	}{
+		{name: "desk only", wantNames: []string{"desk"}},
+		{name: "mobile and home", args: []string{"--number", "+4930123456", "--anydevice", "mobile=+4917012345", "--anydevice", "home=sip:home@127.0.0.1:5999"},
+			wantNames: []string{"desk", "home", "mobile"}},
+		{name: "another device needs a number", args: []string{"--anydevice", "mobile=+4917012345"}, wantErr: true},
+		{name: "desk is taken", args: []string{"--number", "+4930123456", "--anydevice", "desk=sip:x@127.0.0.1"}, wantErr: true},
+		{name: "bad number", args: []string{"--number", "030123", "--anydevice", "mobile=+4917012345"}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := parseTui(t, tc.args...)
+			cfg, err := c.anyDeviceConfig("me", "sip:me@127.0.0.1:5060", "", log)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("%s: err = %v, want error %v", tc.name, err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			var names []string
+			for _, d := range cfg.Users[0].Devices {
+				names = append(names, d.Name)
+			}
+			if !slices.Equal(names, tc.wantNames) || cfg.Users[0].Devices[0].Target != "sip:me@127.0.0.1:5060" {
+				t.Errorf("%s: devices %v (desk %s), want %v", tc.name, names, cfg.Users[0].Devices[0].Target, tc.wantNames)
+			}
+		})
+	}
+}
+
+// TestTuiDialRouting: with desk active the TUI dials on the local line;
+// with mobile active the embedded controller calls the mobile first and
+// bridges it to the destination.
+func TestTuiDialRouting(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	me := startTestService(t)
+	mobile := startAnswering(t, "mobile")
+	dest := startAnswering(t, "dest")
+	c, _ := parseTui(t, "--number", "+4930123456", "--anydevice", "mobile="+mobile.URI())
+	cfg, err := c.anyDeviceConfig("me", me.URI(), filepath.Join(t.TempDir(), "devices.json"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := startAnyDevice(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		dev.close(ctx)
+	}()
+	r := &routedService{Service: me, dev: dev}
+
+	id, err := r.Dial(t.Context(), dest.URI(), cti.DialOptions{})
+	if err != nil || id == "" {
+		t.Fatalf("desk dial: id %q err %v, want a local call", id, err)
+	}
+	if err := me.Hangup(t.Context(), id); err != nil {
+		t.Fatalf("desk hangup: %v", err)
+	}
+
+	if err := dev.SetActiveDevice(t.Context(), "mobile"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-dev.Updates():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no update after switching the device")
+	}
+	st, err := dev.DeviceStatus(t.Context())
+	if err != nil || !slices.Equal(st.Active, []string{"mobile"}) || len(st.Devices) != 2 || !st.Devices[0].Local {
+		t.Fatalf("status %+v (%v), want mobile active, desk local", st, err)
+	}
+	id, err = r.Dial(t.Context(), dest.URI(), cti.DialOptions{})
+	if err != nil || id != "" {
+		t.Fatalf("mobile dial: id %q err %v, want a callback", id, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err = dev.DeviceStatus(t.Context())
+		if err == nil && len(st.Sessions) == 1 && st.Sessions[0].State == "bridged" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("callback: status %+v (%v), want one bridged session", st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(me.Snapshot().Calls); n != 0 {
+		t.Errorf("callback: %d local calls on the desk, want 0", n)
+	}
+	if err := dev.HoldSession(t.Context(), st.Sessions[0].ID, true); err != nil {
+		t.Errorf("hold session: %v", err)
+	}
+	if err := dev.HangupSession(t.Context(), st.Sessions[0].ID); err != nil {
+		t.Errorf("hang up session: %v", err)
+	}
 }
