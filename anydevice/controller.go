@@ -109,6 +109,15 @@ func New(cfg Config) (*Controller, error) {
 	if pc.Name == "" {
 		pc.Name = "anydevice"
 	}
+	if pc.MaxCalls == 0 {
+		// Every leg is a call of the phone: its default of 64 would cap
+		// the controller at 32 bridged calls. The channel limit (plus the
+		// legs still ringing or ending) bounds it instead.
+		pc.MaxCalls = 4096
+		if cfg.MaxChannels > 0 {
+			pc.MaxCalls = 2*cfg.MaxChannels + 16
+		}
+	}
 	ph, err := phone.New(pc)
 	if err != nil {
 		return nil, fmt.Errorf("anydevice: %w", err)
