@@ -496,6 +496,15 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		OnRefer:       func(rd *diago.DialogClientSession) error { return p.onRefer(c, rd) },
 	})
 	if err != nil {
+		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 && d.Context().Err() != nil {
+			// Our 200 went out and the dialog already ended: the peer's
+			// BYE was handled before its ACK (sipgo runs each message on
+			// its own goroutine; sipp -d 0 sends them back to back). The
+			// call was answered and the remote hung up.
+			c.apply(inAck, func(ci *CallInfo) { ci.Answered = time.Now() })
+			c.finish(EndInfo{Cause: EndRemoteHangup})
+			return
+		}
 		// diago could not build an answer (no common codec, broken SDP).
 		_ = d.Respond(488, "Not Acceptable Here", nil)
 		c.finish(EndInfo{Cause: EndFailed, Code: 488, Reason: "Not Acceptable Here", Text: err.Error()})
