@@ -95,6 +95,10 @@ func (f *fakeCtl) RejectRefer(_ context.Context, id cti.CallID) error {
 	return f.rec("reject-refer %s", id)
 }
 
+func (f *fakeCtl) HoldWith(_ context.Context, id cti.CallID, d cti.HoldDialect) error {
+	return f.rec("hold %s %s", id, d)
+}
+
 func (f *fakeCtl) Policy() busy.Policy {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -162,6 +166,7 @@ var (
 	_ ReferAnswerer    = (*fakeCtl)(nil)
 	_ PolicyController = (*fakeCtl)(nil)
 	_ Journaler        = (*fakeCtl)(nil)
+	_ HoldWither       = (*fakeCtl)(nil)
 )
 
 // base is the fixed clock of every unit test.
@@ -194,12 +199,14 @@ func newTestModel(t testing.TB, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Mo
 	}
 	m := New(ctl, Options{
 		NoBell: true, NoColor: true,
-		Now:      func() time.Time { return base.Add(75 * time.Second) },
-		Location: time.UTC,
-		Devices:  f.devicesOpt(),
-		Account:  "sip:me@127.0.0.1:5060",
-		Device:   "null (no sound card)",
-		Contacts: []Contact{{Name: "echo", URI: "sip:echo@127.0.0.1:5062"}, {Name: "tone", URI: "sip:tone@127.0.0.1:5064"}},
+		Now:          func() time.Time { return base.Add(75 * time.Second) },
+		Location:     time.UTC,
+		Devices:      f.devicesOpt(),
+		Levels:       func() (float64, float64) { return 0.5, 0.01 },
+		AudioDevices: []string{"auto", "null", "portaudio:default"},
+		Account:      "sip:me@127.0.0.1:5060",
+		Device:       "null (no sound card)",
+		Contacts:     []Contact{{Name: "echo", URI: "sip:echo@127.0.0.1:5062"}, {Name: "tone", URI: "sip:tone@127.0.0.1:5064"}},
 		Why: func(c cti.CallInfo) string {
 			if len(c.Headers["Diversion"]) > 0 {
 				return "forwarded from Bob"

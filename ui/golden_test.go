@@ -85,6 +85,9 @@ func TestGoldenViews(t *testing.T) {
 			d.st.Sessions = []DeviceSession{{ID: "s1", Kind: "callback", Remote: "+4930123456", Device: "mobile", State: "bridged", Held: true}}
 			d.st.Channels, d.st.MaxChannels = 2, 10
 		}},
+		{name: "settings", keys: []string{"S", "down"}, setup: func(m *Model) {
+			m.Update(cti.PolicyChanged{Policy: busy.Policy{OnBusy: busy.Busy, VIP: []string{"sip:boss@example.test", "+4930*"}}})
+		}},
 		{name: "ladder", calls: []cti.CallInfo{active}, keys: []string{"l"}},
 		{name: "ladder_raw", calls: []cti.CallInfo{active}, keys: []string{"l", "up", "up", "up", "up", "enter"}},
 	}

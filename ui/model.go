@@ -46,6 +46,14 @@ type Options struct {
 	// Devices is the AnyDevice side (devices pane, active device in the
 	// header); nil hides it.
 	Devices Devices
+	// Levels returns the microphone and speaker peaks (0..1) for the
+	// settings pane's meter (audio.Hub.Levels); nil shows silence.
+	Levels func() (mic, speaker float64)
+	// AudioDevices lists the audio devices the settings pane names.
+	AudioDevices []string
+	// HoldDialect is how h holds (the config's sip.hold_dialect); the
+	// settings pane changes it.
+	HoldDialect cti.HoldDialect
 	// CommandTimeout bounds each command to the Controller (default 10 s).
 	CommandTimeout time.Duration
 }
@@ -60,6 +68,7 @@ const (
 	modeLadder
 	modeJournal
 	modeDevices
+	modeSettings
 )
 
 // Model is the root model: it routes messages to the components and owns
@@ -89,8 +98,9 @@ type Model struct {
 	help   help.Model
 	ladder ladderView
 
-	journal journalPane
-	devices devicesPane
+	journal  journalPane
+	devices  devicesPane
+	settings settingsPane
 }
 
 // New builds the root model. It subscribes to ctl at once, so no event
@@ -135,6 +145,8 @@ func New(ctl Controller, o Options) *Model {
 	m.ladder = ladderView{st: m.st, km: km}
 	m.journal = journalPane{st: m.st, km: km, loc: o.Location}
 	m.devices = devicesPane{st: m.st, km: km}
+	_, canHoldWith := ctl.(HoldWither)
+	m.settings = settingsPane{st: m.st, km: km, hold: o.HoldDialect, audio: o.Device, audioDevs: o.AudioDevices, canHoldWith: canHoldWith}
 	m.sub = ctl.Subscribe()
 	m.applySnapshot(ctl.Snapshot())
 	m.now = o.Now()
@@ -280,6 +292,7 @@ func (m *Model) layout() {
 	m.ladder.SetSize(m.w, body)
 	m.journal.SetSize(m.w, body)
 	m.devices.SetSize(m.w, body)
+	m.settings.SetSize(m.w, body)
 	m.dial.SetSize(m.w, 1)
 	m.notice.SetSize(m.w, 1)
 	m.help.SetWidth(m.w)
@@ -372,6 +385,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case devicesMsg:
 		m.onDevices(msg)
+		return m, nil
+	case levelMsg:
+		if m.mode != modeSettings {
+			return m, nil
+		}
+		m.readLevels()
+		return m, levelTick()
+	case policySetMsg:
+		m.onPolicySet(msg)
 		return m, nil
 	case devicesChangedMsg:
 		return m, tea.Batch(devicesCmd(m.opts.Devices, m.opts.CommandTimeout), waitDevices(m.opts.Devices.Updates()))
@@ -473,6 +495,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.journalKey(msg)
 	case modeDevices:
 		return m.devicesKey(msg)
+	case modeSettings:
+		return m.settingsKey(msg)
 	}
 	if !key.Matches(msg, m.km.Quit) {
 		m.quitArm = false
@@ -501,6 +525,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openJournal()
 	case key.Matches(msg, m.km.Devices):
 		return m.openDevices()
+	case key.Matches(msg, m.km.Settings):
+		return m.openSettings()
 	case key.Matches(msg, m.km.DTMF):
 		if have && c.State == cti.CallActive && !c.LocalHold {
 			return m.dtmf(c.ID, msg.String())
@@ -602,6 +628,10 @@ func (m *Model) holdToggle(c cti.CallInfo) tea.Cmd {
 			return ctl.Resume(ctx, id)
 		})
 	}
+	if hw, ok := m.ctl.(HoldWither); ok && m.settings.hold != cti.HoldDefault {
+		d := m.settings.hold
+		return m.do("hold", func(ctx context.Context, _ Controller) error { return hw.HoldWith(ctx, id, d) })
+	}
 	return m.do("hold", func(ctx context.Context, ctl Controller) error { return ctl.Hold(ctx, id) })
 }
 
@@ -668,6 +698,9 @@ func (m *Model) Render() string {
 	case modeDevices:
 		main = m.devices.View()
 		hk = &m.devices
+	case modeSettings:
+		main = m.settings.View(m.header.policy, m.now)
+		hk = &m.settings
 	default:
 		main = m.calls.View(m.now)
 		if m.mode == modePrompt {

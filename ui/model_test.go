@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"image/color"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -509,5 +510,89 @@ func TestDevicesPane(t *testing.T) {
 				t.Errorf("%s: notice %q, want %q", tc.name, m.notice.last.Text, tc.wantNotice)
 			}
 		})
+	}
+}
+
+func TestSettingsPane(t *testing.T) {
+	act := call("c1", cti.Outgoing, cti.CallActive, "Bob", "1002", 0, 5)
+	tests := []struct {
+		name       string
+		plain      bool
+		policy     busy.Policy
+		keys       []string
+		msg        tea.Msg // sent after the keys
+		want       []string
+		wantMode   mode
+		wantHeader string
+		wantNotice string
+		wantTick   bool // msg re-arms the level meter
+	}{
+		{name: "opens", keys: []string{"S"}, wantMode: modeSettings},
+		{name: "esc goes back", keys: []string{"S", "esc"}, wantMode: modeCalls},
+		{name: "audio device is chosen at start", keys: []string{"S", "enter"}, wantMode: modeSettings, wantNotice: "--audio"},
+		{name: "hold dialect applies to h", keys: []string{"S", "down", "enter", "enter", "esc", "h"}, want: []string{"hold c1 inactive"}, wantMode: modeCalls},
+		{name: "default hold dialect uses Hold", keys: []string{"S", "down", "esc", "h"}, want: []string{"hold c1"}, wantMode: modeCalls},
+		{name: "hold dialect without HoldWith", plain: true, keys: []string{"S", "down", "enter"}, wantMode: modeSettings, wantNotice: "hold dialect: ui: not available"},
+		{name: "when busy cycles", keys: []string{"S", "down", "down", "enter"}, want: []string{"set-policy busy dnd=false"}, wantMode: modeSettings, wantHeader: "busy: busy"},
+		{name: "voicemail skipped without a URI", policy: busy.Policy{OnBusy: busy.Unavailable}, keys: []string{"S", "down", "down", "enter"},
+			want: []string{"set-policy silent dnd=false"}, wantMode: modeSettings, wantHeader: "busy: silent"},
+		{name: "voicemail with a URI", policy: busy.Policy{OnBusy: busy.Unavailable, VoicemailURI: "sip:vm@127.0.0.1"}, keys: []string{"S", "down", "down", "enter"},
+			want: []string{"set-policy voicemail dnd=false"}, wantMode: modeSettings},
+		{name: "silent wraps to wait", policy: busy.Policy{OnBusy: busy.Silent}, keys: []string{"S", "down", "down", "enter"}, want: []string{"set-policy wait dnd=false"}, wantMode: modeSettings},
+		{name: "DND toggles", keys: []string{"S", "down", "down", "down", "space"}, want: []string{"set-policy wait dnd=true"}, wantMode: modeSettings, wantHeader: "│ DND"},
+		{name: "let calls through", keys: []string{"S", "down", "down", "down", "down", "enter"}, want: []string{"let-through 30m0s"}, wantMode: modeSettings, wantHeader: "let through till"},
+		{name: "stop letting calls through", policy: busy.Policy{Override: busy.Override{UntilCallEnds: "c1"}}, keys: []string{"S", "down", "down", "down", "down", "enter"},
+			want: []string{"clear-override"}, wantMode: modeSettings},
+		{name: "policy without a PolicyController", plain: true, keys: []string{"S", "down", "down", "enter"}, wantMode: modeSettings, wantNotice: "busy policy: ui: not available"},
+		{name: "meter ticks while open", keys: []string{"S"}, msg: levelMsg(base), wantMode: modeSettings, wantTick: true},
+		{name: "meter stops when closed", keys: []string{"S", "esc"}, msg: levelMsg(base), wantMode: modeCalls},
+		{name: "policy error", keys: []string{"S"}, msg: policySetMsg{err: busy.ErrInvalidPolicy}, wantMode: modeSettings, wantNotice: "busy: invalid policy"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			f.plain = tc.plain
+			f.policy = tc.policy
+			m := newTestModel(t, f, 80, 24, act)
+			press(m, tc.keys...)
+			tick := false
+			if tc.msg != nil {
+				_, cmd := m.Update(tc.msg)
+				tick = cmd != nil
+			}
+			if got := f.calls(); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: controller calls = %q, want %q", tc.name, got, tc.want)
+			}
+			if m.mode != tc.wantMode {
+				t.Errorf("%s: mode = %v, want %v", tc.name, m.mode, tc.wantMode)
+			}
+			if h := ansi.Strip(m.header.View()); tc.wantHeader != "" && !strings.Contains(h, tc.wantHeader) {
+				t.Errorf("%s: header %q, want %q", tc.name, h, tc.wantHeader)
+			}
+			if tc.wantNotice != "" && !strings.Contains(m.notice.last.Text, tc.wantNotice) {
+				t.Errorf("%s: notice %q, want %q", tc.name, m.notice.last.Text, tc.wantNotice)
+			}
+			if tick != tc.wantTick {
+				t.Errorf("%s: meter re-armed %v, want %v", tc.name, tick, tc.wantTick)
+			}
+		})
+	}
+}
+
+func TestMeter(t *testing.T) {
+	tests := []struct {
+		name  string
+		level float64
+		want  string
+	}{
+		{name: "silence", level: 0, want: "··········"},
+		{name: "full scale", level: 1, want: "██████████"},
+		{name: "-30 dBFS is half", level: math.Pow(10, -1.5), want: "█████·····"},
+		{name: "below -60 dBFS", level: 1e-4, want: "··········"},
+	}
+	for _, tc := range tests {
+		if got := meter(tc.level, 10); got != tc.want {
+			t.Errorf("%s: meter(%v) = %q, want %q", tc.name, tc.level, got, tc.want)
+		}
 	}
 }

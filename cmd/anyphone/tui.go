@@ -484,8 +484,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 
 	m := ui.New(&routedService{Service: svc, dev: devices}, ui.Options{
-		Devices: devices,
-		Keys:    km, Account: svc.URI(), Device: device, Contacts: contacts,
+		Devices:      devices,
+		Levels:       hub.Levels,
+		AudioDevices: audioDeviceNames(),
+		HoldDialect:  pc.HoldDialect,
+		Keys:         km, Account: svc.URI(), Device: device, Contacts: contacts,
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
 		NoBell:    c.NoBell,
 		AltScreen: true, Mouse: !c.NoMouse,
@@ -496,6 +499,17 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 	log.Info("tui stop")
 	return nil
+}
+
+// audioDeviceNames lists the audio devices as specs for --audio: the
+// built-in names, then every backend device ("portaudio:NAME").
+func audioDeviceNames() []string {
+	names := []string{"auto", "null", "echo", "tone:440"}
+	devs, _ := audio.Devices() // no listing backend: the built-in names only
+	for _, d := range devs {
+		names = append(names, d.Backend+":"+d.Name)
+	}
+	return names
 }
 
 // anyDeviceUser is the local user's id in the embedded controller: the

@@ -1,0 +1,294 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
+)
+
+// HoldWither holds a call in a chosen dialect (*cti.Service implements
+// it). With it the settings pane's hold dialect applies to the h key.
+type HoldWither interface {
+	HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect) error
+}
+
+var _ HoldWither = (*cti.Service)(nil)
+
+// The settings pane's rows.
+const (
+	setAudio = iota
+	setHold
+	setBusy
+	setDND
+	setOverride
+	setRows
+)
+
+// holdDialects is the order the hold dialect cycles through.
+var holdDialects = []cti.HoldDialect{cti.HoldDefault, cti.HoldSendonly, cti.HoldInactive, cti.HoldZeroIP}
+
+// busyActions is the order "when busy" cycles through; voicemail only
+// when the policy has a voicemail URI.
+var busyActions = []busy.Action{busy.Wait, busy.Busy, busy.Unavailable, busy.Voicemail, busy.Silent}
+
+// overrideFor is how long "let calls through" lasts.
+const overrideFor = 30 * time.Minute
+
+// levelEvery is how often the level meter redraws while the pane is open.
+const levelEvery = 100 * time.Millisecond
+
+// settingsPane shows the audio device with a level meter, the hold
+// dialect, the busy policy (when busy, DND, let calls through) and the VIP
+// list; Enter changes the selected value.
+type settingsPane struct {
+	st          *Styles
+	km          *KeyMap
+	w, h        int
+	sel         int
+	mic, spk    float64 // last levels, 0..1
+	hold        cti.HoldDialect
+	audio       string   // the device in use
+	audioDevs   []string // what `anyphone devices` lists
+	canHoldWith bool
+}
+
+// levelMsg redraws the meter.
+type levelMsg time.Time
+
+func levelTick() tea.Cmd {
+	return tea.Tick(levelEvery, func(t time.Time) tea.Msg { return levelMsg(t) })
+}
+
+// policySetMsg reports a policy change made from the pane.
+type policySetMsg struct {
+	p   busy.Policy
+	err error
+}
+
+func (p *settingsPane) SetSize(w, h int) { p.w, p.h = w, max(h, 3) }
+
+// meter draws a level (0..1, peak) as a bar of n cells on a dB scale
+// from -60 dBFS, so speech shows and a full-scale tone fills it.
+func meter(level float64, n int) string {
+	fill := 0
+	if level > 0 {
+		db := 20 * math.Log10(level)
+		fill = int(math.Round(float64(n) * (db + 60) / 60))
+	}
+	fill = min(max(fill, 0), n)
+	return strings.Repeat("█", fill) + strings.Repeat("·", n-fill)
+}
+
+// View draws the rows, the meter and the VIP list; pol is the current
+// busy policy, nil without a PolicyController.
+func (p *settingsPane) View(pol *busy.Policy, now time.Time) string {
+	var b strings.Builder
+	b.WriteString(fitLine(p.st.Title.Render("Settings"), p.w))
+	val := func(i int) string {
+		switch i {
+		case setAudio:
+			return p.audio
+		case setHold:
+			return holdName(p.hold)
+		case setBusy:
+			if pol == nil {
+				return "not available"
+			}
+			return actionName(pol.OnBusy, busy.Wait)
+		case setDND:
+			if pol == nil {
+				return "not available"
+			}
+			return onOff(pol.DND)
+		case setOverride:
+			if pol == nil {
+				return "not available"
+			}
+			o := pol.Override
+			switch {
+			case o.IsZero() || !o.Until.IsZero() && !now.Before(o.Until):
+				return "off"
+			case !o.Until.IsZero():
+				return "until " + o.Until.Local().Format("15:04")
+			default:
+				return "until this call ends"
+			}
+		}
+		return ""
+	}
+	labels := [setRows]string{"audio device", "hold dialect", "when busy", "do not disturb", "let calls through"}
+	for i, l := range labels {
+		cursor := "  "
+		if i == p.sel {
+			cursor = "▸ "
+		}
+		line := fitLine(fmt.Sprintf("%s%-18s %s", cursor, l, val(i)), p.w)
+		if i == p.sel {
+			line = p.st.Selected.Render(line)
+		}
+		b.WriteString("\n" + line)
+	}
+	bar := max(min((p.w-24)/2, 30), 5)
+	b.WriteString("\n\n" + fitLine(fmt.Sprintf("  mic %s  speaker %s", meter(p.mic, bar), meter(p.spk, bar)), p.w))
+	if len(p.audioDevs) > 0 {
+		b.WriteString("\n" + p.st.Dim.Render(fitLine("  devices: "+strings.Join(p.audioDevs, ", ")+" (restart with --audio to switch)", p.w)))
+	}
+	b.WriteString("\n\n" + p.st.Title.Render("VIP callers") + p.st.Dim.Render("  always get through (--vip)"))
+	if pol == nil || len(pol.VIP) == 0 {
+		b.WriteString("\n" + p.st.Dim.Render("  none"))
+	} else {
+		for _, v := range pol.VIP {
+			b.WriteString("\n" + fitLine("  "+v, p.w))
+		}
+	}
+	return b.String()
+}
+
+func holdName(d cti.HoldDialect) string {
+	if d == cti.HoldDefault {
+		return "default (" + cti.HoldSendonly.String() + ")"
+	}
+	return d.String()
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func (p *settingsPane) ShortHelp() []key.Binding {
+	return []key.Binding{p.km.Up, p.km.Down, p.km.Select, p.km.Cancel}
+}
+
+func (p *settingsPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+
+// openSettings shows the settings pane and starts the level meter.
+func (m *Model) openSettings() tea.Cmd {
+	m.mode = modeSettings
+	m.readLevels()
+	if m.opts.Levels == nil {
+		return nil
+	}
+	return levelTick()
+}
+
+func (m *Model) readLevels() {
+	if m.opts.Levels != nil {
+		m.settings.mic, m.settings.spk = m.opts.Levels()
+	}
+}
+
+// settingsKey handles a key in the settings pane.
+func (m *Model) settingsKey(msg tea.KeyPressMsg) tea.Cmd {
+	p := &m.settings
+	switch {
+	case key.Matches(msg, m.km.Cancel, m.km.Settings, m.km.Quit):
+		m.mode = modeCalls
+	case key.Matches(msg, m.km.Up):
+		p.sel = max(p.sel-1, 0)
+	case key.Matches(msg, m.km.Down):
+		p.sel = min(p.sel+1, setRows-1)
+	case key.Matches(msg, m.km.Select):
+		return m.changeSetting()
+	}
+	return nil
+}
+
+// changeSetting steps the selected setting to its next value.
+func (m *Model) changeSetting() tea.Cmd {
+	p := &m.settings
+	switch p.sel {
+	case setAudio:
+		m.notice.set(cti.NoticeInfo, "the audio device is chosen at start: anyphone --audio DEVICE (see anyphone devices)")
+		return nil
+	case setHold:
+		if !p.canHoldWith {
+			m.notice.set(cti.NoticeInfo, "hold dialect: "+ErrNotAvailable.Error())
+			return nil
+		}
+		i := 0
+		for j, d := range holdDialects {
+			if d == p.hold {
+				i = j
+			}
+		}
+		p.hold = holdDialects[(i+1)%len(holdDialects)]
+		m.notice.set(cti.NoticeInfo, "h now holds with "+holdName(p.hold))
+		return nil
+	}
+	pc, ok := m.ctl.(PolicyController)
+	if !ok || m.header.policy == nil {
+		m.notice.set(cti.NoticeInfo, "busy policy: "+ErrNotAvailable.Error())
+		return nil
+	}
+	pol := *m.header.policy
+	d := m.opts.CommandTimeout
+	set := func(what string, f func() (busy.Policy, error)) tea.Cmd {
+		return func() tea.Msg {
+			_, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			np, err := f()
+			if err != nil {
+				return policySetMsg{err: fmt.Errorf("%s: %w", what, err)}
+			}
+			return policySetMsg{p: np}
+		}
+	}
+	switch p.sel {
+	case setBusy:
+		cur := pol.OnBusy
+		if cur == busy.Unset {
+			cur = busy.Wait
+		}
+		i := 0
+		for j, a := range busyActions {
+			if a == cur {
+				i = j
+			}
+		}
+		next := busyActions[(i+1)%len(busyActions)]
+		if next == busy.Voicemail && pol.VoicemailURI == "" {
+			next = busyActions[(i+2)%len(busyActions)]
+		}
+		pol.OnBusy = next
+		return set("when busy", func() (busy.Policy, error) { return pol, pc.SetPolicy(pol) })
+	case setDND:
+		pol.DND = !pol.DND
+		return set("do not disturb", func() (busy.Policy, error) { return pol, pc.SetPolicy(pol) })
+	case setOverride:
+		now := m.now
+		if o := pol.Override; !o.IsZero() && (o.Until.IsZero() || now.Before(o.Until)) {
+			return set("let calls through", func() (busy.Policy, error) {
+				pc.ClearOverride()
+				pol.Override = busy.Override{}
+				return pol, nil
+			})
+		}
+		return set("let calls through", func() (busy.Policy, error) {
+			pol.Override = pc.LetThroughFor(overrideFor)
+			return pol, nil
+		})
+	}
+	return nil
+}
+
+// onPolicySet applies a policy changed from the settings pane.
+func (m *Model) onPolicySet(msg policySetMsg) {
+	if msg.err != nil {
+		m.notice.set(cti.NoticeError, errText(msg.err))
+		return
+	}
+	p := msg.p
+	m.header.policy = &p
+	m.notice.set(cti.NoticeInfo, "busy policy: "+policyLabel(p, m.now))
+}
