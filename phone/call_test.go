@@ -111,6 +111,10 @@ func TestRejectBusyCarriesQ850(t *testing.T) {
 	if end.End == nil || end.End.Cause != want.Cause || end.End.Code != want.Code || end.End.Reason != want.Reason || end.End.Q850 != want.Q850 {
 		t.Errorf("caller end = %+v, want %+v", end.End, want)
 	}
+	var rej *phone.RejectedError
+	if !errors.As(end.End.Err(), &rej) || rej.Code != 486 || rej.Q850 != 17 {
+		t.Errorf("End.Err() = %v, want a *RejectedError 486 with Q.850 cause 17", end.End.Err())
+	}
 	if err := b.Answer(in.ID); !errors.Is(err, phone.ErrNoSuchCall) && !errors.Is(err, phone.ErrBadState) {
 		t.Errorf("answer after reject: %v, want ErrNoSuchCall or ErrBadState", err)
 	}

@@ -34,3 +34,18 @@ func (e *RejectedError) Error() string {
 	}
 	return s
 }
+
+// Err returns how the call failed as an error: a *RejectedError for a final
+// non-2xx answer (test it with errors.As), nil for a normal end.
+func (e EndInfo) Err() error {
+	switch e.Cause {
+	case EndRejected:
+		return &RejectedError{Code: e.Code, Reason: e.Reason, Q850: e.Q850, Text: e.Text}
+	case EndFailed, EndTimeout, EndMediaTimeout:
+		if e.Code != 0 {
+			return &RejectedError{Code: e.Code, Reason: e.Reason, Q850: e.Q850, Text: e.Text}
+		}
+		return fmt.Errorf("phone: call %s: %s", e.Cause, e.Text)
+	}
+	return nil
+}
