@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/anyphone
 # portaudio is cgo behind a build tag; the Makefile turns it on.
 TAGS ?= portaudio
-APT_PKGS := sip-tester baresip kamailio linphone-cli portaudio19-dev pkg-config
+APT_PKGS := sip-tester baresip kamailio linphone-cli portaudio19-dev pkg-config tmux
 FUZZTIME ?= 60s
 
 .PHONY: help deps build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet ci clean
@@ -36,7 +36,7 @@ test-unit: ## fast tests only (no interop peers)
 	$(GO) test -count=1 -short ./...
 
 bench: build ## benchmarks side by side with sipp, baresip, rtpengine (see README)
-	ANYPHONE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/... ./audio/... ./phone/...
+	ANYPHONE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/... ./audio/... ./phone/... ./ui/...
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@for pkg in $$($(GO) list ./...); do \
