@@ -32,6 +32,9 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		if p.answerInvalid(req, rtx) {
+			return // validate.go
+		}
 		if req.Method == sip.INFO {
 			p.handleInfo(req, rtx) // diago answers 406 to DTMF INFO (dtmf.go)
 			return

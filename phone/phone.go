@@ -287,6 +287,7 @@ func (p *Phone) Start(ctx context.Context) error {
 		return fmt.Errorf("sip server: %w", err)
 	}
 	srv.OnUpdate(p.middleware(p.handleUpdate))
+	srv.OnNoRoute(p.middleware(p.handleNoRoute)) // validate.go
 	p.dg = diago.NewDiago(ua,
 		diago.WithServer(srv),
 		diago.WithTransport(tr),
@@ -297,7 +298,7 @@ func (p *Phone) Start(ctx context.Context) error {
 			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
 		}}),
 	)
-	if err := p.dg.ServeBackground(p.ctx, p.serveIncoming); err != nil {
+	if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
 		p.cancel()
 		unregisterTracer(p)
 		return fmt.Errorf("listen %s/%s: %w", p.cfg.Transport, p.Addr(), err)

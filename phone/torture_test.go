@@ -1,0 +1,303 @@
+package phone_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/phonetest"
+)
+
+// noAnswer is the expected "code" of a message that must get no response
+// at all (responses sent to a UA that has no transaction for them).
+const noAnswer = 0
+
+// tortureCase is one torture message and the final response a user agent
+// owes it. INVITEs that pass validation are screened away with 486 (so no
+// call, no media and no request ever leaves towards the hosts they name).
+type tortureCase struct {
+	file       string // under testdata/torture
+	rfc        string // section
+	want       int    // final status, or noAnswer
+	wantHeader string // a header the response must carry ("Name: substring")
+}
+
+// rfc4475Cases are the 49 messages of RFC 4475 (the sipgo module's copies;
+// sipgo's own test.dat is not part of the RFC and left out).
+var rfc4475Cases = []tortureCase{
+	// §3.1.1 valid messages: processed. REGISTER and MESSAGE are methods a
+	// UA recognises but does not serve (405); unknown methods get 501.
+	// Its To has a tag: a mid-dialog request for no dialog of ours.
+	{"rfc4475/valid/wsinv.dat", "3.1.1.1", 481, ""},
+	{"rfc4475/valid/intmeth.dat", "3.1.1.2", 501, "Allow: INVITE"},
+	{"rfc4475/valid/esc01.dat", "3.1.1.3", 486, ""},
+	{"rfc4475/valid/escnull.dat", "3.1.1.4", 405, "Allow: INVITE"},
+	{"rfc4475/valid/esc02.dat", "3.1.1.5", 501, ""},
+	{"rfc4475/valid/lwsdisp.dat", "3.1.1.6", 200, ""},
+	{"rfc4475/valid/longreq.dat", "3.1.1.7", 486, ""},
+	{"rfc4475/valid/dblreq.dat", "3.1.1.8", 405, ""},
+	{"rfc4475/valid/semiuri.dat", "3.1.1.9", 200, ""},
+	{"rfc4475/valid/transports.dat", "3.1.1.10", 200, ""},
+	{"rfc4475/valid/mpart01.dat", "3.1.1.11", 405, ""},
+	{"rfc4475/valid/unreason.dat", "3.1.1.12", noAnswer, ""},
+	{"rfc4475/valid/noreason.dat", "3.1.1.13", noAnswer, ""},
+	// §3.1.2 invalid messages.
+	{"rfc4475/invalid/badinv01.dat", "3.1.2.1", 400, ""},
+	{"rfc4475/invalid/clerr.dat", "3.1.2.2", 400, ""},
+	{"rfc4475/invalid/ncl.dat", "3.1.2.3", 400, ""},
+	{"rfc4475/invalid/scalar02.dat", "3.1.2.4", 400, ""},
+	{"rfc4475/invalid/scalarlg.dat", "3.1.2.5", noAnswer, ""},
+	{"rfc4475/invalid/quotbal.dat", "3.1.2.6", 400, ""},
+	{"rfc4475/invalid/ltgtruri.dat", "3.1.2.7", 400, ""},
+	{"rfc4475/invalid/lwsruri.dat", "3.1.2.8", 400, ""},
+	{"rfc4475/invalid/lwsstart.dat", "3.1.2.9", 400, ""},
+	{"rfc4475/invalid/trws.dat", "3.1.2.10", 400, ""},
+	{"rfc4475/invalid/escruri.dat", "3.1.2.11", 400, ""},
+	// Liberal choice the RFC allows: the Date is not used, so serve it.
+	{"rfc4475/invalid/baddate.dat", "3.1.2.12", 486, ""},
+	{"rfc4475/invalid/regbadct.dat", "3.1.2.13", 400, ""},
+	{"rfc4475/invalid/badaspec.dat", "3.1.2.14", 400, ""},
+	{"rfc4475/invalid/baddn.dat", "3.1.2.15", 400, ""},
+	{"rfc4475/invalid/badvers.dat", "3.1.2.16", 505, ""},
+	{"rfc4475/invalid/mismatch01.dat", "3.1.2.17", 400, ""},
+	// RFC: 501 preferred, 400 acceptable; the CSeq mismatch is a syntax
+	// fault and syntax is checked before the method (RFC 3261 §8.2).
+	{"rfc4475/invalid/mismatch02.dat", "3.1.2.18", 400, ""},
+	{"rfc4475/invalid/bigcode.dat", "3.1.2.19", noAnswer, ""},
+	// §3.2 transaction layer: either 400 or RFC 2543 matching; sipgo
+	// matches it.
+	{"rfc4475/invalid/badbranch.dat", "3.2.1", 200, ""},
+	// §3.3 application layer.
+	{"rfc4475/invalid/insuf.dat", "3.3.1", 400, ""},
+	{"rfc4475/invalid/unkscm.dat", "3.3.2", 416, ""},
+	{"rfc4475/invalid/novelsc.dat", "3.3.3", 416, ""},
+	{"rfc4475/invalid/unksm2.dat", "3.3.4", 405, ""},
+	{"rfc4475/invalid/bext01.dat", "3.3.5", 420, "Unsupported: nothingSupportsThis, nothingSupportsThisEither"},
+	{"rfc4475/invalid/invut.dat", "3.3.6", 415, "Accept: application/sdp"},
+	// "Endpoints choosing not to act as registrars will simply reject the
+	// request. A 405 Method Not Allowed is appropriate."
+	{"rfc4475/invalid/regaut01.dat", "3.3.7", 405, "Allow: INVITE"},
+	{"rfc4475/invalid/multi01.dat", "3.3.8", 400, ""},
+	{"rfc4475/invalid/mcl01.dat", "3.3.9", 400, ""},
+	{"rfc4475/invalid/bcast.dat", "3.3.10", noAnswer, ""},
+	// A UAS serves Max-Forwards: 0 (only proxies answer 483).
+	{"rfc4475/invalid/zeromf.dat", "3.3.11", 200, ""},
+	{"rfc4475/invalid/cparam01.dat", "3.3.12", 405, ""},
+	{"rfc4475/invalid/cparam02.dat", "3.3.13", 405, ""},
+	{"rfc4475/invalid/regescrt.dat", "3.3.14", 405, ""},
+	{"rfc4475/invalid/sdp01.dat", "3.3.15", 406, ""},
+	// §3.4 backward compatibility: an RFC 2543 INVITE is served.
+	{"rfc4475/invalid/inv2543.dat", "3.4.1", 486, ""},
+}
+
+// rfc5118Cases are the 12 IPv6 messages of RFC 5118: only §4.2 is invalid.
+var rfc5118Cases = []tortureCase{
+	{"rfc5118/ipv6-good.dat", "4.1", 405, ""},
+	{"rfc5118/ipv6-bad.dat", "4.2", 400, ""},
+	{"rfc5118/port-ambiguous.dat", "4.3", 405, ""},
+	{"rfc5118/port-unambiguous.dat", "4.4", 405, ""},
+	{"rfc5118/via-received-param-with-delim.dat", "4.5", 481, ""},
+	{"rfc5118/via-received-param-no-delim.dat", "4.5", 200, ""},
+	{"rfc5118/ipv6-in-sdp.dat", "4.6", 486, ""},
+	{"rfc5118/mult-ip-in-header.dat", "4.7", 481, ""},
+	{"rfc5118/mult-ip-in-sdp.dat", "4.8", 486, ""},
+	{"rfc5118/ipv4-mapped-ipv6.dat", "4.9", 486, ""},
+	{"rfc5118/ipv6-bug-abnf-3-colons.dat", "4.10", 200, ""},
+	{"rfc5118/ipv6-correct-abnf-2-colons.dat", "4.10", 200, ""},
+}
+
+// TestTortureRFC4475 sends each RFC 4475 message over UDP to a running
+// phone and checks the final response the RFC asks of a user agent.
+func TestTortureRFC4475(t *testing.T) {
+	if len(rfc4475Cases) != 49 {
+		t.Fatalf("%d RFC 4475 cases, want 49", len(rfc4475Cases))
+	}
+	runTorture(t, rfc4475Cases)
+}
+
+// TestTortureRFC5118 does the same for the RFC 5118 IPv6 messages.
+func TestTortureRFC5118(t *testing.T) {
+	if len(rfc5118Cases) != 12 {
+		t.Fatalf("%d RFC 5118 cases, want 12", len(rfc5118Cases))
+	}
+	runTorture(t, rfc5118Cases)
+}
+
+func runTorture(t *testing.T, cases []tortureCase) {
+	ph := phonetest.NewPhone(t, 0, &phone.Config{
+		NoTrace: true,
+		Screen: func(phone.CallInfo) phone.Screening {
+			return phone.Screening{Action: phone.ScreenReject, Code: 486, Phrase: "Busy Here"}
+		},
+	})
+	dst, err := net.ResolveUDPAddr("udp", ph.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := 0
+	for _, tc := range cases {
+		raw, err := os.ReadFile(filepath.Join("testdata", "torture", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(strings.TrimSuffix(filepath.Base(tc.file), ".dat"), func(t *testing.T) {
+			// Each message from its own socket: several share a branch.
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			msg := aimAtLoopback(raw, c.LocalAddr().(*net.UDPAddr).Port)
+			if _, err := c.WriteToUDP(msg, dst); err != nil {
+				t.Fatal(err)
+			}
+			wait := 3 * time.Second
+			if tc.want == noAnswer {
+				wait = 300 * time.Millisecond
+			}
+			code, res, got := finalResponse(c, wait)
+			switch {
+			case tc.want == noAnswer && got != nil:
+				t.Errorf("RFC %s %s: got a response, want none:\n%s", tc.rfc, tc.file, got)
+			case tc.want != noAnswer && code != tc.want:
+				t.Errorf("RFC %s %s: got %d, want %d; received:\n%s", tc.rfc, tc.file, code, tc.want, got)
+			case tc.wantHeader != "":
+				name, val, _ := strings.Cut(tc.wantHeader, ": ")
+				var h sip.Header
+				if res != nil {
+					h = res.GetHeader(name)
+				}
+				if h == nil || !strings.Contains(h.Value(), val) {
+					t.Errorf("RFC %s %s: %d without %q:\n%s", tc.rfc, tc.file, code, tc.wantHeader, got)
+				} else {
+					pass++
+				}
+			default:
+				pass++
+			}
+		})
+	}
+	// The phone survived all of it.
+	probe := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%%d;branch=z9hG4bKprobe\r\n"+
+		"From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:%s>\r\nCall-ID: probe@torture\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", ph.Addr(), ph.Addr())
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = c.WriteToUDP(fmt.Appendf(nil, probe, c.LocalAddr().(*net.UDPAddr).Port), dst)
+	if code, _, _ := finalResponse(c, 3*time.Second); code != 200 {
+		t.Fatalf("OPTIONS after the torture run: %d, want 200", code)
+	}
+	t.Logf("%d/%d messages answered as the RFC says", pass, len(cases))
+}
+
+// finalResponse reads datagrams on c until a final response arrives or d
+// passes; it returns its code, the parsed response and everything read.
+func finalResponse(c *net.UDPConn, d time.Duration) (int, *sip.Response, []byte) {
+	var all []byte
+	buf := make([]byte, 65536)
+	deadline := time.Now().Add(d)
+	for {
+		_ = c.SetReadDeadline(deadline)
+		n, _, err := c.ReadFromUDP(buf)
+		if err != nil {
+			return 0, nil, all
+		}
+		all = append(all, buf[:n]...)
+		// The status line alone decides: a stateless answer to a broken
+		// request copies its broken headers.
+		var code int
+		if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err != nil || code < 200 {
+			continue
+		}
+		res, _ := sip.ParseMessage(buf[:n])
+		r, _ := res.(*sip.Response)
+		return code, r, all
+	}
+}
+
+// topVia matches the first Via's protocol and sent-by, across line folding
+// (wsinv folds its Via over three lines).
+var topVia = regexp.MustCompile(`(?i)(\n(?:via|v)[ \t]*:[ \t\r\n]*SIP[ \t\r\n]*/[ \t\r\n]*[0-9]+\.[0-9]+[ \t\r\n]*/[ \t\r\n]*)([A-Za-z]+)([ \t\r\n]+)(\[[^\]]*\](?::\d+)?|[^;,\s]+)`)
+
+// sdpAddr matches the addresses of SDP o= and c= lines.
+var sdpAddr = regexp.MustCompile(`(?m)(IN IP)([46]) ([^\s/]+)`)
+
+// contentLength matches a Content-Length header (long or compact form).
+var contentLength = regexp.MustCompile(`(?im)^(content-length|l)([ \t]*:[ \t]*)(\d+)`)
+
+// aimAtLoopback makes a torture message safe to send: the top Via becomes
+// UDP 127.0.0.1:port (the phone answers there) and every SDP address
+// becomes loopback (127.0.0.1 or ::1), with a single Content-Length moved
+// by as many bytes as the body changed. Nothing else changes: any other
+// address in the message is only ever parsed, never a target.
+func aimAtLoopback(msg []byte, port int) []byte {
+	s := string(msg)
+	if loc := topVia.FindStringSubmatchIndex(s); loc != nil {
+		s = s[:loc[4]] + "UDP" + s[loc[5]:loc[8]] + "127.0.0.1:" + strconv.Itoa(port) + s[loc[9]:]
+	}
+	head, body, ok := strings.Cut(s, "\r\n\r\n")
+	if !ok || body == "" {
+		return []byte(s)
+	}
+	loopback := func(b string) string {
+		return sdpAddr.ReplaceAllStringFunc(b, func(m string) string {
+			if strings.HasPrefix(m, "IN IP6") {
+				return "IN IP6 ::1"
+			}
+			return "IN IP4 127.0.0.1"
+		})
+	}
+	// The declared body moves Content-Length; octets after it (dblreq's
+	// second request) are rewritten but do not.
+	declared, rest := body, ""
+	cls := contentLength.FindAllStringSubmatchIndex(head, -1)
+	if len(cls) == 1 {
+		if n, err := strconv.Atoi(head[cls[0][6]:cls[0][7]]); err == nil && n < len(body) {
+			declared, rest = body[:n], body[n:]
+		}
+	}
+	newBody := loopback(declared)
+	if delta := len(newBody) - len(declared); delta != 0 && len(cls) == 1 {
+		n, _ := strconv.Atoi(head[cls[0][6]:cls[0][7]])
+		head = head[:cls[0][6]] + strconv.Itoa(n+delta) + head[cls[0][7]:]
+	}
+	return []byte(head + "\r\n\r\n" + newBody + loopback(rest))
+}
+
+// TestAimAtLoopback checks the rewrite that keeps the torture run on
+// loopback: no SDP address other than loopback survives it.
+func TestAimAtLoopback(t *testing.T) {
+	files, _ := filepath.Glob("testdata/torture/*/*.dat")
+	more, _ := filepath.Glob("testdata/torture/*/*/*.dat")
+	files = append(files, more...)
+	if len(files) != 61 {
+		t.Fatalf("%d torture files, want 61 (49 + 12)", len(files))
+	}
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		out := aimAtLoopback(raw, 5)
+		if bytes.Contains(raw, []byte("\nVia")) || bytes.Contains(raw, []byte("\nv:")) {
+			if !regexp.MustCompile(`UDP\s+127\.0\.0\.1:5[;\r]`).Match(out) {
+				t.Errorf("%s: top Via not aimed at loopback:\n%s", f, out)
+			}
+		}
+		_, body, _ := bytes.Cut(out, []byte("\r\n\r\n"))
+		for _, m := range sdpAddr.FindAllSubmatch(body, -1) {
+			if a := string(m[3]); a != "127.0.0.1" && a != "::1" {
+				t.Errorf("%s: SDP address %s left in the body", f, a)
+			}
+		}
+	}
+}
