@@ -27,7 +27,15 @@ type frameRing struct {
 	ring  [ringFrames][frameSamples]int16
 	head  int // next frame to read
 	count int // frames queued
+	// backlog counts reads in a row that left a frame queued: the writer
+	// runs a frame (or more) ahead for good, which only adds latency.
+	backlog int
+	shrunk  uint64 // frames dropped to shed a standing backlog
 }
+
+// shrinkAfter is how long a standing backlog may last before one frame is
+// dropped to shed it: 25 reads, half a second.
+const shrinkAfter = 25
 
 // push stores a frame; it reports whether an old frame was dropped.
 func (r *frameRing) push(src []int16) (dropped bool) {
@@ -55,6 +63,16 @@ func (r *frameRing) take(dst []int16) bool {
 	copy(dst, r.ring[r.head][:])
 	r.head = (r.head + 1) % ringFrames
 	r.count--
+	if r.count == 0 {
+		r.backlog = 0
+	} else if r.backlog++; r.backlog >= shrinkAfter {
+		// A frame has waited behind this one for half a second: drop it,
+		// as a jitter buffer shrinks, so the relay adds under 20 ms.
+		r.head = (r.head + 1) % ringFrames
+		r.count--
+		r.backlog = 0
+		r.shrunk++
+	}
 	return true
 }
 

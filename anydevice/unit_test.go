@@ -99,3 +99,28 @@ func TestRingbackCadence(t *testing.T) {
 		t.Errorf("on %d off %d frames, want 50/200 (1 s on, 4 s off)", on, off)
 	}
 }
+
+// TestPortShedsBacklog: a writer that stays a frame ahead of the reader
+// (phase, or a burst after jitter) would add 20 ms or more for the whole
+// call; after half a second the port drops one frame to shed it.
+func TestPortShedsBacklog(t *testing.T) {
+	a, b := NewPort(), NewPort()
+	Connect(a, b)
+	frame := make([]int16, frameSamples)
+	out := make([]int16, frameSamples)
+	_ = b.WriteFrame(frame) // one frame of standing backlog
+	for i := range 100 {
+		frame[0] = int16(i)
+		_ = b.WriteFrame(frame)
+		_ = a.ReadFrame(out)
+	}
+	b.mu.Lock()
+	queued, shed := b.count, b.shrunk
+	b.mu.Unlock()
+	if queued != 0 || shed != 1 {
+		t.Errorf("after 100 frames: %d queued, %d shed; want 0 queued after shedding 1", queued, shed)
+	}
+	if out[0] != 99 {
+		t.Errorf("last frame read %d, want the newest (99)", out[0])
+	}
+}
