@@ -201,3 +201,57 @@ func assertBaresipAfterResume(t *testing.T, bs *baresip) {
 		t.Errorf("baresip got DTMF %q after resume, want %q", got, afterResumeDigits)
 	}
 }
+
+// TestBaresipDTMF: digits typed on baresip (its sndcode command, RFC 4733)
+// arrive at the endpoint as dtmf events, in order; digits the endpoint
+// sends arrive at baresip as CALL_DTMF_START events.
+func TestBaresipDTMF(t *testing.T) {
+	const toAnyphone, toBaresip = "147*0#", "2580#*"
+	bs := startBaresip(t, baresipOpts{Tone: 440})
+	ep := startEndpoint(t, "--audio", "tone:1000", "--dtmf", toBaresip, "--expect-dtmf", toAnyphone,
+		"--hangup-after", "8s", "--expect-calls", "1", "--exit-after", "30s")
+	if _, err := bs.Command("dial", ep.URI, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.WaitEvent("CALL_ESTABLISHED", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	for _, d := range toAnyphone {
+		if _, err := bs.Command("sndcode", string(d), 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond) // baresip sends one event at a time
+	}
+	evs, err := ep.WaitEvents(func(ev Event) bool { return ev.Event == "dtmf" }, len(toAnyphone), 5*time.Second)
+	var got string
+	for _, ev := range evs {
+		got += ev.Digit
+	}
+	if err != nil || got != toAnyphone {
+		t.Errorf("endpoint dtmf events %q (%v), want %q", got, err, toAnyphone)
+	}
+	code, sum, err := ep.Wait(15 * time.Second)
+	if err != nil {
+		t.Fatalf("endpoint: %v", err)
+	}
+	if code != 0 || sum == nil || !sum.OK || sum.DTMF != toAnyphone {
+		t.Errorf("endpoint exit %d, summary %+v; want 0, ok, dtmf %q", code, sum, toAnyphone)
+	}
+	var heard string
+	for _, m := range bsMessages(bs) {
+		if m.Event && m.Type == "CALL_DTMF_START" {
+			heard += m.Param
+		}
+	}
+	if heard != toBaresip {
+		t.Errorf("baresip got DTMF %q, want %q", heard, toBaresip)
+	}
+}
+
+// bsMessages returns a copy of baresip's ctrl_tcp messages so far.
+func bsMessages(b *baresip) []bsMsg {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]bsMsg(nil), b.msgs...)
+}
