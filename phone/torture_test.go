@@ -2,11 +2,13 @@ package phone_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -299,5 +301,134 @@ func TestAimAtLoopback(t *testing.T) {
 				t.Errorf("%s: SDP address %s left in the body", f, a)
 			}
 		}
+	}
+}
+
+// TestInviteFlood sends 5,000 INVITEs in a burst from one source to a phone
+// that takes 4 calls at most: each is answered (486 once full) or dropped by
+// the kernel, and the live heap after GC stays bounded.
+func TestInviteFlood(t *testing.T) {
+	const n = 5000
+	ph := phonetest.NewPhone(t, 0, &phone.Config{NoTrace: true, MaxCalls: 4})
+	dst, _ := net.ResolveUDPAddr("udp", ph.Addr())
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadBuffer(8 << 20)
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	base := liveHeap()
+	codes := map[int]int{}
+	done := make(chan struct{})
+	go func() { // owner: this test; ends when c is closed or quiet
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			k, _, err := c.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			var code int
+			if _, err := fmt.Sscanf(string(buf[:k]), "SIP/2.0 %d", &code); err == nil {
+				codes[code]++
+			}
+		}
+	}()
+	start := time.Now()
+	for i := range n {
+		body := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n", 40000+i%1000*2)
+		msg := fmt.Sprintf("INVITE sip:flood@%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKflood%d\r\n"+
+			"From: <sip:f@127.0.0.1>;tag=f%d\r\nTo: <sip:flood@%s>\r\nCall-ID: flood-%d@test\r\nCSeq: 1 INVITE\r\n"+
+			"Contact: <sip:f@127.0.0.1:%d>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+			ph.Addr(), port, i, i, ph.Addr(), i, port, len(body), body)
+		if _, err := c.WriteToUDP([]byte(msg), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := time.Since(start)
+	<-done
+	peak := liveHeap()
+	busy := codes[486]
+	t.Logf("%d INVITEs in %s; responses by code: %v; live heap %d KB before, %d KB after (%+d B per INVITE)",
+		n, sent.Round(time.Millisecond), codes, base>>10, peak>>10, (int64(peak)-int64(base))/n)
+	if busy == 0 {
+		t.Errorf("no 486 although MaxCalls is 4: %v", codes)
+	}
+	if got := len(ph.Calls()); got > 4 {
+		t.Errorf("%d calls alive, MaxCalls is 4", got)
+	}
+	// Every INVITE leaves at most a transaction and its 486 behind until
+	// Timer H; 16 KB each is far above that and far below unbounded.
+	if grow := int64(peak) - int64(base); grow > 16<<10*n {
+		t.Errorf("live heap grew by %d KB for %d INVITEs", grow>>10, n)
+	}
+	// The phone still answers.
+	probe := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKfloodprobe\r\n"+
+		"From: <sip:p@127.0.0.1>;tag=p\r\nTo: <sip:%s>\r\nCall-ID: floodprobe@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", ph.Addr(), port, ph.Addr())
+	_, _ = c.WriteToUDP([]byte(probe), dst)
+	if code, _, _ := finalResponse(c, 5*time.Second); code != 200 {
+		t.Errorf("OPTIONS after the flood: %d, want 200", code)
+	}
+}
+
+// liveHeap is the heap in use after a full GC.
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestTCPFramingError sends bytes that cannot be framed as SIP over TCP:
+// the phone closes that connection and goes on serving new ones.
+func TestTCPFramingError(t *testing.T) {
+	ph := phonetest.NewPhone(t, 0, &phone.Config{NoTrace: true, Transport: "tcp"})
+	tests := []struct {
+		name string
+		data string
+	}{
+		{"negative content-length", "INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5;branch=z9hG4bKt1\r\nContent-Length: -5\r\n\r\n"},
+		{"garbage start line", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"},
+		{"no content-length", "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5;branch=z9hG4bKt2\r\nCall-ID: x\r\n\r\nbody"},
+		{"header line too long", "OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nX: " + strings.Repeat("a", 70000)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", ph.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, _ = conn.Write([]byte(tc.data))
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 4096)
+			for {
+				if _, err := conn.Read(buf); err != nil {
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						t.Fatalf("%s: connection still open after 5 s", tc.name)
+					}
+					break // closed by the phone
+				}
+			}
+			// A new connection is served.
+			c2, err := net.Dial("tcp", ph.Addr())
+			if err != nil {
+				t.Fatalf("%s: phone no longer accepts: %v", tc.name, err)
+			}
+			defer c2.Close()
+			probe := fmt.Sprintf("OPTIONS sip:%s;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bKtcpprobe\r\n"+
+				"From: <sip:p@127.0.0.1>;tag=p\r\nTo: <sip:%s>\r\nCall-ID: tcpprobe@test\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+				ph.Addr(), c2.LocalAddr(), ph.Addr())
+			_, _ = c2.Write([]byte(probe))
+			_ = c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+			k, err := c2.Read(buf)
+			if err != nil || !strings.HasPrefix(string(buf[:k]), "SIP/2.0 200") {
+				t.Fatalf("%s: OPTIONS on a new connection: %q, %v", tc.name, buf[:k], err)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -199,5 +200,40 @@ func TestGuardRFC2543(t *testing.T) {
 				t.Errorf("%s: sipgo still cannot key it: %v", tc.name, err)
 			}
 		})
+	}
+}
+
+// TestHugeContentLength: a 200-byte datagram declaring a 4 GB body is
+// answered 400 without allocating for the body (at most 64 KB in all for
+// parsing and answering it).
+func TestHugeContentLength(t *testing.T) {
+	g := &guardConn{p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser()}
+	for _, cl := range []string{"4294967295", "4000000000", "5000000000", "99999999999999999999"} {
+		msg := "INVITE sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5;branch=z9hG4bKx\r\nFrom: <sip:a@h>;tag=1\r\n" +
+			"To: <sip:b@h>\r\nCall-ID: big\r\nCSeq: 1 INVITE\r\nContent-Length: " + cl + "\r\n\r\nv=0\r\n"
+		if len(msg) > 200 {
+			t.Fatalf("datagram is %d bytes", len(msg))
+		}
+		buf := make([]byte, 65536)
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.PacketConn = pc
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		n := copy(buf, msg)
+		_, ok := g.admit(buf, n, pc.LocalAddr())
+		runtime.ReadMemStats(&after)
+		pc.Close()
+		if ok {
+			t.Errorf("Content-Length %s: passed on to sipgo", cl)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<10 {
+			t.Errorf("Content-Length %s: %d bytes allocated, want <= 64 KB", cl, alloc)
+		} else {
+			t.Logf("Content-Length %s: %d bytes allocated", cl, alloc)
+		}
 	}
 }
