@@ -59,6 +59,19 @@ type Message struct {
 	DTMF    *DTMF                `json:"dtmf,omitempty"`
 }
 
+// Why not cti/ctl's wire format and server: cti/ctl authenticates a
+// connection with one server-wide token at the WebSocket handshake and then
+// drives one cti.Service (call ids, one phone's calls). The controller
+// serves many users on one listener: each connection must authenticate as
+// one user with that user's own token, and may then see and act on only
+// that user's sessions, devices and numbers; a session is several calls
+// (legs) that clients never address one by one. Neither fits ctl.Server
+// or ctl.Controller without changing cti/ctl (a per-connection identity
+// from an authenticator hook, and a session-level command table), and
+// anydevice may not import cti (deps_test.go). The envelope is kept close
+// to ctl's ({"id","cmd","args"} in, {"id","ok",...} back, {"event":...}
+// pushed) so a client can share its framing.
+//
 // Handler serves the control API as JSON messages over WebSocket. Every
 // connection authenticates as one user with that user's token (compared in
 // constant time); it can then act only for that user. Bind it to loopback
