@@ -181,13 +181,16 @@ func rowHas(s string) func(string) bool {
 }
 
 // followCall dials uri from the TUI and walks the call through ringing or
-// active, hold, resume and hang up, reading the screen.
-func followCall(t *testing.T, tm *term, uri string) {
+// active, hold, resume, the SIP ladder and hang up, reading the screen.
+func followCall(t *testing.T, tm *term, uri string, ringing bool) {
 	tm.waitFor("the idle view", contains("no calls"))
 	tm.keys(false, "d")
 	tm.keys(true, uri)
 	tm.keys(false, "Enter")
 	tm.waitFor("the call row", func(s string) bool { return callRow(s) != "" })
+	if ringing {
+		tm.waitFor("ringing", rowHas("ringing"))
+	}
 	tm.waitFor("active", rowHas("active"))
 	tm.keys(false, "h")
 	tm.waitFor("held", rowHas("held"))
@@ -196,8 +199,18 @@ func followCall(t *testing.T, tm *term, uri string) {
 		r := callRow(s)
 		return strings.Contains(r, "active") && !strings.Contains(r, "[hold]")
 	})
+	tm.keys(false, "l")
+	tm.waitFor("the SIP ladder with the call and both hold re-INVITEs", func(s string) bool {
+		return strings.Contains(s, "SIP ladder") && strings.Count(s, "INVITE") >= 3 && strings.Contains(s, "200 OK")
+	})
+	tm.keys(false, "Escape")
+	tm.waitFor("the call list again", rowHas("active"))
 	tm.keys(false, "e")
 	tm.waitFor("the idle view after hang up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
+}
+
+// quit leaves the TUI with q and waits for it to exit.
+func (tm *term) quit() {
 	tm.keys(false, "q")
 	tm.waitFor("the TUI to exit", func(string) bool { _, err := tm.run("has-session", "-t", "ui"); return err != nil })
 }
@@ -206,11 +219,33 @@ func TestTUIAgainstEndpoint(t *testing.T) {
 	bin, tmux := need(t)
 	uri := startEndpoint(t, bin, "--audio", "tone:1000", "--answer-delay", "500ms")
 	tm := startTUI(t, bin, tmux)
-	followCall(t, tm, uri)
+	followCall(t, tm, uri, true)
+	tm.quit()
 }
 
+// TestTUIBuiltinEcho calls the built-in echo, then finds the call in the
+// journal pane and opens the devices and settings panes.
 func TestTUIBuiltinEcho(t *testing.T) {
 	bin, tmux := need(t)
 	tm := startTUI(t, bin, tmux)
-	followCall(t, tm, "echo")
+	followCall(t, tm, "echo", false)
+	tm.keys(false, "j")
+	tm.waitFor("the call in the journal", func(s string) bool {
+		return strings.Contains(s, "[all]") && strings.Contains(s, "answered") && strings.Contains(s, "echo@127.0.0.1")
+	})
+	tm.keys(false, "Escape")
+	tm.waitFor("the call list", contains("no calls")) // Escape then D at once would read as alt+D
+	tm.keys(false, "D")
+	tm.waitFor("the devices pane", func(s string) bool {
+		return strings.Contains(s, "Devices") && strings.Contains(s, "● desk") && strings.Contains(s, "(this softphone)")
+	})
+	tm.keys(false, "Escape")
+	tm.waitFor("the call list", contains("no calls"))
+	tm.keys(false, "S")
+	tm.waitFor("the settings pane", func(s string) bool {
+		return strings.Contains(s, "Settings") && strings.Contains(s, "when busy          wait") && strings.Contains(s, "mic ")
+	})
+	tm.keys(false, "Escape")
+	tm.waitFor("the call list", contains("no calls"))
+	tm.quit()
 }

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// baresipConfig is a baresip 1.0 config for loopback without sound
+// hardware: it answers every call (the account's answermode=auto) and
+// sends back what it hears (aubridge's "nil" player feeds its "nil"
+// source). After interop's harness, copied: e2e must not import test code.
+const baresipConfig = `poll_method		epoll
+sip_listen		127.0.0.1:{{SIP}}
+net_interface		127.0.0.1
+sip_transports		udp
+call_local_timeout	120
+call_max_calls		4
+audio_player		aubridge,nil
+audio_source		aubridge,nil
+audio_alert		aubridge,nil
+rtp_ports		{{RTP0}}-{{RTP1}}
+jitter_buffer_delay	5-10
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			aubridge.so
+module_tmp		account.so
+module_app		menu.so
+`
+
+// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago
+// and, with span > 1, the span-1 ports after it too (never 5060).
+func freeUDPPort(t *testing.T, span int) int {
+	t.Helper()
+	for range 100 {
+		l, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		base := l.LocalAddr().(*net.UDPAddr).Port
+		l.Close()
+		if base+span > 65535 || base <= 5060 && 5060 < base+span {
+			continue
+		}
+		ok := true
+		for p := base + 1; p < base+span && ok; p++ {
+			c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
+			ok = err == nil
+			if c != nil {
+				c.Close()
+			}
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free UDP port range")
+	return 0
+}
+
+// startBaresip runs baresip on 127.0.0.1 with an auto-answering account
+// and returns the URI to dial. Under CI a missing baresip fails the test;
+// elsewhere, with -short, it skips.
+func startBaresip(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("baresip")
+	if err != nil {
+		msg := "missing baresip (make test installs it)"
+		if os.Getenv("CI") == "true" || !testing.Short() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + " (-short)")
+	}
+	dir := t.TempDir()
+	sip, rtp := freeUDPPort(t, 1), freeUDPPort(t, 20)
+	cfg := strings.NewReplacer("{{SIP}}", strconv.Itoa(sip), "{{RTP0}}", strconv.Itoa(rtp), "{{RTP1}}", strconv.Itoa(rtp+19)).Replace(baresipConfig)
+	uri := fmt.Sprintf("sip:bob@127.0.0.1:%d", sip)
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<"+uri+">;regint=0;audio_codecs=PCMU;answermode=auto\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "-f", dir, "-t", "120")
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe() // kept open: the menu module reads it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start baresip: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		// The waiter: owned by this test, joined in the cleanup.
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("baresip output:\n%s", out.String())
+		}
+	})
+	// baresip is ready when its SIP port is taken.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", sip))
+		if err != nil {
+			break
+		}
+		c.Close()
+		select {
+		case <-done:
+			t.Fatalf("baresip exited at start:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip never listened on %d:\n%s", sip, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return uri
+}
+
+// TestTUIAgainstBaresip dials baresip (which answers at once, so the
+// ringing state may be too short to see) from the real TUI and follows
+// the call through active, hold, resume, the SIP ladder and hang up on the
+// screen.
+func TestTUIAgainstBaresip(t *testing.T) {
+	bin, tmux := need(t)
+	uri := startBaresip(t)
+	tm := startTUI(t, bin, tmux)
+	followCall(t, tm, uri, false)
+	tm.quit()
+}
