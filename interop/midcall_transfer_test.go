@@ -179,3 +179,61 @@ func TestAttendedTransferThreeParties(t *testing.T) {
 	assertTone(t, recordingOf(recB, bCCall.ID), 1000, 2*time.Second)
 	assertTone(t, recordingOf(recC, cBCall.ID), 440, 2*time.Second)
 }
+
+// TestConferenceMixesTwoEndpoints: A calls B (440 Hz) and C (1000 Hz) and
+// joins the calls in its local conference. Each of B and C must hear the
+// other's tone through A's mix; when B hangs up, A's call with C goes on.
+func TestConferenceMixesTwoEndpoints(t *testing.T) {
+	a := startCTIParty(t, "alice", nil)
+	recB, recC := t.TempDir(), t.TempDir()
+	b := startEndpoint(t, "--name", "bob", "--audio", "tone:440", "--record", recordingOf(recB, "%c"))
+	c := startEndpoint(t, "--name", "carol", "--audio", "tone:1000", "--record", recordingOf(recC, "%c"))
+	ctx := t.Context()
+
+	ab, err := a.Dial(ctx, b.URI, cti.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.wait(t, "A-B active", 5*time.Second, callIn(ab, cti.CallActive))
+	ac, err := a.Consult(ctx, ab, c.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.wait(t, "A-C active", 5*time.Second, callIn(ac, cti.CallActive))
+	if err := a.Conference(ctx, ab, ac); err != nil {
+		t.Fatalf("conference: %v", err)
+	}
+	for _, p := range [][2]cti.CallID{{ab, ac}, {ac, ab}} {
+		ci, _ := a.Call(p[0])
+		if ci.Conference != p[1] || ci.LocalHold || ci.State != cti.CallActive {
+			t.Errorf("call %s after Conference: %+v; want active, not held, conference %s", p[0], ci, p[1])
+		}
+	}
+	time.Sleep(3 * time.Second)
+
+	bCall, err := b.WaitEvent(midPred(midCallIs("", "active")), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bID := mid(bCall).Call.ID
+	if err := b.Send(map[string]any{"id": "1", "cmd": "hangup", "args": map[string]string{"call_id": bID}}); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(t, "A-B ended", 5*time.Second, callIn(ab, cti.CallEnded))
+	time.Sleep(500 * time.Millisecond)
+	if ci, ok := a.Call(ac); !ok || ci.State != cti.CallActive || ci.Conference != "" {
+		t.Errorf("A-C after B left: %+v (found %v); want active, out of the conference", ci, ok)
+	}
+	if err := a.Hangup(ctx, ac); err != nil {
+		t.Errorf("hang up A-C: %v", err)
+	}
+	cCall, err := c.WaitEvent(midPred(midCallIs("", "ended")), 5*time.Second)
+	if err != nil {
+		t.Fatalf("C's call did not end: %v", err)
+	}
+	if e := mid(cCall).Call.End; e == nil || e.Cause != "remote-hangup" {
+		t.Errorf("C's call ended %s; want remote-hangup (by A, not with B)", cCall.Raw)
+	}
+	assertTone(t, recordingOf(recB, bID), 1000, 2*time.Second)
+	assertTone(t, recordingOf(recC, mid(cCall).Call.ID), 440, 2*time.Second)
+}
