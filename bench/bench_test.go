@@ -184,6 +184,7 @@ type step struct {
 	took     time.Duration
 	cpu      time.Duration
 	achieved float64
+	drops    int64 // datagrams the SUT's socket dropped (receive buffer full)
 }
 
 func (s step) clean(calls int) bool {
@@ -192,8 +193,8 @@ func (s step) clean(calls int) bool {
 }
 
 func (s step) String() string {
-	return fmt.Sprintf("rate %d: %d ok, %d failed, %d retransmitted, %d dead msgs, %.0f calls/s achieved, %.0f µs CPU/call",
-		s.rate, s.totals.Successful, s.totals.Failed, s.totals.Retransmissions, s.totals.Dead, s.achieved,
+	return fmt.Sprintf("rate %d: %d ok, %d failed, %d retransmitted, %d dead msgs, %d dropped by the SUT's socket, %.0f calls/s achieved, %.0f µs CPU/call",
+		s.rate, s.totals.Successful, s.totals.Failed, s.totals.Retransmissions, s.totals.Dead, s.drops, s.achieved,
 		float64(s.cpu.Microseconds())/float64(max(s.totals.Successful, 1)))
 }
 
@@ -213,6 +214,7 @@ func BenchmarkSignallingRate(b *testing.B) {
 			for i := 0; rate <= 50000; i++ {
 				calls := rate * cfg.StepSeconds
 				before := sample(b, s)
+				drops0, _ := UDPDrops(s.Port())
 				load := SippLoad{Target: s.Addr, User: s.User, Rate: rate, Calls: calls,
 					Timeout:  time.Duration(cfg.StepSeconds+30) * time.Second,
 					StatFile: filepath.Join(benchDir(), fmt.Sprintf("rate-%s-%d.csv", name, rate))}
@@ -223,10 +225,14 @@ func BenchmarkSignallingRate(b *testing.B) {
 					b.Fatalf("%s at %d calls/s: %v", name, rate, err)
 				}
 				after := sample(b, s)
+				drops1, _ := UDPDrops(s.Port())
 				st := step{rate: rate, totals: tot, took: took, cpu: after.CPU - before.CPU,
-					achieved: float64(tot.Successful) / took.Seconds()}
+					achieved: float64(tot.Successful) / took.Seconds(), drops: drops1 - drops0}
 				b.Logf("%s %s", name, st)
 				if !st.clean(calls) {
+					if st.drops > 0 {
+						results.Note("signalling %s at %d calls/s: its UDP socket dropped %d datagrams (receive buffer full)", name, rate, st.drops)
+					}
 					if last == nil && rate > 10 && i < 6 {
 						// The first step already failed: go down, not up.
 						rate = rate / 2

@@ -95,3 +95,32 @@ func parseProcStatus(b []byte) (rss, hwm int64, err error) {
 	}
 	return rss, hwm, nil
 }
+
+// UDPDrops returns the datagrams the kernel dropped on the UDP sockets
+// bound to 127.0.0.1:port because their receive buffer was full (the
+// "drops" column of /proc/net/udp).
+func UDPDrops(port int) (int64, error) {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return 0, err
+	}
+	return parseUDPDrops(b, port)
+}
+
+func parseUDPDrops(b []byte, port int) (int64, error) {
+	want := fmt.Sprintf("0100007F:%04X", port)
+	var total int64
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 13 || f[1] != want {
+			continue
+		}
+		n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%w: udp drops %q", ErrBadProcStat, f[len(f)-1])
+		}
+		total += n
+	}
+	return total, sc.Err()
+}

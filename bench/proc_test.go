@@ -69,3 +69,28 @@ func TestReadProcSelf(t *testing.T) {
 		t.Errorf("self: RSS %d HWM %d", s.RSS, s.HWM)
 	}
 }
+
+func TestParseUDPDrops(t *testing.T) {
+	const table = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+   53: 0100007F:B8BC 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 747015 2 00000000a2792112 17
+  198: 0100007F:B94D 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 748854 2 00000000862e0b02 0
+  199: 00000000:B8BC 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 748855 2 00000000862e0b03 99
+`
+	tests := []struct {
+		name string
+		port int
+		want int64
+	}{
+		{"loopback socket with drops", 0xB8BC, 17},
+		{"no drops", 0xB94D, 0},
+		{"no such socket", 5060, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseUDPDrops([]byte(table), tt.port)
+			if err != nil || got != tt.want {
+				t.Errorf("%s: %d, %v; want %d", tt.name, got, err, tt.want)
+			}
+		})
+	}
+}

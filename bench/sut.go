@@ -25,6 +25,13 @@ type SUT struct {
 	User string // request-URI user it expects
 }
 
+// Port is the SIP port.
+func (s *SUT) Port() int {
+	_, p, _ := net.SplitHostPort(s.Addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
 // Stop stops the process by its PID.
 func (s *SUT) Stop() { s.Proc.Stop(3 * time.Second) }
 
