@@ -159,3 +159,28 @@ func TestFlowCallWaiting(t *testing.T) {
 		t.Errorf("final model: %d calls, want 2", len(out.calls.calls))
 	}
 }
+
+// TestFlowBlindTransfer: t, the target, Enter; the peer follows the REFER
+// to the target and our call ends as transferred.
+func TestFlowBlindTransfer(t *testing.T) {
+	target := startService(t, "target", &endpoint.Behavior{Audio: "tone:500"})
+	peer := startService(t, "peer", &endpoint.Behavior{Audio: "tone:1000"})
+	me := startService(t, "me", nil)
+	tm := newFlow(t, me, Contact{Name: "peer", URI: peer.URI()}, Contact{Name: "target", URI: target.URI()})
+	typeKeys(tm, "d")
+	tm.Type("peer")
+	typeKeys(tm, "enter")
+	screen(t, tm, "active")
+	typeKeys(tm, "t")
+	screen(t, tm, "transfer peer to›")
+	tm.Type("target")
+	typeKeys(tm, "enter")
+	screen(t, tm, "no calls", "transferred")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(target.Snapshot().Calls) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("blind transfer: the target got no call")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
