@@ -48,6 +48,7 @@ type EndpointCmd struct {
 	RTPTimeoutHangup bool          `help:"Also hang up on media timeout." name:"rtp-timeout-hangup"`
 	TraceFile        string        `help:"Write every SIP message to this file." type:"path"`
 	NoTrace          bool          `help:"Keep no per-call SIP ladder (less work under load)."`
+	Control          string        `help:"Also serve the control protocol over WebSocket on this address (loopback; elsewhere ANYPHONE_CTL_TOKEN is required)."`
 
 	HoldDialect    string `help:"How we hold: sendonly, inactive or zero-ip." default:"sendonly" name:"hold-dialect"`
 	HoldMusic      string `help:"What the peer hears while we hold with sendonly: tone:HZ, wav:PATH (default silence)." name:"hold-music"`
@@ -167,7 +168,17 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	if err := svc.Start(context.Background()); err != nil {
 		return err
 	}
-	_ = out.Emit("ready", map[string]any{"addr": svc.Addr(), "uri": svc.URI(), "transport": e.Transport})
+	ready := map[string]any{"addr": svc.Addr(), "uri": svc.URI(), "transport": e.Transport}
+	if e.Control != "" {
+		srv, err := ctl.Listen(ctx, e.Control, phone.Secret(os.Getenv("ANYPHONE_CTL_TOKEN")), svc)
+		if err != nil {
+			_ = svc.Shutdown(context.Background())
+			return usageError(fmt.Errorf("control: %w", err))
+		}
+		defer srv.Close()
+		ready["control"] = srv.Addr()
+	}
+	_ = out.Emit("ready", ready)
 
 	var wg sync.WaitGroup
 	wg.Add(1)

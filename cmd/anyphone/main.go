@@ -46,6 +46,7 @@ type cli struct {
 	Globals
 	Tui        TuiCmd        `cmd:"" default:"withargs" help:"Terminal softphone (default): dial, answer, hold, SIP ladder."`
 	Endpoint   EndpointCmd   `cmd:"" help:"Headless test endpoint: scripted behaviour, JSON-line events on stdout, commands on stdin."`
+	Ctl        CtlCmd        `cmd:"" help:"Commands and a live event tail against a running instance (control protocol)."`
 	Controller ControllerCmd `cmd:"" help:"AnyDevice callback controller: a server for many users (TOML config, WebSocket control API)."`
 	Journal    JournalCmd    `cmd:"" help:"Call journal and missed calls: list, missed, export, mark-read."`
 	Config     ConfigCmd     `cmd:"" help:"Configuration file: init, show, check."`

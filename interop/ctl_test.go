@@ -1,0 +1,80 @@
+package interop
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ctlRun runs `anyphone ctl --addr ADDR args...` and returns its stdout.
+func ctlRun(t *testing.T, addr string, args ...string) string {
+	t.Helper()
+	full := append([]string{"ctl", "--addr", addr}, args...)
+	out, err := exec.Command(anyphoneBin(t), full...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("anyphone %s: %v\n%s", strings.Join(full, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestCtlAgainstRunningEndpoint drives a running endpoint through its
+// WebSocket control API with `anyphone ctl`: dial, status, dtmf, a live
+// event tail, and hangup, while the peer checks what it received.
+func TestCtlAgainstRunningEndpoint(t *testing.T) {
+	needInterop(t)
+	peer := startEndpoint(t, "--audio", "tone:1000", "--expect-dtmf", "42", "--expect-calls", "1", "--exit-after", "30s")
+	me := startEndpoint(t, "--answer", "manual", "--audio", "tone:440", "--control", "127.0.0.1:0")
+	ready, err := me.WaitEvent(func(ev Event) bool { return ev.Event == "ready" }, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Control string `json:"control"`
+	}
+	if err := json.Unmarshal([]byte(ready.Raw), &r); err != nil || r.Control == "" {
+		t.Fatalf("ready line has no control address: %s", ready.Raw)
+	}
+
+	// A live tail in the background: it must see the call become active.
+	tail := exec.Command(anyphoneBin(t), "ctl", "--addr", r.Control, "events", "--count", "50")
+	var tailOut strings.Builder
+	tail.Stdout = &tailOut
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tail.Process.Kill(); _ = tail.Wait() })
+	time.Sleep(300 * time.Millisecond) // let the tail subscribe before the call starts
+
+	out := ctlRun(t, r.Control, "dial", peer.URI)
+	if !strings.Contains(out, "c1") {
+		t.Fatalf("ctl dial printed %q, want the call id c1", out)
+	}
+	if _, err := me.WaitEvent(func(ev Event) bool { return ev.Call != nil && ev.Call.State == "active" }, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var snap struct {
+		Calls []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"calls"`
+	}
+	status := ctlRun(t, r.Control, "status", "--json")
+	if err := json.Unmarshal([]byte(status), &snap); err != nil || len(snap.Calls) != 1 || snap.Calls[0].State != "active" {
+		t.Fatalf("ctl status --json = %s (%v), want one active call", status, err)
+	}
+	ctlRun(t, r.Control, "dtmf", "c1", "42")
+	time.Sleep(800 * time.Millisecond) // two RFC 4733 digits take ~300 ms on the wire
+	ctlRun(t, r.Control, "hangup", "c1")
+	if _, err := me.WaitEvent(func(ev Event) bool { return ev.Call != nil && ev.Call.State == "ended" }, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	code, err := peer.proc.Wait(15 * time.Second)
+	if err != nil || code != 0 {
+		t.Fatalf("peer exit %d (%v): it should have received DTMF 42 on one call", code, err)
+	}
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(tailOut.String(), `"state":"active"`) }) {
+		t.Errorf("ctl events tail never showed the active call:\n%s", tailOut.String())
+	}
+}
