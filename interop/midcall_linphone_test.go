@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/anyphone/anyphone/cti/ctl"
 )
 
 // linphonercTemplate is /work/shared/peers/linphonerc with its ports filled
@@ -149,7 +151,7 @@ func TestLinphonecBlindTransferee(t *testing.T) {
 		t.Errorf("target's call carries no Referred-By naming the transferor: %s", in.Raw)
 	}
 	// The transferor saw the progress and ended its leg as transferred.
-	fin, err := ep.WaitEvent(midPred(func(m midEvent) bool { return m.Event == "transfer" && m.Final }), 10*time.Second)
+	fin, err := ep.WaitEvent(midPred(func(m midEvent) bool { return m.Event == ctl.EventTransferProgress && m.Final }), 10*time.Second)
 	if err != nil {
 		t.Fatalf("no final transfer event: %v", err)
 	}

@@ -12,11 +12,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anyphone/anyphone/cti/ctl"
 )
 
 // midEvent is the mid-call view of one endpoint JSON line: the fields of
-// the transfer, refer and initial_hold events and the hold and transfer
-// fields of a call (harness_test.go's Event leaves them out).
+// the transfer_progress, refer_received and initial_hold_result events
+// (named by cti/ctl) and the hold and transfer fields of a call
+// (harness_test.go's Event leaves them out).
 type midEvent struct {
 	Event      string   `json:"event"`
 	CallID     string   `json:"call_id"`
@@ -126,7 +129,7 @@ func TestSippHeldInviteThenRefer(t *testing.T) {
 			}
 			fc := mid(first).Call
 			// It accepted the REFER from the call centre.
-			ref, err := agent.WaitEvent(midPred(func(m midEvent) bool { return m.Event == "refer" && m.Accepted }), 5*time.Second)
+			ref, err := agent.WaitEvent(midPred(func(m midEvent) bool { return m.Event == ctl.EventReferReceived && m.Accepted }), 5*time.Second)
 			if err != nil {
 				t.Fatalf("%s: no accepted refer event: %v", tc.name, err)
 			}
@@ -198,7 +201,7 @@ func TestSippStrictPeerRefusesHeldOffer(t *testing.T) {
 			}
 			sippOK(t, uas, invites, 10*time.Second)
 
-			ev, err := ep.WaitEvent(midPred(func(m midEvent) bool { return m.Event == "initial_hold" }), time.Second)
+			ev, err := ep.WaitEvent(midPred(func(m midEvent) bool { return m.Event == ctl.EventInitialHold }), time.Second)
 			if err != nil {
 				t.Fatalf("%s: no initial_hold event: %v", tc.name, err)
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/phone"
 )
 
@@ -127,7 +128,7 @@ func TestAttendedTransferThreeParties(t *testing.T) {
 		t.Fatalf("complete transfer: %v", err)
 	}
 	// B accepted a REFER with Replaces, from A, to C.
-	ref, err := b.WaitEvent(midPred(func(m midEvent) bool { return m.Event == "refer" }), 5*time.Second)
+	ref, err := b.WaitEvent(midPred(func(m midEvent) bool { return m.Event == ctl.EventReferReceived }), 5*time.Second)
 	if err != nil {
 		t.Fatalf("B got no REFER: %v", err)
 	}
