@@ -51,6 +51,9 @@ type call struct {
 
 	media *mediaPump
 
+	// origin is the o= identity of the SDP we send (origin.go).
+	origin sdpOrigin
+
 	// holding is true from our hold re-INVITE until resume; holdDialect is
 	// the form the request hook gives that offer.
 	holding     bool

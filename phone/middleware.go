@@ -23,7 +23,7 @@ import (
 //     from a caller who gave up.
 func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		rtx := &responseHook{ServerTransaction: tx}
+		rtx := &responseHook{ServerTransaction: tx, p: p, req: req}
 		defer func() {
 			if r := recover(); r != nil {
 				p.log.Error("request handler panic", "method", req.Method.String(), "call_id", callIDOf(req), "panic", r)
@@ -137,6 +137,8 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 // whether one was sent (so a panic does not get a second final answer).
 type responseHook struct {
 	sip.ServerTransaction
+	p         *Phone
+	req       *sip.Request
 	fix       func(*sip.Response)
 	responded atomic.Bool
 }
@@ -144,6 +146,9 @@ type responseHook struct {
 func (t *responseHook) Respond(r *sip.Response) error {
 	if t.fix != nil {
 		t.fix(r)
+	}
+	if t.p != nil && t.req != nil {
+		t.p.keepOriginResponse(t.req, r)
 	}
 	if r.StatusCode >= 200 {
 		t.responded.Store(true)
@@ -173,6 +178,7 @@ func (p *Phone) fixRequest(req *sip.Request) {
 		req.SetBody(sdpFixOrigin(b))
 		if req.IsInvite() {
 			p.rewriteHoldOffer(req)
+			req.SetBody(p.keepOrigin(callIDOf(req), req.Body()))
 		}
 	}
 	if req.IsInvite() && req.GetHeader("Allow") == nil {
