@@ -92,18 +92,3 @@ func BenchmarkFirstFrame(b *testing.B) {
 	}
 }
 
-// TestFrameBudget fails when a frame with 8 calls takes 2 ms or more.
-func TestFrameBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
-	r := testing.Benchmark(func(b *testing.B) {
-		m := newTestModel(b, newFake(), 120, 40, eightCalls()...)
-		for b.Loop() {
-			_ = m.View()
-		}
-	})
-	if per := time.Duration(r.NsPerOp()); per >= 2*time.Millisecond {
-		t.Errorf("View with 8 calls: %v per frame, want under 2 ms", per)
-	}
-}
