@@ -91,4 +91,3 @@ func BenchmarkFirstFrame(b *testing.B) {
 		_ = m.View()
 	}
 }
-
