@@ -375,8 +375,10 @@ func ParseReason(value string) (ReasonHeader, error) {
 	value = strings.TrimSpace(value)
 	parts := splitOutsideQuotes(value, ';')
 	proto := strings.TrimSpace(parts[0])
-	if proto == "" || strings.ContainsAny(proto, " \t\"<>") {
-		return ReasonHeader{}, &ReasonSyntaxError{Value: value, Msg: "missing protocol"}
+	if !isToken([]byte(proto)) {
+		// RFC 3326: protocol is a token. Anything else (a CR, a quote)
+		// must never be echoed into a header we send.
+		return ReasonHeader{}, &ReasonSyntaxError{Value: value, Msg: "protocol is not a token"}
 	}
 	r := ReasonHeader{Protocol: proto}
 	switch {
