@@ -45,6 +45,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 
+soak: ## 10,000 mixed calls, then goroutines, files and heap back at baseline
+	ANYPHONE_SOAK_CALLS=10000 $(GO) test -count=1 -run TestSoak -v -timeout 30m ./soak/
+
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')
 
