@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,8 +40,8 @@ func TestCtlAgainstRunningEndpoint(t *testing.T) {
 
 	// A live tail in the background: it must see the call become active.
 	tail := exec.Command(anyphoneBin(t), "ctl", "--addr", r.Control, "events", "--count", "50")
-	var tailOut strings.Builder
-	tail.Stdout = &tailOut
+	tailOut := &lockedBuffer{}
+	tail.Stdout = tailOut
 	if err := tail.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,4 +78,22 @@ func TestCtlAgainstRunningEndpoint(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { return strings.Contains(tailOut.String(), `"state":"active"`) }) {
 		t.Errorf("ctl events tail never showed the active call:\n%s", tailOut.String())
 	}
+}
+
+// lockedBuffer is an io.Writer a process writes to while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
