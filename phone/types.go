@@ -123,6 +123,7 @@ type CallInfo struct {
 	Rule   string       `json:"rule,omitempty"`
 	// Headers of interest from the initial INVITE (History-Info, Diversion,
 	// Referred-By, P-Asserted-Identity, Reason), raw values in order.
+	// Read-only: copies of a CallInfo share it.
 	Headers  map[string][]string `json:"headers,omitempty"`
 	Created  time.Time           `json:"created"`
 	Answered time.Time           `json:"answered,omitzero"`

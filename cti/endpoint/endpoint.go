@@ -298,6 +298,7 @@ func (e *Endpoint) onCall(c cti.CallInfo) {
 		e.mu.Lock()
 		answered := e.active[c.ID]
 		delete(e.active, c.ID)
+		delete(e.seen, c.ID) // a call's id is never reused: forget it
 		heard := e.heard[c.ID]
 		delete(e.heard, c.ID)
 		delete(e.detectors, c.ID)
