@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // Controller is what the dispatcher drives: exactly the cti.Service methods
@@ -231,7 +234,7 @@ func done(err error) (any, error) { return nil, err }
 // commandTable is every command. Adding a command is one entry here (and,
 // if it needs a new Service method, one method on Controller).
 func commandTable() map[string]commandSpec {
-	return map[string]commandSpec{
+	t := map[string]commandSpec{
 		"dial": command("place a call: to, from_user?, from_display?, headers?",
 			func(ctx context.Context, s *session, a dialArgs) (any, error) {
 				id, err := s.c.Dial(ctx, a.To, a.DialOptions)
@@ -382,6 +385,9 @@ func commandTable() map[string]commandSpec {
 				return r, nil
 			}),
 	}
+	maps.Copy(t, policyCommands())  // policy.go
+	maps.Copy(t, journalCommands()) // journal.go
+	return t
 }
 
 // Dispatcher decodes commands, runs them against a Controller and encodes
@@ -464,6 +470,10 @@ func toError(err error) *Error {
 		return &Error{Code: CodeNoSuchCall, Message: err.Error()}
 	case errors.Is(err, cti.ErrBadState), errors.Is(err, cti.ErrTransferPending):
 		return &Error{Code: CodeBadState, Message: err.Error()}
+	case errors.Is(err, busy.ErrInvalidPolicy), errors.Is(err, journal.ErrBadFormat):
+		return &Error{Code: CodeBadRequest, Message: err.Error()}
+	case errors.Is(err, cti.ErrNoJournal):
+		return &Error{Code: CodeUnsupported, Message: err.Error()}
 	default:
 		return &Error{Code: CodeInternal, Message: err.Error()}
 	}

@@ -20,6 +20,9 @@ const (
 	CodeUnauthorized = "unauthorized"
 	// CodeRejected: the peer answered with a final SIP failure (sip_code).
 	CodeRejected = "rejected"
+	// CodeUnsupported: this instance does not offer the command (no
+	// journal, no busy policy).
+	CodeUnsupported = "unsupported"
 	// CodeInternal: anything else.
 	CodeInternal = "internal"
 )

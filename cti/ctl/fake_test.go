@@ -3,11 +3,14 @@ package ctl
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/busy"
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // fakeController records every command it gets and answers from its
@@ -22,9 +25,21 @@ type fakeController struct {
 	notes  []cti.Notice
 	ladder map[cti.CallID][]cti.SIPMessage
 	bus    cti.Service
+
+	policy  busy.Policy     // Policy and SetPolicy
+	entries []journal.Entry // Journal and ExportJournal
+	unread  int
 }
 
-var _ Controller = (*fakeController)(nil)
+var (
+	_ Controller       = (*fakeController)(nil)
+	_ PolicyController = (*fakeController)(nil)
+	_ Journaler        = (*fakeController)(nil)
+)
+
+// plainController hides the fake's optional interfaces (no policy, no
+// journal).
+type plainController struct{ Controller }
 
 var fakeTime = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -167,4 +182,79 @@ func (f *fakeController) AcceptRefer(ctx context.Context, id cti.CallID) error {
 
 func (f *fakeController) RejectRefer(ctx context.Context, id cti.CallID) error {
 	return f.record("RejectRefer", id)
+}
+
+func (f *fakeController) Policy() busy.Policy {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.policy
+}
+
+func (f *fakeController) SetPolicy(p busy.Policy) error {
+	if err := f.record("SetPolicy", p.OnBusy, p.DND, p.VoicemailURI); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p.Override = f.policy.Override
+	f.policy = p
+	return nil
+}
+
+func (f *fakeController) LetThroughFor(d time.Duration) busy.Override {
+	_ = f.record("LetThroughFor", d)
+	return busy.Override{Until: fakeTime.Add(d)}
+}
+
+func (f *fakeController) LetThroughUntilCallEnds(id cti.CallID) busy.Override {
+	_ = f.record("LetThroughUntilCallEnds", id)
+	return busy.Override{UntilCallEnds: id}
+}
+
+func (f *fakeController) ClearOverride() { _ = f.record("ClearOverride") }
+
+func (f *fakeController) Journal(ctx context.Context, flt journal.Filter) ([]journal.Entry, error) {
+	if err := f.record("Journal", flt.View, flt.Unread, flt.Search, flt.Since.Format(time.RFC3339), flt.Limit, flt.Offset); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.entries, nil
+}
+
+func (f *fakeController) UnreadMissed(ctx context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unread, f.errs["UnreadMissed"]
+}
+
+func (f *fakeController) MarkRead(ctx context.Context, ids ...int64) error {
+	if err := f.record("MarkRead", ids); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.unread = max(f.unread-len(ids), 0)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeController) MarkAllRead(ctx context.Context) error {
+	if err := f.record("MarkAllRead"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.unread = 0
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeController) ExportJournal(ctx context.Context, w io.Writer, format string, flt journal.Filter) error {
+	if err := f.record("ExportJournal", format, flt.View, flt.Limit); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	n := len(f.entries)
+	f.mu.Unlock()
+	_, err := fmt.Fprintf(w, "%s:%d", format, n)
+	return err
 }
