@@ -66,7 +66,9 @@ func TestCtlAgainstRunningEndpoint(t *testing.T) {
 		t.Fatalf("ctl status --json = %s (%v), want one active call", status, err)
 	}
 	ctlRun(t, r.Control, "dtmf", "c1", "42")
-	time.Sleep(800 * time.Millisecond) // two RFC 4733 digits take ~300 ms on the wire
+	if _, err := peer.WaitEvent(func(ev Event) bool { return ev.Event == "dtmf" && ev.Digit == "2" }, 5*time.Second); err != nil {
+		t.Fatalf("peer never received the second digit: %v", err)
+	}
 	ctlRun(t, r.Control, "hangup", "c1")
 	if _, err := me.WaitEvent(func(ev Event) bool { return ev.Call != nil && ev.Call.State == "ended" }, 10*time.Second); err != nil {
 		t.Fatal(err)
