@@ -43,6 +43,9 @@ type mediaPump struct {
 	mohTried bool
 	// te decodes telephone-event on a payload type other than 101 (dtmf.go).
 	te dtmfDecoder
+	// pw and pp are the packet-level relay (Config.Packets, relay.go).
+	pw *PacketWriter
+	pp PacketPort
 }
 
 func (p *Phone) startMedia(c *call, m *diago.DialogMedia) {
@@ -71,6 +74,7 @@ func (p *Phone) startMedia(c *call, m *diago.DialogMedia) {
 			}
 		}
 	}
+	p.startPackets(mp, info)
 	mp.wg.Add(2)
 	go func() { defer mp.wg.Done(); defer p.recoverMedia(c); mp.readLoop() }()
 	go func() { defer mp.wg.Done(); defer p.recoverMedia(c); mp.writeLoop() }()
@@ -150,14 +154,21 @@ func (mp *mediaPump) readLoop() {
 		if hdr := mp.m.RTPPacketReader.PacketHeader; hdr.PayloadType != pt {
 			// telephone-event on 101 is handled by dr; on another
 			// negotiated payload type by us (dtmf.go).
-			if te := c.telephoneEvent(); te != 101 && int(hdr.PayloadType) == te {
+			te := c.telephoneEvent()
+			if te != 101 && int(hdr.PayloadType) == te {
 				if d, ok := mp.te.packet(hdr.Timestamp, buf[:n]); ok {
 					c.p.emit(DTMFReceived{CallID: c.id, Digit: d})
 				}
 			}
+			if int(hdr.PayloadType) == te {
+				mp.offerPacket(PacketEvent, buf[:n])
+			}
 			continue // comfort noise, unknown
 		}
 		mp.lastRTP.Store(time.Now().UnixNano())
+		if mp.offerPacket(PacketAudio, buf[:n]) {
+			continue // relayed as it is (relay.go)
+		}
 		conf := c.confLinkOf()
 		if mp.sink == nil && conf == nil {
 			continue
@@ -198,7 +209,12 @@ func (mp *mediaPump) writeLoop() {
 	enc := make([]byte, len(frame))
 	tick := time.NewTicker(f.Frame)
 	defer tick.Stop()
+	gate := time.NewTicker(gateEvery)
+	defer gate.Stop()
 	for mp.ctx.Err() == nil {
+		if mp.relayStep(tick, gate) {
+			continue // packet mode (relay.go)
+		}
 		select {
 		case d := <-mp.dtmf:
 			if mp.maySend.Load() {

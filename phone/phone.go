@@ -74,6 +74,10 @@ type Config struct {
 	RingTimeout time.Duration
 	// Media supplies per-call audio.
 	Media MediaFunc
+	// Packets, if set, gives calls a packet-level media path next to
+	// Media's PCM (relay.go): the AnyDevice relay forwards payloads between
+	// legs of the same codec without decoding or pacing them.
+	Packets PacketFunc
 	// Screen decides about each incoming call before it rings (busy
 	// policy, DND, voicemail redirect, no-answer timeout). Nil: ring.
 	Screen ScreenFunc
