@@ -1,7 +1,7 @@
 // Package cti is anyphone's product API: the one Service every frontend (the
 // TUI, the headless endpoint, the control protocol) drives, with a closed set
 // of events, a Snapshot and Subscribe. It owns the routing policy between
-// the local line and (later) AnyDevice.
+// the local line and AnyDevice (anydevice.go).
 //
 // cti may import phone and anydevice; it must not import ui, and it must not
 // import sipgo, diago or pion (only phone does).
@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/anyphone/anyphone/cti/busy"
@@ -53,8 +52,9 @@ type Service struct {
 	notes []Notice
 	hooks []func(Event)
 
-	policy  policyState // see policy.go
-	journal *journaling // see journaling.go
+	policy  policyState    // see policy.go
+	journal *journaling    // see journaling.go
+	route   AnyDeviceRoute // dial routing, see anydevice.go; guarded by mu
 }
 
 // New builds a Service around a new phone. Call Start.
@@ -180,11 +180,8 @@ type DialOptions struct {
 	Headers map[string]string `json:"headers,omitempty"`
 }
 
-// Dial places a call. It returns once the INVITE is under way.
-func (s *Service) Dial(ctx context.Context, to string, o DialOptions) (CallID, error) {
-	if strings.TrimSpace(to) == "" {
-		return "", errors.New("cti: dial: empty destination")
-	}
+// dialLocal places a call on the local line (Dial routes, anydevice.go).
+func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (CallID, error) {
 	po := phone.DialOptions{FromUser: o.FromUser, FromDisplay: o.FromDisplay}
 	for k, v := range o.Headers {
 		po.Headers = append(po.Headers, [2]string{k, v})

@@ -483,7 +483,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 		svc.Notify(cti.NoticeInfo, "ready: d then echo or tone + enter for a test call")
 	}
 
-	m := ui.New(&routedService{Service: svc, dev: devices}, ui.Options{
+	// Dials (the TUI's and the control API's) go through the active device.
+	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: devices, User: devices.user, Local: deskDevice})
+	defer svc.SetAnyDevice(cti.AnyDeviceRoute{})
+
+	m := ui.New(svc, ui.Options{
 		Devices:      devices,
 		Levels:       hub.Levels,
 		AudioDevices: audioDeviceNames(),
@@ -532,11 +536,8 @@ const deskDevice = "desk"
 
 // anyDevice is the embedded AnyDevice controller (its own phone on
 // 127.0.0.1:0) with the local user's devices, seen by the UI as
-// ui.Devices. It also routes dialling: the local line while desk is
-// active, a callback through the active device otherwise.
-//
-// TODO(#6): the routing belongs in cti (an Options.AnyDevice hook) so the
-// control API routes the same way; today only the TUI's dials do.
+// ui.Devices and by the Service as cti.AnyDevice (which routes every
+// dial: the local line while desk is active, a callback otherwise).
 type anyDevice struct {
 	ad      *anydevice.Controller
 	user    string
@@ -622,12 +623,6 @@ func (d *anyDevice) close(ctx context.Context) {
 	<-d.done
 }
 
-// remoteActive reports whether the first active device is not the desk.
-func (d *anyDevice) remoteActive() bool {
-	act, err := d.ad.ActiveDevices(d.user)
-	return err == nil && len(act) > 0 && !strings.EqualFold(act[0], deskDevice)
-}
-
 // DeviceStatus implements ui.Devices.
 func (d *anyDevice) DeviceStatus(context.Context) (ui.DeviceStatus, error) {
 	st, err := d.ad.Status(d.user)
@@ -690,20 +685,13 @@ func (d *anyDevice) Updates() <-chan struct{} { return d.updates }
 
 var _ ui.Devices = (*anyDevice)(nil)
 
-// routedService is the TUI's Controller: the Service, with Dial routed
-// through the active AnyDevice device when that is not the desk (the call
-// then rings that device first and is not a local call: the returned
-// CallID is empty and the devices pane shows the session).
-type routedService struct {
-	*cti.Service
-	dev *anyDevice
+// ActiveDevices implements cti.AnyDevice: the Service asks it where a
+// dial goes.
+func (d *anyDevice) ActiveDevices(userID string) ([]string, error) { return d.ad.ActiveDevices(userID) }
+
+// Callback implements cti.AnyDevice.
+func (d *anyDevice) Callback(ctx context.Context, userID, to string, o anydevice.CallbackOptions) (anydevice.SessionID, error) {
+	return d.ad.Callback(ctx, userID, to, o)
 }
 
-// Dial places a local call, or a callback when a remote device is active.
-func (r *routedService) Dial(ctx context.Context, to string, o cti.DialOptions) (cti.CallID, error) {
-	if r.dev != nil && r.dev.remoteActive() {
-		_, err := r.dev.ad.Callback(ctx, r.dev.user, to, anydevice.CallbackOptions{})
-		return "", err
-	}
-	return r.Service.Dial(ctx, to, o)
-}
+var _ cti.AnyDevice = (*anyDevice)(nil)

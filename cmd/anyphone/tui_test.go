@@ -285,7 +285,8 @@ func TestTuiAnyDeviceConfig(t *testing.T) {
 	}
 }
 
-// TestTuiDialRouting: with desk active the TUI dials on the local line;
+// TestTuiDialRouting: with desk active the Service the TUI wires dials on
+// the local line;
 // with mobile active the embedded controller calls the mobile first and
 // bridges it to the destination.
 func TestTuiDialRouting(t *testing.T) {
@@ -307,7 +308,8 @@ func TestTuiDialRouting(t *testing.T) {
 		defer cancel()
 		dev.close(ctx)
 	}()
-	r := &routedService{Service: me, dev: dev}
+	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: dev, User: dev.user, Local: deskDevice})
+	r := me
 
 	id, err := r.Dial(t.Context(), dest.URI(), cti.DialOptions{})
 	if err != nil || id == "" {

@@ -47,6 +47,16 @@ type Controller interface {
 
 var _ Controller = (*cti.Service)(nil)
 
+// Router is implemented by Controllers that route a dial through the
+// user's active AnyDevice device (*cti.Service does); dial then reports
+// where the call went: {"call_id":"","device":"mobile","session_id":"s1"}
+// for a callback.
+type Router interface {
+	DialRouted(ctx context.Context, to string, o cti.DialOptions) (cti.DialResult, error)
+}
+
+var _ Router = (*cti.Service)(nil)
+
 // commandSpec is one entry of the command table: a summary for `commands`
 // and a run function that decodes the args and calls the Controller.
 type commandSpec struct {
@@ -235,8 +245,11 @@ func done(err error) (any, error) { return nil, err }
 // if it needs a new Service method, one method on Controller).
 func commandTable() map[string]commandSpec {
 	t := map[string]commandSpec{
-		"dial": command("place a call: to, from_user?, from_display?, headers?",
+		"dial": command("place a call: to, from_user?, from_display?, headers?; with another AnyDevice device active, a callback through it (device, session_id)",
 			func(ctx context.Context, s *session, a dialArgs) (any, error) {
+				if r, ok := s.c.(Router); ok {
+					return r.DialRouted(ctx, a.To, a.DialOptions)
+				}
 				id, err := s.c.Dial(ctx, a.To, a.DialOptions)
 				if err != nil {
 					return nil, err

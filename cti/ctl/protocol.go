@@ -166,6 +166,7 @@ const (
 	EventPolicyDecision   = "policy_decision"
 	EventPolicyChanged    = "policy_changed"
 	EventJournalChanged   = "journal_changed"
+	EventCallbackPlaced   = "callback_placed"
 )
 
 // wireNotice is a notice on the wire (cti.Notice has no JSON tags).
@@ -244,6 +245,12 @@ func MarshalEvent(ev cti.Event, t time.Time) ([]byte, error) {
 			Entry        any `json:"entry"`
 			UnreadMissed int `json:"unread_missed"`
 		}{e.Entry, e.UnreadMissed})
+	case cti.CallbackPlaced:
+		return EncodeEvent(EventCallbackPlaced, t, struct {
+			To      string `json:"to"`
+			Device  string `json:"device"`
+			Session string `json:"session_id"`
+		}{e.To, e.Device, e.Session})
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}

@@ -44,6 +44,7 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.PolicyDecision{CallID: "c4", Decision: busy.Decision{Action: busy.Busy, Rule: busy.RuleBusy, Code: 486, Phrase: "Busy Here"}},
 		cti.PolicyChanged{Policy: busy.Policy{DND: true}},
 		cti.JournalChanged{Entry: journal.Entry{ID: 7, User: "me", Key: "k", Started: at}, UnreadMissed: 2},
+		cti.CallbackPlaced{To: "sip:bob@127.0.0.1:5070", Device: "mobile", Session: "s1"},
 	}
 	var out bytes.Buffer
 	for i, ev := range events {

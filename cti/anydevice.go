@@ -1,0 +1,116 @@
+package cti
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/anyphone/anyphone/anydevice"
+)
+
+// This file routes dialling between the local line and AnyDevice: while
+// the user's first active device is this softphone (or no controller is
+// set) Dial places a local call; otherwise the AnyDevice controller calls
+// the active device first and then the destination (a callback), so the
+// TUI, the control API and the endpoint all route the same way.
+
+// DefaultLocalDevice is this softphone's device name when
+// AnyDeviceRoute.Local is empty.
+const DefaultLocalDevice = "desk"
+
+// AnyDevice is what the Service needs from an AnyDevice controller to
+// route a dial; *anydevice.Controller implements it.
+type AnyDevice interface {
+	ActiveDevices(userID string) ([]string, error)
+	Callback(ctx context.Context, userID, destination string, o anydevice.CallbackOptions) (anydevice.SessionID, error)
+}
+
+var _ AnyDevice = (*anydevice.Controller)(nil)
+
+// AnyDeviceRoute connects a Service to the user's AnyDevice controller.
+type AnyDeviceRoute struct {
+	// Controller places callbacks; nil turns routing off (every dial is
+	// local).
+	Controller AnyDevice
+	// User is the user's id in the controller.
+	User string
+	// Local is this softphone's device name among the user's devices;
+	// "" means DefaultLocalDevice.
+	Local string
+}
+
+// DialResult says where a dial went: a local call (CallID), or a callback
+// through another device (Device and Session; CallID is empty, the call
+// is not one of this phone's).
+type DialResult struct {
+	CallID  CallID `json:"call_id"`
+	Device  string `json:"device,omitempty"`
+	Session string `json:"session_id,omitempty"`
+}
+
+// CallbackPlaced is published when a dial became an AnyDevice callback:
+// Device rings first, then To. The controller reports the session's
+// progress; this Service has no call for it.
+type CallbackPlaced struct {
+	To      string
+	Device  string
+	Session string
+}
+
+func (CallbackPlaced) ctiEvent() {}
+
+// SetAnyDevice routes Dial through r from now on (see DialRouted). A zero
+// route turns routing off. It is safe to call at any time.
+func (s *Service) SetAnyDevice(r AnyDeviceRoute) {
+	if r.Local == "" {
+		r.Local = DefaultLocalDevice
+	}
+	s.mu.Lock()
+	s.route = r
+	s.mu.Unlock()
+}
+
+// remoteDevice returns the device a dial goes through when it is not this
+// softphone: the user's first active device.
+func (s *Service) remoteDevice() (AnyDeviceRoute, string, bool) {
+	s.mu.Lock()
+	r := s.route
+	s.mu.Unlock()
+	if r.Controller == nil {
+		return r, "", false
+	}
+	act, err := r.Controller.ActiveDevices(r.User)
+	if err != nil || len(act) == 0 || strings.EqualFold(act[0], r.Local) {
+		return r, "", false
+	}
+	return r, act[0], true
+}
+
+// Dial places a call: a local call while this softphone is the active
+// device, else a callback through the active device (CallID is then
+// empty; DialRouted says more). It returns once the INVITE is under way.
+func (s *Service) Dial(ctx context.Context, to string, o DialOptions) (CallID, error) {
+	r, err := s.DialRouted(ctx, to, o)
+	return r.CallID, err
+}
+
+// DialRouted is Dial reporting where the call went. A callback ignores
+// o (the controller presents the user's office number) and publishes
+// CallbackPlaced; a refusal by the controller is its *anydevice.RefusedError.
+func (s *Service) DialRouted(ctx context.Context, to string, o DialOptions) (DialResult, error) {
+	if strings.TrimSpace(to) == "" {
+		return DialResult{}, errors.New("cti: dial: empty destination")
+	}
+	r, dev, remote := s.remoteDevice()
+	if !remote {
+		id, err := s.dialLocal(ctx, to, o)
+		return DialResult{CallID: id}, err
+	}
+	sid, err := r.Controller.Callback(ctx, r.User, to, anydevice.CallbackOptions{Device: dev})
+	if err != nil {
+		return DialResult{}, err
+	}
+	res := DialResult{Device: dev, Session: string(sid)}
+	s.publish(CallbackPlaced{To: to, Device: dev, Session: res.Session})
+	return res, nil
+}
