@@ -109,6 +109,8 @@ type Port struct {
 	relayed  atomic.Uint64 // frames read from the peer
 	underrun atomic.Uint64 // reads from a connected peer that found nothing
 	dropped  atomic.Uint64 // frames dropped to bound latency
+
+	pk packetSide // the packet relay (relay.go)
 }
 
 type fillSource struct{ src audio.Source }
@@ -204,6 +206,9 @@ func Conference(ports ...*Port) {
 	for p, ts := range taps {
 		p.taps.Store(&ts)
 	}
+	for _, p := range ports {
+		p.reroute() // a conference mixes PCM
+	}
 }
 
 // Unconference takes ports out of their conference; they send their fill
@@ -213,6 +218,9 @@ func Unconference(ports ...*Port) {
 		p.mix.Store(nil)
 		p.taps.Store(nil)
 	}
+	for _, p := range ports {
+		p.reroute()
+	}
 }
 
 // SetFill makes the port send src while no peer audio is relayed; nil
@@ -220,9 +228,10 @@ func Unconference(ports ...*Port) {
 func (p *Port) SetFill(src audio.Source) {
 	if src == nil {
 		p.fill.Store(nil)
-		return
+	} else {
+		p.fill.Store(&fillSource{src: src})
 	}
-	p.fill.Store(&fillSource{src: src})
+	p.reroute()
 }
 
 // Listen makes this port's leg hear (send) what peer's leg receives; nil
@@ -232,6 +241,7 @@ func (p *Port) Listen(peer *Port) {
 		peer.flush()
 	}
 	p.peer.Store(peer)
+	p.reroute()
 }
 
 // Connect relays a and b both ways.

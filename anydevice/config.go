@@ -110,6 +110,10 @@ type Config struct {
 	StatePath string
 	// Events receives every controller event; it must not block.
 	Events func(Event)
+	// PCMRelay keeps every bridge on the PCM relay (decode, 20 ms frames,
+	// re-encode) even when both legs negotiated the same codec; by default
+	// such legs are relayed packet by packet (relay.go).
+	PCMRelay bool
 }
 
 // Validate reports the first bad field by name.

@@ -97,6 +97,9 @@ func New(cfg Config) (*Controller, error) {
 		}
 		return nil, nil, nil
 	}
+	if !cfg.PCMRelay {
+		pc.Packets = c.packetsFor
+	}
 	pc.Screen = func(ci phone.CallInfo) phone.Screening {
 		if s, ok := c.screen(ci); ok {
 			return s

@@ -372,9 +372,12 @@ func (s *session) onDTMF(l *leg, digit rune) {
 	}
 	// RFC 4733 events are re-sent in the far leg's own telephone-event
 	// payload type by its media pump: no audio leak, no PT mix-up
-	// (LIBRARIES defect #16, #18).
-	if err := s.c.ph.SendDTMF(peer.id, string(digit)); err != nil {
-		s.c.log.Info("dtmf relay", "session", s.id, "err", err)
+	// (LIBRARIES defect #16, #18). The packet relay already carries them
+	// as they are (relay.go).
+	if !l.port.relaysTo(peer.port) {
+		if err := s.c.ph.SendDTMF(peer.id, string(digit)); err != nil {
+			s.c.log.Info("dtmf relay", "session", s.id, "err", err)
+		}
 	}
 	s.c.emit(DTMF{Session: s.id, From: l.role, Digit: digit})
 }

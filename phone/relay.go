@@ -131,6 +131,21 @@ func newPacketWriter(codec media.Codec) *PacketWriter {
 	}
 }
 
+// NewPacketWriter returns a writer for codec ("PCMU", "PCMA") that is
+// attached to no call: what it is given queues up to its bound and is then
+// dropped. It lets packet ports be tested without a call; the phone makes
+// the writers of its calls itself (Config.Packets).
+func NewPacketWriter(codec string) *PacketWriter {
+	c := media.Codec{Name: codec, PayloadType: 96, SampleRate: 8000, SampleDur: 20 * time.Millisecond, NumChannels: 1}
+	switch codec {
+	case "PCMU":
+		c = media.CodecAudioUlaw
+	case "PCMA":
+		c = media.CodecAudioAlaw
+	}
+	return newPacketWriter(c)
+}
+
 // Codec is the call's audio codec name (PCMU, PCMA, ...): payloads of
 // PacketAudio must be in it.
 func (w *PacketWriter) Codec() string { return w.codec }
