@@ -17,6 +17,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/anyphone/anyphone/anydevice"
+	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/phone"
 )
@@ -37,6 +39,12 @@ type Config struct {
 	Control ControlConfig `toml:"control"`
 	Journal JournalConfig `toml:"journal"`
 	Log     LogConfig     `toml:"log"`
+	// Busy is the busy policy (cti/busy.Policy, the same names as the
+	// control protocol's set_policy). The busy flags override it.
+	Busy busy.Policy `toml:"busy"`
+	// AnyDevice are the user's other devices for AnyDevice callbacks and
+	// the office number shown on them. --number and --anydevice override it.
+	AnyDevice AnyDeviceConfig `toml:"anydevice"`
 }
 
 // SIPConfig is the [sip] section: the local user agent.
@@ -121,6 +129,41 @@ type JournalConfig struct {
 	// Retention drops entries older than this ("90d"); 0 keeps them all.
 	Retention Duration `toml:"retention"`
 }
+
+// AnyDeviceConfig is the [anydevice] section: where calls can live besides
+// this softphone ("desk"). With another device active, dialling rings that
+// device first and then calls the destination as Number (a callback).
+type AnyDeviceConfig struct {
+	// Number is the user's office number in E.164 ("+4930123456"), shown
+	// as the caller on callbacks. Needed as soon as Devices is not empty.
+	Number string `toml:"number"`
+	// Devices are the user's other devices.
+	Devices []AnyDeviceEntry `toml:"devices"`
+}
+
+// AnyDeviceEntry is one device of [anydevice] devices.
+type AnyDeviceEntry struct {
+	// Name is how the user picks it: mobile, home, ... ("desk" is this
+	// softphone).
+	Name string `toml:"name"`
+	// Target is a SIP URI or a number in E.164.
+	Target string `toml:"target"`
+	// RingDelay rings this device that long after the call arrived
+	// (follow-me); 0: at once. At most 5m.
+	RingDelay Duration `toml:"ring_delay"`
+	// Hold is the hold dialect the device accepts: sendonly (default),
+	// inactive or zero-ip.
+	Hold string `toml:"hold"`
+	// FastAnswer is the fast-answer guard: an answer sooner than this
+	// after the INVITE is taken for a carrier voicemail; 0: off. At most 30s.
+	FastAnswer Duration `toml:"fast_answer"`
+}
+
+// Bounds of the [anydevice] durations.
+const (
+	maxRingDelay  = 5 * time.Minute
+	maxFastAnswer = 30 * time.Second
+)
 
 // LogConfig is the [log] section. The --log-file and --log-level flags win.
 type LogConfig struct {
@@ -335,6 +378,12 @@ func (c *Config) Validate() error {
 		return fieldErr("control.token_file", "set token_env or token_file, not both")
 	}
 
+	if err := validateBusy(&c.Busy); err != nil {
+		return err
+	}
+	if err := c.AnyDevice.validate(); err != nil {
+		return err
+	}
 	if c.Journal.Retention < 0 {
 		return fieldErr("journal.retention", "%s is negative", c.Journal.Retention)
 	}
@@ -344,6 +393,100 @@ func (c *Config) Validate() error {
 		return fieldErr("log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	}
 	return nil
+}
+
+// validateBusy checks the [busy] section; errors name the key
+// ("busy.no_answer_seconds: 400 is above 300").
+func validateBusy(p *busy.Policy) error {
+	if n := p.NoAnswerSeconds; n != nil && *n > busy.MaxNoAnswerSeconds {
+		return fieldErr("busy.no_answer_seconds", "%d is above %d", *n, busy.MaxNoAnswerSeconds)
+	}
+	if n := p.NoAnswerSeconds; n != nil && *n < 0 {
+		return fieldErr("busy.no_answer_seconds", "%d is negative", *n)
+	}
+	if !p.Override.IsZero() {
+		return fieldErr("busy", "an override is runtime state, not configuration")
+	}
+	err := p.Validate()
+	var fe *busy.FieldError
+	if errors.As(err, &fe) {
+		return fieldErr("busy."+ctl.PolicyFieldName(fe.Field), "%v: %s", fe.Value, ctl.PolicyMessage(fe.Msg))
+	}
+	return err
+}
+
+// validate checks the [anydevice] section; errors name the key
+// ("anydevice.devices[1].hold").
+func (a *AnyDeviceConfig) validate() error {
+	if a.Number != "" && !isE164(a.Number) {
+		return fieldErr("anydevice.number", "%q is not an E.164 number like +4930123456", a.Number)
+	}
+	if a.Number == "" && len(a.Devices) > 0 {
+		return fieldErr("anydevice.number", "missing (calling through another device shows your office number)")
+	}
+	seen := map[string]bool{}
+	for i, d := range a.Devices {
+		key := fmt.Sprintf("anydevice.devices[%d]", i)
+		name := strings.ToLower(d.Name)
+		switch {
+		case strings.TrimSpace(d.Name) == "" || strings.ContainsAny(d.Name, " \t=,"):
+			return fieldErr(key+".name", "%q is not a device name like mobile", d.Name)
+		case name == deskDevice:
+			return fieldErr(key+".name", "%s is this softphone", deskDevice)
+		case seen[name]:
+			return fieldErr(key+".name", "%q twice", d.Name)
+		}
+		seen[name] = true
+		if err := checkDeviceTarget(d.Target); err != nil {
+			return &FieldError{Field: key + ".target", Err: err}
+		}
+		if d.RingDelay < 0 || d.RingDelay.D() > maxRingDelay {
+			return fieldErr(key+".ring_delay", "%s is not 0..%s", d.RingDelay, Duration(maxRingDelay))
+		}
+		if _, err := phone.ParseHoldDialect(d.Hold); err != nil {
+			return fieldErr(key+".hold", "%q is not sendonly, inactive or zero-ip", d.Hold)
+		}
+		if d.FastAnswer < 0 || d.FastAnswer.D() > maxFastAnswer {
+			return fieldErr(key+".fast_answer", "%s is not 0..%s", d.FastAnswer, Duration(maxFastAnswer))
+		}
+	}
+	return nil
+}
+
+// checkDeviceTarget accepts a SIP URI or an E.164 number.
+func checkDeviceTarget(t string) error {
+	switch {
+	case strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:"):
+		if len(t) <= len("sips:") || strings.ContainsAny(t, " \t<>\"") {
+			return fmt.Errorf("%q is not a SIP URI", t)
+		}
+		return nil
+	case isE164(t):
+		return nil
+	}
+	return fmt.Errorf("%q is neither a SIP URI nor an E.164 number", t)
+}
+
+// isE164 reports whether s is + and 4 to 15 digits.
+func isE164(s string) bool {
+	if len(s) < 5 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Devices returns the [anydevice] devices as the controller takes them.
+func (a *AnyDeviceConfig) devices() []anydevice.Device {
+	out := make([]anydevice.Device, 0, len(a.Devices))
+	for _, d := range a.Devices {
+		out = append(out, anydevice.Device{Name: d.Name, Target: d.Target, RingDelay: d.RingDelay.D(), Hold: d.Hold, FastAnswer: d.FastAnswer.D()})
+	}
+	return out
 }
 
 // WithDefaults returns a copy with every defaulted field filled in, as
@@ -587,8 +730,44 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 [journal]
 # SQLite call journal (default: $XDG_DATA_HOME/anyphone/journal.db).
 # path = ""
-# Drop entries older than this, e.g. "90d"; 0 keeps everything.
+# Drop entries older than this at start, e.g. "90d"; 0 keeps everything.
 # retention = "0"
+
+[busy]
+# What an incoming call gets while you are busy (the control protocol's
+# set_policy uses the same names). Actions: alert, wait (call waiting),
+# silent, busy (486), unavailable (480), decline (603), voicemail (302).
+# The --busy, --dnd, --voicemail, --vip, --no-answer... flags override it.
+# on_busy = "wait"
+# While in a conference, instead of on_busy ("" = on_busy).
+# in_conference = ""
+# Team, delegate, forwarded and transferred calls while busy.
+# secondary = "wait"
+# Count ringing and dialling calls as busy too.
+# count_setup_as_busy = false
+# Do not disturb: every call gets dnd_action, VIPs excepted.
+# dnd = false
+# dnd_action = "unavailable"
+# Where voicemail redirects to.
+# voicemail_uri = "sip:voicemail@example.org"
+# Callers that always get through: URIs, numbers or patterns.
+# vip = ["sip:boss@example.org", "+4930*"]
+# Default region for numbers without a country code (ISO 3166).
+# region = "DE"
+# Ring unanswered calls this many seconds (0..300), then no_answer_action
+# (unavailable or voicemail).
+# no_answer_seconds = 20
+# no_answer_action = "unavailable"
+
+[anydevice]
+# Your other devices: with one active (devices pane, D), dialling rings it
+# first and then calls the destination showing your office number. desk is
+# this softphone. --number and --anydevice NAME=TARGET override these.
+# number = "+4930123456"
+# Each device: name, target (SIP URI or E.164 number), ring_delay (follow-me
+# stagger), hold (the dialect it accepts), fast_answer (answers sooner are
+# taken for a carrier voicemail).
+# devices = [{ name = "mobile", target = "+4917012345", ring_delay = "5s", hold = "inactive", fast_answer = "2s" }, { name = "home", target = "sip:home@192.0.2.7" }]
 
 [log]
 # Log file (default: stderr; the TUI logs to a file in the state dir).

@@ -13,6 +13,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/anyphone/anyphone/anydevice"
+	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/phone"
 )
 
@@ -121,6 +123,22 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 		{"retention", "[journal]\nretention = \"-1d\"\n", "journal.retention", "negative"},
 		{"log level", "[log]\nlevel = \"loud\"\n", "log.level", "loud"},
 		{"syntax", "[sip\n", "", "line"},
+		{"busy no-answer too long", "[busy]\nno_answer_seconds = 400\n", "busy.no_answer_seconds", "400 is above 300"},
+		{"busy no-answer negative", "[busy]\nno_answer_seconds = -1\n", "busy.no_answer_seconds", "negative"},
+		{"busy unknown action", "[busy]\non_busy = \"hold\"\n", "", "busy.on_busy"},
+		{"busy voicemail without URI", "[busy]\ndnd_action = \"voicemail\"\n", "busy.dnd_action", "voicemail_uri"},
+		{"busy bad VIP", "[busy]\nvip = [\"sip:a@b\", \"\"]\n", "busy.vip[1]", "empty"},
+		{"busy region", "[busy]\nregion = \"XX\"\n", "busy.region", "unknown region"},
+		{"busy unknown key", "[busy]\nbusy_on_busy = \"busy\"\n", "busy.busy_on_busy", "unknown key"},
+		{"anydevice number", "[anydevice]\nnumber = \"030123\"\n", "anydevice.number", "E.164"},
+		{"anydevice devices need a number", "[anydevice]\ndevices = [{ name = \"mobile\", target = \"+4917012345\" }]\n", "anydevice.number", "missing"},
+		{"anydevice desk", "[anydevice]\nnumber = \"+4930123456\"\ndevices = [{ name = \"Desk\", target = \"+4917012345\" }]\n", "anydevice.devices[0].name", "this softphone"},
+		{"anydevice twice", "[anydevice]\nnumber = \"+4930123456\"\ndevices = [{ name = \"m\", target = \"+4917012345\" }, { name = \"M\", target = \"+4917012346\" }]\n", "anydevice.devices[1].name", "twice"},
+		{"anydevice target", "[anydevice]\nnumber = \"+4930123456\"\ndevices = [{ name = \"m\", target = \"0171\" }]\n", "anydevice.devices[0].target", "neither"},
+		{"anydevice hold", "[anydevice]\nnumber = \"+4930123456\"\ndevices = [{ name = \"m\", target = \"sip:m@127.0.0.1\", hold = \"pause\" }]\n", "anydevice.devices[0].hold", "pause"},
+		{"anydevice ring delay", "[anydevice]\nnumber = \"+4930123456\"\ndevices = [{ name = \"m\", target = \"sip:m@127.0.0.1\", ring_delay = \"10m\" }]\n", "anydevice.devices[0].ring_delay", "0..5m"},
+		{"anydevice fast answer", "[anydevice]\nnumber = \"+4930123456\"\ndevices = [{ name = \"m\", target = \"sip:m@127.0.0.1\", fast_answer = \"1m\" }]\n", "anydevice.devices[0].fast_answer", "0..30s"},
+		{"anydevice unknown device key", "[anydevice]\nnumber = \"+4930123456\"\ndevices = [{ name = \"m\", target = \"sip:m@127.0.0.1\", ringdelay = \"1s\" }]\n", "", "ringdelay"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,6 +160,39 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 				t.Errorf("%s: error shows the password: %v", tt.name, err)
 			}
 		})
+	}
+}
+
+// TestLoadConfigBusyAndAnyDevice reads the [busy] and [anydevice]
+// sections.
+func TestLoadConfigBusyAndAnyDevice(t *testing.T) {
+	clearConfigEnv(t)
+	p := writeConfig(t, `
+[busy]
+on_busy = "voicemail"
+voicemail_uri = "sip:vm@127.0.0.1:5090"
+vip = ["+4930*"]
+region = "DE"
+no_answer_seconds = 30
+no_answer_action = "voicemail"
+
+[anydevice]
+number = "+4930123456"
+devices = [{ name = "mobile", target = "+4917012345", ring_delay = "5s", hold = "inactive", fast_answer = "2s" }]
+`)
+	c, err := LoadConfig(p, true)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	thirty := 30
+	wantBusy := busy.Policy{OnBusy: busy.Voicemail, VoicemailURI: "sip:vm@127.0.0.1:5090", VIP: []string{"+4930*"},
+		Region: "DE", NoAnswerSeconds: &thirty, NoAnswerAction: busy.Voicemail}
+	if !reflect.DeepEqual(c.Busy, wantBusy) {
+		t.Errorf("busy = %+v, want %+v", c.Busy, wantBusy)
+	}
+	wantDevs := []anydevice.Device{{Name: "mobile", Target: "+4917012345", RingDelay: 5 * time.Second, Hold: "inactive", FastAnswer: 2 * time.Second}}
+	if c.AnyDevice.Number != "+4930123456" || !reflect.DeepEqual(c.AnyDevice.devices(), wantDevs) {
+		t.Errorf("anydevice = %+v, want %v", c.AnyDevice, wantDevs)
 	}
 }
 

@@ -47,10 +47,10 @@ type TuiCmd struct {
 	Control     string            `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
 
 	// AnyDevice: the user's other devices, served by an embedded controller.
-	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks." placeholder:"E164"`
-	AnyDevice map[string]string `help:"Another device of yours for AnyDevice: NAME=TARGET, a SIP URI or number (repeatable; desk is this softphone)." name:"anydevice" placeholder:"NAME=TARGET"`
+	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks (default: [anydevice] number)." placeholder:"E164"`
+	AnyDevice map[string]string `help:"Another device of yours for AnyDevice: NAME=TARGET, a SIP URI or number (repeatable; desk is this softphone; adds to or retargets [anydevice] devices)." name:"anydevice" placeholder:"NAME=TARGET"`
 
-	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go)
+	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go); each given flag overrides [busy]
 }
 
 // stateDir is where the TUI writes its log: $XDG_STATE_HOME/anyphone, else
@@ -255,15 +255,59 @@ func (c *TuiCmd) journalPath(cfg *Config) (string, error) {
 	return journal.DefaultPath()
 }
 
-// policy is the busy policy: the busy flags when given, else the zero
-// policy (call waiting, 20 s no-answer timeout with 480). The config file
-// has no busy section yet.
-func (c *TuiCmd) policy() (*busy.Policy, error) {
-	p, err := c.Busy.policy()
-	if err != nil || p != nil {
-		return p, err
+// policy is the busy policy: the config's [busy] section, with each busy
+// flag that was given on top (--vip replaces the list). Without either it
+// is the zero policy: call waiting, 20 s no-answer timeout with 480.
+func (c *TuiCmd) policy(cfg *Config) (*busy.Policy, error) {
+	p := cfg.Busy
+	p.VIP = slices.Clone(p.VIP)
+	f := &c.Busy
+	if f.Busy != "" {
+		if err := p.OnBusy.UnmarshalText([]byte(f.Busy)); err != nil {
+			return nil, fmt.Errorf("busy: %w", err)
+		}
 	}
-	return &busy.Policy{}, nil
+	if f.NoAnswerAction != "" {
+		if err := p.NoAnswerAction.UnmarshalText([]byte(f.NoAnswerAction)); err != nil {
+			return nil, fmt.Errorf("no-answer-action: %w", err)
+		}
+	}
+	if f.DND {
+		p.DND = true
+	}
+	if f.Voicemail != "" {
+		p.VoicemailURI = f.Voicemail
+	}
+	if len(f.VIP) > 0 {
+		p.VIP = slices.Clone(f.VIP)
+	}
+	if f.Region != "" {
+		p.Region = f.Region
+	}
+	if f.NoAnswer >= 0 {
+		if f.NoAnswer%time.Second != 0 {
+			return nil, fmt.Errorf("no-answer: %s is not a whole number of seconds", f.NoAnswer)
+		}
+		n := int(f.NoAnswer / time.Second)
+		p.NoAnswerSeconds = &n
+	}
+	if err := p.Validate(); err != nil {
+		return nil, ctl.PolicyError(err)
+	}
+	return &p, nil
+}
+
+// pruneJournal applies [journal] retention: calls that started longer ago
+// are deleted. 0 keeps every call.
+func pruneJournal(ctx context.Context, j *journal.Journal, retention Duration, now time.Time) (int64, error) {
+	if retention <= 0 {
+		return 0, nil
+	}
+	cutoff, ok := journal.Retention(retention).Cutoff(now)
+	if !ok {
+		return 0, nil
+	}
+	return j.Prune(ctx, cutoff)
 }
 
 // controlAddr is where the control API listens: --control, else [control]
@@ -280,7 +324,7 @@ func (c *TuiCmd) controlAddr(cfg *Config) string {
 // down.
 func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) (cti.Options, io.Closer, error) {
 	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device}
-	p, err := c.policy()
+	p, err := c.policy(cfg)
 	if err != nil {
 		return o, nil, usageError(err)
 	}
@@ -292,6 +336,13 @@ func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) 
 	j, err := journal.Open(path)
 	if err != nil {
 		return o, nil, fmt.Errorf("journal: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if n, err := pruneJournal(ctx, j, cfg.Journal.Retention, time.Now()); err != nil {
+		log.Warn("journal retention", "err", err)
+	} else if n > 0 {
+		log.Info("journal retention", "pruned", n, "retention", cfg.Journal.Retention)
 	}
 	o.Journal = j
 	return o, j, nil
@@ -455,7 +506,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if dir, err := stateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 		statePath = filepath.Join(dir, "devices.json")
 	}
-	adCfg, err := c.anyDeviceConfig(anyDeviceUser(pc), svc.URI(), statePath, log)
+	adCfg, err := c.anyDeviceConfig(cfg, anyDeviceUser(pc), svc.URI(), statePath, log)
 	if err != nil {
 		return usageError(err)
 	}
@@ -550,9 +601,12 @@ type anyDevice struct {
 }
 
 // anyDeviceConfig is the controller's configuration for the local user:
-// desk is deskURI, the others come from --anydevice NAME=TARGET.
-func (c *TuiCmd) anyDeviceConfig(user, deskURI, statePath string, log *slog.Logger) (anydevice.Config, error) {
+// desk is deskURI, the others come from [anydevice] devices, with
+// --anydevice NAME=TARGET on top (a known name gets the new target and
+// keeps its other settings); --number overrides [anydevice] number.
+func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, log *slog.Logger) (anydevice.Config, error) {
 	devs := []anydevice.Device{{Name: deskDevice, Target: deskURI}}
+	devs = append(devs, cfg.AnyDevice.devices()...)
 	names := make([]string, 0, len(c.AnyDevice))
 	for n := range c.AnyDevice {
 		names = append(names, n)
@@ -562,20 +616,32 @@ func (c *TuiCmd) anyDeviceConfig(user, deskURI, statePath string, log *slog.Logg
 		if strings.EqualFold(n, deskDevice) {
 			return anydevice.Config{}, fmt.Errorf("anydevice: %s is this softphone", deskDevice)
 		}
-		devs = append(devs, anydevice.Device{Name: n, Target: c.AnyDevice[n]})
+		if err := checkDeviceTarget(c.AnyDevice[n]); err != nil {
+			return anydevice.Config{}, fmt.Errorf("anydevice %s: %w", n, err)
+		}
+		i := slices.IndexFunc(devs, func(d anydevice.Device) bool { return strings.EqualFold(d.Name, n) })
+		if i < 0 {
+			devs = append(devs, anydevice.Device{Name: n})
+			i = len(devs) - 1
+		}
+		devs[i].Target = c.AnyDevice[n]
+	}
+	number := cfg.AnyDevice.Number
+	if c.Number != "" {
+		number = c.Number
 	}
 	u := anydevice.User{ID: user, Devices: devs, Active: []string{deskDevice}, Policy: anydevice.Policy{URIs: true}}
-	if c.Number != "" {
-		u.Numbers = []string{c.Number}
-	} else if len(names) > 0 {
+	if number != "" {
+		u.Numbers = []string{number}
+	} else if len(devs) > 1 {
 		return anydevice.Config{}, errors.New("anydevice: --number (your office number) is needed to call through another device")
 	}
-	cfg := anydevice.Config{
+	ac := anydevice.Config{
 		Phone:     phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", Logger: log.With("part", "anydevice"), NoTrace: true},
 		Users:     []anydevice.User{u},
 		StatePath: statePath,
 	}
-	return cfg, cfg.Validate()
+	return ac, ac.Validate()
 }
 
 // startAnyDevice starts the controller and the forwarder of its events

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -12,10 +13,12 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/cti/endpoint"
+	"github.com/anyphone/anyphone/cti/journal"
 	"github.com/anyphone/anyphone/phone"
 )
 
@@ -127,8 +130,10 @@ path = "`+filepath.Join(home, "j", "calls.db")+`"
 }
 
 func TestTuiServiceOptions(t *testing.T) {
+	const busyFile = "[busy]\non_busy = \"voicemail\"\nvoicemail_uri = \"sip:vm@127.0.0.1\"\nvip = [\"+4930111\", \"+4930222\"]\ndnd = true\n"
 	tests := []struct {
 		name    string
+		file    string // config file text; "" for none
 		args    []string
 		want    busy.Policy
 		wantErr bool
@@ -136,11 +141,18 @@ func TestTuiServiceOptions(t *testing.T) {
 		{name: "zero policy is call waiting", want: busy.Policy{}},
 		{name: "busy flags", args: []string{"--busy", "busy", "--vip", "+4930123"}, want: busy.Policy{OnBusy: busy.Busy, VIP: []string{"+4930123"}}},
 		{name: "bad policy", args: []string{"--busy", "voicemail"}, wantErr: true},
+		{name: "from the config", file: busyFile, want: busy.Policy{OnBusy: busy.Voicemail, VIP: []string{"+4930111", "+4930222"}, DND: true}},
+		{name: "flags override the config", file: busyFile, args: []string{"--busy", "busy", "--vip", "+4930123"},
+			want: busy.Policy{OnBusy: busy.Busy, VIP: []string{"+4930123"}, DND: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			home := isolate(t)
-			c, g := parseTui(t, tc.args...)
+			args := tc.args
+			if tc.file != "" {
+				args = append([]string{"--config", writeConfig(t, tc.file)}, args...)
+			}
+			c, g := parseTui(t, args...)
 			cfg, err := LoadConfig(configPath(g))
 			if err != nil {
 				t.Fatal(err)
@@ -251,13 +263,25 @@ func startAnswering(t *testing.T, name string) *cti.Service {
 
 func TestTuiAnyDeviceConfig(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fromFile := Config{AnyDevice: AnyDeviceConfig{Number: "+4930999999", Devices: []AnyDeviceEntry{
+		{Name: "mobile", Target: "+4917000000", RingDelay: Duration(5 * time.Second), Hold: "inactive"},
+		{Name: "home", Target: "sip:home@127.0.0.1:5998"}}}}
 	tests := []struct {
-		name      string
-		args      []string
-		wantNames []string
-		wantErr   bool
+		name       string
+		cfg        Config
+		args       []string
+		wantNames  []string
+		wantErr    bool
+		wantNumber string
+		wantMobile anydevice.Device // when not zero
 	}{
 		{name: "desk only", wantNames: []string{"desk"}},
+		{name: "from the config", cfg: fromFile, wantNames: []string{"desk", "mobile", "home"}, wantNumber: "+4930999999",
+			wantMobile: anydevice.Device{Name: "mobile", Target: "+4917000000", RingDelay: 5 * time.Second, Hold: "inactive"}},
+		{name: "flags override the config", cfg: fromFile, args: []string{"--number", "+4930123456", "--anydevice", "mobile=sip:m@127.0.0.1:5997", "--anydevice", "car=+4917099999"},
+			wantNames: []string{"desk", "mobile", "home", "car"}, wantNumber: "+4930123456",
+			wantMobile: anydevice.Device{Name: "mobile", Target: "sip:m@127.0.0.1:5997", RingDelay: 5 * time.Second, Hold: "inactive"}},
+		{name: "bad flag target", args: []string{"--number", "+4930123456", "--anydevice", "mobile=0171"}, wantErr: true},
 		{name: "mobile and home", args: []string{"--number", "+4930123456", "--anydevice", "mobile=+4917012345", "--anydevice", "home=sip:home@127.0.0.1:5999"},
 			wantNames: []string{"desk", "home", "mobile"}},
 		{name: "another device needs a number", args: []string{"--anydevice", "mobile=+4917012345"}, wantErr: true},
@@ -267,7 +291,7 @@ func TestTuiAnyDeviceConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := parseTui(t, tc.args...)
-			cfg, err := c.anyDeviceConfig("me", "sip:me@127.0.0.1:5060", "", log)
+			cfg, err := c.anyDeviceConfig(&tc.cfg, "me", "sip:me@127.0.0.1:5060", "", log)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("%s: err = %v, want error %v", tc.name, err, tc.wantErr)
 			}
@@ -280,6 +304,12 @@ func TestTuiAnyDeviceConfig(t *testing.T) {
 			}
 			if !slices.Equal(names, tc.wantNames) || cfg.Users[0].Devices[0].Target != "sip:me@127.0.0.1:5060" {
 				t.Errorf("%s: devices %v (desk %s), want %v", tc.name, names, cfg.Users[0].Devices[0].Target, tc.wantNames)
+			}
+			if got := cfg.Users[0].Office(); tc.wantNumber != "" && got != tc.wantNumber {
+				t.Errorf("%s: office number %q, want %q", tc.name, got, tc.wantNumber)
+			}
+			if m, _ := cfg.Users[0].Device("mobile"); tc.wantMobile.Name != "" && m != tc.wantMobile {
+				t.Errorf("%s: mobile %+v, want %+v", tc.name, m, tc.wantMobile)
 			}
 		})
 	}
@@ -295,7 +325,7 @@ func TestTuiDialRouting(t *testing.T) {
 	mobile := startAnswering(t, "mobile")
 	dest := startAnswering(t, "dest")
 	c, _ := parseTui(t, "--number", "+4930123456", "--anydevice", "mobile="+mobile.URI())
-	cfg, err := c.anyDeviceConfig("me", me.URI(), filepath.Join(t.TempDir(), "devices.json"), log)
+	cfg, err := c.anyDeviceConfig(&Config{}, "me", me.URI(), filepath.Join(t.TempDir(), "devices.json"), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,5 +384,44 @@ func TestTuiDialRouting(t *testing.T) {
 	}
 	if err := dev.HangupSession(t.Context(), st.Sessions[0].ID); err != nil {
 		t.Errorf("hang up session: %v", err)
+	}
+}
+
+// TestPruneJournal applies [journal] retention at start: older calls go,
+// 0 keeps everything.
+func TestPruneJournal(t *testing.T) {
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		retention Duration
+		wantGone  int64
+		wantLeft  int
+	}{
+		{"0 keeps everything", 0, 0, 2},
+		{"90 days", Duration(90 * 24 * time.Hour), 1, 1},
+		{"an hour", Duration(time.Hour), 2, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			for i, age := range []time.Duration{200 * 24 * time.Hour, 2 * time.Hour} {
+				e := journal.Entry{User: "me", Key: fmt.Sprint("k", i), Direction: cti.Outgoing, Started: now.Add(-age), Ended: now.Add(-age)}
+				if _, err := j.Record(t.Context(), e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, err := pruneJournal(t.Context(), j, tc.retention, now)
+			if err != nil || n != tc.wantGone {
+				t.Fatalf("%s: pruned %d (%v), want %d", tc.name, n, err, tc.wantGone)
+			}
+			left, err := j.List(t.Context(), journal.Filter{})
+			if err != nil || len(left) != tc.wantLeft {
+				t.Errorf("%s: %d calls left (%v), want %d", tc.name, len(left), err, tc.wantLeft)
+			}
+		})
 	}
 }

@@ -78,7 +78,19 @@ func PolicyError(err error) error {
 	if !errors.As(err, &fe) {
 		return err
 	}
-	return fmt.Errorf("%s: %v: %s", PolicyFieldName(fe.Field), fe.Value, fe.Msg)
+	return fmt.Errorf("%s: %v: %s", PolicyFieldName(fe.Field), fe.Value, PolicyMessage(fe.Msg))
+}
+
+// PolicyMessage rewrites the Go field names in a busy.FieldError message
+// ("voicemail needs VoicemailURI") to wire names ("voicemail_uri").
+func PolicyMessage(msg string) string {
+	words := strings.Fields(msg)
+	for i, w := range words {
+		if n, ok := policyWireNames[w]; ok {
+			words[i] = n
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func (a *policyArgs) check() error {

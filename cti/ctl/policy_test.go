@@ -98,7 +98,7 @@ func TestPolicyAndJournalErrors(t *testing.T) {
 	}{
 		{"no_answer_seconds out of range", false, `{"cmd":"set_policy","args":{"no_answer_seconds":400}}`, CodeBadRequest, "no_answer_seconds: 400"},
 		{"unknown action", false, `{"cmd":"set_policy","args":{"on_busy":"hold"}}`, CodeBadRequest, `on_busy: "hold"`},
-		{"voicemail without a URI", false, `{"cmd":"set_policy","args":{"dnd_action":"voicemail"}}`, CodeBadRequest, "dnd_action: voicemail"},
+		{"voicemail without a URI", false, `{"cmd":"set_policy","args":{"dnd_action":"voicemail"}}`, CodeBadRequest, "dnd_action: voicemail: voicemail needs voicemail_uri"},
 		{"bad VIP", false, `{"cmd":"set_policy","args":{"vip":["sip:a@b",""]}}`, CodeBadRequest, "vip[1]"},
 		{"bad region", false, `{"cmd":"set_policy","args":{"region":"XX"}}`, CodeBadRequest, "region: XX"},
 		{"override is not settable", false, `{"cmd":"set_policy","args":{"override":{"until_call_ends":"c1"}}}`, CodeBadRequest, "override"},
