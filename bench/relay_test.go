@@ -36,8 +36,10 @@ import (
 // that survive the controller's decode and re-encode), so the caller can
 // tell relayed content from the silence a relay sends when it has none,
 // and time each frame's round trip: caller → relay → echo → relay →
-// caller. The same generator and echo run three ways: direct (no relay:
-// the baseline), through the raw relay, through the controller. CPU is the
+// caller. The same generator and echo run four ways: direct (no relay:
+// the baseline), through the raw relay, through the controller (packet
+// relay: both legs PCMU), and through the controller kept on its PCM
+// relay (Config.PCMRelay: decode, 20 ms frames, re-encode). CPU is the
 // test process's (/proc), minus the direct run's, per call; latency added
 // is (round trip via the relay − direct round trip) / 2, one traversal.
 // "Clean" means no gap over 40 ms between content frames at the caller in
@@ -64,21 +66,27 @@ func BenchmarkRelay(b *testing.B) {
 		direct := runRelay(b, "direct", n, window)
 		raw := runRelay(b, "udp-relay", n, window)
 		ctl := runRelay(b, "controller", n, window)
-		for _, r := range []relayRun{direct, raw, ctl} {
-			b.Logf("%d calls %-10s: %s", n, r.kind, r)
+		pcm := runRelay(b, "controller-pcm", n, window)
+		for _, r := range []relayRun{direct, raw, ctl, pcm} {
+			b.Logf("%d calls %-14s: %s", n, r.kind, r)
 		}
 		perCall := func(r relayRun) float64 {
 			return max(0, (r.cpuShare()-direct.cpuShare())/float64(n)*100)
 		}
 		added := func(r relayRun) time.Duration { return max(0, (r.p50-direct.p50)/2) }
 		added99 := func(r relayRun) time.Duration { return max(0, (r.p99-direct.p99)/2) }
-		b.Logf("%d calls: CPU per call (%% of a core) controller %.3f, udp relay %.3f; added latency p50 controller %v, udp relay %v; p99 %v / %v",
-			n, perCall(ctl), perCall(raw), added(ctl), added(raw), added99(ctl), added99(raw))
+		b.Logf("%d calls: CPU per call (%% of a core) controller %.3f, controller PCM %.3f, udp relay %.3f; added latency p50 controller %v, PCM %v, udp relay %v; p99 %v / %v / %v",
+			n, perCall(ctl), perCall(pcm), perCall(raw), added(ctl), added(pcm), added(raw), added99(ctl), added99(pcm), added99(raw))
 		row := func(name string) string { return fmt.Sprintf("relay %d calls: %s", n, name) }
 		results.Set(row("CPU per bridged call, % core"), sutAnyphone, perCall(ctl))
 		results.Set(row("added latency p50, ms"), sutAnyphone, float64(added(ctl).Microseconds())/1000)
 		results.Set(row("added latency p99, ms"), sutAnyphone, float64(added99(ctl).Microseconds())/1000)
 		results.Set(row("max content gap, ms"), sutAnyphone, float64(ctl.maxGap.Microseconds())/1000)
+		results.Note("relay %d calls, controller on the PCM relay (Config.PCMRelay, the path before packet relay) in the same run: CPU per call %.3f %% core, added latency p50 %v p99 %v, max gap %v",
+			n, perCall(pcm), added(pcm), added99(pcm), pcm.maxGap)
+		b.ReportMetric(perCall(pcm), fmt.Sprintf("pcm-cpu%%/call@%d", n))
+		b.ReportMetric(float64(added(pcm).Microseconds()), fmt.Sprintf("pcm-added-p50-us@%d", n))
+		b.ReportMetric(float64(added99(pcm).Microseconds()), fmt.Sprintf("pcm-added-p99-us@%d", n))
 		results.Note("relay %d calls, raw Go UDP relay in the same run: CPU per call %.3f %% core, added latency p50 %v p99 %v, max gap %v, loss %.2f %%",
 			n, perCall(raw), added(raw), added99(raw), raw.maxGap, raw.lossPct())
 		b.ReportMetric(perCall(ctl), fmt.Sprintf("ctl-cpu%%/call@%d", n))
@@ -177,7 +185,9 @@ func runRelay(b *testing.B, kind string, n int, window time.Duration) relayRun {
 			g.target = r.callerSide()
 		}
 	case "controller":
-		teardown = setupControllerCalls(b, gens, sinks, &run)
+		teardown = setupControllerCalls(b, gens, sinks, &run, false)
+	case "controller-pcm":
+		teardown = setupControllerCalls(b, gens, sinks, &run, true)
 	}
 	time.Sleep(500 * time.Millisecond)
 	for _, g := range gens {
@@ -464,7 +474,8 @@ func (r *udpRelay) Close() error {
 // setupControllerCalls starts an in-process controller whose user's device
 // is a minimal UAS answering with one RTPSink per call, and has each
 // generator's caller call the user's number. It returns the teardown.
-func setupControllerCalls(b *testing.B, gens []*relayGen, sinks []*RTPSink, run *relayRun) func() {
+// pcm keeps the controller on its PCM relay (anydevice.Config.PCMRelay).
+func setupControllerCalls(b *testing.B, gens []*relayGen, sinks []*RTPSink, run *relayRun, pcm bool) func() {
 	b.Helper()
 	uas, err := newEchoUAS(sinks)
 	if err != nil {
@@ -478,6 +489,7 @@ func setupControllerCalls(b *testing.B, gens []*relayGen, sinks []*RTPSink, run 
 			Devices:        []anydevice.Device{{Name: "desk", Target: "sip:desk@" + uas.addr()}},
 			VoicemailAfter: time.Hour,
 		}},
+		PCMRelay: pcm,
 	})
 	if err != nil {
 		b.Fatal(err)
