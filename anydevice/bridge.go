@@ -90,7 +90,8 @@ func (r *frameRing) flush() {
 //
 // Because both legs are decoded to PCM by the phone, PCMU on one leg and
 // PCMA on the other relay without any codec negotiation between them. The
-// per-frame paths do not allocate.
+// per-frame paths do not allocate. Legs on the same codec skip all this:
+// their packets are relayed as they are (relay.go).
 type Port struct {
 	frameRing
 

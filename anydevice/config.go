@@ -93,7 +93,7 @@ func (u *User) OwnsNumber(n string) bool {
 type Config struct {
 	// Phone configures the controller's own SIP UA. Its Events, Media and
 	// Screen are taken over by the controller (the given ones are still
-	// called after the controller's).
+	// called after the controller's); so is Packets, unless PCMRelay.
 	Phone phone.Config
 	// Trunk is host:port where numbers are dialed (sip:<number>@Trunk);
 	// empty: numbers go through Phone.Account's domain.
