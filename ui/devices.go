@@ -31,6 +31,15 @@ type Devices interface {
 	Updates() <-chan struct{}
 }
 
+// DeviceEditor is implemented by Devices that can change where a device
+// rings (the embedded AnyDevice controller of cmd does, and keeps the
+// change across runs). Without it the edit key is off.
+type DeviceEditor interface {
+	// SetDeviceTarget makes the device named name ring target, a SIP URI
+	// or a number.
+	SetDeviceTarget(ctx context.Context, name, target string) error
+}
+
 // Device is one of the user's devices.
 type Device struct {
 	Name   string // desk, mobile, home, ...
@@ -209,7 +218,7 @@ func (p *devicesPane) View() string {
 }
 
 func (p *devicesPane) ShortHelp() []key.Binding {
-	return []key.Binding{p.km.Up, p.km.Down, p.km.Select, p.km.Hangup, p.km.Hold, p.km.Cancel}
+	return []key.Binding{p.km.Up, p.km.Down, p.km.Select, p.km.Edit, p.km.Hangup, p.km.Hold, p.km.Cancel}
 }
 
 func (p *devicesPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
@@ -264,6 +273,17 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 		name := dev.Name
 		m.notice.set(cti.NoticeInfo, "calls now go to "+name)
 		return refresh(context.Background(), "switch to "+name, func(ctx context.Context) error { return d.SetActiveDevice(ctx, name) })
+	case key.Matches(msg, m.km.Edit):
+		dev, _ := p.selected()
+		switch {
+		case dev == nil:
+			return nil
+		case dev.Local:
+			m.notice.set(cti.NoticeInfo, dev.Name+" is this softphone: its address is the SIP account's")
+			return nil
+		}
+		m.mode, m.afterPrompt = modePrompt, modeDevices
+		return m.dial.openDevice(dev.Name, dev.Target)
 	case key.Matches(msg, m.km.Hangup):
 		if _, s := p.selected(); s != nil {
 			id := s.ID
@@ -276,4 +296,24 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// editDevice sets a device's new number or URI and reloads the pane.
+func (m *Model) editDevice(name, target string) tea.Cmd {
+	ed, ok := m.opts.Devices.(DeviceEditor)
+	if !ok {
+		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+		return nil
+	}
+	d, timeout := m.opts.Devices, m.opts.CommandTimeout
+	m.notice.set(cti.NoticeInfo, name+" now rings "+target)
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := ed.SetDeviceTarget(ctx, name, target); err != nil {
+			return resultMsg{what: "edit " + name, err: err}
+		}
+		st, err := d.DeviceStatus(ctx)
+		return devicesMsg{st: st, err: err}
+	}
 }

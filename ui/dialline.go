@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/anyphone/anyphone/cti"
 )
@@ -20,25 +21,30 @@ const (
 	promptCommand             // a command line (:)
 	promptTransfer            // the transfer target
 	promptConsult             // whom to consult (attended transfer)
+	promptDevice              // a device's new number or URI (devices pane)
 )
 
-// dialLine is the input line: dial with completion from contacts (and the
-// journal when it exists), the command line and the transfer prompt.
+// dialLine is the input line: dial with completion from the journal's
+// recent numbers (most recent first) and the contacts, the command line,
+// the transfer prompt and the device editor.
 type dialLine struct {
 	st       *Styles
 	km       *KeyMap
 	w        int
 	kind     promptKind
 	call     cti.CallID // the call a transfer or consult prompt is about
+	device   string     // the device a promptDevice edits
 	in       textinput.Model
 	contacts []Contact
+	recent   []string // numbers and URIs from the journal, most recent first
 }
 
 // promptDoneMsg is what the user entered in a prompt.
 type promptDoneMsg struct {
-	kind  promptKind
-	call  cti.CallID
-	value string
+	kind   promptKind
+	call   cti.CallID
+	device string
+	value  string
 }
 
 func newDialLine(st *Styles, km *KeyMap, contacts []Contact) dialLine {
@@ -68,15 +74,36 @@ func (d *dialLine) SetSize(w, _ int) {
 	d.in.SetWidth(max(w-len(d.in.Prompt)-1, 1))
 }
 
-// suggestions is what completes in the dial prompt: contact names and
-// their addresses.
+// suggestions is what completes in the dial prompt, first match wins:
+// the numbers and URIs called or calling recently (most recent first),
+// then contact names and their addresses (sorted).
 func (d *dialLine) suggestions() []string {
-	var s []string
+	var contacts []string
 	for _, c := range d.contacts {
-		s = append(s, c.Name, c.URI)
+		contacts = append(contacts, c.Name, c.URI)
 	}
-	slices.Sort(s)
-	return slices.Compact(s)
+	slices.Sort(contacts)
+	seen := map[string]bool{}
+	var s []string
+	for _, v := range append(slices.Clone(d.recent), contacts...) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+// setRecent replaces the journal's recent numbers and URIs.
+func (d *dialLine) setRecent(r []string) { d.recent = r }
+
+// openDevice starts the editor of a device's number or URI.
+func (d *dialLine) openDevice(name, target string) tea.Cmd {
+	cmd := d.open(promptDevice, target)
+	d.device = name
+	d.in.Prompt = name + " number or URI› "
+	d.SetSize(d.w, 1)
+	return cmd
 }
 
 // openFor starts a prompt about a call (transfer, consult) with peer.
@@ -94,8 +121,11 @@ func (d *dialLine) openFor(kind promptKind, id cti.CallID, peer string) tea.Cmd 
 
 // open starts a prompt with an initial value.
 func (d *dialLine) open(kind promptKind, value string) tea.Cmd {
-	d.kind, d.call = kind, ""
+	d.kind, d.call, d.device = kind, "", ""
 	switch kind {
+	case promptDevice:
+		d.in.Prompt = "number or URI› "
+		d.in.SetSuggestions(nil)
 	case promptCommand:
 		d.in.Prompt = ":"
 		d.in.SetSuggestions(commandNames)
@@ -142,7 +172,7 @@ func (d *dialLine) Update(msg tea.Msg) tea.Cmd {
 	if m, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
 		case key.Matches(m, d.km.Submit):
-			done := promptDoneMsg{kind: d.kind, call: d.call, value: strings.TrimSpace(d.in.Value())}
+			done := promptDoneMsg{kind: d.kind, call: d.call, device: d.device, value: strings.TrimSpace(d.in.Value())}
 			d.close()
 			return func() tea.Msg { return done }
 		case key.Matches(m, d.km.Cancel):
@@ -159,7 +189,10 @@ func (d *dialLine) View() string {
 	if d.kind == promptNone {
 		return d.st.Dim.Render("dial› ")
 	}
-	return fitLine(d.in.View(), d.w)
+	// textinput pads to its width after the value, not after the
+	// suggestion: a long suggestion pushes padding past the edge. Cut
+	// that padding rather than mark the line as truncated.
+	return ansi.Truncate(d.in.View(), max(d.w, 1), "")
 }
 
 func (d *dialLine) ShortHelp() []key.Binding {

@@ -8,7 +8,9 @@
 // tea.Cmd. Update never blocks: every command to the Controller runs inside
 // a tea.Cmd that returns a result message. Optional interfaces of the Controller (Transferer,
 // PolicyController, Journaler, HoldWither, ReferAnswerer) switch on the
-// keys and panes that need them; Options.Devices is the AnyDevice side.
+// keys and panes that need them; Options.Devices is the AnyDevice side
+// (with DeviceEditor, E edits a device's number or URI). The dial line
+// completes the journal's recent numbers and URIs before the contacts.
 //
 // ui may import cti, audio and the charm libraries; it must not import
 // phone, sipgo, diago or pion.

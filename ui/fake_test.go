@@ -366,5 +366,18 @@ func (d *fakeDevices) HoldSession(_ context.Context, id string, on bool) error {
 	return d.f.rec("hold-session %s %v", id, on)
 }
 func (d *fakeDevices) Updates() <-chan struct{} { return nil }
+func (d *fakeDevices) SetDeviceTarget(_ context.Context, name, target string) error {
+	d.f.mu.Lock()
+	for i := range d.st.Devices {
+		if d.st.Devices[i].Name == name {
+			d.st.Devices[i].Target = target
+		}
+	}
+	d.f.mu.Unlock()
+	return d.f.rec("set-target %s %s", name, target)
+}
 
-var _ Devices = (*fakeDevices)(nil)
+var (
+	_ Devices      = (*fakeDevices)(nil)
+	_ DeviceEditor = (*fakeDevices)(nil)
+)

@@ -184,3 +184,59 @@ func TestFlowBlindTransfer(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestFlowConsultCompleteTransfer: c, the target, Enter holds the peer and
+// calls the target; T connects them (attended transfer with Replaces) and
+// both our calls end as transferred while the peer and the target talk.
+func TestFlowConsultCompleteTransfer(t *testing.T) {
+	target := startService(t, "target", &endpoint.Behavior{Audio: "tone:500"})
+	peer := startService(t, "peer", &endpoint.Behavior{Audio: "tone:1000"})
+	me := startService(t, "me", nil)
+	tm := newFlow(t, me, Contact{Name: "peer", URI: peer.URI()}, Contact{Name: "target", URI: target.URI()})
+	typeKeys(tm, "d")
+	tm.Type("peer")
+	typeKeys(tm, "enter")
+	screen(t, tm, "active")
+	typeKeys(tm, "c")
+	screen(t, tm, "consult (holds peer)›")
+	tm.Type("target")
+	typeKeys(tm, "enter")
+	screen(t, tm, "consulting", "[hold]")
+	waitFor(t, "the consultation is up and the peer held", func() bool {
+		var held, active int
+		for _, c := range me.Snapshot().Calls {
+			switch {
+			case c.State == cti.CallActive && c.LocalHold:
+				held++
+			case c.State == cti.CallActive:
+				active++
+			}
+		}
+		return held == 1 && active == 1
+	})
+	typeKeys(tm, "T")
+	screen(t, tm, "no calls", "transferred")
+	waitFor(t, "the peer and the target talk", func() bool {
+		for _, c := range target.Snapshot().Calls {
+			if c.State == cti.CallActive && c.Remote.User == "peer" {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(me.Snapshot().Calls); n != 0 {
+		t.Errorf("after the transfer: %d calls on me, want 0", n)
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

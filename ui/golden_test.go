@@ -79,6 +79,10 @@ func TestGoldenViews(t *testing.T) {
 		{name: "journal_missed", keys: []string{"j", "tab", "down"}},
 		{name: "journal_secondary", keys: []string{"j", "tab", "tab"}},
 		{name: "devices", devices: true, keys: []string{"D", "down"}},
+		{name: "devices_edit", devices: true, keys: []string{"D", "down", "E"}},
+		{name: "dial_recent", keys: []string{"d", "+", "4"}, setup: func(m *Model) {
+			m.Update(recentMsg{targets: []string{"+4930111", "sip:echo@127.0.0.1:5062", "+4930222"}})
+		}},
 		{name: "devices_mobile_call", devices: true, keys: []string{"D"}, setup: func(m *Model) {
 			d := m.opts.Devices.(*fakeDevices)
 			d.st.Active = []string{"mobile"}

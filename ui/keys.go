@@ -51,6 +51,7 @@ type KeyMap struct {
 	MarkRead    key.Binding
 	MarkAllRead key.Binding
 	Select      key.Binding // devices: make the selected device active; settings: change the value
+	Edit        key.Binding // devices: change the selected device's number or URI
 }
 
 // DefaultKeyMap returns the default keys.
@@ -94,6 +95,7 @@ func DefaultKeyMap() KeyMap {
 		MarkRead:    b("r", "mark read", "r"),
 		MarkAllRead: b("R", "mark all read", "R"),
 		Select:      b("enter", "select", "enter", "space"),
+		Edit:        b("E", "edit", "E"),
 	}
 }
 
@@ -109,7 +111,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "page_up": &k.PageUp,
 		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,
 		"call_back": &k.CallBack, "mark_read": &k.MarkRead, "mark_all_read": &k.MarkAllRead,
-		"select": &k.Select,
+		"select": &k.Select, "edit": &k.Edit,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // Options configures the UI. The zero value works: default keys, colours
@@ -90,6 +91,7 @@ type Model struct {
 	quitArm bool // q pressed once with calls up
 
 	pendingRefer cti.CallID // a REFER waiting for :accept-transfer
+	afterPrompt  mode       // the pane a prompt returns to (and shows under it)
 
 	header header
 	calls  callList
@@ -111,6 +113,9 @@ func New(ctl Controller, o Options) *Model {
 	if km == nil {
 		d := DefaultKeyMap()
 		km = &d
+	}
+	if _, ok := o.Devices.(DeviceEditor); !ok {
+		km.Edit.SetEnabled(false)
 	}
 	if _, ok := ctl.(Transferer); !ok {
 		km.Transfer.SetEnabled(false)
@@ -171,6 +176,9 @@ type (
 	}
 	// unreadMsg is the unread missed-call count read at start.
 	unreadMsg struct{ n int }
+	// recentMsg carries the journal's recent numbers and URIs for the dial
+	// line's completion, most recent first.
+	recentMsg struct{ targets []string }
 	// dialResultMsg reports a Dial.
 	dialResultMsg struct {
 		to  string
@@ -200,6 +208,32 @@ func unreadCmd(j Journaler, d time.Duration) tea.Cmd {
 			return resultMsg{what: "journal", err: err}
 		}
 		return unreadMsg{n: n}
+	}
+}
+
+// recentLimit is how many journal entries the dial line's completion
+// looks at.
+const recentLimit = 200
+
+// recentCmd reads the numbers and URIs of the latest calls, newest first,
+// each once.
+func recentCmd(j Journaler, d time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		es, err := j.Journal(ctx, journal.Filter{Limit: recentLimit})
+		if err != nil {
+			return resultMsg{what: "journal", err: err}
+		}
+		seen := map[string]bool{}
+		var out []string
+		for _, e := range es {
+			if t := e.CallBack(); t != "" && !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+		return recentMsg{targets: out}
 	}
 }
 
@@ -252,7 +286,7 @@ func (m *Model) activeUnheld(except cti.CallID) []cti.CallID {
 func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{waitEvent(m.sub), tea.RequestBackgroundColor}
 	if j, ok := m.ctl.(Journaler); ok {
-		cmds = append(cmds, unreadCmd(j, m.opts.CommandTimeout))
+		cmds = append(cmds, unreadCmd(j, m.opts.CommandTimeout), recentCmd(j, m.opts.CommandTimeout))
 	}
 	if d := m.opts.Devices; d != nil {
 		cmds = append(cmds, devicesCmd(d, m.opts.CommandTimeout), waitDevices(d.Updates()))
@@ -336,12 +370,19 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, waitEvent(m.sub)
 	case cti.JournalChanged:
 		m.header.Update(msg)
-		return m, tea.Batch(waitEvent(m.sub), m.onJournalChanged(msg))
+		cmds := []tea.Cmd{waitEvent(m.sub), m.onJournalChanged(msg)}
+		if j, ok := m.ctl.(Journaler); ok && msg.Entry.ID != 0 {
+			cmds = append(cmds, recentCmd(j, m.opts.CommandTimeout)) // a new call to complete
+		}
+		return m, tea.Batch(cmds...)
 	case cti.PolicyDecision:
 		m.onPolicyDecision(msg)
 		return m, waitEvent(m.sub)
 	case unreadMsg:
 		m.header.missed = msg.n
+		return m, nil
+	case recentMsg:
+		m.dial.setRecent(msg.targets)
 		return m, nil
 	case cti.Notice:
 		m.notice.Update(msg)
@@ -478,7 +519,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case modePrompt:
 		cmd := m.dial.Update(msg)
 		if m.dial.kind == promptNone {
-			m.mode = modeCalls
+			m.mode, m.afterPrompt = m.afterPrompt, modeCalls
 		}
 		return cmd
 	case modeHelp:
@@ -650,11 +691,16 @@ func (m *Model) dtmf(id cti.CallID, digits string) tea.Cmd {
 }
 
 func (m *Model) onPrompt(p promptDoneMsg) tea.Cmd {
-	m.mode = modeCalls
+	if m.mode == modePrompt {
+		m.mode = m.afterPrompt
+	}
+	m.afterPrompt = modeCalls
 	if p.value == "" {
 		return nil
 	}
 	switch p.kind {
+	case promptDevice:
+		return m.editDevice(p.device, p.value)
 	case promptDial:
 		return m.dialCmd(m.dial.resolve(p.value))
 	case promptTransfer, promptConsult:
@@ -682,7 +728,11 @@ func (m *Model) Render() string {
 	body := max(m.h-5, 1)
 	var main string
 	var hk help.KeyMap = m.km
-	switch m.mode {
+	view := m.mode
+	if view == modePrompt {
+		view = m.afterPrompt // the pane the prompt is about stays in view
+	}
+	switch view {
 	case modeHelp:
 		full := m.help
 		full.ShowAll = true
@@ -703,9 +753,9 @@ func (m *Model) Render() string {
 		hk = &m.settings
 	default:
 		main = m.calls.View(m.now)
-		if m.mode == modePrompt {
-			hk = &m.dial
-		}
+	}
+	if m.mode == modePrompt {
+		hk = &m.dial
 	}
 	main = lipgloss.NewStyle().Height(body).MaxHeight(body).Render(main)
 	rule := m.st.Rule.Render(strings.Repeat("─", max(m.w, 1)))
