@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -514,6 +515,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("anydevice: %w", err)
 	}
+	devices.targetsPath = deviceTargetsPath(statePath)
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
@@ -587,26 +589,48 @@ const deskDevice = "desk"
 
 // anyDevice is the embedded AnyDevice controller (its own phone on
 // 127.0.0.1:0) with the local user's devices, seen by the UI as
-// ui.Devices and by the Service as cti.AnyDevice (which routes every
-// dial: the local line while desk is active, a callback otherwise).
+// ui.Devices (and ui.DeviceEditor) and by the Service as cti.AnyDevice
+// (which routes every dial: the local line while desk is active, a
+// callback otherwise).
+//
+// Editing a device's target restarts the controller with the new device
+// list (anydevice.Controller has no way to change a device in place; see
+// TODO(#6) below) and saves the target in targetsPath, which
+// anyDeviceConfig reads at the next start.
 type anyDevice struct {
-	ad      *anydevice.Controller
-	user    string
-	updates chan struct{} // cap 1: the status changed
-	unsub   func()
-	stop    chan struct{} // closed by close: the forwarder returns
-	done    chan struct{} // closed when the forwarder has returned
+	user        string
+	updates     chan struct{} // cap 1: the status changed
+	targetsPath string        // saved device targets; "" keeps edits for this run only
 
-	cfgDevices []anydevice.Device // desk first
+	mu  sync.Mutex // guards cfg and gen; held across a restart
+	cfg anydevice.Config
+	gen *adGen
+}
+
+// adGen is one running controller and the forwarder of its events (owned
+// by the generation, joined by stop).
+type adGen struct {
+	ad    *anydevice.Controller
+	unsub func()
+	quit  chan struct{} // closed by stop: the forwarder returns
+	done  chan struct{} // closed when the forwarder has returned
 }
 
 // anyDeviceConfig is the controller's configuration for the local user:
 // desk is deskURI, the others come from [anydevice] devices, with
+// the targets edited in the devices pane (saved next to statePath) and
 // --anydevice NAME=TARGET on top (a known name gets the new target and
 // keeps its other settings); --number overrides [anydevice] number.
 func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, log *slog.Logger) (anydevice.Config, error) {
 	devs := []anydevice.Device{{Name: deskDevice, Target: deskURI}}
 	devs = append(devs, cfg.AnyDevice.devices()...)
+	for name, target := range loadDeviceTargets(deviceTargetsPath(statePath)) {
+		// Edits made in the devices pane (SetDeviceTarget), over the file.
+		i := slices.IndexFunc(devs, func(d anydevice.Device) bool { return strings.EqualFold(d.Name, name) })
+		if i > 0 && checkDeviceTarget(target) == nil {
+			devs[i].Target = target
+		}
+	}
 	names := make([]string, 0, len(c.AnyDevice))
 	for n := range c.AnyDevice {
 		names = append(names, n)
@@ -647,6 +671,18 @@ func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, l
 // startAnyDevice starts the controller and the forwarder of its events
 // (owned by the returned anyDevice, joined in close).
 func startAnyDevice(ctx context.Context, cfg anydevice.Config) (*anyDevice, error) {
+	d := &anyDevice{user: cfg.Users[0].ID, updates: make(chan struct{}, 1), cfg: cfg}
+	gen, err := d.startGen(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.gen = gen
+	return d, nil
+}
+
+// startGen starts a controller for cfg and its forwarder, which coalesces
+// the controller's events into d.updates.
+func (d *anyDevice) startGen(ctx context.Context, cfg anydevice.Config) (*adGen, error) {
 	ad, err := anydevice.New(cfg)
 	if err != nil {
 		return nil, err
@@ -656,48 +692,66 @@ func startAnyDevice(ctx context.Context, cfg anydevice.Config) (*anyDevice, erro
 		return nil, err
 	}
 	ch, unsub := ad.Subscribe(16)
-	d := &anyDevice{ad: ad, user: cfg.Users[0].ID, updates: make(chan struct{}, 1), unsub: unsub,
-		stop: make(chan struct{}), done: make(chan struct{}),
-		cfgDevices: cfg.Users[0].Devices}
+	g := &adGen{ad: ad, unsub: unsub, quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		// The forwarder: coalesces the controller's events into updates.
-		defer close(d.done)
+		// The forwarder of this generation: joined by adGen.stop.
+		defer close(g.done)
 		for {
 			select {
-			case <-d.stop:
+			case <-g.quit:
 				return
 			case _, ok := <-ch:
 				if !ok {
 					return
 				}
-				select {
-				case d.updates <- struct{}{}:
-				default:
-				}
+				d.changed()
 			}
 		}
 	}()
-	return d, nil
+	return g, nil
+}
+
+// stop hangs up the generation's sessions, stops its controller and joins
+// its forwarder.
+func (g *adGen) stop(ctx context.Context) {
+	_ = g.ad.Shutdown(ctx)
+	g.unsub()
+	close(g.quit)
+	<-g.done
+}
+
+// changed signals an update without blocking.
+func (d *anyDevice) changed() {
+	select {
+	case d.updates <- struct{}{}:
+	default:
+	}
+}
+
+// ctl is the running controller.
+func (d *anyDevice) ctl() *anydevice.Controller {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.gen.ad
 }
 
 // close hangs up the sessions, stops the controller and joins the
 // forwarder.
 func (d *anyDevice) close(ctx context.Context) {
-	_ = d.ad.Shutdown(ctx)
-	d.unsub()
-	close(d.stop)
-	<-d.done
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen.stop(ctx)
 }
 
 // DeviceStatus implements ui.Devices.
 func (d *anyDevice) DeviceStatus(context.Context) (ui.DeviceStatus, error) {
-	st, err := d.ad.Status(d.user)
+	st, err := d.ctl().Status(d.user)
 	if err != nil {
 		return ui.DeviceStatus{}, err
 	}
 	out := ui.DeviceStatus{Active: st.Active, Channels: st.Channels, MaxChannels: st.MaxChannels}
-	for _, name := range append([]string{deskDevice}, d.names()...) {
-		out.Devices = append(out.Devices, d.device(name))
+	for _, dv := range d.devices() {
+		out.Devices = append(out.Devices, ui.Device{Name: dv.Name, Target: dv.Target, Local: strings.EqualFold(dv.Name, deskDevice)})
 	}
 	for _, s := range st.Sessions {
 		out.Sessions = append(out.Sessions, ui.DeviceSession{ID: string(s.ID), Kind: s.Kind.String(), Remote: s.Remote,
@@ -706,58 +760,144 @@ func (d *anyDevice) DeviceStatus(context.Context) (ui.DeviceStatus, error) {
 	return out, nil
 }
 
-func (d *anyDevice) names() []string {
-	var out []string
-	for _, dv := range d.devices() {
-		if !strings.EqualFold(dv.Name, deskDevice) {
-			out = append(out, dv.Name)
-		}
-	}
-	return out
+// devices are the user's devices as configured now, desk first.
+func (d *anyDevice) devices() []anydevice.Device {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.cfg.Users[0].Devices)
 }
-
-func (d *anyDevice) device(name string) ui.Device {
-	for _, dv := range d.devices() {
-		if dv.Name == name {
-			return ui.Device{Name: dv.Name, Target: dv.Target, Local: dv.Name == deskDevice}
-		}
-	}
-	return ui.Device{Name: name}
-}
-
-// devices are the user's devices as configured.
-func (d *anyDevice) devices() []anydevice.Device { return d.cfgDevices }
 
 // SetActiveDevice implements ui.Devices.
 func (d *anyDevice) SetActiveDevice(_ context.Context, name string) error {
-	return d.ad.SetActiveDevice(d.user, name)
+	return d.ctl().SetActiveDevice(d.user, name)
 }
 
 // HangupSession implements ui.Devices.
 func (d *anyDevice) HangupSession(_ context.Context, id string) error {
-	return d.ad.Hangup(d.user, anydevice.SessionID(id))
+	return d.ctl().Hangup(d.user, anydevice.SessionID(id))
 }
 
 // HoldSession implements ui.Devices.
 func (d *anyDevice) HoldSession(_ context.Context, id string, on bool) error {
 	if on {
-		return d.ad.Hold(d.user, anydevice.SessionID(id))
+		return d.ctl().Hold(d.user, anydevice.SessionID(id))
 	}
-	return d.ad.Resume(d.user, anydevice.SessionID(id))
+	return d.ctl().Resume(d.user, anydevice.SessionID(id))
 }
 
 // Updates implements ui.Devices.
 func (d *anyDevice) Updates() <-chan struct{} { return d.updates }
 
-var _ ui.Devices = (*anyDevice)(nil)
+// errDeviceBusy refuses an edit while calls run through the controller.
+var errDeviceBusy = errors.New("calls are up on other devices: end them first")
+
+// SetDeviceTarget implements ui.DeviceEditor: device name rings target (a
+// SIP URI or an E.164 number) from now on, and at the next start. The
+// controller restarts with the new device list, so it refuses while
+// sessions are up; the active devices are kept.
+//
+// TODO(#6): an anydevice.Controller method to change a device in place
+// would spare the restart and allow edits during calls.
+func (d *anyDevice) SetDeviceTarget(ctx context.Context, name, target string) error {
+	target = strings.TrimSpace(target)
+	if strings.EqualFold(name, deskDevice) {
+		return fmt.Errorf("%s is this softphone", deskDevice)
+	}
+	if err := checkDeviceTarget(target); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cfg := d.cfg
+	u := cfg.Users[0]
+	u.Devices = slices.Clone(u.Devices)
+	i := slices.IndexFunc(u.Devices, func(dv anydevice.Device) bool { return strings.EqualFold(dv.Name, name) })
+	if i < 0 {
+		return fmt.Errorf("%w: %s", anydevice.ErrNoSuchDevice, name)
+	}
+	if u.Devices[i].Target == target {
+		return nil
+	}
+	old := d.gen
+	st, err := old.ad.Status(d.user)
+	if err != nil {
+		return err
+	}
+	if len(st.Sessions) > 0 {
+		return errDeviceBusy
+	}
+	u.Devices[i].Target = target
+	if len(st.Active) > 0 {
+		u.Active = slices.Clone(st.Active)
+	}
+	cfg.Users = []anydevice.User{u}
+	// The controller outlives this request: it runs until close.
+	gen, err := d.startGen(context.WithoutCancel(ctx), cfg)
+	if err != nil {
+		return err
+	}
+	d.cfg, d.gen = cfg, gen
+	old.stop(ctx)
+	if err := saveDeviceTarget(d.targetsPath, u.Devices[i].Name, target); err != nil {
+		return fmt.Errorf("%s now rings %s, but it is not saved: %w", name, target, err)
+	}
+	d.changed()
+	return nil
+}
 
 // ActiveDevices implements cti.AnyDevice: the Service asks it where a
 // dial goes.
-func (d *anyDevice) ActiveDevices(userID string) ([]string, error) { return d.ad.ActiveDevices(userID) }
+func (d *anyDevice) ActiveDevices(userID string) ([]string, error) {
+	return d.ctl().ActiveDevices(userID)
+}
 
 // Callback implements cti.AnyDevice.
 func (d *anyDevice) Callback(ctx context.Context, userID, to string, o anydevice.CallbackOptions) (anydevice.SessionID, error) {
-	return d.ad.Callback(ctx, userID, to, o)
+	return d.ctl().Callback(ctx, userID, to, o)
 }
 
-var _ cti.AnyDevice = (*anyDevice)(nil)
+var (
+	_ cti.AnyDevice   = (*anyDevice)(nil)
+	_ ui.Devices      = (*anyDevice)(nil)
+	_ ui.DeviceEditor = (*anyDevice)(nil)
+)
+
+// deviceTargetsPath is where device edits are saved, next to the active
+// device's state file; "" without one.
+func deviceTargetsPath(statePath string) string {
+	if statePath == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(statePath), "device-targets.json")
+}
+
+// loadDeviceTargets reads the saved device edits (name → target); a
+// missing or unreadable file is none.
+func loadDeviceTargets(path string) map[string]string {
+	out := map[string]string{}
+	if path == "" {
+		return out
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(b, &out)
+	}
+	return out
+}
+
+// saveDeviceTarget records one device edit in path (atomically).
+func saveDeviceTarget(path, name, target string) error {
+	if path == "" {
+		return nil
+	}
+	m := loadDeviceTargets(path)
+	m[name] = target
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

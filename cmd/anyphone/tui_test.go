@@ -425,3 +425,81 @@ func TestPruneJournal(t *testing.T) {
 		})
 	}
 }
+
+// TestTuiDeviceEdit: editing the mobile's target in the devices pane
+// restarts the controller with it (the active device stays), callbacks
+// ring the new target, and the next start reads the saved edit.
+func TestTuiDeviceEdit(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	me := startTestService(t)
+	oldMobile := startAnswering(t, "oldmobile")
+	newMobile := startAnswering(t, "newmobile")
+	dest := startAnswering(t, "dest")
+	statePath := filepath.Join(t.TempDir(), "devices.json")
+	c, _ := parseTui(t, "--number", "+4930123456")
+	file := &Config{AnyDevice: AnyDeviceConfig{Number: "+4930123456", Devices: []AnyDeviceEntry{{Name: "mobile", Target: oldMobile.URI(), Hold: "inactive"}}}}
+	cfg, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := startAnyDevice(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.targetsPath = deviceTargetsPath(statePath)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		dev.close(ctx)
+	}()
+	if err := dev.SetActiveDevice(t.Context(), "mobile"); err != nil {
+		t.Fatal(err)
+	}
+
+	refused := []struct{ name, device, target string }{
+		{"desk", "desk", "sip:x@127.0.0.1"},
+		{"not a target", "mobile", "0171 1234"},
+		{"unknown device", "car", "+4917012345"},
+	}
+	for _, r := range refused {
+		if err := dev.SetDeviceTarget(t.Context(), r.device, r.target); err == nil {
+			t.Errorf("edit %s: accepted %s → %s", r.name, r.device, r.target)
+		}
+	}
+	if err := dev.SetDeviceTarget(t.Context(), "mobile", newMobile.URI()); err != nil {
+		t.Fatalf("edit mobile: %v", err)
+	}
+	st, err := dev.DeviceStatus(t.Context())
+	if err != nil || !slices.Equal(st.Active, []string{"mobile"}) || st.Devices[1].Target != newMobile.URI() {
+		t.Fatalf("after the edit: %+v (%v), want mobile active at %s", st, err, newMobile.URI())
+	}
+	if m, _ := dev.cfg.Users[0].Device("mobile"); m.Hold != "inactive" {
+		t.Errorf("the edit lost the device's other settings: %+v", m)
+	}
+
+	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: dev, User: dev.user, Local: deskDevice})
+	if _, err := me.Dial(t.Context(), dest.URI(), cti.DialOptions{}); err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(newMobile.Snapshot().Calls) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the callback did not ring the new target")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(oldMobile.Snapshot().Calls); n != 0 {
+		t.Errorf("the old target got %d calls", n)
+	}
+	if err := dev.SetDeviceTarget(t.Context(), "mobile", oldMobile.URI()); !errors.Is(err, errDeviceBusy) {
+		t.Errorf("edit during a callback: %v, want errDeviceBusy", err)
+	}
+
+	next, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := next.Users[0].Device("mobile"); m.Target != newMobile.URI() {
+		t.Errorf("next start: mobile at %s, want the saved %s", m.Target, newMobile.URI())
+	}
+}
