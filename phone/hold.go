@@ -47,6 +47,7 @@ func (p *Phone) HoldWith(id CallID, dialect HoldDialect) error {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
 	defer cancel()
+	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
 	if err := h.Hold(ctx); err != nil {
 		c.mu.Lock()
 		c.holding = false
@@ -83,6 +84,7 @@ func (p *Phone) Resume(id CallID) error {
 	c.mu.Lock()
 	c.holding = false
 	c.mu.Unlock()
+	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
 	if err := h.Unhold(ctx); err != nil {
 		c.mu.Lock()
 		c.holding = true

@@ -53,6 +53,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				req.SetBody(nil) // a broken answer in an ACK must not reach diago's parser
 			}
 		}
+		defer p.lockOffers(req)() // reinvite.go: one in-dialog offer or ACK at a time per call
 		next(req, rtx)
 	}
 }
@@ -114,6 +115,9 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		c := p.bySIP[callIDOf(req)]
 		p.mu.Unlock()
 		if c != nil {
+			if !p.answerGlare(c, req, tx) {
+				return false // 491: our own re-INVITE is in progress (reinvite.go)
+			}
 			p.applyRemoteSDP(c, req.Body())
 		}
 		return true
@@ -161,12 +165,22 @@ func (t *responseHook) Respond(r *sip.Response) error {
 type requestHook struct {
 	ua  *sipgo.UserAgent
 	fix func(*sip.Request)
+	// reinvite, if set, sends re-INVITEs (reinvite.go: glare, RFC 3261 §14).
+	reinvite func(context.Context, *sip.Request, func(context.Context, *sip.Request) (sip.ClientTransaction, error)) (sip.ClientTransaction, error)
 }
 
 func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	if isGlareRetry(ctx) {
+		return h.ua.TransactionLayer().Request(ctx, req) // fixed when first sent
+	}
 	h.fix(req)
 	if req.IsAck() {
 		return nil, h.ua.TransportLayer().WriteMsg(req)
+	}
+	if h.reinvite != nil && isReInvite(req) {
+		return h.reinvite(ctx, req, func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+			return h.ua.TransactionLayer().Request(ctx, req)
+		})
 	}
 	return h.ua.TransactionLayer().Request(ctx, req)
 }

@@ -266,7 +266,7 @@ func (p *Phone) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sip client: %w", err)
 	}
-	cli.TxRequester = &requestHook{ua: ua, fix: p.fixRequest}
+	cli.TxRequester = &requestHook{ua: ua, fix: p.fixRequest, reinvite: p.sendReInvite}
 	p.cli = cli
 
 	if p.cfg.TraceFile != "" {

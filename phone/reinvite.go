@@ -1,9 +1,22 @@
 package phone
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync"
+	"time"
 
+	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
+)
+
+var (
+	// errGlareStopped: the re-INVITE was abandoned during its 491 back-off.
+	errGlareStopped = errors.New("phone: re-INVITE abandoned during 491 back-off")
+	// errGlareNoDialog: a 491 came back on a call without a dialog.
+	errGlareNoDialog = errors.New("phone: no dialog to resend the re-INVITE in")
 )
 
 // midcall is one call's mid-call control state: hold, transfer, conference.
@@ -14,8 +27,8 @@ type midcall struct {
 	// (Hold, Resume, Toggle, transfer): RFC 3261 §14.1 forbids a second
 	// INVITE transaction while one is pending, and diago's re-INVITE path
 	// races with itself (LIBRARIES §3 rows 7 and 8). A 491 from a peer
-	// whose own re-INVITE crossed ours is retried by diago after 2.1-4 s
-	// (reInviteDo), which is what §14.1 asks of the Call-ID owner.
+	// whose own re-INVITE crossed ours is retried with the §14.1 back-off
+	// by glareTx below, never by diago.
 	reinvite sync.Mutex
 
 	// initialHold: the INVITE offered a held SDP (DialOptions.Hold).
@@ -35,6 +48,17 @@ type midcall struct {
 	// tePT is the peer's telephone-event payload type when it is not
 	// diago's 101 (dtmf.go); 0 otherwise.
 	tePT int
+
+	// offers serialises the peer's in-dialog INVITEs, UPDATEs and ACKs
+	// while diago handles them (lockOffers).
+	offers sync.Mutex
+	// offerOut is true while our re-INVITE waits for its final response:
+	// a re-INVITE from the peer then gets 491 (RFC 3261 §14.2).
+	offerOut bool
+	// offerApplying is non-nil from the 2xx to our re-INVITE until diago
+	// applied its answer (Hold/Unhold returned); a re-INVITE from the
+	// peer waits for it to close (see answerGlare).
+	offerApplying chan struct{}
 }
 
 // handleUpdate answers UPDATE (RFC 3311), which diago does not register
@@ -58,4 +82,291 @@ func (p *Phone) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.cfg.Name, Host: p.host, Port: p.port}})
 	_ = tx.Respond(res)
+}
+
+// Re-INVITE glare, RFC 3261 §14.
+//
+// diago v0.31.0 never detects crossing re-INVITEs: a client session answers
+// every re-INVITE, a server session answers 491 only before the first ACK.
+// Its Hold/Unhold fork the media session *before* sending the offer and
+// install that fork when the answer arrives, so when the peer's offer is
+// answered in between, the answer comes from a local mode that is about to
+// be replaced, and the fork installed afterwards discards what was agreed
+// with the peer. Held and resumed from both ends at once, one side then
+// ended in recvonly or sendonly (negotiateMediaDirection against a stale
+// Mode) although neither held any more: audio stopped one way while every
+// hold flag read false. We therefore:
+//   - answer 491 to a peer's re-INVITE while ours is in progress (§14.2);
+//   - hold a peer's re-INVITE that arrives between the 2xx to ours and the
+//     moment diago applied that answer until it is applied;
+//   - resend our own re-INVITE after a 491 ourselves, with the §14.1 back-off
+//     (diago would wait 2-4 s on both ends; the non-owner of the Call-ID
+//     must wait 0-2 s so the two retries do not cross again).
+
+// glareRetryKey marks the context of a re-INVITE we resend after a 491: the
+// request hook sends it as is (it was fixed the first time).
+type glareRetryKey struct{}
+
+func isGlareRetry(ctx context.Context) bool { return ctx.Value(glareRetryKey{}) != nil }
+
+// isReInvite reports whether req is an INVITE inside a dialog.
+func isReInvite(req *sip.Request) bool {
+	return req.IsInvite() && req.To() != nil && req.To().Params.Has("tag")
+}
+
+// glareBackoff is how long to wait after a 491 before resending a re-INVITE
+// (RFC 3261 §14.1): 2.1-4 s for the owner of the Call-ID (we generated it:
+// we placed the call), 0-2 s otherwise, in units of 10 ms.
+func glareBackoff(owner bool) time.Duration {
+	if owner {
+		return time.Duration(210+rand.IntN(191)) * 10 * time.Millisecond
+	}
+	return time.Duration(rand.IntN(201)) * 10 * time.Millisecond
+}
+
+// sendReInvite sends one of our re-INVITEs for the request hook: it marks
+// the offer as in progress and returns a transaction that hides 491s from
+// diago and resends the request after the back-off.
+func (p *Phone) sendReInvite(ctx context.Context, req *sip.Request, send func(context.Context, *sip.Request) (sip.ClientTransaction, error)) (sip.ClientTransaction, error) {
+	p.mu.Lock()
+	c := p.bySIP[callIDOf(req)]
+	p.mu.Unlock()
+	if c == nil {
+		return send(ctx, req)
+	}
+	c.setOffer(offerSent)
+	tx, err := send(ctx, req)
+	if err != nil {
+		c.setOffer(offerFailed)
+		return nil, err
+	}
+	g := &glareTx{
+		p: p, c: c, req: req, tx: tx,
+		res:  make(chan *sip.Response),
+		done: make(chan struct{}),
+		stop: make(chan struct{}),
+	}
+	// pump is owned by g: it ends with the final response, the end of the
+	// transaction, Terminate (sipgo's Dialog.Do defers it) or the phone's end.
+	p.wg.Go(func() { g.pump(ctx) })
+	return g, nil
+}
+
+type offerEvent int
+
+const (
+	offerSent     offerEvent = iota // our re-INVITE left
+	offerFailed                     // it got a final non-2xx or no answer
+	offerPending                    // it got 491: backing off
+	offerAnswered                   // it got a 2xx: diago applies the answer
+	offerSettled                    // Hold/Unhold returned
+)
+
+// setOffer records the progress of our re-INVITE.
+func (c *call) setOffer(ev offerEvent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch ev {
+	case offerSent:
+		c.mc.offerOut = true
+	case offerFailed, offerPending:
+		c.mc.offerOut = false
+	case offerAnswered:
+		c.mc.offerOut = false
+		if c.mc.offerApplying == nil {
+			c.mc.offerApplying = make(chan struct{})
+		}
+	case offerSettled:
+		c.mc.offerOut = false
+		if c.mc.offerApplying != nil {
+			close(c.mc.offerApplying)
+			c.mc.offerApplying = nil
+		}
+	}
+}
+
+// answerGlare decides on a re-INVITE from the peer before diago sees it:
+// 491 while our own re-INVITE is in progress (RFC 3261 §14.2), a short wait
+// while diago applies the answer to ours. It returns false when it answered.
+func (p *Phone) answerGlare(c *call, req *sip.Request, tx sip.ServerTransaction) bool {
+	c.mu.Lock()
+	out, applying := c.mc.offerOut, c.mc.offerApplying
+	c.mu.Unlock()
+	if out {
+		p.log.Debug("re-invite glare", "call_id", c.id)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusRequestPending, "Request Pending", nil))
+		return false
+	}
+	if applying != nil {
+		t := time.NewTimer(2 * time.Second)
+		defer t.Stop()
+		select {
+		case <-applying:
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// glareTx is the client transaction diago sees for one of our re-INVITEs.
+// Responses of the current underlying transaction are passed on, except a
+// 491: then it waits glareBackoff and resends the request in the dialog (a
+// new transaction, the next CSeq), so diago only ever sees the final answer.
+type glareTx struct {
+	p   *Phone
+	c   *call
+	req *sip.Request
+
+	mu sync.Mutex
+	tx sip.ClientTransaction // current underlying transaction
+
+	res      chan *sip.Response
+	done     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	err      error // set before done closes
+}
+
+func (g *glareTx) current() sip.ClientTransaction {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.tx
+}
+
+func (g *glareTx) Responses() <-chan *sip.Response { return g.res }
+func (g *glareTx) Done() <-chan struct{}           { return g.done }
+
+func (g *glareTx) Err() error {
+	select {
+	case <-g.done:
+		return g.err
+	default:
+		return nil
+	}
+}
+
+func (g *glareTx) Terminate() {
+	g.stopOnce.Do(func() { close(g.stop) })
+	g.current().Terminate()
+}
+
+func (g *glareTx) OnTerminate(f sip.FnTxTerminate) bool { return g.current().OnTerminate(f) }
+
+func (g *glareTx) OnRetransmission(f sip.FnTxResponse) bool {
+	return g.current().OnRetransmission(f)
+}
+
+func (g *glareTx) finish(err error) {
+	g.err = err
+	close(g.done)
+}
+
+func (g *glareTx) pump(ctx context.Context) {
+	tx := g.current()
+	for {
+		select {
+		case r := <-tx.Responses():
+			switch {
+			case r.StatusCode == sip.StatusRequestPending:
+				g.c.setOffer(offerPending)
+				next, err := g.resend(ctx)
+				if err != nil {
+					g.finish(err)
+					return
+				}
+				tx.Terminate()
+				g.mu.Lock()
+				g.tx = next
+				g.mu.Unlock()
+				tx = next
+				continue
+			case r.StatusCode >= 300:
+				g.c.setOffer(offerFailed)
+			case r.StatusCode >= 200:
+				g.c.setOffer(offerAnswered)
+			}
+			select {
+			case g.res <- r:
+			case <-g.stop:
+				g.c.setOffer(offerFailed)
+				g.finish(nil)
+				return
+			}
+			if r.StatusCode >= 200 {
+				g.finish(nil)
+				return
+			}
+		case <-tx.Done():
+			g.c.setOffer(offerFailed)
+			g.finish(tx.Err())
+			return
+		case <-g.stop:
+			g.c.setOffer(offerFailed)
+			g.finish(nil)
+			return
+		}
+	}
+}
+
+// resend waits the §14.1 back-off and sends the re-INVITE again through the
+// call's dialog, which gives it a new Via branch and the next CSeq (the ACK
+// diago sends for its 2xx takes that CSeq from the dialog).
+func (g *glareTx) resend(ctx context.Context) (sip.ClientTransaction, error) {
+	c := g.c
+	c.mu.Lock()
+	owner := c.info.Direction == Outgoing
+	dlg := c.dialog
+	c.mu.Unlock()
+	t := time.NewTimer(glareBackoff(owner))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-g.stop:
+		return nil, errGlareStopped
+	case <-g.p.ctx.Done():
+		return nil, ErrClosed
+	}
+	r := g.req.Clone()
+	r.RemoveHeader("Via")
+	r.RemoveHeader("Route")
+	rctx := context.WithValue(ctx, glareRetryKey{}, true)
+	c.setOffer(offerSent)
+	var (
+		tx  sip.ClientTransaction
+		err error
+	)
+	switch d := dlg.(type) {
+	case *diago.DialogClientSession:
+		tx, err = d.DialogClientSession.TransactionRequest(rctx, r)
+	case *diago.DialogServerSession:
+		tx, err = d.DialogServerSession.TransactionRequest(rctx, r)
+	default:
+		err = errGlareNoDialog
+	}
+	if err != nil {
+		c.setOffer(offerFailed)
+		return nil, fmt.Errorf("resend re-INVITE after 491: %w", err)
+	}
+	return tx, nil
+}
+
+// lockOffers serialises diago's handling of one call's in-dialog INVITE,
+// UPDATE and ACK and returns the unlock. diago reads the dialog's media
+// session without its lock when it handles the ACK of a re-INVITE
+// (handleReInviteACK) while the next re-INVITE replaces it (a data race,
+// LIBRARIES §2.7); with one message at a time per call they cannot overlap.
+func (p *Phone) lockOffers(req *sip.Request) func() {
+	if !(req.IsInvite() || req.IsAck() || req.Method == sip.UPDATE) || req.To() == nil || !req.To().Params.Has("tag") {
+		return func() {}
+	}
+	p.mu.Lock()
+	c := p.bySIP[callIDOf(req)]
+	p.mu.Unlock()
+	if c == nil {
+		return func() {}
+	}
+	c.mc.offers.Lock()
+	return c.mc.offers.Unlock
 }
