@@ -100,7 +100,12 @@ func (p *Phone) stopMedia(c *call) {
 		return
 	}
 	mp.cancel()
-	_ = mp.m.StopRTP(1, 0) // unblock a read waiting for RTP that never comes
+	// Unblock a read waiting for RTP that never comes. Through
+	// MediaSession(), which takes diago's lock: DialogMedia.StopRTP reads
+	// the session unlocked and raced a re-INVITE's session swap (-race).
+	if ms := mp.m.MediaSession(); ms != nil {
+		_ = ms.StopRTP(1, 0)
+	}
 	mp.wg.Wait()
 	p.unlinkConference(c)
 	for _, cl := range mp.closers {
