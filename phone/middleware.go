@@ -81,6 +81,9 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 			return reply(420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
 		}
 	}
+	if !p.sessionTimer(req, tx) {
+		return false // update.go: RFC 4028 Session-Expires below Min-SE
+	}
 	body := req.Body()
 	if p.cfg.StrictHold && (req.To() == nil || !req.To().Params.Has("tag")) && sdpHeldOffer(body) {
 		// The strict-hold peer profile (initialhold.go).
@@ -100,7 +103,11 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 			return reply(400, "Bad Request - malformed SDP")
 		}
 		if len(removed) > 0 {
+			prev := tx.fix // sessionTimer's
 			tx.fix = func(res *sip.Response) {
+				if prev != nil {
+					prev(res)
+				}
 				if res.StatusCode >= 200 && res.StatusCode < 300 && len(res.Body()) > 0 {
 					res.SetBody(sdpAddRejectedMedia(res.Body(), removed))
 				}

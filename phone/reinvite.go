@@ -61,29 +61,6 @@ type midcall struct {
 	offerApplying chan struct{}
 }
 
-// handleUpdate answers UPDATE (RFC 3311), which diago does not register
-// (sipgo would answer 405). A session refresh without a body gets 200 with
-// our Contact; an UPDATE carrying an offer gets 488: we renegotiate media
-// only by re-INVITE, which diago implements. Unknown dialogs get 481.
-func (p *Phone) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	p.mu.Lock()
-	c := p.bySIP[callIDOf(req)]
-	p.mu.Unlock()
-	if c == nil || c.state() == CallEnded {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
-		return
-	}
-	if len(req.Body()) > 0 {
-		res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
-		res.AppendHeader(sip.NewHeader("Warning", `399 anyphone "use re-INVITE to change media"`))
-		_ = tx.Respond(res)
-		return
-	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.cfg.Name, Host: p.host, Port: p.port}})
-	_ = tx.Respond(res)
-}
-
 // Re-INVITE glare, RFC 3261 §14.
 //
 // diago v0.31.0 never detects crossing re-INVITEs: a client session answers

@@ -332,7 +332,7 @@ func (p *sipPeer) request(m sip.RequestMethod, body []byte, hdrs ...sip.Header) 
 	for _, h := range hdrs {
 		req.AppendHeader(h)
 	}
-	if body != nil {
+	if body != nil && req.ContentType() == nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
 	req.SetBody(body)
@@ -442,4 +442,117 @@ func TestRemoteHoldDirections(t *testing.T) {
 	}
 }
 
-var _ = strings.Contains
+// TestUpdateOffer: an UPDATE with SDP (RFC 3311) is negotiated like a
+// re-INVITE offer: held, resumed, and moved to a new RTP address.
+func TestUpdateOffer(t *testing.T) {
+	const window = 600 * time.Millisecond
+	b := phonetest.NewPhone(t, 440, &phone.Config{Name: "bob"})
+	peer := newSIPPeer(t) // after the phone: it sets sipgo's globals
+	peer.sendRTP.Store(true)
+	in := peer.call(b)
+	defer hangup(t, b, in.ID)
+	if n := peer.received(0, window); n == 0 {
+		t.Fatal("no RTP from the phone before the UPDATE")
+	}
+	for _, s := range []struct {
+		name       string
+		socket     int // where the offer wants our RTP
+		offer      string
+		answer     string
+		remoteHold bool
+		weSend     bool
+	}{
+		{name: "hold sendonly", socket: 0, offer: "sendonly", answer: "recvonly", remoteHold: true, weSend: false},
+		{name: "resume", socket: 0, offer: "sendrecv", answer: "sendrecv", remoteHold: false, weSend: true},
+		{name: "move media", socket: 1, offer: "sendrecv", answer: "sendrecv", remoteHold: false, weSend: true},
+	} {
+		res := peer.request(sip.UPDATE, peer.sdp(s.socket, s.offer))
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: UPDATE answered %d %s", s.name, res.StatusCode, res.Reason)
+		}
+		if ct := res.ContentType(); ct == nil || !strings.Contains(ct.Value(), "application/sdp") {
+			t.Errorf("%s: answer without Content-Type application/sdp", s.name)
+		}
+		if got := direction(res.Body()); got != s.answer {
+			t.Errorf("%s: answer direction %s, want %s\n%s", s.name, got, s.answer, res.Body())
+		}
+		b.Events.WaitCall(t, 5*time.Second, s.name, func(ci phone.CallInfo) bool {
+			return ci.ID == in.ID && ci.RemoteHold == s.remoteHold
+		})
+		time.Sleep(100 * time.Millisecond)
+		if n := peer.received(s.socket, window); (n > 0) != s.weSend {
+			t.Errorf("%s: socket %d received %d packets in %s, want RTP=%v", s.name, s.socket, n, window, s.weSend)
+		}
+		if n := heard(b, in.ID, window); n == 0 {
+			t.Errorf("%s: the phone no longer decodes the peer's RTP", s.name)
+		}
+	}
+	if n := peer.received(0, window); n != 0 {
+		t.Errorf("after the move, the old socket still gets %d packets", n)
+	}
+}
+
+func TestUpdateAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		method   sip.RequestMethod // UPDATE unless set
+		body     func(p *sipPeer) []byte
+		hdrs     []sip.Header
+		code     int
+		expires  string // Session-Expires in the answer, "" for none
+		require  bool   // Require: timer in the answer
+		hasMinSE bool
+	}{
+		{name: "session refresh", code: 200},
+		{name: "session timer", hdrs: []sip.Header{sip.NewHeader("Session-Expires", "1800;refresher=uac"), sip.NewHeader("Supported", "timer")},
+			code: 200, expires: "1800;refresher=uac", require: true},
+		{name: "session timer, no refresher", hdrs: []sip.Header{sip.NewHeader("Session-Expires", "600")},
+			code: 200, expires: "600;refresher=uac"},
+		{name: "interval too small", hdrs: []sip.Header{sip.NewHeader("Session-Expires", "30")}, code: 422, hasMinSE: true},
+		{name: "offer with timer", body: func(p *sipPeer) []byte { return p.sdp(0, "sendrecv") },
+			hdrs: []sip.Header{sip.NewHeader("Session-Expires", "900"), sip.NewHeader("Supported", "timer")},
+			code: 200, expires: "900;refresher=uac", require: true},
+		{name: "not SDP", body: func(p *sipPeer) []byte { return []byte("hello") },
+			hdrs: []sip.Header{sip.NewHeader("Content-Type", "text/plain")}, code: 415},
+		// Require: timer itself is still refused with 420 by validate.go.
+		{name: "re-INVITE with timer", method: sip.INVITE, body: func(p *sipPeer) []byte { return p.sdp(0, "sendrecv") },
+			hdrs: []sip.Header{sip.NewHeader("Session-Expires", "1800;refresher=uac"), sip.NewHeader("Supported", "timer")},
+			code: 200, expires: "1800;refresher=uac", require: true},
+		{name: "broken SDP", body: func(p *sipPeer) []byte { return []byte("v=0\r\nm=audio x\r\n") }, code: 488},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := phonetest.NewPhone(t, 440, &phone.Config{Name: "bob"})
+			peer := newSIPPeer(t) // after the phone: it sets sipgo's globals
+			in := peer.call(b)
+			defer hangup(t, b, in.ID)
+			var body []byte
+			if tc.body != nil {
+				body = tc.body(peer)
+			}
+			method := sip.UPDATE
+			if tc.method != "" {
+				method = tc.method
+			}
+			res := peer.request(method, body, tc.hdrs...)
+			if int(res.StatusCode) != tc.code {
+				t.Fatalf("%s: %s answered %d %s, want %d", tc.name, method, res.StatusCode, res.Reason, tc.code)
+			}
+			got := ""
+			if h := res.GetHeader("Session-Expires"); h != nil {
+				got = h.Value()
+			}
+			if got != tc.expires {
+				t.Errorf("%s: Session-Expires %q, want %q", tc.name, got, tc.expires)
+			}
+			if h := res.GetHeader("Require"); (h != nil && strings.Contains(h.Value(), "timer")) != tc.require {
+				t.Errorf("%s: Require: timer = %v, want %v", tc.name, h != nil, tc.require)
+			}
+			if (res.GetHeader("Min-SE") != nil) != tc.hasMinSE {
+				t.Errorf("%s: Min-SE present = %v, want %v", tc.name, !tc.hasMinSE, tc.hasMinSE)
+			}
+			if ci, _ := b.Call(in.ID); ci.State != phone.CallActive {
+				t.Errorf("%s: call %s after the UPDATE, want active", tc.name, ci.State)
+			}
+		})
+	}
+}
