@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -36,11 +37,13 @@ import (
 // that survive the controller's decode and re-encode), so the caller can
 // tell relayed content from the silence a relay sends when it has none,
 // and time each frame's round trip: caller → relay → echo → relay →
-// caller. The same generator and echo run four ways: direct (no relay:
+// caller. The same generator and echo run five ways: direct (no relay:
 // the baseline), through the raw relay, through the controller (packet
-// relay: both legs PCMU), and through the controller kept on its PCM
-// relay (Config.PCMRelay: decode, 20 ms frames, re-encode). CPU is the
-// test process's (/proc), minus the direct run's, per call; latency added
+// relay: both legs PCMU), through the controller kept on its PCM relay
+// (Config.PCMRelay: decode, 20 ms frames, re-encode), and through
+// rtpengine (userspace, one worker thread, pinned with taskset; an ng
+// offer and answer per call). CPU is the test process's (/proc), plus
+// rtpengine's in its run, minus the direct run's, per call; latency added
 // is (round trip via the relay − direct round trip) / 2, one traversal.
 // "Clean" means no gap over 40 ms between content frames at the caller in
 // any call (or, on a loaded machine, no more of them than the direct and
@@ -67,7 +70,8 @@ func BenchmarkRelay(b *testing.B) {
 		raw := runRelay(b, "udp-relay", n, window)
 		ctl := runRelay(b, "controller", n, window)
 		pcm := runRelay(b, "controller-pcm", n, window)
-		for _, r := range []relayRun{direct, raw, ctl, pcm} {
+		rtpe := runRelay(b, "rtpengine", n, window)
+		for _, r := range []relayRun{direct, raw, ctl, pcm, rtpe} {
 			b.Logf("%d calls %-14s: %s", n, r.kind, r)
 		}
 		perCall := func(r relayRun) float64 {
@@ -75,8 +79,12 @@ func BenchmarkRelay(b *testing.B) {
 		}
 		added := func(r relayRun) time.Duration { return max(0, (r.p50-direct.p50)/2) }
 		added99 := func(r relayRun) time.Duration { return max(0, (r.p99-direct.p99)/2) }
-		b.Logf("%d calls: CPU per call (%% of a core) controller %.3f, controller PCM %.3f, udp relay %.3f; added latency p50 controller %v, PCM %v, udp relay %v; p99 %v / %v / %v",
-			n, perCall(ctl), perCall(pcm), perCall(raw), added(ctl), added(pcm), added(raw), added99(ctl), added99(pcm), added99(raw))
+		rtpeText := "rtpengine ERROR"
+		if rtpe.err == nil {
+			rtpeText = fmt.Sprintf("rtpengine: CPU per call %.3f, added latency p50 %v p99 %v", perCall(rtpe), added(rtpe), added99(rtpe))
+		}
+		b.Logf("%d calls: CPU per call (%% of a core) controller %.3f, controller PCM %.3f, udp relay %.3f; added latency p50 controller %v, PCM %v, udp relay %v; p99 %v / %v / %v; %s",
+			n, perCall(ctl), perCall(pcm), perCall(raw), added(ctl), added(pcm), added(raw), added99(ctl), added99(pcm), added99(raw), rtpeText)
 		row := func(name string) string { return fmt.Sprintf("relay %d calls: %s", n, name) }
 		results.Set(row("CPU per bridged call, % core"), sutAnyphone, perCall(ctl))
 		results.Set(row("added latency p50, ms"), sutAnyphone, float64(added(ctl).Microseconds())/1000)
@@ -94,8 +102,20 @@ func BenchmarkRelay(b *testing.B) {
 		b.ReportMetric(float64(added99(ctl).Microseconds()), fmt.Sprintf("ctl-added-p99-us@%d", n))
 		b.ReportMetric(perCall(raw), fmt.Sprintf("udp-cpu%%/call@%d", n))
 		b.ReportMetric(float64(added(raw).Microseconds()), fmt.Sprintf("udp-added-p50-us@%d", n))
+		if rtpe.err != nil {
+			results.Note("relay %d calls, rtpengine: ERROR %v", n, rtpe.err)
+			if !errors.Is(rtpe.err, ErrNoRtpengine) || rtpengineMissingFails() {
+				b.Errorf("%d calls: rtpengine: %v", n, rtpe.err)
+			}
+		} else {
+			results.Note("relay %d calls, rtpengine userspace (one thread, %s) in the same run: CPU per call %.3f %% core, added latency p50 %v p99 %v, max gap %v, loss %.2f %%, %d calls failed",
+				n, rtpe.pinned, perCall(rtpe), added(rtpe), added99(rtpe), rtpe.maxGap, rtpe.lossPct(), rtpe.failed)
+			b.ReportMetric(perCall(rtpe), fmt.Sprintf("rtpe-cpu%%/call@%d", n))
+			b.ReportMetric(float64(added(rtpe).Microseconds()), fmt.Sprintf("rtpe-added-p50-us@%d", n))
+			b.ReportMetric(float64(added99(rtpe).Microseconds()), fmt.Sprintf("rtpe-added-p99-us@%d", n))
+		}
 		results.Set(row("gaps over 40 ms (controller / direct)"), sutAnyphone, float64(ctl.gaps40))
-		results.Note("relay %d calls, gaps over 40 ms: controller %d, raw relay %d, direct (no relay) %d; max gap direct %v", n, ctl.gaps40, raw.gaps40, direct.gaps40, direct.maxGap)
+		results.Note("relay %d calls, gaps over 40 ms: controller %d, raw relay %d, rtpengine %s, direct (no relay) %d; max gap direct %v", n, ctl.gaps40, raw.gaps40, rtpe.gapsText(), direct.gaps40, direct.maxGap)
 		if !ctl.clean(direct, raw) {
 			b.Logf("%d calls: controller not clean (max gap %v, %d gaps over 40 ms, loss %.2f %%, %d calls failed): stop", n, ctl.maxGap, ctl.gaps40, ctl.lossPct(), ctl.failed)
 			break
@@ -116,6 +136,16 @@ type relayRun struct {
 	maxGap         time.Duration
 	gaps40         int // gaps over 40 ms between content frames, all calls
 	p50, p99, pmax time.Duration
+	extPID         int    // another process whose CPU counts in the run (rtpengine)
+	pinned         string // where that process runs: "pinned to CPU 1", "not pinned"
+	err            error  // the run could not be set up (rtpengine missing or failing)
+}
+
+func (r relayRun) gapsText() string {
+	if r.err != nil {
+		return "ERROR"
+	}
+	return strconv.Itoa(r.gaps40)
 }
 
 func (r relayRun) cpuShare() float64 { return r.cpu.Seconds() / r.window.Seconds() }
@@ -143,6 +173,9 @@ func (r relayRun) clean(baseline ...relayRun) bool {
 	return r.gaps40 <= allowed
 }
 func (r relayRun) String() string {
+	if r.err != nil {
+		return "ERROR: " + r.err.Error()
+	}
 	return fmt.Sprintf("%d/%d calls up, CPU %.1f %% of a core, sent %d got %d (loss %.2f %%), max content gap %v (%d over 40 ms), round trip p50 %v p99 %v max %v",
 		r.calls-r.failed, r.calls, 100*r.cpuShare(), r.sent, r.got, r.lossPct(), r.maxGap, r.gaps40, r.p50, r.p99, r.pmax)
 }
@@ -188,6 +221,12 @@ func runRelay(b *testing.B, kind string, n int, window time.Duration) relayRun {
 		teardown = setupControllerCalls(b, gens, sinks, &run, false)
 	case "controller-pcm":
 		teardown = setupControllerCalls(b, gens, sinks, &run, true)
+	case "rtpengine":
+		var err error
+		if run.extPID, run.pinned, teardown, err = setupRtpengineCalls(b, gens, sinks); err != nil {
+			run.err = err
+			return run
+		}
 	}
 	time.Sleep(500 * time.Millisecond)
 	for _, g := range gens {
@@ -200,8 +239,19 @@ func runRelay(b *testing.B, kind string, n int, window time.Duration) relayRun {
 		g.record(true)
 	}
 	before, _ := ReadProc(os.Getpid())
+	var extBefore, extAfter ProcSample
+	if run.extPID != 0 {
+		extBefore, _ = ReadProc(run.extPID)
+	}
 	time.Sleep(window)
 	after, _ := ReadProc(os.Getpid())
+	if run.extPID != 0 {
+		var err error
+		if extAfter, err = ReadProc(run.extPID); err != nil {
+			run.err = fmt.Errorf("%s exited during the run: %w", kind, err)
+			extAfter = extBefore
+		}
+	}
 	for _, g := range gens {
 		g.sendWindow(false) // frames still in flight are not lost:
 	}
@@ -209,7 +259,7 @@ func runRelay(b *testing.B, kind string, n int, window time.Duration) relayRun {
 	for _, g := range gens {
 		g.record(false)
 	}
-	run.cpu = after.CPU - before.CPU
+	run.cpu = after.CPU - before.CPU + extAfter.CPU - extBefore.CPU
 	var rtts []time.Duration
 	for _, g := range gens {
 		if g.target == nil {

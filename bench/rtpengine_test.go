@@ -384,7 +384,7 @@ func rtpengineCPU() int {
 
 // rtpengineMissingFails says whether a missing rtpengine fails the
 // benchmark: under CI always, elsewhere it prints the error row only.
-func rtpengineMissingFails() bool { return os.Getenv("CI") != "" }
+func rtpengineMissingFails() bool { return os.Getenv("CI") == "true" }
 
 var rtpengineCallSeq atomic.Int64
 
@@ -393,17 +393,17 @@ var rtpengineCallSeq atomic.Int64
 // it with an ng offer and answer: two rtpengine ports per call. It returns
 // the daemon's PID (its CPU counts in the run) and the teardown: delete
 // every call, stop the daemon by its PID.
-func setupRtpengineCalls(b *testing.B, gens []*relayGen, sinks []*RTPSink) (pid int, teardown func(), err error) {
+func setupRtpengineCalls(b *testing.B, gens []*relayGen, sinks []*RTPSink) (pid int, pinned string, teardown func(), err error) {
 	b.Helper()
 	ctx := context.Background()
 	re, err := StartRtpengine(ctx, benchDir(), len(gens), rtpengineCPU())
 	if err != nil {
-		return 0, nil, err
+		return 0, "", nil, err
 	}
 	c, err := DialNG(re.NG)
 	if err != nil {
 		re.Stop()
-		return 0, nil, err
+		return 0, "", nil, err
 	}
 	var ids []string
 	teardown = func() {
@@ -422,11 +422,15 @@ func setupRtpengineCalls(b *testing.B, gens []*relayGen, sinks []*RTPSink) (pid 
 		cancel()
 		if err != nil {
 			teardown()
-			return 0, nil, fmt.Errorf("call %d: %w (see %s)", i, err, re.Log)
+			return 0, "", nil, fmt.Errorf("call %d: %w (see %s)", i, err, re.Log)
 		}
 		ids = append(ids, id)
 		g.target = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: caller}
 	}
-	b.Logf("rtpengine pid %d, pinned to CPU %d, ng %s, ports %d-%d, log %s", re.Proc.PID(), re.CPU, re.NG, re.PortMin, re.PortMax, re.Log)
-	return re.Proc.PID(), teardown, nil
+	pinned = "not pinned"
+	if re.CPU >= 0 {
+		pinned = fmt.Sprintf("pinned to CPU %d", re.CPU)
+	}
+	b.Logf("rtpengine pid %d, %s, ng %s, ports %d-%d, log %s", re.Proc.PID(), pinned, re.NG, re.PortMin, re.PortMax, re.Log)
+	return re.Proc.PID(), pinned, teardown, nil
 }
