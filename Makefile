@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/anyphone
 # portaudio is cgo behind a build tag; the Makefile turns it on.
 TAGS ?= portaudio
-APT_PKGS := sip-tester baresip kamailio linphone-cli portaudio19-dev pkg-config tmux
+APT_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon portaudio19-dev pkg-config tmux
 FUZZTIME ?= 60s
 
 .PHONY: help deps build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet ci clean
