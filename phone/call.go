@@ -429,6 +429,10 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		return
 	}
 	_ = d.Trying()
+	// The offer's hold state now, before anything is published: applied
+	// after the answer it raced the peer's first re-INVITE and could undo
+	// a hold that had already arrived (soak: "callee never saw the hold").
+	p.applyRemoteSDP(c, req.Body())
 	var scr Screening
 	if p.cfg.Screen != nil && replaced == nil {
 		scr = p.cfg.Screen(c.snapshot())
@@ -526,7 +530,6 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		ci.Answered = time.Now()
 		ci.Codec = codecName(d.Media())
 	})
-	p.applyRemoteSDP(c, req.Body())
 	p.startMedia(c, d.Media())
 	if replaced != nil {
 		p.endReplaced(replaced)

@@ -349,7 +349,16 @@ func (p *Phone) applyRemoteSDP(c *call, body []byte) {
 	if mp != nil {
 		mp.maySend.Store(info.WeMaySend)
 	}
-	if changed {
+	if !changed {
+		return
+	}
+	c.mu.Lock()
+	idle := c.info.State == CallIdle
+	if idle {
+		c.info.RemoteHold = held // not published yet: the offer event carries it
+	}
+	c.mu.Unlock()
+	if !idle {
 		c.update(func(ci *CallInfo) { ci.RemoteHold = held })
 	}
 }
