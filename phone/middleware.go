@@ -69,18 +69,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		_ = tx.Respond(res)
 		return false
 	}
-	if h := req.GetHeader("Require"); h != nil {
-		var unsupported []string
-		for _, opt := range strings.Split(h.Value(), ",") {
-			if opt = strings.TrimSpace(opt); opt != "" {
-				unsupported = append(unsupported, opt)
-			}
-		}
-		if len(unsupported) > 0 {
-			// We implement no extension that can be required (no 100rel, no timer).
-			return reply(420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
-		}
-	}
+	// Require was checked by validateRequest (validate.go) before we got here.
 	if !p.sessionTimer(req, tx) {
 		return false // update.go: RFC 4028 Session-Expires below Min-SE
 	}

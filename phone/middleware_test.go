@@ -174,3 +174,21 @@ func TestRTPWatchdog(t *testing.T) {
 		t.Errorf("end = %+v, want media-timeout", end.End)
 	}
 }
+
+func TestRequireTimerIsSupported(t *testing.T) {
+	// RFC 4028: a peer that requires session timers is served (update.go
+	// answers Session-Expires), while an unknown extension still gets 420.
+	p := phonetest.NewPhone(t, 0, &phone.Config{Name: "bob"})
+	go func() {
+		in := p.Events.WaitState(t, "", phone.CallIncoming)
+		_ = p.Answer(in.ID)
+	}()
+	res := rawInvite(t, p, fixture(t, "sipp_uac_offer.sdp"),
+		sip.NewHeader("Require", "timer"), sip.NewHeader("Supported", "timer"), sip.NewHeader("Session-Expires", "1800"))
+	if res.StatusCode != 200 {
+		t.Fatalf("Require: timer got %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	if h := res.GetHeader("Session-Expires"); h == nil {
+		t.Errorf("200 without Session-Expires (RFC 4028 §9)")
+	}
+}

@@ -101,12 +101,14 @@ func validateRequest(req *sip.Request) *rejection {
 	default:
 		return reject(416, "Unsupported URI Scheme")
 	}
-	// §8.2.2.3 Require: we implement no extension that can be required.
+	// §8.2.2.3 Require: the only extension we implement is RFC 4028
+	// session timers (update.go), on INVITE and UPDATE.
 	if req.Method != sip.ACK && req.Method != sip.CANCEL {
+		timers := req.Method == sip.INVITE || req.Method == sip.UPDATE
 		var opts []string
 		for _, h := range req.GetHeaders("Require") {
 			for _, opt := range strings.Split(h.Value(), ",") {
-				if opt = strings.TrimSpace(opt); opt != "" {
+				if opt = strings.TrimSpace(opt); opt != "" && !(timers && strings.EqualFold(opt, "timer")) {
 					opts = append(opts, opt)
 				}
 			}
