@@ -25,9 +25,8 @@ import (
 // per-frame paths do not allocate. All methods are safe for concurrent use.
 type Hub struct {
 	f   Format
-	n   int // samples per frame
-	src Source
-	snk Sink
+	n   int                       // samples per frame
+	dev atomic.Pointer[hubDevice] // the device in use; SetDevice swaps it
 
 	mu    sync.Mutex
 	ports map[string]*Port
@@ -45,6 +44,14 @@ type Hub struct {
 	running  sync.WaitGroup
 }
 
+// hubDevice is the sound device a hub reads and plays: replaced whole by
+// SetDevice, so the capture and playout goroutines each see one device per
+// frame.
+type hubDevice struct {
+	src Source
+	snk Sink
+}
+
 // hubQueue is how many frames a port buffers each way (60 ms): enough to
 // ride out scheduling jitter, short enough to keep latency down.
 const hubQueue = 3
@@ -54,15 +61,38 @@ const hubQueue = 3
 func NewHub(src Source, sink Sink, f Format) *Hub {
 	n := f.Samples()
 	h := &Hub{
-		f: f, n: n, src: src, snk: sink,
+		f: f, n: n,
 		ports: map[string]*Port{},
 		mic:   make([]int16, n), tmp: make([]int16, n), out: make([]int16, n),
 		stop: make(chan struct{}),
 	}
+	h.dev.Store(&hubDevice{src: src, snk: sink})
 	for c := CueRing; c <= CueWaiting; c++ {
 		h.cues[c] = NewCueSource(f, c)
 	}
 	return h
+}
+
+// SetDevice makes src and sink the hub's device from the next frame on,
+// while Run goes on: calls keep their ports, their queues and their live
+// state, so they go on hearing and sending across the switch. It returns
+// the previous source and sink, which the caller closes (the hub never
+// closes a device): a capture still blocked in the old sound card's
+// ReadFrame then returns, and that one frame is dropped as silence.
+// Nil src or sink means Null. SetDevice is safe while Run is running and
+// before it starts.
+func (h *Hub) SetDevice(src Source, sink Sink) (oldSrc Source, oldSink Sink) {
+	if src == nil || sink == nil {
+		n := new(Null)
+		if src == nil {
+			src = n
+		}
+		if sink == nil {
+			sink = n
+		}
+	}
+	old := h.dev.Swap(&hubDevice{src: src, snk: sink})
+	return old.src, old.snk
 }
 
 // Port returns the port of call id, creating it (not live) on first use.
@@ -162,7 +192,7 @@ func (h *Hub) Close() error {
 // captureFrame reads one microphone frame and queues it for every live
 // port, mixed with what the other live ports received (conference).
 func (h *Hub) captureFrame() error {
-	err := h.src.ReadFrame(h.mic)
+	err := h.dev.Load().src.ReadFrame(h.mic)
 	if err != nil {
 		clear(h.mic)
 	}
@@ -203,7 +233,7 @@ func (h *Hub) playFrame() error {
 	}
 	h.mu.Unlock()
 	h.outPeak.Store(math.Float64bits(peak(h.out)))
-	return h.snk.WriteFrame(h.out)
+	return h.dev.Load().snk.WriteFrame(h.out)
 }
 
 // Port is one call's view of the hub: an audio.Source (what the call

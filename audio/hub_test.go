@@ -235,3 +235,137 @@ func TestHubFrameAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations per frame, want 0", allocs)
 	}
 }
+
+// TestHubSetDevice switches the device between frames while a live call
+// goes on: before the switch the call sends the first microphone and the
+// first speaker plays the call, after it the second ones do, and the call
+// never sends a silent frame or loses its port.
+func TestHubSetDevice(t *testing.T) {
+	const mic1, mic2, far = 440.0, 700.0, 1000.0
+	tests := []struct {
+		name      string
+		nilDevice bool // switch to SetDevice(nil, nil): Null
+	}{
+		{name: "tone to tone"},
+		{name: "to null", nilDevice: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spk1, spk2 := NewPipe(0), NewPipe(0)
+			h := NewHub(NewTone(Narrowband, mic1, 0.2), spk1, Narrowband)
+			p := h.Port("a")
+			h.SetLive("a", true)
+			before, after := NewCapture(0), NewCapture(0)
+			farTone := map[string]*Tone{"a": NewTone(Narrowband, far, 0.2)}
+			hubFrames(h, 50, farTone, map[string]*Capture{"a": before})
+			var src Source = NewTone(Narrowband, mic2, 0.2)
+			var snk Sink = spk2
+			if tc.nilDevice {
+				src, snk = nil, nil
+			}
+			oldSrc, oldSink := h.SetDevice(src, snk)
+			if oldSink != Sink(spk1) {
+				t.Errorf("%s: SetDevice returned sink %T, want the first pipe", tc.name, oldSink)
+			}
+			if _, ok := oldSrc.(*Tone); !ok {
+				t.Errorf("%s: SetDevice returned source %T, want the first tone", tc.name, oldSrc)
+			}
+			played := len(spk1.Received())
+			hubFrames(h, 50, farTone, map[string]*Capture{"a": after})
+			if h.Port("a") != p {
+				t.Fatalf("%s: the call lost its port", tc.name)
+			}
+			if got := len(spk1.Received()); got != played {
+				t.Errorf("%s: old speaker got %d samples after the switch", tc.name, got-played)
+			}
+			if !hears(before.Samples(), mic1) || hears(before.Samples(), mic2) {
+				t.Errorf("%s: before the switch the call did not send only the first microphone", tc.name)
+			}
+			if !hears(spk1.Received(), far) {
+				t.Errorf("%s: the first speaker did not play the call", tc.name)
+			}
+			s := after.Samples()
+			if tc.nilDevice {
+				// One frame of the first microphone was queued before the switch.
+				if hears(s[2*h.n:], mic1) || MeanSquare(s[2*h.n:]) != 0 {
+					t.Errorf("%s: after switching to null the call still sends sound", tc.name)
+				}
+				return
+			}
+			if !hears(s, mic2) {
+				t.Errorf("%s: after the switch the call does not send the second microphone", tc.name)
+			}
+			if hears(s[2*h.n:], mic1) {
+				t.Errorf("%s: the first microphone is still sent after the switch", tc.name)
+			}
+			for i := 0; i+h.n <= len(s); i += h.n {
+				if MeanSquare(s[i:i+h.n]) == 0 {
+					t.Fatalf("%s: frame %d after the switch is silent: the call dropped audio", tc.name, i/h.n)
+				}
+			}
+			if !hears(spk2.Received(), far) || len(spk2.Received()) < 50*h.n {
+				t.Errorf("%s: the second speaker did not play the call (%d samples)", tc.name, len(spk2.Received()))
+			}
+		})
+	}
+}
+
+// TestHubSetDeviceWhileRunning switches between pipes while Run moves
+// audio and a call reads and writes its port in real time (run with
+// -race): the call hears each pipe's pushes and each speaker plays it.
+func TestHubSetDeviceWhileRunning(t *testing.T) {
+	mic1, mic2 := NewPipe(0), NewPipe(0)
+	h := NewHub(mic1, mic1, Narrowband)
+	p := h.Port("a")
+	h.SetLive("a", true)
+	done := make(chan error, 1)
+	go func() { done <- h.Run(t.Context()) }()
+	defer func() {
+		_ = h.Close()
+		<-done
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	tone := func(hz float64) []int16 {
+		s := make([]int16, 8000)
+		_ = NewTone(Narrowband, hz, 0.3).ReadFrame(s)
+		return s
+	}
+	// call runs the call side for d: it sends far and keeps what it got.
+	call := func(far []int16, d time.Duration) *Capture {
+		got := NewCapture(0)
+		buf := make([]int16, h.n)
+		end := time.Now().Add(d)
+		for i := 0; time.Now().Before(end) && ctx.Err() == nil; i++ {
+			copy(buf, far[(i*h.n)%len(far):])
+			_ = p.WriteFrame(buf)
+			_ = p.ReadFrame(buf)
+			_ = got.WriteFrame(buf)
+			time.Sleep(h.f.Frame)
+		}
+		return got
+	}
+	_ = mic1.Push(tone(440))
+	got1 := call(tone(1000), 600*time.Millisecond)
+	old, _ := h.SetDevice(mic2, mic2)
+	if old != Source(mic1) {
+		t.Fatalf("SetDevice returned %T, want the first pipe", old)
+	}
+	_ = mic1.Close()
+	_ = mic2.Push(tone(700))
+	got2 := call(tone(1500), 600*time.Millisecond)
+
+	if !hears(got1.Samples(), 440) {
+		t.Error("before the switch the call did not hear the first microphone")
+	}
+	if !hears(got2.Samples(), 700) {
+		t.Error("after the switch the call did not hear the second microphone")
+	}
+	if !hears(mic1.Received(), 1000) {
+		t.Error("the first speaker did not play the call")
+	}
+	if _, err := mic2.WaitReceived(ctx, 1600); err != nil || !hears(mic2.Received(), 1500) {
+		t.Errorf("the second speaker did not play the call (err %v)", err)
+	}
+}
