@@ -89,7 +89,8 @@ func (s *Service) screen(ci phone.CallInfo) phone.Screening {
 		Called:    called,
 		Secondary: phone.ClassifySecondary(ci.Headers, called),
 	}
-	sit := busy.Summarize(s.ph.Calls(), ci.ID, nil)
+	var buf [16]phone.CallStatus
+	sit := busy.SummarizeStatus(s.ph.CallStatuses(buf[:0]), ci.ID, nil)
 	d := s.policy.engine.Decide(sit, in)
 	scr := screeningFor(d)
 	ev := PolicyDecision{CallID: ci.ID, Decision: d, Secondary: in.Secondary}

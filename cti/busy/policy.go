@@ -126,29 +126,44 @@ func (s Situation) Setup() int { return s.RingingIn + s.Dialing }
 func Summarize(calls []phone.CallInfo, exclude phone.CallID, inConference func(phone.CallID) bool) Situation {
 	var s Situation
 	for _, c := range calls {
-		if c.ID == exclude {
-			continue
-		}
-		switch c.State {
-		case phone.CallIdle, phone.CallEnding, phone.CallEnded:
-			continue
-		case phone.CallIncoming:
-			s.RingingIn++
-		case phone.CallDialing, phone.CallRinging, phone.CallEarly:
-			s.Dialing++
-		case phone.CallAnswering, phone.CallActive:
-			switch {
-			case inConference != nil && inConference(c.ID):
-				s.InConference++
-			case c.LocalHold:
-				s.Held++
-			default:
-				s.Active++
-			}
-		}
-		s.Calls = append(s.Calls, c.ID)
+		s.add(phone.CallStatus{ID: c.ID, State: c.State, LocalHold: c.LocalHold}, exclude, inConference)
 	}
 	return s
+}
+
+// SummarizeStatus is Summarize over phone.Phone.CallStatuses, which copies
+// no CallInfo (the endpoint screens every incoming call).
+func SummarizeStatus(calls []phone.CallStatus, exclude phone.CallID, inConference func(phone.CallID) bool) Situation {
+	var s Situation
+	for _, c := range calls {
+		s.add(c, exclude, inConference)
+	}
+	return s
+}
+
+// add counts one call into s.
+func (s *Situation) add(c phone.CallStatus, exclude phone.CallID, inConference func(phone.CallID) bool) {
+	if c.ID == exclude {
+		return
+	}
+	switch c.State {
+	case phone.CallIdle, phone.CallEnding, phone.CallEnded:
+		return
+	case phone.CallIncoming:
+		s.RingingIn++
+	case phone.CallDialing, phone.CallRinging, phone.CallEarly:
+		s.Dialing++
+	case phone.CallAnswering, phone.CallActive:
+		switch {
+		case inConference != nil && inConference(c.ID):
+			s.InConference++
+		case c.LocalHold:
+			s.Held++
+		default:
+			s.Active++
+		}
+	}
+	s.Calls = append(s.Calls, c.ID)
 }
 
 // Incoming is what Decide needs to know about the new call.

@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,6 +267,13 @@ func TestSummarize(t *testing.T) {
 	if got.Active != want.Active || got.Held != want.Held || got.InConference != want.InConference ||
 		got.RingingIn != want.RingingIn || got.Dialing != want.Dialing || len(got.Calls) != 6 {
 		t.Errorf("Summarize = %+v, want %+v with 6 calls", got, want)
+	}
+	var st []phone.CallStatus
+	for _, c := range calls {
+		st = append(st, phone.CallStatus{ID: c.ID, State: c.State, LocalHold: c.LocalHold})
+	}
+	if s := SummarizeStatus(st, "new", func(id phone.CallID) bool { return id == "conf1" }); !reflect.DeepEqual(s, got) {
+		t.Errorf("SummarizeStatus = %+v, Summarize = %+v", s, got)
 	}
 }
 
