@@ -90,7 +90,11 @@ func TestGoldenViews(t *testing.T) {
 			d.st.Channels, d.st.MaxChannels = 2, 10
 		}},
 		{name: "settings", keys: []string{"S", "down"}, setup: func(m *Model) {
+			m.settings.switcher = newFakeAudio()
 			m.Update(cti.PolicyChanged{Policy: busy.Policy{OnBusy: busy.Busy, VIP: []string{"sip:boss@example.test", "+4930*"}}})
+		}},
+		{name: "settings_audio_picker", keys: []string{"S", "enter", "down", "down", "down"}, setup: func(m *Model) {
+			m.settings.switcher = newFakeAudio()
 		}},
 		{name: "ladder", calls: []cti.CallInfo{active}, keys: []string{"l"}},
 		{name: "ladder_raw", calls: []cti.CallInfo{active}, keys: []string{"l", "up", "up", "up", "up", "enter"}},

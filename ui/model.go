@@ -50,8 +50,12 @@ type Options struct {
 	// Levels returns the microphone and speaker peaks (0..1) for the
 	// settings pane's meter (audio.Hub.Levels); nil shows silence.
 	Levels func() (mic, speaker float64)
-	// AudioDevices lists the audio devices the settings pane names.
+	// AudioDevices lists the audio devices the settings pane names when
+	// there is no Audio switcher.
 	AudioDevices []string
+	// Audio switches the audio device from the settings pane while calls
+	// go on; nil means it is chosen at start (--audio).
+	Audio AudioSwitcher
 	// HoldDialect is how h holds (the config's sip.hold_dialect); the
 	// settings pane changes it.
 	HoldDialect cti.HoldDialect
@@ -151,7 +155,7 @@ func New(ctl Controller, o Options) *Model {
 	m.journal = journalPane{st: m.st, km: km, loc: o.Location}
 	m.devices = devicesPane{st: m.st, km: km}
 	_, canHoldWith := ctl.(HoldWither)
-	m.settings = settingsPane{st: m.st, km: km, hold: o.HoldDialect, audio: o.Device, audioDevs: o.AudioDevices, canHoldWith: canHoldWith}
+	m.settings = settingsPane{st: m.st, km: km, hold: o.HoldDialect, audio: o.Device, audioDevs: o.AudioDevices, canHoldWith: canHoldWith, switcher: o.Audio}
 	m.sub = ctl.Subscribe()
 	m.applySnapshot(ctl.Snapshot())
 	m.now = o.Now()
@@ -435,6 +439,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, levelTick()
 	case policySetMsg:
 		m.onPolicySet(msg)
+		return m, nil
+	case audioDevicesMsg:
+		m.onAudioDevices(msg)
+		return m, nil
+	case audioSwitchedMsg:
+		m.onAudioSwitched(msg)
 		return m, nil
 	case devicesChangedMsg:
 		return m, tea.Batch(devicesCmd(m.opts.Devices, m.opts.CommandTimeout), waitDevices(m.opts.Devices.Updates()))

@@ -22,6 +22,21 @@ type HoldWither interface {
 
 var _ HoldWither = (*cti.Service)(nil)
 
+// AudioSwitcher changes the audio device while calls go on; cmd/anyphone
+// implements it over audio.OpenDevice and audio.Hub.SetDevice. Both
+// methods may do I/O (a sound card listing or opening), so the UI calls
+// them from a tea.Cmd, never in Update. Without one the settings pane
+// tells the user to restart with --audio.
+type AudioSwitcher interface {
+	// AudioDevices lists the device specs the user can pick, "null"
+	// among them.
+	AudioDevices(ctx context.Context) ([]string, error)
+	// SwitchAudio opens spec and makes it the device in use. device is
+	// what the header shows; notice is non-empty when it fell back (no
+	// sound card: null audio). On error the previous device stays.
+	SwitchAudio(ctx context.Context, spec string) (device, notice string, err error)
+}
+
 // The settings pane's rows.
 const (
 	setAudio = iota
@@ -58,6 +73,44 @@ type settingsPane struct {
 	audio       string   // the device in use
 	audioDevs   []string // what `anyphone devices` lists
 	canHoldWith bool
+
+	switcher  AudioSwitcher // nil: the device is chosen at start
+	picking   bool          // the device list is open
+	pickDevs  []string      // the switcher's devices, nil until listed
+	pick      int           // cursor in pickDevs
+	switching string        // spec being opened; "" when idle
+}
+
+// audioDevicesMsg is the switcher's device list.
+type audioDevicesMsg struct {
+	devs []string
+	err  error
+}
+
+// audioSwitchedMsg reports a device switch.
+type audioSwitchedMsg struct {
+	spec, device, notice string
+	err                  error
+}
+
+// audioDevicesCmd lists the switcher's devices.
+func audioDevicesCmd(s AudioSwitcher, d time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		devs, err := s.AudioDevices(ctx)
+		return audioDevicesMsg{devs: devs, err: err}
+	}
+}
+
+// switchAudioCmd opens spec through the switcher.
+func switchAudioCmd(s AudioSwitcher, spec string, d time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		dev, notice, err := s.SwitchAudio(ctx, spec)
+		return audioSwitchedMsg{spec: spec, device: dev, notice: notice, err: err}
+	}
 }
 
 // levelMsg redraws the meter.
@@ -138,7 +191,12 @@ func (p *settingsPane) View(pol *busy.Policy, now time.Time) string {
 	}
 	bar := max(min((p.w-24)/2, 30), 5)
 	b.WriteString("\n\n" + fitLine(fmt.Sprintf("  mic %s  speaker %s", meter(p.mic, bar), meter(p.spk, bar)), p.w))
-	if len(p.audioDevs) > 0 {
+	switch {
+	case p.picking:
+		b.WriteString(p.pickerView())
+	case p.switcher != nil:
+		b.WriteString("\n" + p.st.Dim.Render(fitLine("  enter on audio device picks another; calls stay up", p.w)))
+	case len(p.audioDevs) > 0:
 		b.WriteString("\n" + p.st.Dim.Render(fitLine("  devices: "+strings.Join(p.audioDevs, ", ")+" (restart with --audio to switch)", p.w)))
 	}
 	b.WriteString("\n\n" + p.st.Title.Render("VIP callers") + p.st.Dim.Render("  always get through (--vip)"))
@@ -148,6 +206,37 @@ func (p *settingsPane) View(pol *busy.Policy, now time.Time) string {
 		for _, v := range pol.VIP {
 			b.WriteString("\n" + fitLine("  "+v, p.w))
 		}
+	}
+	return b.String()
+}
+
+// pickerRows is how many devices the picker shows at once.
+const pickerRows = 5
+
+// pickerView is the device list: a title line, then a window of
+// pickerRows devices around the cursor.
+func (p *settingsPane) pickerView() string {
+	var b strings.Builder
+	title := "  audio devices (enter switches, esc keeps " + p.audio + ")"
+	if p.switching != "" {
+		title = "  opening " + p.switching + "…"
+	}
+	b.WriteString("\n" + p.st.Title.Render(fitLine(title, p.w)))
+	if p.pickDevs == nil {
+		b.WriteString("\n" + p.st.Dim.Render(fitLine("    listing…", p.w)))
+		return b.String()
+	}
+	first := min(max(p.pick-pickerRows/2, 0), max(len(p.pickDevs)-pickerRows, 0))
+	for i := first; i < min(first+pickerRows, len(p.pickDevs)); i++ {
+		cursor := "    "
+		if i == p.pick {
+			cursor = "  ▸ "
+		}
+		line := fitLine(cursor+p.pickDevs[i], p.w)
+		if i == p.pick {
+			line = p.st.Selected.Render(line)
+		}
+		b.WriteString("\n" + line)
 	}
 	return b.String()
 }
@@ -175,6 +264,7 @@ func (p *settingsPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.Sho
 // openSettings shows the settings pane and starts the level meter.
 func (m *Model) openSettings() tea.Cmd {
 	m.mode = modeSettings
+	m.settings.picking = false
 	m.readLevels()
 	if m.opts.Levels == nil {
 		return nil
@@ -191,6 +281,9 @@ func (m *Model) readLevels() {
 // settingsKey handles a key in the settings pane.
 func (m *Model) settingsKey(msg tea.KeyPressMsg) tea.Cmd {
 	p := &m.settings
+	if p.picking {
+		return m.pickerKey(msg)
+	}
 	switch {
 	case key.Matches(msg, m.km.Cancel, m.km.Settings, m.km.Quit):
 		m.mode = modeCalls
@@ -209,8 +302,12 @@ func (m *Model) changeSetting() tea.Cmd {
 	p := &m.settings
 	switch p.sel {
 	case setAudio:
-		m.notice.set(cti.NoticeInfo, "the audio device is chosen at start: anyphone --audio DEVICE (see anyphone devices)")
-		return nil
+		if p.switcher == nil {
+			m.notice.set(cti.NoticeInfo, "the audio device is chosen at start: anyphone --audio DEVICE (see anyphone devices)")
+			return nil
+		}
+		p.picking, p.pickDevs, p.pick = true, nil, 0
+		return audioDevicesCmd(p.switcher, m.opts.CommandTimeout)
 	case setHold:
 		if !p.canHoldWith {
 			m.notice.set(cti.NoticeInfo, "hold dialect: "+ErrNotAvailable.Error())
@@ -280,6 +377,67 @@ func (m *Model) changeSetting() tea.Cmd {
 		})
 	}
 	return nil
+}
+
+// pickerKey handles a key while the device list is open.
+func (m *Model) pickerKey(msg tea.KeyPressMsg) tea.Cmd {
+	p := &m.settings
+	switch {
+	case key.Matches(msg, m.km.Cancel, m.km.Settings, m.km.Quit):
+		p.picking = false
+	case key.Matches(msg, m.km.Up):
+		p.pick = max(p.pick-1, 0)
+	case key.Matches(msg, m.km.Down):
+		p.pick = max(min(p.pick+1, len(p.pickDevs)-1), 0)
+	case key.Matches(msg, m.km.Select):
+		if p.switching != "" || p.pick >= len(p.pickDevs) {
+			return nil
+		}
+		p.switching = p.pickDevs[p.pick]
+		m.notice.set(cti.NoticeInfo, "opening audio device "+p.switching)
+		return switchAudioCmd(p.switcher, p.switching, m.opts.CommandTimeout)
+	}
+	return nil
+}
+
+// onAudioDevices fills the picker with the switcher's list, the cursor on
+// the device in use.
+func (m *Model) onAudioDevices(msg audioDevicesMsg) {
+	p := &m.settings
+	if msg.err != nil {
+		m.notice.set(cti.NoticeWarn, "audio devices: "+errText(msg.err))
+	}
+	if !p.picking {
+		return
+	}
+	p.pickDevs = msg.devs
+	if p.pickDevs == nil {
+		p.pickDevs = []string{}
+	}
+	p.pick = 0
+	for i, d := range p.pickDevs {
+		if d == p.audio {
+			p.pick = i
+		}
+	}
+}
+
+// onAudioSwitched shows the new device, or keeps the old one on error.
+func (m *Model) onAudioSwitched(msg audioSwitchedMsg) {
+	p := &m.settings
+	p.switching = ""
+	if msg.err != nil {
+		m.notice.set(cti.NoticeError, "audio device "+msg.spec+": "+errText(msg.err)+" (still using "+p.audio+")")
+		return
+	}
+	p.picking = false
+	p.audio = msg.device
+	m.header.audio = msg.device
+	if msg.notice != "" {
+		m.notice.set(cti.NoticeWarn, msg.notice)
+		return
+	}
+	m.notice.set(cti.NoticeInfo, "audio device now "+msg.device)
 }
 
 // onPolicySet applies a policy changed from the settings pane.
