@@ -459,6 +459,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		device = "null (no sound card)"
 	}
 	hub := audio.NewHub(src, sink, audio.Narrowband)
+	audioSw := newAudioSwitch(hub, dev, log)
 	hubDone := make(chan struct{})
 	go func() {
 		// The hub goroutine: owned by Run, joined below after the device closes.
@@ -467,7 +468,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}()
 	defer func() {
 		cancel()
-		_ = dev.Close() // unblocks a capture waiting on the sound card
+		_ = audioSw.Close() // the device in use: unblocks a capture waiting on the sound card
 		_ = hub.Close()
 		<-hubDone
 	}()
@@ -544,6 +545,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		Devices:      devices,
 		Levels:       hub.Levels,
 		AudioDevices: audioDeviceNames(),
+		Audio:        audioSw,
 		HoldDialect:  pc.HoldDialect,
 		Keys:         km, Account: svc.URI(), Device: device, Contacts: contacts,
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
@@ -567,6 +569,72 @@ func audioDeviceNames() []string {
 		names = append(names, d.Backend+":"+d.Name)
 	}
 	return names
+}
+
+// audioSwitch is the TUI's ui.AudioSwitcher: it opens a device with
+// audio.OpenDevice and swaps it into the hub between frames
+// (audio.Hub.SetDevice), so calls keep their audio, then closes the old
+// device. It owns the device in use and closes it in Close.
+type audioSwitch struct {
+	hub *audio.Hub
+	log *slog.Logger
+	// open is audio.OpenDevice and list audio.Devices; tests replace them.
+	open func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error)
+	list func() ([]audio.Device, error)
+
+	mu  sync.Mutex // serialises switches; guards dev
+	dev io.Closer  // the device in use
+}
+
+var _ ui.AudioSwitcher = (*audioSwitch)(nil)
+
+func newAudioSwitch(h *audio.Hub, dev io.Closer, log *slog.Logger) *audioSwitch {
+	return &audioSwitch{hub: h, log: log, open: audio.OpenDevice, list: audio.Devices, dev: dev}
+}
+
+// AudioDevices lists null, then every backend device as a spec
+// ("portaudio:NAME"). Without a listing backend the list is null alone.
+func (a *audioSwitch) AudioDevices(context.Context) ([]string, error) {
+	names := []string{"null"}
+	devs, err := a.list()
+	if errors.Is(err, audio.ErrNoBackend) {
+		err = nil
+	}
+	for _, d := range devs {
+		names = append(names, d.Backend+":"+d.Name)
+	}
+	return names, err
+}
+
+// SwitchAudio opens spec and makes it the hub's device. A device that
+// falls back (auto without a sound card) is shown as null with the
+// notice; on error the device in use stays.
+func (a *audioSwitch) SwitchAudio(_ context.Context, spec string) (device, notice string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	src, sink, dev, notice, err := a.open(spec, audio.Narrowband, a.log)
+	if err != nil {
+		return "", "", err
+	}
+	a.hub.SetDevice(src, sink)
+	old := a.dev
+	a.dev = dev
+	if err := old.Close(); err != nil {
+		a.log.Warn("close audio device", "err", err)
+	}
+	a.log.Info("audio device switched", "device", spec, "notice", notice)
+	device = spec
+	if notice != "" {
+		device = "null (no sound card)"
+	}
+	return device, notice, nil
+}
+
+// Close closes the device in use.
+func (a *audioSwitch) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.dev.Close()
 }
 
 // anyDeviceUser is the local user's id in the embedded controller: the
