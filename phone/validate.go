@@ -270,6 +270,93 @@ func (g *guardConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
+// WriteTo sends b to addr, a response with its Via values bracketed by
+// bracketViaHosts first.
+func (g *guardConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if out, ok := bracketViaHosts(b); ok {
+		if _, err := g.PacketConn.WriteTo(out, addr); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return g.PacketConn.WriteTo(b, addr)
+}
+
+// bracketViaHosts returns the response b with every IPv6 sent-by in its Via
+// headers written as an IPv6 reference, and whether it changed any.
+// sipgo v1.7.2 stores a Via host without its brackets and restores them only
+// for addresses whose To4 is nil (sip.uriIP), so an IPv4-mapped sent-by
+// (RFC 5118 §4.9: [::ffff:192.0.2.10]:19823) went back as
+// ::ffff:192.0.2.10:19823, which no peer can split into host and port,
+// where RFC 3261 §8.2.6.2 wants the request's own Via values.
+func bracketViaHosts(b []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(b, []byte("SIP/2.0 ")) {
+		return nil, false
+	}
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 || !bytes.Contains(b[:end], []byte("\nVia: ")) {
+		return nil, false
+	}
+	var out []byte
+	last := 0 // b[last:] not yet copied to out
+	for i := 0; i < end; {
+		nl := bytes.Index(b[i:end], []byte("\r\n"))
+		if nl < 0 {
+			nl = end - i
+		}
+		line := b[i : i+nl]
+		if bytes.HasPrefix(line, []byte("Via: ")) {
+			// Each value: SIP/2.0/transport sent-by[;params][, value...]
+			for j := 0; ; {
+				k := bytes.Index(line[j:], []byte("SIP/2.0/"))
+				if k < 0 {
+					break
+				}
+				sp := bytes.IndexByte(line[j+k:], ' ')
+				if sp < 0 {
+					break
+				}
+				from := j + k + sp + 1
+				to := from + bytes.IndexAny(line[from:], ";, ")
+				if to < from {
+					to = len(line)
+				}
+				if fixed, ok := bracketSentBy(string(line[from:to])); ok {
+					out = append(out, b[last:i+from]...)
+					out = append(out, fixed...)
+					last = i + to
+				}
+				j = to
+			}
+		}
+		i += nl + 2
+	}
+	if out == nil {
+		return nil, false
+	}
+	return append(out, b[last:]...), true
+}
+
+// bracketSentBy writes an unbracketed IPv6 host (with or without a port)
+// as an IPv6 reference. An IPv4-mapped address ends in a dotted quad, so a
+// port after it is told apart by its last colon.
+func bracketSentBy(s string) (string, bool) {
+	if strings.HasPrefix(s, "[") {
+		return s, false
+	}
+	if a, err := netip.ParseAddr(s); err == nil && a.Is6() {
+		return "[" + s + "]", true
+	}
+	if i := strings.LastIndexByte(s, ':'); i > 0 {
+		if a, err := netip.ParseAddr(s[:i]); err == nil && a.Is4In6() {
+			if _, err := strconv.ParseUint(s[i+1:], 10, 16); err == nil {
+				return "[" + s[:i] + "]" + s[i:], true
+			}
+		}
+	}
+	return s, false
+}
+
 // admit reports whether the datagram b[:n] goes on to sipgo, and its length
 // then; if not, it has been answered when it deserves an answer.
 func (g *guardConn) admit(b []byte, n int, from net.Addr) (int, bool) {
