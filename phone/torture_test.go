@@ -217,6 +217,11 @@ func runTorture(t *testing.T, lo loopback, cases []tortureCase, sameVias bool) {
 				wait = 300 * time.Millisecond
 			}
 			code, res, got := finalResponse(c, wait)
+			if ack := ackFor(msg, res); ack != nil {
+				// As a UAC does (RFC 3261 §17.1.1.3): the phone's INVITE
+				// transaction ends now, not after Timer H.
+				_, _ = c.WriteToUDP(ack, dst)
+			}
 			if sameVias && got != nil {
 				if err := echoedVias(msg, got); err != nil {
 					t.Errorf("RFC %s %s over %s: %v", tc.rfc, tc.file, lo.name, err)
@@ -302,6 +307,25 @@ func TestMappedViaEcho(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ackFor is the ACK for a final non-2xx response res to the INVITE req
+// (RFC 3261 §17.1.1.3), or nil when req is no INVITE sipgo can parse or
+// res is no such response.
+func ackFor(req []byte, res *sip.Response) []byte {
+	if res == nil || res.StatusCode < 300 {
+		return nil
+	}
+	m, err := sip.ParseMessage(req)
+	if err != nil {
+		return nil
+	}
+	inv, ok := m.(*sip.Request)
+	if !ok || !inv.IsInvite() || inv.Via() == nil || inv.From() == nil || inv.CallID() == nil || inv.CSeq() == nil || res.To() == nil {
+		return nil
+	}
+	return fmt.Appendf(nil, "ACK %s SIP/2.0\r\nVia: %s\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		inv.Recipient.String(), inv.Via().Value(), inv.From().Value(), res.To().Value(), inv.CallID().Value(), inv.CSeq().SeqNo)
 }
 
 // viaValue matches a Via header line's value.
