@@ -52,6 +52,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // HoldDialect is how we put a call on hold in the SDP we offer. Peers disagree: most accept
@@ -294,7 +295,7 @@ type sdpDoc struct {
 // sdpSplit splits body at CRLF, LF or lone CR, trims blanks around each line and drops empty
 // lines. It never fails.
 func sdpSplit(body []byte) sdpDoc {
-	var d sdpDoc
+	d := sdpDoc{lines: make([]sdpLine, 0, bytes.Count(body, []byte("\n"))+1)}
 	s := string(body)
 	no := 0
 	for len(s) > 0 {
@@ -343,12 +344,16 @@ func (d *sdpDoc) section(k int) (start, end int) {
 
 // bytes joins the lines with CRLF, ending with CRLF.
 func (d *sdpDoc) bytes() []byte {
-	var b bytes.Buffer
+	n := 0
 	for _, l := range d.lines {
-		b.WriteString(l.text)
-		b.WriteString("\r\n")
+		n += len(l.text) + 2
 	}
-	return b.Bytes()
+	b := make([]byte, 0, n)
+	for _, l := range d.lines {
+		b = append(b, l.text...)
+		b = append(b, "\r\n"...)
+	}
+	return b
 }
 
 // rebuild recomputes media from lines after an edit.
@@ -364,20 +369,91 @@ func (d *sdpDoc) rebuild() {
 // sdpParseMediaLine parses the value of an m= line: <media> <port>[/<n>] <proto> <fmt> ...
 func sdpParseMediaLine(value string) (sdpMedia, bool) {
 	f := strings.Fields(value)
-	if len(f) < 4 {
+	p, ok := sdpMediaFields(f)
+	if !ok {
 		return sdpMedia{}, false
+	}
+	return sdpMedia{Type: f[0], Port: p, Proto: f[2], Formats: f[3:]}, true
+}
+
+// sdpMediaHead is sdpParseMediaLine without the fmt list, and without
+// allocating for an m= line of up to 16 fields.
+func sdpMediaHead(value string) (typ string, port int, ok bool) {
+	var buf [16]string
+	f := sdpFields(buf[:0], value)
+	p, ok := sdpMediaFields(f)
+	if !ok {
+		return "", 0, false
+	}
+	return f[0], p, true
+}
+
+// sdpMediaFields checks the fields of an m= value and returns its port.
+func sdpMediaFields(f []string) (int, bool) {
+	if len(f) < 4 {
+		return 0, false
 	}
 	port, n, hasN := strings.Cut(f[1], "/")
 	p, ok := sdpParsePort(port)
 	if !ok {
-		return sdpMedia{}, false
+		return 0, false
 	}
 	if hasN {
 		if c, err := strconv.Atoi(n); err != nil || c < 1 || len(n) > 5 {
-			return sdpMedia{}, false
+			return 0, false
 		}
 	}
-	return sdpMedia{Type: f[0], Port: p, Proto: f[2], Formats: f[3:]}, true
+	return p, true
+}
+
+// sdpFields appends the fields of s, as strings.Fields splits them, to dst:
+// without allocating when s is ASCII and dst has room (every SDP fence runs
+// on every INVITE and response).
+func sdpFields(dst []string, s string) []string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(dst, strings.Fields(s)...)
+		}
+	}
+	start := -1
+	for i := 0; i < len(s); i++ {
+		if sdpASCIISpace(s[i]) {
+			if start >= 0 {
+				dst = append(dst, s[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		dst = append(dst, s[start:])
+	}
+	return dst
+}
+
+// sdpASCIISpace is unicode.IsSpace for an ASCII byte.
+func sdpASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// sdpSingleSpaced reports whether strings.Join(strings.Fields(s), " ") == s
+// for certain: ASCII, fields separated by single spaces, none around them.
+func sdpSingleSpaced(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return false
+		}
+		if c == ' ' {
+			if i == 0 || i == len(s)-1 || s[i-1] == ' ' {
+				return false
+			}
+		} else if sdpASCIISpace(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // sdpParsePort parses a decimal port 0..65535 (digits only, no sign).
@@ -411,7 +487,8 @@ func sdpParseUint(s string) (uint64, bool) {
 // sdpConnAddr returns the address of a c= value ("IN IP4 192.0.2.1/127" → "192.0.2.1"), or
 // false when the value does not have exactly three fields.
 func sdpConnAddr(value string) (addr string, ok bool) {
-	f := strings.Fields(value)
+	var buf [4]string
+	f := sdpFields(buf[:0], value)
 	if len(f) != 3 {
 		return "", false
 	}
@@ -436,11 +513,11 @@ func sdpIsZeroAddr(addr string) bool {
 func (d *sdpDoc) pickAudio() int {
 	first := -1
 	for k, i := range d.media {
-		m, ok := sdpParseMediaLine(d.lines[i].text[2:])
-		if !ok || m.Type != "audio" {
+		typ, port, ok := sdpMediaHead(d.lines[i].text[2:])
+		if !ok || typ != "audio" {
 			continue
 		}
-		if m.Port != 0 {
+		if port != 0 {
 			return k
 		}
 		if first < 0 {
@@ -508,7 +585,7 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 			return bad(l.no, "NUL byte")
 		}
 		v := t[2:]
-		if strings.ContainsRune("ocm", rune(t[0])) {
+		if strings.ContainsRune("ocm", rune(t[0])) && !sdpSingleSpaced(v) {
 			// diago splits m= at the first ASCII space (media/sdp MediaDescription): write
 			// these field lists with single spaces, as RFC 4566 §5 has them.
 			v = strings.Join(strings.Fields(v), " ")
@@ -523,7 +600,8 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 			if origin >= 0 || i >= d.sessionEnd() {
 				return bad(l.no, "o= repeated or inside a media section")
 			}
-			f := strings.Fields(v)
+			var buf [8]string
+			f := sdpFields(buf[:0], v)
 			if len(f) != 6 {
 				return bad(l.no, "o= needs 6 fields")
 			}
@@ -543,7 +621,7 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 				return bad(l.no, "c= repeated in one section")
 			}
 		case 'm':
-			if _, ok := sdpParseMediaLine(v); !ok {
+			if _, _, ok := sdpMediaHead(v); !ok {
 				return bad(l.no, "malformed m= line")
 			}
 			conns = 0
@@ -563,7 +641,7 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 	// diago merges the a= lines of all levels and writes one codec per matching a=rtpmap into a
 	// slice sized by the m= fmt list: drop session-level rtpmaps (media-level only, RFC 4566
 	// §6) and repeats within a section, or it panics.
-	kept := d.lines[:0:0]
+	kept := make([]sdpLine, 0, len(d.lines))
 	seen := map[string]bool{}
 	for i, l := range d.lines {
 		if strings.HasPrefix(l.text, "m=") {
@@ -641,7 +719,8 @@ func (d *sdpDoc) audioConnLine(start, end int) string {
 // sdpCheckConn returns why diago could not use a c= value as the RTP destination, or "".
 // diago parses it with net.ParseIP and To4 for IP4 (media/sdp ConnectionInformation).
 func sdpCheckConn(v string) string {
-	f := strings.Fields(v)
+	var buf [4]string
+	f := sdpFields(buf[:0], v)
 	if len(f) != 3 || f[0] != "IN" || (f[1] != "IP4" && f[1] != "IP6") {
 		return fmt.Sprintf("unusable audio connection c=%s", v)
 	}
@@ -669,14 +748,18 @@ func sdpPayloads(formats []string, lines []sdpLine) []sdpPayload {
 		if _, dup := maps[pt]; dup {
 			continue
 		}
-		parts := strings.Split(strings.TrimSpace(enc), "/")
-		p := sdpPayload{Name: parts[0], Channels: 1}
-		if len(parts) > 1 {
-			p.Rate, _ = strconv.Atoi(parts[1])
-		}
-		if len(parts) > 2 {
-			if c, err := strconv.Atoi(parts[2]); err == nil {
-				p.Channels = c
+		// <encoding name>/<clock rate>[/<channels>], as strings.Split at
+		// "/" would read it, without the slice.
+		name, rest, hasRate := strings.Cut(strings.TrimSpace(enc), "/")
+		p := sdpPayload{Name: name, Channels: 1}
+		if hasRate {
+			rate, rest2, hasCh := strings.Cut(rest, "/")
+			p.Rate, _ = strconv.Atoi(rate)
+			if hasCh {
+				ch, _, _ := strings.Cut(rest2, "/")
+				if c, err := strconv.Atoi(ch); err == nil {
+					p.Channels = c
+				}
 			}
 		}
 		maps[pt] = p
@@ -971,15 +1054,21 @@ func sdpTranslateRemoteHold(body []byte) []byte {
 	if err != nil {
 		return body
 	}
+	return sdpTranslateRemoteHoldTo(body, info.Effective)
+}
+
+// sdpTranslateRemoteHoldTo is sdpTranslateRemoteHold for a normalized body whose
+// sdpInfo.Effective is known.
+func sdpTranslateRemoteHoldTo(body []byte, effective sdpDirection) []byte {
 	d := sdpSplit(body)
 	diagoView := d.lastDirection(0, len(d.lines))
 	if diagoView == sdpDirNone {
 		diagoView = sdpSendRecv
 	}
-	if diagoView == info.Effective {
+	if diagoView == effective {
 		return body
 	}
-	d.setDirection(info.Effective, []int{d.pickAudio()})
+	d.setDirection(effective, []int{d.pickAudio()})
 	return d.bytes()
 }
 
@@ -1077,6 +1166,9 @@ func sdpFenceIncoming(body []byte) (clean []byte, info sdpInfo, removed []sdpMed
 		return nil, sdpInfo{}, nil, err
 	}
 	clean, removed = sdpStripExtraMedia(clean)
-	clean = sdpTranslateRemoteHold(clean)
+	// Stripping keeps the audio section, its c= and the session's direction:
+	// the effective direction is the one just read (FuzzSDPNormalize checks
+	// this against sdpTranslateRemoteHold, which normalizes once more).
+	clean = sdpTranslateRemoteHoldTo(clean, info.Effective)
 	return sdpFixOrigin(clean), info, removed, nil
 }

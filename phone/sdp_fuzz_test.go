@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/emiago/diago/media"
@@ -68,6 +70,11 @@ func FuzzSDPNormalize(f *testing.F) {
 		fenced, info3, removed, err := sdpFenceIncoming(body)
 		if err != nil || !sdpInfoEqual(info, info3) || len(removed) != len(info.Extra) {
 			t.Fatalf("fence: err %v, %d removed, %d extra", err, len(removed), len(info.Extra))
+		}
+		// The fence reads the direction once; the chain of the separate fences reads it again.
+		stripped, _ := sdpStripExtraMedia(clean)
+		if chain := sdpFixOrigin(sdpTranslateRemoteHold(stripped)); !bytes.Equal(fenced, chain) {
+			t.Fatalf("fence differs from the chain of fences:\n%q\n%q", fenced, chain)
 		}
 		fi, fenceInfoErr := func() (sdpInfo, error) { _, i, err := sdpNormalize(fenced); return i, err }()
 		if fenceInfoErr != nil || fi.SessionID > math.MaxInt64 || fi.SessionVersion > math.MaxInt64 {
@@ -183,6 +190,27 @@ func FuzzSDPHold(f *testing.F) {
 		}
 		if info.SessionID <= math.MaxInt64 && info.SessionVersion <= math.MaxInt64 && !bytes.Equal(fo, clean) {
 			t.Fatalf("fix origin changed a valid o=")
+		}
+	})
+}
+
+// FuzzSDPFields checks the allocation-free field splitters against strings.Fields.
+func FuzzSDPFields(f *testing.F) {
+	for _, s := range []string{"", " ", "IN IP4 1.2.3.4", " a  b\tc ", "a\u00a0b", "x\u0085 y", "audio 1 RTP/AVP 0 8 101", "\v\f\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf [2]string
+		if got, want := sdpFields(buf[:0], s), strings.Fields(s); !slices.Equal(got, want) {
+			t.Fatalf("sdpFields(%q) = %q, strings.Fields %q", s, got, want)
+		}
+		if sdpSingleSpaced(s) && strings.Join(strings.Fields(s), " ") != s {
+			t.Fatalf("sdpSingleSpaced(%q) but the fields join to %q", s, strings.Join(strings.Fields(s), " "))
+		}
+		m, ok := sdpParseMediaLine(s)
+		typ, port, ok2 := sdpMediaHead(s)
+		if ok != ok2 || typ != m.Type || port != m.Port {
+			t.Fatalf("sdpMediaHead(%q) = %q %d %v, sdpParseMediaLine %+v %v", s, typ, port, ok2, m, ok)
 		}
 	})
 }
