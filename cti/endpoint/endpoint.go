@@ -255,14 +255,17 @@ func (e *Endpoint) onCall(c cti.CallInfo) {
 		e.bumpLocked()
 	}
 	e.mu.Unlock()
+	// The closures below capture id, not c: capturing c moved every
+	// CallInfo of every event to the heap.
 	ctx := context.Background()
 	switch c.State {
 	case cti.CallIncoming:
+		id := c.ID
 		switch e.b.Answer {
 		case AnswerAuto:
 			answer := func() {
-				if err := e.svc.Answer(ctx, c.ID); err != nil {
-					e.log.Debug("auto answer", "call_id", c.ID, "err", err)
+				if err := e.svc.Answer(ctx, id); err != nil {
+					e.log.Debug("auto answer", "call_id", id, "err", err)
 				}
 			}
 			if e.b.AnswerDelay > 0 {
@@ -271,7 +274,7 @@ func (e *Endpoint) onCall(c cti.CallInfo) {
 				go answer() // Answer must not run on the event path
 			}
 		case AnswerReject:
-			go func() { _ = e.svc.Reject(ctx, c.ID, e.b.RejectCode, "") }()
+			go func() { _ = e.svc.Reject(ctx, id, e.b.RejectCode, "") }()
 		}
 	case cti.CallActive:
 		e.mu.Lock()
@@ -285,14 +288,15 @@ func (e *Endpoint) onCall(c cti.CallInfo) {
 		if !first {
 			return
 		}
+		id := c.ID
 		if e.b.HangupAfter > 0 {
-			e.after(e.b.HangupAfter, func() { _ = e.svc.Hangup(ctx, c.ID) })
+			e.after(e.b.HangupAfter, func() { _ = e.svc.Hangup(ctx, id) })
 		}
 		if e.b.DTMF != "" {
-			e.after(e.b.DTMFDelay, func() { _ = e.svc.SendDTMF(ctx, c.ID, e.b.DTMF) })
+			e.after(e.b.DTMFDelay, func() { _ = e.svc.SendDTMF(ctx, id, e.b.DTMF) })
 		}
 		for _, st := range e.b.Script {
-			e.after(st.At, func() { e.runStep(c.ID, st) })
+			e.after(st.At, func() { e.runStep(id, st) })
 		}
 	case cti.CallEnded:
 		e.mu.Lock()
