@@ -351,6 +351,12 @@ func TestAnyDeviceLinphonecFollowMe(t *testing.T) {
 
 	// linphonec answers; the desk loses with cause 200.
 	time.Sleep(time.Second)
+	if i := traceResponseIndex(ctl.Trace, lpAddr, "200"); i >= 0 {
+		t.Fatalf("linphonec answered by itself (autoanswer disable did not apply)")
+	}
+	if ev, err := desk.WaitEvent(isCall("ended"), 10*time.Millisecond); err == nil {
+		t.Fatalf("the desk stopped ringing before linphonec answered: %s", ev.Raw)
+	}
 	lp.Send(t, "answer")
 	lost, err := desk.WaitEvent(isCall("ended"), 10*time.Second)
 	if err != nil {
