@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,17 +43,6 @@ func (l *linphonec) Send(t *testing.T, cmd string) {
 	if _, err := io.WriteString(l.in, cmd+"\n"); err != nil {
 		t.Fatalf("linphonec %q: %v", cmd, err)
 	}
-}
-
-// WaitOutput waits until linphonec's output matches re and returns the
-// match (empty on timeout).
-func (l *linphonec) WaitOutput(re *regexp.Regexp, timeout time.Duration) string {
-	var m string
-	waitFor(timeout, func() bool {
-		m = re.FindString(l.Output())
-		return m != "" || l.Exited()
-	})
-	return m
 }
 
 // adLinphoneCallbackConf: alice's only active device is home, linphonec.
