@@ -364,6 +364,9 @@ func (g *guardConn) admit(b []byte, n int, from net.Addr) (int, bool) {
 	if len(bytes.Trim(data, "\r\n\x00")) == 0 {
 		return n, true // keep-alive: sipgo skips it
 	}
+	if wellFormed(data) {
+		return n, true // sipgo parses it and there is nothing to fix (guardfast.go)
+	}
 	msg, err := g.parser.ParseSIP(data)
 	if err == nil {
 		req, ok := msg.(*sip.Request)
