@@ -1,6 +1,7 @@
 package cti
 
 import (
+	"sync"
 	"time"
 
 	"github.com/anyphone/anyphone/cti/busy"
@@ -89,9 +90,12 @@ func (s *Service) screen(ci phone.CallInfo) phone.Screening {
 		Called:    called,
 		Secondary: phone.ClassifySecondary(ci.Headers, called),
 	}
-	var buf [16]phone.CallStatus
-	sit := busy.SummarizeStatus(s.ph.CallStatuses(buf[:0]), ci.ID, nil)
+	sc := screenScratchPool.Get().(*screenScratch)
+	sc.calls = s.ph.CallStatuses(sc.calls[:0])
+	sit := busy.SummarizeStatus(sc.ids, sc.calls, ci.ID, nil)
 	d := s.policy.engine.Decide(sit, in)
+	sc.ids = sit.Calls
+	screenScratchPool.Put(sc)
 	scr := screeningFor(d)
 	ev := PolicyDecision{CallID: ci.ID, Decision: d, Secondary: in.Secondary}
 	s.mu.Lock()
@@ -112,6 +116,16 @@ func (s *Service) screen(ci phone.CallInfo) phone.Screening {
 	s.publish(ev)
 	return scr
 }
+
+// screenScratch holds screen's per-call lists, reused: they grow with the
+// number of calls, and screen runs for every incoming one. Decide keeps
+// nothing of the Situation.
+type screenScratch struct {
+	calls []phone.CallStatus
+	ids   []phone.CallID
+}
+
+var screenScratchPool = sync.Pool{New: func() any { return new(screenScratch) }}
 
 // screeningFor maps a busy Decision to what phone does with the call.
 func screeningFor(d busy.Decision) phone.Screening {

@@ -132,9 +132,11 @@ func Summarize(calls []phone.CallInfo, exclude phone.CallID, inConference func(p
 }
 
 // SummarizeStatus is Summarize over phone.Phone.CallStatuses, which copies
-// no CallInfo (the endpoint screens every incoming call).
-func SummarizeStatus(calls []phone.CallStatus, exclude phone.CallID, inConference func(phone.CallID) bool) Situation {
-	var s Situation
+// no CallInfo (the endpoint screens every incoming call). The IDs are
+// appended to ids[:0] for Situation.Calls, so a caller may reuse a buffer;
+// ids may be nil.
+func SummarizeStatus(ids []phone.CallID, calls []phone.CallStatus, exclude phone.CallID, inConference func(phone.CallID) bool) Situation {
+	s := Situation{Calls: ids[:0]}
 	for _, c := range calls {
 		s.add(c, exclude, inConference)
 	}

@@ -272,7 +272,7 @@ func TestSummarize(t *testing.T) {
 	for _, c := range calls {
 		st = append(st, phone.CallStatus{ID: c.ID, State: c.State, LocalHold: c.LocalHold})
 	}
-	if s := SummarizeStatus(st, "new", func(id phone.CallID) bool { return id == "conf1" }); !reflect.DeepEqual(s, got) {
+	if s := SummarizeStatus(nil, st, "new", func(id phone.CallID) bool { return id == "conf1" }); !reflect.DeepEqual(s, got) {
 		t.Errorf("SummarizeStatus = %+v, Summarize = %+v", s, got)
 	}
 }
