@@ -3,6 +3,7 @@ package phone
 import (
 	"bytes"
 	"strings"
+	"unsafe"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -79,7 +80,11 @@ func wellFormed(data []byte) bool {
 			return false
 		}
 	}
-	start, rest, _ := strings.Cut(string(head), "\r\n") // the one allocation
+	// A string view of the header section, without copying it: wellFormed
+	// only compares and slices, and keeps nothing once it returns (the
+	// buffer is sipgo's, reused for the next datagram).
+	h := unsafe.String(unsafe.SliceData(head), len(head))
+	start, rest, _ := strings.Cut(h, "\r\n")
 	if strings.ContainsAny(start, "\r\n") || !fastStartLine(start) {
 		return false
 	}

@@ -122,3 +122,14 @@ func FuzzGuardFastPath(f *testing.F) {
 		}
 	})
 }
+
+func TestWellFormedAllocatesNothing(t *testing.T) {
+	data := sipMsg(sippInvite)
+	if n := testing.AllocsPerRun(100, func() {
+		if !wellFormed(data) {
+			t.Fatal("sipp INVITE not well-formed")
+		}
+	}); n != 0 {
+		t.Errorf("wellFormed allocates %v times per message, want 0", n)
+	}
+}
