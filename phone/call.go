@@ -508,10 +508,18 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 			c.finish(EndInfo{Cause: EndRemoteHangup})
 			return
 		}
-		// diago could not build an answer (no common codec, broken SDP).
-		_ = d.Respond(488, "Not Acceptable Here", nil)
-		c.finish(EndInfo{Cause: EndFailed, Code: 488, Reason: "Not Acceptable Here", Text: err.Error()})
-		return
+		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 {
+			// Our 200 is out and the dialog lives: sipgo stopped waiting for
+			// the ACK because another in-dialog request (an early re-INVITE
+			// from the peer) moved the dialog first. The call is answered; a
+			// 488 now would contradict our own 200.
+			p.log.Info("answered without a clean ACK wait", "call_id", c.id, "err", err)
+		} else {
+			// diago could not build an answer (no common codec, broken SDP).
+			_ = d.Respond(488, "Not Acceptable Here", nil)
+			c.finish(EndInfo{Cause: EndFailed, Code: 488, Reason: "Not Acceptable Here", Text: err.Error()})
+			return
+		}
 	}
 	c.mu.Lock()
 	c.dialog = d

@@ -63,12 +63,14 @@ func TestGlareBackoff(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ph := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice"})
 			peer := newSIPPeer(t) // after the phone: it sets sipgo's globals
+			peer.mu.Lock()        // the peer already serves requests
 			peer.reinvite = func(n int) (int, string) {
 				if n == 0 {
 					return sip.StatusRequestPending, ""
 				}
 				return 200, "recvonly"
 			}
+			peer.mu.Unlock()
 			var id phone.CallID
 			if tc.weDial {
 				var err error

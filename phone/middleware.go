@@ -111,6 +111,14 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		c := p.bySIP[callIDOf(req)]
 		p.mu.Unlock()
 		if c != nil {
+			if st := c.state(); st == CallIncoming || st == CallAnswering {
+				// RFC 3261 §14.2: the INVITE that made the dialog is not
+				// ACKed yet. Answer 491 here: diago's own re-INVITE path
+				// would read the dialog's 200 while our answer still
+				// writes it (a data race under -race) and could end
+				// sipgo's wait for the ACK.
+				return reply(491, "Request Pending")
+			}
 			if !p.answerGlare(c, req, tx) {
 				return false // 491: our own re-INVITE is in progress (reinvite.go)
 			}
