@@ -3,6 +3,7 @@ package interop
 import (
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +27,8 @@ func ctlRun(t *testing.T, addr string, args ...string) string {
 func TestCtlAgainstRunningEndpoint(t *testing.T) {
 	needInterop(t)
 	peer := startEndpoint(t, "--audio", "tone:1000", "--expect-dtmf", "42", "--expect-calls", "1", "--exit-after", "30s")
-	me := startEndpoint(t, "--answer", "manual", "--audio", "tone:440", "--control", "127.0.0.1:0")
+	me := startEndpoint(t, "--answer", "manual", "--audio", "tone:440", "--control", "127.0.0.1:0",
+		"--journal", filepath.Join(t.TempDir(), "journal.db"))
 	ready, err := me.WaitEvent(func(ev Event) bool { return ev.Event == "ready" }, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +74,20 @@ func TestCtlAgainstRunningEndpoint(t *testing.T) {
 	ctlRun(t, r.Control, "hangup", "c1")
 	if _, err := me.WaitEvent(func(ev Event) bool { return ev.Call != nil && ev.Call.State == "ended" }, 10*time.Second); err != nil {
 		t.Fatal(err)
+	}
+	// Busy policy and journal over the same API.
+	if out := ctlRun(t, r.Control, "policy", "--let-through", "5"); !strings.Contains(out, "override") {
+		t.Errorf("ctl policy --let-through 5 printed %q, want the policy with its override", out)
+	}
+	var rows []struct {
+		Outcome string `json:"outcome"`
+	}
+	if !waitFor(5*time.Second, func() bool {
+		return json.Unmarshal([]byte(ctlRun(t, r.Control, "journal")), &rows) == nil && len(rows) == 1
+	}) {
+		t.Errorf("ctl journal: %d rows, want the one call", len(rows))
+	} else if rows[0].Outcome != "answered" {
+		t.Errorf("journal outcome %q, want answered", rows[0].Outcome)
 	}
 	code, err := peer.proc.Wait(15 * time.Second)
 	if err != nil || code != 0 {

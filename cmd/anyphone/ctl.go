@@ -28,14 +28,16 @@ type CtlCmd struct {
 	Token   phone.Secret  `help:"Control token; prefer the environment variable, flags show in ps." env:"ANYPHONE_CTL_TOKEN"`
 	Timeout time.Duration `help:"Give up on connecting or a command after this long." default:"10s"`
 
-	Dial   CtlDialCmd   `cmd:"" help:"Place a call."`
-	Answer CtlAnswerCmd `cmd:"" help:"Answer a ringing call (the only one if no ID is given)."`
-	Reject CtlRejectCmd `cmd:"" help:"Decline a ringing call (the only one if no ID is given)."`
-	Hangup CtlHangupCmd `cmd:"" help:"End a call (the only one if no ID is given), or --all."`
-	DTMF   CtlDTMFCmd   `cmd:"" name:"dtmf" help:"Send DTMF digits on a call."`
-	Status CtlStatusCmd `cmd:"" help:"Show calls, registrations and notices."`
-	Events CtlEventsCmd `cmd:"" help:"Print events as JSON lines until Ctrl-C."`
-	Ladder CtlLadderCmd `cmd:"" help:"Show the SIP messages of a call."`
+	Dial    CtlDialCmd    `cmd:"" help:"Place a call."`
+	Answer  CtlAnswerCmd  `cmd:"" help:"Answer a ringing call (the only one if no ID is given)."`
+	Reject  CtlRejectCmd  `cmd:"" help:"Decline a ringing call (the only one if no ID is given)."`
+	Hangup  CtlHangupCmd  `cmd:"" help:"End a call (the only one if no ID is given), or --all."`
+	DTMF    CtlDTMFCmd    `cmd:"" name:"dtmf" help:"Send DTMF digits on a call."`
+	Status  CtlStatusCmd  `cmd:"" help:"Show calls, registrations and notices."`
+	Events  CtlEventsCmd  `cmd:"" help:"Print events as JSON lines until Ctrl-C."`
+	Ladder  CtlLadderCmd  `cmd:"" help:"Show the SIP messages of a call."`
+	Policy  CtlPolicyCmd  `cmd:"" help:"Show the busy policy; --let-through N minutes or --clear an override."`
+	Journal CtlJournalCmd `cmd:"" help:"List the call journal as JSON."`
 
 	out io.Writer // stdout; tests set it
 }
