@@ -191,43 +191,28 @@ type DiversionEntry struct {
 // into entries in the order they appear. An entry that does not parse is
 // skipped; the first such problem is returned with the entries that did.
 func ParseHistoryInfo(values []string) ([]HistoryInfoEntry, error) {
-	var (
-		out      []HistoryInfoEntry
-		firstErr error
-	)
-	for _, v := range values {
-		for _, item := range splitOutsideQuotes(v, ',') {
-			if strings.TrimSpace(item) == "" {
-				continue
-			}
-			na, err := parseNameAddr(item)
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				continue
-			}
-			e := HistoryInfoEntry{
-				Target:         na.party,
-				Index:          na.params["index"],
-				RC:             na.params["rc"],
-				MP:             na.params["mp"],
-				NP:             na.params["np"],
-				RetargetReason: strings.ToLower(na.params["ms-retarget-reason"]),
-				Params:         na.params,
-			}
-			if c, err := strconv.Atoi(na.uriParams["cause"]); err == nil {
-				e.Cause = c
-			}
-			if rv := embeddedReason(na.uriHeaders); rv != "" {
-				if r, err := ParseReason(rv); err == nil {
-					e.Reason = r
-				}
-			}
-			out = append(out, e)
+	var out []HistoryInfoEntry
+	err := eachNameAddr(values, func(na nameAddr) {
+		e := HistoryInfoEntry{
+			Target:         na.party,
+			Index:          na.params["index"],
+			RC:             na.params["rc"],
+			MP:             na.params["mp"],
+			NP:             na.params["np"],
+			RetargetReason: strings.ToLower(na.params["ms-retarget-reason"]),
+			Params:         na.params,
 		}
-	}
-	return out, firstErr
+		if c, err := strconv.Atoi(na.uriParams["cause"]); err == nil {
+			e.Cause = c
+		}
+		if rv := embeddedReason(na.uriHeaders); rv != "" {
+			if r, err := ParseReason(rv); err == nil {
+				e.Reason = r
+			}
+		}
+		out = append(out, e)
+	})
+	return out, err
 }
 
 // embeddedReason returns the Reason header embedded in a URI's headers. It
@@ -257,10 +242,27 @@ func embeddedReason(h map[string]string) string {
 // 5806). The first entry is the most recent diversion. Entries that do not
 // parse are skipped; the first problem is returned.
 func ParseDiversion(values []string) ([]DiversionEntry, error) {
-	var (
-		out      []DiversionEntry
-		firstErr error
-	)
+	var out []DiversionEntry
+	err := eachNameAddr(values, func(na nameAddr) {
+		d := DiversionEntry{
+			Party:   na.party,
+			Reason:  strings.ToLower(na.params["reason"]),
+			Counter: 1,
+			Params:  na.params,
+		}
+		if n, err := strconv.Atoi(na.params["counter"]); err == nil && n > 0 {
+			d.Counter = n
+		}
+		out = append(out, d)
+	})
+	return out, err
+}
+
+// eachNameAddr calls f for every comma-separated name-addr in the header
+// values (commas inside quotes and <> do not split). Items that do not
+// parse are skipped; the first such problem is returned.
+func eachNameAddr(values []string, f func(nameAddr)) error {
+	var firstErr error
 	for _, v := range values {
 		for _, item := range splitOutsideQuotes(v, ',') {
 			if strings.TrimSpace(item) == "" {
@@ -273,19 +275,10 @@ func ParseDiversion(values []string) ([]DiversionEntry, error) {
 				}
 				continue
 			}
-			d := DiversionEntry{
-				Party:   na.party,
-				Reason:  strings.ToLower(na.params["reason"]),
-				Counter: 1,
-				Params:  na.params,
-			}
-			if n, err := strconv.Atoi(na.params["counter"]); err == nil && n > 0 {
-				d.Counter = n
-			}
-			out = append(out, d)
+			f(na)
 		}
 	}
-	return out, firstErr
+	return firstErr
 }
 
 // ParseNameAddr parses a name-addr or addr-spec with header parameters, as
