@@ -22,44 +22,16 @@ func (p *Phone) Hold(id CallID) error { return p.HoldWith(id, p.cfg.HoldDialect)
 
 // HoldWith is Hold in a chosen dialect.
 func (p *Phone) HoldWith(id CallID, dialect HoldDialect) error {
-	c := p.lookup(id)
-	if c == nil {
-		return ErrNoSuchCall
-	}
-	c.mu.Lock()
-	st, held, dlg := c.info.State, c.info.LocalHold, c.dialog
-	c.mu.Unlock()
-	if st != CallActive {
-		return ErrBadState
-	}
-	if held {
-		return nil
-	}
-	h, ok := dlg.(holder)
-	if !ok {
-		return ErrBadState
-	}
-	c.mc.reinvite.Lock()
-	defer c.mc.reinvite.Unlock()
-	c.mu.Lock()
-	c.holdDialect = dialect
-	c.holding = true
-	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
-	defer cancel()
-	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
-	if err := h.Hold(ctx); err != nil {
-		c.mu.Lock()
-		c.holding = false
-		c.mu.Unlock()
-		return fmt.Errorf("hold %s: %w", id, err)
-	}
-	c.update(func(ci *CallInfo) { ci.LocalHold = true; ci.HoldDialect = dialect })
-	return nil
+	return p.setHold(id, true, dialect)
 }
 
 // Resume takes a call we hold off hold (a=sendrecv, the real address).
-func (p *Phone) Resume(id CallID) error {
+func (p *Phone) Resume(id CallID) error { return p.setHold(id, false, HoldDefault) }
+
+// setHold sends the hold (on) or resume re-INVITE, serialised with the
+// call's other re-INVITEs, and publishes the new LocalHold. It is a no-op
+// when the call is already in that state.
+func (p *Phone) setHold(id CallID, on bool, dialect HoldDialect) error {
 	c := p.lookup(id)
 	if c == nil {
 		return ErrNoSuchCall
@@ -70,7 +42,7 @@ func (p *Phone) Resume(id CallID) error {
 	if st != CallActive {
 		return ErrBadState
 	}
-	if !held {
+	if held == on {
 		return nil
 	}
 	h, ok := dlg.(holder)
@@ -79,19 +51,34 @@ func (p *Phone) Resume(id CallID) error {
 	}
 	c.mc.reinvite.Lock()
 	defer c.mc.reinvite.Unlock()
+	// holding tells the request hook how to shape the offer (and the
+	// uplink gate whether to send); undone if the re-INVITE fails.
+	c.mu.Lock()
+	if on {
+		c.holdDialect = dialect
+	}
+	c.holding = on
+	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
 	defer cancel()
-	c.mu.Lock()
-	c.holding = false
-	c.mu.Unlock()
 	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
-	if err := h.Unhold(ctx); err != nil {
-		c.mu.Lock()
-		c.holding = true
-		c.mu.Unlock()
-		return fmt.Errorf("resume %s: %w", id, err)
+	send, verb := h.Unhold, "resume"
+	if on {
+		send, verb = h.Hold, "hold"
 	}
-	c.update(func(ci *CallInfo) { ci.LocalHold = false; ci.HoldDialect = HoldDefault })
+	if err := send(ctx); err != nil {
+		c.mu.Lock()
+		c.holding = !on
+		c.mu.Unlock()
+		return fmt.Errorf("%s %s: %w", verb, id, err)
+	}
+	c.update(func(ci *CallInfo) {
+		ci.LocalHold = on
+		ci.HoldDialect = HoldDefault
+		if on {
+			ci.HoldDialect = dialect
+		}
+	})
 	return nil
 }
 
