@@ -213,18 +213,28 @@ type CtlAnswerCmd struct {
 
 // Run answers the call.
 func (c *CtlAnswerCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "answer", "answer", nil, "incoming")
+}
+
+// callCommand sends cmd for call id, or, when id is empty, for the only
+// call in one of states (any state when none is given), and prints the id.
+// verb names the action in the "which call?" error.
+func (p *CtlCmd) callCommand(g *Globals, id, verb, cmd string, args map[string]any, states ...string) error {
 	cl, ctx, done, err := p.session(g)
 	if err != nil {
 		return err
 	}
 	defer done()
-	id := c.ID
 	if id == "" {
-		if id, err = pickCall(ctx, cl, "answer", "incoming"); err != nil {
+		if id, err = pickCall(ctx, cl, verb, states...); err != nil {
 			return err
 		}
 	}
-	if _, err := cl.Do(ctx, "answer", map[string]string{"call_id": id}); err != nil {
+	if args == nil {
+		args = map[string]any{}
+	}
+	args["call_id"] = id
+	if _, err := cl.Do(ctx, cmd, args); err != nil {
 		return err
 	}
 	fmt.Fprintln(p.stdout(), id)
@@ -240,26 +250,11 @@ type CtlRejectCmd struct {
 
 // Run rejects the call.
 func (c *CtlRejectCmd) Run(g *Globals, p *CtlCmd) error {
-	cl, ctx, done, err := p.session(g)
-	if err != nil {
-		return err
-	}
-	defer done()
-	id := c.ID
-	if id == "" {
-		if id, err = pickCall(ctx, cl, "reject", "incoming"); err != nil {
-			return err
-		}
-	}
-	args := map[string]any{"call_id": id, "code": c.Code}
+	args := map[string]any{"code": c.Code}
 	if c.Reason != "" {
 		args["reason"] = c.Reason
 	}
-	if _, err := cl.Do(ctx, "reject", args); err != nil {
-		return err
-	}
-	fmt.Fprintln(p.stdout(), id)
-	return nil
+	return p.callCommand(g, c.ID, "reject", "reject", args, "incoming")
 }
 
 // CtlHangupCmd ends a call or all of them.
@@ -273,26 +268,16 @@ func (c *CtlHangupCmd) Run(g *Globals, p *CtlCmd) error {
 	if c.All && c.ID != "" {
 		return usageError(errors.New("hangup: give an ID or --all, not both"))
 	}
+	if !c.All {
+		return p.callCommand(g, c.ID, "hang up", "hangup", nil)
+	}
 	cl, ctx, done, err := p.session(g)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if c.All {
-		_, err := cl.Do(ctx, "hangup_all", nil)
-		return err
-	}
-	id := c.ID
-	if id == "" {
-		if id, err = pickCall(ctx, cl, "hang up"); err != nil {
-			return err
-		}
-	}
-	if _, err := cl.Do(ctx, "hangup", map[string]string{"call_id": id}); err != nil {
-		return err
-	}
-	fmt.Fprintln(p.stdout(), id)
-	return nil
+	_, err = cl.Do(ctx, "hangup_all", nil)
+	return err
 }
 
 // CtlDTMFCmd sends digits.
