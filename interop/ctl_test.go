@@ -41,14 +41,17 @@ func TestCtlAgainstRunningEndpoint(t *testing.T) {
 	}
 
 	// A live tail in the background: it must see the call become active.
-	tail := exec.Command(anyphoneBin(t), "ctl", "--addr", r.Control, "events", "--count", "50")
+	tail := exec.Command(anyphoneBin(t), "ctl", "--addr", r.Control, "events", "--snapshot", "--count", "50")
 	tailOut := &lockedBuffer{}
 	tail.Stdout = tailOut
 	if err := tail.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tail.Process.Kill(); _ = tail.Wait() })
-	time.Sleep(300 * time.Millisecond) // let the tail subscribe before the call starts
+	// The snapshot line is printed once the tail has subscribed.
+	if !waitFor(5*time.Second, func() bool { return tailOut.String() != "" }) {
+		t.Fatal("ctl events --snapshot printed nothing")
+	}
 
 	out := ctlRun(t, r.Control, "dial", peer.URI)
 	if !strings.Contains(out, "c1") {
