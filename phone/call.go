@@ -672,7 +672,15 @@ func (c *call) hangup() error {
 		return nil // serveIncoming sends the BYE once the ACK is in
 	}
 	if dlg != nil && st == CallActive {
-		ctx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		if c.p.ctx.Err() != nil {
+			// The phone's context is gone and with it our listener: a BYE
+			// would leave from a fresh socket nobody answers, and
+			// Shutdown would wait its 5 s for nothing.
+			c.markGone()
+			_ = dlg.Close()
+			return nil
+		}
+		ctx, done := context.WithTimeout(c.p.ctx, 5*time.Second)
 		defer done()
 		if err := dlg.Hangup(ctx); err != nil {
 			c.log.Warn("hangup", "call_id", c.id, "err", err)

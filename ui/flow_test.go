@@ -81,7 +81,7 @@ func typeKeys(tm *teatest.TestModel, keys ...string) {
 }
 
 func TestFlowDialHoldResumeHangup(t *testing.T) {
-	peer := startService(t, "peer", &endpoint.Behavior{AnswerDelay: 700 * time.Millisecond, Audio: "tone:1000"})
+	peer := startService(t, "peer", &endpoint.Behavior{AnswerDelay: 3 * time.Second, Audio: "tone:1000"})
 	me := startService(t, "me", nil)
 	tm := newFlow(t, me, Contact{Name: "peer", URI: peer.URI()})
 	screen(t, tm, "no calls")
