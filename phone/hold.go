@@ -123,3 +123,45 @@ func (c *call) sendingMusic() bool {
 	defer c.mu.Unlock()
 	return c.holding && (c.holdDialect == HoldSendonly || c.holdDialect == HoldDefault)
 }
+
+// fixHeldAnswer corrects diago's answer to a peer's hold while we hold too.
+// diago answers a sendonly offer with recvonly whatever its own mode
+// (media.negotiateMediaDirection): with our sendonly hold it answers
+// recvonly, and under our inactive and zero-ip holds (which diago knows as
+// sendonly) too. But while we hold we do not want the peer's audio, and the
+// peer, sending only, does not want ours: RFC 3264 §6.1 lets the answer to
+// sendonly be recvonly or inactive, and only inactive says what both ends
+// want. The peer then stops its music on hold towards us, and the call
+// reads "held" and "held by remote" on both sides.
+func (p *Phone) fixHeldAnswer(req *sip.Request, res *sip.Response) {
+	if !isReInvite(req) || res.StatusCode < 200 || res.StatusCode > 299 || len(res.Body()) == 0 {
+		return
+	}
+	p.mu.Lock()
+	c := p.bySIP[callIDOf(req)]
+	p.mu.Unlock()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	holding := c.holding
+	c.mu.Unlock()
+	if !holding {
+		return
+	}
+	d := sdpSplit(res.Body())
+	k := d.pickAudio()
+	if k < 0 {
+		return
+	}
+	start, end := d.section(k)
+	dir := d.lastDirection(start, end)
+	if dir == sdpDirNone {
+		dir = d.lastDirection(0, d.sessionEnd())
+	}
+	if dir != sdpRecvOnly {
+		return
+	}
+	d.setDirection(sdpInactive, []int{k})
+	res.SetBody(d.bytes())
+}

@@ -156,6 +156,7 @@ func (t *responseHook) Respond(r *sip.Response) error {
 		t.fix(r)
 	}
 	if t.p != nil && t.req != nil {
+		t.p.fixHeldAnswer(t.req, r)
 		t.p.keepOriginResponse(t.req, r)
 	}
 	if r.StatusCode >= 200 {

@@ -1,6 +1,7 @@
 package phone_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -96,10 +97,45 @@ func TestBothEndsHoldAndResume(t *testing.T) {
 		if err := s.do(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
+		if s.name == "bob holds" {
+			// RFC 3264 §6.1: alice, holding, answers bob's sendonly with
+			// inactive (diago alone answers recvonly).
+			if got := lastAnswerDirection(a.Ladder(id)); got != "inactive" {
+				t.Errorf("alice's answer to bob's hold: a=%s, want a=inactive", got)
+			}
+			a.Events.WaitCall(t, 5*time.Second, "alice held both ways", func(ci phone.CallInfo) bool { return ci.ID == id && ci.RemoteHold && ci.LocalHold })
+			b.Events.WaitCall(t, 5*time.Second, "bob held both ways", func(ci phone.CallInfo) bool { return ci.ID == in && ci.RemoteHold && ci.LocalHold })
+		}
+		if s.name == "alice resumes" {
+			// bob still holds with sendonly: his answer says so.
+			if got := lastAnswerDirection(b.Ladder(in)); got != "sendonly" {
+				t.Errorf("bob's answer to alice's resume: a=%s, want a=sendonly", got)
+			}
+		}
 	}
 	a.Events.WaitCall(t, 5*time.Second, "alice not held", func(ci phone.CallInfo) bool { return ci.ID == id && !ci.RemoteHold && !ci.LocalHold })
 	a.Media.Detector(id).Reset()
 	b.Media.Detector(in).Reset()
 	a.Media.WaitTone(t, id, 1000, 5*time.Second)
 	b.Media.WaitTone(t, in, 440, 5*time.Second)
+}
+
+// lastAnswerDirection is the direction attribute of the last 2xx to an
+// INVITE we sent, from the call's SIP ladder.
+func lastAnswerDirection(ladder []phone.SIPMessage) string {
+	for i := len(ladder) - 1; i >= 0; i-- {
+		m := ladder[i]
+		if !m.Sent || !strings.HasPrefix(m.Summary, "200") || !strings.HasSuffix(m.CSeq, "INVITE") {
+			continue
+		}
+		dir := "sendrecv"
+		for _, l := range strings.Split(m.Raw, "\r\n") {
+			switch l {
+			case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
+				dir = strings.TrimPrefix(l, "a=")
+			}
+		}
+		return dir
+	}
+	return ""
 }
