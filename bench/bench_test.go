@@ -68,7 +68,7 @@ func envInt(name string, def int) int {
 
 func loadConfig() config {
 	c := config{
-		StepSeconds:  envInt("BENCH_STEP_SECONDS", 10),
+		StepSeconds:  envInt("BENCH_STEP_SECONDS", 30),
 		MediaSeconds: envInt("BENCH_MEDIA_SECONDS", 10),
 		HeldCalls:    envInt("BENCH_HELD_CALLS", 1000),
 		LatencyRate:  envInt("BENCH_LATENCY_RATE", 100),
