@@ -52,9 +52,7 @@ func parseInfoDTMF(contentType string, body []byte) (rune, bool) {
 // packages with 469, which we do with 415 for unknown bodies as most
 // phones expect).
 func (p *Phone) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
-	p.mu.Lock()
-	c := p.bySIP[callIDOf(req)]
-	p.mu.Unlock()
+	c := p.callFor(req)
 	if c == nil || c.state() == CallEnded {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return

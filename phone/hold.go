@@ -91,9 +91,7 @@ func (p *Phone) rewriteHoldOffer(req *sip.Request) {
 		return
 	}
 	initial := req.To() == nil || !req.To().Params.Has("tag")
-	p.mu.Lock()
-	c := p.bySIP[callIDOf(req)]
-	p.mu.Unlock()
+	c := p.callFor(req)
 	if c == nil {
 		return
 	}
@@ -137,9 +135,7 @@ func (p *Phone) fixHeldAnswer(req *sip.Request, res *sip.Response) {
 	if !isReInvite(req) || res.StatusCode < 200 || res.StatusCode > 299 || len(res.Body()) == 0 {
 		return
 	}
-	p.mu.Lock()
-	c := p.bySIP[callIDOf(req)]
-	p.mu.Unlock()
+	c := p.callFor(req)
 	if c == nil {
 		return
 	}

@@ -55,6 +55,9 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		defer p.lockOffers(req)() // reinvite.go: one in-dialog offer or ACK at a time per call
 		next(req, rtx)
+		if req.IsAck() {
+			p.peerOfferAcked(req) // reinvite.go: our next re-INVITE may go
+		}
 	}
 }
 
@@ -107,9 +110,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 	to := req.To()
 	if to != nil && to.Params.Has("tag") {
 		// re-INVITE: update remote hold before diago answers it.
-		p.mu.Lock()
-		c := p.bySIP[callIDOf(req)]
-		p.mu.Unlock()
+		c := p.callFor(req)
 		if c != nil {
 			if st := c.state(); st == CallIncoming || st == CallAnswering {
 				// RFC 3261 §14.2: the INVITE that made the dialog is not
@@ -158,6 +159,7 @@ func (t *responseHook) Respond(r *sip.Response) error {
 	if t.p != nil && t.req != nil {
 		t.p.fixHeldAnswer(t.req, r)
 		t.p.keepOriginResponse(t.req, r)
+		t.p.peerOfferAccepted(t.req, r)
 	}
 	if r.StatusCode >= 200 {
 		t.responded.Store(true)
@@ -228,6 +230,13 @@ func callIDOf(m sip.Message) string {
 		return h.Value()
 	}
 	return ""
+}
+
+// callFor is the call req belongs to by its Call-ID, nil if none.
+func (p *Phone) callFor(req *sip.Request) *call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.bySIP[callIDOf(req)]
 }
 
 var _ = fmt.Sprint

@@ -59,6 +59,67 @@ type midcall struct {
 	// applied its answer (Hold/Unhold returned); a re-INVITE from the
 	// peer waits for it to close (see answerGlare).
 	offerApplying chan struct{}
+	// peerUnacked is non-nil from our 2xx to the peer's re-INVITE until
+	// diago handled its ACK: that INVITE transaction is still in progress
+	// (RFC 6026 "Accepted"), so our own re-INVITE waits for it to close.
+	peerUnacked chan struct{}
+}
+
+// peerAckWait bounds how long our re-INVITE waits for the ACK of the
+// peer's: a peer that never ACKs loses the dialog anyway (RFC 3261
+// §13.3.1.4), and the user's hold should not hang on it.
+const peerAckWait = 4 * time.Second
+
+// peerOfferAccepted notes that res, a response we send to req, accepted
+// the peer's re-INVITE: its ACK is now due.
+func (p *Phone) peerOfferAccepted(req *sip.Request, res *sip.Response) {
+	if !isReInvite(req) || res.StatusCode < 200 || res.StatusCode > 299 {
+		return
+	}
+	if c := p.callFor(req); c != nil {
+		c.mu.Lock()
+		if c.mc.peerUnacked == nil {
+			c.mc.peerUnacked = make(chan struct{})
+		}
+		c.mu.Unlock()
+	}
+}
+
+// peerOfferAcked runs once diago handled an in-dialog ACK from the peer.
+func (p *Phone) peerOfferAcked(req *sip.Request) {
+	if req.To() == nil || !req.To().Params.Has("tag") {
+		return
+	}
+	if c := p.callFor(req); c != nil {
+		c.mu.Lock()
+		if c.mc.peerUnacked != nil {
+			close(c.mc.peerUnacked)
+			c.mc.peerUnacked = nil
+		}
+		c.mu.Unlock()
+	}
+}
+
+// waitPeerAck holds our re-INVITE while the peer's accepted re-INVITE
+// waits for its ACK (RFC 3261 §14.1: no new INVITE transaction while one
+// is in progress in either direction). diago would otherwise apply the
+// answer to ours while it handles that ACK (LIBRARIES §2.7).
+func (c *call) waitPeerAck(ctx context.Context) {
+	c.mu.Lock()
+	ch := c.mc.peerUnacked
+	c.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(peerAckWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	case <-t.C:
+		c.log.Debug("re-invite: no ACK from the peer, sending anyway", "call_id", c.id)
+	case <-c.gone:
+	}
 }
 
 // Re-INVITE glare, RFC 3261 §14.
@@ -105,12 +166,11 @@ func glareBackoff(owner bool) time.Duration {
 // the offer as in progress and returns a transaction that hides 491s from
 // diago and resends the request after the back-off.
 func (p *Phone) sendReInvite(ctx context.Context, req *sip.Request, send func(context.Context, *sip.Request) (sip.ClientTransaction, error)) (sip.ClientTransaction, error) {
-	p.mu.Lock()
-	c := p.bySIP[callIDOf(req)]
-	p.mu.Unlock()
+	c := p.callFor(req)
 	if c == nil {
 		return send(ctx, req)
 	}
+	c.waitPeerAck(ctx)
 	c.setOffer(offerSent)
 	tx, err := send(ctx, req)
 	if err != nil {
@@ -338,9 +398,7 @@ func (p *Phone) lockOffers(req *sip.Request) func() {
 	if !(req.IsInvite() || req.IsAck() || req.Method == sip.UPDATE) || req.To() == nil || !req.To().Params.Has("tag") {
 		return func() {}
 	}
-	p.mu.Lock()
-	c := p.bySIP[callIDOf(req)]
-	p.mu.Unlock()
+	c := p.callFor(req)
 	if c == nil {
 		return func() {}
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/anyphone/anyphone/phone"
 	"github.com/anyphone/anyphone/phone/phonetest"
 )
@@ -138,4 +140,44 @@ func lastAnswerDirection(ladder []phone.SIPMessage) string {
 		return dir
 	}
 	return ""
+}
+
+// TestReInviteWaitsForPeersAck: the peer's re-INVITE is answered but not
+// yet ACKed when we hold. That INVITE transaction is still in progress
+// (RFC 6026), so ours must wait for the ACK (RFC 3261 §14.1) instead of
+// crossing it, and the hold still completes.
+func TestReInviteWaitsForPeersAck(t *testing.T) {
+	const delay = 700 * time.Millisecond
+	b := phonetest.NewPhone(t, 440, &phone.Config{Name: "bob"})
+	peer := newSIPPeer(t) // after the phone: it sets sipgo's globals
+	in := peer.call(b)
+	defer hangup(t, b, in.ID)
+
+	var ackAt time.Time
+	held := make(chan error, 1)
+	peer.beforeAck = func() {
+		go func() { held <- b.Hold(in.ID) }()
+		time.Sleep(delay)
+		ackAt = time.Now()
+	}
+	if res := peer.request(sip.INVITE, peer.sdp(0, "sendrecv")); res.StatusCode != 200 {
+		t.Fatalf("re-INVITE answered %d %s", res.StatusCode, res.Reason)
+	}
+	peer.beforeAck = nil
+	select {
+	case err := <-held:
+		if err != nil {
+			t.Fatalf("hold: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("hold did not return")
+	}
+	invites := peer.requests(sip.INVITE)
+	if len(invites) != 1 {
+		t.Fatalf("the peer got %d re-INVITEs from the phone, want 1", len(invites))
+	}
+	if invites[0].at.Before(ackAt) {
+		t.Errorf("our re-INVITE arrived %v before the peer's ACK left: it crossed an INVITE transaction in progress", ackAt.Sub(invites[0].at))
+	}
+	b.Events.WaitCall(t, 5*time.Second, "held", func(ci phone.CallInfo) bool { return ci.ID == in.ID && ci.LocalHold })
 }

@@ -23,9 +23,7 @@ var errNoMedia = errors.New("phone: call has no media session")
 //
 // Unknown dialogs get 481.
 func (p *Phone) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	p.mu.Lock()
-	c := p.bySIP[callIDOf(req)]
-	p.mu.Unlock()
+	c := p.callFor(req)
 	if c == nil || c.state() == CallEnded {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return

@@ -37,7 +37,10 @@ type sipPeer struct {
 	// reinvite answers the phone's n-th (from 0) in-dialog INVITE: a
 	// status code and, for 2xx, the direction of our answer.
 	reinvite func(n int) (int, string)
-	got      []peerRequest // in-dialog INVITEs and ACKs from the phone
+	// beforeAck, if set, runs between the 2xx to one of our INVITEs and
+	// our ACK (request).
+	beforeAck func()
+	got       []peerRequest // in-dialog INVITEs and ACKs from the phone
 	// the dialog, as we send requests in it
 	callID   string
 	from     *sip.FromHeader
@@ -345,6 +348,9 @@ func (p *sipPeer) request(m sip.RequestMethod, body []byte, hdrs ...sip.Header) 
 	defer tx.Terminate()
 	res := p.final(ctx, tx)
 	if m == sip.INVITE && res.StatusCode < 300 {
+		if p.beforeAck != nil {
+			p.beforeAck()
+		}
 		p.ack(req, res)
 	}
 	return res
