@@ -167,8 +167,9 @@ func entryFor(ci phone.CallInfo, user, device, calledAOR, region string) journal
 	answered := !ci.Answered.IsZero()
 	e := journal.Entry{
 		User:      user,
-		Key:       journal.DedupeKey(ci.SIPCallID, ""),
+		Key:       journal.DedupeKey(ci.SIPCallID, ci.SIPFromTag),
 		SIPCallID: ci.SIPCallID,
+		FromTag:   ci.SIPFromTag,
 		Direction: ci.Direction,
 		Local:     journal.IdentityOf(ci.Local, region),
 		Remote:    journal.IdentityOf(ci.Remote, region),

@@ -279,7 +279,7 @@ func TestJournalDedupe(t *testing.T) {
 	desk := newTestSvc(t, "desk", Options{Journal: j, User: "bob"})
 	mobile := newTestSvc(t, "mobile", Options{Journal: j, User: "bob", Device: "mobile"})
 	now := time.Now()
-	ci := CallInfo{ID: "c9", SIPCallID: "dup@test", Direction: Incoming, State: CallEnded,
+	ci := CallInfo{ID: "c9", SIPCallID: "dup@test", SIPFromTag: "a1", Direction: Incoming, State: CallEnded,
 		Remote: phone.Party{URI: "sip:+4930123456@example.org", User: "+4930123456"}, Created: now, Ended: now.Add(time.Second),
 		End: &phone.EndInfo{Cause: phone.EndAnsweredElsewhere, Code: 200}}
 	desk.recordCall(ci)
@@ -294,6 +294,14 @@ func TestJournalDedupe(t *testing.T) {
 	}
 	if e := rows[0]; e.Outcome != journal.OutcomeAnswered || e.Device != "mobile" || e.Remote.Number != "+4930123456" {
 		t.Errorf("merged row %+v", e)
+	}
+	// A B2BUA that reuses the Call-ID for another call gives it another
+	// From tag: a call of its own (RFC 3261 §12), not a merge.
+	again := ci
+	again.ID, again.SIPFromTag = "c10", "b2"
+	desk.recordCall(again)
+	if rows, err = desk.Journal(t.Context(), journal.Filter{}); err != nil || len(rows) != 2 {
+		t.Fatalf("rows after a second From tag %+v, %v; want 2", rows, err)
 	}
 }
 

@@ -404,13 +404,14 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 	}
 	defer p.recoverCall(c)
 	c.info = CallInfo{
-		ID:        c.id,
-		SIPCallID: c.sipCallID,
-		Direction: Incoming,
-		Local:     partyOf(req.To().DisplayName, req.To().Address),
-		Remote:    remoteParty(req),
-		Headers:   interestingHeaders(req),
-		Created:   time.Now(),
+		ID:         c.id,
+		SIPCallID:  c.sipCallID,
+		SIPFromTag: fromTagOf(req),
+		Direction:  Incoming,
+		Local:      partyOf(req.To().DisplayName, req.To().Address),
+		Remote:     remoteParty(req),
+		Headers:    interestingHeaders(req),
+		Created:    time.Now(),
 	}
 	if err := p.addCall(c); err != nil {
 		code, reason := 486, "Busy Here"
@@ -811,3 +812,12 @@ func sortCalls(cs []CallInfo) {
 }
 
 var _ = io.EOF
+
+// fromTagOf is the tag parameter of req's From header, "" if none.
+func fromTagOf(req *sip.Request) string {
+	if f := req.From(); f != nil {
+		tag, _ := f.Params.Get("tag")
+		return tag
+	}
+	return ""
+}

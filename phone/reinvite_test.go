@@ -152,6 +152,9 @@ func TestReInviteWaitsForPeersAck(t *testing.T) {
 	peer := newSIPPeer(t) // after the phone: it sets sipgo's globals
 	in := peer.call(b)
 	defer hangup(t, b, in.ID)
+	if tag, _ := peer.from.Params.Get("tag"); in.SIPFromTag != tag || tag == "" {
+		t.Errorf("CallInfo.SIPFromTag %q, want the INVITE's From tag %q", in.SIPFromTag, tag)
+	}
 
 	var ackAt time.Time
 	held := make(chan error, 1)

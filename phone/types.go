@@ -95,8 +95,13 @@ type EndInfo struct {
 
 // CallInfo is the full value of a call at one moment. Events carry it whole.
 type CallInfo struct {
-	ID         CallID    `json:"id"`
-	SIPCallID  string    `json:"sip_call_id,omitempty"`
+	ID        CallID `json:"id"`
+	SIPCallID string `json:"sip_call_id,omitempty"`
+	// SIPFromTag is the From tag of an incoming call's INVITE: with the
+	// Call-ID it tells apart calls a forking proxy or a B2BUA sends with
+	// one Call-ID (RFC 3261 §12: the dialog is Call-ID plus both tags).
+	// Outgoing calls leave it empty: their Call-ID is ours and unique.
+	SIPFromTag string    `json:"sip_from_tag,omitempty"`
 	Direction  Direction `json:"direction"`
 	State      CallState `json:"state"`
 	Local      Party     `json:"local"`
