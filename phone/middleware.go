@@ -3,7 +3,6 @@ package phone
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -239,4 +238,3 @@ func (p *Phone) callFor(req *sip.Request) *call {
 	return p.bySIP[callIDOf(req)]
 }
 
-var _ = fmt.Sprint
