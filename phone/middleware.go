@@ -237,4 +237,3 @@ func (p *Phone) callFor(req *sip.Request) *call {
 	defer p.mu.Unlock()
 	return p.bySIP[callIDOf(req)]
 }
-
