@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -15,9 +16,9 @@ import (
 )
 
 // baresipConfig is a baresip 1.0 config for loopback without sound
-// hardware: it answers every call (the account's answermode=auto) and
-// sends back what it hears (aubridge's "nil" player feeds its "nil"
-// source). After interop's harness, copied: e2e must not import test code.
+// hardware: it rings until told to accept over ctrl_tcp and sends back what
+// it hears (aubridge's "nil" player feeds its "nil" source). After interop's
+// harness, copied: e2e must not import test code.
 const baresipConfig = `poll_method		epoll
 sip_listen		127.0.0.1:{{SIP}}
 net_interface		127.0.0.1
@@ -34,6 +35,8 @@ module			g711.so
 module			aubridge.so
 module_tmp		account.so
 module_app		menu.so
+module_app		ctrl_tcp.so
+ctrl_tcp_listen		127.0.0.1:{{CTRL}}
 `
 
 // freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago
@@ -66,10 +69,11 @@ func freeUDPPort(t *testing.T, span int) int {
 	return 0
 }
 
-// startBaresip runs baresip on 127.0.0.1 with an auto-answering account
-// and returns the URI to dial. Under CI a missing baresip fails the test;
-// elsewhere, with -short, it skips.
-func startBaresip(t *testing.T) string {
+// startBaresip runs baresip on 127.0.0.1 and returns the URI to dial and
+// accept, which answers the call ringing there (baresip's ctrl_tcp
+// "accept"). Under CI a missing baresip fails the test; elsewhere, with
+// -short, it skips.
+func startBaresip(t *testing.T) (uri string, accept func()) {
 	t.Helper()
 	bin, err := exec.LookPath("baresip")
 	if err != nil {
@@ -80,13 +84,14 @@ func startBaresip(t *testing.T) string {
 		t.Skip(msg + " (-short)")
 	}
 	dir := t.TempDir()
-	sip, rtp := freeUDPPort(t, 1), freeUDPPort(t, 20)
-	cfg := strings.NewReplacer("{{SIP}}", strconv.Itoa(sip), "{{RTP0}}", strconv.Itoa(rtp), "{{RTP1}}", strconv.Itoa(rtp+19)).Replace(baresipConfig)
-	uri := fmt.Sprintf("sip:bob@127.0.0.1:%d", sip)
+	sip, rtp, ctrl := freeUDPPort(t, 1), freeUDPPort(t, 20), freeTCPPort(t)
+	cfg := strings.NewReplacer("{{SIP}}", strconv.Itoa(sip), "{{RTP0}}", strconv.Itoa(rtp), "{{RTP1}}", strconv.Itoa(rtp+19),
+		"{{CTRL}}", strconv.Itoa(ctrl)).Replace(baresipConfig)
+	uri = fmt.Sprintf("sip:bob@127.0.0.1:%d", sip)
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<"+uri+">;regint=0;audio_codecs=PCMU;answermode=auto\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<"+uri+">;regint=0;audio_codecs=PCMU;answermode=manual\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -138,17 +143,49 @@ func startBaresip(t *testing.T) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return uri
+	var conn net.Conn
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if conn, err = net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ctrl), time.Second); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip ctrl_tcp on %d never accepted: %v\n%s", ctrl, err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	drained := make(chan struct{})
+	go func() { // owned by this test: ends when the cleanup closes conn
+		defer close(drained)
+		_, _ = io.Copy(io.Discard, conn) // responses and events: the screen is what we check
+	}()
+	t.Cleanup(func() { conn.Close(); <-drained })
+	accept = func() {
+		body := `{"command":"accept","params":"","token":"e2e"}`
+		if _, err := fmt.Fprintf(conn, "%d:%s,", len(body), body); err != nil {
+			t.Errorf("baresip accept: %v", err)
+		}
+	}
+	return uri, accept
 }
 
-// TestTUIAgainstBaresip dials baresip (which answers at once, so the
-// ringing state may be too short to see) from the real TUI and follows
-// the call through active, hold, resume, the SIP ladder and hang up on the
-// screen.
+// freeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestTUIAgainstBaresip dials baresip from the real TUI and follows the
+// call on the screen through ringing (baresip accepts only once the TUI
+// shows it), active, hold, resume, the SIP ladder and hang up.
 func TestTUIAgainstBaresip(t *testing.T) {
 	bin, tmux := need(t)
-	uri := startBaresip(t)
+	uri, accept := startBaresip(t)
 	tm := startTUI(t, bin, tmux)
-	followCall(t, tm, uri, false)
+	followCall(t, tm, uri, accept)
 	tm.quit()
 }

@@ -180,16 +180,19 @@ func rowHas(s string) func(string) bool {
 	return func(x string) bool { return strings.Contains(callRow(x), s) }
 }
 
-// followCall dials uri from the TUI and walks the call through ringing or
-// active, hold, resume, the SIP ladder and hang up, reading the screen.
-func followCall(t *testing.T, tm *term, uri string, ringing bool) {
+// followCall dials uri from the TUI and walks the call through ringing
+// (when ringing is not nil: it runs once the screen shows the call
+// ringing, to answer it on the far end), active, hold, resume, the SIP
+// ladder and hang up, reading the screen.
+func followCall(t *testing.T, tm *term, uri string, ringing func()) {
 	tm.waitFor("the idle view", contains("no calls"))
 	tm.keys(false, "d")
 	tm.keys(true, uri)
 	tm.keys(false, "Enter")
 	tm.waitFor("the call row", func(s string) bool { return callRow(s) != "" })
-	if ringing {
+	if ringing != nil {
 		tm.waitFor("ringing", rowHas("ringing"))
+		ringing()
 	}
 	tm.waitFor("active", rowHas("active"))
 	tm.keys(false, "h")
@@ -219,7 +222,7 @@ func TestTUIAgainstEndpoint(t *testing.T) {
 	bin, tmux := need(t)
 	uri := startEndpoint(t, bin, "--audio", "tone:1000", "--answer-delay", "500ms")
 	tm := startTUI(t, bin, tmux)
-	followCall(t, tm, uri, true)
+	followCall(t, tm, uri, func() {}) // the endpoint answers after 500 ms
 	tm.quit()
 }
 
@@ -228,7 +231,7 @@ func TestTUIAgainstEndpoint(t *testing.T) {
 func TestTUIBuiltinEcho(t *testing.T) {
 	bin, tmux := need(t)
 	tm := startTUI(t, bin, tmux)
-	followCall(t, tm, "echo", false)
+	followCall(t, tm, "echo", nil)
 	tm.keys(false, "j")
 	tm.waitFor("the call in the journal", func(s string) bool {
 		return strings.Contains(s, "[all]") && strings.Contains(s, "answered") && strings.Contains(s, "echo@127.0.0.1")
