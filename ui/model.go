@@ -12,6 +12,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/journal"
@@ -747,7 +748,7 @@ func (m *Model) Render() string {
 		full := m.help
 		full.ShowAll = true
 		main = m.st.Title.Render("Keys") + "\n" + full.View(m.km) + "\n\n" +
-			m.st.Dim.Render(fitLine("Commands (:): "+strings.Join(commandNames, " "), m.w))
+			m.st.Dim.Render(ansi.Wordwrap("Commands (:): "+strings.Join(commandNames, " "), m.w, ""))
 		hk = bindings{m.km.Help, m.km.Cancel}
 	case modeLadder:
 		main = m.ladder.View()
