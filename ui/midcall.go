@@ -108,6 +108,7 @@ func (m *Model) conference() tea.Cmd {
 		return nil
 	}
 	a := c.ID
+	m.notice.set(cti.NoticeInfo, "conference: mixing both calls")
 	return m.do("conference", func(ctx context.Context, _ Controller) error { return t.Conference(ctx, a, other) })
 }
 

@@ -83,7 +83,7 @@ func TestUpdateKeys(t *testing.T) {
 		{name: "complete transfer from the consulted call", calls: []cti.CallInfo{held(act), act3}, keys: []string{"down", "T"}, want: []string{"complete c1 c3"}},
 		{name: "complete transfer from the held call", calls: []cti.CallInfo{held(act), act3}, keys: []string{"T"}, want: []string{"complete c1 c3"}},
 		{name: "complete transfer needs two calls", calls: []cti.CallInfo{act}, keys: []string{"T"}, wantNotice: "a transfer needs a held call"},
-		{name: "conference", calls: []cti.CallInfo{held(act), act3}, keys: []string{"down", "C"}, want: []string{"conference c3 c1"}},
+		{name: "conference", calls: []cti.CallInfo{held(act), act3}, keys: []string{"down", "C"}, want: []string{"conference c3 c1"}, wantNotice: "conference: mixing"},
 		{name: "conference needs two calls", calls: []cti.CallInfo{act}, keys: []string{"C"}, wantNotice: "a conference needs two calls"},
 		{name: "command transfer", calls: []cti.CallInfo{act}, keys: append(append([]string{":"}, strings.Split("transfer 1003", "")...), "enter"), want: []string{"transfer c1 1003"}},
 		{name: "command consult", calls: []cti.CallInfo{act}, keys: append(append([]string{":"}, strings.Split("consult tone", "")...), "enter"), want: []string{"consult c1 sip:tone@127.0.0.1:5064"}},
