@@ -303,8 +303,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 func (c *Config) Validate() error {
 	s := c.SIP
 	if s.Listen != "" {
-		if _, _, err := net.SplitHostPort(s.Listen); err != nil {
-			return fieldErr("sip.listen", "%q is not host:port", s.Listen)
+		if _, err := hostPort("sip.listen", s.Listen, 0); err != nil {
+			return err
 		}
 	}
 	switch strings.ToLower(s.Transport) {
@@ -344,8 +344,8 @@ func (c *Config) Validate() error {
 		return fieldErr("account.registrar", "%q is not a SIP URI like sip:pbx.example.org:5060", a.Registrar)
 	}
 	if a.Proxy != "" {
-		if _, _, err := net.SplitHostPort(a.Proxy); err != nil {
-			return fieldErr("account.proxy", "%q is not host:port", a.Proxy)
+		if _, err := hostPort("account.proxy", a.Proxy, 1); err != nil {
+			return err
 		}
 	}
 	if a.PasswordEnv != "" && a.PasswordFile != "" {
@@ -366,9 +366,9 @@ func (c *Config) Validate() error {
 
 	ct := c.Control
 	if ct.Listen != "" {
-		host, _, err := net.SplitHostPort(ct.Listen)
+		host, err := hostPort("control.listen", ct.Listen, 0)
 		if err != nil {
-			return fieldErr("control.listen", "%q is not host:port", ct.Listen)
+			return err
 		}
 		if !ctl.IsLoopbackHost(host) && ct.TokenEnv == "" && ct.TokenFile == "" {
 			return fieldErr("control.listen", "%q is not a loopback address: set control.token_env or control.token_file", ct.Listen)
@@ -393,6 +393,19 @@ func (c *Config) Validate() error {
 		return fieldErr("log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	}
 	return nil
+}
+
+// hostPort checks that v, the value of key, is host:port with a port from
+// minPort to 65535, and returns the host.
+func hostPort(key, v string, minPort int) (string, error) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return "", fieldErr(key, "%q is not host:port", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < minPort || n > 65535 {
+		return "", fieldErr(key, "%q: port %q is not a number from %d to 65535", v, port, minPort)
+	}
+	return host, nil
 }
 
 // validateBusy checks the [busy] section; errors name the key

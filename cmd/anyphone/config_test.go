@@ -99,6 +99,9 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 	}{
 		{"transport", "[sip]\ntransport = \"carrier-pigeon\"\n", "sip.transport", `"carrier-pigeon" is not udp, tcp or tls`},
 		{"listen", "[sip]\nlisten = \"localhost\"\n", "sip.listen", "not host:port"},
+		{"listen port", "[sip]\nlisten = \"127.0.0.1:99999\"\n", "sip.listen", "port \"99999\" is not a number from 0 to 65535"},
+		{"listen port name", "[sip]\nlisten = \"127.0.0.1:sip\"\n", "sip.listen", "port \"sip\""},
+		{"proxy port", "[account]\naor = \"sip:a@example.org\"\nproxy = \"pbx.example.org:0\"\n", "account.proxy", "from 1 to 65535"},
 		{"tls without cert", "[sip]\ntransport = \"tls\"\n", "sip.tls_cert", "tls_cert"},
 		{"name", "[sip]\nname = \"a b\"\n", "sip.name", "not a SIP user name"},
 		{"hold dialect", "[sip]\nhold_dialect = \"pause\"\n", "sip.hold_dialect", "pause"},
