@@ -504,7 +504,40 @@ func parseURI(s string) (sip.Uri, error) {
 	if u.Host == "" {
 		return sip.Uri{}, fmt.Errorf("%q has no host", s)
 	}
+	if !validHost(u.Host) {
+		return sip.Uri{}, fmt.Errorf("%q: %q is not a host name or IP address", s, u.Host)
+	}
+	if u.User == "" && strings.Contains(strings.SplitN(s, ";", 2)[0], "@") {
+		return sip.Uri{}, fmt.Errorf("%q has an empty user before @", s)
+	}
 	return u, nil
+}
+
+// validHost reports whether h is an IP address or a host name of
+// letters, digits and hyphens in dot-separated labels (RFC 3261 §25.1),
+// and underscores, which RFC 1123 forbids but container networks use
+// ("sip_proxy").
+func validHost(h string) bool {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // resolveTarget turns what the user typed into a request URI: a full URI, a
