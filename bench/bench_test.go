@@ -209,7 +209,7 @@ func BenchmarkSignallingRate(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			s := startSUT(b, name, "null")
-			var last *step
+			var last, past *step // the last clean step, the failing one after it
 			rate := rateStart[name]
 			for i := 0; rate <= 50000; i++ {
 				calls := rate * cfg.StepSeconds
@@ -239,6 +239,9 @@ func BenchmarkSignallingRate(b *testing.B) {
 						time.Sleep(3 * time.Second)
 						continue
 					}
+					if last != nil && rate > last.rate {
+						past = &st
+					}
 					break
 				}
 				if last != nil && rate < last.rate {
@@ -259,6 +262,12 @@ func BenchmarkSignallingRate(b *testing.B) {
 			perCall := float64(last.cpu.Microseconds()) / float64(last.totals.Successful)
 			results.Set("signalling: highest clean rate (calls/s)", name, float64(last.rate))
 			results.Set("signalling: CPU per call at that rate (µs)", name, perCall)
+			if past != nil {
+				// Past the ceiling: does the SUT saturate (keep completing
+				// about its clean rate) or collapse?
+				results.Set("signalling: calls/s completed one step (×1.25) past it", name, past.achieved)
+				results.Note("signalling %s one step past its clean rate: %s", name, past)
+			}
 			b.ReportMetric(float64(last.rate), "calls/s")
 			b.ReportMetric(perCall, "us-cpu/call")
 			b.ReportMetric(float64(hwm)/(1<<20), "MB-peak-rss")

@@ -92,6 +92,10 @@ func (s *Service) Addr() string { return s.ph.Addr() }
 // URI is a SIP URI that reaches this phone directly.
 func (s *Service) URI() string { return s.ph.URI() }
 
+// Shed is how many new INVITEs load shedding refused with 503
+// (phone.Config.OverloadDelay).
+func (s *Service) Shed() int64 { return s.ph.Shed() }
+
 // OnEvent adds a synchronous observer of every event (for in-process policy
 // such as the endpoint's auto-answer). f must not block.
 func (s *Service) OnEvent(f func(Event)) {

@@ -65,6 +65,12 @@ type Config struct {
 	Account *Account
 	// MaxCalls limits concurrent calls; further INVITEs get 486. 0: 64.
 	MaxCalls int
+	// OverloadDelay turns on load shedding over UDP: while datagrams wait
+	// longer than this in our socket's receive queue, a new INVITE gets
+	// 503 Service Unavailable with Retry-After at once, without a
+	// transaction, and everything else (the calls in progress) keeps the
+	// CPU (overload.go). 0 turns it off.
+	OverloadDelay time.Duration
 	// RTPTimeout raises MediaTimeout when an active, unheld call has had no
 	// RTP for this long. 0 disables the watchdog.
 	RTPTimeout time.Duration
@@ -127,6 +133,9 @@ func (c *Config) Validate() error {
 	if strings.EqualFold(c.Transport, "tls") && c.TLS == nil {
 		return errors.New("tls: transport tls needs a certificate")
 	}
+	if c.OverloadDelay < 0 {
+		return fmt.Errorf("overload_delay: %s is negative", c.OverloadDelay)
+	}
 	if c.MaxCalls < 0 {
 		return fmt.Errorf("max_calls: %d is negative", c.MaxCalls)
 	}
@@ -181,6 +190,7 @@ type Phone struct {
 	regDone chan struct{}
 
 	trace *traceFile
+	guard *guardConn // the UDP guard (validate.go), nil over TCP/TLS; under mu
 
 	// xferPolicy is SetTransferPolicy's value + 1; 0 means Config's.
 	xferPolicy atomic.Int32

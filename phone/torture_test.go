@@ -464,8 +464,15 @@ func TestAimAtLoopback(t *testing.T) {
 // that takes 4 calls at most: each is answered (486 once full) or dropped by
 // the kernel, and the live heap after GC stays bounded.
 func TestInviteFlood(t *testing.T) {
+	t.Run("486", func(t *testing.T) { inviteFlood(t, 0) })
+	// With load shedding the INVITEs that waited in the socket queue get
+	// the guard's stateless 503 instead of a transaction.
+	t.Run("shed", func(t *testing.T) { inviteFlood(t, 20*time.Millisecond) })
+}
+
+func inviteFlood(t *testing.T, overload time.Duration) {
 	const n = 5000
-	ph := phonetest.NewPhone(t, 0, &phone.Config{NoTrace: true, MaxCalls: 4})
+	ph := phonetest.NewPhone(t, 0, &phone.Config{NoTrace: true, MaxCalls: 4, OverloadDelay: overload})
 	dst, _ := net.ResolveUDPAddr("udp", ph.Addr())
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -511,6 +518,11 @@ func TestInviteFlood(t *testing.T) {
 		n, sent.Round(time.Millisecond), codes, base>>10, peak>>10, (int64(peak)-int64(base))/n)
 	if busy == 0 {
 		t.Errorf("no 486 although MaxCalls is 4: %v", codes)
+	}
+	if shed := ph.Shed(); overload == 0 && (shed != 0 || codes[503] != 0) {
+		t.Errorf("load shedding off, yet %d INVITEs shed, %d 503s", shed, codes[503])
+	} else if overload > 0 && (shed == 0 || int64(codes[503]) != shed) {
+		t.Errorf("load shedding: %d INVITEs shed, %d 503s received; want the same number, > 0", shed, codes[503])
 	}
 	if got := len(ph.Calls()); got > 4 {
 		t.Errorf("%d calls alive, MaxCalls is 4", got)

@@ -35,6 +35,9 @@ type rejection struct {
 	Code    int
 	Reason  string
 	Headers []sip.Header
+	// ToTag, if set, is added to a To header without a tag (a final
+	// response to an INVITE needs one: RFC 3261 §8.2.6.2).
+	ToTag string
 }
 
 func reject(code int, reason string, hdrs ...sip.Header) *rejection {
@@ -235,6 +238,16 @@ func (p *Phone) serve(srv *sipgo.Server) error {
 		_ = u.SetReadBuffer(4 << 20)
 	}
 	g := &guardConn{PacketConn: pc, p: p, parser: sip.NewParser()}
+	if u, ok := pc.(*net.UDPConn); ok && p.cfg.OverloadDelay > 0 {
+		if sh, err := newShedder(u, p.cfg.OverloadDelay, p.log); err != nil {
+			p.log.Warn("load shedding off: no receive timestamps", "err", err)
+		} else {
+			g.shed = sh
+		}
+	}
+	p.mu.Lock()
+	p.guard = g
+	p.mu.Unlock()
 	p.dg.HandleFunc(p.serveIncoming)
 	ctx := p.ctx
 	go func() { // owner: the phone; ends when Close cancels p.ctx
@@ -254,15 +267,28 @@ type guardConn struct {
 	net.PacketConn
 	p      *Phone
 	parser *sip.Parser
+	shed   *shedder // load shedding (overload.go); nil when off
 }
 
 // ReadFrom returns the next datagram sipgo may parse; the others are
 // answered (or dropped) here.
 func (g *guardConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := g.PacketConn.ReadFrom(b)
+		var (
+			n    int
+			addr net.Addr
+			err  error
+		)
+		if g.shed != nil {
+			n, addr, err = g.shed.read(b)
+		} else {
+			n, addr, err = g.PacketConn.ReadFrom(b)
+		}
 		if err != nil {
 			return n, addr, err
+		}
+		if g.shed != nil && g.shed.refuse(g, b[:n], addr) {
+			continue
 		}
 		if n, ok := g.admit(b, n, addr); ok {
 			return n, addr, nil
@@ -605,14 +631,20 @@ func statelessResponse(data []byte, rej *rejection) []byte {
 		if !ok || len(line) > 1024 || copied >= maxCopiedLines {
 			continue
 		}
+		isTo := false
 		switch strings.ToLower(string(bytes.TrimSpace(name))) {
 		case "via", "v":
 			vias++
-		case "from", "f", "to", "t", "call-id", "i", "cseq":
+		case "to", "t":
+			isTo = true
+		case "from", "f", "call-id", "i", "cseq":
 		default:
 			continue
 		}
 		b.Write(line)
+		if isTo && rej.ToTag != "" && !bytes.Contains(line, []byte(";tag=")) {
+			b.WriteString(";tag=" + rej.ToTag)
+		}
 		b.WriteString("\r\n")
 		copied++
 	}

@@ -36,6 +36,7 @@ type EndpointCmd struct {
 	Audio       string        `help:"What we send: null, tone:HZ, wav:PATH, echo." default:"null"`
 	Record      string        `help:"Record what each call receives to this WAV path (%c: call id)."`
 	MaxCalls    int           `help:"Concurrent calls; more get 486." default:"64"`
+	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
 	DTMF        string        `help:"Digits to send 500 ms after each call becomes active." name:"dtmf"`
 
@@ -66,6 +67,7 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		Listen:           e.Listen,
 		Transport:        e.Transport,
 		MaxCalls:         e.MaxCalls,
+		OverloadDelay:    e.Overload,
 		RTPTimeout:       e.RTPTimeout,
 		RTPTimeoutHangup: e.RTPTimeoutHangup,
 		TraceFile:        e.TraceFile,
@@ -264,7 +266,7 @@ loop:
 		ok, why = false, fmt.Sprintf("expected DTMF %q, got %q", e.ExpectDTMF, st.DTMF)
 	}
 	_ = out.Emit("summary", map[string]any{"calls": st.Calls, "answered": st.Answered, "ended": st.Ended,
-		"failed": st.Failed, "dtmf": st.DTMF, "ok": ok, "why": why})
+		"failed": st.Failed, "dtmf": st.DTMF, "shed": svc.Shed(), "ok": ok, "why": why})
 	if !ok {
 		return &exitError{code: 1}
 	}
