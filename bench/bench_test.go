@@ -210,7 +210,7 @@ func BenchmarkSignallingRate(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			s := startSUT(b, name, "null")
 			var last, past *step // the last clean step, the failing one after it
-			rate := rateStart[name]
+			rate := envInt("BENCH_RATE_START_"+strings.ToUpper(name), rateStart[name])
 			for i := 0; rate <= 50000; i++ {
 				calls := rate * cfg.StepSeconds
 				before := sample(b, s)
