@@ -103,8 +103,8 @@ func (s *shedder) refuse(g *guardConn, data []byte, from net.Addr) bool {
 		}
 		return true
 	}
-	if !invite || toTag || !overloaded {
-		return false
+	if !invite || toTag || !overloaded || !wellFormed(data) {
+		return false // odd requests take the guard's full check (validate.go)
 	}
 	s.answer(g, data, from, branch)
 	s.remember(key, now)
