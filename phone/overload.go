@@ -85,6 +85,9 @@ func (s *shedder) refuse(g *guardConn, data []byte, from net.Addr) bool {
 	}
 	s.avg += (wait - s.avg) / 8
 	overloaded := wait > s.delay && s.avg > s.delay
+	if len(s.refused) > 0 && now.Sub(s.swept) >= time.Second {
+		s.sweep(now)
+	}
 	if !overloaded && len(s.refused) == 0 {
 		return false // the common case: nothing to look at
 	}
@@ -130,16 +133,19 @@ func (s *shedder) answer(g *guardConn, data []byte, from net.Addr, branch string
 }
 
 func (s *shedder) remember(key string, now time.Time) {
-	if now.Sub(s.swept) >= time.Second {
-		s.swept = now
-		for k, at := range s.refused {
-			if now.Sub(at) > shedRemember {
-				delete(s.refused, k)
-			}
-		}
-	}
 	if len(s.refused) < shedMaxRemembered {
 		s.refused[key] = now
+	}
+}
+
+// sweep forgets the INVITEs refused longer ago than shedRemember; once
+// none is left, datagrams go past the shedder unread again.
+func (s *shedder) sweep(now time.Time) {
+	s.swept = now
+	for k, at := range s.refused {
+		if now.Sub(at) > shedRemember {
+			delete(s.refused, k)
+		}
 	}
 }
 

@@ -151,6 +151,17 @@ func TestShedder(t *testing.T) {
 	if a := answers(); len(a) != 0 {
 		t.Errorf("without a queue: answers %q", a)
 	}
+
+	// Timer H later the refused INVITE is forgotten: a late copy of it
+	// reaches sipgo, which answers it as a new request.
+	sh.sweep(time.Now().Add(shedRemember + time.Second))
+	if len(sh.refused) != 0 {
+		t.Fatalf("after %v: %d refused INVITEs still remembered", shedRemember, len(sh.refused))
+	}
+	send(shedRequest("INVITE", "z9hG4bK-new1", ""))
+	if got := passed(); len(got) != 1 || got[0] != "INVITE" {
+		t.Errorf("a refused INVITE after Timer H: passed %q", got)
+	}
 }
 
 // hasShedTag reports whether the To header of res carries the shedder's tag.
