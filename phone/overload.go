@@ -150,7 +150,10 @@ func (s *shedder) sweep(now time.Time) {
 }
 
 // inviteKeys returns the branch of the top Via and whether To has a tag,
-// reading the header lines of an INVITE or ACK datagram.
+// reading the header lines of an INVITE or ACK datagram in place. It runs
+// for every INVITE and ACK while shedding, so it does not copy lines as
+// headerFields (validate.go) does; a folded Via or To only makes it miss,
+// and the datagram then takes the normal path.
 func inviteKeys(data []byte) (branch string, toTag bool) {
 	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
 	first := true
