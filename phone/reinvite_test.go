@@ -102,7 +102,7 @@ func TestBothEndsHoldAndResume(t *testing.T) {
 		if s.name == "bob holds" {
 			// RFC 3264 §6.1: alice, holding, answers bob's sendonly with
 			// inactive (diago alone answers recvonly).
-			if got := lastAnswerDirection(a.Ladder(id)); got != "inactive" {
+			if got := answerDirection(t, a, id); got != "inactive" {
 				t.Errorf("alice's answer to bob's hold: a=%s, want a=inactive", got)
 			}
 			a.Events.WaitCall(t, 5*time.Second, "alice held both ways", func(ci phone.CallInfo) bool { return ci.ID == id && ci.RemoteHold && ci.LocalHold })
@@ -110,7 +110,7 @@ func TestBothEndsHoldAndResume(t *testing.T) {
 		}
 		if s.name == "alice resumes" {
 			// bob still holds with sendonly: his answer says so.
-			if got := lastAnswerDirection(b.Ladder(in)); got != "sendonly" {
+			if got := answerDirection(t, b, in); got != "sendonly" {
 				t.Errorf("bob's answer to alice's resume: a=%s, want a=sendonly", got)
 			}
 		}
@@ -122,24 +122,40 @@ func TestBothEndsHoldAndResume(t *testing.T) {
 	b.Media.WaitTone(t, in, 440, 5*time.Second)
 }
 
-// lastAnswerDirection is the direction attribute of the last 2xx to an
-// INVITE we sent, from the call's SIP ladder.
-func lastAnswerDirection(ladder []phone.SIPMessage) string {
-	for i := len(ladder) - 1; i >= 0; i-- {
-		m := ladder[i]
-		if !m.Sent || !strings.HasPrefix(m.Summary, "200") || !strings.HasSuffix(m.CSeq, "INVITE") {
-			continue
-		}
-		dir := "sendrecv"
-		for _, l := range strings.Split(m.Raw, "\r\n") {
-			switch l {
-			case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
-				dir = strings.TrimPrefix(l, "a=")
+// answerDirection is the direction attribute of our 2xx to the last INVITE
+// the phone received on the call, from its SIP ladder. sipgo traces a
+// message after writing it, so the peer may hold our answer before the
+// ladder does: wait for it.
+func answerDirection(t *testing.T, p *phonetest.Phone, id phone.CallID) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ladder := p.Ladder(id)
+		cseq := ""
+		for _, m := range ladder {
+			if !m.Sent && m.Summary == "INVITE" {
+				cseq = m.CSeq
 			}
 		}
-		return dir
+		for i := len(ladder) - 1; cseq != "" && i >= 0; i-- {
+			m := ladder[i]
+			if !m.Sent || !strings.HasPrefix(m.Summary, "200") || m.CSeq != cseq {
+				continue
+			}
+			dir := "sendrecv"
+			for _, l := range strings.Split(m.Raw, "\r\n") {
+				switch l {
+				case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
+					dir = strings.TrimPrefix(l, "a=")
+				}
+			}
+			return dir
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 200 to INVITE %q in the ladder", cseq)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return ""
 }
 
 // TestReInviteWaitsForPeersAck: the peer's re-INVITE is answered but not
