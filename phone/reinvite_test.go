@@ -142,14 +142,7 @@ func answerDirection(t *testing.T, p *phonetest.Phone, id phone.CallID) string {
 			if !m.Sent || !strings.HasPrefix(m.Summary, "200") || m.CSeq != cseq {
 				continue
 			}
-			dir := "sendrecv"
-			for _, l := range strings.Split(m.Raw, "\r\n") {
-				switch l {
-				case "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive":
-					dir = strings.TrimPrefix(l, "a=")
-				}
-			}
-			return dir
+			return direction([]byte(m.Raw)) // update_test.go
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no 200 to INVITE %q in the ladder", cseq)
