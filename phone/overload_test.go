@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +47,7 @@ func TestShedder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sh.probe = func() (time.Duration, uint64) { return 0, 0 } // this test is about the socket queue
 	g := &guardConn{PacketConn: conn, p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser(), shed: sh}
 	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -161,6 +164,91 @@ func TestShedder(t *testing.T) {
 	send(shedRequest("INVITE", "z9hG4bK-new1", ""))
 	if got := passed(); len(got) != 1 || got[0] != "INVITE" {
 		t.Errorf("a refused INVITE after Timer H: passed %q", got)
+	}
+}
+
+// TestShedderRunQueue: with no socket queue at all, a new INVITE is
+// refused while the process is busy and its run queue waits (the second
+// signal, runqueue.go); not when it waits but is not busy, nor when it is
+// busy without waiting. In-dialog requests are never refused.
+func TestShedderRunQueue(t *testing.T) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sh, err := newShedder(conn, time.Hour, slog.New(slog.DiscardHandler)) // the socket queue never counts
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &guardConn{PacketConn: conn, p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser(), shed: sh}
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	busy := uint64(runQueueBusy)
+	for i, tc := range []struct {
+		name   string
+		p90    time.Duration
+		n      uint64
+		toTag  string
+		refuse bool
+	}{
+		{"busy and waiting", 2 * runQueueLimit, busy, "", true},
+		{"busy and waiting, re-INVITE", 2 * runQueueLimit, busy, "t1", false},
+		{"waiting but not busy", 2 * runQueueLimit, busy - 1, "", false},
+		{"busy, short waits", runQueueLimit, 100 * busy, "", false},
+		{"idle", 0, 0, "", false},
+	} {
+		sh.probe = func() (time.Duration, uint64) { return tc.p90, tc.n }
+		sh.probed = time.Time{} // probe at the next datagram
+		if _, err := peer.WriteToUDP(shedRequest("INVITE", fmt.Sprintf("z9hG4bK-rq%d", i), tc.toTag), conn.LocalAddr().(*net.UDPAddr)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		_, _, err := g.ReadFrom(buf)
+		passed := err == nil
+		_ = peer.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, rerr := peer.Read(buf)
+		refused := rerr == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 503 ")
+		if refused != tc.refuse || passed == tc.refuse {
+			t.Errorf("%s (p90 %v, %d schedulings): passed %v, refused with 503 %v; want refused %v",
+				tc.name, tc.p90, tc.n, passed, refused, tc.refuse)
+		}
+	}
+}
+
+// TestRunQueueProbe reads the real run queue: idle, then with twice as many
+// goroutines as there are CPUs taking turns in 200 µs slices.
+func TestRunQueueProbe(t *testing.T) {
+	rq := newRunQueue()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 * runtime.GOMAXPROCS(0) * 8 {
+		wg.Go(func() { // owned by this test; ends at stop
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for start := time.Now(); time.Since(start) < 200*time.Microsecond; {
+				}
+				runtime.Gosched()
+			}
+		})
+	}
+	rq.read(0.9) // start the window with the spinners running
+	time.Sleep(300 * time.Millisecond)
+	p90, n := rq.read(0.9)
+	close(stop)
+	wg.Wait()
+	// 16 runnable goroutines per CPU, 200 µs each: a turn comes every
+	// ~3 ms; the bucket's lower bound is read, so ask for less.
+	if n == 0 || p90 < time.Millisecond {
+		t.Errorf("run-queue wait p90 %v over %d sampled schedulings; want ≥ 1ms with 16 spinners per CPU", p90, n)
 	}
 }
 

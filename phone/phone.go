@@ -66,8 +66,9 @@ type Config struct {
 	// MaxCalls limits concurrent calls; further INVITEs get 486. 0: 64.
 	MaxCalls int
 	// OverloadDelay turns on load shedding over UDP: while datagrams wait
-	// longer than this in our socket's receive queue, a new INVITE gets
-	// 503 Service Unavailable with Retry-After at once, without a
+	// longer than this in our socket's receive queue, or the busy process's
+	// goroutines wait too long for a CPU (over 8 ms at p90), a new INVITE
+	// gets 503 Service Unavailable with Retry-After at once, without a
 	// transaction, and everything else (the calls in progress) keeps the
 	// CPU (overload.go). 0 turns it off.
 	OverloadDelay time.Duration
