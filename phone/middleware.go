@@ -22,6 +22,11 @@ import (
 //     from a caller who gave up.
 func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.IsInvite() {
+			if sh := p.shedding.Load(); sh != nil {
+				sh.arrived(req) // overload.go: is this the INVITE being timed?
+			}
+		}
 		rtx := &responseHook{ServerTransaction: tx, p: p, req: req}
 		defer func() {
 			if r := recover(); r != nil {

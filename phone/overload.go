@@ -35,38 +35,57 @@ import (
 //
 // The socket queue is only half of the wait: sipgo hands every datagram to
 // a goroutine of its own, so a process short of CPU drains its socket at
-// once and the backlog waits in the Go run queue instead (runqueue.go).
-// The shedder also refuses new INVITEs while, over the last runQueueEvery,
-// the process was busy (at least runQueueBusy sampled schedulings) and the
-// 90th percentile of the run-queue wait was over runQueueLimit. With
-// that, one ×1.25 step past its clean rate the endpoint saturates instead
-// of collapsing (30 s steps, after 2,916 clean: 3,301 calls/s completed at
-// 3,645 offered, 9,952 refused, 0 retransmissions; without it 880).
+// once and the backlog waits in the Go run queue instead (measured at 4,500
+// calls/s offered: socket queue wait 1–20 ms while calls piled up). So the
+// shedder also times one new INVITE per probeEvery from the kernel's
+// receive to our request handler (the probe: it passes even while
+// shedding, so that it can see the backlog drain); while INVITEs arrive at
+// busyRate or more and the last probe took longer than ageLimit, new
+// INVITEs are refused the same way.
 
 // shedRemember is how long a refused INVITE's branch is remembered, so its
 // retransmissions and ACK get the same treatment: 64×T1 (Timer H, 32 s).
 const shedRemember = 32 * time.Second
 
-// The run-queue signal (see above). Measured on the 2-vCPU bench machine:
-// p90 at most 0.5 ms at 2,900 calls/s clean, 4–7 ms in the 30 s step at
-// the edge, 10–30 ms once a step past it spirals. Fewer sampled
-// schedulings than runQueueBusy in a window (an idle or lightly loaded
-// phone, a test beside a busy machine) never shed.
-const (
-	runQueueEvery = 100 * time.Millisecond
-	runQueueLimit = 8 * time.Millisecond
-	runQueueBusy  = 200
-)
-
 // shedMaxRemembered bounds that memory; past it a retransmission of a
 // refused INVITE may reach sipgo (and is served or refused anew).
 const shedMaxRemembered = 100_000
 
+// ageDivisor sets how long the timed INVITE may take to reach the handler:
+// a sixth of the socket-queue limit (50 ms at the endpoint's 300 ms). The
+// socket-queue limit is the last moment before UACs retransmit (T1); the
+// backlog behind sipgo's goroutines must be caught earlier, while it is
+// still short. Measured with sipp's UAC in 30 s steps: with the limit
+// itself, 300 ms, the shedder fired too late and the step past the
+// ceiling collapsed (1,334 calls/s completed at 3,645 offered, 983
+// retransmissions, 10.9 GB RSS). With 50 ms a ramp from 2,916 kept 2,916
+// clean and completed 3,461 at 3,645 (5,009 refused, 0 retransmissions);
+// a ramp from 1,866, on a larger heap by then, refused 1,047 of 87,480 at
+// 2,916; a fresh endpoint offered 4,500 completed 4,244 a second.
+const ageDivisor = 6
+
+// busyRate gates that signal: it counts only while at least this many
+// INVITEs a second arrive (over the last probeEvery). An overload the
+// socket queue misses needs a busy endpoint (thousands of calls a second
+// on the 2-vCPU bench machine); below the gate a machine busy with other
+// work (a CI run, the TUI's own rendering) cannot make a lightly loaded
+// endpoint refuse calls because one INVITE was scheduled late.
+const busyRate = 200
+
+// probeEvery is how often a new INVITE is timed; probeLost is when a probe
+// that never reached the handler (a retransmission sipgo absorbed, a
+// request answered earlier) is given up for a new one.
+const (
+	probeEvery = 100 * time.Millisecond
+	probeLost  = time.Second
+)
+
 type shedder struct {
-	conn  *net.UDPConn
-	delay time.Duration
-	log   *slog.Logger
-	oob   []byte
+	conn     *net.UDPConn
+	delay    time.Duration
+	ageLimit time.Duration // for the timed INVITE: delay / ageDivisor
+	log      *slog.Logger
+	oob      []byte
 
 	// Owned by the socket's one reader (sipgo's read loop).
 	rx      time.Time     // kernel receive time of the last datagram read
@@ -77,19 +96,32 @@ type shedder struct {
 
 	count atomic.Int64 // INVITEs refused with 503
 
-	// Also the reader's: the run-queue probe and what it read last.
-	probe  func() (p90 time.Duration, n uint64)
+	// Also the reader's: when the last probe started and what the last
+	// one that arrived measured.
 	probed time.Time
-	rqWait time.Duration // p90 over the last window; 0 when not busy
+	age    time.Duration
+	// INVITEs counted since window began, and whether the last window
+	// had busyRate of them.
+	invites int
+	window  time.Time
+	busy    bool
+
+	probe atomic.Pointer[inviteProbe] // read by the request handler (arrived)
+}
+
+// inviteProbe is one new INVITE being timed from the kernel to the handler.
+type inviteProbe struct {
+	branch string
+	rx     time.Time
+	at     atomic.Int64 // when it reached the handler (Unix ns); 0 until then
 }
 
 func newShedder(u *net.UDPConn, delay time.Duration, log *slog.Logger) (*shedder, error) {
 	if err := enableRxTimestamps(u); err != nil {
 		return nil, err
 	}
-	rq := newRunQueue()
-	return &shedder{conn: u, delay: delay, log: log, oob: make([]byte, 128), refused: map[string]time.Time{},
-		probe: func() (time.Duration, uint64) { return rq.read(0.9) }}, nil
+	return &shedder{conn: u, delay: delay, ageLimit: delay / ageDivisor, log: log, oob: make([]byte, 128),
+		refused: map[string]time.Time{}}, nil
 }
 
 // read reads one datagram and notes when the kernel received it.
@@ -112,21 +144,29 @@ func (s *shedder) refuse(g *guardConn, data []byte, from net.Addr) bool {
 		wait = max(now.Sub(s.rx), 0)
 	}
 	s.avg += (wait - s.avg) / 8
-	if now.Sub(s.probed) >= runQueueEvery {
-		s.probed = now
-		s.rqWait = 0
-		if p90, n := s.probe(); n >= runQueueBusy {
-			s.rqWait = p90
+	pr := s.probe.Load()
+	if pr != nil {
+		if at := pr.at.Load(); at != 0 {
+			s.age = time.Duration(at - pr.rx.UnixNano())
 		}
 	}
-	overloaded := (wait > s.delay && s.avg > s.delay) || s.rqWait > runQueueLimit
+	invite := bytes.HasPrefix(data, []byte("INVITE "))
+	if invite {
+		s.invites++
+	}
+	if d := now.Sub(s.window); d >= probeEvery {
+		s.busy = float64(s.invites) >= busyRate*d.Seconds()
+		s.invites, s.window = 0, now
+	}
+	overloaded := (wait > s.delay && s.avg > s.delay) || (s.busy && s.age > s.ageLimit)
 	if len(s.refused) > 0 && now.Sub(s.swept) >= time.Second {
 		s.sweep(now)
 	}
-	if !overloaded && len(s.refused) == 0 {
+	probeDue := now.Sub(s.probed) >= probeEvery &&
+		(pr == nil || pr.at.Load() != 0 || now.Sub(pr.rx) > probeLost)
+	if !overloaded && !probeDue && len(s.refused) == 0 {
 		return false // the common case: nothing to look at
 	}
-	invite := bytes.HasPrefix(data, []byte("INVITE "))
 	if !invite && !bytes.HasPrefix(data, []byte("ACK ")) {
 		return false
 	}
@@ -141,8 +181,20 @@ func (s *shedder) refuse(g *guardConn, data []byte, from net.Addr) bool {
 		}
 		return true
 	}
-	if !invite || toTag || !overloaded || !wellFormed(data) {
+	if !invite || toTag || !wellFormed(data) {
 		return false // odd requests take the guard's full check (validate.go)
+	}
+	if probeDue {
+		rx := s.rx
+		if rx.IsZero() {
+			rx = now
+		}
+		s.probed = now
+		s.probe.Store(&inviteProbe{branch: branch, rx: rx})
+		return false // timed, and let through even while shedding
+	}
+	if !overloaded {
+		return false
 	}
 	s.answer(g, data, from, branch)
 	s.remember(key, now)
@@ -151,9 +203,24 @@ func (s *shedder) refuse(g *guardConn, data []byte, from net.Addr) bool {
 		s.logged = now
 		s.log.Warn("overloaded: refusing new calls with 503", "queue_wait", wait.Round(time.Millisecond),
 			"average_wait", s.avg.Round(time.Millisecond), "limit", s.delay,
-			"run_queue_p90", s.rqWait.Round(100*time.Microsecond), "run_queue_limit", runQueueLimit, "refused_so_far", n)
+			"invite_to_handler", s.age.Round(time.Millisecond), "refused_so_far", n)
 	}
 	return true
+}
+
+// arrived notes that req reached the request handler: if it is the INVITE
+// being timed, its time from the kernel to here is the backlog the next
+// new INVITEs would wait behind. Any goroutine.
+func (s *shedder) arrived(req *sip.Request) {
+	pr := s.probe.Load()
+	if pr == nil || pr.at.Load() != 0 {
+		return
+	}
+	if v := req.Via(); v != nil {
+		if b, _ := v.Params.Get("branch"); b == pr.branch {
+			pr.at.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	}
 }
 
 // answer sends the 503 for an INVITE; its To tag is derived from the

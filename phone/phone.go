@@ -66,11 +66,11 @@ type Config struct {
 	// MaxCalls limits concurrent calls; further INVITEs get 486. 0: 64.
 	MaxCalls int
 	// OverloadDelay turns on load shedding over UDP: while datagrams wait
-	// longer than this in our socket's receive queue, or the busy process's
-	// goroutines wait too long for a CPU (over 8 ms at p90), a new INVITE
-	// gets 503 Service Unavailable with Retry-After at once, without a
-	// transaction, and everything else (the calls in progress) keeps the
-	// CPU (overload.go). 0 turns it off.
+	// longer than this in our socket's receive queue, or (at 200 INVITEs a
+	// second or more) an INVITE took over a sixth of it from the kernel to
+	// our request handler, a new INVITE gets 503 Service Unavailable with
+	// Retry-After at once, without a transaction, and everything else (the
+	// calls in progress) keeps the CPU (overload.go). 0 turns it off.
 	OverloadDelay time.Duration
 	// RTPTimeout raises MediaTimeout when an active, unheld call has had no
 	// RTP for this long. 0 disables the watchdog.
@@ -190,8 +190,9 @@ type Phone struct {
 	regStop context.CancelFunc
 	regDone chan struct{}
 
-	trace *traceFile
-	guard *guardConn // the UDP guard (validate.go), nil over TCP/TLS; under mu
+	trace    *traceFile
+	guard    *guardConn              // the UDP guard (validate.go), nil over TCP/TLS; under mu
+	shedding atomic.Pointer[shedder] // the UDP guard's shedder, for the request handler (overload.go)
 
 	// xferPolicy is SetTransferPolicy's value + 1; 0 means Config's.
 	xferPolicy atomic.Int32

@@ -243,6 +243,7 @@ func (p *Phone) serve(srv *sipgo.Server) error {
 			p.log.Warn("load shedding off: no receive timestamps", "err", err)
 		} else {
 			g.shed = sh
+			p.shedding.Store(sh)
 		}
 	}
 	p.mu.Lock()

@@ -36,7 +36,7 @@ type EndpointCmd struct {
 	Audio       string        `help:"What we send: null, tone:HZ, wav:PATH, echo." default:"null"`
 	Record      string        `help:"Record what each call receives to this WAV path (%c: call id)."`
 	MaxCalls    int           `help:"Concurrent calls; more get 486." default:"64"`
-	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or the busy process's goroutines wait over 8 ms (p90) for a CPU, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
+	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or (at 200 INVITEs/s or more) an INVITE takes over a sixth of it to reach the handler, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
 	DTMF        string        `help:"Digits to send 500 ms after each call becomes active." name:"dtmf"`
 
