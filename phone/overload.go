@@ -59,9 +59,9 @@ const shedMaxRemembered = 100_000
 // itself, 300 ms, the shedder fired too late and the step past the
 // ceiling collapsed (1,334 calls/s completed at 3,645 offered, 983
 // retransmissions, 10.9 GB RSS). With 50 ms a ramp from 2,916 kept 2,916
-// clean and completed 3,461 at 3,645 (5,009 refused, 0 retransmissions);
-// a ramp from 1,866, on a larger heap by then, refused 1,047 of 87,480 at
-// 2,916; a fresh endpoint offered 4,500 completed 4,244 a second.
+// clean and completed 3,517 at 3,645 (3,361 refused, 0 retransmissions),
+// and a fresh endpoint offered 4,500 completed 4,021 a second; a ramp
+// from 1,866, on a larger heap by then, refused 1,047 of 87,480 at 2,916.
 const ageDivisor = 6
 
 // busyRate gates that signal: it counts only while at least this many
