@@ -37,22 +37,8 @@ func shedRequest(method, branch, toTag string) []byte {
 // reaches sipgo.
 func TestShedder(t *testing.T) {
 	const limit = 40 * time.Millisecond
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sh, err := newShedder(conn, limit, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, sh, g, peer := shedderOnSocket(t, limit)
 	sh.probed = time.Now().Add(time.Hour) // no INVITE is timed: this test is about the socket queue
-	g := &guardConn{PacketConn: conn, p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser(), shed: sh}
-	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
 	send := func(b []byte) {
 		t.Helper()
 		if _, err := peer.WriteToUDP(b, conn.LocalAddr().(*net.UDPAddr)); err != nil {
@@ -174,22 +160,8 @@ func TestShedder(t *testing.T) {
 // even then, so that the next one shows the backlog gone; in-dialog
 // requests always pass.
 func TestShedderInviteAge(t *testing.T) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sh, err := newShedder(conn, 600*time.Millisecond, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, sh, g, peer := shedderOnSocket(t, 600*time.Millisecond)
 	limit := sh.ageLimit // 100 ms
-	g := &guardConn{PacketConn: conn, p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser(), shed: sh}
-	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
 	// offer sends an INVITE and reports whether the guard let it through
 	// (and else that it answered 503); the request is returned parsed.
 	offer := func(branch, toTag string) (bool, *sip.Request) {
@@ -255,6 +227,27 @@ func TestShedderInviteAge(t *testing.T) {
 	if n := sh.count.Load(); n != 1 {
 		t.Errorf("refused %d INVITEs, want 1", n)
 	}
+}
+
+// shedderOnSocket is a UDP guard with a shedder for limit on a loopback
+// socket, and a peer socket to send from; both close with the test.
+func shedderOnSocket(t *testing.T, limit time.Duration) (conn *net.UDPConn, sh *shedder, g *guardConn, peer *net.UDPConn) {
+	t.Helper()
+	listen := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	conn, peer = listen(), listen()
+	sh, err := newShedder(conn, limit, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = &guardConn{PacketConn: conn, p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser(), shed: sh}
+	return conn, sh, g, peer
 }
 
 // hasShedTag reports whether the To header of res carries the shedder's tag.
