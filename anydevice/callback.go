@@ -59,7 +59,7 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 		return "", c.refuseTo(userID, destination, "caller-id", "user has no office number")
 	}
 	number := destNumber(&u.Policy, destination)
-	if rule := u.Policy.Check(number); rule != "" {
+	if rule := u.Policy.Judge(destination); rule != "" {
 		return "", c.refuseTo(userID, destination, rule, "callback to "+destination)
 	}
 	c.mu.Lock()
@@ -80,10 +80,10 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 	if !c.rate.allow(userID, u.Policy.maxPerMinute(), time.Now()) {
 		return "", c.refuseTo(userID, destination, "rate", fmt.Sprintf("more than %d calls a minute", u.Policy.maxPerMinute()))
 	}
-	if !c.acquire(2) {
+	if !c.channelsFree(2) {
 		return "", c.refuseTo(userID, destination, "channels", "callback needs 2 trunk channels")
 	}
-	c.release(2) // each leg takes its own when it is dialed
+	// Each leg takes its own channel when the gate lets it go (gate.go).
 
 	remote := destination
 	if number != "" && !strings.Contains(destination, "@") {
@@ -106,21 +106,11 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 }
 
 // destNumber is the E.164 number a destination dials, "" for a SIP URI
-// whose user part is not a number.
+// whose user part is not a number (or a number the policy cannot place:
+// Judge refuses those).
 func destNumber(p *Policy, dest string) string {
-	user := dest
-	if strings.HasPrefix(dest, "sip:") || strings.HasPrefix(dest, "sips:") || strings.Contains(dest, "@") {
-		user = strings.TrimPrefix(strings.TrimPrefix(dest, "sips:"), "sip:")
-		at := strings.IndexByte(user, '@')
-		if at < 0 {
-			return ""
-		}
-		user = user[:at]
-		if i := strings.IndexByte(user, ';'); i >= 0 {
-			user = user[:i]
-		}
-	}
-	return p.Normalize(user)
+	n, _ := p.numberOf(dest)
+	return n
 }
 
 // callback state kept between the legs.

@@ -3,6 +3,8 @@ package anydevice
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -106,6 +108,11 @@ type Config struct {
 	// MaxChannels limits trunk channels in use at once (every leg counts
 	// one: 2 for an external callback, 3 during a consult); 0: unlimited.
 	MaxChannels int
+	// InviteSources are the addresses new calls to the users may come
+	// from (INVITEs outside a dialog); others get 403. Empty: the
+	// addresses of Trunk and of the account's registrar and proxy, when
+	// any is set; with none set, any source (the embedded controller).
+	InviteSources []netip.Prefix
 	// StatePath, if set, persists the users' active devices (JSON).
 	StatePath string
 	// Events receives every controller event; it must not block.
@@ -149,6 +156,9 @@ func (c *Config) Validate() error {
 			if _, err := phone.ParseHoldDialect(d.Hold); d.Hold != "" && err != nil {
 				return fmt.Errorf("users[%d].devices[%d].hold: %w", i, j, err)
 			}
+			if rule := u.Policy.judgeDevice(d.Target); rule != "" {
+				return fmt.Errorf("users[%d].devices[%d].target: %q is refused by the user's policy (%s)", i, j, d.Target, rule)
+			}
 			if d.AutoAnswer != "" && !strings.Contains(d.AutoAnswer, ":") {
 				return fmt.Errorf("users[%d].devices[%d].auto_answer: %q is not \"Name: value\"", i, j, d.AutoAnswer)
 			}
@@ -156,6 +166,14 @@ func (c *Config) Validate() error {
 		for _, a := range u.Active {
 			if !devs[strings.ToLower(a)] {
 				return fmt.Errorf("users[%d].active: no device %q", i, a)
+			}
+		}
+		if len(u.Active) > 1 && !u.Policy.simring() {
+			return fmt.Errorf("users[%d].active: %d devices, but policy.allow_simring is off", i, len(u.Active))
+		}
+		if u.Voicemail != "" {
+			if rule := u.Policy.judgeDevice(u.Voicemail); rule != "" {
+				return fmt.Errorf("users[%d].voicemail: %q is refused by the user's policy (%s)", i, u.Voicemail, rule)
 			}
 		}
 		if err := u.Policy.validate(); err != nil {
@@ -179,4 +197,54 @@ func isNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+// inviteSources is the INVITE ACL in force: InviteSources, else the
+// addresses of the trunk, registrar and proxy (names resolved now).
+func (c *Config) inviteSources() ([]netip.Prefix, error) {
+	if len(c.InviteSources) > 0 {
+		return c.InviteSources, nil
+	}
+	var hosts []struct{ field, hostport string }
+	if c.Trunk != "" {
+		hosts = append(hosts, struct{ field, hostport string }{"trunk", c.Trunk})
+	}
+	if a := c.Phone.Account; a != nil {
+		if a.Registrar != "" {
+			hosts = append(hosts, struct{ field, hostport string }{"account.registrar", a.Registrar})
+		}
+		if a.Proxy != "" {
+			hosts = append(hosts, struct{ field, hostport string }{"account.proxy", a.Proxy})
+		}
+	}
+	var out []netip.Prefix
+	for _, h := range hosts {
+		host := hostOnly(h.hostport)
+		addrs, err := net.LookupHost(host)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q: %w (set invite_sources)", h.field, h.hostport, err)
+		}
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				ip = ip.Unmap()
+				out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+			}
+		}
+	}
+	return out, nil
+}
+
+// hostOnly is the host of a SIP URI or host:port.
+func hostOnly(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "sips:"), "sip:")
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		s = s[at+1:]
+	}
+	if i := strings.IndexAny(s, ";?"); i >= 0 {
+		s = s[:i]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		return h
+	}
+	return strings.Trim(s, "[]")
 }

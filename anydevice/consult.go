@@ -39,7 +39,7 @@ func (s *session) parked(l *leg) bool {
 // transfer target; it returns the address to dial.
 func (s *session) checkTarget(what, target string) (string, error) {
 	number := destNumber(&s.user.Policy, target)
-	if rule := s.user.Policy.Check(number); rule != "" {
+	if rule := s.user.Policy.Judge(target); rule != "" {
 		return "", s.c.refuseTo(s.user.ID, target, rule, what+" to "+target)
 	}
 	if number != "" && !strings.Contains(target, "@") {

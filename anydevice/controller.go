@@ -37,8 +37,11 @@ type Controller struct {
 	legs     map[phone.CallID]*session
 	orphans  map[phone.CallID][]phone.Event
 	ports    map[phone.CallID]*Port
-	channels int
-	closed   bool
+	charged  map[phone.CallID]bool // calls holding a trunk channel (gate.go)
+	channels int                   // len(charged)
+	// peakChannels is the most channels in use at once (tests, status).
+	peakChannels int
+	closed       bool
 
 	seq  atomic.Uint64
 	rate rateLimiter
@@ -65,6 +68,7 @@ func New(cfg Config) (*Controller, error) {
 		legs:     map[phone.CallID]*session{},
 		orphans:  map[phone.CallID][]phone.Event{},
 		ports:    map[phone.CallID]*Port{},
+		charged:  map[phone.CallID]bool{},
 	}
 	for i := range cfg.Users {
 		u := cfg.Users[i]
@@ -109,6 +113,21 @@ func New(cfg Config) (*Controller, error) {
 		}
 		return phone.Screening{}
 	}
+	// One gate for every INVITE the phone would send (gate.go); a gate
+	// given by the embedder still has the last word.
+	userGate := pc.Authorize
+	pc.Authorize = func(r phone.CallRequest) error {
+		if err := c.authorize(r); err != nil {
+			return err
+		}
+		if userGate != nil {
+			if err := userGate(r); err != nil {
+				c.uncharge(r.Call)
+				return err
+			}
+		}
+		return nil
+	}
 	if pc.Name == "" {
 		pc.Name = "anydevice"
 	}
@@ -120,6 +139,13 @@ func New(cfg Config) (*Controller, error) {
 		if cfg.MaxChannels > 0 {
 			pc.MaxCalls = 2*cfg.MaxChannels + 16
 		}
+	}
+	if len(pc.InviteSources) == 0 {
+		acl, err := cfg.inviteSources()
+		if err != nil {
+			return nil, fmt.Errorf("anydevice: %w", err)
+		}
+		pc.InviteSources = acl
 	}
 	ph, err := phone.New(pc)
 	if err != nil {
@@ -297,6 +323,9 @@ func (c *Controller) SetActiveDevice(userID string, names ...string) error {
 			return c.refuse(userID, "device-not-owned", "set active device "+n)
 		}
 	}
+	if len(names) > 1 && !u.Policy.simring() {
+		return c.refuse(userID, "simring", fmt.Sprintf("%d active devices at once", len(names)))
+	}
 	c.mu.Lock()
 	c.users[userID].Active = slices.Clone(names)
 	c.mu.Unlock()
@@ -405,23 +434,6 @@ func (c *Controller) Session(id SessionID) (SessionInfo, bool) {
 	return s.snapshot(), true
 }
 
-// acquire takes n trunk channels; false when the limit would be passed.
-func (c *Controller) acquire(n int) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cfg.MaxChannels > 0 && c.channels+n > c.cfg.MaxChannels {
-		return false
-	}
-	c.channels += n
-	return true
-}
-
-func (c *Controller) release(n int) {
-	c.mu.Lock()
-	c.channels -= n
-	c.mu.Unlock()
-}
-
 // portFor returns the relay port of a call; create makes one if missing.
 // The phone asks for it when the call's media starts, which may be before
 // the session learned the call's id: both sides then meet here.
@@ -448,10 +460,24 @@ func (c *Controller) onPhoneEvent(ev phone.Event) {
 	case phone.SourceRejected:
 		_ = c.refuse("", "sip-source", fmt.Sprintf("%s from %s", e.Method, e.Source))
 		return
+	case phone.RedirectReceived:
+		c.mu.Lock()
+		s := c.legs[e.CallID]
+		c.mu.Unlock()
+		user := ""
+		if s != nil {
+			user = s.user.ID
+		}
+		_ = c.refuseTo(user, strings.Join(e.Targets, ", "), "redirect",
+			fmt.Sprintf("%d %s on leg %s not followed (to %s)", e.Code, e.Reason, e.CallID, strings.Join(e.Targets, ", ")))
+		return
 	default:
 		return
 	}
 	c.mu.Lock()
+	if cc, ok := ev.(phone.CallChanged); ok && cc.Call.State == phone.CallEnded {
+		c.unchargeLocked(id) // every leg's channel, whoever placed it
+	}
 	s := c.legs[id]
 	if s == nil {
 		if cc, ok := ev.(phone.CallChanged); ok && cc.Call.Direction == phone.Incoming {
@@ -504,14 +530,9 @@ func (c *Controller) screen(ci phone.CallInfo) (phone.Screening, bool) {
 		_ = c.refuse("", "unknown-number", "incoming call to "+ci.Local.User)
 		return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:unknown-number", Code: 404, Phrase: "Not Found"}, true
 	}
-	if c.cfg.MaxChannels > 0 {
-		c.mu.Lock()
-		full := c.channels+2 > c.cfg.MaxChannels
-		c.mu.Unlock()
-		if full {
-			_ = c.refuse(cp.ID, "channels", "incoming call from "+ci.Remote.User)
-			return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:channels", Code: 503, Phrase: "Service Unavailable"}, true
-		}
+	if !c.channelsFree(2) {
+		_ = c.refuse(cp.ID, "channels", "incoming call from "+ci.Remote.User)
+		return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:channels", Code: 503, Phrase: "Service Unavailable"}, true
 	}
 	after := cp.VoicemailAfter
 	if after == 0 {

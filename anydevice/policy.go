@@ -3,6 +3,7 @@ package anydevice
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -31,6 +32,15 @@ type Policy struct {
 	// URIs allows destinations that are SIP URIs without a number as
 	// user part (off: everything must be a number the policy can judge).
 	URIs bool `toml:"uris" json:"uris,omitempty"`
+	// AllowRefer lets the remote party of the user's bridged call transfer
+	// it with REFER: the controller then calls the REFER's target, within
+	// this policy and the channel limit, in place of the referrer. Off
+	// (the default): every REFER on the user's legs is answered 403.
+	AllowRefer bool `toml:"allow_refer" json:"allow_refer,omitempty"`
+	// AllowSimring lets follow-me ring more than one device at once (as
+	// Set-CsVoicePolicy -AllowSimulRing; default on). Off: one active
+	// device only, and a second device leg is refused while one rings.
+	AllowSimring *bool `toml:"allow_simring" json:"allow_simring,omitempty"`
 	// MaxConcurrent limits the user's sessions at once (0: 2).
 	MaxConcurrent int `toml:"max_concurrent" json:"max_concurrent,omitempty"`
 	// MaxPerMinute limits calls placed per minute (0: 10).
@@ -93,6 +103,105 @@ func (p *Policy) Normalize(s string) string {
 	return n
 }
 
+// Judge judges a dial target in every form it can take: a number
+// (0049…, 0…, +…), a SIP or SIPS URI whose user part is a number
+// (percent-escaped, with visual separators, with user parameters such as
+// ;isub or ;phone-context, or marked ;user=phone), a tel: URI, or a SIP
+// URI naming someone. A target that is a number is judged as that number
+// whatever URIs allows (a trunk dials sip:+49900…@anyhost as +49900…). It
+// returns the rule that refuses it, or "".
+func (p *Policy) Judge(target string) (rule string) {
+	number, numeric := p.numberOf(target)
+	if numeric && number == "" {
+		return "not-e164" // digits the policy cannot place: a short code, an unknown prefix
+	}
+	return p.Check(number)
+}
+
+// numberOf returns the E.164 number target dials and whether target names
+// a number at all; ("", true) is a number the policy cannot normalise.
+func (p *Policy) numberOf(target string) (number string, numeric bool) {
+	user, phone := dialedUser(target)
+	if user == "" {
+		return "", phone
+	}
+	if !looksNumeric(user) {
+		return "", phone
+	}
+	return p.Normalize(user), true
+}
+
+// dialedUser extracts the user part a target dials, unescaped, without user
+// parameters; phone reports a tel: URI or ;user=phone.
+func dialedUser(target string) (user string, phone bool) {
+	t := strings.TrimSpace(target)
+	if i := strings.IndexByte(t, '<'); i >= 0 {
+		if j := strings.IndexByte(t[i:], '>'); j > 0 {
+			t = t[i+1 : i+j]
+		}
+	}
+	lower := strings.ToLower(t)
+	switch {
+	case strings.HasPrefix(lower, "tel:"):
+		user, phone = t[4:], true
+		if i := strings.IndexByte(user, ';'); i >= 0 {
+			user = user[:i]
+		}
+	case strings.HasPrefix(lower, "sip:"), strings.HasPrefix(lower, "sips:"), strings.Contains(t, "@"):
+		rest := t
+		if i := strings.IndexByte(lower, ':'); i >= 0 && (strings.HasPrefix(lower, "sip:") || strings.HasPrefix(lower, "sips:")) {
+			rest = t[i+1:]
+		}
+		at := strings.LastIndexByte(rest, '@')
+		if at < 0 {
+			return "", false // sip:host names no one
+		}
+		user = rest[:at]
+		hostPart := strings.ToLower(rest[at+1:])
+		if i := strings.IndexByte(hostPart, '?'); i >= 0 {
+			hostPart = hostPart[:i]
+		}
+		phone = strings.Contains(hostPart, ";user=phone")
+		if i := strings.IndexByte(user, ':'); i >= 0 {
+			user = user[:i] // user:password
+		}
+		if i := strings.IndexByte(user, ';'); i >= 0 {
+			user = user[:i] // ;isub=, ;phone-context=, ;postd=
+		}
+	default:
+		user = t
+	}
+	if dec, err := url.PathUnescape(user); err == nil {
+		user = dec
+	} else {
+		return user, true // broken escapes: judged, and refused, as a number
+	}
+	return strings.TrimSpace(user), phone
+}
+
+// looksNumeric reports whether a user part is meant as a number: it starts
+// with + or a digit and has nothing but digits and visual separators.
+func looksNumeric(u string) bool {
+	if u == "" {
+		return false
+	}
+	if c := u[0]; c != '+' && (c < '0' || c > '9') {
+		return false
+	}
+	digits := 0
+	for i, r := range u {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0:
+		case strings.ContainsRune(" -./()", r):
+		default:
+			return true // "+49900abc", "0900*1": a number with garbage, judged (and refused) as one
+		}
+	}
+	return digits > 0
+}
+
 // Check judges a destination number (E.164, "" for a non-number SIP URI).
 // It returns the rule that refuses it, or "".
 func (p *Policy) Check(number string) (rule string) {
@@ -126,6 +235,19 @@ func (p *Policy) Check(number string) (rule string) {
 			}
 		}
 		return "pattern"
+	}
+	return ""
+}
+
+// simring reports whether follow-me may ring several devices at once.
+func (p *Policy) simring() bool { return p.AllowSimring == nil || *p.AllowSimring }
+
+// judgeDevice judges a device target: a number (or a URI dialing one)
+// under the dial policy, a SIP URI naming a device as configured by the
+// administrator.
+func (p *Policy) judgeDevice(target string) string {
+	if _, numeric := p.numberOf(target); numeric {
+		return p.Judge(target)
 	}
 	return ""
 }

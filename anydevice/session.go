@@ -35,6 +35,9 @@ type leg struct {
 	holdBusy bool
 	// charged is true while the leg holds a trunk channel.
 	charged bool
+	// referOf is the leg whose REFER placed this one, until it answers
+	// and takes that leg's place (refer.go).
+	referOf *leg
 }
 
 func (l *leg) dialect() phone.HoldDialect {
@@ -178,10 +181,7 @@ func (s *session) finish() {
 	}
 	for _, l := range s.legs {
 		s.c.detach(l.id)
-		if l.charged {
-			l.charged = false
-			s.c.release(1)
-		}
+		l.charged = false
 	}
 	s.mu.Lock()
 	s.info.State = StateEnded
@@ -262,12 +262,9 @@ func (s *session) setEnd(why string) {
 // dial places a leg. Failures end nothing by themselves: the caller
 // decides.
 func (s *session) dial(role string, dev Device, target string, o phone.DialOptions) (*leg, error) {
-	if !s.c.acquire(1) {
-		return nil, s.c.refuse(s.user.ID, "channels", fmt.Sprintf("no free trunk channel for %s leg to %s", role, target))
-	}
+	o.Owner = ownerOf(s, role, dev) // the gate (gate.go) judges and charges the leg
 	id, err := s.c.ph.Dial(s.c.ctx, s.c.target(target), o)
 	if err != nil {
-		s.c.release(1)
 		return nil, fmt.Errorf("dial %s leg: %w", role, err)
 	}
 	l := &leg{role: role, dev: dev, id: id, dialed: time.Now(), charged: true}
@@ -287,7 +284,7 @@ func (s *session) adoptLocked(ci phone.CallInfo) *leg {
 	s.c.ports[ci.ID] = p
 	l.port = p
 	s.c.legs[ci.ID] = s
-	s.c.channels++
+	s.c.chargeLocked(ci.ID, true) // admitted by screen
 	s.legs = append(s.legs, l)
 	return l
 }
@@ -312,10 +309,12 @@ func (s *session) handle(ev phone.Event) {
 		l.call = e.Call
 		if e.Call.State == phone.CallEnded {
 			l.ended = true
-			if l.charged {
-				l.charged = false
-				s.c.release(1)
-			}
+			l.charged = false // the controller gave the channel back (onPhoneEvent)
+		}
+		if l.referOf != nil {
+			s.onReferLeg(l, prev)
+			s.publish()
+			return
 		}
 		if s.onConsultLeg(l, prev) {
 			if s.state() == StateBridged {

@@ -27,6 +27,14 @@ func (p *Phone) sourceAllowed(src string) bool {
 	return addrAllowed(p.cfg.AllowSources, src)
 }
 
+// inviteSourceAllowed applies InviteSources to an INVITE outside a dialog.
+func (p *Phone) inviteSourceAllowed(req *sip.Request) bool {
+	if len(p.cfg.InviteSources) == 0 || !req.IsInvite() || (req.To() != nil && req.To().Params.Has("tag")) {
+		return true
+	}
+	return addrAllowed(p.cfg.InviteSources, req.Source())
+}
+
 func addrAllowed(allow []netip.Prefix, src string) bool {
 	host := src
 	if h, _, err := net.SplitHostPort(src); err == nil {

@@ -163,8 +163,13 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 	if p.dg == nil {
 		return "", fmt.Errorf("dial %s: %w", target, ErrClosed)
 	}
+	id := p.newCallID()
+	if err := p.authorize(CallRequest{Kind: RequestDial, Call: id, Target: uriString(uri), Owner: o.Owner}); err != nil {
+		return "", fmt.Errorf("dial %s: %w", target, err)
+	}
 	d, err := p.dg.NewDialog(uri, diago.NewDialogOptions{Transport: transportOf(uri, p.cfg.Transport)})
 	if err != nil {
+		p.unplaced(id, err)
 		return "", fmt.Errorf("dial %s: %w", target, err)
 	}
 	// Set the Call-ID now (sipgo would only at send time) so the call is
@@ -173,7 +178,7 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 	d.InviteRequest.AppendHeader(&sipCallID)
 	c := &call{
 		p:         p,
-		id:        p.newCallID(),
+		id:        id,
 		sipCallID: string(sipCallID),
 		log:       p.log,
 		gone:      make(chan struct{}),
@@ -197,6 +202,7 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 	}
 	if err := p.addCall(c); err != nil {
 		d.Close()
+		p.unplaced(id, err)
 		return "", fmt.Errorf("dial %s: %w", target, err)
 	}
 	// The call's own context: lives past the caller's ctx, ends with the phone.
@@ -221,6 +227,9 @@ type DialOptions struct {
 	FromDisplay string
 	// Headers are extra headers for the INVITE (name → value).
 	Headers [][2]string
+	// Owner is handed to Config.Authorize as CallRequest.Owner: on whose
+	// behalf the call is placed.
+	Owner string
 	// Hold, if set, dials on hold in this dialect (3PCC "make call"); a
 	// 488 to the held offer is retried once per remaining dialect
 	// (initialhold.go).
@@ -385,6 +394,9 @@ func (p *Phone) onResponse(c *call, res *sip.Response) {
 		if to := res.To(); to != nil && to.DisplayName != "" {
 			c.update(func(ci *CallInfo) { ci.Remote.DisplayName = to.DisplayName })
 		}
+	case code >= 300 && code < 400:
+		// Not followed (authorize.go); reported before the call ends with it.
+		p.emit(RedirectReceived{CallID: c.id, Code: code, Reason: res.Reason, Targets: redirectTargets(res)})
 	}
 }
 
@@ -428,6 +440,15 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		_ = d.Respond(481, "Call/Transaction Does Not Exist", nil)
 		c.finish(EndInfo{Cause: EndRejected, Code: 481, Reason: "Call/Transaction Does Not Exist", Text: "replaces: no matching dialog"})
 		return
+	}
+	if replaced != nil {
+		err := p.authorize(CallRequest{Kind: RequestReplaces, Call: c.id, Related: replaced.id, Target: uriString(req.Recipient), Source: req.Source()})
+		if err != nil {
+			code, reason := refusal(err)
+			_ = d.Respond(code, reason, nil)
+			c.finish(EndInfo{Cause: EndRejected, Code: code, Reason: reason, Text: "replaces: refused by the call gate"})
+			return
+		}
 	}
 	_ = d.Trying()
 	// The offer's hold state now, before anything is published: applied

@@ -43,12 +43,15 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			p.handleInfo(req, rtx) // diago answers 406 to DTMF INFO (dtmf.go)
 			return
 		}
-		if !p.sourceAllowed(req.Source()) {
+		if !p.sourceAllowed(req.Source()) || !p.inviteSourceAllowed(req) {
 			p.refuseSource(req, rtx) // acl.go
 			return
 		}
 		if req.IsInvite() && !p.checkInvite(req, rtx) {
 			return
+		}
+		if !p.screenRefer(req, rtx) {
+			return // authorize.go: the gate refused the REFER's target
 		}
 		if !req.IsInvite() && req.IsAck() && len(req.Body()) > 0 {
 			if clean, _, err := sdpNormalize(req.Body()); err == nil {

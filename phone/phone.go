@@ -104,6 +104,11 @@ type Config struct {
 	// requests from other sources get 403 and a SourceRejected event
 	// (acl.go).
 	AllowSources []netip.Prefix
+	// InviteSources, if not empty, is the address ACL for new calls: an
+	// INVITE outside a dialog from another source gets 403 and a
+	// SourceRejected event; requests in a dialog are not affected (a B2BUA
+	// takes new calls from its trunk or registrar only).
+	InviteSources []netip.Prefix
 	// HoldMusic is what the peer hears while we hold with a=sendonly: an
 	// audio.Open spec such as "tone:425" or "wav:/path/moh.wav". Empty
 	// sends silence.
@@ -114,6 +119,11 @@ type Config struct {
 	StrictHold bool
 	// TransferPolicy decides about REFERs from peers (default: accept).
 	TransferPolicy TransferPolicy
+	// Authorize, if set, is the gate every new call passes before its
+	// INVITE is built: Dial, a peer's REFER (refused with 403 on the REFER
+	// itself), an incoming INVITE with Replaces (authorize.go). Nil lets
+	// every call go.
+	Authorize AuthorizeFunc
 	// TransferTimeout bounds a transfer we start (REFER until the final
 	// NOTIFY) and a REFER waiting for the user under TransferAsk. 0: 30 s.
 	TransferTimeout time.Duration

@@ -165,12 +165,20 @@ func (p *Phone) onRefer(c *call, rd *diago.DialogClientSession) error {
 			return declined(req, 603, "Declined")
 		}
 	}
+	ncID := p.newCallID()
+	if err := p.authorize(CallRequest{Kind: RequestRefer, Call: ncID, Related: c.id, Target: uriString(target)}); err != nil {
+		// Judged once before diago accepted the REFER (screenRefer); the
+		// gate may still refuse now (a channel went in between).
+		p.emit(ev)
+		code, reason := refusal(err)
+		return declined(req, code, reason)
+	}
 	ev.Accepted = true
 	p.emit(ev)
 
 	nc := &call{
 		p:         p,
-		id:        p.newCallID(),
+		id:        ncID,
 		sipCallID: sip.GenerateTagN(24) + "@anyphone",
 		log:       p.log,
 		gone:      make(chan struct{}),
@@ -189,6 +197,8 @@ func (p *Phone) onRefer(c *call, rd *diago.DialogClientSession) error {
 	}
 	nc.mc.onAnswered = func() { p.endTransferred(c) }
 	if err := p.addCall(nc); err != nil {
+		// The gate may have counted it: tell the owner it ended.
+		nc.finish(EndInfo{Cause: EndFailed, Code: 486, Reason: "Busy Here", Text: "refer: " + err.Error()})
 		return declined(req, 486, "Busy Here")
 	}
 	ictx, cancel := context.WithTimeout(p.ctx, p.cfg.RingTimeout)

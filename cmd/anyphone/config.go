@@ -590,6 +590,9 @@ func readSecret(envKey, env, fileKey, file string) (phone.Secret, error) {
 		}
 		return phone.Secret(v), nil
 	case file != "":
+		if err := checkSecretFile(fileKey, expandHome(file)); err != nil {
+			return "", err
+		}
 		b, err := os.ReadFile(expandHome(file))
 		if err != nil {
 			return "", &FieldError{Field: fileKey, Err: err}
@@ -601,6 +604,19 @@ func readSecret(envKey, env, fileKey, file string) (phone.Secret, error) {
 		return phone.Secret(v), nil
 	}
 	return "", nil
+}
+
+// checkSecretFile refuses a file holding a secret that others than its
+// owner may read or write (mode & 077), as ssh refuses a loose key.
+func checkSecretFile(key, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &FieldError{Field: key, Err: err}
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fieldErr(key, "%s is readable or writable by others (mode %04o): chmod 600 it", path, m)
+	}
+	return nil
 }
 
 // loadTLS builds the TLS configuration of transport tls.

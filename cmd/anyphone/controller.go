@@ -48,7 +48,10 @@ type controllerFile struct {
 	Journal      string   `toml:"journal"`
 	TraceFile    string   `toml:"trace_file"`
 	AllowSources []string `toml:"allow_sources"`
-	Account      *struct {
+	// InviteSources are where new calls may come from (default: the
+	// trunk's and registrar's addresses).
+	InviteSources []string `toml:"invite_sources"`
+	Account       *struct {
 		AOR         string `toml:"aor"`
 		Registrar   string `toml:"registrar"`
 		Proxy       string `toml:"proxy"`
@@ -57,7 +60,8 @@ type controllerFile struct {
 	} `toml:"account"`
 	Users []struct {
 		anydevice.User
-		TokenEnv string `toml:"token_env"`
+		TokenEnv  string `toml:"token_env"`
+		TokenFile string `toml:"token_file"`
 	} `toml:"users"`
 }
 
@@ -95,16 +99,11 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 		MaxChannels: f.MaxChannels,
 		StatePath:   f.State,
 	}
-	for _, s := range f.AllowSources {
-		pf, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, err2 := netip.ParseAddr(s)
-			if err2 != nil {
-				return cfg, set, fmt.Errorf("allow_sources: %q: %w", s, err)
-			}
-			pf = netip.PrefixFrom(a, a.BitLen())
-		}
-		cfg.Phone.AllowSources = append(cfg.Phone.AllowSources, pf)
+	if cfg.Phone.AllowSources, err = parsePrefixes("allow_sources", f.AllowSources); err != nil {
+		return cfg, set, err
+	}
+	if cfg.InviteSources, err = parsePrefixes("invite_sources", f.InviteSources); err != nil {
+		return cfg, set, err
 	}
 	if a := f.Account; a != nil {
 		acc := &phone.Account{AOR: a.AOR, Registrar: a.Registrar, Proxy: a.Proxy, Username: a.Username}
@@ -114,8 +113,19 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 		cfg.Phone.Account = acc
 	}
 	for i, u := range f.Users {
-		if u.TokenEnv != "" {
-			u.Token = phone.Secret(os.Getenv(u.TokenEnv))
+		if u.Token != "" {
+			// A token written in the file: the file is a key, and is
+			// refused when others may read it (as ssh refuses a loose key).
+			if err := checkSecretFile(fmt.Sprintf("users[%d].token", i), path); err != nil {
+				return cfg, set, err
+			}
+		}
+		if u.TokenEnv != "" || u.TokenFile != "" {
+			tok, err := readSecret(fmt.Sprintf("users[%d].token_env", i), u.TokenEnv, fmt.Sprintf("users[%d].token_file", i), u.TokenFile)
+			if err != nil {
+				return cfg, set, fmt.Errorf("controller config %s: %w", path, err)
+			}
+			u.Token = tok
 		}
 		if u.Token == "" {
 			return cfg, set, fmt.Errorf("users[%d] %s: no token (token or token_env): an open controller is a toll-fraud machine", i, u.ID)
@@ -375,4 +385,21 @@ func refusedEntry(r anydevice.Refused, seq int) journal.Entry {
 		Phrase:   "refused: " + r.Detail,
 		BusyRule: "anydevice:" + r.Rule,
 	}
+}
+
+// parsePrefixes parses addresses or prefixes of a config key.
+func parsePrefixes(key string, in []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range in {
+		pf, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, err2 := netip.ParseAddr(s)
+			if err2 != nil {
+				return nil, fmt.Errorf("%s: %q: %w", key, s, err)
+			}
+			pf = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pf)
+	}
+	return out, nil
 }
