@@ -125,7 +125,7 @@ func refusal(err error) (int, string) {
 	if errors.As(err, &fe) && fe.Code >= 400 && fe.Code <= 699 {
 		reason := fe.Reason
 		if reason == "" {
-			reason = "Forbidden"
+			reason = SIPPhrase(fe.Code)
 		}
 		return fe.Code, reason
 	}

@@ -187,6 +187,10 @@ func (p *Phone) refer(c *call, target sip.Uri, referTo string, consult *call) er
 			reason = SIPPhrase(code)
 		}
 		p.transferFailed(c, ts, code, reason)
+		if code != 0 {
+			// The peer refused the REFER: an outcome as data (errors.As).
+			return fmt.Errorf("transfer %s: %w: %w", c.id, &RejectedError{Code: code, Reason: reason}, err)
+		}
 		return fmt.Errorf("transfer %s: %w", c.id, err)
 	}
 	p.wg.Go(func() {
