@@ -2,8 +2,6 @@ package anydevice
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/anyphone/anyphone/audio"
 	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Controller is the AnyDevice B2BUA. It owns one phone.Phone and every
@@ -43,8 +42,9 @@ type Controller struct {
 	peakChannels int
 	closed       bool
 
-	seq  atomic.Uint64
-	rate rateLimiter
+	seq       atomic.Uint64
+	rate      rateLimiter
+	authGuard vocab.AuthGuard // failed control-API authentications per source
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
@@ -263,10 +263,7 @@ func (c *Controller) Authenticate(userID, token string) error {
 	if u != nil {
 		want = u.Token.Reveal()
 	}
-	a := sha256.Sum256([]byte(token))
-	b := sha256.Sum256([]byte(want))
-	ok := subtle.ConstantTimeCompare(a[:], b[:]) == 1 && want != "" && u != nil
-	if !ok {
+	if !vocab.TokenMatches(want, token) || u == nil {
 		_ = c.refuse(userID, "auth", "bad or missing token")
 		return ErrUnauthenticated
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Request is one command on the control API: JSON, one per WebSocket
@@ -83,11 +85,11 @@ func (c *Controller) Handler() http.Handler {
 			return
 		}
 		defer conn.CloseNow()
-		c.serveConn(r.Context(), conn)
+		c.serveConn(r.Context(), conn, vocab.SourceOf(r.RemoteAddr))
 	})
 }
 
-func (c *Controller) serveConn(ctx context.Context, conn *websocket.Conn) {
+func (c *Controller) serveConn(ctx context.Context, conn *websocket.Conn, src string) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	send := func(v any) error {
@@ -118,17 +120,30 @@ func (c *Controller) serveConn(ctx context.Context, conn *websocket.Conn) {
 		if err != nil {
 			return
 		}
-		if req.Cmd != "auth" {
-			_ = c.refuse(req.Args.User, "auth", "command "+req.Cmd+" before auth")
+		switch {
+		case !c.authGuard.Allow(src, time.Now()):
+			// Too many failures from this address: the token is not even
+			// looked at (a token cannot be guessed at wire speed).
+			_ = c.refuse(req.Args.User, "auth-rate", "authentication from "+src+" rate-limited")
+			_ = send(Response{ID: req.ID, Error: ErrUnauthenticated.Error(), Rule: "auth-rate"})
+			conn.Close(websocket.StatusPolicyViolation, "too many failed authentications")
+			return
+		case req.Cmd != "auth":
+			_ = c.refuse(req.Args.User, "auth", "command "+req.Cmd+" before auth from "+src)
 			_ = send(Response{ID: req.ID, Error: ErrUnauthenticated.Error(), Rule: "auth"})
-		} else if err := c.Authenticate(req.Args.User, req.Args.Token); err != nil {
-			_ = send(Response{ID: req.ID, Error: err.Error(), Rule: "auth"})
-		} else {
-			user = req.Args.User
-			_ = send(Response{ID: req.ID, OK: true})
-			break
+			c.authGuard.Fail(src, time.Now())
+		default:
+			if err := c.Authenticate(req.Args.User, req.Args.Token); err != nil {
+				c.authGuard.Fail(src, time.Now())
+				c.log.Warn("control API authentication failed", "user", req.Args.User, "peer", src)
+				_ = send(Response{ID: req.ID, Error: err.Error(), Rule: "auth"})
+			} else {
+				c.authGuard.Succeed(src)
+				user = req.Args.User
+				_ = send(Response{ID: req.ID, OK: true})
+			}
 		}
-		if tries >= 2 {
+		if user == "" && tries >= 2 {
 			conn.Close(websocket.StatusPolicyViolation, "unauthenticated")
 			return
 		}

@@ -3,6 +3,7 @@ package anydevice_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -101,5 +102,35 @@ func TestControlAPI(t *testing.T) {
 	defer cancel()
 	if _, _, err := d.conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
 		t.Errorf("after 3 failed logins: %v, want policy violation close", err)
+	}
+}
+
+// TestControlAPIRateLimitsFailedAuth: ten failed authentications from one
+// address within a minute, and even alice's right token is refused (rule
+// auth-rate) without being looked at; the failures are logged and evented
+// without the token.
+func TestControlAPIRateLimitsFailedAuth(t *testing.T) {
+	ctl, rec := newController(t, []anydevice.User{alice("sip:desk@127.0.0.1:9", "sip:mobile@127.0.0.1:9")}, nil)
+	srv := httptest.NewServer(ctl.Handler())
+	t.Cleanup(srv.Close)
+	n := 0
+	for conn := 0; n < 10; conn++ {
+		w := dialAPI(t, srv.URL)
+		for try := 0; try < 3 && n < 10; try++ {
+			n++
+			res := w.do(anydevice.Request{ID: fmt.Sprint(n), Cmd: "auth", Args: anydevice.RequestArgs{User: "alice", Token: fmt.Sprintf("guess-%d", n)}})
+			if res.OK || res.Rule != "auth" {
+				t.Fatalf("guess %d: %+v, want refused by auth", n, res)
+			}
+		}
+	}
+	w := dialAPI(t, srv.URL)
+	res := w.do(anydevice.Request{ID: "right", Cmd: "auth", Args: anydevice.RequestArgs{User: "alice", Token: "alice-secret"}})
+	if res.OK || res.Rule != "auth-rate" {
+		t.Fatalf("the right token after ten failures: %+v, want refused by auth-rate", res)
+	}
+	r := rec.waitRefused(t, "auth-rate")
+	if strings.Contains(r.Detail, "alice-secret") || strings.Contains(r.Detail, "guess") {
+		t.Errorf("a refusal names a token: %q", r.Detail)
 	}
 }

@@ -394,6 +394,12 @@ func (p *Phone) onResponse(c *call, res *sip.Response) {
 		if to := res.To(); to != nil && to.DisplayName != "" {
 			c.update(func(ci *CallInfo) { ci.Remote.DisplayName = to.DisplayName })
 		}
+		c.mu.Lock()
+		referrer := c.mc.referrer
+		c.mu.Unlock()
+		if referrer != nil {
+			markTransferred(referrer)
+		}
 	case code >= 300 && code < 400:
 		// Not followed (authorize.go); reported before the call ends with it.
 		p.emit(RedirectReceived{CallID: c.id, Code: code, Reason: res.Reason, Targets: redirectTargets(res)})

@@ -196,6 +196,7 @@ func (p *Phone) onRefer(c *call, rd *diago.DialogClientSession) error {
 		Created:         time.Now(),
 	}
 	nc.mc.onAnswered = func() { p.endTransferred(c) }
+	nc.mc.referrer = c
 	if err := p.addCall(nc); err != nil {
 		// The gate may have counted it: tell the owner it ended.
 		nc.finish(EndInfo{Cause: EndFailed, Code: 486, Reason: "Busy Here", Text: "refer: " + err.Error()})
@@ -223,14 +224,22 @@ func (p *Phone) onRefer(c *call, rd *diago.DialogClientSession) error {
 	return nil
 }
 
-// endTransferred ends the leg that referred us once the new call is up: the
-// referrer normally sends BYE right after our NOTIFY 200 (RFC 5589 §6); if
-// it does not within two seconds we hang up ourselves.
-func (p *Phone) endTransferred(c *call) {
+// markTransferred records that c's REFER succeeded (its new call got a
+// 2xx): whatever ends c now, it ends as transferred.
+func markTransferred(c *call) {
 	c.mu.Lock()
 	if c.info.End == nil {
 		c.info.End = &EndInfo{Cause: EndTransferred, Text: "transferred by the peer"}
 	}
+	c.mu.Unlock()
+}
+
+// endTransferred ends the leg that referred us once the new call is up: the
+// referrer normally sends BYE right after our NOTIFY 200 (RFC 5589 §6); if
+// it does not within two seconds we hang up ourselves.
+func (p *Phone) endTransferred(c *call) {
+	markTransferred(c)
+	c.mu.Lock()
 	dlg := c.dialog
 	c.mu.Unlock()
 	p.wg.Go(func() {

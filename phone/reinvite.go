@@ -38,6 +38,10 @@ type midcall struct {
 	// onAnswered runs once the call is active (calls placed for a REFER
 	// end the referring leg then).
 	onAnswered func()
+	// referrer is the leg whose REFER placed this call: its 2xx marks that
+	// leg transferred at once, before diago's NOTIFY 200 lets the referrer
+	// send its BYE (RFC 5589 §6), so the BYE cannot end it as a hang-up.
+	referrer *call
 	// referAnswer receives the user's decision on a REFER under
 	// TransferAsk (AcceptRefer / RejectRefer).
 	referAnswer chan bool

@@ -2,8 +2,6 @@ package ctl
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Path is the HTTP path of the WebSocket endpoint: ws://HOST:PORT/ctl.
@@ -46,6 +45,7 @@ type Server struct {
 	d     *Dispatcher
 	log   *slog.Logger
 	token phone.Secret
+	guard vocab.AuthGuard // failed authentications per source
 	ln    net.Listener
 	srv   *http.Server
 
@@ -206,6 +206,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // to refuse it with.
 func (s *Server) authorize(r *http.Request) (int, string) {
 	if s.token != "" {
+		src := vocab.SourceOf(r.RemoteAddr)
+		if !s.guard.Allow(src, time.Now()) {
+			s.log.Warn("ctl authentication rate-limited", "peer", r.RemoteAddr)
+			return http.StatusTooManyRequests, "too many failed authentications: try again later"
+		}
 		got := ""
 		if h := r.Header.Get("Authorization"); h != "" {
 			if t, ok := strings.CutPrefix(h, "Bearer "); ok {
@@ -214,13 +219,13 @@ func (s *Server) authorize(r *http.Request) (int, string) {
 		} else {
 			got = r.URL.Query().Get("token")
 		}
-		// Compare digests so the time taken does not depend on where or
-		// whether the lengths differ.
-		want := sha256.Sum256([]byte(s.token.Reveal()))
-		have := sha256.Sum256([]byte(got))
-		if subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
+		// Constant time, lengths included; the token is never logged.
+		if !vocab.TokenMatches(s.token.Reveal(), got) {
+			s.guard.Fail(src, time.Now())
+			s.log.Warn("ctl authentication failed", "peer", r.RemoteAddr, "token_given", got != "")
 			return http.StatusUnauthorized, "missing or wrong token"
 		}
+		s.guard.Succeed(src)
 		return 0, ""
 	}
 	// Without a token only this machine may connect, and only by a

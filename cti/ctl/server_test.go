@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -330,4 +331,31 @@ func TestServerStopsWithListenContext(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Error("server still accepts connections after Listen's ctx ended")
+}
+
+// TestServerRateLimitsFailedAuth: after ten failed authentications from
+// one address within a minute, even the right token is refused (429)
+// without being looked at.
+func TestServerRateLimitsFailedAuth(t *testing.T) {
+	const token = phone.Secret("s3cret-token")
+	s := listen(t, token, newFake())
+	url := "http://" + s.Addr() + Path
+	get := func(bearer string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 10 {
+		if code := get(fmt.Sprintf("guess-%d", i)); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i, code)
+		}
+	}
+	if code := get(string(token)); code != http.StatusTooManyRequests {
+		t.Fatalf("the right token after ten failures: status %d, want 429", code)
+	}
 }
