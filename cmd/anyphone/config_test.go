@@ -257,6 +257,13 @@ func TestSecrets(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	loose := filepath.Join(dir, "loose")
+	if err := os.WriteFile(loose, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil { // the umask cannot narrow a chmod
+		t.Fatal(err)
+	}
 	t.Setenv("TEST_ANYPHONE_TOKEN", "tok")
 	t.Setenv("TEST_ANYPHONE_UNSET", "")
 	tests := []struct {
@@ -271,6 +278,7 @@ func TestSecrets(t *testing.T) {
 		{"file, newline trimmed", ControlConfig{TokenFile: pwFile}, "from-file", ""},
 		{"empty file", ControlConfig{TokenFile: empty}, "", "control.token_file"},
 		{"missing file", ControlConfig{TokenFile: filepath.Join(dir, "nope")}, "", "control.token_file"},
+		{"file readable by others", ControlConfig{TokenFile: loose}, "", "control.token_file: " + loose + " is readable or writable by others (mode 0644)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -50,6 +50,29 @@ func TestLoadControllerConfig(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}
 	}
+
+	// A token written in a file others may read: refused, as ssh refuses
+	// a loose key; so is a loose token_file.
+	dir := t.TempDir()
+	loose := filepath.Join(dir, "loose.toml")
+	_ = os.WriteFile(loose, []byte("[[users]]\nid = \"x\"\ntoken = \"t\"\nnumbers = [\"+4989100\"]\n"), 0o600)
+	_ = os.Chmod(loose, 0o644)
+	if _, _, err := loadControllerConfig(loose); err == nil || !strings.Contains(err.Error(), "users[0].token") || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("token in a world-readable file: err = %v", err)
+	}
+	tok := filepath.Join(dir, "x.token")
+	_ = os.WriteFile(tok, []byte("t\n"), 0o600)
+	_ = os.Chmod(tok, 0o640)
+	withFile := filepath.Join(dir, "file.toml")
+	_ = os.WriteFile(withFile, []byte(fmt.Sprintf("[[users]]\nid = \"x\"\ntoken_file = %q\nnumbers = [\"+4989100\"]\n", tok)), 0o600)
+	if _, _, err := loadControllerConfig(withFile); err == nil || !strings.Contains(err.Error(), "users[0].token_file") {
+		t.Errorf("group-readable token_file: err = %v", err)
+	}
+	_ = os.Chmod(tok, 0o600)
+	cfg2, _, err := loadControllerConfig(withFile)
+	if err != nil || cfg2.Users[0].Token.Reveal() != "t" {
+		t.Errorf("token_file 0600: %v", err)
+	}
 }
 
 func TestControllerRunReady(t *testing.T) {
