@@ -53,6 +53,9 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if !p.screenRefer(req, rtx) {
 			return // authorize.go: the gate refused the REFER's target
 		}
+		if p.serveRefer(req, rtx) {
+			return // referrecv.go: we carry out the transfer, NOTIFYs in flight
+		}
 		if !req.IsInvite() && req.IsAck() && len(req.Body()) > 0 {
 			if clean, _, err := sdpNormalize(req.Body()); err == nil {
 				req.SetBody(clean)
