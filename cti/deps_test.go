@@ -26,3 +26,21 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestWordsLinkNoSIP checks transitively (go list -deps, not only direct
+// imports) that the packages which only talk about calls link no SIP or
+// media library: they use the call vocabulary of phone/vocab, not phone.
+func TestWordsLinkNoSIP(t *testing.T) {
+	pkgs := []string{"./busy", "./journal"}
+	out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, f := range []string{"github.com/emiago/", "github.com/pion/", "github.com/anyphone/anyphone/phone"} {
+			if strings.HasPrefix(dep, f) && dep != "github.com/anyphone/anyphone/phone/vocab" {
+				t.Errorf("%v link %s", pkgs, dep)
+			}
+		}
+	}
+}

@@ -144,7 +144,7 @@ func FuzzSDPHold(f *testing.F) {
 		h := HoldDialect(dialect % 5) // 4 is not a dialect: treated as sendonly
 		held := sdpApplyHold(clean, h)
 		_, hi, err := sdpNormalize(held)
-		if err != nil || hi.SessionVersion != info.SessionVersion+1 || hi.Effective != h.sdpDirection() ||
+		if err != nil || hi.SessionVersion != info.SessionVersion+1 || hi.Effective != holdDirection(h) ||
 			(!info.ZeroAddr && hi.ZeroAddr != (h == HoldZeroIP)) {
 			t.Fatalf("hold %v: %v, version %d→%d, eff %v zero %t\n%q", h, err, info.SessionVersion, hi.SessionVersion, hi.Effective, hi.ZeroAddr, held)
 		}
@@ -152,7 +152,7 @@ func FuzzSDPHold(f *testing.F) {
 			t.Fatalf("hold %v changed the o= address", h)
 		}
 
-		if _, rwi, err := sdpNormalize(sdpRewriteHold(clean, h)); err != nil || rwi.SessionVersion != info.SessionVersion || rwi.Effective != h.sdpDirection() {
+		if _, rwi, err := sdpNormalize(sdpRewriteHold(clean, h)); err != nil || rwi.SessionVersion != info.SessionVersion || rwi.Effective != holdDirection(h) {
 			t.Fatalf("rewrite %v: %v, version %d, eff %v", h, err, rwi.SessionVersion, rwi.Effective)
 		}
 

@@ -470,7 +470,7 @@ func TestSDPApplyHold(t *testing.T) {
 				t.Fatalf("%v: held =\n%q\nwant\n%q", tt.dialect, held, tt.want)
 			}
 			_, info, err := sdpNormalize(held)
-			if err != nil || info.Effective != tt.eff || info.Effective != tt.dialect.sdpDirection() {
+			if err != nil || info.Effective != tt.eff || info.Effective != holdDirection(tt.dialect) {
 				t.Errorf("%v: peer reads %v (err %v), want %v", tt.dialect, info.Effective, err, tt.eff)
 			}
 			resumed := sdpApplyResume(held, "192.168.1.10")

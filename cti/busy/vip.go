@@ -6,7 +6,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 type vipEntryKind int
@@ -84,7 +84,7 @@ func callerOf(from, region string) caller {
 		n, _ := NormalizeNumber(from, region)
 		return caller{number: n, user: from}
 	}
-	p, _, err := phone.ParseNameAddr(from)
+	p, _, err := vocab.ParseNameAddr(from)
 	if err != nil {
 		return caller{uri: strings.ToLower(from)}
 	}
@@ -119,7 +119,7 @@ func matchVIP(vip []string, region, from string) (string, bool) {
 				return v, true
 			}
 		case vipURI:
-			if c.uri != "" && phone.SameAOR(entry, c.uri) {
+			if c.uri != "" && vocab.SameAOR(entry, c.uri) {
 				return v, true
 			}
 		}

@@ -11,7 +11,7 @@
 //
 // Security: a network Server listens on loopback unless told otherwise, and
 // then only with a token that every connection must present. Tokens are
-// phone.Secret values and are never logged.
+// vocab.Secret values and are never logged.
 //
 // ctl drives cti only through the Controller interface; it must not import
 // ui, anydevice, sipgo, diago or pion.

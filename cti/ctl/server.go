@@ -16,7 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Path is the HTTP path of the WebSocket endpoint: ws://HOST:PORT/ctl.
@@ -34,7 +34,7 @@ type ServerConfig struct {
 	// Token, when set, must be presented by every connection as
 	// "Authorization: Bearer TOKEN" or "?token=TOKEN". It is required when
 	// Addr is not a loopback address.
-	Token phone.Secret
+	Token vocab.Secret
 	// Logger; nil means slog.Default(). The token is never logged.
 	Logger *slog.Logger
 }
@@ -45,7 +45,7 @@ type ServerConfig struct {
 type Server struct {
 	d     *Dispatcher
 	log   *slog.Logger
-	token phone.Secret
+	token vocab.Secret
 	ln    net.Listener
 	srv   *http.Server
 
@@ -63,7 +63,7 @@ type Server struct {
 
 // Listen starts a control Server on addr (see ServerConfig) until ctx ends
 // or Close. It refuses a non-loopback addr without a token (ErrNeedToken).
-func Listen(ctx context.Context, addr string, token phone.Secret, c Controller) (*Server, error) {
+func Listen(ctx context.Context, addr string, token vocab.Secret, c Controller) (*Server, error) {
 	return ServerConfig{Addr: addr, Token: token}.Listen(ctx, c)
 }
 
