@@ -169,14 +169,4 @@ func (c *Config) Validate() error {
 }
 
 // isNumber reports whether s looks like an E.164 number: + and 4-15 digits.
-func isNumber(s string) bool {
-	if len(s) < 5 || len(s) > 16 || s[0] != '+' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isNumber(s string) bool { return phone.IsE164(s) }

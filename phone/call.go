@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -810,8 +809,6 @@ func interestingHeaders(req *sip.Request) map[string][]string {
 func sortCalls(cs []CallInfo) {
 	slices.SortFunc(cs, func(a, b CallInfo) int { return a.Created.Compare(b.Created) })
 }
-
-var _ = io.EOF
 
 // fromTagOf is the tag parameter of req's From header, "" if none.
 func fromTagOf(req *sip.Request) string {

@@ -155,3 +155,6 @@ func SameAOR(a, b string) bool { return vocab.SameAOR(a, b) }
 func ClassifySecondary(headers map[string][]string, calledAOR string) Secondary {
 	return vocab.ClassifySecondary(headers, calledAOR)
 }
+
+// IsE164 is vocab.IsE164.
+func IsE164(s string) bool { return vocab.IsE164(s) }

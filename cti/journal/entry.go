@@ -5,8 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-
+	"github.com/anyphone/anyphone/cti/e164"
 	"github.com/anyphone/anyphone/phone/vocab"
 )
 
@@ -173,30 +172,11 @@ func IdentityOf(p vocab.Party, region string) Identity {
 
 // NormalizeNumber returns s in E.164 using libphonenumber, or "" if s is
 // not written as a phone number. region is the default for national
-// numbers; "" accepts only international ones.
+// numbers; "" accepts only international ones. It is e164.Normalize, the
+// rule cti/busy matches VIP numbers with.
 func NormalizeNumber(s, region string) string {
-	s = strings.TrimSpace(s)
-	digits := 0
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '/', r == '(', r == ')':
-		default:
-			return ""
-		}
-	}
-	if digits < 2 {
-		return ""
-	}
-	if region = strings.ToUpper(region); region == "" {
-		region = "ZZ"
-	}
-	num, err := phonenumbers.Parse(s, region)
-	if err != nil {
-		return ""
-	}
-	return phonenumbers.Format(num, phonenumbers.E164)
+	n, _ := e164.Normalize(s, region)
+	return n
 }
 
 // Entry is one call in the journal.
