@@ -31,6 +31,7 @@ type (
 	Secondary         = vocab.Secondary
 	SecondaryKind     = vocab.SecondaryKind
 	Secret            = vocab.Secret
+	SIPMessage        = vocab.SIPMessage
 )
 
 const (

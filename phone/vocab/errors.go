@@ -1,6 +1,22 @@
 package vocab
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels of call commands; phone and cti return them and front ends
+// test them with errors.Is. The text names phone, which returns them.
+var (
+	// ErrNoSuchCall is returned by call commands when the call does not exist
+	// (or has already ended).
+	ErrNoSuchCall = errors.New("phone: no such call")
+	// ErrBadState is returned when a command does not fit the call's state,
+	// e.g. Answer on an outgoing call.
+	ErrBadState = errors.New("phone: command not allowed in this call state")
+	// ErrTransferPending is returned when a call already has a transfer under way.
+	ErrTransferPending = errors.New("phone: a transfer is already under way on this call")
+)
 
 // RejectedError is a failed call as data: the final SIP status and, when the
 // peer sent one, the Reason header's Q.850 cause (RFC 3326).

@@ -1,9 +1,6 @@
-package cti
+package api
 
-import (
-	"github.com/anyphone/anyphone/phone"
-	"github.com/anyphone/anyphone/phone/vocab"
-)
+import "github.com/anyphone/anyphone/phone/vocab"
 
 // The call data model is phone/vocab's: these aliases let frontends (ui, ctl)
 // use it without importing phone, so phone stays an implementation detail of
@@ -47,8 +44,8 @@ type RejectedError = vocab.RejectedError
 
 // Sentinel errors frontends may test with errors.Is.
 var (
-	ErrNoSuchCall = phone.ErrNoSuchCall
-	ErrBadState   = phone.ErrBadState
+	ErrNoSuchCall = vocab.ErrNoSuchCall
+	ErrBadState   = vocab.ErrBadState
 )
 
 // Event is the closed set of events a Subscription delivers.
