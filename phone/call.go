@@ -12,6 +12,8 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 // call is one call. Its mutex serialises every transition: SIP callbacks,
@@ -51,7 +53,7 @@ type call struct {
 	media *mediaPump
 
 	// origin is the o= identity of the SDP we send (origin.go).
-	origin sdpOrigin
+	origin sdpfence.Origin
 
 	// holding is true from our hold re-INVITE until resume; holdDialect is
 	// the form the request hook gives that offer.

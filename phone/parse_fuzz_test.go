@@ -1,6 +1,10 @@
 package phone
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
+)
 
 // FuzzSIPFragments feeds arbitrary text to the small parsers of header
 // values and bodies that reach us from peers: INFO DTMF bodies, Replaces,
@@ -29,7 +33,7 @@ func FuzzSIPFragments(f *testing.F) {
 		if u, err := parseURI(s); err == nil && u.Host == "" {
 			t.Fatalf("parseURI(%q) has no host", s)
 		}
-		_ = sdpHeldOffer([]byte(s))
-		_ = sdpRemapPT([]byte(s), from, to)
+		_ = sdpfence.HeldOffer([]byte(s))
+		_ = sdpfence.RemapPT([]byte(s), from, to)
 	})
 }
