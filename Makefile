@@ -9,7 +9,7 @@ TAGS ?= portaudio
 APT_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon portaudio19-dev pkg-config tmux
 FUZZTIME ?= 60s
 
-.PHONY: help deps build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet ci clean
+.PHONY: help deps build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet tidy-check ci clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ build: deps ## build bin/anyphone
 run: build ## start the TUI on the embedded default (no registrar, no sound card needed)
 	./$(BIN)
 
-test: build ## install missing tools, then run every test (unit, in-process, interop)
+test: lint build ## lint, install missing tools, then run every test (unit, in-process, interop)
 	ANYPHONE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -race -count=1 -timeout 25m ./...
 
 test-unit: ## fast tests only (no interop peers)
@@ -57,9 +57,13 @@ fmt-check:
 vet:
 	$(GO) vet -tags '$(TAGS)' ./...
 
-lint: fmt-check vet ## gofmt check + go vet
+# go.mod lists direct requirements in the first block, // indirect only where true.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
-ci: lint test ## what CI runs
+lint: fmt-check vet tidy-check ## gofmt check + go vet + go mod tidy -diff
+
+ci: test ## what CI runs (.ci/run): make test, which lints first
 
 clean:
 	rm -rf bin

@@ -187,17 +187,7 @@ func (c *Config) Validate() error {
 }
 
 // isNumber reports whether s looks like an E.164 number: + and 4-15 digits.
-func isNumber(s string) bool {
-	if len(s) < 5 || len(s) > 16 || s[0] != '+' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isNumber(s string) bool { return phone.IsE164(s) }
 
 // inviteSources is the INVITE ACL in force: InviteSources, else the
 // addresses of the trunk, registrar and proxy (names resolved now).

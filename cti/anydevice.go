@@ -39,26 +39,6 @@ type AnyDeviceRoute struct {
 	Local string
 }
 
-// DialResult says where a dial went: a local call (CallID), or a callback
-// through another device (Device and Session; CallID is empty, the call
-// is not one of this phone's).
-type DialResult struct {
-	CallID  CallID `json:"call_id"`
-	Device  string `json:"device,omitempty"`
-	Session string `json:"session_id,omitempty"`
-}
-
-// CallbackPlaced is published when a dial became an AnyDevice callback:
-// Device rings first, then To. The controller reports the session's
-// progress; this Service has no call for it.
-type CallbackPlaced struct {
-	To      string
-	Device  string
-	Session string
-}
-
-func (CallbackPlaced) ctiEvent() {}
-
 // SetAnyDevice routes Dial through r from now on (see DialRouted). A zero
 // route turns routing off. It is safe to call at any time.
 func (s *Service) SetAnyDevice(r AnyDeviceRoute) {

@@ -26,3 +26,24 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestWordsLinkNoSIP checks transitively (go list -deps, not only direct
+// imports) that the packages which only talk about calls link no SIP or
+// media library and none of the packages that do (phone, anydevice, the
+// Service): they use the words of phone/vocab and cti/api.
+func TestWordsLinkNoSIP(t *testing.T) {
+	pkgs := []string{"./busy", "./journal", "./ctl", "../ui"}
+	out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	const mod = "github.com/anyphone/anyphone"
+	for _, dep := range strings.Fields(string(out)) {
+		bad := strings.HasPrefix(dep, "github.com/emiago/") || strings.HasPrefix(dep, "github.com/pion/") ||
+			dep == mod+"/cti" || dep == mod+"/anydevice" ||
+			strings.HasPrefix(dep, mod+"/phone") && dep != mod+"/phone/vocab"
+		if bad {
+			t.Errorf("%v link %s", pkgs, dep)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package cti
 
 import (
 	"context"
-	"errors"
 	"io"
 	"sync"
 	"time"
@@ -14,21 +13,6 @@ import (
 // This file records every call in the journal (cti/journal) when it ends
 // and offers the journal to frontends: list, unread missed count, mark
 // read, export.
-
-// ErrNoJournal is returned by the journal methods of a Service built
-// without Options.Journal.
-var ErrNoJournal = errors.New("cti: no journal configured")
-
-// JournalChanged is published after each call is recorded in the journal.
-type JournalChanged struct {
-	// Entry is this device's sighting of the call as recorded, with its
-	// row id (another device's sighting of the same call may have been
-	// merged into the row). It is zero when only the count changed (mark
-	// read).
-	Entry journal.Entry
-	// UnreadMissed is the user's unread missed-call count after the write.
-	UnreadMissed int
-}
 
 // recordTimeout bounds one journal write (SQLite waits up to its busy
 // timeout for other writers).

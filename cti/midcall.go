@@ -12,66 +12,18 @@ import (
 // Every method is safe for concurrent use and returns phone's sentinels
 // (ErrNoSuchCall, ErrBadState) where they apply.
 
-// HoldDialect is how a call is put on hold (sendonly, inactive, zero-ip).
-type HoldDialect = phone.HoldDialect
-
 // TransferPolicy decides about REFERs from peers (auto, ask, reject).
 type TransferPolicy = phone.TransferPolicy
 
-// Hold dialects and transfer policies.
+// Transfer policies.
 const (
-	HoldDefault    = phone.HoldDefault
-	HoldSendonly   = phone.HoldSendonly
-	HoldInactive   = phone.HoldInactive
-	HoldZeroIP     = phone.HoldZeroIP
 	TransferAuto   = phone.TransferAuto
 	TransferAsk    = phone.TransferAsk
 	TransferReject = phone.TransferReject
 )
 
-// ParseHoldDialect parses sendonly, inactive or zero-ip.
-func ParseHoldDialect(s string) (HoldDialect, error) { return phone.ParseHoldDialect(s) }
-
 // ParseTransferPolicy parses auto, ask or reject.
 func ParseTransferPolicy(s string) (TransferPolicy, error) { return phone.ParseTransferPolicy(s) }
-
-// ErrTransferPending is returned when a call already has a transfer under way.
-var ErrTransferPending = phone.ErrTransferPending
-
-// TransferProgress reports a transfer we asked for: one per NOTIFY, then
-// the outcome with Final set.
-type TransferProgress struct {
-	CallID CallID
-	Target string
-	Code   int
-	Reason string
-	Final  bool
-	OK     bool
-}
-
-// ReferReceived reports a REFER from a peer; with TransferAsk, Pending
-// means it waits for AcceptRefer or RejectRefer.
-type ReferReceived struct {
-	CallID     CallID
-	ReferredBy string
-	Target     string
-	Replaces   bool
-	Pending    bool
-	Accepted   bool
-}
-
-// InitialHoldResult reports the dialect a call dialled on hold was
-// accepted in, after the ones refused with 488.
-type InitialHoldResult struct {
-	CallID  CallID
-	Dialect HoldDialect
-	Tried   []HoldDialect
-	OK      bool
-}
-
-func (TransferProgress) ctiEvent()  {}
-func (ReferReceived) ctiEvent()     {}
-func (InitialHoldResult) ctiEvent() {}
 
 // midcallEvent converts phone's mid-call events; nil for others.
 func midcallEvent(ev phone.Event) Event {

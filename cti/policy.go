@@ -15,24 +15,6 @@ import (
 // a 302 to voicemail with Diversion and History-Info, call waiting, a
 // silent ring, or a plain ring; plus the no-answer timeout.
 
-// PolicyDecision reports the busy policy's decision about an incoming call.
-// It is published before the call's first CallChanged, so a frontend knows
-// why a call rings silently, waits, or never rang. CallInfo.Rule carries the
-// same rule (and the no-answer rule once that fired).
-type PolicyDecision struct {
-	CallID    CallID
-	Decision  busy.Decision
-	Secondary phone.Secondary
-	// NoAnswerAfter and NoAnswer are what happens if the call rings
-	// unanswered that long (zero when no timeout is armed).
-	NoAnswerAfter time.Duration
-	NoAnswer      *busy.Decision
-}
-
-// PolicyChanged carries the full busy policy after SetPolicy or an
-// override change (set, cleared, or expired on its own).
-type PolicyChanged struct{ Policy busy.Policy }
-
 // policyState is the Service's busy handling.
 type policyState struct {
 	engine *busy.Engine

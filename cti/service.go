@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/journal"
 	"github.com/anyphone/anyphone/phone"
@@ -46,7 +47,7 @@ type Options struct {
 type Service struct {
 	log   *slog.Logger
 	ph    *phone.Phone
-	bus   bus
+	bus   api.Bus
 	opts  Options
 	mu    sync.Mutex
 	notes []Notice
@@ -134,7 +135,7 @@ func (s *Service) publish(ev Event) {
 	for _, h := range hooks {
 		h(ev)
 	}
-	s.bus.publish(ev)
+	s.bus.Publish(ev)
 }
 
 // Notify publishes a notice for the user and keeps it in the Snapshot.
@@ -152,7 +153,7 @@ func (s *Service) Notify(level NoticeLevel, text string) {
 // Subscribe returns a subscription receiving every event from now on. Take
 // a Snapshot after subscribing to start from a consistent state. Close it
 // when done.
-func (s *Service) Subscribe() *Subscription { return s.bus.subscribe(s.opts.SubscriberBuffer) }
+func (s *Service) Subscribe() *Subscription { return s.bus.Subscribe(s.opts.SubscriberBuffer) }
 
 // Snapshot returns the current calls, registrations and recent notices.
 func (s *Service) Snapshot() Snapshot {
@@ -171,18 +172,6 @@ func (s *Service) Call(id CallID) (CallInfo, bool) { return s.ph.Call(id) }
 
 // Ladder returns the SIP messages of a call for the ladder view.
 func (s *Service) Ladder(id CallID) []SIPMessage { return s.ph.Ladder(id) }
-
-// SIPMessage is one message of a call's SIP ladder.
-type SIPMessage = phone.SIPMessage
-
-// DialOptions tunes Dial.
-type DialOptions struct {
-	// FromUser / FromDisplay override the identity we present.
-	FromUser    string `json:"from_user,omitempty"`
-	FromDisplay string `json:"from_display,omitempty"`
-	// Headers are extra INVITE headers.
-	Headers map[string]string `json:"headers,omitempty"`
-}
 
 // dialLocal places a call on the local line (Dial routes, anydevice.go).
 func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (CallID, error) {
@@ -237,7 +226,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	err := s.ph.Shutdown(ctx)
 	s.stopJournal()
 	s.policy.engine.Close()
-	s.bus.closeAll()
+	s.bus.CloseAll()
 	return err
 }
 
@@ -246,7 +235,7 @@ func (s *Service) Close() error {
 	err := s.ph.Close()
 	s.stopJournal()
 	s.policy.engine.Close()
-	s.bus.closeAll()
+	s.bus.CloseAll()
 	return err
 }
 

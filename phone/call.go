@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 // call is one call. Its mutex serialises every transition: SIP callbacks,
@@ -52,7 +53,7 @@ type call struct {
 	media *mediaPump
 
 	// origin is the o= identity of the SDP we send (origin.go).
-	origin sdpOrigin
+	origin sdpfence.Origin
 
 	// holding is true from our hold re-INVITE until resume; holdDialect is
 	// the form the request hook gives that offer.
@@ -837,8 +838,6 @@ func interestingHeaders(req *sip.Request) map[string][]string {
 func sortCalls(cs []CallInfo) {
 	slices.SortFunc(cs, func(a, b CallInfo) int { return a.Created.Compare(b.Created) })
 }
-
-var _ = io.EOF
 
 // fromTagOf is the tag parameter of req's From header, "" if none.
 func fromTagOf(req *sip.Request) string {

@@ -6,11 +6,12 @@ package phone
 // negotiated.
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 // parseInfoDTMF reads the digit of a SIP INFO body: application/dtmf-relay
@@ -117,38 +118,11 @@ func writeDTMF(w *media.RTPPacketWriter, pt uint8, digit rune, tick func() bool)
 	return nil
 }
 
-// sdpRemapPT renames payload type from to to in the audio m= line and its
-// a=rtpmap / a=fmtp lines. diago matches codecs by exact struct equality,
-// payload type included, so a telephone-event offered on 96 would be left
-// out of its answer (LIBRARIES §2.10): the middleware shows diago 101 and
-// puts the peer's number back into our answer.
-func sdpRemapPT(body []byte, from, to int) []byte {
-	f, t := strconv.Itoa(from), strconv.Itoa(to)
-	d := sdpSplit(body)
-	for i, l := range d.lines {
-		switch {
-		case strings.HasPrefix(l.text, "m=audio "):
-			fs := strings.Fields(l.text)
-			for j := 3; j < len(fs); j++ {
-				if fs[j] == f {
-					fs[j] = t
-				}
-			}
-			d.lines[i].text = strings.Join(fs, " ")
-		case strings.HasPrefix(l.text, "a=rtpmap:"+f+" "):
-			d.lines[i].text = "a=rtpmap:" + t + " " + strings.TrimPrefix(l.text, "a=rtpmap:"+f+" ")
-		case strings.HasPrefix(l.text, "a=fmtp:"+f+" "):
-			d.lines[i].text = "a=fmtp:" + t + " " + strings.TrimPrefix(l.text, "a=fmtp:"+f+" ")
-		}
-	}
-	return d.bytes()
-}
-
 // remapTelephoneEvent prepares an offer whose telephone-event is not on
 // 101 for diago and arranges for our answer to use the peer's number; the
 // call then sends and detects DTMF on it (media.go).
-func (p *Phone) remapTelephoneEvent(req *sip.Request, tx *responseHook, clean []byte, info sdpInfo) []byte {
-	te, ok := info.payloadType("telephone-event", 8000)
+func (p *Phone) remapTelephoneEvent(req *sip.Request, tx *responseHook, clean []byte, info sdpfence.Info) []byte {
+	te, ok := info.PayloadType("telephone-event", 8000)
 	if !ok || te == 101 {
 		return clean
 	}
@@ -166,7 +140,7 @@ func (p *Phone) remapTelephoneEvent(req *sip.Request, tx *responseHook, clean []
 		if res.StatusCode < 200 || res.StatusCode >= 300 || len(res.Body()) == 0 {
 			return
 		}
-		res.SetBody(sdpRemapPT(res.Body(), 101, te))
+		res.SetBody(sdpfence.RemapPT(res.Body(), 101, te))
 		p.mu.Lock()
 		c := p.bySIP[id]
 		p.mu.Unlock()
@@ -176,5 +150,5 @@ func (p *Phone) remapTelephoneEvent(req *sip.Request, tx *responseHook, clean []
 			c.mu.Unlock()
 		}
 	}
-	return sdpRemapPT(clean, te, 101)
+	return sdpfence.RemapPT(clean, te, 101)
 }

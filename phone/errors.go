@@ -2,50 +2,19 @@ package phone
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 var (
 	// ErrNoSuchCall is returned by call commands when the call does not exist
 	// (or has already ended).
-	ErrNoSuchCall = errors.New("phone: no such call")
+	ErrNoSuchCall = vocab.ErrNoSuchCall
 	// ErrBadState is returned when a command does not fit the call's state,
 	// e.g. Answer on an outgoing call.
-	ErrBadState = errors.New("phone: command not allowed in this call state")
+	ErrBadState = vocab.ErrBadState
 	// ErrClosed is returned after Close or Shutdown.
 	ErrClosed = errors.New("phone: closed")
 	// ErrTooManyCalls is returned when MaxCalls is reached.
 	ErrTooManyCalls = errors.New("phone: too many calls")
 )
-
-// RejectedError is a failed call as data: the final SIP status and, when the
-// peer sent one, the Reason header's Q.850 cause (RFC 3326).
-type RejectedError struct {
-	Code   int    // SIP status code, e.g. 486
-	Reason string // reason phrase, e.g. "Busy Here"
-	Q850   int    // Q.850 cause from "Reason: Q.850;cause=N", 0 if absent
-	Text   string // Reason header text parameter, if any
-}
-
-func (e *RejectedError) Error() string {
-	s := fmt.Sprintf("phone: rejected %d %s", e.Code, e.Reason)
-	if e.Q850 != 0 {
-		s += fmt.Sprintf(" (Q.850 cause %d)", e.Q850)
-	}
-	return s
-}
-
-// Err returns how the call failed as an error: a *RejectedError for a final
-// non-2xx answer (test it with errors.As), nil for a normal end.
-func (e EndInfo) Err() error {
-	switch e.Cause {
-	case EndRejected:
-		return &RejectedError{Code: e.Code, Reason: e.Reason, Q850: e.Q850, Text: e.Text}
-	case EndFailed, EndTimeout, EndMediaTimeout:
-		if e.Code != 0 {
-			return &RejectedError{Code: e.Code, Reason: e.Reason, Q850: e.Q850, Text: e.Text}
-		}
-		return fmt.Errorf("phone: call %s: %s", e.Cause, e.Text)
-	}
-	return nil
-}

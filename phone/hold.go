@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 // holder is what diago's client and server sessions offer for hold.
@@ -102,7 +104,7 @@ func (p *Phone) rewriteHoldOffer(req *sip.Request) {
 	}
 	c.mu.Unlock()
 	if holding {
-		req.SetBody(sdpRewriteHold(req.Body(), dialect))
+		req.SetBody(sdpfence.RewriteHold(req.Body(), dialect))
 	}
 }
 
@@ -145,19 +147,7 @@ func (p *Phone) fixHeldAnswer(req *sip.Request, res *sip.Response) {
 	if !holding {
 		return
 	}
-	d := sdpSplit(res.Body())
-	k := d.pickAudio()
-	if k < 0 {
-		return
+	if body, ok := sdpfence.AnswerHeldInactive(res.Body()); ok {
+		res.SetBody(body)
 	}
-	start, end := d.section(k)
-	dir := d.lastDirection(start, end)
-	if dir == sdpDirNone {
-		dir = d.lastDirection(0, d.sessionEnd())
-	}
-	if dir != sdpRecvOnly {
-		return
-	}
-	d.setDirection(sdpInactive, []int{k})
-	res.SetBody(d.bytes())
 }

@@ -35,20 +35,6 @@ func nextHoldDialect(d HoldDialect) (HoldDialect, bool) {
 	return holdFallback[i+1], true
 }
 
-// sdpHeldOffer reports whether an offer is held in a form a strict peer
-// refuses initially: c=0.0.0.0 (RFC 2543) or a=inactive. a=sendonly is
-// accepted, as the Mediation Server does.
-func sdpHeldOffer(body []byte) bool {
-	if len(body) == 0 {
-		return false
-	}
-	_, info, err := sdpNormalize(body)
-	if err != nil {
-		return false
-	}
-	return info.ZeroAddr || info.Direction == sdpInactive
-}
-
 // invite sends the initial INVITE of an outgoing call. With o.Hold the
 // offer is held (the request hook rewrites diago's body, see
 // rewriteHoldOffer); a 488 to it is retried with the next dialect on a new

@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/diago/media"
 
 	"github.com/anyphone/anyphone/audio"
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 // mediaPump moves one call's audio: a reader goroutine (RTP → PCM → sink,
@@ -362,7 +363,7 @@ func (p *Phone) applyRemoteSDP(c *call, body []byte) {
 	if len(body) == 0 {
 		return
 	}
-	_, info, err := sdpNormalize(body)
+	_, info, err := sdpfence.Normalize(body)
 	if err != nil {
 		return
 	}

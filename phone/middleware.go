@@ -8,6 +8,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 // middleware runs before diago sees any incoming request (LIBRARIES §2.16a).
@@ -57,7 +59,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return // referrecv.go: we carry out the transfer, NOTIFYs in flight
 		}
 		if !req.IsInvite() && req.IsAck() && len(req.Body()) > 0 {
-			if clean, _, err := sdpNormalize(req.Body()); err == nil {
+			if clean, _, err := sdpfence.Normalize(req.Body()); err == nil {
 				req.SetBody(clean)
 			} else {
 				req.SetBody(nil) // a broken answer in an ACK must not reach diago's parser
@@ -87,7 +89,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		return false // update.go: RFC 4028 Session-Expires below Min-SE
 	}
 	body := req.Body()
-	if p.cfg.StrictHold && (req.To() == nil || !req.To().Params.Has("tag")) && sdpHeldOffer(body) {
+	if p.cfg.StrictHold && (req.To() == nil || !req.To().Params.Has("tag")) && sdpfence.HeldOffer(body) {
 		// The strict-hold peer profile (initialhold.go).
 		return reply(488, "Call hold not allowed for initial INVITE offer")
 	}
@@ -95,10 +97,10 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		if ct := req.ContentType(); ct != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "application/sdp") {
 			return reply(415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		}
-		clean, info, removed, err := sdpFenceIncoming(body)
+		clean, info, removed, err := sdpfence.FenceIncoming(body)
 		if err != nil {
 			p.log.Info("unusable sdp", "call_id", callIDOf(req), "err", err)
-			var se *sdpError
+			var se *sdpfence.Error
 			if errors.As(err, &se) && se.Code == 488 {
 				return reply(488, "Not Acceptable Here")
 			}
@@ -111,7 +113,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 					prev(res)
 				}
 				if res.StatusCode >= 200 && res.StatusCode < 300 && len(res.Body()) > 0 {
-					res.SetBody(sdpAddRejectedMedia(res.Body(), removed))
+					res.SetBody(sdpfence.AddRejectedMedia(res.Body(), removed))
 				}
 			}
 		}
@@ -206,7 +208,7 @@ func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.Client
 // int64-safe (defect #10) and we advertise what we support.
 func (p *Phone) fixRequest(req *sip.Request) {
 	if b := req.Body(); len(b) > 0 {
-		req.SetBody(sdpFixOrigin(b))
+		req.SetBody(sdpfence.FixOrigin(b))
 		if req.IsInvite() {
 			p.rewriteHoldOffer(req)
 			req.SetBody(p.keepOrigin(callIDOf(req), req.Body()))
@@ -226,12 +228,12 @@ func (p *Phone) cleanResponseSDP(res *sip.Response) {
 	if len(b) == 0 {
 		return
 	}
-	clean, _, err := sdpNormalize(b)
+	clean, _, err := sdpfence.Normalize(b)
 	if err != nil {
 		p.log.Info("malformed sdp in response", "code", int(res.StatusCode), "err", err)
 		return
 	}
-	clean, _ = sdpStripExtraMedia(clean)
+	clean, _ = sdpfence.StripExtraMedia(clean)
 	res.SetBody(clean)
 }
 

@@ -78,7 +78,7 @@ func rawInvite(t *testing.T, p *phonetest.Phone, body string, hdrs ...sip.Header
 // anywhere but 127.0.0.1.
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/sdp/" + name)
+	b, err := os.ReadFile("internal/sdpfence/testdata/sdp/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,58 +1,8 @@
 package phone
 
-import (
-	"bytes"
-	"strconv"
-	"strings"
+import "github.com/emiago/sipgo/sip"
 
-	"github.com/emiago/sipgo/sip"
-)
-
-// sdpOrigin is the o= identity of the SDP we send on one call. RFC 3264 §8:
-// every later offer or answer in the session keeps username, sess-id and
-// address and raises the version by one. diago v0.31.0 breaks this twice:
-// after an answer it adopts the peer's sess-id for our next offer
-// (media_session.go RemoteSDP), and as answerer it copies the offerer's.
-type sdpOrigin struct {
-	set  bool
-	head []string // username, sess-id
-	tail []string // nettype, addrtype, address
-	ver  uint64
-}
-
-// sdpKeepOrigin records the o= line of the first SDP we send and rewrites
-// every later one to the same identity with the next version.
-func sdpKeepOrigin(body []byte, o *sdpOrigin) []byte {
-	lines := bytes.Split(body, []byte("\n"))
-	for i, l := range lines {
-		s := strings.TrimRight(string(l), "\r")
-		if !strings.HasPrefix(s, "o=") {
-			continue
-		}
-		f := strings.Fields(s[2:])
-		if len(f) != 6 {
-			return body
-		}
-		ver, err := strconv.ParseUint(f[2], 10, 64)
-		if err != nil {
-			return body
-		}
-		if !o.set {
-			o.set, o.head, o.tail, o.ver = true, f[:2:2], f[3:6:6], ver
-			return body
-		}
-		o.ver++
-		out := "o=" + strings.Join(append(append(append([]string{}, o.head...), strconv.FormatUint(o.ver, 10)), o.tail...), " ")
-		if strings.HasSuffix(string(l), "\r") {
-			out += "\r"
-		}
-		lines[i] = []byte(out)
-		return bytes.Join(lines, []byte("\n"))
-	}
-	return body
-}
-
-// keepOrigin applies sdpKeepOrigin with the call's origin.
+// keepOrigin applies the call's sdpfence.Origin to body.
 func (p *Phone) keepOrigin(callID string, body []byte) []byte {
 	if len(body) == 0 {
 		return body
@@ -65,7 +15,7 @@ func (p *Phone) keepOrigin(callID string, body []byte) []byte {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return sdpKeepOrigin(body, &c.origin)
+	return c.origin.Keep(body)
 }
 
 // keepOriginResponse fixes the o= of a 2xx with SDP we send to an INVITE.

@@ -369,13 +369,6 @@ func (p *Phone) Calls() []CallInfo {
 	return out
 }
 
-// CallStatus is the part of a CallInfo that counting calls needs.
-type CallStatus struct {
-	ID        CallID
-	State     CallState
-	LocalHold bool
-}
-
 // CallStatuses appends the status of every call that has not ended to dst,
 // in no particular order, and returns it. Unlike Calls it copies no
 // CallInfo and does not sort: a busy policy reads it for every incoming

@@ -67,7 +67,7 @@ func (p *Phone) serveRefer(req *sip.Request, tx sip.ServerTransaction) bool {
 		return true
 	}
 	n := newReferNotifier(p, c, dlg, contact.Address)
-	referredBy := req.GetHeader("Referred-By")
+	referredBy, replaces := req.GetHeader("Referred-By"), req.GetHeader("Replaces")
 	p.wg.Go(func() {
 		// The transfer's goroutine: owned by the phone, joined by Shutdown.
 		defer n.close()
@@ -80,6 +80,9 @@ func (p *Phone) serveRefer(req *sip.Request, tx sip.ServerTransaction) bool {
 		defer func() { _ = rd.Close() }()
 		if referredBy != nil {
 			rd.InviteRequest.AppendHeader(sip.HeaderClone(referredBy))
+		}
+		if replaces != nil { // as diago did; Refer-To's ?Replaces= is the standard form (onRefer)
+			rd.InviteRequest.AppendHeader(sip.HeaderClone(replaces))
 		}
 		// The final NOTIFY is queued, never sent, from diago's state
 		// callback: the new call goes on while it is in flight.

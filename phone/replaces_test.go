@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 func TestParseReplaces(t *testing.T) {
@@ -78,13 +80,13 @@ func TestParseInfoDTMF(t *testing.T) {
 
 func TestSDPRemapPT(t *testing.T) {
 	in := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 96\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-16\r\n"
-	out := string(sdpRemapPT([]byte(in), 96, 101))
+	out := string(sdpfence.RemapPT([]byte(in), 96, 101))
 	for _, want := range []string{"m=audio 4000 RTP/AVP 0 101\r\n", "a=rtpmap:101 telephone-event/8000\r\n", "a=fmtp:101 0-16\r\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("remapped SDP lacks %q:\n%s", want, out)
 		}
 	}
-	if back := string(sdpRemapPT([]byte(out), 101, 96)); back != in {
+	if back := string(sdpfence.RemapPT([]byte(out), 101, 96)); back != in {
 		t.Errorf("round trip = %q, want %q", back, in)
 	}
 }
@@ -111,13 +113,13 @@ func TestHoldFallbackAndHeldOffer(t *testing.T) {
 		want bool
 	}{
 		{"sendrecv", base, false},
-		{"sendonly", string(sdpApplyHold([]byte(base), HoldSendonly)), false},
-		{"inactive", string(sdpApplyHold([]byte(base), HoldInactive)), true},
-		{"zero-ip", string(sdpApplyHold([]byte(base), HoldZeroIP)), true},
+		{"sendonly", string(sdpfence.ApplyHold([]byte(base), HoldSendonly)), false},
+		{"inactive", string(sdpfence.ApplyHold([]byte(base), HoldInactive)), true},
+		{"zero-ip", string(sdpfence.ApplyHold([]byte(base), HoldZeroIP)), true},
 		{"empty", "", false},
 	} {
-		if got := sdpHeldOffer([]byte(tc.body)); got != tc.want {
-			t.Errorf("%s: sdpHeldOffer = %v, want %v", tc.name, got, tc.want)
+		if got := sdpfence.HeldOffer([]byte(tc.body)); got != tc.want {
+			t.Errorf("%s: sdpfence.HeldOffer = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

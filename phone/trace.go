@@ -12,19 +12,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// SIPMessage is one SIP message sent or received on a call, for the ladder
-// view and the trace file.
-type SIPMessage struct {
-	Time     time.Time `json:"time"`
-	Sent     bool      `json:"sent"`      // true: we sent it
-	Local    string    `json:"local"`     // our address
-	Remote   string    `json:"remote"`    // the peer's address
-	Summary  string    `json:"summary"`   // "INVITE", "180 Ringing", ...
-	CSeq     string    `json:"cseq"`      // "1 INVITE"
-	Raw      string    `json:"raw"`       // the whole message
-	Protocol string    `json:"transport"` // udp, tcp, tls
-}
-
 // maxLadder bounds the per-call record; a long call with many re-INVITEs
 // keeps its first and latest messages.
 const maxLadder = 256

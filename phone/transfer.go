@@ -13,10 +13,12 @@ import (
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // ErrTransferPending is returned when a call already has a transfer under way.
-var ErrTransferPending = errors.New("phone: a transfer is already under way on this call")
+var ErrTransferPending = vocab.ErrTransferPending
 
 // transferState follows one REFER we sent, from 202 to the final NOTIFY.
 type transferState struct {

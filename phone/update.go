@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sdpfence"
 )
 
 // errNoMedia: an offer arrived on a call whose media is not set up.
@@ -46,7 +48,7 @@ func (p *Phone) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 			_ = rtx.Respond(res)
 			return
 		}
-		clean, info, removed, err := sdpFenceIncoming(req.Body())
+		clean, info, removed, err := sdpfence.FenceIncoming(req.Body())
 		if err == nil {
 			clean = p.remapTelephoneEvent(req, rtx, clean, info)
 			answer, err = p.applyOffer(c, clean)
@@ -58,8 +60,8 @@ func (p *Phone) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 			_ = rtx.Respond(res)
 			return
 		}
-		answer = sdpAddRejectedMedia(answer, removed)
-		answer = p.keepOrigin(c.sipCallID, sdpFixOrigin(answer))
+		answer = sdpfence.AddRejectedMedia(answer, removed)
+		answer = p.keepOrigin(c.sipCallID, sdpfence.FixOrigin(answer))
 		p.applyRemoteSDP(c, clean)
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", answer)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Request validation (RFC 3261 §8.2, RFC 4475, RFC 5118). Two layers:
@@ -585,20 +587,7 @@ func classifyUnparsable(data []byte) *rejection {
 }
 
 // isToken reports whether b is a non-empty RFC 3261 token.
-func isToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+func isToken(b []byte) bool { return vocab.IsToken(b) }
 
 // isScheme reports whether s is an RFC 3986 scheme.
 func isScheme(s string) bool {

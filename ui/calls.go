@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // callList is the list of calls that are up, oldest first, with a
@@ -18,9 +18,9 @@ import (
 type callList struct {
 	st     *Styles
 	km     *KeyMap
-	why    func(cti.CallInfo) string
+	why    func(api.CallInfo) string
 	w, h   int
-	calls  []cti.CallInfo
+	calls  []api.CallInfo
 	sel    int
 	offset int
 }
@@ -32,9 +32,9 @@ func (l *callList) SetSize(w, h int) {
 
 // upsert stores the new value of a call; ended calls leave the list. It
 // reports whether the call is new.
-func (l *callList) upsert(c cti.CallInfo) (isNew bool) {
-	i := slices.IndexFunc(l.calls, func(x cti.CallInfo) bool { return x.ID == c.ID })
-	if c.State == cti.CallEnded {
+func (l *callList) upsert(c api.CallInfo) (isNew bool) {
+	i := slices.IndexFunc(l.calls, func(x api.CallInfo) bool { return x.ID == c.ID })
+	if c.State == api.CallEnded {
 		if i >= 0 {
 			l.calls = slices.Delete(l.calls, i, i+1)
 			if l.sel > i {
@@ -49,29 +49,29 @@ func (l *callList) upsert(c cti.CallInfo) (isNew bool) {
 		return false
 	}
 	l.calls = append(l.calls, c)
-	slices.SortStableFunc(l.calls, func(a, b cti.CallInfo) int { return a.Created.Compare(b.Created) })
+	slices.SortStableFunc(l.calls, func(a, b api.CallInfo) int { return a.Created.Compare(b.Created) })
 	return true
 }
 
 // reset replaces every call (after a Snapshot).
-func (l *callList) reset(calls []cti.CallInfo) {
-	var keep cti.CallID
+func (l *callList) reset(calls []api.CallInfo) {
+	var keep api.CallID
 	if c, ok := l.selected(); ok {
 		keep = c.ID
 	}
 	l.calls = l.calls[:0]
 	for _, c := range calls {
-		if c.State != cti.CallEnded {
+		if c.State != api.CallEnded {
 			l.calls = append(l.calls, c)
 		}
 	}
-	slices.SortStableFunc(l.calls, func(a, b cti.CallInfo) int { return a.Created.Compare(b.Created) })
+	slices.SortStableFunc(l.calls, func(a, b api.CallInfo) int { return a.Created.Compare(b.Created) })
 	l.selectID(keep)
 	l.clamp()
 }
 
-func (l *callList) selectID(id cti.CallID) {
-	if i := slices.IndexFunc(l.calls, func(x cti.CallInfo) bool { return x.ID == id }); i >= 0 {
+func (l *callList) selectID(id api.CallID) {
+	if i := slices.IndexFunc(l.calls, func(x api.CallInfo) bool { return x.ID == id }); i >= 0 {
 		l.sel = i
 		l.clamp()
 	}
@@ -88,9 +88,9 @@ func (l *callList) clamp() {
 	l.offset = max(0, min(l.offset, len(l.calls)-l.h))
 }
 
-func (l *callList) selected() (cti.CallInfo, bool) {
+func (l *callList) selected() (api.CallInfo, bool) {
 	if l.sel < 0 || l.sel >= len(l.calls) {
-		return cti.CallInfo{}, false
+		return api.CallInfo{}, false
 	}
 	return l.calls[l.sel], true
 }
@@ -143,7 +143,7 @@ func (l *callList) row(i int, now time.Time) string {
 		cursor = "▸ "
 	}
 	arrow := "→"
-	if c.Direction == cti.Incoming {
+	if c.Direction == api.Incoming {
 		arrow = "←"
 	}
 	name, number := peerNames(c.Remote)
@@ -170,11 +170,11 @@ func (l *callList) row(i int, now time.Time) string {
 	}
 	stateSt := l.st.Active
 	switch {
-	case c.State == cti.CallIncoming:
+	case c.State == api.CallIncoming:
 		stateSt = l.st.Incoming
 	case c.LocalHold:
 		stateSt = l.st.Held
-	case c.State != cti.CallActive:
+	case c.State != api.CallActive:
 		stateSt = l.st.Dim
 	}
 	left := fmt.Sprintf("%s%d %s %s ", cursor, i+1, arrow, stateSt.Render(fmt.Sprintf("%-11s", label)))
@@ -207,33 +207,33 @@ func (l *callList) FullHelp() [][]key.Binding {
 }
 
 // stateLabel names a call's state for people.
-func stateLabel(c cti.CallInfo) string {
+func stateLabel(c api.CallInfo) string {
 	switch c.State {
-	case cti.CallDialing:
+	case api.CallDialing:
 		return "dialing"
-	case cti.CallRinging:
+	case api.CallRinging:
 		return "ringing"
-	case cti.CallEarly:
+	case api.CallEarly:
 		return "early media"
-	case cti.CallIncoming:
+	case api.CallIncoming:
 		return "incoming"
-	case cti.CallAnswering:
+	case api.CallAnswering:
 		return "answering"
-	case cti.CallActive:
+	case api.CallActive:
 		if c.LocalHold {
 			return "held"
 		}
 		return "active"
-	case cti.CallEnding:
+	case api.CallEnding:
 		return "ending"
-	case cti.CallEnded:
+	case api.CallEnded:
 		return "ended"
 	}
 	return "idle"
 }
 
 // peerNames splits a party into a display name and a number or address.
-func peerNames(p cti.Party) (name, number string) {
+func peerNames(p api.Party) (name, number string) {
 	number = p.User
 	if number == "" {
 		number = strings.TrimPrefix(strings.TrimPrefix(p.URI, "sip:"), "sips:")
@@ -247,7 +247,7 @@ func peerNames(p cti.Party) (name, number string) {
 
 // callTimer is the talk time of an answered call, or how long it has been
 // ringing.
-func callTimer(c cti.CallInfo, now time.Time) string {
+func callTimer(c api.CallInfo, now time.Time) string {
 	start := c.Created
 	if !c.Answered.IsZero() {
 		start = c.Answered

@@ -8,7 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // commandNames are the command line's verbs (completed after ":").
@@ -29,14 +29,14 @@ func (m *Model) runCommand(line string) tea.Cmd {
 	c, have := m.calls.selected()
 	needCall := func() bool {
 		if !have {
-			m.notice.set(cti.NoticeInfo, verb+": no call selected")
+			m.notice.set(api.NoticeInfo, verb+": no call selected")
 		}
 		return have
 	}
 	switch verb {
 	case "dial", "call":
 		if arg == "" {
-			m.notice.set(cti.NoticeError, "dial: what? e.g. :dial echo")
+			m.notice.set(api.NoticeError, "dial: what? e.g. :dial echo")
 			return nil
 		}
 		return m.dialCmd(m.dial.resolve(arg))
@@ -50,12 +50,12 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		if arg != "" {
 			n, err := strconv.Atoi(arg)
 			if err != nil || n < 300 || n > 699 {
-				m.notice.set(cti.NoticeError, fmt.Sprintf("reject: %q is not a SIP code 300-699", arg))
+				m.notice.set(api.NoticeError, fmt.Sprintf("reject: %q is not a SIP code 300-699", arg))
 				return nil
 			}
 			code = n
 		}
-		if c.State != cti.CallIncoming {
+		if c.State != api.CallIncoming {
 			return m.reject(c)
 		}
 		id := c.ID
@@ -72,7 +72,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return nil
 		}
 		if (verb == "hold") == c.LocalHold {
-			m.notice.set(cti.NoticeInfo, verb+": nothing to do")
+			m.notice.set(api.NoticeInfo, verb+": nothing to do")
 			return nil
 		}
 		return m.holdToggle(c)
@@ -81,7 +81,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return nil
 		}
 		if (verb == "mute") == c.Muted {
-			m.notice.set(cti.NoticeInfo, verb+": nothing to do")
+			m.notice.set(api.NoticeInfo, verb+": nothing to do")
 			return nil
 		}
 		return m.mute(c)
@@ -90,7 +90,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return nil
 		}
 		if arg == "" || strings.Trim(arg, "0123456789*#ABCDabcd") != "" {
-			m.notice.set(cti.NoticeError, "dtmf: digits 0-9 * # A-D")
+			m.notice.set(api.NoticeError, "dtmf: digits 0-9 * # A-D")
 			return nil
 		}
 		return m.dtmf(c.ID, arg)
@@ -113,8 +113,8 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		if arg == "" {
 			return m.startTransfer(c, kind)
 		}
-		if c.State != cti.CallActive {
-			m.notice.set(cti.NoticeInfo, "only an active call can be transferred")
+		if c.State != api.CallActive {
+			m.notice.set(api.NoticeInfo, "only an active call can be transferred")
 			return nil
 		}
 		return m.transferTo(kind, c.ID, arg)
@@ -126,7 +126,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		r, ok := m.ctl.(ReferAnswerer)
 		id := m.pendingRefer
 		if !ok || id == "" {
-			m.notice.set(cti.NoticeInfo, verb+": no transfer is waiting")
+			m.notice.set(api.NoticeInfo, verb+": no transfer is waiting")
 			return nil
 		}
 		m.pendingRefer = ""
@@ -144,6 +144,6 @@ func (m *Model) runCommand(line string) tea.Cmd {
 	case "quit", "q":
 		return tea.Quit
 	}
-	m.notice.set(cti.NoticeError, fmt.Sprintf("unknown command %q (? lists them)", verb))
+	m.notice.set(api.NoticeError, fmt.Sprintf("unknown command %q (? lists them)", verb))
 	return nil
 }

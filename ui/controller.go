@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/journal"
 )
@@ -12,20 +12,20 @@ import (
 // Controller is what the UI needs from the product: *cti.Service
 // implements it, tests use a fake.
 type Controller interface {
-	Dial(ctx context.Context, to string, o cti.DialOptions) (cti.CallID, error)
-	Answer(ctx context.Context, id cti.CallID) error
-	Reject(ctx context.Context, id cti.CallID, code int, reason string) error
-	Hangup(ctx context.Context, id cti.CallID) error
+	Dial(ctx context.Context, to string, o api.DialOptions) (api.CallID, error)
+	Answer(ctx context.Context, id api.CallID) error
+	Reject(ctx context.Context, id api.CallID, code int, reason string) error
+	Hangup(ctx context.Context, id api.CallID) error
 	HangupAll(ctx context.Context) error
-	Hold(ctx context.Context, id cti.CallID) error
-	Resume(ctx context.Context, id cti.CallID) error
-	SendDTMF(ctx context.Context, id cti.CallID, digits string) error
-	Mute(ctx context.Context, id cti.CallID, on bool) error
+	Hold(ctx context.Context, id api.CallID) error
+	Resume(ctx context.Context, id api.CallID) error
+	SendDTMF(ctx context.Context, id api.CallID, digits string) error
+	Mute(ctx context.Context, id api.CallID, on bool) error
 	Register(ctx context.Context) error
 	Unregister(ctx context.Context) error
-	Snapshot() cti.Snapshot
-	Subscribe() *cti.Subscription
-	Ladder(id cti.CallID) []cti.SIPMessage
+	Snapshot() api.Snapshot
+	Subscribe() *api.Subscription
+	Ladder(id api.CallID) []api.SIPMessage
 }
 
 // Transferer is implemented by controllers that can transfer, consult,
@@ -33,18 +33,18 @@ type Controller interface {
 // consult, conference and complete-transfer keys only when its Controller
 // also implements Transferer; without it the swap key holds and resumes.
 type Transferer interface {
-	Transfer(ctx context.Context, id cti.CallID, to string) error
-	Consult(ctx context.Context, id cti.CallID, to string) (cti.CallID, error)
-	Toggle(ctx context.Context, id cti.CallID) error
-	CompleteTransfer(ctx context.Context, heldID, consultID cti.CallID) error
-	Conference(ctx context.Context, a, b cti.CallID) error
+	Transfer(ctx context.Context, id api.CallID, to string) error
+	Consult(ctx context.Context, id api.CallID, to string) (api.CallID, error)
+	Toggle(ctx context.Context, id api.CallID) error
+	CompleteTransfer(ctx context.Context, heldID, consultID api.CallID) error
+	Conference(ctx context.Context, a, b api.CallID) error
 }
 
 // ReferAnswerer accepts or refuses a transfer a peer asked for (REFER
 // under the "ask" transfer policy); *cti.Service implements it.
 type ReferAnswerer interface {
-	AcceptRefer(ctx context.Context, id cti.CallID) error
-	RejectRefer(ctx context.Context, id cti.CallID) error
+	AcceptRefer(ctx context.Context, id api.CallID) error
+	RejectRefer(ctx context.Context, id api.CallID) error
 }
 
 // PolicyController reads and changes the busy policy (*cti.Service
@@ -54,7 +54,7 @@ type PolicyController interface {
 	Policy() busy.Policy
 	SetPolicy(p busy.Policy) error
 	LetThroughFor(d time.Duration) busy.Override
-	LetThroughUntilCallEnds(id cti.CallID) busy.Override
+	LetThroughUntilCallEnds(id api.CallID) busy.Override
 	ClearOverride()
 }
 
@@ -66,11 +66,3 @@ type Journaler interface {
 	MarkRead(ctx context.Context, ids ...int64) error
 	MarkAllRead(ctx context.Context) error
 }
-
-var (
-	_ Controller       = (*cti.Service)(nil)
-	_ PolicyController = (*cti.Service)(nil)
-	_ Journaler        = (*cti.Service)(nil)
-	_ ReferAnswerer    = (*cti.Service)(nil)
-	_ Transferer       = (*cti.Service)(nil)
-)

@@ -11,7 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // Devices is the user's AnyDevice side: the devices calls can live on
@@ -226,7 +226,7 @@ func (p *devicesPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.Shor
 // openDevices shows the devices pane and loads it.
 func (m *Model) openDevices() tea.Cmd {
 	if m.opts.Devices == nil {
-		m.notice.set(cti.NoticeInfo, "no AnyDevice controller: "+ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, "no AnyDevice controller: "+ErrNotAvailable.Error())
 		return nil
 	}
 	m.mode = modeDevices
@@ -271,7 +271,7 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		name := dev.Name
-		m.notice.set(cti.NoticeInfo, "calls now go to "+name)
+		m.notice.set(api.NoticeInfo, "calls now go to "+name)
 		return refresh(context.Background(), "switch to "+name, func(ctx context.Context) error { return d.SetActiveDevice(ctx, name) })
 	case key.Matches(msg, m.km.Edit):
 		dev, _ := p.selected()
@@ -279,7 +279,7 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 		case dev == nil:
 			return nil
 		case dev.Local:
-			m.notice.set(cti.NoticeInfo, dev.Name+" is this softphone: its address is the SIP account's")
+			m.notice.set(api.NoticeInfo, dev.Name+" is this softphone: its address is the SIP account's")
 			return nil
 		}
 		m.mode, m.afterPrompt = modePrompt, modeDevices
@@ -302,11 +302,11 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 func (m *Model) editDevice(name, target string) tea.Cmd {
 	ed, ok := m.opts.Devices.(DeviceEditor)
 	if !ok {
-		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, ErrNotAvailable.Error())
 		return nil
 	}
 	d, timeout := m.opts.Devices, m.opts.CommandTimeout
-	m.notice.set(cti.NoticeInfo, name+" now rings "+target)
+	m.notice.set(api.NoticeInfo, name+" now rings "+target)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()

@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // promptKind is what the bottom input line is for.
@@ -32,7 +32,7 @@ type dialLine struct {
 	km       *KeyMap
 	w        int
 	kind     promptKind
-	call     cti.CallID // the call a transfer or consult prompt is about
+	call     api.CallID // the call a transfer or consult prompt is about
 	device   string     // the device a promptDevice edits
 	in       textinput.Model
 	contacts []Contact
@@ -42,7 +42,7 @@ type dialLine struct {
 // promptDoneMsg is what the user entered in a prompt.
 type promptDoneMsg struct {
 	kind   promptKind
-	call   cti.CallID
+	call   api.CallID
 	device string
 	value  string
 }
@@ -107,7 +107,7 @@ func (d *dialLine) openDevice(name, target string) tea.Cmd {
 }
 
 // openFor starts a prompt about a call (transfer, consult) with peer.
-func (d *dialLine) openFor(kind promptKind, id cti.CallID, peer string) tea.Cmd {
+func (d *dialLine) openFor(kind promptKind, id api.CallID, peer string) tea.Cmd {
 	cmd := d.open(kind, "")
 	d.call = id
 	if kind == promptTransfer {

@@ -4,7 +4,7 @@
 // line, notice line, help bar, and the panes: SIP ladder, journal, devices,
 // settings), each with View, SetSize and ShortHelp/FullHelp. It drives the
 // product through Controller, a small interface that *cti.Service
-// implements, and follows it through a cti.Subscription read by a re-armed
+// implements, and follows it through an api.Subscription read by a re-armed
 // tea.Cmd. Update never blocks: every command to the Controller runs inside
 // a tea.Cmd that returns a result message. Optional interfaces of the Controller (Transferer,
 // PolicyController, Journaler, HoldWither, ReferAnswerer) switch on the
@@ -12,6 +12,9 @@
 // (with DeviceEditor, E edits a device's number or URI). The dial line
 // completes the journal's recent numbers and URIs before the contacts.
 //
-// ui may import cti, audio and the charm libraries; it must not import
-// phone, sipgo, diago or pion.
+// ui speaks the words of cti/api (events, call data, Snapshot); it may
+// import cti/api, cti/busy, cti/journal, audio and the charm libraries. It
+// must not import cti itself, phone, sipgo, diago or pion, directly or
+// through another package (cti/deps_test.go checks with go list -deps); the
+// check that *cti.Service implements Controller is a test.
 package ui

@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 )
 
@@ -21,7 +21,7 @@ type header struct {
 	w       int
 	account string // what we present: AOR, or our direct URI when unregistered
 	audio   string
-	reg     *cti.RegInfo
+	reg     *api.RegInfo
 	calls   int
 	policy  *busy.Policy // nil without a PolicyController
 	missed  int          // unread missed calls
@@ -33,13 +33,13 @@ func (h *header) SetSize(w, _ int) { h.w = w }
 
 func (h *header) Update(msg tea.Msg) tea.Cmd {
 	switch e := msg.(type) {
-	case cti.RegistrationChanged:
+	case api.RegistrationChanged:
 		r := e.Reg
 		h.reg = &r
-	case cti.PolicyChanged:
+	case api.PolicyChanged:
 		p := e.Policy
 		h.policy = &p
-	case cti.JournalChanged:
+	case api.JournalChanged:
 		h.missed = e.UnreadMissed
 	}
 	return nil
@@ -54,7 +54,7 @@ func (h *header) View() string {
 			acct = h.reg.AOR
 		}
 		state = h.reg.State.String()
-		if h.reg.Code != 0 && h.reg.State != cti.RegRegistered {
+		if h.reg.Code != 0 && h.reg.State != api.RegRegistered {
 			state += fmt.Sprintf(" %d", h.reg.Code)
 		}
 	}

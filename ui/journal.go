@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/journal"
 )
 
@@ -191,7 +191,7 @@ func (p *journalPane) row(i int, wide bool) string {
 		unread = "●"
 	}
 	arrow := "→"
-	if e.Direction == cti.Incoming {
+	if e.Direction == api.Incoming {
 		arrow = "←"
 	}
 	who := e.Remote.Name
@@ -247,7 +247,7 @@ func (p *journalPane) FullHelp() [][]key.Binding {
 func (m *Model) openJournal() tea.Cmd {
 	j, ok := m.ctl.(Journaler)
 	if !ok {
-		m.notice.set(cti.NoticeInfo, "no journal: "+ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, "no journal: "+ErrNotAvailable.Error())
 		return nil
 	}
 	m.mode = modeJournal
@@ -283,7 +283,7 @@ func (m *Model) journalKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		to := e.CallBack()
 		if to == "" {
-			m.notice.set(cti.NoticeInfo, "this call has no number or address to call back")
+			m.notice.set(api.NoticeInfo, "this call has no number or address to call back")
 			return nil
 		}
 		m.mode = modeCalls

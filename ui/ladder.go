@@ -8,7 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // ladderView is the SIP ladder of one call in the style of sngrep: one
@@ -18,9 +18,9 @@ type ladderView struct {
 	st     *Styles
 	km     *KeyMap
 	w, h   int
-	id     cti.CallID
+	id     api.CallID
 	peer   string
-	msgs   []cti.SIPMessage
+	msgs   []api.SIPMessage
 	sel    int
 	offset int
 	raw    bool
@@ -29,12 +29,12 @@ type ladderView struct {
 
 // ladderMsg carries a fresh copy of a call's ladder.
 type ladderMsg struct {
-	id   cti.CallID
-	msgs []cti.SIPMessage
+	id   api.CallID
+	msgs []api.SIPMessage
 }
 
 // ladderCmd fetches a ladder off the event loop.
-func ladderCmd(c Controller, id cti.CallID) tea.Cmd {
+func ladderCmd(c Controller, id api.CallID) tea.Cmd {
 	return func() tea.Msg { return ladderMsg{id: id, msgs: c.Ladder(id)} }
 }
 
@@ -43,14 +43,14 @@ func (l *ladderView) SetSize(w, h int) {
 	l.clamp()
 }
 
-func (l *ladderView) open(id cti.CallID, peer string) {
+func (l *ladderView) open(id api.CallID, peer string) {
 	if l.id != id {
 		l.msgs, l.sel, l.offset, l.raw, l.rawTop = nil, 0, 0, false, 0
 	}
 	l.id, l.peer = id, peer
 }
 
-func (l *ladderView) set(msgs []cti.SIPMessage) {
+func (l *ladderView) set(msgs []api.SIPMessage) {
 	follow := l.sel >= len(l.msgs)-1
 	l.msgs = msgs
 	if follow {
@@ -169,7 +169,7 @@ func (l *ladderView) View() string {
 	return b.String()
 }
 
-func dirWord(m cti.SIPMessage) string {
+func dirWord(m api.SIPMessage) string {
 	if m.Sent {
 		return "sent to " + m.Remote + ":"
 	}
@@ -178,7 +178,7 @@ func dirWord(m cti.SIPMessage) string {
 
 // arrow draws "── INVITE ──────▶" (sent) or "◀──── 180 Ringing ──" in n
 // cells.
-func arrow(m cti.SIPMessage, n int) string {
+func arrow(m api.SIPMessage, n int) string {
 	label := " " + m.Summary + " "
 	if w := ansi.StringWidth(label); w > n-4 {
 		label = ansi.Truncate(label, max(n-4, 1), "…")

@@ -6,7 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // Mid-call control: transfer (t), consult (c), swap (tab), complete an
@@ -20,13 +20,13 @@ func (m *Model) transferer() Transferer {
 }
 
 // startTransfer opens the transfer-target prompt for an active call.
-func (m *Model) startTransfer(c cti.CallInfo, kind promptKind) tea.Cmd {
+func (m *Model) startTransfer(c api.CallInfo, kind promptKind) tea.Cmd {
 	if m.transferer() == nil {
-		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, ErrNotAvailable.Error())
 		return nil
 	}
-	if c.State != cti.CallActive {
-		m.notice.set(cti.NoticeInfo, "only an active call can be transferred")
+	if c.State != api.CallActive {
+		m.notice.set(api.NoticeInfo, "only an active call can be transferred")
 		return nil
 	}
 	m.mode = modePrompt
@@ -35,33 +35,33 @@ func (m *Model) startTransfer(c cti.CallInfo, kind promptKind) tea.Cmd {
 }
 
 // transferTo runs a blind transfer or a consultation to what was typed.
-func (m *Model) transferTo(kind promptKind, id cti.CallID, value string) tea.Cmd {
+func (m *Model) transferTo(kind promptKind, id api.CallID, value string) tea.Cmd {
 	t := m.transferer()
 	if t == nil || id == "" {
-		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, ErrNotAvailable.Error())
 		return nil
 	}
 	to := m.dial.resolve(value)
 	if kind == promptConsult {
-		m.notice.set(cti.NoticeInfo, "consulting "+to+"; T completes the transfer, tab swaps")
+		m.notice.set(api.NoticeInfo, "consulting "+to+"; T completes the transfer, tab swaps")
 		return m.do("consult "+to, func(ctx context.Context, _ Controller) error {
 			_, err := t.Consult(ctx, id, to)
 			return err
 		})
 	}
-	m.notice.set(cti.NoticeInfo, "transferring to "+to)
+	m.notice.set(api.NoticeInfo, "transferring to "+to)
 	return m.do("transfer to "+to, func(ctx context.Context, _ Controller) error { return t.Transfer(ctx, id, to) })
 }
 
 // heldAndActive finds the pair of an attended transfer or a conference:
 // the selected call and the other established call, held first.
-func (m *Model) heldAndActive() (heldID, activeID cti.CallID, ok bool) {
+func (m *Model) heldAndActive() (heldID, activeID api.CallID, ok bool) {
 	c, have := m.calls.selected()
-	if !have || c.State != cti.CallActive {
+	if !have || c.State != api.CallActive {
 		return "", "", false
 	}
 	for _, o := range m.calls.calls {
-		if o.ID == c.ID || o.State != cti.CallActive || o.LocalHold == c.LocalHold {
+		if o.ID == c.ID || o.State != api.CallActive || o.LocalHold == c.LocalHold {
 			continue
 		}
 		if c.LocalHold {
@@ -76,15 +76,15 @@ func (m *Model) heldAndActive() (heldID, activeID cti.CallID, ok bool) {
 func (m *Model) completeTransfer() tea.Cmd {
 	t := m.transferer()
 	if t == nil {
-		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, ErrNotAvailable.Error())
 		return nil
 	}
 	h, a, ok := m.heldAndActive()
 	if !ok {
-		m.notice.set(cti.NoticeInfo, "a transfer needs a held call and an active one (c consults)")
+		m.notice.set(api.NoticeInfo, "a transfer needs a held call and an active one (c consults)")
 		return nil
 	}
-	m.notice.set(cti.NoticeInfo, "completing the transfer")
+	m.notice.set(api.NoticeInfo, "completing the transfer")
 	return m.do("complete transfer", func(ctx context.Context, _ Controller) error { return t.CompleteTransfer(ctx, h, a) })
 }
 
@@ -92,23 +92,23 @@ func (m *Model) completeTransfer() tea.Cmd {
 func (m *Model) conference() tea.Cmd {
 	t := m.transferer()
 	if t == nil {
-		m.notice.set(cti.NoticeInfo, ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, ErrNotAvailable.Error())
 		return nil
 	}
 	c, have := m.calls.selected()
-	var other cti.CallID
+	var other api.CallID
 	for _, o := range m.calls.calls {
-		if have && o.ID != c.ID && o.State == cti.CallActive && o.Conference == "" {
+		if have && o.ID != c.ID && o.State == api.CallActive && o.Conference == "" {
 			other = o.ID
 			break
 		}
 	}
-	if !have || c.State != cti.CallActive || other == "" {
-		m.notice.set(cti.NoticeInfo, "a conference needs two calls")
+	if !have || c.State != api.CallActive || other == "" {
+		m.notice.set(api.NoticeInfo, "a conference needs two calls")
 		return nil
 	}
 	a := c.ID
-	m.notice.set(cti.NoticeInfo, "conference: mixing both calls")
+	m.notice.set(api.NoticeInfo, "conference: mixing both calls")
 	return m.do("conference", func(ctx context.Context, _ Controller) error { return t.Conference(ctx, a, other) })
 }
 
@@ -116,19 +116,19 @@ func (m *Model) conference() tea.Cmd {
 // else the first held call. With a Transferer it is one Toggle; otherwise
 // the UI holds the active calls and resumes the held one.
 func (m *Model) swap() tea.Cmd {
-	var target cti.CallID
-	if c, ok := m.calls.selected(); ok && c.State == cti.CallActive && c.LocalHold {
+	var target api.CallID
+	if c, ok := m.calls.selected(); ok && c.State == api.CallActive && c.LocalHold {
 		target = c.ID
 	} else {
 		for _, c := range m.calls.calls {
-			if c.State == cti.CallActive && c.LocalHold {
+			if c.State == api.CallActive && c.LocalHold {
 				target = c.ID
 				break
 			}
 		}
 	}
 	if target == "" {
-		m.notice.set(cti.NoticeInfo, "no held call to swap to")
+		m.notice.set(api.NoticeInfo, "no held call to swap to")
 		return nil
 	}
 	m.calls.selectID(target)
@@ -147,35 +147,35 @@ func (m *Model) swap() tea.Cmd {
 }
 
 // onMidcall shows the mid-call events as notices.
-func (m *Model) onMidcall(ev cti.Event) {
+func (m *Model) onMidcall(ev api.Event) {
 	switch e := ev.(type) {
-	case cti.TransferProgress:
+	case api.TransferProgress:
 		switch {
 		case e.Final && e.OK:
-			m.notice.set(cti.NoticeInfo, "transferred to "+e.Target)
+			m.notice.set(api.NoticeInfo, "transferred to "+e.Target)
 		case e.Final:
-			m.notice.set(cti.NoticeError, fmt.Sprintf("transfer to %s failed: %d %s", e.Target, e.Code, e.Reason))
+			m.notice.set(api.NoticeError, fmt.Sprintf("transfer to %s failed: %d %s", e.Target, e.Code, e.Reason))
 		default:
-			m.notice.set(cti.NoticeInfo, fmt.Sprintf("transfer to %s: %d %s", e.Target, e.Code, e.Reason))
+			m.notice.set(api.NoticeInfo, fmt.Sprintf("transfer to %s: %d %s", e.Target, e.Code, e.Reason))
 		}
-	case cti.ReferReceived:
+	case api.ReferReceived:
 		who := e.ReferredBy
 		if who == "" {
 			who = "the other side"
 		}
 		switch {
 		case e.Pending:
-			m.notice.set(cti.NoticeWarn, who+" transfers you to "+e.Target+" — :accept-transfer or :refuse-transfer")
+			m.notice.set(api.NoticeWarn, who+" transfers you to "+e.Target+" — :accept-transfer or :refuse-transfer")
 		case e.Accepted:
-			m.notice.set(cti.NoticeInfo, who+" transferred you to "+e.Target)
+			m.notice.set(api.NoticeInfo, who+" transferred you to "+e.Target)
 		default:
-			m.notice.set(cti.NoticeInfo, "refused a transfer to "+e.Target+" from "+who)
+			m.notice.set(api.NoticeInfo, "refused a transfer to "+e.Target+" from "+who)
 		}
-	case cti.InitialHoldResult:
+	case api.InitialHoldResult:
 		if e.OK {
-			m.notice.set(cti.NoticeInfo, "call placed on hold ("+e.Dialect.String()+")")
+			m.notice.set(api.NoticeInfo, "call placed on hold ("+e.Dialect.String()+")")
 		} else {
-			m.notice.set(cti.NoticeWarn, "the other side refused every hold dialect")
+			m.notice.set(api.NoticeWarn, "the other side refused every hold dialect")
 		}
 	}
 }

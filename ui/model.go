@@ -14,7 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/journal"
 )
 
@@ -33,7 +33,7 @@ type Options struct {
 	Contacts []Contact
 	// Why says why a call arrives ("team call for Alice", "forwarded from
 	// …"); nil shows nothing. cmd wires the core's classifier here.
-	Why func(cti.CallInfo) string
+	Why func(api.CallInfo) string
 	// NoColor drops every colour. NO_COLOR in the environment sets it too.
 	NoColor bool
 	// NoBell silences the terminal bell on incoming calls.
@@ -59,7 +59,7 @@ type Options struct {
 	Audio AudioSwitcher
 	// HoldDialect is how h holds (the config's sip.hold_dialect); the
 	// settings pane changes it.
-	HoldDialect cti.HoldDialect
+	HoldDialect api.HoldDialect
 	// CommandTimeout bounds each command to the Controller (default 10 s).
 	CommandTimeout time.Duration
 }
@@ -85,7 +85,7 @@ type Model struct {
 	opts Options
 	km   *KeyMap
 	st   *Styles
-	sub  *cti.Subscription
+	sub  *api.Subscription
 
 	w, h    int
 	dark    bool
@@ -95,7 +95,7 @@ type Model struct {
 	ticking bool
 	quitArm bool // q pressed once with calls up
 
-	pendingRefer cti.CallID // a REFER waiting for :accept-transfer
+	pendingRefer api.CallID // a REFER waiting for :accept-transfer
 	afterPrompt  mode       // the pane a prompt returns to (and shows under it)
 
 	header header
@@ -168,7 +168,7 @@ func New(ctl Controller, o Options) *Model {
 // Messages the root model handles.
 type (
 	// snapshotMsg is a fresh Snapshot, taken after a Lagged event.
-	snapshotMsg struct{ snap cti.Snapshot }
+	snapshotMsg struct{ snap api.Snapshot }
 	// feedClosedMsg: the subscription ended (the Service shut down).
 	feedClosedMsg struct{}
 	// tickMsg redraws the call timers once a second while a call is up.
@@ -187,13 +187,13 @@ type (
 	// dialResultMsg reports a Dial.
 	dialResultMsg struct {
 		to  string
-		id  cti.CallID
+		id  api.CallID
 		err error
 	}
 )
 
 // waitEvent reads the next event; Update re-arms it after each one.
-func waitEvent(sub *cti.Subscription) tea.Cmd {
+func waitEvent(sub *api.Subscription) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-sub.C
 		if !ok {
@@ -271,16 +271,16 @@ func (m *Model) dialCmd(to string) tea.Cmd {
 				return dialResultMsg{to: to, err: fmt.Errorf("hold %s first: %w", id, err)}
 			}
 		}
-		id, err := c.Dial(ctx, to, cti.DialOptions{})
+		id, err := c.Dial(ctx, to, api.DialOptions{})
 		return dialResultMsg{to: to, id: id, err: err}
 	}
 }
 
 // activeUnheld lists the active calls not on local hold, except one.
-func (m *Model) activeUnheld(except cti.CallID) []cti.CallID {
-	var ids []cti.CallID
+func (m *Model) activeUnheld(except api.CallID) []api.CallID {
+	var ids []api.CallID
 	for _, c := range m.calls.calls {
-		if c.ID != except && c.State == cti.CallActive && !c.LocalHold {
+		if c.ID != except && c.State == api.CallActive && !c.LocalHold {
 			ids = append(ids, c.ID)
 		}
 	}
@@ -310,7 +310,7 @@ func (m *Model) startTick() tea.Cmd {
 	return tickCmd()
 }
 
-func (m *Model) applySnapshot(s cti.Snapshot) {
+func (m *Model) applySnapshot(s api.Snapshot) {
 	m.calls.reset(s.Calls)
 	m.header.calls = len(m.calls.calls)
 	if len(s.Regs) > 0 {
@@ -361,26 +361,26 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.ticking = true
 		return m, tickCmd()
 	case feedClosedMsg:
-		m.notice.set(cti.NoticeWarn, "the phone stopped")
+		m.notice.set(api.NoticeWarn, "the phone stopped")
 		return m, nil
-	case cti.Lagged:
+	case api.Lagged:
 		return m, tea.Batch(waitEvent(m.sub), snapshotCmd(m.ctl))
 	case snapshotMsg:
 		m.applySnapshot(msg.snap)
 		return m, m.startTick()
-	case cti.CallChanged:
+	case api.CallChanged:
 		return m, tea.Batch(waitEvent(m.sub), m.onCall(msg.Call))
-	case cti.RegistrationChanged, cti.PolicyChanged:
+	case api.RegistrationChanged, api.PolicyChanged:
 		m.header.Update(msg)
 		return m, waitEvent(m.sub)
-	case cti.JournalChanged:
+	case api.JournalChanged:
 		m.header.Update(msg)
 		cmds := []tea.Cmd{waitEvent(m.sub), m.onJournalChanged(msg)}
 		if j, ok := m.ctl.(Journaler); ok && msg.Entry.ID != 0 {
 			cmds = append(cmds, recentCmd(j, m.opts.CommandTimeout)) // a new call to complete
 		}
 		return m, tea.Batch(cmds...)
-	case cti.PolicyDecision:
+	case api.PolicyDecision:
 		m.onPolicyDecision(msg)
 		return m, waitEvent(m.sub)
 	case unreadMsg:
@@ -389,37 +389,37 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case recentMsg:
 		m.dial.setRecent(msg.targets)
 		return m, nil
-	case cti.Notice:
+	case api.Notice:
 		m.notice.Update(msg)
 		return m, waitEvent(m.sub)
-	case cti.DTMFReceived:
-		m.notice.set(cti.NoticeInfo, "received DTMF "+msg.Digit)
+	case api.DTMFReceived:
+		m.notice.set(api.NoticeInfo, "received DTMF "+msg.Digit)
 		return m, waitEvent(m.sub)
-	case cti.MediaTimeout:
-		m.notice.set(cti.NoticeWarn, fmt.Sprintf("no audio from the other side for %.0f s", msg.Seconds))
+	case api.MediaTimeout:
+		m.notice.set(api.NoticeWarn, fmt.Sprintf("no audio from the other side for %.0f s", msg.Seconds))
 		return m, waitEvent(m.sub)
-	case cti.TransferProgress, cti.ReferReceived, cti.InitialHoldResult:
-		if r, ok := msg.(cti.ReferReceived); ok && r.Pending {
+	case api.TransferProgress, api.ReferReceived, api.InitialHoldResult:
+		if r, ok := msg.(api.ReferReceived); ok && r.Pending {
 			m.pendingRefer = r.CallID
 		}
-		m.onMidcall(msg.(cti.Event))
+		m.onMidcall(msg.(api.Event))
 		return m, waitEvent(m.sub)
 	case resultMsg:
 		if msg.err != nil {
-			m.notice.set(cti.NoticeError, msg.what+": "+errText(msg.err))
+			m.notice.set(api.NoticeError, msg.what+": "+errText(msg.err))
 		}
 		return m, nil
 	case dialResultMsg:
 		if msg.err != nil {
-			m.notice.set(cti.NoticeError, "dial "+msg.to+": "+errText(msg.err))
+			m.notice.set(api.NoticeError, "dial "+msg.to+": "+errText(msg.err))
 			return m, nil
 		}
 		if msg.id == "" && m.devices.status.remoteActive() {
-			m.notice.set(cti.NoticeInfo, "calling "+msg.to+" through "+m.devices.status.Active[0]+": answer it there")
+			m.notice.set(api.NoticeInfo, "calling "+msg.to+" through "+m.devices.status.Active[0]+": answer it there")
 			return m, nil
 		}
 		m.calls.selectID(msg.id)
-		m.notice.set(cti.NoticeInfo, "calling "+msg.to)
+		m.notice.set(api.NoticeInfo, "calling "+msg.to)
 		return m, nil
 	case ladderMsg:
 		if msg.id == m.ladder.id {
@@ -455,7 +455,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onClick(msg)
 	case tea.KeyPressMsg:
 		return m, m.onKey(msg)
-	case cti.Event:
+	case api.Event:
 		// An event this UI does not show (yet): keep the feed going.
 		return m, waitEvent(m.sub)
 	}
@@ -468,7 +468,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // errText is an error for the notice line: SIP rejections as code and
 // phrase.
 func errText(err error) string {
-	var rej *cti.RejectedError
+	var rej *api.RejectedError
 	if errors.As(err, &rej) {
 		return rej.Error()
 	}
@@ -476,7 +476,7 @@ func errText(err error) string {
 }
 
 // onCall applies a call's new value and raises the incoming-call alert.
-func (m *Model) onCall(c cti.CallInfo) tea.Cmd {
+func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 	m.now = m.opts.Now()
 	m.header.now = m.now
 	isNew := m.calls.upsert(c)
@@ -488,17 +488,17 @@ func (m *Model) onCall(c cti.CallInfo) tea.Cmd {
 		who += " (" + number + ")"
 	}
 	switch {
-	case isNew && c.State == cti.CallIncoming:
+	case isNew && c.State == api.CallIncoming:
 		m.calls.selectID(c.ID)
 		if len(m.activeUnheld(c.ID)) > 0 {
-			m.notice.set(cti.NoticeWarn, "call waiting: "+who+" — a to answer (holds the current call), r to reject")
+			m.notice.set(api.NoticeWarn, "call waiting: "+who+" — a to answer (holds the current call), r to reject")
 		} else {
-			m.notice.set(cti.NoticeWarn, "incoming call from "+who+" — a to answer, r to reject")
+			m.notice.set(api.NoticeWarn, "incoming call from "+who+" — a to answer, r to reject")
 		}
 		if !m.opts.NoBell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
-	case c.State == cti.CallEnded:
+	case c.State == api.CallEnded:
 		why := "ended"
 		if c.End != nil {
 			why = c.End.Cause.String()
@@ -506,7 +506,7 @@ func (m *Model) onCall(c cti.CallInfo) tea.Cmd {
 				why = fmt.Sprintf("%s %d %s", why, c.End.Code, c.End.Reason)
 			}
 		}
-		m.notice.set(cti.NoticeInfo, "call with "+who+" ended: "+strings.TrimSpace(why))
+		m.notice.set(api.NoticeInfo, "call with "+who+" ended: "+strings.TrimSpace(why))
 	}
 	if m.mode == modeLadder && c.ID == m.ladder.id {
 		cmds = append(cmds, ladderCmd(m.ctl, c.ID))
@@ -560,7 +560,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			return tea.Quit
 		}
 		m.quitArm = true
-		m.notice.set(cti.NoticeWarn, plural(len(m.calls.calls), "call")+" up: press q again to hang up and quit")
+		m.notice.set(api.NoticeWarn, plural(len(m.calls.calls), "call")+" up: press q again to hang up and quit")
 		return nil
 	case key.Matches(msg, m.km.Help):
 		m.mode = modeHelp
@@ -580,7 +580,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, m.km.Settings):
 		return m.openSettings()
 	case key.Matches(msg, m.km.DTMF):
-		if have && c.State == cti.CallActive && !c.LocalHold {
+		if have && c.State == api.CallActive && !c.LocalHold {
 			return m.dtmf(c.ID, msg.String())
 		}
 		m.mode = modePrompt
@@ -591,7 +591,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	if !have {
 		if key.Matches(msg, m.km.Reject, m.km.Hangup, m.km.Hold, m.km.Toggle, m.km.Mute, m.km.Ladder,
 			m.km.Transfer, m.km.Consult, m.km.Conference, m.km.CompleteTransfer) {
-			m.notice.set(cti.NoticeInfo, "no call selected")
+			m.notice.set(api.NoticeInfo, "no call selected")
 		}
 		return nil
 	}
@@ -624,19 +624,19 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 func (m *Model) answer() tea.Cmd {
-	var target cti.CallID
-	if c, ok := m.calls.selected(); ok && c.State == cti.CallIncoming {
+	var target api.CallID
+	if c, ok := m.calls.selected(); ok && c.State == api.CallIncoming {
 		target = c.ID
 	} else {
 		for _, c := range m.calls.calls {
-			if c.State == cti.CallIncoming {
+			if c.State == api.CallIncoming {
 				target = c.ID
 				break
 			}
 		}
 	}
 	if target == "" {
-		m.notice.set(cti.NoticeInfo, "no incoming call to answer")
+		m.notice.set(api.NoticeInfo, "no incoming call to answer")
 		return nil
 	}
 	holds := m.activeUnheld(target)
@@ -650,22 +650,22 @@ func (m *Model) answer() tea.Cmd {
 	})
 }
 
-func (m *Model) reject(c cti.CallInfo) tea.Cmd {
-	if c.State != cti.CallIncoming {
-		m.notice.set(cti.NoticeInfo, "only a ringing incoming call can be rejected; e hangs up")
+func (m *Model) reject(c api.CallInfo) tea.Cmd {
+	if c.State != api.CallIncoming {
+		m.notice.set(api.NoticeInfo, "only a ringing incoming call can be rejected; e hangs up")
 		return nil
 	}
 	id := c.ID
 	return m.do("reject", func(ctx context.Context, ctl Controller) error { return ctl.Reject(ctx, id, 0, "") })
 }
 
-func (m *Model) hangup(id cti.CallID) tea.Cmd {
+func (m *Model) hangup(id api.CallID) tea.Cmd {
 	return m.do("hang up", func(ctx context.Context, c Controller) error { return c.Hangup(ctx, id) })
 }
 
-func (m *Model) holdToggle(c cti.CallInfo) tea.Cmd {
-	if c.State != cti.CallActive {
-		m.notice.set(cti.NoticeInfo, "only an active call can be held")
+func (m *Model) holdToggle(c api.CallInfo) tea.Cmd {
+	if c.State != api.CallActive {
+		m.notice.set(api.NoticeInfo, "only an active call can be held")
 		return nil
 	}
 	id := c.ID
@@ -680,14 +680,14 @@ func (m *Model) holdToggle(c cti.CallInfo) tea.Cmd {
 			return ctl.Resume(ctx, id)
 		})
 	}
-	if hw, ok := m.ctl.(HoldWither); ok && m.settings.hold != cti.HoldDefault {
+	if hw, ok := m.ctl.(HoldWither); ok && m.settings.hold != api.HoldDefault {
 		d := m.settings.hold
 		return m.do("hold", func(ctx context.Context, _ Controller) error { return hw.HoldWith(ctx, id, d) })
 	}
 	return m.do("hold", func(ctx context.Context, ctl Controller) error { return ctl.Hold(ctx, id) })
 }
 
-func (m *Model) mute(c cti.CallInfo) tea.Cmd {
+func (m *Model) mute(c api.CallInfo) tea.Cmd {
 	id, on := c.ID, !c.Muted
 	what := "mute"
 	if !on {
@@ -696,8 +696,8 @@ func (m *Model) mute(c cti.CallInfo) tea.Cmd {
 	return m.do(what, func(ctx context.Context, ctl Controller) error { return ctl.Mute(ctx, id, on) })
 }
 
-func (m *Model) dtmf(id cti.CallID, digits string) tea.Cmd {
-	m.notice.set(cti.NoticeInfo, "DTMF "+digits)
+func (m *Model) dtmf(id api.CallID, digits string) tea.Cmd {
+	m.notice.set(api.NoticeInfo, "DTMF "+digits)
 	return m.do("DTMF", func(ctx context.Context, c Controller) error { return c.SendDTMF(ctx, id, digits) })
 }
 

@@ -4,7 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // noticeLine shows the latest notice: audio fallbacks, errors of commands,
@@ -12,20 +12,20 @@ import (
 type noticeLine struct {
 	st   *Styles
 	w    int
-	last cti.Notice
+	last api.Notice
 }
 
 func (n *noticeLine) SetSize(w, _ int) { n.w = w }
 
 func (n *noticeLine) Update(msg tea.Msg) tea.Cmd {
-	if e, ok := msg.(cti.Notice); ok {
+	if e, ok := msg.(api.Notice); ok {
 		n.last = e
 	}
 	return nil
 }
 
-func (n *noticeLine) set(level cti.NoticeLevel, text string) {
-	n.last = cti.Notice{Level: level, Text: text}
+func (n *noticeLine) set(level api.NoticeLevel, text string) {
+	n.last = api.Notice{Level: level, Text: text}
 }
 
 func (n *noticeLine) View() string {
@@ -35,9 +35,9 @@ func (n *noticeLine) View() string {
 	st := n.st.Info
 	prefix := ""
 	switch n.last.Level {
-	case cti.NoticeWarn:
+	case api.NoticeWarn:
 		st, prefix = n.st.Warn, "! "
-	case cti.NoticeError:
+	case api.NoticeError:
 		st, prefix = n.st.Error, "✗ "
 	}
 	return fitLine(st.Render(prefix+n.last.Text), n.w)

@@ -5,14 +5,14 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 )
 
 // onPolicyDecision tells the user about calls the busy policy kept from
 // ringing: rejected, redirected to voicemail, or ringing silently. Calls
 // that ring or wait announce themselves through CallChanged.
-func (m *Model) onPolicyDecision(e cti.PolicyDecision) {
+func (m *Model) onPolicyDecision(e api.PolicyDecision) {
 	d := e.Decision
 	why := string(d.Rule)
 	if d.Detail != "" {
@@ -20,16 +20,16 @@ func (m *Model) onPolicyDecision(e cti.PolicyDecision) {
 	}
 	switch {
 	case d.Action == busy.Voicemail:
-		m.notice.set(cti.NoticeInfo, fmt.Sprintf("a call went to voicemail (%s)", why))
+		m.notice.set(api.NoticeInfo, fmt.Sprintf("a call went to voicemail (%s)", why))
 	case d.Action.Rejects():
-		m.notice.set(cti.NoticeInfo, fmt.Sprintf("a call was refused: %d %s (%s)", d.Code, d.Phrase, why))
+		m.notice.set(api.NoticeInfo, fmt.Sprintf("a call was refused: %d %s (%s)", d.Code, d.Phrase, why))
 	case d.Action == busy.Silent:
-		m.notice.set(cti.NoticeInfo, fmt.Sprintf("a call rings silently (%s)", why))
+		m.notice.set(api.NoticeInfo, fmt.Sprintf("a call rings silently (%s)", why))
 	}
 }
 
 // onJournalChanged refreshes the journal pane when it is open.
-func (m *Model) onJournalChanged(cti.JournalChanged) tea.Cmd {
+func (m *Model) onJournalChanged(api.JournalChanged) tea.Cmd {
 	j, ok := m.ctl.(Journaler)
 	if !ok || m.mode != modeJournal {
 		return nil

@@ -10,17 +10,15 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 )
 
 // HoldWither holds a call in a chosen dialect (*cti.Service implements
 // it). With it the settings pane's hold dialect applies to the h key.
 type HoldWither interface {
-	HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect) error
+	HoldWith(ctx context.Context, id api.CallID, d api.HoldDialect) error
 }
-
-var _ HoldWither = (*cti.Service)(nil)
 
 // AudioSwitcher changes the audio device while calls go on; cmd/anyphone
 // implements it over audio.OpenDevice and audio.Hub.SetDevice. Both
@@ -48,7 +46,7 @@ const (
 )
 
 // holdDialects is the order the hold dialect cycles through.
-var holdDialects = []cti.HoldDialect{cti.HoldDefault, cti.HoldSendonly, cti.HoldInactive, cti.HoldZeroIP}
+var holdDialects = []api.HoldDialect{api.HoldDefault, api.HoldSendonly, api.HoldInactive, api.HoldZeroIP}
 
 // busyActions is the order "when busy" cycles through; voicemail only
 // when the policy has a voicemail URI.
@@ -69,7 +67,7 @@ type settingsPane struct {
 	w, h        int
 	sel         int
 	mic, spk    float64 // last levels, 0..1
-	hold        cti.HoldDialect
+	hold        api.HoldDialect
 	audio       string   // the device in use
 	audioDevs   []string // what `anyphone devices` lists
 	canHoldWith bool
@@ -241,9 +239,9 @@ func (p *settingsPane) pickerView() string {
 	return b.String()
 }
 
-func holdName(d cti.HoldDialect) string {
-	if d == cti.HoldDefault {
-		return "default (" + cti.HoldSendonly.String() + ")"
+func holdName(d api.HoldDialect) string {
+	if d == api.HoldDefault {
+		return "default (" + api.HoldSendonly.String() + ")"
 	}
 	return d.String()
 }
@@ -303,14 +301,14 @@ func (m *Model) changeSetting() tea.Cmd {
 	switch p.sel {
 	case setAudio:
 		if p.switcher == nil {
-			m.notice.set(cti.NoticeInfo, "the audio device is chosen at start: anyphone --audio DEVICE (see anyphone devices)")
+			m.notice.set(api.NoticeInfo, "the audio device is chosen at start: anyphone --audio DEVICE (see anyphone devices)")
 			return nil
 		}
 		p.picking, p.pickDevs, p.pick = true, nil, 0
 		return audioDevicesCmd(p.switcher, m.opts.CommandTimeout)
 	case setHold:
 		if !p.canHoldWith {
-			m.notice.set(cti.NoticeInfo, "hold dialect: "+ErrNotAvailable.Error())
+			m.notice.set(api.NoticeInfo, "hold dialect: "+ErrNotAvailable.Error())
 			return nil
 		}
 		i := 0
@@ -320,12 +318,12 @@ func (m *Model) changeSetting() tea.Cmd {
 			}
 		}
 		p.hold = holdDialects[(i+1)%len(holdDialects)]
-		m.notice.set(cti.NoticeInfo, "h now holds with "+holdName(p.hold))
+		m.notice.set(api.NoticeInfo, "h now holds with "+holdName(p.hold))
 		return nil
 	}
 	pc, ok := m.ctl.(PolicyController)
 	if !ok || m.header.policy == nil {
-		m.notice.set(cti.NoticeInfo, "busy policy: "+ErrNotAvailable.Error())
+		m.notice.set(api.NoticeInfo, "busy policy: "+ErrNotAvailable.Error())
 		return nil
 	}
 	pol := *m.header.policy
@@ -394,7 +392,7 @@ func (m *Model) pickerKey(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		p.switching = p.pickDevs[p.pick]
-		m.notice.set(cti.NoticeInfo, "opening audio device "+p.switching)
+		m.notice.set(api.NoticeInfo, "opening audio device "+p.switching)
 		return switchAudioCmd(p.switcher, p.switching, m.opts.CommandTimeout)
 	}
 	return nil
@@ -405,7 +403,7 @@ func (m *Model) pickerKey(msg tea.KeyPressMsg) tea.Cmd {
 func (m *Model) onAudioDevices(msg audioDevicesMsg) {
 	p := &m.settings
 	if msg.err != nil {
-		m.notice.set(cti.NoticeWarn, "audio devices: "+errText(msg.err))
+		m.notice.set(api.NoticeWarn, "audio devices: "+errText(msg.err))
 	}
 	if !p.picking {
 		return
@@ -427,26 +425,26 @@ func (m *Model) onAudioSwitched(msg audioSwitchedMsg) {
 	p := &m.settings
 	p.switching = ""
 	if msg.err != nil {
-		m.notice.set(cti.NoticeError, "audio device "+msg.spec+": "+errText(msg.err)+" (still using "+p.audio+")")
+		m.notice.set(api.NoticeError, "audio device "+msg.spec+": "+errText(msg.err)+" (still using "+p.audio+")")
 		return
 	}
 	p.picking = false
 	p.audio = msg.device
 	m.header.audio = msg.device
 	if msg.notice != "" {
-		m.notice.set(cti.NoticeWarn, msg.notice)
+		m.notice.set(api.NoticeWarn, msg.notice)
 		return
 	}
-	m.notice.set(cti.NoticeInfo, "audio device now "+msg.device)
+	m.notice.set(api.NoticeInfo, "audio device now "+msg.device)
 }
 
 // onPolicySet applies a policy changed from the settings pane.
 func (m *Model) onPolicySet(msg policySetMsg) {
 	if msg.err != nil {
-		m.notice.set(cti.NoticeError, errText(msg.err))
+		m.notice.set(api.NoticeError, errText(msg.err))
 		return
 	}
 	p := msg.p
 	m.header.policy = &p
-	m.notice.set(cti.NoticeInfo, "busy policy: "+policyLabel(p, m.now))
+	m.notice.set(api.NoticeInfo, "busy policy: "+policyLabel(p, m.now))
 }

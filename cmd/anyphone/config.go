@@ -21,6 +21,7 @@ import (
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Config is anyphone's configuration file: one TOML file, by default
@@ -431,7 +432,7 @@ func validateBusy(p *busy.Policy) error {
 // validate checks the [anydevice] section; errors name the key
 // ("anydevice.devices[1].hold").
 func (a *AnyDeviceConfig) validate() error {
-	if a.Number != "" && !isE164(a.Number) {
+	if a.Number != "" && !vocab.IsE164(a.Number) {
 		return fieldErr("anydevice.number", "%q is not an E.164 number like +4930123456", a.Number)
 	}
 	if a.Number == "" && len(a.Devices) > 0 {
@@ -474,23 +475,10 @@ func checkDeviceTarget(t string) error {
 			return fmt.Errorf("%q is not a SIP URI", t)
 		}
 		return nil
-	case isE164(t):
+	case vocab.IsE164(t):
 		return nil
 	}
 	return fmt.Errorf("%q is neither a SIP URI nor an E.164 number", t)
-}
-
-// isE164 reports whether s is + and 4 to 15 digits.
-func isE164(s string) bool {
-	if len(s) < 5 || len(s) > 16 || s[0] != '+' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Devices returns the [anydevice] devices as the controller takes them.

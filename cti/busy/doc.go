@@ -10,7 +10,8 @@
 // Policy.Decide is a pure function of its arguments; Engine wraps a Policy
 // with an override that expires on its own timer.
 //
-// busy may import phone for the call data model and the header helpers
+// busy imports phone/vocab for the call data model and the header helpers
 // (Q.850 table, secondary-call classification). It must not import ui, cti,
-// sipgo or diago.
+// phone, sipgo or diago, directly or through another package
+// (cti/deps_test.go checks with go list -deps).
 package busy

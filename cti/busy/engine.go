@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Engine holds the current Policy and its Override, and ends a timed
@@ -69,7 +69,7 @@ func (e *Engine) LetThroughFor(d time.Duration) Override {
 
 // LetThroughUntilCallEnds lets calls through until the call id ends
 // ("until this call ends"); report the end with CallEnded.
-func (e *Engine) LetThroughUntilCallEnds(id phone.CallID) Override {
+func (e *Engine) LetThroughUntilCallEnds(id vocab.CallID) Override {
 	o := Override{UntilCallEnds: id}
 	e.setOverride(o)
 	return o
@@ -81,7 +81,7 @@ func (e *Engine) ClearOverride() { e.setOverride(Override{}) }
 // CallEnded ends an "until this call ends" override for id. Decide also
 // treats the override as over once id is missing from the Situation; this
 // makes the end visible through onChange.
-func (e *Engine) CallEnded(id phone.CallID) {
+func (e *Engine) CallEnded(id vocab.CallID) {
 	e.mu.Lock()
 	match := id != "" && e.policy.Override.UntilCallEnds == id
 	e.mu.Unlock()

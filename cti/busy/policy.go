@@ -9,7 +9,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // No-answer timeout bounds, in seconds. There is deliberately no 60-second
@@ -81,7 +81,7 @@ type Policy struct {
 // first. The zero value is no override.
 type Override struct {
 	Until         time.Time    `json:"until,omitzero"`
-	UntilCallEnds phone.CallID `json:"until_call_ends,omitempty"`
+	UntilCallEnds vocab.CallID `json:"until_call_ends,omitempty"`
 }
 
 // IsZero reports whether o is no override at all.
@@ -111,7 +111,7 @@ type Situation struct {
 	Dialing      int // outgoing calls not yet answered
 	InConference int // calls that are part of a local conference
 	// Calls are the IDs of all existing calls, for Override.UntilCallEnds.
-	Calls []phone.CallID
+	Calls []vocab.CallID
 }
 
 // Established is the number of answered calls.
@@ -123,10 +123,10 @@ func (s Situation) Setup() int { return s.RingingIn + s.Dialing }
 // Summarize builds a Situation from call values, leaving out the call
 // exclude (the new one) and ended calls. inConference says which calls are
 // in a local conference; it may be nil.
-func Summarize(calls []phone.CallInfo, exclude phone.CallID, inConference func(phone.CallID) bool) Situation {
+func Summarize(calls []vocab.CallInfo, exclude vocab.CallID, inConference func(vocab.CallID) bool) Situation {
 	var s Situation
 	for _, c := range calls {
-		s.add(phone.CallStatus{ID: c.ID, State: c.State, LocalHold: c.LocalHold}, exclude, inConference)
+		s.add(vocab.CallStatus{ID: c.ID, State: c.State, LocalHold: c.LocalHold}, exclude, inConference)
 	}
 	return s
 }
@@ -135,7 +135,7 @@ func Summarize(calls []phone.CallInfo, exclude phone.CallID, inConference func(p
 // no CallInfo (the endpoint screens every incoming call). The IDs are
 // appended to ids[:0] for Situation.Calls, so a caller may reuse a buffer;
 // ids may be nil.
-func SummarizeStatus(ids []phone.CallID, calls []phone.CallStatus, exclude phone.CallID, inConference func(phone.CallID) bool) Situation {
+func SummarizeStatus(ids []vocab.CallID, calls []vocab.CallStatus, exclude vocab.CallID, inConference func(vocab.CallID) bool) Situation {
 	s := Situation{Calls: ids[:0]}
 	for _, c := range calls {
 		s.add(c, exclude, inConference)
@@ -144,18 +144,18 @@ func SummarizeStatus(ids []phone.CallID, calls []phone.CallStatus, exclude phone
 }
 
 // add counts one call into s.
-func (s *Situation) add(c phone.CallStatus, exclude phone.CallID, inConference func(phone.CallID) bool) {
+func (s *Situation) add(c vocab.CallStatus, exclude vocab.CallID, inConference func(vocab.CallID) bool) {
 	if c.ID == exclude {
 		return
 	}
 	switch c.State {
-	case phone.CallIdle, phone.CallEnding, phone.CallEnded:
+	case vocab.CallIdle, vocab.CallEnding, vocab.CallEnded:
 		return
-	case phone.CallIncoming:
+	case vocab.CallIncoming:
 		s.RingingIn++
-	case phone.CallDialing, phone.CallRinging, phone.CallEarly:
+	case vocab.CallDialing, vocab.CallRinging, vocab.CallEarly:
 		s.Dialing++
-	case phone.CallAnswering, phone.CallActive:
+	case vocab.CallAnswering, vocab.CallActive:
 		switch {
 		case inConference != nil && inConference(c.ID):
 			s.InConference++
@@ -177,7 +177,7 @@ type Incoming struct {
 	// Diversion and History-Info.
 	Called string
 	// Secondary says whether the call is a secondary call and why.
-	Secondary phone.Secondary
+	Secondary vocab.Secondary
 }
 
 // Decision is what to do with an incoming call and why.
@@ -325,16 +325,16 @@ func (p *Policy) act(a Action, rule Rule, detail string, in Incoming) Decision {
 		if in.Called != "" {
 			d.Diversion = fmt.Sprintf("<%s>;reason=%s;counter=1", in.Called, diversionReason(rule))
 			d.HistoryInfo = fmt.Sprintf("<%s?Reason=%s>;index=1, <%s>;index=1.1;mp=1",
-				in.Called, escapeHeader(phone.ReasonHeader{Protocol: phone.ReasonSIP, Cause: cause, Text: phone.SIPPhrase(cause)}.String()), d.Target)
+				in.Called, escapeHeader(vocab.ReasonHeader{Protocol: vocab.ReasonSIP, Cause: cause, Text: vocab.SIPPhrase(cause)}.String()), d.Target)
 		}
 	case Unset:
 		d.Action = Wait
 	}
 	if d.Code != 0 {
-		d.Phrase = phone.SIPPhrase(d.Code)
+		d.Phrase = vocab.SIPPhrase(d.Code)
 	}
 	if a != Voicemail {
-		if r, ok := phone.ReasonForSIP(d.Code); ok {
+		if r, ok := vocab.ReasonForSIP(d.Code); ok {
 			d.Reason = r.String()
 		}
 	}

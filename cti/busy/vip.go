@@ -4,9 +4,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/nyaruka/phonenumbers"
-
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/cti/e164"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 type vipEntryKind int
@@ -34,39 +33,13 @@ func vipKind(v string) vipEntryKind {
 
 // looksLikeNumber reports whether s is written as a phone number: digits
 // with an optional leading + and the usual separators.
-func looksLikeNumber(s string) bool {
-	digits := 0
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' && i == 0:
-		case r == ' ' || r == '-' || r == '.' || r == '/' || r == '(' || r == ')':
-		default:
-			return false
-		}
-	}
-	return digits >= 2
-}
+func looksLikeNumber(s string) bool { return e164.LooksLikeNumber(s) }
 
 // NormalizeNumber returns s in E.164 (+4930123456) using libphonenumber
 // rules, with region (e.g. "DE") for numbers without a country code. It
-// reports false when s is not a phone number it can place.
-func NormalizeNumber(s, region string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if !looksLikeNumber(s) {
-		return "", false
-	}
-	region = strings.ToUpper(region)
-	if region == "" {
-		region = "ZZ" // unknown: only +CC numbers parse
-	}
-	num, err := phonenumbers.Parse(s, region)
-	if err != nil {
-		return "", false
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
-}
+// reports false when s is not a phone number it can place. It is
+// e164.Normalize, the rule cti/journal keys its numbers with.
+func NormalizeNumber(s, region string) (string, bool) { return e164.Normalize(s, region) }
 
 // caller is the caller's identity in the forms VIP entries compare with.
 type caller struct {
@@ -84,7 +57,7 @@ func callerOf(from, region string) caller {
 		n, _ := NormalizeNumber(from, region)
 		return caller{number: n, user: from}
 	}
-	p, _, err := phone.ParseNameAddr(from)
+	p, _, err := vocab.ParseNameAddr(from)
 	if err != nil {
 		return caller{uri: strings.ToLower(from)}
 	}
@@ -119,7 +92,7 @@ func matchVIP(vip []string, region, from string) (string, bool) {
 				return v, true
 			}
 		case vipURI:
-			if c.uri != "" && phone.SameAOR(entry, c.uri) {
+			if c.uri != "" && vocab.SameAOR(entry, c.uri) {
 				return v, true
 			}
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // clientEventBuffer bounds the events a Client holds for a slow reader;
@@ -52,7 +52,7 @@ func ClientURL(addr string) string {
 // Dial connects to a control Server at addr (host:port or a ws:// URL),
 // presenting token if set. A refused token returns an error wrapping
 // ErrUnauthorized.
-func Dial(ctx context.Context, addr string, token phone.Secret) (*Client, error) {
+func Dial(ctx context.Context, addr string, token vocab.Secret) (*Client, error) {
 	opts := &websocket.DialOptions{}
 	if token != "" {
 		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + token.Reveal()}}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // errSkip is returned by a transport's read for input that needs no
@@ -55,7 +55,7 @@ func (d *Dispatcher) serveConn(ctx context.Context, t transport, o connOptions) 
 	var (
 		wg      sync.WaitGroup
 		smu     sync.Mutex
-		sub     *cti.Subscription
+		sub     *api.Subscription
 		started bool
 	)
 	defer func() {
@@ -67,7 +67,7 @@ func (d *Dispatcher) serveConn(ctx context.Context, t transport, o connOptions) 
 		smu.Unlock()
 		wg.Wait()
 	}()
-	pump := func(s *cti.Subscription) {
+	pump := func(s *api.Subscription) {
 		for {
 			select {
 			case <-ctx.Done():
@@ -100,7 +100,7 @@ func (d *Dispatcher) serveConn(ctx context.Context, t transport, o connOptions) 
 	sess := &session{
 		d: d,
 		c: d.c,
-		subscribe: func() cti.Snapshot {
+		subscribe: func() api.Snapshot {
 			smu.Lock()
 			if sub == nil {
 				sub = d.c.Subscribe()

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/journal"
 )
@@ -18,44 +18,40 @@ import (
 // Controller is what the dispatcher drives: exactly the cti.Service methods
 // the commands use, so tests can pass a fake.
 type Controller interface {
-	Dial(ctx context.Context, to string, o cti.DialOptions) (cti.CallID, error)
-	Answer(ctx context.Context, id cti.CallID) error
-	Reject(ctx context.Context, id cti.CallID, code int, reason string) error
-	Hangup(ctx context.Context, id cti.CallID) error
+	Dial(ctx context.Context, to string, o api.DialOptions) (api.CallID, error)
+	Answer(ctx context.Context, id api.CallID) error
+	Reject(ctx context.Context, id api.CallID, code int, reason string) error
+	Hangup(ctx context.Context, id api.CallID) error
 	HangupAll(ctx context.Context) error
-	SendDTMF(ctx context.Context, id cti.CallID, digits string) error
-	Mute(ctx context.Context, id cti.CallID, on bool) error
+	SendDTMF(ctx context.Context, id api.CallID, digits string) error
+	Mute(ctx context.Context, id api.CallID, on bool) error
 	Register(ctx context.Context) error
 	Unregister(ctx context.Context) error
-	Snapshot() cti.Snapshot
-	Subscribe() *cti.Subscription
-	Call(id cti.CallID) (cti.CallInfo, bool)
-	Ladder(id cti.CallID) []cti.SIPMessage
+	Snapshot() api.Snapshot
+	Subscribe() *api.Subscription
+	Call(id api.CallID) (api.CallInfo, bool)
+	Ladder(id api.CallID) []api.SIPMessage
 
-	Hold(ctx context.Context, id cti.CallID) error
-	HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect) error
-	Resume(ctx context.Context, id cti.CallID) error
-	Transfer(ctx context.Context, id cti.CallID, target string) error
-	Consult(ctx context.Context, id cti.CallID, target string) (cti.CallID, error)
-	Toggle(ctx context.Context, id cti.CallID) error
-	CompleteTransfer(ctx context.Context, heldID, consultID cti.CallID) error
-	Conference(ctx context.Context, a, b cti.CallID) error
-	Split(ctx context.Context, id cti.CallID) error
-	AcceptRefer(ctx context.Context, id cti.CallID) error
-	RejectRefer(ctx context.Context, id cti.CallID) error
+	Hold(ctx context.Context, id api.CallID) error
+	HoldWith(ctx context.Context, id api.CallID, d api.HoldDialect) error
+	Resume(ctx context.Context, id api.CallID) error
+	Transfer(ctx context.Context, id api.CallID, target string) error
+	Consult(ctx context.Context, id api.CallID, target string) (api.CallID, error)
+	Toggle(ctx context.Context, id api.CallID) error
+	CompleteTransfer(ctx context.Context, heldID, consultID api.CallID) error
+	Conference(ctx context.Context, a, b api.CallID) error
+	Split(ctx context.Context, id api.CallID) error
+	AcceptRefer(ctx context.Context, id api.CallID) error
+	RejectRefer(ctx context.Context, id api.CallID) error
 }
-
-var _ Controller = (*cti.Service)(nil)
 
 // Router is implemented by Controllers that route a dial through the
 // user's active AnyDevice device (*cti.Service does); dial then reports
 // where the call went: {"call_id":"","device":"mobile","session_id":"s1"}
 // for a callback.
 type Router interface {
-	DialRouted(ctx context.Context, to string, o cti.DialOptions) (cti.DialResult, error)
+	DialRouted(ctx context.Context, to string, o api.DialOptions) (api.DialResult, error)
 }
-
-var _ Router = (*cti.Service)(nil)
 
 // commandSpec is one entry of the command table: a summary for `commands`
 // and a run function that decodes the args and calls the Controller.
@@ -93,7 +89,7 @@ type session struct {
 	c Controller
 	// subscribe starts streaming events to this connection and returns
 	// the snapshot to start from; nil for connections without a stream.
-	subscribe func() cti.Snapshot
+	subscribe func() api.Snapshot
 	// unsubscribe stops the stream; nil without a stream.
 	unsubscribe func()
 }
@@ -102,35 +98,35 @@ type session struct {
 type (
 	noArgs   struct{}
 	callArgs struct {
-		CallID cti.CallID `json:"call_id"`
+		CallID api.CallID `json:"call_id"`
 	}
 	optCallArgs struct {
-		CallID cti.CallID `json:"call_id,omitempty"`
+		CallID api.CallID `json:"call_id,omitempty"`
 	}
 	dialArgs struct {
 		To string `json:"to"`
-		cti.DialOptions
+		api.DialOptions
 	}
 	rejectArgs struct {
-		CallID cti.CallID `json:"call_id"`
+		CallID api.CallID `json:"call_id"`
 		Code   int        `json:"code,omitempty"`
 		Reason string     `json:"reason,omitempty"`
 	}
 	holdArgs struct {
-		CallID cti.CallID `json:"call_id"`
+		CallID api.CallID `json:"call_id"`
 		// Dialect is sendonly, inactive or zero-ip; "" the configured one.
 		Dialect string `json:"dialect,omitempty"`
 	}
 	targetArgs struct {
-		CallID cti.CallID `json:"call_id"`
+		CallID api.CallID `json:"call_id"`
 		Target string     `json:"target"`
 	}
 	twoCallArgs struct {
-		CallID  cti.CallID `json:"call_id"`
-		OtherID cti.CallID `json:"other_id"`
+		CallID  api.CallID `json:"call_id"`
+		OtherID api.CallID `json:"other_id"`
 	}
 	dtmfArgs struct {
-		CallID cti.CallID `json:"call_id"`
+		CallID api.CallID `json:"call_id"`
 		Digits string     `json:"digits"`
 	}
 )
@@ -138,7 +134,7 @@ type (
 func (a *callArgs) check() error   { return needCallID(a.CallID) }
 func (a *rejectArgs) check() error { return errors.Join(needCallID(a.CallID), checkCode(a.Code)) }
 func (a *holdArgs) check() error {
-	_, err := cti.ParseHoldDialect(a.Dialect)
+	_, err := api.ParseHoldDialect(a.Dialect)
 	if err != nil {
 		err = fmt.Errorf("dialect: %q is not sendonly, inactive or zero-ip", a.Dialect)
 	}
@@ -166,7 +162,7 @@ func (a *dialArgs) check() error {
 	return nil
 }
 
-func needCallID(id cti.CallID) error {
+func needCallID(id api.CallID) error {
 	if strings.TrimSpace(string(id)) == "" {
 		return errors.New("call_id: missing")
 	}
@@ -197,14 +193,14 @@ func checkDigits(d string) error {
 // Results of the commands.
 type (
 	dialResult struct {
-		CallID cti.CallID `json:"call_id"`
+		CallID api.CallID `json:"call_id"`
 	}
 	callsResult struct {
-		Calls []cti.CallInfo `json:"calls"`
+		Calls []api.CallInfo `json:"calls"`
 	}
 	ladderResult struct {
-		CallID   cti.CallID       `json:"call_id"`
-		Messages []cti.SIPMessage `json:"messages"`
+		CallID   api.CallID       `json:"call_id"`
+		Messages []api.SIPMessage `json:"messages"`
 	}
 	pingResult struct {
 		Pong bool `json:"pong"`
@@ -216,21 +212,21 @@ type (
 	commandsResult struct {
 		Commands []commandInfo `json:"commands"`
 	}
-	// wireSnapshot is cti.Snapshot with JSON names for the notices.
+	// wireSnapshot is api.Snapshot with JSON names for the notices.
 	wireSnapshot struct {
-		Calls   []cti.CallInfo `json:"calls"`
-		Regs    []cti.RegInfo  `json:"registrations"`
+		Calls   []api.CallInfo `json:"calls"`
+		Regs    []api.RegInfo  `json:"registrations"`
 		Notices []wireNotice   `json:"notices"`
 	}
 )
 
-func toWire(s cti.Snapshot) wireSnapshot {
+func toWire(s api.Snapshot) wireSnapshot {
 	w := wireSnapshot{Calls: s.Calls, Regs: s.Regs, Notices: make([]wireNotice, 0, len(s.Notices))}
 	if w.Calls == nil {
-		w.Calls = []cti.CallInfo{}
+		w.Calls = []api.CallInfo{}
 	}
 	if w.Regs == nil {
-		w.Regs = []cti.RegInfo{}
+		w.Regs = []api.RegInfo{}
 	}
 	for _, n := range s.Notices {
 		w.Notices = append(w.Notices, wireNotice(n))
@@ -293,13 +289,13 @@ func commandTable() map[string]commandSpec {
 				if a.CallID != "" {
 					ci, ok := s.c.Call(a.CallID)
 					if !ok {
-						return nil, fmt.Errorf("call %s: %w", a.CallID, cti.ErrNoSuchCall)
+						return nil, fmt.Errorf("call %s: %w", a.CallID, api.ErrNoSuchCall)
 					}
-					return callsResult{[]cti.CallInfo{ci}}, nil
+					return callsResult{[]api.CallInfo{ci}}, nil
 				}
 				calls := s.c.Snapshot().Calls
 				if calls == nil {
-					calls = []cti.CallInfo{}
+					calls = []api.CallInfo{}
 				}
 				return callsResult{calls}, nil
 			}),
@@ -308,9 +304,9 @@ func commandTable() map[string]commandSpec {
 				msgs := s.c.Ladder(a.CallID)
 				if len(msgs) == 0 {
 					if _, ok := s.c.Call(a.CallID); !ok {
-						return nil, fmt.Errorf("call %s: %w", a.CallID, cti.ErrNoSuchCall)
+						return nil, fmt.Errorf("call %s: %w", a.CallID, api.ErrNoSuchCall)
 					}
-					msgs = []cti.SIPMessage{}
+					msgs = []api.SIPMessage{}
 				}
 				return ladderResult{a.CallID, msgs}, nil
 			}),
@@ -319,7 +315,7 @@ func commandTable() map[string]commandSpec {
 				if a.Dialect == "" {
 					return done(s.c.Hold(ctx, a.CallID))
 				}
-				d, _ := cti.ParseHoldDialect(a.Dialect) // checked
+				d, _ := api.ParseHoldDialect(a.Dialect) // checked
 				return done(s.c.HoldWith(ctx, a.CallID, d))
 			}),
 		"resume": command("take a call off hold: call_id",
@@ -475,17 +471,17 @@ func toError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	var rej *cti.RejectedError
+	var rej *api.RejectedError
 	switch {
 	case errors.As(err, &rej):
 		return &Error{Code: CodeRejected, Message: err.Error(), SIPCode: rej.Code}
-	case errors.Is(err, cti.ErrNoSuchCall):
+	case errors.Is(err, api.ErrNoSuchCall):
 		return &Error{Code: CodeNoSuchCall, Message: err.Error()}
-	case errors.Is(err, cti.ErrBadState), errors.Is(err, cti.ErrTransferPending):
+	case errors.Is(err, api.ErrBadState), errors.Is(err, api.ErrTransferPending):
 		return &Error{Code: CodeBadState, Message: err.Error()}
 	case errors.Is(err, busy.ErrInvalidPolicy), errors.Is(err, journal.ErrBadFormat):
 		return &Error{Code: CodeBadRequest, Message: err.Error()}
-	case errors.Is(err, cti.ErrNoJournal):
+	case errors.Is(err, api.ErrNoJournal):
 		return &Error{Code: CodeUnsupported, Message: err.Error()}
 	default:
 		return &Error{Code: CodeInternal, Message: err.Error()}

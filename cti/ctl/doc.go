@@ -5,14 +5,16 @@
 //
 // A command names a cti.Service method and carries its arguments; the
 // Dispatcher looks the name up in one table, decodes the arguments strictly
-// and maps cti errors to stable error codes. Events are cti events encoded
+// and maps cti errors to stable error codes. Events are cti/api events encoded
 // with an "event" name and a "time". docs/control-protocol.md is the
 // reference for the wire format.
 //
 // Security: a network Server listens on loopback unless told otherwise, and
 // then only with a token that every connection must present. Tokens are
-// phone.Secret values and are never logged.
+// vocab.Secret values and are never logged.
 //
-// ctl drives cti only through the Controller interface; it must not import
-// ui, anydevice, sipgo, diago or pion.
+// ctl drives cti only through the Controller interface and speaks the words
+// of cti/api; it must not import ui, cti itself, phone, anydevice, sipgo,
+// diago or pion, directly or through another package (cti/deps_test.go
+// checks with go list -deps).
 package ctl

@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/journal"
 )
 
@@ -25,8 +24,6 @@ type Journaler interface {
 	MarkAllRead(ctx context.Context) error
 	ExportJournal(ctx context.Context, w io.Writer, format string, f journal.Filter) error
 }
-
-var _ Journaler = (*cti.Service)(nil)
 
 // MaxExport bounds export_journal's data, in bytes: the response must fit
 // a client's read limit (16 MiB). Narrow a larger export with since,

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 )
 
@@ -21,11 +21,9 @@ type PolicyController interface {
 	Policy() busy.Policy
 	SetPolicy(p busy.Policy) error
 	LetThroughFor(d time.Duration) busy.Override
-	LetThroughUntilCallEnds(id cti.CallID) busy.Override
+	LetThroughUntilCallEnds(id api.CallID) busy.Override
 	ClearOverride()
 }
-
-var _ PolicyController = (*cti.Service)(nil)
 
 // MaxLetThroughMinutes bounds let_through's minutes: one day.
 const MaxLetThroughMinutes = 24 * 60
@@ -121,7 +119,7 @@ func (a *policyArgs) check() error {
 // letThroughArgs is let_through's args: minutes or until_call_ends.
 type letThroughArgs struct {
 	Minutes       int        `json:"minutes,omitempty"`
-	UntilCallEnds cti.CallID `json:"until_call_ends,omitempty"`
+	UntilCallEnds api.CallID `json:"until_call_ends,omitempty"`
 }
 
 func (a *letThroughArgs) check() error {

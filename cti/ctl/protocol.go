@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 )
 
 // MaxLine is the largest command accepted, in bytes (one JSON line or one
@@ -169,83 +169,83 @@ const (
 	EventCallbackPlaced   = "callback_placed"
 )
 
-// wireNotice is a notice on the wire (cti.Notice has no JSON tags).
+// wireNotice is a notice on the wire (api.Notice has no JSON tags).
 type wireNotice struct {
-	Level cti.NoticeLevel `json:"level"`
+	Level api.NoticeLevel `json:"level"`
 	Text  string          `json:"text"`
 }
 
 // MarshalEvent encodes a cti event at time t. It returns ErrUnknownEvent for
 // a type it does not know (the set is closed; this guards additions).
-func MarshalEvent(ev cti.Event, t time.Time) ([]byte, error) {
+func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 	switch e := ev.(type) {
-	case cti.CallChanged:
+	case api.CallChanged:
 		return EncodeEvent(EventCall, t, struct {
-			Call cti.CallInfo `json:"call"`
+			Call api.CallInfo `json:"call"`
 		}{e.Call})
-	case cti.DTMFReceived:
+	case api.DTMFReceived:
 		return EncodeEvent(EventDTMF, t, struct {
-			CallID cti.CallID `json:"call_id"`
+			CallID api.CallID `json:"call_id"`
 			Digit  string     `json:"digit"`
 		}{e.CallID, e.Digit})
-	case cti.MediaTimeout:
+	case api.MediaTimeout:
 		return EncodeEvent(EventMediaTimeout, t, struct {
-			CallID  cti.CallID `json:"call_id"`
+			CallID  api.CallID `json:"call_id"`
 			Seconds float64    `json:"seconds"`
 		}{e.CallID, e.Seconds})
-	case cti.RegistrationChanged:
+	case api.RegistrationChanged:
 		return EncodeEvent(EventRegistration, t, struct {
-			Reg cti.RegInfo `json:"registration"`
+			Reg api.RegInfo `json:"registration"`
 		}{e.Reg})
-	case cti.Notice:
+	case api.Notice:
 		return EncodeEvent(EventNotice, t, wireNotice{e.Level, e.Text})
-	case cti.Lagged:
+	case api.Lagged:
 		return EncodeEvent(EventLagged, t, struct {
 			Dropped int `json:"dropped"`
 		}{e.Dropped})
-	case cti.TransferProgress:
+	case api.TransferProgress:
 		return EncodeEvent(EventTransferProgress, t, struct {
-			CallID cti.CallID `json:"call_id"`
+			CallID api.CallID `json:"call_id"`
 			Target string     `json:"target"`
 			Code   int        `json:"code,omitempty"`
 			Reason string     `json:"reason,omitempty"`
 			Final  bool       `json:"final"`
 			OK     bool       `json:"ok"`
 		}{e.CallID, e.Target, e.Code, e.Reason, e.Final, e.OK})
-	case cti.ReferReceived:
+	case api.ReferReceived:
 		return EncodeEvent(EventReferReceived, t, struct {
-			CallID     cti.CallID `json:"call_id"`
+			CallID     api.CallID `json:"call_id"`
 			ReferredBy string     `json:"referred_by,omitempty"`
 			Target     string     `json:"target"`
 			Replaces   bool       `json:"replaces"`
 			Pending    bool       `json:"pending"`
 			Accepted   bool       `json:"accepted"`
 		}{e.CallID, e.ReferredBy, e.Target, e.Replaces, e.Pending, e.Accepted})
-	case cti.InitialHoldResult:
+	case api.InitialHoldResult:
 		return EncodeEvent(EventInitialHold, t, struct {
-			CallID  cti.CallID        `json:"call_id"`
-			Dialect cti.HoldDialect   `json:"dialect"`
-			Tried   []cti.HoldDialect `json:"tried"`
+			CallID  api.CallID        `json:"call_id"`
+			Dialect api.HoldDialect   `json:"dialect"`
+			Tried   []api.HoldDialect `json:"tried"`
 			OK      bool              `json:"ok"`
 		}{e.CallID, e.Dialect, e.Tried, e.OK})
-	case cti.PolicyDecision:
+	case api.PolicyDecision:
 		return EncodeEvent(EventPolicyDecision, t, struct {
-			CallID        cti.CallID `json:"call_id"`
+			CallID        api.CallID `json:"call_id"`
 			Decision      any        `json:"decision"`
 			Secondary     any        `json:"secondary"`
 			NoAnswerAfter float64    `json:"no_answer_after_seconds,omitempty"`
 			NoAnswer      any        `json:"no_answer,omitempty"`
 		}{e.CallID, e.Decision, e.Secondary, e.NoAnswerAfter.Seconds(), nilIfNil(e.NoAnswer)})
-	case cti.PolicyChanged:
+	case api.PolicyChanged:
 		return EncodeEvent(EventPolicyChanged, t, struct {
 			Policy any `json:"policy"`
 		}{e.Policy})
-	case cti.JournalChanged:
+	case api.JournalChanged:
 		return EncodeEvent(EventJournalChanged, t, struct {
 			Entry        any `json:"entry"`
 			UnreadMissed int `json:"unread_missed"`
 		}{e.Entry, e.UnreadMissed})
-	case cti.CallbackPlaced:
+	case api.CallbackPlaced:
 		return EncodeEvent(EventCallbackPlaced, t, struct {
 			To      string `json:"to"`
 			Device  string `json:"device"`

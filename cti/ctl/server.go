@@ -14,7 +14,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/anyphone/anyphone/phone"
 	"github.com/anyphone/anyphone/phone/vocab"
 )
 
@@ -33,7 +32,7 @@ type ServerConfig struct {
 	// Token, when set, must be presented by every connection as
 	// "Authorization: Bearer TOKEN" or "?token=TOKEN". It is required when
 	// Addr is not a loopback address.
-	Token phone.Secret
+	Token vocab.Secret
 	// Logger; nil means slog.Default(). The token is never logged.
 	Logger *slog.Logger
 }
@@ -44,7 +43,7 @@ type ServerConfig struct {
 type Server struct {
 	d     *Dispatcher
 	log   *slog.Logger
-	token phone.Secret
+	token vocab.Secret
 	guard vocab.AuthGuard // failed authentications per source
 	ln    net.Listener
 	srv   *http.Server
@@ -63,7 +62,7 @@ type Server struct {
 
 // Listen starts a control Server on addr (see ServerConfig) until ctx ends
 // or Close. It refuses a non-loopback addr without a token (ErrNeedToken).
-func Listen(ctx context.Context, addr string, token phone.Secret, c Controller) (*Server, error) {
+func Listen(ctx context.Context, addr string, token vocab.Secret, c Controller) (*Server, error) {
 	return ServerConfig{Addr: addr, Token: token}.Listen(ctx, c)
 }
 

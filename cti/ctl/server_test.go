@@ -13,10 +13,11 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
-func listen(t *testing.T, token phone.Secret, f *fakeController) *Server {
+func listen(t *testing.T, token vocab.Secret, f *fakeController) *Server {
 	t.Helper()
 	s, err := ServerConfig{Addr: "127.0.0.1:0", Token: token, Logger: quiet()}.Listen(t.Context(), f)
 	if err != nil {
@@ -28,7 +29,7 @@ func listen(t *testing.T, token phone.Secret, f *fakeController) *Server {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func dial(t *testing.T, addr string, token phone.Secret) *Client {
+func dial(t *testing.T, addr string, token vocab.Secret) *Client {
 	t.Helper()
 	c, err := Dial(t.Context(), addr, token)
 	if err != nil {
@@ -74,7 +75,7 @@ func TestIsLoopbackHost(t *testing.T) {
 }
 
 func TestServerToken(t *testing.T) {
-	const token = phone.Secret("s3cret-token")
+	const token = vocab.Secret("s3cret-token")
 	s := listen(t, token, newFake())
 	url := "http://" + s.Addr() + Path
 
@@ -185,7 +186,7 @@ func TestClientCommandsAndEvents(t *testing.T) {
 		t.Errorf("answer = %s, %v; want no result", res, err)
 	}
 
-	f.setErr("Hangup", phone.ErrNoSuchCall)
+	f.setErr("Hangup", cti.ErrNoSuchCall)
 	_, err = c.Do(ctx, "hangup", map[string]string{"call_id": "zz"})
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeNoSuchCall || !errors.Is(err, &Error{Code: CodeNoSuchCall}) {
@@ -337,7 +338,7 @@ func TestServerStopsWithListenContext(t *testing.T) {
 // one address within a minute, even the right token is refused (429)
 // without being looked at.
 func TestServerRateLimitsFailedAuth(t *testing.T) {
-	const token = phone.Secret("s3cret-token")
+	const token = vocab.Secret("s3cret-token")
 	s := listen(t, token, newFake())
 	url := "http://" + s.Addr() + Path
 	get := func(bearer string) int {

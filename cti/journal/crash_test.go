@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 const (
@@ -54,7 +54,7 @@ func burstEntry(i int) Entry {
 	start := base.Add(time.Duration(i) * time.Second)
 	return Entry{
 		User: "me", SIPCallID: fmt.Sprintf("burst-%04d@host", i), FromTag: "ft",
-		Direction: phone.Incoming,
+		Direction: vocab.Incoming,
 		Remote:    Identity{Name: "Caller " + strconv.Itoa(i), URI: fmt.Sprintf("sip:c%d@example.org", i)},
 		Started:   start, Ended: start.Add(20 * time.Second),
 		Outcome: OutcomeMissed,

@@ -16,6 +16,8 @@
 // before a checkpoint, and never corrupts the file. The crash test
 // (TestJournalSurvivesKill) checks the first half.
 //
-// journal imports phone for the call data model (Direction, Party,
-// SecondaryKind, EndInfo). It must not import ui, cti, sipgo or diago.
+// journal imports phone/vocab for the call data model (Direction, Party,
+// SecondaryKind, EndInfo). It must not import ui, cti, phone, sipgo or
+// diago, directly or through another package (cti/deps_test.go checks with
+// go list -deps).
 package journal

@@ -5,9 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/cti/e164"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // Outcome is how a call ended, as the journal shows it.
@@ -88,8 +87,8 @@ func (o Outcome) rank() int {
 }
 
 // OutcomeFor classifies how a call ended from its direction, whether it was
-// answered, and its phone.EndInfo (nil while the call is up).
-func OutcomeFor(dir phone.Direction, answered bool, end *phone.EndInfo) Outcome {
+// answered, and its vocab.EndInfo (nil while the call is up).
+func OutcomeFor(dir vocab.Direction, answered bool, end *vocab.EndInfo) Outcome {
 	if answered {
 		return OutcomeAnswered
 	}
@@ -97,30 +96,30 @@ func OutcomeFor(dir phone.Direction, answered bool, end *phone.EndInfo) Outcome 
 		return OutcomeUnknown
 	}
 	switch end.Cause {
-	case phone.EndAnsweredElsewhere:
+	case vocab.EndAnsweredElsewhere:
 		return OutcomeAnsweredElsewhere
-	case phone.EndCallerCancelled:
+	case vocab.EndCallerCancelled:
 		return OutcomeCallerCancelled
-	case phone.EndRemoteHangup:
-		if dir == phone.Incoming {
+	case vocab.EndRemoteHangup:
+		if dir == vocab.Incoming {
 			return OutcomeCallerCancelled
 		}
 		return OutcomeFailed
-	case phone.EndLocalHangup:
-		if dir == phone.Incoming {
+	case vocab.EndLocalHangup:
+		if dir == vocab.Incoming {
 			return OutcomeDeclined // we hung up a ringing call: rejected it
 		}
 		return OutcomeCallerCancelled
-	case phone.EndTimeout:
-		if dir == phone.Incoming {
+	case vocab.EndTimeout:
+		if dir == vocab.Incoming {
 			return OutcomeMissed
 		}
 		return OutcomeUnavailable
-	case phone.EndRejected:
+	case vocab.EndRejected:
 		return outcomeForCode(end.Code, end.Q850)
-	case phone.EndFailed, phone.EndMediaTimeout:
+	case vocab.EndFailed, vocab.EndMediaTimeout:
 		return OutcomeFailed
-	case phone.EndTransferred:
+	case vocab.EndTransferred:
 		return OutcomeAnsweredElsewhere
 	default:
 		if end.Code != 0 || end.Q850 != 0 {
@@ -134,7 +133,7 @@ func OutcomeFor(dir phone.Direction, answered bool, end *phone.EndInfo) Outcome 
 // is no status.
 func outcomeForCode(code, q850 int) Outcome {
 	if code == 0 && q850 != 0 {
-		code, _ = phone.SIPForQ850AtUser(q850)
+		code, _ = vocab.SIPForQ850AtUser(q850)
 	}
 	switch {
 	case code == 486 || code == 600:
@@ -159,9 +158,9 @@ type Identity struct {
 	Number string `json:"number,omitempty"` // E.164 (+4930...), "" if not a phone number
 }
 
-// IdentityOf builds an Identity from a phone.Party, normalising the user
+// IdentityOf builds an Identity from a vocab.Party, normalising the user
 // part to E.164 with region (e.g. "DE") for numbers without a country code.
-func IdentityOf(p phone.Party, region string) Identity {
+func IdentityOf(p vocab.Party, region string) Identity {
 	id := Identity{Name: p.DisplayName, URI: p.URI}
 	user := p.User
 	if user == "" && strings.HasPrefix(p.URI, "tel:") {
@@ -173,30 +172,11 @@ func IdentityOf(p phone.Party, region string) Identity {
 
 // NormalizeNumber returns s in E.164 using libphonenumber, or "" if s is
 // not written as a phone number. region is the default for national
-// numbers; "" accepts only international ones.
+// numbers; "" accepts only international ones. It is e164.Normalize, the
+// rule cti/busy matches VIP numbers with.
 func NormalizeNumber(s, region string) string {
-	s = strings.TrimSpace(s)
-	digits := 0
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '/', r == '(', r == ')':
-		default:
-			return ""
-		}
-	}
-	if digits < 2 {
-		return ""
-	}
-	if region = strings.ToUpper(region); region == "" {
-		region = "ZZ"
-	}
-	num, err := phonenumbers.Parse(s, region)
-	if err != nil {
-		return ""
-	}
-	return phonenumbers.Format(num, phonenumbers.E164)
+	n, _ := e164.Normalize(s, region)
+	return n
 }
 
 // Entry is one call in the journal.
@@ -211,12 +191,12 @@ type Entry struct {
 	SIPCallID string `json:"sip_call_id,omitempty"`
 	FromTag   string `json:"from_tag,omitempty"`
 
-	Direction phone.Direction `json:"direction"`
+	Direction vocab.Direction `json:"direction"`
 	Local     Identity        `json:"local"`
 	Remote    Identity        `json:"remote"`
 
-	Secondary     phone.SecondaryKind `json:"secondary"`
-	SecondaryText string              `json:"secondary_text,omitempty"` // phone.Secondary.Describe()
+	Secondary     vocab.SecondaryKind `json:"secondary"`
+	SecondaryText string              `json:"secondary_text,omitempty"` // vocab.Secondary.Describe()
 
 	Started  time.Time `json:"started"`
 	Answered time.Time `json:"answered,omitzero"`
@@ -249,7 +229,7 @@ func DedupeKey(sipCallID, fromTag string) string {
 // missed: the user saw it and chose. Busy rejects, voicemail, no-answer
 // timeouts and callers giving up are.
 func (e *Entry) IsMissed() bool {
-	if e.Direction != phone.Incoming || e.Secondary != phone.SecondaryNone || !e.Answered.IsZero() {
+	if e.Direction != vocab.Incoming || e.Secondary != vocab.SecondaryNone || !e.Answered.IsZero() {
 		return false
 	}
 	switch e.Outcome {
@@ -282,7 +262,7 @@ func merge(old, n Entry) Entry {
 	}
 	str(&m.SIPCallID, n.SIPCallID)
 	str(&m.FromTag, n.FromTag)
-	if n.Direction != phone.DirectionUnknown {
+	if n.Direction != vocab.DirectionUnknown {
 		m.Direction = n.Direction
 	}
 	str(&m.Local.Name, n.Local.Name)
@@ -291,7 +271,7 @@ func merge(old, n Entry) Entry {
 	str(&m.Remote.Name, n.Remote.Name)
 	str(&m.Remote.URI, n.Remote.URI)
 	str(&m.Remote.Number, n.Remote.Number)
-	if n.Secondary != phone.SecondaryNone {
+	if n.Secondary != vocab.SecondaryNone {
 		m.Secondary = n.Secondary
 		str(&m.SecondaryText, n.SecondaryText)
 	}

@@ -25,6 +25,9 @@ func TestImports(t *testing.T) {
 		}
 		for _, imp := range af.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
+			if p == "github.com/anyphone/anyphone/cti/e164" {
+				continue // the number rule, a leaf shared with busy
+			}
 			for _, bad := range forbidden {
 				if p == bad || strings.HasPrefix(p, bad+"/") {
 					t.Errorf("%s imports %s", f, p)

@@ -12,7 +12,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // migrations are applied in order; migration i (0-based) brings the schema
@@ -189,14 +189,14 @@ func scanEntry(s scanner) (Entry, error) {
 	return e, nil
 }
 
-func parseDirection(s string) phone.Direction {
+func parseDirection(s string) vocab.Direction {
 	switch s {
-	case phone.Incoming.String():
-		return phone.Incoming
-	case phone.Outgoing.String():
-		return phone.Outgoing
+	case vocab.Incoming.String():
+		return vocab.Incoming
+	case vocab.Outgoing.String():
+		return vocab.Outgoing
 	default:
-		return phone.DirectionUnknown
+		return vocab.DirectionUnknown
 	}
 }
 
@@ -311,9 +311,9 @@ func (f Filter) where() (string, []any) {
 	case ViewAnsweredElsewhere:
 		conds, args = append(conds, "outcome = ?"), append(args, OutcomeAnsweredElsewhere.String())
 	case ViewIncoming:
-		conds, args = append(conds, "direction = ?"), append(args, phone.Incoming.String())
+		conds, args = append(conds, "direction = ?"), append(args, vocab.Incoming.String())
 	case ViewOutgoing:
-		conds, args = append(conds, "direction = ?"), append(args, phone.Outgoing.String())
+		conds, args = append(conds, "direction = ?"), append(args, vocab.Outgoing.String())
 	}
 	if f.Unread {
 		conds = append(conds, "read = 0")

@@ -13,7 +13,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 var base = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -40,7 +40,7 @@ func mustRecord(t testing.TB, j *Journal, e Entry) int64 {
 func incoming(key string, minute int, outcome Outcome) Entry {
 	return Entry{
 		User: "me", SIPCallID: key, FromTag: "t",
-		Direction: phone.Incoming,
+		Direction: vocab.Incoming,
 		Local:     Identity{URI: "sip:me@example.org"},
 		Remote:    Identity{Name: "Caller " + key, URI: "sip:" + key + "@example.org"},
 		Started:   base.Add(time.Duration(minute) * time.Minute),
@@ -131,7 +131,7 @@ func TestRecordDedupe(t *testing.T) {
 	ctx := context.Background()
 	j := openTest(t)
 	ringing := Entry{
-		User: "me", SIPCallID: "abc@host", FromTag: "ft1", Direction: phone.Incoming,
+		User: "me", SIPCallID: "abc@host", FromTag: "ft1", Direction: vocab.Incoming,
 		Remote:  Identity{URI: "sip:alice@example.org"},
 		Started: base, Device: "desk",
 	}
@@ -179,7 +179,7 @@ func TestRecordDedupe(t *testing.T) {
 		}
 	}
 	want := Entry{
-		ID: id1, User: "me", Key: "abc@host;ft1", SIPCallID: "abc@host", FromTag: "ft1", Direction: phone.Incoming,
+		ID: id1, User: "me", Key: "abc@host;ft1", SIPCallID: "abc@host", FromTag: "ft1", Direction: vocab.Incoming,
 		Remote:  Identity{Name: "Alice", URI: "sip:alice@example.org", Number: "+4930123"},
 		Started: base, Answered: base.Add(5 * time.Second), Ended: base.Add(time.Minute),
 		Outcome: OutcomeAnswered, Code: 200, Device: "mobile",
@@ -196,7 +196,7 @@ func TestRecordNoKey(t *testing.T) {
 			t.Errorf("%d: err = %v, want ErrNoKey", i, err)
 		}
 	}
-	if id := mustRecord(t, j, Entry{User: "me", Key: "custom", Direction: phone.Outgoing}); id == 0 {
+	if id := mustRecord(t, j, Entry{User: "me", Key: "custom", Direction: vocab.Outgoing}); id == 0 {
 		t.Error("supplied key not accepted")
 	}
 }
@@ -207,19 +207,19 @@ func TestIsMissed(t *testing.T) {
 		e    Entry
 		want bool
 	}{
-		{"no answer", Entry{Direction: phone.Incoming, Outcome: OutcomeMissed}, true},
-		{"caller gave up", Entry{Direction: phone.Incoming, Outcome: OutcomeCallerCancelled}, true},
-		{"rejected busy by policy", Entry{Direction: phone.Incoming, Outcome: OutcomeRejectedBusy}, true},
-		{"voicemail", Entry{Direction: phone.Incoming, Outcome: OutcomeVoicemail}, true},
-		{"unavailable", Entry{Direction: phone.Incoming, Outcome: OutcomeUnavailable}, true},
-		{"answered elsewhere", Entry{Direction: phone.Incoming, Outcome: OutcomeAnsweredElsewhere}, false},
-		{"answered", Entry{Direction: phone.Incoming, Outcome: OutcomeAnswered}, false},
-		{"answered time set", Entry{Direction: phone.Incoming, Outcome: OutcomeFailed, Answered: base}, false},
-		{"declined by the user", Entry{Direction: phone.Incoming, Outcome: OutcomeDeclined}, false},
-		{"still ringing", Entry{Direction: phone.Incoming, Outcome: OutcomeUnknown}, false},
-		{"team call not answered", Entry{Direction: phone.Incoming, Outcome: OutcomeMissed, Secondary: phone.SecondaryTeamCall}, false},
-		{"response group", Entry{Direction: phone.Incoming, Outcome: OutcomeCallerCancelled, Secondary: phone.SecondaryResponseGroup}, false},
-		{"outgoing unanswered", Entry{Direction: phone.Outgoing, Outcome: OutcomeUnavailable}, false},
+		{"no answer", Entry{Direction: vocab.Incoming, Outcome: OutcomeMissed}, true},
+		{"caller gave up", Entry{Direction: vocab.Incoming, Outcome: OutcomeCallerCancelled}, true},
+		{"rejected busy by policy", Entry{Direction: vocab.Incoming, Outcome: OutcomeRejectedBusy}, true},
+		{"voicemail", Entry{Direction: vocab.Incoming, Outcome: OutcomeVoicemail}, true},
+		{"unavailable", Entry{Direction: vocab.Incoming, Outcome: OutcomeUnavailable}, true},
+		{"answered elsewhere", Entry{Direction: vocab.Incoming, Outcome: OutcomeAnsweredElsewhere}, false},
+		{"answered", Entry{Direction: vocab.Incoming, Outcome: OutcomeAnswered}, false},
+		{"answered time set", Entry{Direction: vocab.Incoming, Outcome: OutcomeFailed, Answered: base}, false},
+		{"declined by the user", Entry{Direction: vocab.Incoming, Outcome: OutcomeDeclined}, false},
+		{"still ringing", Entry{Direction: vocab.Incoming, Outcome: OutcomeUnknown}, false},
+		{"team call not answered", Entry{Direction: vocab.Incoming, Outcome: OutcomeMissed, Secondary: vocab.SecondaryTeamCall}, false},
+		{"response group", Entry{Direction: vocab.Incoming, Outcome: OutcomeCallerCancelled, Secondary: vocab.SecondaryResponseGroup}, false},
+		{"outgoing unanswered", Entry{Direction: vocab.Outgoing, Outcome: OutcomeUnavailable}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,29 +233,29 @@ func TestIsMissed(t *testing.T) {
 func TestOutcomeFor(t *testing.T) {
 	tests := []struct {
 		name     string
-		dir      phone.Direction
+		dir      vocab.Direction
 		answered bool
-		end      *phone.EndInfo
+		end      *vocab.EndInfo
 		want     Outcome
 	}{
-		{"answered", phone.Incoming, true, &phone.EndInfo{Cause: phone.EndRemoteHangup}, OutcomeAnswered},
-		{"still up", phone.Incoming, false, nil, OutcomeUnknown},
-		{"cancel cause 200", phone.Incoming, false, &phone.EndInfo{Cause: phone.CancelEndCause([]string{`SIP;cause=200;text="Call completed elsewhere"`})}, OutcomeAnsweredElsewhere},
-		{"plain cancel", phone.Incoming, false, &phone.EndInfo{Cause: phone.CancelEndCause(nil)}, OutcomeCallerCancelled},
-		{"no answer timeout", phone.Incoming, false, &phone.EndInfo{Cause: phone.EndTimeout}, OutcomeMissed},
-		{"we rejected busy", phone.Incoming, false, &phone.EndInfo{Cause: phone.EndRejected, Code: 486, Q850: 17}, OutcomeRejectedBusy},
-		{"we answered 480", phone.Incoming, false, &phone.EndInfo{Cause: phone.EndRejected, Code: 480}, OutcomeUnavailable},
-		{"we sent voicemail", phone.Incoming, false, &phone.EndInfo{Cause: phone.EndRejected, Code: 302}, OutcomeVoicemail},
-		{"user declined", phone.Incoming, false, &phone.EndInfo{Cause: phone.EndRejected, Code: 603}, OutcomeDeclined},
-		{"user hung up ringing", phone.Incoming, false, &phone.EndInfo{Cause: phone.EndLocalHangup}, OutcomeDeclined},
-		{"callee busy", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndRejected, Code: 486}, OutcomeRejectedBusy},
-		{"callee busy everywhere", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndRejected, Code: 600}, OutcomeRejectedBusy},
-		{"callee unavailable q850 only", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndRejected, Q850: 18}, OutcomeUnavailable},
-		{"callee rejected q850 21", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndRejected, Q850: 21}, OutcomeDeclined},
-		{"we gave up", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndLocalHangup}, OutcomeCallerCancelled},
-		{"outgoing timeout", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndTimeout}, OutcomeUnavailable},
-		{"server error", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndRejected, Code: 503}, OutcomeFailed},
-		{"transport failure", phone.Outgoing, false, &phone.EndInfo{Cause: phone.EndFailed}, OutcomeFailed},
+		{"answered", vocab.Incoming, true, &vocab.EndInfo{Cause: vocab.EndRemoteHangup}, OutcomeAnswered},
+		{"still up", vocab.Incoming, false, nil, OutcomeUnknown},
+		{"cancel cause 200", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.CancelEndCause([]string{`SIP;cause=200;text="Call completed elsewhere"`})}, OutcomeAnsweredElsewhere},
+		{"plain cancel", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.CancelEndCause(nil)}, OutcomeCallerCancelled},
+		{"no answer timeout", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.EndTimeout}, OutcomeMissed},
+		{"we rejected busy", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.EndRejected, Code: 486, Q850: 17}, OutcomeRejectedBusy},
+		{"we answered 480", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.EndRejected, Code: 480}, OutcomeUnavailable},
+		{"we sent voicemail", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.EndRejected, Code: 302}, OutcomeVoicemail},
+		{"user declined", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.EndRejected, Code: 603}, OutcomeDeclined},
+		{"user hung up ringing", vocab.Incoming, false, &vocab.EndInfo{Cause: vocab.EndLocalHangup}, OutcomeDeclined},
+		{"callee busy", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndRejected, Code: 486}, OutcomeRejectedBusy},
+		{"callee busy everywhere", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndRejected, Code: 600}, OutcomeRejectedBusy},
+		{"callee unavailable q850 only", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndRejected, Q850: 18}, OutcomeUnavailable},
+		{"callee rejected q850 21", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndRejected, Q850: 21}, OutcomeDeclined},
+		{"we gave up", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndLocalHangup}, OutcomeCallerCancelled},
+		{"outgoing timeout", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndTimeout}, OutcomeUnavailable},
+		{"server error", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndRejected, Code: 503}, OutcomeFailed},
+		{"transport failure", vocab.Outgoing, false, &vocab.EndInfo{Cause: vocab.EndFailed}, OutcomeFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,12 +281,12 @@ func fixture(t testing.TB, j *Journal) map[string]int64 {
 	answered.Device = "desk"
 	add("answered", answered)
 	team := incoming("team", 4, OutcomeMissed)
-	team.Secondary, team.SecondaryText = phone.SecondaryTeamCall, "team call for Frank"
+	team.Secondary, team.SecondaryText = vocab.SecondaryTeamCall, "team call for Frank"
 	add("team", team)
 	busy := incoming("busy", 5, OutcomeRejectedBusy)
 	busy.Code, busy.Phrase, busy.Q850, busy.BusyRule = 486, "Busy Here", 17, "busy-policy"
 	add("busy", busy)
-	out := Entry{User: "me", Key: "out", Direction: phone.Outgoing, Remote: Identity{URI: "sip:bob@example.org"},
+	out := Entry{User: "me", Key: "out", Direction: vocab.Outgoing, Remote: Identity{URI: "sip:bob@example.org"},
 		Started: base.Add(6 * time.Minute), Ended: base.Add(6*time.Minute + 3*time.Second), Outcome: OutcomeUnavailable,
 		Code: 480, Phrase: "Temporarily Unavailable", Q850: 18}
 	add("out", out)
@@ -459,14 +459,14 @@ func TestExport(t *testing.T) {
 
 func TestIdentityOf(t *testing.T) {
 	tests := []struct {
-		p      phone.Party
+		p      vocab.Party
 		region string
 		want   Identity
 	}{
-		{phone.Party{DisplayName: "Frank", URI: "sip:+495251304613@gw", User: "+495251304613"}, "", Identity{"Frank", "sip:+495251304613@gw", "+495251304613"}},
-		{phone.Party{URI: "sip:05251304613@gw", User: "05251304613"}, "DE", Identity{"", "sip:05251304613@gw", "+495251304613"}},
-		{phone.Party{URI: "tel:+1-212-555-0100"}, "", Identity{"", "tel:+1-212-555-0100", "+12125550100"}},
-		{phone.Party{URI: "sip:alice@example.org", User: "alice"}, "DE", Identity{"", "sip:alice@example.org", ""}},
+		{vocab.Party{DisplayName: "Frank", URI: "sip:+495251304613@gw", User: "+495251304613"}, "", Identity{"Frank", "sip:+495251304613@gw", "+495251304613"}},
+		{vocab.Party{URI: "sip:05251304613@gw", User: "05251304613"}, "DE", Identity{"", "sip:05251304613@gw", "+495251304613"}},
+		{vocab.Party{URI: "tel:+1-212-555-0100"}, "", Identity{"", "tel:+1-212-555-0100", "+12125550100"}},
+		{vocab.Party{URI: "sip:alice@example.org", User: "alice"}, "DE", Identity{"", "sip:alice@example.org", ""}},
 	}
 	for i, tc := range tests {
 		if got := IdentityOf(tc.p, tc.region); got != tc.want {

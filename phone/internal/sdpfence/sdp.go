@@ -1,4 +1,4 @@
-// SDP fences for diago v0.31.0.
+// Package sdpfence holds phone's SDP fences for diago v0.31.0.
 //
 // diago parses every SDP body itself (media/sdp.Unmarshal, MediaSession.RemoteSDP) and has no
 // recover() anywhere, so phone/ cleans each body before diago sees it: in the server request
@@ -8,42 +8,41 @@
 //
 // Which defect (LIBRARIES.md §3) each function fences:
 //
-//   - sdpNormalize: #1, an LF-only empty line makes diago's nextLine index line[-1] and panic,
+//   - Normalize: #1, an LF-only empty line makes diago's nextLine index line[-1] and panic,
 //     killing the process; #2 (diago issue #125), the last line is dropped when the body has no
-//     trailing newline, so a final a=sendonly is lost. It also rejects, as *sdpError, the inputs
+//     trailing newline, so a final a=sendonly is lost. It also rejects, as *Error, the inputs
 //     that crash diago further on: a c= line with fewer than three fields (ConnectionInformation
 //     indexes fields[2]) and repeated a=rtpmap lines for one payload type (CodecsFromSDPRead
 //     writes past its slice), or a repeated c= in one section (diago reads the first, we the
 //     last); it drops session-level a=rtpmap lines, which diago merges into the audio
 //     attributes, and rewrites o=, c= and m= with single spaces (diago finds the media type
 //     of "m= audio" or "m=audio\t..." at the first space and loses the stream).
-//   - sdpStripExtraMedia, sdpAddRejectedMedia: #3, an offer with more than one m= line fails
+//   - StripExtraMedia, AddRejectedMedia: #3, an offer with more than one m= line fails
 //     RemoteSDP ("more than 1 media line"): re-INVITE answered 487, Answer() fails. We hand diago
 //     the audio section alone and put the other m= lines back, port 0, in its answer (RFC 3264
-//     §6), in the offer's order. sdpStripExtraMedia also drops a session-level c= shadowed by
+//     §6), in the offer's order. StripExtraMedia also drops a session-level c= shadowed by
 //     the audio's own c=, because diago takes the first c= of the body (RFC 4566 §5.7 says the
 //     media-level one wins).
-//   - sdpTranslateRemoteHold, sdpInfo.WeMaySend: #4, c=0.0.0.0 (RFC 2543 hold) is answered
+//   - translateRemoteHold, Info.WeMaySend: #4, c=0.0.0.0 (RFC 2543 hold) is answered
 //     a=sendrecv and a=inactive is answered but not enforced: diago keeps sending RTP, to
 //     0.0.0.0, which Linux delivers to the local host. The translation gives diago a direction
 //     it understands; the caller must still mute the uplink when WeMaySend is false (diago's
 //     MediaSession.WriteRTP only blocks recvonly).
-//   - sdpApplyHold, sdpApplyResume, sdpRewriteHold: #9, diago's API only offers sendonly hold;
+//   - ApplyHold, ApplyResume, RewriteHold: #9, diago's API only offers sendonly hold;
 //     these turn our own SDP (or diago's a=sendonly re-INVITE, in the request hook) into the
 //     dialect the peer expects (HoldDialect).
-//   - sdpFixOrigin: #10, diago's offers carry the 64-bit NTP timestamp as o= sess-id
+//   - FixOrigin: #10, diago's offers carry the 64-bit NTP timestamp as o= sess-id
 //     (about 1.7e19 > MaxInt64) and strict peers answer 488 (fixed upstream in v0.32.0, fcf0ff5).
-//   - sdpSetConnection: #5 (diago issue #150), the media fork of a re-INVITE drops
+//   - setConnection: #5 (diago issue #150), the media fork of a re-INVITE drops
 //     MediaExternalIP, so diago advertises the private address.
 //
-// sdpFenceIncoming chains the fences for a foreign body; sdpAddRejectedMedia then fixes our
+// FenceIncoming chains the fences for a foreign body; AddRejectedMedia then fixes our
 // answer in the response hook.
 //
 // Foreign SDP is edited line by line, not through pion/sdp: pion refuses valid-but-odd bodies
 // (lines out of RFC 4566 order, a= before t=, ...), and these edits only touch v=/o=/c=/m= and
 // direction attributes. Nothing here needs pion to build SDP: diago generates ours.
-
-package phone
+package sdpfence
 
 import (
 	"bytes"
@@ -53,170 +52,105 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
-// HoldDialect is how we put a call on hold in the SDP we offer. Peers disagree: most accept
-// RFC 3264 a=sendonly, some PBXs and gateways want a=inactive, old ones only understand the
-// RFC 2543 form (c=IN IP4 0.0.0.0). The zero value HoldDefault means HoldSendonly.
-type HoldDialect int
+// Direction is an RFC 3264 media direction attribute.
+type Direction int
 
 const (
-	// HoldDefault is the zero value; it behaves as HoldSendonly.
-	HoldDefault HoldDialect = iota
-	// HoldSendonly offers a=sendonly (RFC 3264 §8.4): we keep sending music or silence.
-	HoldSendonly
-	// HoldInactive offers a=inactive: no media in either direction.
-	HoldInactive
-	// HoldZeroIP offers c=IN IP4 0.0.0.0 without a direction attribute (RFC 2543 §B.5).
-	HoldZeroIP
+	DirNone  Direction = iota // no direction attribute written
+	SendRecv                  // a=sendrecv (the default, RFC 3264 §5.1)
+	SendOnly                  // a=sendonly
+	RecvOnly                  // a=recvonly
+	Inactive                  // a=inactive
 )
 
-// String returns the name ParseHoldDialect accepts: "default", "sendonly", "inactive" or
-// "zero-ip".
-func (d HoldDialect) String() string {
+// String returns the attribute name, "" for DirNone.
+func (d Direction) String() string {
 	switch d {
-	case HoldDefault:
-		return "default"
-	case HoldSendonly:
-		return "sendonly"
-	case HoldInactive:
-		return "inactive"
-	case HoldZeroIP:
-		return "zero-ip"
-	default:
-		return "HoldDialect(" + strconv.Itoa(int(d)) + ")"
-	}
-}
-
-// ParseHoldDialect parses a configuration value. It accepts, case-insensitively, "sendonly",
-// "inactive", "zero-ip" (aliases "0.0.0.0", "rfc2543"), and "" or "default" for HoldDefault.
-func ParseHoldDialect(s string) (HoldDialect, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "default":
-		return HoldDefault, nil
-	case "sendonly":
-		return HoldSendonly, nil
-	case "inactive":
-		return HoldInactive, nil
-	case "zero-ip", "0.0.0.0", "rfc2543":
-		return HoldZeroIP, nil
-	}
-	return HoldDefault, fmt.Errorf("phone: unknown hold dialect %q (want sendonly, inactive or zero-ip)", s)
-}
-
-// MarshalText implements encoding.TextMarshaler; it fails for values outside the constants.
-func (d HoldDialect) MarshalText() ([]byte, error) {
-	if d < HoldDefault || d > HoldZeroIP {
-		return nil, fmt.Errorf("phone: invalid hold dialect %d", int(d))
-	}
-	return []byte(d.String()), nil
-}
-
-// UnmarshalText implements encoding.TextUnmarshaler with ParseHoldDialect.
-func (d *HoldDialect) UnmarshalText(b []byte) error {
-	v, err := ParseHoldDialect(string(b))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-// sdpDirection is an RFC 3264 media direction attribute.
-type sdpDirection int
-
-const (
-	sdpDirNone  sdpDirection = iota // no direction attribute written
-	sdpSendRecv                     // a=sendrecv (the default, RFC 3264 §5.1)
-	sdpSendOnly                     // a=sendonly
-	sdpRecvOnly                     // a=recvonly
-	sdpInactive                     // a=inactive
-)
-
-// String returns the attribute name, "" for sdpDirNone.
-func (d sdpDirection) String() string {
-	switch d {
-	case sdpSendRecv:
+	case SendRecv:
 		return "sendrecv"
-	case sdpSendOnly:
+	case SendOnly:
 		return "sendonly"
-	case sdpRecvOnly:
+	case RecvOnly:
 		return "recvonly"
-	case sdpInactive:
+	case Inactive:
 		return "inactive"
 	default:
 		return ""
 	}
 }
 
-// sdpParseDirection maps an attribute line value ("sendonly") to its direction; anything
-// else is sdpDirNone.
-func sdpParseDirection(attr string) sdpDirection {
+// parseDirection maps an attribute line value ("sendonly") to its direction; anything
+// else is DirNone.
+func parseDirection(attr string) Direction {
 	switch attr {
 	case "sendrecv":
-		return sdpSendRecv
+		return SendRecv
 	case "sendonly":
-		return sdpSendOnly
+		return SendOnly
 	case "recvonly":
-		return sdpRecvOnly
+		return RecvOnly
 	case "inactive":
-		return sdpInactive
+		return Inactive
 	default:
-		return sdpDirNone
+		return DirNone
 	}
 }
 
 // sdpDirectionAnswer is the direction an answerer that is willing to do everything uses for an
 // offered direction (RFC 3264 §6.1): sendonly→recvonly, recvonly→sendonly, inactive→inactive,
 // sendrecv (or none)→sendrecv.
-func sdpDirectionAnswer(offer sdpDirection) sdpDirection {
+func sdpDirectionAnswer(offer Direction) Direction {
 	switch offer {
-	case sdpSendOnly:
-		return sdpRecvOnly
-	case sdpRecvOnly:
-		return sdpSendOnly
-	case sdpInactive:
-		return sdpInactive
+	case SendOnly:
+		return RecvOnly
+	case RecvOnly:
+		return SendOnly
+	case Inactive:
+		return Inactive
 	default:
-		return sdpSendRecv
+		return SendRecv
 	}
 }
 
-// sdpDirection is the direction a held offer in dialect d expresses.
-func (d HoldDialect) sdpDirection() sdpDirection {
+// holdDirection is the direction a held offer in dialect d expresses.
+func holdDirection(d vocab.HoldDialect) Direction {
 	switch d {
-	case HoldInactive, HoldZeroIP:
-		return sdpInactive
+	case vocab.HoldInactive, vocab.HoldZeroIP:
+		return Inactive
 	default:
-		return sdpSendOnly
+		return SendOnly
 	}
 }
 
-// sdpError is an SDP body we refuse. Code is the SIP status the caller should answer with:
+// Error is an SDP body we refuse. Code is the SIP status the caller should answer with:
 // 400 when the body is not well-formed SDP, 488 when it is but offers nothing we can use.
-type sdpError struct {
+type Error struct {
 	Line   int    // 1-based line of the input, 0 when no single line is at fault
 	Code   int    // 400 or 488
 	Reason string // what is wrong, lowercase
 }
 
-func (e *sdpError) Error() string {
+func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("phone: sdp line %d: %s", e.Line, e.Reason)
 	}
 	return "phone: sdp: " + e.Reason
 }
 
-// sdpPayload is one payload type of the audio m= line.
-type sdpPayload struct {
+// Payload is one payload type of the audio m= line.
+type Payload struct {
 	PT       int    // 0..127
 	Name     string // encoding name from a=rtpmap or the RFC 3551 static table; "" if unknown
 	Rate     int    // clock rate, 0 if unknown
 	Channels int    // encoding parameters for audio, 1 when not given
 }
 
-// sdpMedia is one m= section, as listed on its m= line.
-type sdpMedia struct {
+// Media is one m= section, as listed on its m= line.
+type Media struct {
 	Index   int      // position among the m= lines of the SDP it came from, from 0
 	Type    string   // "audio", "video", "image", ...
 	Port    int      // 0 = rejected or disabled
@@ -226,42 +160,42 @@ type sdpMedia struct {
 
 // rejectedLine is the m= line that rejects this stream in an answer (RFC 3264 §6): port 0,
 // same proto and formats.
-func (m sdpMedia) rejectedLine() string {
+func (m Media) rejectedLine() string {
 	return "m=" + m.Type + " 0 " + m.Proto + " " + strings.Join(m.Formats, " ")
 }
 
-// sdpInfo is what phone/ needs to know about a remote SDP, read by sdpNormalize.
-type sdpInfo struct {
+// Info is what phone/ needs to know about a remote SDP, read by Normalize.
+type Info struct {
 	OriginUser     string // o= username
 	SessionID      uint64 // o= sess-id
 	SessionVersion uint64 // o= sess-version
 	OriginAddr     string // o= unicast-address
 
-	AudioIndex int          // position of the chosen audio m= line among all m= lines
-	AudioPort  int          // 0 = the audio stream is rejected
-	AudioProto string       // e.g. "RTP/AVP"
-	Payloads   []sdpPayload // audio payload types in m= order
-	ConnAddr   string       // audio connection address: media-level c= wins, then session level
+	AudioIndex int       // position of the chosen audio m= line among all m= lines
+	AudioPort  int       // 0 = the audio stream is rejected
+	AudioProto string    // e.g. "RTP/AVP"
+	Payloads   []Payload // audio payload types in m= order
+	ConnAddr   string    // audio connection address: media-level c= wins, then session level
 	// ZeroAddr is true when ConnAddr is 0.0.0.0 or :: (RFC 2543 hold, RFC 3264 §8.4).
 	ZeroAddr bool
 	// Direction is the audio direction as written: the media-level attribute wins, then the
-	// session-level one, then sendrecv (RFC 3264 §5.1). Never sdpDirNone.
-	Direction sdpDirection
+	// session-level one, then sendrecv (RFC 3264 §5.1). Never DirNone.
+	Direction Direction
 	// Effective folds in RFC 2543 hold: with ZeroAddr, sendonly stays sendonly and everything
 	// else is inactive (the peer gave no address to send to).
-	Effective sdpDirection
+	Effective Direction
 	// RemoteSendsToUs: the peer will send audio (Effective sendrecv or sendonly, port ≠ 0).
 	RemoteSendsToUs bool
 	// WeMaySend: we may send audio (Effective sendrecv or recvonly, port ≠ 0, real address).
 	// diago does not enforce this (LIBRARIES.md defect #4): mute the uplink when false.
 	WeMaySend bool
 
-	Extra []sdpMedia // the other m= sections (non-audio, or audio beyond the chosen one)
+	Extra []Media // the other m= sections (non-audio, or audio beyond the chosen one)
 }
 
 // payloadType returns the payload type the peer uses for an encoding name (case-insensitive)
 // at a clock rate, e.g. ("telephone-event", 8000); rate 0 matches any rate.
-func (i sdpInfo) payloadType(name string, rate int) (int, bool) {
+func (i Info) PayloadType(name string, rate int) (int, bool) {
 	for _, p := range i.Payloads {
 		if strings.EqualFold(p.Name, name) && (rate == 0 || p.Rate == rate) {
 			return p.PT, true
@@ -271,7 +205,7 @@ func (i sdpInfo) payloadType(name string, rate int) (int, bool) {
 }
 
 // sdpStaticPayloads is the RFC 3551 §6 table of static audio payload types.
-var sdpStaticPayloads = map[int]sdpPayload{
+var sdpStaticPayloads = map[int]Payload{
 	0: {0, "PCMU", 8000, 1}, 3: {3, "GSM", 8000, 1}, 4: {4, "G723", 8000, 1},
 	5: {5, "DVI4", 8000, 1}, 6: {6, "DVI4", 16000, 1}, 7: {7, "LPC", 8000, 1},
 	8: {8, "PCMA", 8000, 1}, 9: {9, "G722", 8000, 1}, 10: {10, "L16", 44100, 2},
@@ -367,13 +301,13 @@ func (d *sdpDoc) rebuild() {
 }
 
 // sdpParseMediaLine parses the value of an m= line: <media> <port>[/<n>] <proto> <fmt> ...
-func sdpParseMediaLine(value string) (sdpMedia, bool) {
+func sdpParseMediaLine(value string) (Media, bool) {
 	f := strings.Fields(value)
 	p, ok := sdpMediaFields(f)
 	if !ok {
-		return sdpMedia{}, false
+		return Media{}, false
 	}
-	return sdpMedia{Type: f[0], Port: p, Proto: f[2], Formats: f[3:]}, true
+	return Media{Type: f[0], Port: p, Proto: f[2], Formats: f[3:]}, true
 }
 
 // sdpMediaHead is sdpParseMediaLine without the fmt list, and without
@@ -527,12 +461,12 @@ func (d *sdpDoc) pickAudio() int {
 	return first
 }
 
-// lastDirection returns the last direction attribute among lines[start:end], or sdpDirNone.
-func (d *sdpDoc) lastDirection(start, end int) sdpDirection {
-	dir := sdpDirNone
+// lastDirection returns the last direction attribute among lines[start:end], or DirNone.
+func (d *sdpDoc) lastDirection(start, end int) Direction {
+	dir := DirNone
 	for _, l := range d.lines[start:end] {
 		if v, ok := strings.CutPrefix(l.text, "a="); ok {
-			if x := sdpParseDirection(v); x != sdpDirNone {
+			if x := parseDirection(v); x != DirNone {
 				dir = x
 			}
 		}
@@ -557,16 +491,16 @@ func (d *sdpDoc) lastConn(start, end int) string {
 // description with a type letter it does not understand, so we refuse others.
 const sdpLineTypes = "vosiuepcbzktram"
 
-// sdpNormalize cleans a foreign SDP body for diago and describes it. The clean body has CRLF
+// Normalize cleans a foreign SDP body for diago and describes it. The clean body has CRLF
 // line ends, no empty lines, no blanks around lines, single spaces between the fields of o=,
 // c= and m= lines, a trailing CRLF, no session-level
 // a=rtpmap and no repeated a=rtpmap for one payload type within a media section. A body that is
-// not SDP, or not one diago could use, is refused with *sdpError (Code 400 or 488). It never
+// not SDP, or not one diago could use, is refused with *Error (Code 400 or 488). It never
 // panics; normalizing a clean body returns it unchanged.
-func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
+func Normalize(body []byte) (clean []byte, info Info, err error) {
 	d := sdpSplit(body)
-	bad := func(no int, format string, args ...any) ([]byte, sdpInfo, error) {
-		return nil, sdpInfo{}, &sdpError{Line: no, Code: 400, Reason: fmt.Sprintf(format, args...)}
+	bad := func(no int, format string, args ...any) ([]byte, Info, error) {
+		return nil, Info{}, &Error{Line: no, Code: 400, Reason: fmt.Sprintf(format, args...)}
 	}
 	if len(d.lines) == 0 {
 		return bad(0, "empty body")
@@ -635,7 +569,7 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 	}
 	k := d.pickAudio()
 	if k < 0 {
-		return nil, sdpInfo{}, &sdpError{Code: 488, Reason: "no audio stream"}
+		return nil, Info{}, &Error{Code: 488, Reason: "no audio stream"}
 	}
 
 	// diago merges the a= lines of all levels and writes one codec per matching a=rtpmap into a
@@ -667,26 +601,26 @@ func sdpNormalize(body []byte) (clean []byte, info sdpInfo, err error) {
 		info.ConnAddr = d.lastConn(0, d.sessionEnd())
 	}
 	if info.ConnAddr == "" {
-		return nil, sdpInfo{}, &sdpError{Line: d.lines[start].no, Code: 400, Reason: "no c= line for the audio stream"}
+		return nil, Info{}, &Error{Line: d.lines[start].no, Code: 400, Reason: "no c= line for the audio stream"}
 	}
 	if reason := sdpCheckConn(d.audioConnLine(start, end)); reason != "" {
-		return nil, sdpInfo{}, &sdpError{Code: 488, Reason: reason}
+		return nil, Info{}, &Error{Code: 488, Reason: reason}
 	}
 	info.ZeroAddr = sdpIsZeroAddr(info.ConnAddr)
 	info.Direction = d.lastDirection(start, end)
-	if info.Direction == sdpDirNone {
+	if info.Direction == DirNone {
 		info.Direction = d.lastDirection(0, d.sessionEnd())
 	}
-	if info.Direction == sdpDirNone {
-		info.Direction = sdpSendRecv
+	if info.Direction == DirNone {
+		info.Direction = SendRecv
 	}
 	info.Effective = info.Direction
-	if info.ZeroAddr && info.Effective != sdpSendOnly {
-		info.Effective = sdpInactive
+	if info.ZeroAddr && info.Effective != SendOnly {
+		info.Effective = Inactive
 	}
 	live := info.AudioPort != 0
-	info.RemoteSendsToUs = live && (info.Effective == sdpSendRecv || info.Effective == sdpSendOnly)
-	info.WeMaySend = live && (info.Effective == sdpSendRecv || info.Effective == sdpRecvOnly)
+	info.RemoteSendsToUs = live && (info.Effective == SendRecv || info.Effective == SendOnly)
+	info.WeMaySend = live && (info.Effective == SendRecv || info.Effective == RecvOnly)
 	info.Payloads = sdpPayloads(m.Formats, d.lines[start+1:end])
 	for j, i := range d.media {
 		if j == k {
@@ -737,8 +671,8 @@ func sdpCheckConn(v string) string {
 
 // sdpPayloads lists the payload types of an m= fmt list with their a=rtpmap (or static) names.
 // Formats that are not RTP payload type numbers are skipped.
-func sdpPayloads(formats []string, lines []sdpLine) []sdpPayload {
-	maps := map[string]sdpPayload{}
+func sdpPayloads(formats []string, lines []sdpLine) []Payload {
+	maps := map[string]Payload{}
 	for _, l := range lines {
 		v, ok := strings.CutPrefix(l.text, "a=rtpmap:")
 		if !ok {
@@ -751,7 +685,7 @@ func sdpPayloads(formats []string, lines []sdpLine) []sdpPayload {
 		// <encoding name>/<clock rate>[/<channels>], as strings.Split at
 		// "/" would read it, without the slice.
 		name, rest, hasRate := strings.Cut(strings.TrimSpace(enc), "/")
-		p := sdpPayload{Name: name, Channels: 1}
+		p := Payload{Name: name, Channels: 1}
 		if hasRate {
 			rate, rest2, hasCh := strings.Cut(rest, "/")
 			p.Rate, _ = strconv.Atoi(rate)
@@ -764,7 +698,7 @@ func sdpPayloads(formats []string, lines []sdpLine) []sdpPayload {
 		}
 		maps[pt] = p
 	}
-	var out []sdpPayload
+	var out []Payload
 	for _, f := range formats {
 		pt, err := strconv.Atoi(f)
 		if err != nil || pt < 0 || pt > 127 {
@@ -780,12 +714,12 @@ func sdpPayloads(formats []string, lines []sdpLine) []sdpPayload {
 	return out
 }
 
-// sdpStripExtraMedia keeps the session part and the audio section sdpNormalize chose, and
-// returns the other m= sections (with their positions) for sdpAddRejectedMedia. When the audio
+// StripExtraMedia keeps the session part and the audio section Normalize chose, and
+// returns the other m= sections (with their positions) for AddRejectedMedia. When the audio
 // section has its own c=, the session-level c= is dropped too: diago reads the first c= of the
 // body, RFC 4566 §5.7 says the media-level one applies. A body without an audio m= line is
 // returned unchanged. Use it on a normalized body.
-func sdpStripExtraMedia(body []byte) (clean []byte, removed []sdpMedia) {
+func StripExtraMedia(body []byte) (clean []byte, removed []Media) {
 	d := sdpSplit(body)
 	k := d.pickAudio()
 	if k < 0 {
@@ -816,12 +750,12 @@ func sdpStripExtraMedia(body []byte) (clean []byte, removed []sdpMedia) {
 	return d.bytes(), removed
 }
 
-// sdpAddRejectedMedia puts the m= sections sdpStripExtraMedia removed back into an answer, as
+// AddRejectedMedia puts the m= sections StripExtraMedia removed back into an answer, as
 // rejected streams (port 0, RFC 3264 §6), at their offer positions, so the answer has as many
 // m= lines as the offer, in the same order. If the answer has no session-level c=, each
 // rejected stream gets a copy of the first media-level c= (RFC 4566 §5.7 requires one). With
 // nothing removed the answer is returned unchanged.
-func sdpAddRejectedMedia(answer []byte, removed []sdpMedia) []byte {
+func AddRejectedMedia(answer []byte, removed []Media) []byte {
 	if len(removed) == 0 {
 		return answer
 	}
@@ -838,8 +772,8 @@ func sdpAddRejectedMedia(answer []byte, removed []sdpMedia) []byte {
 			}
 		}
 	}
-	byIndex := map[int]sdpMedia{}
-	var late []sdpMedia
+	byIndex := map[int]Media{}
+	var late []Media
 	for _, m := range removed {
 		if _, dup := byIndex[m.Index]; dup || m.Index < 0 {
 			late = append(late, m)
@@ -847,7 +781,7 @@ func sdpAddRejectedMedia(answer []byte, removed []sdpMedia) []byte {
 		}
 		byIndex[m.Index] = m
 	}
-	rejected := func(m sdpMedia) []sdpLine {
+	rejected := func(m Media) []sdpLine {
 		ls := []sdpLine{{text: m.rejectedLine()}}
 		if conn != "" {
 			ls = append(ls, sdpLine{text: conn})
@@ -887,8 +821,8 @@ func sdpAddRejectedMedia(answer []byte, removed []sdpMedia) []byte {
 }
 
 // setDirection removes every direction attribute of the session part and of media sections
-// ks, then, unless dir is sdpDirNone, appends a=<dir> to the end of each of those sections.
-func (d *sdpDoc) setDirection(dir sdpDirection, ks []int) {
+// ks, then, unless dir is DirNone, appends a=<dir> to the end of each of those sections.
+func (d *sdpDoc) setDirection(dir Direction, ks []int) {
 	want := map[int]bool{}
 	for _, k := range ks {
 		want[k] = true
@@ -896,7 +830,7 @@ func (d *sdpDoc) setDirection(dir sdpDirection, ks []int) {
 	var out []sdpLine
 	k := -1
 	flush := func() {
-		if k >= 0 && want[k] && dir != sdpDirNone {
+		if k >= 0 && want[k] && dir != DirNone {
 			out = append(out, sdpLine{text: "a=" + dir.String()})
 		}
 	}
@@ -905,7 +839,7 @@ func (d *sdpDoc) setDirection(dir sdpDirection, ks []int) {
 			flush()
 			k++
 		}
-		if v, ok := strings.CutPrefix(l.text, "a="); ok && sdpParseDirection(v) != sdpDirNone && (k < 0 || want[k]) {
+		if v, ok := strings.CutPrefix(l.text, "a="); ok && parseDirection(v) != DirNone && (k < 0 || want[k]) {
 			continue
 		}
 		out = append(out, l)
@@ -972,24 +906,24 @@ func (d *sdpDoc) allMedia() []int {
 	return ks
 }
 
-// sdpApplyHold turns an SDP we generated into a held offer in dialect h, for every media
+// ApplyHold turns an SDP we generated into a held offer in dialect h, for every media
 // section, and adds one to the o= version. HoldSendonly/HoldDefault write a=sendonly,
 // HoldInactive a=inactive; HoldZeroIP sets every c= to 0.0.0.0 (:: for IP6) and removes the
 // direction attributes, as RFC 2543 peers expect, leaving the o= address real. The result has
 // CRLF line ends. For the re-INVITE diago's own Hold sends, whose version diago already bumped,
-// use sdpRewriteHold.
-func sdpApplyHold(body []byte, h HoldDialect) []byte {
+// use RewriteHold.
+func ApplyHold(body []byte, h vocab.HoldDialect) []byte {
 	d := sdpHold(body, h)
 	d.bumpVersion()
 	return d.bytes()
 }
 
-// sdpRewriteHold is sdpApplyHold without the version bump: it turns the a=sendonly offer diago's
+// RewriteHold is ApplyHold without the version bump: it turns the a=sendonly offer diago's
 // Hold generated (LIBRARIES.md defect #9, the only form diago offers) into dialect h, in the
 // request hook. RFC 3264 §8 wants the version one above the previous SDP, which diago already
 // did. With HoldSendonly or HoldDefault and a body already in that form, the body is returned
 // unchanged.
-func sdpRewriteHold(body []byte, h HoldDialect) []byte {
+func RewriteHold(body []byte, h vocab.HoldDialect) []byte {
 	d := sdpHold(body, h)
 	out := d.bytes()
 	if bytes.Equal(out, body) {
@@ -999,11 +933,11 @@ func sdpRewriteHold(body []byte, h HoldDialect) []byte {
 }
 
 // sdpHold edits the direction and c= lines of body for dialect h.
-func sdpHold(body []byte, h HoldDialect) sdpDoc {
+func sdpHold(body []byte, h vocab.HoldDialect) sdpDoc {
 	d := sdpSplit(body)
 	switch h {
-	case HoldZeroIP:
-		d.setDirection(sdpDirNone, d.allMedia())
+	case vocab.HoldZeroIP:
+		d.setDirection(DirNone, d.allMedia())
 		for i, l := range d.lines {
 			v, ok := strings.CutPrefix(l.text, "c=")
 			if !ok {
@@ -1019,20 +953,20 @@ func sdpHold(body []byte, h HoldDialect) sdpDoc {
 			}
 			d.lines[i].text = "c=" + f[0] + " " + f[1] + " " + zero
 		}
-	case HoldInactive:
-		d.setDirection(sdpInactive, d.allMedia())
+	case vocab.HoldInactive:
+		d.setDirection(Inactive, d.allMedia())
 	default:
-		d.setDirection(sdpSendOnly, d.allMedia())
+		d.setDirection(SendOnly, d.allMedia())
 	}
 	return d
 }
 
-// sdpApplyResume undoes sdpApplyHold: a=sendrecv on every media section, every c= set to
+// ApplyResume undoes ApplyHold: a=sendrecv on every media section, every c= set to
 // realAddr (left alone unless sdpUsableAddr accepts it, so "" keeps the c= lines), and one
 // added to the o= version.
-func sdpApplyResume(body []byte, realAddr string) []byte {
+func ApplyResume(body []byte, realAddr string) []byte {
 	d := sdpSplit(body)
-	d.setDirection(sdpSendRecv, d.allMedia())
+	d.setDirection(SendRecv, d.allMedia())
 	if a, ok := sdpUsableAddr(realAddr); ok {
 		d.setConn(a, func(string) bool { return false })
 	}
@@ -1040,30 +974,30 @@ func sdpApplyResume(body []byte, realAddr string) []byte {
 	return d.bytes()
 }
 
-// sdpTranslateRemoteHold rewrites an incoming offer so that diago reads the direction RFC 3264
-// and RFC 2543 mean (sdpInfo.Effective). diago takes the last direction attribute of the whole
+// translateRemoteHold rewrites an incoming offer so that diago reads the direction RFC 3264
+// and RFC 2543 mean (Info.Effective). diago takes the last direction attribute of the whole
 // body and ignores c=0.0.0.0, so an RFC 2543 hold (c=0.0.0.0, no direction) becomes
 // a=inactive, c=0.0.0.0 with a=sendonly stays sendonly, and a session-level direction shadowed
 // in diago's reading is made explicit on the audio section. The 0.0.0.0 address is kept: diago
 // then sends RTP to 0.0.0.0 (delivered to the local host) unless the caller mutes the uplink
-// according to sdpInfo.WeMaySend, which it must do anyway because diago does not enforce
+// according to Info.WeMaySend, which it must do anyway because diago does not enforce
 // a=inactive. A body that needs no change, or that is not SDP, is returned unchanged. Use it
-// after sdpStripExtraMedia: direction attributes of other m= sections also reach diago.
-func sdpTranslateRemoteHold(body []byte) []byte {
-	_, info, err := sdpNormalize(body)
+// after StripExtraMedia: direction attributes of other m= sections also reach diago.
+func translateRemoteHold(body []byte) []byte {
+	_, info, err := Normalize(body)
 	if err != nil {
 		return body
 	}
 	return sdpTranslateRemoteHoldTo(body, info.Effective)
 }
 
-// sdpTranslateRemoteHoldTo is sdpTranslateRemoteHold for a normalized body whose
-// sdpInfo.Effective is known.
-func sdpTranslateRemoteHoldTo(body []byte, effective sdpDirection) []byte {
+// sdpTranslateRemoteHoldTo is translateRemoteHold for a normalized body whose
+// Info.Effective is known.
+func sdpTranslateRemoteHoldTo(body []byte, effective Direction) []byte {
 	d := sdpSplit(body)
 	diagoView := d.lastDirection(0, len(d.lines))
-	if diagoView == sdpDirNone {
-		diagoView = sdpSendRecv
+	if diagoView == DirNone {
+		diagoView = SendRecv
 	}
 	if diagoView == effective {
 		return body
@@ -1072,13 +1006,13 @@ func sdpTranslateRemoteHoldTo(body []byte, effective sdpDirection) []byte {
 	return d.bytes()
 }
 
-// sdpFixOrigin makes the o= sess-id and version fit in an int64, as strict peers require
+// FixOrigin makes the o= sess-id and version fit in an int64, as strict peers require
 // (RFC 4566 §5.2 allows 64 bits, many parsers use signed integers). diago offers the 64-bit
 // NTP timestamp as sess-id; it becomes id>>32 (the NTP seconds) and the version becomes
 // newID + (version − id), so later versions of the same session stay monotonic. A body whose
 // o= already fits, or has no usable o=, is returned unchanged, byte for byte; otherwise only
 // the o= line changes.
-func sdpFixOrigin(body []byte) []byte {
+func FixOrigin(body []byte) []byte {
 	// Find the o= line in the session part, by bytes, so everything else stays as it is.
 	off := 0
 	for off < len(body) {
@@ -1140,12 +1074,12 @@ func sdpFixOriginLine(v string) (string, bool) {
 	return strings.Join(f, " "), true
 }
 
-// sdpSetConnection points every c= line (session and media level) at addr, with the matching
+// setConnection points every c= line (session and media level) at addr, with the matching
 // address type, for NAT (LIBRARIES.md defect #5). Lines holding 0.0.0.0 or :: are left alone
 // so an RFC 2543 hold survives. The o= version is not changed: the rewrite is applied the same
 // way to every SDP of the session. When sdpUsableAddr refuses addr or nothing changes, the body
 // is returned unchanged.
-func sdpSetConnection(body []byte, addr string) []byte {
+func setConnection(body []byte, addr string) []byte {
 	a, ok := sdpUsableAddr(addr)
 	if !ok {
 		return body
@@ -1157,18 +1091,18 @@ func sdpSetConnection(body []byte, addr string) []byte {
 	return d.bytes()
 }
 
-// sdpFenceIncoming is the whole clean-up for a foreign offer or answer before diago parses it:
-// sdpNormalize, sdpStripExtraMedia, sdpTranslateRemoteHold, sdpFixOrigin. info describes the
-// original body; removed goes to sdpAddRejectedMedia for our answer.
-func sdpFenceIncoming(body []byte) (clean []byte, info sdpInfo, removed []sdpMedia, err error) {
-	clean, info, err = sdpNormalize(body)
+// FenceIncoming is the whole clean-up for a foreign offer or answer before diago parses it:
+// Normalize, StripExtraMedia, translateRemoteHold, FixOrigin. info describes the
+// original body; removed goes to AddRejectedMedia for our answer.
+func FenceIncoming(body []byte) (clean []byte, info Info, removed []Media, err error) {
+	clean, info, err = Normalize(body)
 	if err != nil {
-		return nil, sdpInfo{}, nil, err
+		return nil, Info{}, nil, err
 	}
-	clean, removed = sdpStripExtraMedia(clean)
+	clean, removed = StripExtraMedia(clean)
 	// Stripping keeps the audio section, its c= and the session's direction:
 	// the effective direction is the one just read (FuzzSDPNormalize checks
-	// this against sdpTranslateRemoteHold, which normalizes once more).
+	// this against translateRemoteHold, which normalizes once more).
 	clean = sdpTranslateRemoteHoldTo(clean, info.Effective)
-	return sdpFixOrigin(clean), info, removed, nil
+	return FixOrigin(clean), info, removed, nil
 }

@@ -1,11 +1,12 @@
-package cti
+package api
 
 import "sync"
 
-// bus fans events out to subscribers without ever blocking the sender: each
+// Bus fans events out to subscribers without ever blocking the sender: each
 // subscriber has a bounded buffer; when it is full the event is dropped and
-// the subscriber gets a Lagged event as soon as there is room.
-type bus struct {
+// the subscriber gets a Lagged event as soon as there is room. The zero
+// value is ready to use; cti.Service owns one.
+type Bus struct {
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
 }
@@ -14,12 +15,13 @@ type bus struct {
 type Subscription struct {
 	C       <-chan Event
 	ch      chan Event
-	b       *bus
+	b       *Bus
 	dropped int // guarded by b.mu
 	closed  bool
 }
 
-func (b *bus) subscribe(buf int) *Subscription {
+// Subscribe adds a subscriber with a buffer of buf events (256 if buf <= 0).
+func (b *Bus) Subscribe(buf int) *Subscription {
 	if buf <= 0 {
 		buf = 256
 	}
@@ -46,7 +48,8 @@ func (s *Subscription) Close() {
 	close(s.ch)
 }
 
-func (b *bus) publish(ev Event) {
+// Publish delivers ev to every subscriber without blocking.
+func (b *Bus) Publish(ev Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
@@ -67,7 +70,8 @@ func (b *bus) publish(ev Event) {
 	}
 }
 
-func (b *bus) closeAll() {
+// CloseAll ends every subscription and closes their channels.
+func (b *Bus) CloseAll() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {

@@ -1,15 +1,15 @@
-package cti
+package api
 
 import (
 	"testing"
 )
 
 func TestBusNeverBlocksAndReportsLag(t *testing.T) {
-	var b bus
-	slow := b.subscribe(2)
-	fast := b.subscribe(100)
+	var b Bus
+	slow := b.Subscribe(2)
+	fast := b.Subscribe(100)
 	for i := range 10 {
-		b.publish(Notice{Text: string(rune('a' + i))}) // must not block on slow
+		b.Publish(Notice{Text: string(rune('a' + i))}) // must not block on slow
 	}
 	if got := len(fast.C); got != 10 {
 		t.Fatalf("fast subscriber got %d events, want 10", got)
@@ -17,7 +17,7 @@ func TestBusNeverBlocksAndReportsLag(t *testing.T) {
 	// slow holds the first two; the rest were dropped.
 	<-slow.C
 	<-slow.C
-	b.publish(Notice{Text: "after"})
+	b.Publish(Notice{Text: "after"})
 	ev := <-slow.C
 	lag, ok := ev.(Lagged)
 	if !ok || lag.Dropped != 8 {
@@ -28,11 +28,11 @@ func TestBusNeverBlocksAndReportsLag(t *testing.T) {
 	}
 	slow.Close()
 	slow.Close() // idempotent
-	b.publish(Notice{Text: "x"})
+	b.Publish(Notice{Text: "x"})
 	if _, open := <-slow.C; open {
 		t.Fatal("closed subscription still delivers")
 	}
-	b.closeAll()
+	b.CloseAll()
 	n := 0
 	for range fast.C { // buffered events drain, then the channel is closed
 		n++

@@ -1,4 +1,4 @@
-package phone
+package vocab
 
 import (
 	"fmt"
@@ -375,7 +375,7 @@ func ParseReason(value string) (ReasonHeader, error) {
 	value = strings.TrimSpace(value)
 	parts := splitOutsideQuotes(value, ';')
 	proto := strings.TrimSpace(parts[0])
-	if !isToken([]byte(proto)) {
+	if !IsToken([]byte(proto)) {
 		// RFC 3326: protocol is a token. Anything else (a CR, a quote)
 		// must never be echoed into a header we send.
 		return ReasonHeader{}, &ReasonSyntaxError{Value: value, Msg: "protocol is not a token"}

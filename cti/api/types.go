@@ -1,50 +1,51 @@
-package cti
+package api
 
-import "github.com/anyphone/anyphone/phone"
+import "github.com/anyphone/anyphone/phone/vocab"
 
-// The call data model is phone's: these aliases let frontends (ui, ctl) use it
-// without importing phone, so phone stays an implementation detail of cti.
+// The call data model is phone/vocab's: these aliases let frontends (ui, ctl)
+// use it without importing phone, so phone stays an implementation detail of
+// cti.
 type (
-	CallID    = phone.CallID
-	CallInfo  = phone.CallInfo
-	CallState = phone.CallState
-	Direction = phone.Direction
-	Party     = phone.Party
-	EndCause  = phone.EndCause
-	EndInfo   = phone.EndInfo
-	RegInfo   = phone.RegInfo
-	RegState  = phone.RegState
+	CallID    = vocab.CallID
+	CallInfo  = vocab.CallInfo
+	CallState = vocab.CallState
+	Direction = vocab.Direction
+	Party     = vocab.Party
+	EndCause  = vocab.EndCause
+	EndInfo   = vocab.EndInfo
+	RegInfo   = vocab.RegInfo
+	RegState  = vocab.RegState
 )
 
 // Re-exported constants of the aliased enums.
 const (
-	CallIdle      = phone.CallIdle
-	CallDialing   = phone.CallDialing
-	CallRinging   = phone.CallRinging
-	CallEarly     = phone.CallEarly
-	CallIncoming  = phone.CallIncoming
-	CallAnswering = phone.CallAnswering
-	CallActive    = phone.CallActive
-	CallEnding    = phone.CallEnding
-	CallEnded     = phone.CallEnded
+	CallIdle      = vocab.CallIdle
+	CallDialing   = vocab.CallDialing
+	CallRinging   = vocab.CallRinging
+	CallEarly     = vocab.CallEarly
+	CallIncoming  = vocab.CallIncoming
+	CallAnswering = vocab.CallAnswering
+	CallActive    = vocab.CallActive
+	CallEnding    = vocab.CallEnding
+	CallEnded     = vocab.CallEnded
 
-	Outgoing = phone.Outgoing
-	Incoming = phone.Incoming
+	Outgoing = vocab.Outgoing
+	Incoming = vocab.Incoming
 
-	RegUnregistered = phone.RegUnregistered
-	RegRegistering  = phone.RegRegistering
-	RegRegistered   = phone.RegRegistered
-	RegRetrying     = phone.RegRetrying
-	RegFailed       = phone.RegFailed
+	RegUnregistered = vocab.RegUnregistered
+	RegRegistering  = vocab.RegRegistering
+	RegRegistered   = vocab.RegRegistered
+	RegRetrying     = vocab.RegRetrying
+	RegFailed       = vocab.RegFailed
 )
 
 // RejectedError is a failed call as data (SIP code, phrase, Q.850 cause).
-type RejectedError = phone.RejectedError
+type RejectedError = vocab.RejectedError
 
 // Sentinel errors frontends may test with errors.Is.
 var (
-	ErrNoSuchCall = phone.ErrNoSuchCall
-	ErrBadState   = phone.ErrBadState
+	ErrNoSuchCall = vocab.ErrNoSuchCall
+	ErrBadState   = vocab.ErrBadState
 )
 
 // Event is the closed set of events a Subscription delivers.

@@ -1,4 +1,4 @@
-package phone
+package sdpfence
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"github.com/emiago/diago/media"
 	diagosdp "github.com/emiago/diago/media/sdp"
 	pionsdp "github.com/pion/sdp/v3"
+
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // sdpSeedFixtures adds every testdata/sdp fixture, and a few hand-made edge cases, to the
@@ -37,19 +39,19 @@ func sdpSeedFixtures(f *testing.F, add func(body []byte)) {
 }
 
 // diagoAnswerFor is the answer diago would send for an audio offer (shape of
-// generateSDPForAudio), used to exercise sdpAddRejectedMedia.
+// generateSDPForAudio), used to exercise AddRejectedMedia.
 var diagoAnswerFor = []byte(crlf("v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=Sip Go Media", "c=IN IP4 127.0.0.1", "t=0 0",
 	"m=audio 33810 RTP/AVP 0", "a=rtpmap:0 PCMU/8000", "a=ptime:20", "a=maxptime:20", "a=recvonly"))
 
-// FuzzSDPNormalize checks that sdpNormalize never panics, refuses only with *sdpError, is
+// FuzzSDPNormalize checks that Normalize never panics, refuses only with *Error, is
 // idempotent, and that the fenced body is one diago parses without panicking and reads the way
-// sdpInfo describes it.
+// Info describes it.
 func FuzzSDPNormalize(f *testing.F) {
 	sdpSeedFixtures(f, func(b []byte) { f.Add(b) })
 	f.Fuzz(func(t *testing.T, body []byte) {
-		clean, info, err := sdpNormalize(body)
+		clean, info, err := Normalize(body)
 		if err != nil {
-			var se *sdpError
+			var se *Error
 			if !errors.As(err, &se) || (se.Code != 400 && se.Code != 488) || clean != nil {
 				t.Fatalf("error %v (%T), clean %q", err, err, clean)
 			}
@@ -62,26 +64,26 @@ func FuzzSDPNormalize(f *testing.F) {
 		}
 		var ps pionsdp.SessionDescription
 		_ = ps.Unmarshal(clean) // pion may refuse valid SDP in odd line order; it must not panic
-		again, info2, err := sdpNormalize(clean)
+		again, info2, err := Normalize(clean)
 		if err != nil || !bytes.Equal(again, clean) || !sdpInfoEqual(info, info2) {
 			t.Fatalf("not idempotent: %v\n%q\n%q", err, clean, again)
 		}
 
-		fenced, info3, removed, err := sdpFenceIncoming(body)
+		fenced, info3, removed, err := FenceIncoming(body)
 		if err != nil || !sdpInfoEqual(info, info3) || len(removed) != len(info.Extra) {
 			t.Fatalf("fence: err %v, %d removed, %d extra", err, len(removed), len(info.Extra))
 		}
 		// The fence reads the direction once; the chain of the separate fences reads it again.
-		stripped, _ := sdpStripExtraMedia(clean)
-		if chain := sdpFixOrigin(sdpTranslateRemoteHold(stripped)); !bytes.Equal(fenced, chain) {
+		stripped, _ := StripExtraMedia(clean)
+		if chain := FixOrigin(translateRemoteHold(stripped)); !bytes.Equal(fenced, chain) {
 			t.Fatalf("fence differs from the chain of fences:\n%q\n%q", fenced, chain)
 		}
-		fi, fenceInfoErr := func() (sdpInfo, error) { _, i, err := sdpNormalize(fenced); return i, err }()
+		fi, fenceInfoErr := func() (Info, error) { _, i, err := Normalize(fenced); return i, err }()
 		if fenceInfoErr != nil || fi.SessionID > math.MaxInt64 || fi.SessionVersion > math.MaxInt64 {
 			t.Fatalf("fenced body: %v, o= %d %d\n%q", fenceInfoErr, fi.SessionID, fi.SessionVersion, fenced)
 		}
 
-		// diago reads the fenced body as sdpInfo describes it, and does not panic on it.
+		// diago reads the fenced body as Info describes it, and does not panic on it.
 		sd := diagosdp.SessionDescription{}
 		if err := diagosdp.Unmarshal(fenced, &sd); err != nil {
 			t.Fatalf("diago Unmarshal: %v\n%q", err, fenced)
@@ -100,8 +102,8 @@ func FuzzSDPNormalize(f *testing.F) {
 		}
 		_ = (&media.MediaSession{}).RemoteSDP(fenced) // may refuse (codecs, proto), must not panic
 
-		ans := sdpAddRejectedMedia(diagoAnswerFor, removed)
-		_, ai, err := sdpNormalize(ans)
+		ans := AddRejectedMedia(diagoAnswerFor, removed)
+		_, ai, err := Normalize(ans)
 		if err != nil || len(ai.Extra) != len(removed) {
 			t.Fatalf("answer: %v, %d extra, want %d\n%q", err, len(ai.Extra), len(removed), ans)
 		}
@@ -113,8 +115,8 @@ func FuzzSDPNormalize(f *testing.F) {
 	})
 }
 
-// sdpInfoEqual compares two sdpInfo values field by field (nil and empty slices alike).
-func sdpInfoEqual(a, b sdpInfo) bool {
+// sdpInfoEqual compares two Info values field by field (nil and empty slices alike).
+func sdpInfoEqual(a, b Info) bool {
 	return sdpSummary(a) == sdpSummary(b) && a.OriginUser == b.OriginUser && a.OriginAddr == b.OriginAddr
 }
 
@@ -122,57 +124,57 @@ func sdpInfoEqual(a, b sdpInfo) bool {
 // a clean SDP clean, and mean what they say.
 func FuzzSDPHold(f *testing.F) {
 	sdpSeedFixtures(f, func(b []byte) {
-		f.Add(b, uint8(HoldZeroIP), "192.0.2.99")
-		f.Add(b, uint8(HoldInactive), "2001:db8::99")
-		f.Add(b, uint8(HoldSendonly), "")
+		f.Add(b, uint8(vocab.HoldZeroIP), "192.0.2.99")
+		f.Add(b, uint8(vocab.HoldInactive), "2001:db8::99")
+		f.Add(b, uint8(vocab.HoldSendonly), "")
 	})
 	f.Fuzz(func(t *testing.T, body []byte, dialect uint8, addr string) {
-		clean, info, err := sdpNormalize(body)
+		clean, info, err := Normalize(body)
 		if err != nil {
 			// The editors must survive any input too.
-			sdpApplyResume(sdpApplyHold(body, HoldDialect(dialect%5)), addr)
-			sdpTranslateRemoteHold(body)
-			sdpSetConnection(body, addr)
-			sdpFixOrigin(body)
-			sdpStripExtraMedia(body)
-			sdpAddRejectedMedia(body, []sdpMedia{{Index: int(dialect) - 3, Type: "video"}})
+			ApplyResume(ApplyHold(body, vocab.HoldDialect(dialect%5)), addr)
+			translateRemoteHold(body)
+			setConnection(body, addr)
+			FixOrigin(body)
+			StripExtraMedia(body)
+			AddRejectedMedia(body, []Media{{Index: int(dialect) - 3, Type: "video"}})
 			return
 		}
 		real, aerr := netip.ParseAddr(addr)
 		usable := aerr == nil && real.Zone() == "" && !real.IsUnspecified()
 
-		h := HoldDialect(dialect % 5) // 4 is not a dialect: treated as sendonly
-		held := sdpApplyHold(clean, h)
-		_, hi, err := sdpNormalize(held)
-		if err != nil || hi.SessionVersion != info.SessionVersion+1 || hi.Effective != h.sdpDirection() ||
-			(!info.ZeroAddr && hi.ZeroAddr != (h == HoldZeroIP)) {
+		h := vocab.HoldDialect(dialect % 5) // 4 is not a dialect: treated as sendonly
+		held := ApplyHold(clean, h)
+		_, hi, err := Normalize(held)
+		if err != nil || hi.SessionVersion != info.SessionVersion+1 || hi.Effective != holdDirection(h) ||
+			(!info.ZeroAddr && hi.ZeroAddr != (h == vocab.HoldZeroIP)) {
 			t.Fatalf("hold %v: %v, version %d→%d, eff %v zero %t\n%q", h, err, info.SessionVersion, hi.SessionVersion, hi.Effective, hi.ZeroAddr, held)
 		}
 		if hi.OriginAddr != info.OriginAddr {
 			t.Fatalf("hold %v changed the o= address", h)
 		}
 
-		if _, rwi, err := sdpNormalize(sdpRewriteHold(clean, h)); err != nil || rwi.SessionVersion != info.SessionVersion || rwi.Effective != h.sdpDirection() {
+		if _, rwi, err := Normalize(RewriteHold(clean, h)); err != nil || rwi.SessionVersion != info.SessionVersion || rwi.Effective != holdDirection(h) {
 			t.Fatalf("rewrite %v: %v, version %d, eff %v", h, err, rwi.SessionVersion, rwi.Effective)
 		}
 
-		resumed := sdpApplyResume(held, addr)
-		_, ri, err := sdpNormalize(resumed)
-		if err != nil || ri.SessionVersion != info.SessionVersion+2 || ri.Direction != sdpSendRecv {
+		resumed := ApplyResume(held, addr)
+		_, ri, err := Normalize(resumed)
+		if err != nil || ri.SessionVersion != info.SessionVersion+2 || ri.Direction != SendRecv {
 			t.Fatalf("resume: %v, version %d, dir %v\n%q", err, ri.SessionVersion, ri.Direction, resumed)
 		}
-		if usable && (ri.Effective != sdpSendRecv || ri.ConnAddr != real.Unmap().String()) {
+		if usable && (ri.Effective != SendRecv || ri.ConnAddr != real.Unmap().String()) {
 			t.Fatalf("resume to %s: eff %v, c=%s", addr, ri.Effective, ri.ConnAddr)
 		}
 
-		tr := sdpTranslateRemoteHold(clean)
-		_, ti, err := sdpNormalize(tr)
+		tr := translateRemoteHold(clean)
+		_, ti, err := Normalize(tr)
 		if err != nil || ti.Effective != info.Effective || ti.ZeroAddr != info.ZeroAddr {
 			t.Fatalf("translate changed the meaning: %v, %v→%v\n%q", err, info.Effective, ti.Effective, tr)
 		}
 
-		sc := sdpSetConnection(clean, addr)
-		_, si, err := sdpNormalize(sc)
+		sc := setConnection(clean, addr)
+		_, si, err := Normalize(sc)
 		if err != nil {
 			t.Fatalf("set connection %q: %v\n%q", addr, err, sc)
 		}
@@ -183,8 +185,8 @@ func FuzzSDPHold(f *testing.F) {
 			t.Fatalf("set connection %q changed the body", addr)
 		}
 
-		fo := sdpFixOrigin(clean)
-		_, oi, err := sdpNormalize(fo)
+		fo := FixOrigin(clean)
+		_, oi, err := Normalize(fo)
 		if err != nil || oi.SessionID > math.MaxInt64 || oi.SessionVersion > math.MaxInt64 {
 			t.Fatalf("fix origin: %v, %d %d", err, oi.SessionID, oi.SessionVersion)
 		}

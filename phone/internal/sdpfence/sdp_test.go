@@ -1,8 +1,7 @@
-package phone
+package sdpfence
 
 import (
 	"bytes"
-	"encoding"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"github.com/emiago/diago/media"
 	diagosdp "github.com/emiago/diago/media/sdp"
 	pionsdp "github.com/pion/sdp/v3"
+
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 // sdpFixture reads testdata/sdp/<name>.
@@ -26,13 +27,13 @@ func sdpFixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// crlf joins SDP lines the way sdpNormalize writes them.
+// crlf joins SDP lines the way Normalize writes them.
 func crlf(lines ...string) string {
 	return strings.Join(lines, "\r\n") + "\r\n"
 }
 
-// sdpSummary renders the parts of sdpInfo the tests check, on one line.
-func sdpSummary(i sdpInfo) string {
+// sdpSummary renders the parts of Info the tests check, on one line.
+func sdpSummary(i Info) string {
 	var pts, extra []string
 	for _, p := range i.Payloads {
 		pts = append(pts, fmt.Sprintf("%d:%s/%d", p.PT, p.Name, p.Rate))
@@ -96,9 +97,9 @@ func TestSDPNormalizeFixtures(t *testing.T) {
 			if want == "" {
 				want = string(in)
 			}
-			got, info, err := sdpNormalize(in)
+			got, info, err := Normalize(in)
 			if err != nil {
-				t.Fatalf("%s: sdpNormalize: %v", tt.fixture, err)
+				t.Fatalf("%s: Normalize: %v", tt.fixture, err)
 			}
 			if string(got) != want {
 				t.Errorf("%s: clean =\n%q\nwant\n%q", tt.fixture, got, want)
@@ -106,7 +107,7 @@ func TestSDPNormalizeFixtures(t *testing.T) {
 			if s := sdpSummary(info); s != tt.summary {
 				t.Errorf("%s: info\n got %s\nwant %s", tt.fixture, s, tt.summary)
 			}
-			again, info2, err := sdpNormalize(got)
+			again, info2, err := Normalize(got)
 			if err != nil || !bytes.Equal(again, got) || !reflect.DeepEqual(info, info2) {
 				t.Errorf("%s: not idempotent: err %v, %q", tt.fixture, err, again)
 			}
@@ -160,10 +161,10 @@ func TestSDPNormalizeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clean, _, err := sdpNormalize([]byte(tt.body))
-			var se *sdpError
+			clean, _, err := Normalize([]byte(tt.body))
+			var se *Error
 			if !errors.As(err, &se) {
-				t.Fatalf("%s: err = %v (%q), want *sdpError", tt.name, err, clean)
+				t.Fatalf("%s: err = %v (%q), want *Error", tt.name, err, clean)
 			}
 			if se.Code != tt.wantCode || se.Line != tt.wantLine {
 				t.Errorf("%s: code %d line %d (%v), want code %d line %d", tt.name, se.Code, se.Line, se, tt.wantCode, tt.wantLine)
@@ -197,7 +198,7 @@ func TestSDPFencesDiago(t *testing.T) {
 		if !diagoPanics(func() { _ = remote(in) }) {
 			t.Fatal("diago no longer panics on the raw body: is the fence still needed?")
 		}
-		clean, _, _, err := sdpFenceIncoming(in)
+		clean, _, _, err := FenceIncoming(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +214,7 @@ func TestSDPFencesDiago(t *testing.T) {
 		if got := direction(in); got != "sendrecv" {
 			t.Fatalf("raw: diago reads %q; the defect is gone?", got)
 		}
-		clean, _, _, err := sdpFenceIncoming(in)
+		clean, _, _, err := FenceIncoming(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +228,7 @@ func TestSDPFencesDiago(t *testing.T) {
 			if remote(in) == nil {
 				t.Fatalf("%s: diago accepts the raw body; the defect is gone?", name)
 			}
-			clean, _, removed, err := sdpFenceIncoming(in)
+			clean, _, removed, err := FenceIncoming(in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,7 +245,7 @@ func TestSDPFencesDiago(t *testing.T) {
 		if !diagoPanics(func() { _ = remote(in) }) {
 			t.Fatal("diago no longer panics on the raw body")
 		}
-		clean, _, _, err := sdpFenceIncoming(in)
+		clean, _, _, err := FenceIncoming(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +258,7 @@ func TestSDPFencesDiago(t *testing.T) {
 		if got := direction(in); got != "sendrecv" {
 			t.Fatalf("raw: diago reads %q", got)
 		}
-		clean, info, _, err := sdpFenceIncoming(in)
+		clean, info, _, err := FenceIncoming(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,7 +272,7 @@ func TestSDPFencesDiago(t *testing.T) {
 	t.Run("media-level c= wins over session-level", func(t *testing.T) {
 		in := []byte(crlf("v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0",
 			"m=audio 4000 RTP/AVP 0", "c=IN IP4 192.0.2.2"))
-		clean, info, _, err := sdpFenceIncoming(in)
+		clean, info, _, err := FenceIncoming(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,7 +296,7 @@ func TestSDPStripAndAddRejected(t *testing.T) {
 		name         string
 		offer        string
 		wantStripped string
-		wantRemoved  []sdpMedia
+		wantRemoved  []Media
 		answer       string
 		wantAnswer   string
 	}{
@@ -304,7 +305,7 @@ func TestSDPStripAndAddRejected(t *testing.T) {
 			offer: string(sdpFixture(t, "audio_video_te96.sdp")),
 			wantStripped: crlf("v=0", "o=alice 2890844526 2890844526 IN IP4 192.0.2.10", "s=-", "c=IN IP4 192.0.2.10", "t=0 0",
 				"m=audio 49170 RTP/AVP 0 96", "a=rtpmap:0 PCMU/8000", "a=rtpmap:96 telephone-event/8000", "a=fmtp:96 0-16"),
-			wantRemoved: []sdpMedia{{Index: 1, Type: "video", Port: 51372, Proto: "RTP/AVP", Formats: []string{"99"}}},
+			wantRemoved: []Media{{Index: 1, Type: "video", Port: 51372, Proto: "RTP/AVP", Formats: []string{"99"}}},
 			answer:      diagoAnswer,
 			wantAnswer:  diagoAnswer + "m=video 0 RTP/AVP 99\r\n",
 		},
@@ -313,7 +314,7 @@ func TestSDPStripAndAddRejected(t *testing.T) {
 			offer: string(sdpFixture(t, "video_first_media_conn.sdp")),
 			wantStripped: crlf("v=0", "o=bob 2808844564 2808844564 IN IP4 192.0.2.20", "s=-", "t=0 0",
 				"m=audio 49174 RTP/AVP 8 101", "c=IN IP4 192.0.2.20", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15"),
-			wantRemoved: []sdpMedia{
+			wantRemoved: []Media{
 				{Index: 0, Type: "video", Port: 51372, Proto: "RTP/AVP", Formats: []string{"31"}},
 				{Index: 2, Type: "application", Port: 9, Proto: "TCP/BFCP", Formats: []string{"*"}},
 			},
@@ -339,7 +340,7 @@ func TestSDPStripAndAddRejected(t *testing.T) {
 			offer: crlf("v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0", "m=audio 0 RTP/SAVP 0", "m=audio 4000 RTP/AVP 0 8"),
 			wantStripped: crlf("v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0",
 				"m=audio 4000 RTP/AVP 0 8"),
-			wantRemoved: []sdpMedia{{Index: 0, Type: "audio", Port: 0, Proto: "RTP/SAVP", Formats: []string{"0"}}},
+			wantRemoved: []Media{{Index: 0, Type: "audio", Port: 0, Proto: "RTP/SAVP", Formats: []string{"0"}}},
 			answer:      diagoAnswer,
 			wantAnswer: crlf("v=0", "o=- 2890844526 2890844527 IN IP4 127.0.0.1", "s=Sip Go Media", "c=IN IP4 127.0.0.1", "t=0 0",
 				"m=audio 0 RTP/SAVP 0",
@@ -348,11 +349,11 @@ func TestSDPStripAndAddRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clean, _, err := sdpNormalize([]byte(tt.offer))
+			clean, _, err := Normalize([]byte(tt.offer))
 			if err != nil {
 				t.Fatal(err)
 			}
-			stripped, removed := sdpStripExtraMedia(clean)
+			stripped, removed := StripExtraMedia(clean)
 			if tt.wantStripped != "" {
 				if string(stripped) != tt.wantStripped {
 					t.Errorf("%s: stripped =\n%q\nwant\n%q", tt.name, stripped, tt.wantStripped)
@@ -361,12 +362,12 @@ func TestSDPStripAndAddRejected(t *testing.T) {
 					t.Errorf("%s: removed = %+v, want %+v", tt.name, removed, tt.wantRemoved)
 				}
 			}
-			got := sdpAddRejectedMedia([]byte(tt.answer), removed)
+			got := AddRejectedMedia([]byte(tt.answer), removed)
 			if string(got) != tt.wantAnswer {
 				t.Errorf("%s: answer =\n%q\nwant\n%q", tt.name, got, tt.wantAnswer)
 			}
 			// RFC 3264 §6: as many m= lines as the offer, in the same order of types.
-			_, offerInfo, _ := sdpNormalize(clean)
+			_, offerInfo, _ := Normalize(clean)
 			ad := sdpSplit(got)
 			if len(ad.media) != len(offerInfo.Extra)+1 {
 				t.Errorf("%s: answer has %d m= lines, offer %d", tt.name, len(ad.media), len(offerInfo.Extra)+1)
@@ -375,67 +376,17 @@ func TestSDPStripAndAddRejected(t *testing.T) {
 	}
 	t.Run("nothing removed leaves the answer alone", func(t *testing.T) {
 		in := []byte("v=0\nodd but untouched")
-		if got := sdpAddRejectedMedia(in, nil); &got[0] != &in[0] {
+		if got := AddRejectedMedia(in, nil); &got[0] != &in[0] {
 			t.Errorf("answer copied: %q", got)
 		}
 	})
 	t.Run("no audio: body returned as is", func(t *testing.T) {
 		in := []byte(crlf("v=0", "m=video 1 RTP/AVP 31"))
-		got, removed := sdpStripExtraMedia(in)
+		got, removed := StripExtraMedia(in)
 		if !bytes.Equal(got, in) || removed != nil {
 			t.Errorf("got %q %v", got, removed)
 		}
 	})
-}
-
-func TestHoldDialect(t *testing.T) {
-	parse := []struct {
-		in   string
-		want HoldDialect
-		err  bool
-	}{
-		{"", HoldDefault, false},
-		{"default", HoldDefault, false},
-		{"sendonly", HoldSendonly, false},
-		{" SendOnly ", HoldSendonly, false},
-		{"inactive", HoldInactive, false},
-		{"zero-ip", HoldZeroIP, false},
-		{"0.0.0.0", HoldZeroIP, false},
-		{"RFC2543", HoldZeroIP, false},
-		{"recvonly", HoldDefault, true},
-		{"hold", HoldDefault, true},
-	}
-	for _, tt := range parse {
-		t.Run("parse "+tt.in, func(t *testing.T) {
-			got, err := ParseHoldDialect(tt.in)
-			if (err != nil) != tt.err || got != tt.want {
-				t.Errorf("ParseHoldDialect(%q) = %v, %v; want %v, err %t", tt.in, got, err, tt.want, tt.err)
-			}
-		})
-	}
-	for _, d := range []HoldDialect{HoldDefault, HoldSendonly, HoldInactive, HoldZeroIP} {
-		t.Run("round trip "+d.String(), func(t *testing.T) {
-			b, err := d.MarshalText()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var back HoldDialect
-			var u encoding.TextUnmarshaler = &back
-			if err := u.UnmarshalText(b); err != nil || back != d {
-				t.Errorf("%v: %q → %v, %v", d, b, back, err)
-			}
-		})
-	}
-	if _, err := HoldDialect(42).MarshalText(); err == nil {
-		t.Error("MarshalText(42) succeeded")
-	}
-	if s := HoldDialect(42).String(); s != "HoldDialect(42)" {
-		t.Errorf("String(42) = %q", s)
-	}
-	var d HoldDialect = HoldZeroIP
-	if err := d.UnmarshalText([]byte("bogus")); err == nil || d != HoldZeroIP {
-		t.Errorf("UnmarshalText(bogus) = %v, value %v", err, d)
-	}
 }
 
 // diagoOwn is an SDP as diago generates it (media_session.go generateSDPForAudio), o= fixed.
@@ -454,26 +405,26 @@ func diagoOwnWith(version, addr, dir string) string {
 func TestSDPApplyHold(t *testing.T) {
 	tests := []struct {
 		name    string
-		dialect HoldDialect
+		dialect vocab.HoldDialect
 		want    string
-		eff     sdpDirection
+		eff     Direction
 	}{
-		{"default is sendonly", HoldDefault, diagoOwnWith("3961202357", "192.168.1.10", "a=sendonly\r\n"), sdpSendOnly},
-		{"sendonly", HoldSendonly, diagoOwnWith("3961202357", "192.168.1.10", "a=sendonly\r\n"), sdpSendOnly},
-		{"inactive", HoldInactive, diagoOwnWith("3961202357", "192.168.1.10", "a=inactive\r\n"), sdpInactive},
-		{"zero-ip", HoldZeroIP, diagoOwnWith("3961202357", "0.0.0.0", ""), sdpInactive},
+		{"default is sendonly", vocab.HoldDefault, diagoOwnWith("3961202357", "192.168.1.10", "a=sendonly\r\n"), SendOnly},
+		{"sendonly", vocab.HoldSendonly, diagoOwnWith("3961202357", "192.168.1.10", "a=sendonly\r\n"), SendOnly},
+		{"inactive", vocab.HoldInactive, diagoOwnWith("3961202357", "192.168.1.10", "a=inactive\r\n"), Inactive},
+		{"zero-ip", vocab.HoldZeroIP, diagoOwnWith("3961202357", "0.0.0.0", ""), Inactive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			held := sdpApplyHold([]byte(diagoOwn), tt.dialect)
+			held := ApplyHold([]byte(diagoOwn), tt.dialect)
 			if string(held) != tt.want {
 				t.Fatalf("%v: held =\n%q\nwant\n%q", tt.dialect, held, tt.want)
 			}
-			_, info, err := sdpNormalize(held)
-			if err != nil || info.Effective != tt.eff || info.Effective != tt.dialect.sdpDirection() {
+			_, info, err := Normalize(held)
+			if err != nil || info.Effective != tt.eff || info.Effective != holdDirection(tt.dialect) {
 				t.Errorf("%v: peer reads %v (err %v), want %v", tt.dialect, info.Effective, err, tt.eff)
 			}
-			resumed := sdpApplyResume(held, "192.168.1.10")
+			resumed := ApplyResume(held, "192.168.1.10")
 			if want := diagoOwnWith("3961202358", "192.168.1.10", "a=sendrecv\r\n"); string(resumed) != want {
 				t.Errorf("%v: resumed =\n%q\nwant\n%q", tt.dialect, resumed, want)
 			}
@@ -484,19 +435,19 @@ func TestSDPApplyHold(t *testing.T) {
 			"m=audio 4000 RTP/AVP 0", "a=recvonly", "a=ptime:20", "m=video 4002 RTP/AVP 31")
 		want := crlf("v=0", "o=- 7 10 IN IP6 2001:db8::1", "s=-", "c=IN IP6 ::", "t=0 0",
 			"m=audio 4000 RTP/AVP 0", "a=ptime:20", "m=video 4002 RTP/AVP 31")
-		if got := sdpApplyHold([]byte(in), HoldZeroIP); string(got) != want {
+		if got := ApplyHold([]byte(in), vocab.HoldZeroIP); string(got) != want {
 			t.Errorf("zero-ip IP6 =\n%q\nwant\n%q", got, want)
 		}
 		want = crlf("v=0", "o=- 7 10 IN IP6 2001:db8::1", "s=-", "c=IN IP6 2001:db8::1", "t=0 0",
 			"m=audio 4000 RTP/AVP 0", "a=ptime:20", "a=inactive", "m=video 4002 RTP/AVP 31", "a=inactive")
-		if got := sdpApplyHold([]byte(in), HoldInactive); string(got) != want {
+		if got := ApplyHold([]byte(in), vocab.HoldInactive); string(got) != want {
 			t.Errorf("inactive =\n%q\nwant\n%q", got, want)
 		}
 	})
 	t.Run("resume without address keeps c=", func(t *testing.T) {
-		held := sdpApplyHold([]byte(diagoOwn), HoldInactive)
+		held := ApplyHold([]byte(diagoOwn), vocab.HoldInactive)
 		want := diagoOwnWith("3961202358", "192.168.1.10", "a=sendrecv\r\n")
-		if got := sdpApplyResume(held, ""); string(got) != want {
+		if got := ApplyResume(held, ""); string(got) != want {
 			t.Errorf("resumed =\n%q\nwant\n%q", got, want)
 		}
 	})
@@ -507,27 +458,27 @@ func TestSDPTranslateRemoteHold(t *testing.T) {
 		name string
 		in   string
 		want string // "" = unchanged, same bytes
-		eff  sdpDirection
+		eff  Direction
 	}{
 		{"RFC 2543 hold gets a=inactive", string(sdpFixture(t, "hold_zero_ip.sdp")),
-			string(sdpFixture(t, "hold_zero_ip.sdp")) + "a=inactive\r\n", sdpInactive},
-		{"c=0.0.0.0 + sendonly unchanged", string(sdpFixture(t, "hold_zero_ip_sendonly.sdp")), "", sdpSendOnly},
-		{"a=inactive unchanged", string(sdpFixture(t, "hold_inactive.sdp")), "", sdpInactive},
-		{"session-level sendonly unchanged", string(sdpFixture(t, "hold_session_sendonly.sdp")), "", sdpSendOnly},
-		{"plain offer unchanged", sippOffer, "", sdpSendRecv},
+			string(sdpFixture(t, "hold_zero_ip.sdp")) + "a=inactive\r\n", Inactive},
+		{"c=0.0.0.0 + sendonly unchanged", string(sdpFixture(t, "hold_zero_ip_sendonly.sdp")), "", SendOnly},
+		{"a=inactive unchanged", string(sdpFixture(t, "hold_inactive.sdp")), "", Inactive},
+		{"session-level sendonly unchanged", string(sdpFixture(t, "hold_session_sendonly.sdp")), "", SendOnly},
+		{"plain offer unchanged", sippOffer, "", SendRecv},
 		{"c=0.0.0.0 + recvonly becomes inactive",
 			crlf("v=0", "o=- 1 2 IN IP4 192.0.2.1", "s=-", "t=0 0", "a=recvonly", "m=audio 4000 RTP/AVP 0", "c=IN IP4 0.0.0.0", "a=recvonly", "a=ptime:20"),
 			crlf("v=0", "o=- 1 2 IN IP4 192.0.2.1", "s=-", "t=0 0", "m=audio 4000 RTP/AVP 0", "c=IN IP4 0.0.0.0", "a=ptime:20", "a=inactive"),
-			sdpInactive},
+			Inactive},
 		{"IPv6 :: hold", crlf("v=0", "o=- 1 2 IN IP6 2001:db8::1", "s=-", "c=IN IP6 ::", "t=0 0", "m=audio 4000 RTP/AVP 0"),
 			crlf("v=0", "o=- 1 2 IN IP6 2001:db8::1", "s=-", "c=IN IP6 ::", "t=0 0", "m=audio 4000 RTP/AVP 0", "a=inactive"),
-			sdpInactive},
-		{"not SDP unchanged", "hello", "", sdpDirNone},
+			Inactive},
+		{"not SDP unchanged", "hello", "", DirNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := []byte(tt.in)
-			got := sdpTranslateRemoteHold(in)
+			got := translateRemoteHold(in)
 			if tt.want == "" {
 				if &got[0] != &in[0] {
 					t.Errorf("%s: body rewritten: %q", tt.name, got)
@@ -535,7 +486,7 @@ func TestSDPTranslateRemoteHold(t *testing.T) {
 			} else if string(got) != tt.want {
 				t.Errorf("%s: got\n%q\nwant\n%q", tt.name, got, tt.want)
 			}
-			if tt.eff == sdpDirNone {
+			if tt.eff == DirNone {
 				return
 			}
 			sd := diagosdp.SessionDescription{}
@@ -550,12 +501,12 @@ func TestSDPTranslateRemoteHold(t *testing.T) {
 }
 
 func TestSDPDirectionAnswer(t *testing.T) {
-	tests := []struct{ offer, want sdpDirection }{
-		{sdpSendOnly, sdpRecvOnly},
-		{sdpRecvOnly, sdpSendOnly},
-		{sdpInactive, sdpInactive},
-		{sdpSendRecv, sdpSendRecv},
-		{sdpDirNone, sdpSendRecv},
+	tests := []struct{ offer, want Direction }{
+		{SendOnly, RecvOnly},
+		{RecvOnly, SendOnly},
+		{Inactive, Inactive},
+		{SendRecv, SendRecv},
+		{DirNone, SendRecv},
 	}
 	for _, tt := range tests {
 		if got := sdpDirectionAnswer(tt.offer); got != tt.want {
@@ -589,7 +540,7 @@ func TestSDPFixOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := []byte(tt.in)
-			got := sdpFixOrigin(in)
+			got := FixOrigin(in)
 			if tt.want == "" {
 				if &got[0] != &in[0] {
 					t.Errorf("%s: body rewritten: %q", tt.name, got)
@@ -605,8 +556,8 @@ func TestSDPFixOrigin(t *testing.T) {
 		const id = uint64(17013234567890123456)
 		prev := uint64(0)
 		for v := id; v < id+5; v++ {
-			out := sdpFixOrigin(fmt.Appendf(nil, "v=0\r\no=- %d %d IN IP4 127.0.0.1\r\n", id, v))
-			_, info, _ := sdpNormalize(append(out, "c=IN IP4 127.0.0.1\r\nm=audio 1 RTP/AVP 0\r\n"...))
+			out := FixOrigin(fmt.Appendf(nil, "v=0\r\no=- %d %d IN IP4 127.0.0.1\r\n", id, v))
+			_, info, _ := Normalize(append(out, "c=IN IP4 127.0.0.1\r\nm=audio 1 RTP/AVP 0\r\n"...))
 			if info.SessionID != id>>32 || info.SessionVersion <= prev {
 				t.Fatalf("version %d → %d/%d after %d", v, info.SessionID, info.SessionVersion, prev)
 			}
@@ -637,7 +588,7 @@ func TestSDPSetConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := []byte(tt.in)
-			got := sdpSetConnection(in, tt.addr)
+			got := setConnection(in, tt.addr)
 			if tt.want == "" {
 				if &got[0] != &in[0] {
 					t.Errorf("%s: body rewritten: %q", tt.name, got)
@@ -669,11 +620,11 @@ func TestSDPInfoPayloadType(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture+" "+tt.name, func(t *testing.T) {
-			_, info, err := sdpNormalize(sdpFixture(t, tt.fixture))
+			_, info, err := Normalize(sdpFixture(t, tt.fixture))
 			if err != nil {
 				t.Fatal(err)
 			}
-			pt, ok := info.payloadType(tt.name, tt.rate)
+			pt, ok := info.PayloadType(tt.name, tt.rate)
 			if pt != tt.wantPT || ok != tt.wantOK {
 				t.Errorf("%s: payloadType(%s, %d) = %d, %t; want %d, %t", tt.fixture, tt.name, tt.rate, pt, ok, tt.wantPT, tt.wantOK)
 			}
@@ -696,7 +647,7 @@ func TestSDPNormalizeFieldSpacing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, info, err := sdpNormalize([]byte(tt.in))
+			got, info, err := Normalize([]byte(tt.in))
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
@@ -719,18 +670,18 @@ func TestSDPRewriteHold(t *testing.T) {
 	diagoHold := diagoOwnWith("3961202357", "192.168.1.10", "a=sendonly\r\n")
 	tests := []struct {
 		name    string
-		dialect HoldDialect
+		dialect vocab.HoldDialect
 		want    string // "" = unchanged, same bytes
 	}{
-		{"default keeps diago's offer", HoldDefault, ""},
-		{"sendonly keeps diago's offer", HoldSendonly, ""},
-		{"inactive", HoldInactive, diagoOwnWith("3961202357", "192.168.1.10", "a=inactive\r\n")},
-		{"zero-ip", HoldZeroIP, diagoOwnWith("3961202357", "0.0.0.0", "")},
+		{"default keeps diago's offer", vocab.HoldDefault, ""},
+		{"sendonly keeps diago's offer", vocab.HoldSendonly, ""},
+		{"inactive", vocab.HoldInactive, diagoOwnWith("3961202357", "192.168.1.10", "a=inactive\r\n")},
+		{"zero-ip", vocab.HoldZeroIP, diagoOwnWith("3961202357", "0.0.0.0", "")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := []byte(diagoHold)
-			got := sdpRewriteHold(in, tt.dialect)
+			got := RewriteHold(in, tt.dialect)
 			if tt.want == "" {
 				if &got[0] != &in[0] {
 					t.Errorf("%v: body rewritten: %q", tt.dialect, got)
