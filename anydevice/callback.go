@@ -96,7 +96,9 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 	c.mu.Unlock()
 	var err error
 	s.do(func() {
+		s.mu.Lock()
 		s.info.Device = dev.Name
+		s.mu.Unlock()
 		err = s.startCallback(dev, destination, number, callerID)
 	})
 	if err != nil {

@@ -22,7 +22,21 @@ const DefaultLocalDevice = "desk"
 // route a dial; *anydevice.Controller implements it.
 type AnyDevice interface {
 	ActiveDevices(userID string) ([]string, error)
+	SetActiveDevice(userID string, names ...string) error
 	Callback(ctx context.Context, userID, destination string, o anydevice.CallbackOptions) (anydevice.SessionID, error)
+	// Subscribe and Status follow the user's sessions: they are calls of
+	// the Service (devicecalls.go), and the commands below act on them.
+	Subscribe(buf int) (<-chan anydevice.Event, func())
+	Status(userID string) (anydevice.Status, error)
+	Hangup(userID string, id anydevice.SessionID) error
+	Hold(userID string, id anydevice.SessionID) error
+	Resume(userID string, id anydevice.SessionID) error
+	Consult(userID string, id anydevice.SessionID, target string) error
+	Toggle(userID string, id anydevice.SessionID) error
+	CompleteTransfer(userID string, id anydevice.SessionID) error
+	Transfer(userID string, id anydevice.SessionID, target string) error
+	Conference(userID string, id anydevice.SessionID) error
+	Move(userID string, id anydevice.SessionID, device string) error
 }
 
 var _ AnyDevice = (*anydevice.Controller)(nil)
@@ -47,6 +61,8 @@ func (s *Service) SetAnyDevice(r AnyDeviceRoute) {
 	}
 	s.mu.Lock()
 	s.route = r
+	s.devices.calls = nil
+	s.watchDevicesLocked(r)
 	s.mu.Unlock()
 }
 
@@ -67,8 +83,9 @@ func (s *Service) remoteDevice() (AnyDeviceRoute, string, bool) {
 }
 
 // Dial places a call: a local call while this softphone is the active
-// device, else a callback through the active device (CallID is then
-// empty; DialRouted says more). It returns once the INVITE is under way.
+// device, else a callback through the active device (a call whose Device
+// says which; DialRouted says more). It returns once the INVITE is under
+// way.
 func (s *Service) Dial(ctx context.Context, to string, o DialOptions) (CallID, error) {
 	r, err := s.DialRouted(ctx, to, o)
 	return r.CallID, err
@@ -90,7 +107,7 @@ func (s *Service) DialRouted(ctx context.Context, to string, o DialOptions) (Dia
 	if err != nil {
 		return DialResult{}, err
 	}
-	res := DialResult{Device: dev, Session: string(sid)}
+	res := DialResult{CallID: deviceCallID(sid), Device: dev, Session: string(sid)}
 	s.publish(CallbackPlaced{To: to, Device: dev, Session: res.Session})
 	return res, nil
 }

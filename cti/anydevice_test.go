@@ -107,15 +107,17 @@ func TestDialRoutesThroughActiveDevice(t *testing.T) {
 				}
 				return
 			}
-			if r.CallID != "" || r.Device != tt.wantDevice || r.Session == "" {
+			if r.CallID != cti.CallID("d"+r.Session) || r.Device != tt.wantDevice || r.Session == "" {
 				t.Fatalf("%s: result %s, want a callback via %s", tt.name, resp.Result, tt.wantDevice)
 			}
 			waitCalls(t, mobile, 1, "the mobile (callback leg A)")
 			if c := mobile.Snapshot().Calls[0]; c.Direction != cti.Incoming {
 				t.Errorf("%s: the mobile's call is %s, want incoming", tt.name, c.Direction)
 			}
-			if n := len(me.Snapshot().Calls); n != 0 {
-				t.Errorf("%s: this phone has %d calls, want none", tt.name, n)
+			// The callback is this Service's call, carried by the mobile.
+			waitCalls(t, me, 1, "this phone (the call on the mobile)")
+			if c := me.Snapshot().Calls[0]; c.ID != r.CallID || c.Device != "mobile" {
+				t.Errorf("%s: this phone's call %+v, want %s on the mobile", tt.name, c, r.CallID)
 			}
 			deadline := time.After(5 * time.Second)
 			for {

@@ -107,7 +107,11 @@ func (s *Service) journalWriter() {
 // recordCall writes one call and publishes JournalChanged.
 func (s *Service) recordCall(ci phone.CallInfo) {
 	jr := s.journal
-	e := entryFor(ci, jr.user, jr.device, s.policy.aor, s.Policy().Region)
+	device := jr.device
+	if ci.Device != "" {
+		device = ci.Device // a call carried by another device (devicecalls.go)
+	}
+	e := entryFor(ci, jr.user, device, s.policy.aor, s.Policy().Region)
 	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
 	defer cancel()
 	id, err := jr.j.Record(ctx, e)

@@ -3,8 +3,10 @@ package cti
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
+	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/phone"
 )
 
@@ -59,25 +61,68 @@ func (s *Service) DialHeld(ctx context.Context, to string, d HoldDialect, o Dial
 
 // Transfer asks the peer of a call to call target (blind transfer).
 func (s *Service) Transfer(ctx context.Context, id CallID, target string) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Transfer(user, sid, target)
+	}); ok {
+		return err
+	}
 	return s.ph.Transfer(id, target)
 }
 
 // Consult holds call id and calls target; it returns the consultation call.
+// A call on another device stays one call: the controller adds the
+// consultation as a leg of it, and its id is returned.
 func (s *Service) Consult(ctx context.Context, id CallID, target string) (CallID, error) {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Consult(user, sid, target)
+	}); ok {
+		return id, err
+	}
 	return s.ph.Consult(ctx, id, target)
 }
 
 // Toggle makes call id the active one and holds the others.
-func (s *Service) Toggle(ctx context.Context, id CallID) error { return s.ph.Toggle(id) }
+func (s *Service) Toggle(ctx context.Context, id CallID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Toggle(user, sid)
+	}); ok {
+		return err
+	}
+	return s.ph.Toggle(id)
+}
 
 // CompleteTransfer connects the peers of heldID and consultID (attended
 // transfer with Replaces).
 func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID) error {
+	if err, ok := s.onDevice(heldID, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.CompleteTransfer(user, sid)
+	}); ok {
+		return err
+	}
 	return s.ph.CompleteTransfer(heldID, consultID)
 }
 
 // Conference mixes two calls with the local audio.
-func (s *Service) Conference(ctx context.Context, a, b CallID) error { return s.ph.Conference(a, b) }
+// A call on another device is conferenced with its own consultation.
+func (s *Service) Conference(ctx context.Context, a, b CallID) error {
+	if err, ok := s.onDevice(a, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Conference(user, sid)
+	}); ok {
+		return err
+	}
+	return s.ph.Conference(a, b)
+}
+
+// Move carries a call on another device over to device (another of the
+// user's devices), the remote party noticing nothing.
+func (s *Service) Move(ctx context.Context, id CallID, device string) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Move(user, sid, device)
+	}); ok {
+		return err
+	}
+	return fmt.Errorf("move %s: %w (only calls on another device move)", id, ErrBadState)
+}
 
 // Split takes a call out of its conference and holds the other one.
 func (s *Service) Split(ctx context.Context, id CallID) error { return s.ph.Split(id) }

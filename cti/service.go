@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/journal"
@@ -56,6 +57,7 @@ type Service struct {
 	policy  policyState    // see policy.go
 	journal *journaling    // see journaling.go
 	route   AnyDeviceRoute // dial routing, see anydevice.go; guarded by mu
+	devices deviceCalls    // calls carried by other devices (devicecalls.go); guarded by mu
 }
 
 // New builds a Service around a new phone. Call Start.
@@ -157,7 +159,7 @@ func (s *Service) Subscribe() *Subscription { return s.bus.Subscribe(s.opts.Subs
 
 // Snapshot returns the current calls, registrations and recent notices.
 func (s *Service) Snapshot() Snapshot {
-	snap := Snapshot{Calls: s.ph.Calls()}
+	snap := Snapshot{Calls: append(s.ph.Calls(), s.deviceCallsSnapshot()...)}
 	if r, ok := s.ph.Registration(); ok {
 		snap.Regs = []RegInfo{r}
 	}
@@ -168,7 +170,12 @@ func (s *Service) Snapshot() Snapshot {
 }
 
 // Call returns one call.
-func (s *Service) Call(id CallID) (CallInfo, bool) { return s.ph.Call(id) }
+func (s *Service) Call(id CallID) (CallInfo, bool) {
+	if ci, ok := s.deviceCallInfo(id); ok {
+		return ci, true
+	}
+	return s.ph.Call(id)
+}
 
 // Ladder returns the SIP messages of a call for the ladder view.
 func (s *Service) Ladder(id CallID) []SIPMessage { return s.ph.Ladder(id) }
@@ -192,13 +199,20 @@ func (s *Service) Reject(ctx context.Context, id CallID, code int, reason string
 }
 
 // Hangup ends a call in any state.
-func (s *Service) Hangup(ctx context.Context, id CallID) error { return s.ph.Hangup(id) }
+func (s *Service) Hangup(ctx context.Context, id CallID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Hangup(user, sid)
+	}); ok {
+		return err
+	}
+	return s.ph.Hangup(id)
+}
 
 // HangupAll ends every call.
 func (s *Service) HangupAll(ctx context.Context) error {
 	var errs []error
-	for _, c := range s.ph.Calls() {
-		if err := s.ph.Hangup(c.ID); err != nil && !errors.Is(err, phone.ErrNoSuchCall) {
+	for _, c := range s.Snapshot().Calls {
+		if err := s.Hangup(ctx, c.ID); err != nil && !errors.Is(err, phone.ErrNoSuchCall) {
 			errs = append(errs, fmt.Errorf("hangup %s: %w", c.ID, err))
 		}
 	}
@@ -223,6 +237,7 @@ func (s *Service) Unregister(ctx context.Context) error { return s.ph.Unregister
 
 // Shutdown hangs up every call, unregisters and stops; subscriptions close.
 func (s *Service) Shutdown(ctx context.Context) error {
+	s.stopDevices()
 	err := s.ph.Shutdown(ctx)
 	s.stopJournal()
 	s.policy.engine.Close()
@@ -232,6 +247,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 
 // Close stops at once.
 func (s *Service) Close() error {
+	s.stopDevices()
 	err := s.ph.Close()
 	s.stopJournal()
 	s.policy.engine.Close()
@@ -240,7 +256,21 @@ func (s *Service) Close() error {
 }
 
 // Hold puts a call on hold in the configured dialect.
-func (s *Service) Hold(ctx context.Context, id CallID) error { return s.ph.Hold(id) }
+func (s *Service) Hold(ctx context.Context, id CallID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Hold(user, sid)
+	}); ok {
+		return err
+	}
+	return s.ph.Hold(id)
+}
 
 // Resume takes a call off hold.
-func (s *Service) Resume(ctx context.Context, id CallID) error { return s.ph.Resume(id) }
+func (s *Service) Resume(ctx context.Context, id CallID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+		return ad.Resume(user, sid)
+	}); ok {
+		return err
+	}
+	return s.ph.Resume(id)
+}

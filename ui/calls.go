@@ -23,6 +23,9 @@ type callList struct {
 	calls  []api.CallInfo
 	sel    int
 	offset int
+	// want is a call we placed that has not shown up yet (its first
+	// event may come after Dial returned): the cursor goes to it then.
+	want api.CallID
 }
 
 func (l *callList) SetSize(w, h int) {
@@ -48,8 +51,16 @@ func (l *callList) upsert(c api.CallInfo) (isNew bool) {
 		l.calls[i] = c
 		return false
 	}
+	var keep api.CallID
+	if cur, ok := l.selected(); ok {
+		keep = cur.ID
+	}
 	l.calls = append(l.calls, c)
 	slices.SortStableFunc(l.calls, func(a, b api.CallInfo) int { return a.Created.Compare(b.Created) })
+	if c.ID == l.want {
+		keep, l.want = c.ID, ""
+	}
+	l.selectID(keep)
 	return true
 }
 
@@ -75,6 +86,24 @@ func (l *callList) selectID(id api.CallID) {
 		l.sel = i
 		l.clamp()
 	}
+}
+
+// follow puts the cursor on call id now, or when it shows up.
+func (l *callList) follow(id api.CallID) {
+	if slices.ContainsFunc(l.calls, func(x api.CallInfo) bool { return x.ID == id }) {
+		l.selectID(id)
+		return
+	}
+	l.want = id
+}
+
+// deviceOf is the device carrying call id ("" for this phone's calls and
+// calls not in the list).
+func (l *callList) deviceOf(id api.CallID) string {
+	if i := slices.IndexFunc(l.calls, func(x api.CallInfo) bool { return x.ID == id }); i >= 0 {
+		return l.calls[i].Device
+	}
+	return ""
 }
 
 func (l *callList) clamp() {
@@ -159,6 +188,9 @@ func (l *callList) row(i int, now time.Time) string {
 	}
 	if c.Conference != "" {
 		marks = append(marks, "[conf]")
+	}
+	if c.Device != "" {
+		marks = append(marks, "@"+c.Device) // carried by another device (AnyDevice)
 	}
 	right := fmt.Sprintf(" %6s", callTimer(c, now))
 	if len(marks) > 0 {

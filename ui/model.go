@@ -414,11 +414,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.notice.set(api.NoticeError, "dial "+msg.to+": "+errText(msg.err))
 			return m, nil
 		}
-		if msg.id == "" && m.devices.status.remoteActive() {
-			m.notice.set(api.NoticeInfo, "calling "+msg.to+" through "+m.devices.status.Active[0]+": answer it there")
+		m.calls.follow(msg.id)
+		if dev := m.calls.deviceOf(msg.id); dev != "" || m.devices.status.remoteActive() {
+			if dev == "" {
+				dev = m.devices.status.Active[0]
+			}
+			// A callback: the device rings first; its progress, and a
+			// failure, show on the call itself.
+			m.notice.set(api.NoticeInfo, "calling "+msg.to+" through "+dev+": answer it there")
 			return m, nil
 		}
-		m.calls.selectID(msg.id)
 		m.notice.set(api.NoticeInfo, "calling "+msg.to)
 		return m, nil
 	case ladderMsg:

@@ -28,16 +28,24 @@ type CtlCmd struct {
 	Token   phone.Secret  `help:"Control token; prefer the environment variable, flags show in ps." env:"ANYPHONE_CTL_TOKEN"`
 	Timeout time.Duration `help:"Give up on connecting or a command after this long." default:"10s"`
 
-	Dial    CtlDialCmd    `cmd:"" help:"Place a call."`
-	Answer  CtlAnswerCmd  `cmd:"" help:"Answer a ringing call (the only one if no ID is given)."`
-	Reject  CtlRejectCmd  `cmd:"" help:"Decline a ringing call (the only one if no ID is given)."`
-	Hangup  CtlHangupCmd  `cmd:"" help:"End a call (the only one if no ID is given), or --all."`
-	DTMF    CtlDTMFCmd    `cmd:"" name:"dtmf" help:"Send DTMF digits on a call."`
-	Status  CtlStatusCmd  `cmd:"" help:"Show calls, registrations and notices."`
-	Events  CtlEventsCmd  `cmd:"" help:"Print events as JSON lines until Ctrl-C."`
-	Ladder  CtlLadderCmd  `cmd:"" help:"Show the SIP messages of a call."`
-	Policy  CtlPolicyCmd  `cmd:"" help:"Show the busy policy; --let-through N minutes or --clear an override."`
-	Journal CtlJournalCmd `cmd:"" help:"List the call journal as JSON."`
+	Dial       CtlDialCmd       `cmd:"" help:"Place a call."`
+	Answer     CtlAnswerCmd     `cmd:"" help:"Answer a ringing call (the only one if no ID is given)."`
+	Reject     CtlRejectCmd     `cmd:"" help:"Decline a ringing call (the only one if no ID is given)."`
+	Hangup     CtlHangupCmd     `cmd:"" help:"End a call (the only one if no ID is given), or --all."`
+	DTMF       CtlDTMFCmd       `cmd:"" name:"dtmf" help:"Send DTMF digits on a call."`
+	Hold       CtlHoldCmd       `cmd:"" help:"Put a call on hold (the only active one if no ID is given)."`
+	Resume     CtlResumeCmd     `cmd:"" help:"Take a call off hold (the only held one if no ID is given)."`
+	Transfer   CtlTransferCmd   `cmd:"" help:"Blind-transfer a call to TARGET."`
+	Consult    CtlConsultCmd    `cmd:"" help:"Hold a call and call TARGET for a consultation."`
+	Toggle     CtlToggleCmd     `cmd:"" help:"Swap between a held call and the active one."`
+	Conference CtlConferenceCmd `cmd:"" help:"Join two calls (or a device call and its consultation) in a conference."`
+	Device     CtlDeviceCmd     `cmd:"" help:"Show the active AnyDevice device, or make NAME (desk, mobile, home, ...) the active one."`
+	Move       CtlMoveCmd       `cmd:"" help:"Carry a call on another device over to DEVICE."`
+	Status     CtlStatusCmd     `cmd:"" help:"Show calls, registrations and notices."`
+	Events     CtlEventsCmd     `cmd:"" help:"Print events as JSON lines until Ctrl-C."`
+	Ladder     CtlLadderCmd     `cmd:"" help:"Show the SIP messages of a call."`
+	Policy     CtlPolicyCmd     `cmd:"" help:"Show the busy policy; --let-through N minutes or --clear an override."`
+	Journal    CtlJournalCmd    `cmd:"" help:"List the call journal as JSON."`
 
 	out io.Writer // stdout; tests set it
 }
@@ -112,6 +120,7 @@ type callView struct {
 	ID        string `json:"id"`
 	Direction string `json:"direction"`
 	State     string `json:"state"`
+	Device    string `json:"device"`
 	Remote    struct {
 		DisplayName string `json:"display_name"`
 		URI         string `json:"uri"`
@@ -280,6 +289,111 @@ func (c *CtlHangupCmd) Run(g *Globals, p *CtlCmd) error {
 	return err
 }
 
+// CtlHoldCmd holds a call.
+type CtlHoldCmd struct {
+	ID      string `arg:"" optional:"" help:"Call id (default: the only active call)."`
+	Dialect string `help:"Hold form: sendonly, inactive or zero-ip (default: the configured one)."`
+}
+
+// Run holds the call.
+func (c *CtlHoldCmd) Run(g *Globals, p *CtlCmd) error {
+	var args map[string]any
+	if c.Dialect != "" {
+		args = map[string]any{"dialect": c.Dialect}
+	}
+	return p.callCommand(g, c.ID, "hold", "hold", args, "active")
+}
+
+// CtlResumeCmd takes a call off hold.
+type CtlResumeCmd struct {
+	ID string `arg:"" optional:"" help:"Call id (default: the only active call)."`
+}
+
+// Run resumes the call.
+func (c *CtlResumeCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "resume", "resume", nil, "active")
+}
+
+// CtlTransferCmd blind-transfers a call.
+type CtlTransferCmd struct {
+	ID     string `arg:"" help:"Call id."`
+	Target string `arg:"" help:"SIP URI or number to transfer to."`
+}
+
+// Run transfers the call.
+func (c *CtlTransferCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "transfer", "transfer", map[string]any{"target": c.Target})
+}
+
+// CtlConsultCmd starts a consultation.
+type CtlConsultCmd struct {
+	ID     string `arg:"" help:"Call id."`
+	Target string `arg:"" help:"SIP URI or number to consult."`
+}
+
+// Run holds the call and calls the target.
+func (c *CtlConsultCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "consult", "consult", map[string]any{"target": c.Target})
+}
+
+// CtlToggleCmd swaps between the held and the active call.
+type CtlToggleCmd struct {
+	ID string `arg:"" help:"Call id to make the active one."`
+}
+
+// Run toggles.
+func (c *CtlToggleCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "toggle", "toggle", nil)
+}
+
+// CtlConferenceCmd joins two calls.
+type CtlConferenceCmd struct {
+	ID    string `arg:"" help:"Call id."`
+	Other string `arg:"" optional:"" help:"The other call (not needed for a call on another device: its consultation joins)."`
+}
+
+// Run joins the calls.
+func (c *CtlConferenceCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "conference", "conference", map[string]any{"other_id": c.Other})
+}
+
+// CtlDeviceCmd shows or switches the active device.
+type CtlDeviceCmd struct {
+	Name string `arg:"" optional:"" help:"Device to make active (desk, mobile, home, ...)."`
+}
+
+// Run prints the active devices after the switch, first the one calls go to.
+func (c *CtlDeviceCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	raw, err := cl.Do(ctx, "device", map[string]string{"device": c.Name})
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Active []string `json:"active"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	fmt.Fprintln(p.stdout(), strings.Join(r.Active, " "))
+	return nil
+}
+
+// CtlMoveCmd moves a call to another device.
+type CtlMoveCmd struct {
+	ID     string `arg:"" help:"Call id (a call on another device)."`
+	Device string `arg:"" help:"Device to carry it from now on."`
+}
+
+// Run moves the call.
+func (c *CtlMoveCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "move", "move", map[string]any{"device": c.Device})
+}
+
 // CtlDTMFCmd sends digits.
 type CtlDTMFCmd struct {
 	ID     string `arg:"" help:"Call id."`
@@ -328,7 +442,7 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 	if len(st.Calls) == 0 {
 		fmt.Fprintln(tw, "no calls")
 	} else {
-		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tREMOTE\tDURATION")
+		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tDEVICE\tREMOTE\tDURATION")
 		for _, c := range st.Calls {
 			remote := c.Remote.URI
 			if c.Remote.DisplayName != "" {
@@ -342,7 +456,11 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 			if c.End != nil && c.End.Code != 0 {
 				state += fmt.Sprintf(" (%d %s)", c.End.Code, c.End.Reason)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, remote, dur)
+			device := c.Device
+			if device == "" {
+				device = "here"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, device, remote, dur)
 		}
 	}
 	if len(st.Regs) > 0 {

@@ -249,9 +249,9 @@ func TestCtlStatus(t *testing.T) {
 	}
 	out := e.out.String()
 	for _, want := range []string{
-		"CALL  DIRECTION  STATE     REMOTE",
-		"c1    incoming   incoming  sip:alice@127.0.0.1",
-		`c2    outgoing   active    "Bob" <sip:bob@127.0.0.1>`,
+		"CALL  DIRECTION  STATE     DEVICE  REMOTE",
+		"c1    incoming   incoming  here    sip:alice@127.0.0.1",
+		`c2    outgoing   active    here    "Bob" <sip:bob@127.0.0.1>`,
 		"sip:me@127.0.0.1  sip:127.0.0.1:5099  registered",
 		"warn: audio: null",
 	} {

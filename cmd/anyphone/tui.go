@@ -538,7 +538,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 
 	// Dials (the TUI's and the control API's) go through the active device.
-	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: devices, User: devices.user, Local: deskDevice})
+	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{devices}, User: devices.user, Local: deskDevice})
 	defer svc.SetAnyDevice(cti.AnyDeviceRoute{})
 
 	m := ui.New(svc, ui.Options{
@@ -673,6 +673,9 @@ type anyDevice struct {
 	mu  sync.Mutex // guards cfg and gen; held across a restart
 	cfg anydevice.Config
 	gen *adGen
+
+	subMu sync.Mutex // guards subs; never held across a restart
+	subs  map[chan anydevice.Event]struct{}
 }
 
 // adGen is one running controller and the forwarder of its events (owned
@@ -759,7 +762,7 @@ func (d *anyDevice) startGen(ctx context.Context, cfg anydevice.Config) (*adGen,
 		_ = ad.Close()
 		return nil, err
 	}
-	ch, unsub := ad.Subscribe(16)
+	ch, unsub := ad.Subscribe(256)
 	g := &adGen{ad: ad, unsub: unsub, quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		// The forwarder of this generation: joined by adGen.stop.
@@ -768,11 +771,12 @@ func (d *anyDevice) startGen(ctx context.Context, cfg anydevice.Config) (*adGen,
 			select {
 			case <-g.quit:
 				return
-			case _, ok := <-ch:
+			case ev, ok := <-ch:
 				if !ok {
 					return
 				}
 				d.changed()
+				d.fanout(ev)
 			}
 		}
 	}()
@@ -924,8 +928,75 @@ func (d *anyDevice) Callback(ctx context.Context, userID, to string, o anydevice
 	return d.ctl().Callback(ctx, userID, to, o)
 }
 
+// fanout hands a controller event to every subscriber without blocking
+// (a subscriber that falls behind loses events, as the controller's own).
+func (d *anyDevice) fanout(ev anydevice.Event) {
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
+	for ch := range d.subs {
+		select {
+		case ch <- ev:
+		default:
+		}
+	}
+}
+
+// ctiDevices is the anyDevice as cti.AnyDevice: the Service follows the
+// user's sessions as calls and drives them. It outlives the controller
+// restarts of SetDeviceTarget (events come from every generation).
+type ctiDevices struct{ *anyDevice }
+
+// Subscribe implements cti.AnyDevice.
+func (d ctiDevices) Subscribe(buf int) (<-chan anydevice.Event, func()) {
+	ch := make(chan anydevice.Event, max(buf, 1))
+	d.subMu.Lock()
+	if d.subs == nil {
+		d.subs = map[chan anydevice.Event]struct{}{}
+	}
+	d.subs[ch] = struct{}{}
+	d.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			d.subMu.Lock()
+			delete(d.subs, ch)
+			d.subMu.Unlock()
+		})
+	}
+}
+
+func (d ctiDevices) SetActiveDevice(user string, names ...string) error {
+	return d.ctl().SetActiveDevice(user, names...)
+}
+func (d ctiDevices) Status(user string) (anydevice.Status, error) { return d.ctl().Status(user) }
+func (d ctiDevices) Hangup(user string, id anydevice.SessionID) error {
+	return d.ctl().Hangup(user, id)
+}
+func (d ctiDevices) Hold(user string, id anydevice.SessionID) error { return d.ctl().Hold(user, id) }
+func (d ctiDevices) Resume(user string, id anydevice.SessionID) error {
+	return d.ctl().Resume(user, id)
+}
+func (d ctiDevices) Consult(user string, id anydevice.SessionID, to string) error {
+	return d.ctl().Consult(user, id, to)
+}
+func (d ctiDevices) Toggle(user string, id anydevice.SessionID) error {
+	return d.ctl().Toggle(user, id)
+}
+func (d ctiDevices) CompleteTransfer(user string, id anydevice.SessionID) error {
+	return d.ctl().CompleteTransfer(user, id)
+}
+func (d ctiDevices) Transfer(user string, id anydevice.SessionID, to string) error {
+	return d.ctl().Transfer(user, id, to)
+}
+func (d ctiDevices) Conference(user string, id anydevice.SessionID) error {
+	return d.ctl().Conference(user, id)
+}
+func (d ctiDevices) Move(user string, id anydevice.SessionID, device string) error {
+	return d.ctl().Move(user, id, device)
+}
+
 var (
-	_ cti.AnyDevice   = (*anyDevice)(nil)
+	_ cti.AnyDevice   = ctiDevices{}
 	_ ui.Devices      = (*anyDevice)(nil)
 	_ ui.DeviceEditor = (*anyDevice)(nil)
 )

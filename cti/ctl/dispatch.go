@@ -396,6 +396,7 @@ func commandTable() map[string]commandSpec {
 	}
 	maps.Copy(t, policyCommands())  // policy.go
 	maps.Copy(t, journalCommands()) // journal.go
+	maps.Copy(t, deviceCommands())  // devices.go
 	return t
 }
 

@@ -104,12 +104,16 @@ type CallInfo struct {
 	SIPFromTag string    `json:"sip_from_tag,omitempty"`
 	Direction  Direction `json:"direction"`
 	State      CallState `json:"state"`
-	Local      Party     `json:"local"`
-	Remote     Party     `json:"remote"`
-	Codec      string    `json:"codec,omitempty"`
-	LocalHold  bool      `json:"local_hold,omitempty"`
-	RemoteHold bool      `json:"remote_hold,omitempty"`
-	Muted      bool      `json:"muted,omitempty"`
+	// Device is the device that carries a call placed or taken through
+	// AnyDevice (mobile, home, ...; while a follow-me call rings, the
+	// devices ringing, joined by "+"). Empty: this phone.
+	Device     string `json:"device,omitempty"`
+	Local      Party  `json:"local"`
+	Remote     Party  `json:"remote"`
+	Codec      string `json:"codec,omitempty"`
+	LocalHold  bool   `json:"local_hold,omitempty"`
+	RemoteHold bool   `json:"remote_hold,omitempty"`
+	Muted      bool   `json:"muted,omitempty"`
 	// HoldDialect is the form of our hold (LocalHold), including a call
 	// dialled on hold: the dialect the peer finally accepted.
 	HoldDialect HoldDialect `json:"hold_dialect,omitempty"`

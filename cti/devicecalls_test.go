@@ -1,0 +1,207 @@
+package cti_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anyphone/anyphone/anydevice"
+	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/ctl"
+	"github.com/anyphone/anyphone/cti/journal"
+	"github.com/anyphone/anyphone/phone"
+)
+
+// deviceRig is this phone (me, with a journal) routed through a real
+// controller whose user has this phone as desk and another Service as the
+// mobile; bob is the destination.
+type deviceRig struct {
+	me, mobile, bob *cti.Service
+	ad              *anydevice.Controller
+	j               *journal.Journal
+	sub             *cti.Subscription
+}
+
+func newDeviceRig(t *testing.T) *deviceRig {
+	t.Helper()
+	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	me, err := cti.New(cti.Options{Logger: quietLog(), Journal: j, User: "me",
+		Phone: phone.Config{Name: "me", Listen: "127.0.0.1:0", Transport: "udp", NoTrace: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := me.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = me.Shutdown(ctx)
+	})
+	r := &deviceRig{me: me, mobile: startPhone(t, "mobile"), bob: startPhone(t, "+4930555"), j: j}
+	r.ad, err = anydevice.New(anydevice.Config{
+		Phone: phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", NoTrace: true, Logger: quietLog()},
+		Users: []anydevice.User{{ID: "me", Numbers: []string{"+4930123456"},
+			Devices: []anydevice.Device{{Name: "desk", Target: me.URI()}, {Name: "mobile", Target: r.mobile.URI()}},
+			Active:  []string{"desk"}, Policy: anydevice.Policy{URIs: true}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ad.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = r.ad.Shutdown(ctx)
+	})
+	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: r.ad, User: "me"})
+	r.sub = me.Subscribe()
+	t.Cleanup(r.sub.Close)
+	return r
+}
+
+// waitCall waits for a CallChanged of id matching pred.
+func (r *deviceRig) waitCall(t *testing.T, id cti.CallID, what string, pred func(cti.CallInfo) bool) cti.CallInfo {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-r.sub.C:
+			if cc, ok := ev.(cti.CallChanged); ok && cc.Call.ID == id && pred(cc.Call) {
+				return cc.Call
+			}
+		case <-deadline:
+			t.Fatalf("waiting for %s: %+v", what, r.me.Snapshot().Calls)
+		}
+	}
+}
+
+// answerFirst answers the first ringing call of svc.
+func answerFirst(t *testing.T, svc *cti.Service, what string) {
+	t.Helper()
+	waitCalls(t, svc, 1, what)
+	if err := svc.Answer(t.Context(), svc.Snapshot().Calls[0].ID); err != nil {
+		t.Fatalf("%s: answer: %v", what, err)
+	}
+}
+
+// TestDeviceCallIsACall (issue 10): with the mobile active, a dial from
+// the control protocol is a callback that this Service shows and drives as
+// one of its calls: ringing on the mobile, then active with device mobile;
+// status lists it, hold and resume act on it, hangup_all ends it, and the
+// journal has one row with the device.
+func TestDeviceCallIsACall(t *testing.T) {
+	r := newDeviceRig(t)
+	d := ctl.NewDispatcher(r.me, quietLog())
+	do := func(line string) json.RawMessage {
+		t.Helper()
+		resp := d.Handle(t.Context(), []byte(line))
+		if !resp.OK {
+			t.Fatalf("%s: %+v", line, resp.Error)
+		}
+		return resp.Result
+	}
+	if !strings.Contains(string(do(`{"cmd":"device","args":{"device":"mobile"}}`)), `"active":["mobile"]`) {
+		t.Fatal("device mobile did not become active")
+	}
+	var res cti.DialResult
+	_ = json.Unmarshal(do(`{"cmd":"dial","args":{"to":"`+r.bob.URI()+`"}}`), &res)
+	if res.Device != "mobile" || res.CallID == "" {
+		t.Fatalf("dial result %+v, want a call on the mobile", res)
+	}
+	ringing := r.waitCall(t, res.CallID, "the call ringing on the mobile", func(ci cti.CallInfo) bool { return ci.State == cti.CallDialing })
+	if ringing.Device != "mobile" || ringing.Direction != cti.Outgoing {
+		t.Errorf("ringing call %+v, want outgoing on the mobile", ringing)
+	}
+	answerFirst(t, r.mobile, "the mobile")
+	answerFirst(t, r.bob, "bob")
+	up := r.waitCall(t, res.CallID, "the call active", func(ci cti.CallInfo) bool { return ci.State == cti.CallActive })
+	if up.Device != "mobile" || !strings.Contains(up.Remote.URI, "+4930555") {
+		t.Errorf("active call %+v, want bob on the mobile", up)
+	}
+	var st struct {
+		Calls []cti.CallInfo `json:"calls"`
+	}
+	_ = json.Unmarshal(do(`{"cmd":"status"}`), &st)
+	if len(st.Calls) != 1 || st.Calls[0].ID != res.CallID || st.Calls[0].Device != "mobile" {
+		t.Fatalf("status calls %+v, want the call on the mobile", st.Calls)
+	}
+	do(`{"cmd":"hold","args":{"call_id":"` + string(res.CallID) + `"}}`)
+	r.waitCall(t, res.CallID, "held", func(ci cti.CallInfo) bool { return ci.LocalHold })
+	do(`{"cmd":"resume","args":{"call_id":"` + string(res.CallID) + `"}}`)
+	r.waitCall(t, res.CallID, "resumed", func(ci cti.CallInfo) bool { return !ci.LocalHold && ci.State == cti.CallActive })
+	do(`{"cmd":"hangup_all"}`)
+	end := r.waitCall(t, res.CallID, "ended", func(ci cti.CallInfo) bool { return ci.State == cti.CallEnded })
+	if end.Answered.IsZero() {
+		t.Errorf("ended call %+v was never answered", end)
+	}
+	waitCalls(t, r.bob, 0, "bob after hangup_all")
+	waitCalls(t, r.mobile, 0, "the mobile after hangup_all")
+	rows := waitJournal(t, r.j, 1)
+	if rows[0].Device != "mobile" || rows[0].Outcome != journal.OutcomeAnswered || rows[0].Direction != cti.Outgoing {
+		t.Errorf("journal %+v, want one answered outgoing row on the mobile", rows[0])
+	}
+}
+
+// TestDeviceCallFailureIsVisible (issue 10): the mobile declines the
+// callback; the call ends with who failed, the SIP code and the Q.850
+// cause, a notice says so, and the journal row has them.
+func TestDeviceCallFailureIsVisible(t *testing.T) {
+	r := newDeviceRig(t)
+	if err := r.me.SetDevice(t.Context(), "mobile"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.me.DialRouted(t.Context(), r.bob.URI(), cti.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCalls(t, r.mobile, 1, "the mobile")
+	if err := r.mobile.Reject(t.Context(), r.mobile.Snapshot().Calls[0].ID, 486, ""); err != nil {
+		t.Fatal(err)
+	}
+	end := r.waitCall(t, res.CallID, "the failed call", func(ci cti.CallInfo) bool { return ci.State == cti.CallEnded })
+	if end.End == nil || end.End.Code != 486 || end.End.Q850 != 17 || !strings.Contains(end.End.Text, "mobile: 486") {
+		t.Errorf("end %+v, want the mobile's 486 with Q.850 17", end.End)
+	}
+	found := false
+	for _, n := range r.me.Snapshot().Notices {
+		found = found || strings.Contains(n.Text, "failed: mobile: 486")
+	}
+	if !found {
+		t.Errorf("no notice of the failure: %+v", r.me.Snapshot().Notices)
+	}
+	rows := waitJournal(t, r.j, 1)
+	if rows[0].Device != "mobile" || rows[0].Code != 486 || rows[0].Outcome == journal.OutcomeAnswered {
+		t.Errorf("journal %+v, want the failed call on the mobile with 486", rows[0])
+	}
+	if n := len(r.me.Snapshot().Calls); n != 0 {
+		t.Errorf("%d calls left", n)
+	}
+}
+
+func waitJournal(t *testing.T, j *journal.Journal, n int) []journal.Entry {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rows, err := j.List(context.Background(), journal.Filter{User: "me"})
+		if err == nil && len(rows) >= n {
+			if len(rows) > n {
+				t.Errorf("journal has %d rows, want %d: %+v", len(rows), n, rows)
+			}
+			return rows
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("journal: %d rows (%v), want %d", len(rows), err, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
