@@ -131,6 +131,18 @@ func (c *Controller) Toggle(userID string, id SessionID) error {
 	})
 }
 
+// EndConsult hangs up the consultation leg only: the device goes back to
+// the remote party, taken off hold.
+func (c *Controller) EndConsult(userID string, id SessionID) error {
+	return c.withBridged(userID, id, func(s *session) error {
+		if s.cons == nil || s.cons.ended {
+			return ErrBadState
+		}
+		s.hangupLeg(s.cons, reasonNormal, "")
+		return nil
+	})
+}
+
 // CompleteTransfer ends the user's part of a consultation: the remote
 // party and the consultation target are relayed to each other (both taken
 // off hold) and the device leg is released with a Reason. Neither peer is

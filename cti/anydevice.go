@@ -32,6 +32,7 @@ type AnyDevice interface {
 	Hold(userID string, id anydevice.SessionID) error
 	Resume(userID string, id anydevice.SessionID) error
 	Consult(userID string, id anydevice.SessionID, target string) error
+	EndConsult(userID string, id anydevice.SessionID) error
 	Toggle(userID string, id anydevice.SessionID) error
 	CompleteTransfer(userID string, id anydevice.SessionID) error
 	Transfer(userID string, id anydevice.SessionID, target string) error

@@ -14,27 +14,41 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/phone"
 )
 
-// deviceCallPrefix starts the CallID of a call carried by another device.
-const deviceCallPrefix = "d"
+// deviceCallPrefix starts the CallID of a call carried by another device;
+// consultSuffix ends the id of its consultation, which is a call of its
+// own for the user (held or active, like a desk consultation).
+const (
+	deviceCallPrefix = "d"
+	consultSuffix    = ".c"
+)
 
 func deviceCallID(sid anydevice.SessionID) CallID { return CallID(deviceCallPrefix + string(sid)) }
 
-// sessionOf returns the session behind a device call's id.
-func sessionOf(id CallID) (anydevice.SessionID, bool) {
+func consultCallID(sid anydevice.SessionID) CallID { return deviceCallID(sid) + consultSuffix }
+
+// sessionOf returns the session behind a device call's id, and whether the
+// id is the session's consultation.
+func sessionOf(id CallID) (sid anydevice.SessionID, consult, ok bool) {
 	s, ok := strings.CutPrefix(string(id), deviceCallPrefix)
-	return anydevice.SessionID(s), ok && s != ""
+	s, consult = strings.CutSuffix(s, consultSuffix)
+	return anydevice.SessionID(s), consult, ok && s != ""
 }
 
-// deviceCalls keeps the user's device calls; guarded by Service.mu.
-type deviceCalls struct {
+// deviceBook keeps the user's device calls; guarded by Service.mu.
+type deviceBook struct {
 	calls map[CallID]CallInfo
-	stop  func() // ends the watcher of the current route
-	done  chan struct{}
+	// over lists the calls published as ended (and journaled): a session
+	// may go on after the user's part ended (a transfer), but the user's
+	// call ended once.
+	over map[CallID]bool
+	stop func() // ends the watcher of the current route
+	done chan struct{}
 }
 
 // watchDevices follows r's controller for r.User's sessions until stop.
@@ -97,34 +111,42 @@ func (s *Service) stopDevices() {
 	}
 }
 
-// deviceSession publishes a session of r.User as a call; ended is true for
-// the session's last word (SessionEnded), which is journaled.
-func (s *Service) deviceSession(r AnyDeviceRoute, si anydevice.SessionInfo, ended bool) {
+// deviceSession publishes a session of r.User as calls (the call and, while
+// there is one, its consultation); last is true for the session's last
+// word (SessionEnded). Every call is journaled once, when it ends.
+func (s *Service) deviceSession(r AnyDeviceRoute, si anydevice.SessionInfo, last bool) {
 	if si.User != r.User {
 		return
 	}
-	ci := deviceCall(si)
-	s.mu.Lock()
-	if s.devices.calls == nil {
-		s.devices.calls = map[CallID]CallInfo{}
-	}
-	prev, known := s.devices.calls[ci.ID]
-	if ci.State == phone.CallEnded {
-		delete(s.devices.calls, ci.ID)
-	} else {
-		s.devices.calls[ci.ID] = ci
-	}
-	s.mu.Unlock()
-	if ci.State == phone.CallEnded && !ended {
-		return // SessionEnded follows with the final value
-	}
-	if known && prev.State == phone.CallEnded {
-		return
-	}
-	s.publish(CallChanged{Call: ci})
-	if ended {
+	for _, ci := range deviceCalls(si, last) {
+		if ci.State == phone.CallEnded && !last && si.State == anydevice.StateEnded {
+			continue // SessionEnded follows with the final value
+		}
+		s.mu.Lock()
+		if s.devices.calls == nil {
+			s.devices.calls, s.devices.over = map[CallID]CallInfo{}, map[CallID]bool{}
+		}
+		if s.devices.over[ci.ID] {
+			s.mu.Unlock()
+			continue
+		}
+		_, known := s.devices.calls[ci.ID]
+		if ci.State == phone.CallEnded {
+			delete(s.devices.calls, ci.ID)
+			s.devices.over[ci.ID] = true
+		} else {
+			s.devices.calls[ci.ID] = ci
+		}
+		s.mu.Unlock()
+		if ci.State == phone.CallEnded && !known && strings.HasSuffix(string(ci.ID), consultSuffix) {
+			continue // a consultation the user never saw
+		}
+		s.publish(CallChanged{Call: ci})
+		if ci.State != phone.CallEnded {
+			continue
+		}
 		if e := ci.End; e != nil && (e.Code >= 300 || e.Cause == phone.EndFailed) {
-			s.Notify(NoticeWarn, fmt.Sprintf("call to %s via %s failed: %s", ci.Remote.User, deviceOr(ci), e.Text))
+			s.Notify(NoticeWarn, fmt.Sprintf("call to %s via %s failed: %s", partyName(ci.Remote), deviceOr(ci), e.Text))
 		}
 		s.journalCall(ci)
 	}
@@ -137,6 +159,68 @@ func deviceOr(ci CallInfo) string {
 	return ci.Device
 }
 
+// deviceCalls is a session as the user's calls: the call itself and,
+// while the user consults, the consultation. last marks the session's
+// final value, where every call of it ends.
+func deviceCalls(si anydevice.SessionInfo, last bool) []CallInfo {
+	main := deviceCall(si)
+	var cons *anydevice.LegInfo
+	for i := range si.Legs {
+		if si.Legs[i].Role == "consult" {
+			cons = &si.Legs[i] // the newest
+		}
+	}
+	if si.Transferred && main.State != phone.CallEnded {
+		// The user left: the remote party and the target talk on.
+		main.State, main.Ended = phone.CallEnded, time.Now()
+		main.End = &phone.EndInfo{Cause: phone.EndTransferred, Text: "transferred"}
+		if cons != nil {
+			main.End.Text = "transferred to " + partyName(cons.Call.Remote)
+		}
+	}
+	if cons == nil {
+		return []CallInfo{main}
+	}
+	c := CallInfo{
+		ID:        consultCallID(si.ID),
+		Device:    main.Device,
+		Direction: phone.Outgoing,
+		Remote:    cons.Call.Remote,
+		State:     cons.Call.State,
+		Codec:     cons.Call.Codec,
+		Created:   cons.Dialed,
+		Answered:  cons.Call.Answered,
+		Ended:     cons.Call.Ended,
+		End:       cons.Call.End,
+		Rule:      "anydevice:consult",
+	}
+	if c.State == phone.CallIdle {
+		c.State = phone.CallDialing
+	}
+	if si.Conference {
+		c.Conference, main.Conference = main.ID, c.ID
+	}
+	c.LocalHold = si.Consulting && si.Talking != "consult" && !si.Conference
+	if (si.Transferred || main.State == phone.CallEnded || last) && c.State != phone.CallEnded {
+		c.State, c.Ended = phone.CallEnded, time.Now()
+		c.End = &phone.EndInfo{Cause: phone.EndTransferred, Text: "transferred"}
+		if main.End != nil && main.End.Cause != phone.EndTransferred {
+			c.End = main.End
+		}
+	}
+	return []CallInfo{main, c}
+}
+
+func partyName(p phone.Party) string {
+	switch {
+	case p.DisplayName != "":
+		return p.DisplayName
+	case p.User != "":
+		return p.User
+	}
+	return p.URI
+}
+
 // deviceCall is a session as a call.
 func deviceCall(si anydevice.SessionInfo) CallInfo {
 	ci := CallInfo{
@@ -144,7 +228,9 @@ func deviceCall(si anydevice.SessionInfo) CallInfo {
 		Device:    si.Device,
 		Direction: phone.Outgoing,
 		Remote:    phone.Party{User: si.Remote, URI: si.Remote},
-		LocalHold: si.Held,
+		// The remote party waits on hold while the user holds it, or
+		// talks to the consultation.
+		LocalHold: si.Held || (si.Consulting && si.Talking == "consult" && !si.Conference),
 		Created:   si.Created,
 		Answered:  si.Answered,
 		Ended:     si.Ended,
@@ -258,10 +344,10 @@ func (s *Service) deviceCallInfo(id CallID) (CallInfo, bool) {
 	return ci, ok
 }
 
-// onDevice runs f for a device call's session; ok is false for a call of
-// this phone.
-func (s *Service) onDevice(id CallID, f func(ad AnyDevice, user string, sid anydevice.SessionID) error) (err error, ok bool) {
-	sid, isDev := sessionOf(id)
+// onDevice runs f for a device call's session (consult: the id is the
+// session's consultation); ok is false for a call of this phone.
+func (s *Service) onDevice(id CallID, f func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error) (err error, ok bool) {
+	sid, consult, isDev := sessionOf(id)
 	if !isDev {
 		return nil, false
 	}
@@ -272,7 +358,26 @@ func (s *Service) onDevice(id CallID, f func(ad AnyDevice, user string, sid anyd
 	if r.Controller == nil || !known {
 		return ErrNoSuchCall, true
 	}
-	return translateDeviceErr(f(r.Controller, r.User, sid)), true
+	return translateDeviceErr(f(r.Controller, r.User, sid, consult)), true
+}
+
+// deviceHold holds (on) or resumes a device call. With a consultation the
+// user talks to one party at a time: holding the one talked to, or
+// resuming the one parked, swaps them (the controller's toggle).
+func (s *Service) deviceHold(id CallID, on bool) (error, bool) {
+	return s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error {
+		ci, _ := s.deviceCallInfo(id)
+		if _, hasConsult := s.deviceCallInfo(consultCallID(sid)); hasConsult || consult {
+			if ci.LocalHold == on {
+				return nil
+			}
+			return ad.Toggle(user, sid)
+		}
+		if on {
+			return ad.Hold(user, sid)
+		}
+		return ad.Resume(user, sid)
+	})
 }
 
 // translateDeviceErr maps the controller's errors onto cti's.

@@ -61,7 +61,7 @@ func (s *Service) DialHeld(ctx context.Context, to string, d HoldDialect, o Dial
 
 // Transfer asks the peer of a call to call target (blind transfer).
 func (s *Service) Transfer(ctx context.Context, id CallID, target string) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Transfer(user, sid, target)
 	}); ok {
 		return err
@@ -70,20 +70,24 @@ func (s *Service) Transfer(ctx context.Context, id CallID, target string) error 
 }
 
 // Consult holds call id and calls target; it returns the consultation call.
-// A call on another device stays one call: the controller adds the
-// consultation as a leg of it, and its id is returned.
+// On a call on another device the controller places the consultation; it
+// is a call of its own for the user ("d<session>.c").
 func (s *Service) Consult(ctx context.Context, id CallID, target string) (CallID, error) {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Consult(user, sid, target)
 	}); ok {
-		return id, err
+		if err != nil {
+			return "", err
+		}
+		sid, _, _ := sessionOf(id)
+		return consultCallID(sid), nil
 	}
 	return s.ph.Consult(ctx, id, target)
 }
 
 // Toggle makes call id the active one and holds the others.
 func (s *Service) Toggle(ctx context.Context, id CallID) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Toggle(user, sid)
 	}); ok {
 		return err
@@ -94,7 +98,7 @@ func (s *Service) Toggle(ctx context.Context, id CallID) error {
 // CompleteTransfer connects the peers of heldID and consultID (attended
 // transfer with Replaces).
 func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID) error {
-	if err, ok := s.onDevice(heldID, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+	if err, ok := s.onDevice(heldID, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.CompleteTransfer(user, sid)
 	}); ok {
 		return err
@@ -105,7 +109,7 @@ func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID
 // Conference mixes two calls with the local audio.
 // A call on another device is conferenced with its own consultation.
 func (s *Service) Conference(ctx context.Context, a, b CallID) error {
-	if err, ok := s.onDevice(a, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+	if err, ok := s.onDevice(a, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Conference(user, sid)
 	}); ok {
 		return err
@@ -116,7 +120,7 @@ func (s *Service) Conference(ctx context.Context, a, b CallID) error {
 // Move carries a call on another device over to device (another of the
 // user's devices), the remote party noticing nothing.
 func (s *Service) Move(ctx context.Context, id CallID, device string) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Move(user, sid, device)
 	}); ok {
 		return err

@@ -57,7 +57,7 @@ type Service struct {
 	policy  policyState    // see policy.go
 	journal *journaling    // see journaling.go
 	route   AnyDeviceRoute // dial routing, see anydevice.go; guarded by mu
-	devices deviceCalls    // calls carried by other devices (devicecalls.go); guarded by mu
+	devices deviceBook     // calls carried by other devices (devicecalls.go); guarded by mu
 }
 
 // New builds a Service around a new phone. Call Start.
@@ -200,7 +200,10 @@ func (s *Service) Reject(ctx context.Context, id CallID, code int, reason string
 
 // Hangup ends a call in any state.
 func (s *Service) Hangup(ctx context.Context, id CallID) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
+	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error {
+		if consult {
+			return ad.EndConsult(user, sid)
+		}
 		return ad.Hangup(user, sid)
 	}); ok {
 		return err
@@ -257,9 +260,7 @@ func (s *Service) Close() error {
 
 // Hold puts a call on hold in the configured dialect.
 func (s *Service) Hold(ctx context.Context, id CallID) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
-		return ad.Hold(user, sid)
-	}); ok {
+	if err, ok := s.deviceHold(id, true); ok {
 		return err
 	}
 	return s.ph.Hold(id)
@@ -267,9 +268,7 @@ func (s *Service) Hold(ctx context.Context, id CallID) error {
 
 // Resume takes a call off hold.
 func (s *Service) Resume(ctx context.Context, id CallID) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID) error {
-		return ad.Resume(user, sid)
-	}); ok {
+	if err, ok := s.deviceHold(id, false); ok {
 		return err
 	}
 	return s.ph.Resume(id)

@@ -252,3 +252,58 @@ func TestTUIBuiltinEcho(t *testing.T) {
 	tm.waitFor("the call list", contains("no calls"))
 	tm.quit()
 }
+
+// TestTUIAnyDeviceDemo (issue 10) walks the embedded AnyDevice demo as a
+// new user would after `make run`: D, the simulated mobile, a call to echo
+// that rings the mobile first and is then active on it, hold and resume,
+// a consultation to tone (its own row, the first call held), T to
+// transfer, and the journal with one row per call.
+func TestTUIAnyDeviceDemo(t *testing.T) {
+	bin, tmux := need(t)
+	tm := startTUI(t, bin, tmux)
+	tm.waitFor("the idle view with the demo notice", contains("AnyDevice demo"))
+	tm.keys(false, "D")
+	tm.waitFor("the simulated devices", func(s string) bool {
+		return strings.Contains(s, "● desk") && strings.Contains(s, "○ mobile") && strings.Contains(s, "○ home")
+	})
+	tm.keys(false, "Down")
+	tm.keys(false, "Enter")
+	tm.waitFor("mobile active", func(s string) bool { return strings.Contains(s, "● mobile") && strings.Contains(s, "on mobile") })
+	tm.keys(false, "Escape")
+	tm.waitFor("the call list", contains("no calls"))
+	tm.keys(false, "d")
+	tm.keys(true, "echo")
+	tm.keys(false, "Enter")
+	tm.waitFor("the call ringing on the mobile", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "dialing") && strings.Contains(r, "@mobile")
+	})
+	tm.waitFor("the call active on the mobile", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "active") && strings.Contains(r, "@mobile") && strings.Contains(r, "echo")
+	})
+	tm.keys(false, "h")
+	tm.waitFor("held", func(s string) bool { return strings.Contains(callRow(s), "[hold] @mobile") })
+	tm.keys(false, "h")
+	tm.waitFor("active again", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "active") && !strings.Contains(r, "[hold]")
+	})
+	tm.keys(false, "c")
+	tm.keys(true, "tone")
+	tm.keys(false, "Enter")
+	tm.waitFor("the consultation on its own row, echo held", func(s string) bool {
+		return strings.Contains(callRow(s), "[hold] @mobile") && strings.Contains(s, "▸ 2 → active") && strings.Contains(s, "tone")
+	})
+	tm.keys(false, "T")
+	tm.waitFor("both calls gone after the transfer", func(s string) bool {
+		return callRow(s) == "" && strings.Contains(s, "no calls") && strings.Contains(s, "transferred")
+	})
+	tm.keys(false, "j")
+	tm.waitFor("one journal row per call", func(s string) bool {
+		return strings.Contains(s, "2 calls") && strings.Contains(s, "echo@127.0.0.1") && strings.Contains(s, "tone@127.0.0.1")
+	})
+	tm.keys(false, "Escape")
+	tm.waitFor("the call list", contains("no calls"))
+	tm.quit()
+}

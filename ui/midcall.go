@@ -44,9 +44,8 @@ func (m *Model) transferTo(kind promptKind, id api.CallID, value string) tea.Cmd
 	to := m.dial.resolve(value)
 	if kind == promptConsult {
 		m.notice.set(api.NoticeInfo, "consulting "+to+"; T completes the transfer, tab swaps")
-		return m.do("consult "+to, func(ctx context.Context, _ Controller) error {
-			_, err := t.Consult(ctx, id, to)
-			return err
+		return m.place("consult "+to, func(ctx context.Context, _ Controller) (api.CallID, error) {
+			return t.Consult(ctx, id, to)
 		})
 	}
 	m.notice.set(api.NoticeInfo, "transferring to "+to)

@@ -176,8 +176,9 @@ type (
 	// resultMsg reports a command to the Controller: what was asked and
 	// its error, if any.
 	resultMsg struct {
-		what string
-		err  error
+		what   string
+		err    error
+		follow api.CallID // a call the command placed: the cursor goes to it
 	}
 	// unreadMsg is the unread missed-call count read at start.
 	unreadMsg struct{ n int }
@@ -257,6 +258,17 @@ func (m *Model) do(what string, f func(ctx context.Context, c Controller) error)
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		return resultMsg{what: what, err: f(ctx, c)}
+	}
+}
+
+// place is do for a command that places a call: the cursor follows it.
+func (m *Model) place(what string, f func(ctx context.Context, c Controller) (api.CallID, error)) tea.Cmd {
+	c, d := m.ctl, m.opts.CommandTimeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		id, err := f(ctx, c)
+		return resultMsg{what: what, err: err, follow: id}
 	}
 }
 
@@ -407,6 +419,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case resultMsg:
 		if msg.err != nil {
 			m.notice.set(api.NoticeError, msg.what+": "+errText(msg.err))
+		} else if msg.follow != "" {
+			m.calls.follow(msg.follow) // a call we placed (consultation)
 		}
 		return m, nil
 	case dialResultMsg:

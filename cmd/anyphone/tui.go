@@ -128,6 +128,40 @@ func startBuiltins(ctx context.Context, log *slog.Logger) ([]builtin, error) {
 	return out, nil
 }
 
+// demoNumber is the office number of the embedded demo: made up, shown as
+// the caller on demo callbacks; [anydevice] number sets yours.
+const demoNumber = "+4930123456789"
+
+// startDemoDevices serves simulated devices for the embedded AnyDevice
+// controller when the user configured none: a mobile that answers after
+// 2 s and echoes, and a home phone that answers after 3 s with a 600 Hz
+// tone. With them `D`, mobile, then a call to echo shows the whole
+// callback with no server and no second phone.
+func startDemoDevices(ctx context.Context, log *slog.Logger) ([]builtin, error) {
+	specs := []struct {
+		name, audio string
+		after       time.Duration
+	}{{"mobile", "echo", 2 * time.Second}, {"home", "tone:600", 3 * time.Second}}
+	var out []builtin
+	for _, s := range specs {
+		ep := endpoint.New(endpoint.Behavior{Audio: s.audio, AnswerDelay: s.after}, log.With("demo_device", s.name))
+		svc, err := cti.New(cti.Options{Logger: log.With("demo_device", s.name), Phone: phone.Config{
+			Name: s.name, Listen: "127.0.0.1:0", Transport: "udp", Media: ep.Media, NoTrace: true,
+		}})
+		if err == nil {
+			ep.Attach(svc)
+			err = svc.Start(ctx)
+		}
+		if err != nil {
+			ep.Close()
+			stopBuiltins(out)
+			return nil, fmt.Errorf("demo device %s: %w", s.name, err)
+		}
+		out = append(out, builtin{name: s.name, svc: svc, ep: ep})
+	}
+	return out, nil
+}
+
 func stopBuiltins(bs []builtin) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -508,7 +542,20 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if dir, err := stateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 		statePath = filepath.Join(dir, "devices.json")
 	}
-	adCfg, err := c.anyDeviceConfig(cfg, anyDeviceUser(pc), svc.URI(), statePath, log)
+	var demo []anydevice.Device
+	if !c.NoBuiltins && len(cfg.AnyDevice.Devices) == 0 && len(c.AnyDevice) == 0 {
+		// No devices of the user's own: simulated ones, so AnyDevice can
+		// be tried at once (README: AnyDevice in five minutes).
+		demoDevs, err := startDemoDevices(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer stopBuiltins(demoDevs)
+		for _, b := range demoDevs {
+			demo = append(demo, anydevice.Device{Name: b.name, Target: b.svc.URI()})
+		}
+	}
+	adCfg, err := c.anyDeviceConfig(cfg, anyDeviceUser(pc), svc.URI(), statePath, demo, log)
 	if err != nil {
 		return usageError(err)
 	}
@@ -535,6 +582,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 		svc.Notify(cti.NoticeWarn, notice)
 	} else if !c.NoBuiltins {
 		svc.Notify(cti.NoticeInfo, "ready: d then echo or tone + enter for a test call")
+	}
+	if len(demo) > 0 {
+		svc.Notify(cti.NoticeInfo, "AnyDevice demo: D switches to the simulated mobile or home phone; calls then ring it first")
 	}
 
 	// Dials (the TUI's and the control API's) go through the active device.
@@ -692,9 +742,10 @@ type adGen struct {
 // the targets edited in the devices pane (saved next to statePath) and
 // --anydevice NAME=TARGET on top (a known name gets the new target and
 // keeps its other settings); --number overrides [anydevice] number.
-func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, log *slog.Logger) (anydevice.Config, error) {
+func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, demo []anydevice.Device, log *slog.Logger) (anydevice.Config, error) {
 	devs := []anydevice.Device{{Name: deskDevice, Target: deskURI}}
 	devs = append(devs, cfg.AnyDevice.devices()...)
+	devs = append(devs, demo...)
 	for name, target := range loadDeviceTargets(deviceTargetsPath(statePath)) {
 		// Edits made in the devices pane (SetDeviceTarget), over the file.
 		i := slices.IndexFunc(devs, func(d anydevice.Device) bool { return strings.EqualFold(d.Name, name) })
@@ -724,6 +775,9 @@ func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, l
 	number := cfg.AnyDevice.Number
 	if c.Number != "" {
 		number = c.Number
+	}
+	if number == "" && len(demo) > 0 {
+		number = demoNumber
 	}
 	u := anydevice.User{ID: user, Devices: devs, Active: []string{deskDevice}, Policy: anydevice.Policy{URIs: true}}
 	if number != "" {
@@ -978,6 +1032,9 @@ func (d ctiDevices) Resume(user string, id anydevice.SessionID) error {
 }
 func (d ctiDevices) Consult(user string, id anydevice.SessionID, to string) error {
 	return d.ctl().Consult(user, id, to)
+}
+func (d ctiDevices) EndConsult(user string, id anydevice.SessionID) error {
+	return d.ctl().EndConsult(user, id)
 }
 func (d ctiDevices) Toggle(user string, id anydevice.SessionID) error {
 	return d.ctl().Toggle(user, id)

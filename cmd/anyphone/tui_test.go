@@ -292,7 +292,7 @@ func TestTuiAnyDeviceConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := parseTui(t, tc.args...)
-			cfg, err := c.anyDeviceConfig(&tc.cfg, "me", "sip:me@127.0.0.1:5060", "", log)
+			cfg, err := c.anyDeviceConfig(&tc.cfg, "me", "sip:me@127.0.0.1:5060", "", nil, log)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("%s: err = %v, want error %v", tc.name, err, tc.wantErr)
 			}
@@ -326,7 +326,7 @@ func TestTuiDialRouting(t *testing.T) {
 	mobile := startAnswering(t, "mobile")
 	dest := startAnswering(t, "dest")
 	c, _ := parseTui(t, "--number", "+4930123456", "--anydevice", "mobile="+mobile.URI())
-	cfg, err := c.anyDeviceConfig(&Config{}, "me", me.URI(), filepath.Join(t.TempDir(), "devices.json"), log)
+	cfg, err := c.anyDeviceConfig(&Config{}, "me", me.URI(), filepath.Join(t.TempDir(), "devices.json"), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestTuiDeviceEdit(t *testing.T) {
 	statePath := filepath.Join(t.TempDir(), "devices.json")
 	c, _ := parseTui(t, "--number", "+4930123456")
 	file := &Config{AnyDevice: AnyDeviceConfig{Number: "+4930123456", Devices: []AnyDeviceEntry{{Name: "mobile", Target: oldMobile.URI(), Hold: "inactive"}}}}
-	cfg, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, log)
+	cfg, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +506,7 @@ func TestTuiDeviceEdit(t *testing.T) {
 		t.Errorf("edit during a callback: %v, want errDeviceBusy", err)
 	}
 
-	next, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, log)
+	next, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
