@@ -52,6 +52,10 @@ type AnyDeviceRoute struct {
 	// Local is this softphone's device name among the user's devices;
 	// "" means DefaultLocalDevice.
 	Local string
+	// Numbers are the user's numbers at the controller: a call to one of
+	// them that rings this softphone as a follow-me leg is the
+	// controller's call, journaled once (devicecalls.go).
+	Numbers []string
 }
 
 // SetAnyDevice routes Dial through r from now on (see DialRouted). A zero

@@ -118,7 +118,22 @@ func (s *Service) deviceSession(r AnyDeviceRoute, si anydevice.SessionInfo, last
 	if si.User != r.User {
 		return
 	}
+	local := localCarries(si, r.Local)
 	for _, ci := range deviceCalls(si, last) {
+		if local {
+			// This softphone rings or carries it: its own call is the one
+			// the user sees and the journal keeps.
+			s.mu.Lock()
+			_, known := s.devices.calls[ci.ID]
+			delete(s.devices.calls, ci.ID)
+			s.mu.Unlock()
+			if known {
+				gone := ci
+				gone.State, gone.End = phone.CallEnded, &phone.EndInfo{Cause: phone.EndAnsweredElsewhere, Text: "on " + r.Local}
+				s.publish(CallChanged{Call: gone})
+			}
+			continue
+		}
 		if ci.State == phone.CallEnded && !last && si.State == anydevice.StateEnded {
 			continue // SessionEnded follows with the final value
 		}
@@ -150,6 +165,45 @@ func (s *Service) deviceSession(r AnyDeviceRoute, si anydevice.SessionInfo, last
 		}
 		s.journalCall(ci)
 	}
+}
+
+// localCarries reports whether this softphone (device local) carries the
+// session, or rings for it while nobody answered.
+func localCarries(si anydevice.SessionInfo, local string) bool {
+	if si.Device != "" {
+		return strings.EqualFold(si.Device, local)
+	}
+	for _, l := range si.Legs {
+		if l.Role == "device" && strings.EqualFold(l.Device, local) && l.Call.State != phone.CallEnded {
+			return true
+		}
+	}
+	return false
+}
+
+// forkedLeg reports whether an ended local call is a follow-me leg of one
+// of the user's numbers that was not answered here: the controller's
+// session (a device call) records that call.
+func (s *Service) forkedLeg(ci CallInfo) bool {
+	if ci.Direction != phone.Incoming || !ci.Answered.IsZero() {
+		return false
+	}
+	s.mu.Lock()
+	nums := s.route.Numbers
+	s.mu.Unlock()
+	if len(nums) == 0 {
+		return false
+	}
+	sec := phone.ClassifySecondary(ci.Headers, ci.Local.URI)
+	if sec.Kind != phone.SecondaryForked {
+		return false
+	}
+	for _, n := range nums {
+		if phone.SameAOR(sec.For.URI, "tel:"+n) || sec.For.User == n {
+			return true
+		}
+	}
+	return false
 }
 
 func deviceOr(ci CallInfo) string {

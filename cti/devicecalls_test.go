@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func newDeviceRig(t *testing.T) *deviceRig {
 		defer cancel()
 		_ = r.ad.Shutdown(ctx)
 	})
-	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: r.ad, User: "me"})
+	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: r.ad, User: "me", Numbers: []string{"+4930123456"}})
 	r.sub = me.Subscribe()
 	t.Cleanup(r.sub.Close)
 	return r
@@ -204,4 +205,75 @@ func waitJournal(t *testing.T, j *journal.Journal, n int) []journal.Entry {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestDeviceFollowMe (issue 10): a call to the user's number rings the
+// active devices. With the mobile active this Service shows it as an
+// incoming call ringing on the mobile, then active there; with desk and
+// mobile active and nobody answering, the journal has exactly one row, a
+// missed call, not a second one for the desk's follow-me leg.
+func TestDeviceFollowMe(t *testing.T) {
+	t.Run("answered on the mobile", func(t *testing.T) {
+		r := newDeviceRig(t)
+		if err := r.me.SetDevice(t.Context(), "mobile"); err != nil {
+			t.Fatal(err)
+		}
+		carol := startPhone(t, "carol")
+		cid, err := carol.Dial(t.Context(), "sip:+4930123456@"+r.ad.Phone().Addr(), cti.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := cti.CallID("ds1")
+		in := r.waitCall(t, id, "the call ringing on the mobile", func(ci cti.CallInfo) bool {
+			return ci.State == cti.CallIncoming && ci.Device != ""
+		})
+		if in.Direction != cti.Incoming || in.Device != "mobile" || !strings.Contains(in.Remote.URI, "carol") {
+			t.Errorf("incoming %+v, want carol ringing on the mobile", in)
+		}
+		answerFirst(t, r.mobile, "the mobile")
+		r.waitCall(t, id, "active on the mobile", func(ci cti.CallInfo) bool { return ci.State == cti.CallActive && ci.Device == "mobile" })
+		deadline := time.Now().Add(5 * time.Second)
+		for c, _ := carol.Call(cid); c.State != cti.CallActive; c, _ = carol.Call(cid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("carol's call %+v never active", c)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := carol.Hangup(t.Context(), cid); err != nil {
+			t.Fatal(err)
+		}
+		r.waitCall(t, id, "ended", func(ci cti.CallInfo) bool { return ci.State == cti.CallEnded })
+		rows := waitJournal(t, r.j, 1)
+		if rows[0].Direction != cti.Incoming || rows[0].Device != "mobile" || rows[0].Outcome != journal.OutcomeAnswered {
+			t.Errorf("journal %+v, want carol's call answered on the mobile", rows[0])
+		}
+	})
+	t.Run("missed on every device: one missed call", func(t *testing.T) {
+		r := newDeviceRig(t)
+		if err := r.ad.SetActiveDevice("me", "desk", "mobile"); err != nil {
+			t.Fatal(err)
+		}
+		carol := startPhone(t, "carol")
+		cid, err := carol.Dial(t.Context(), "sip:+4930123456@"+r.ad.Phone().Addr(), cti.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitCalls(t, r.mobile, 1, "the mobile ringing")
+		deadline := time.Now().Add(5 * time.Second)
+		for !slices.ContainsFunc(r.me.Snapshot().Calls, func(ci cti.CallInfo) bool { return ci.State == cti.CallIncoming && ci.Device == "" }) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the desk never rang: %+v", r.me.Snapshot().Calls)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := carol.Hangup(t.Context(), cid); err != nil { // carol gives up
+			t.Fatal(err)
+		}
+		rows := waitJournal(t, r.j, 1)
+		time.Sleep(300 * time.Millisecond) // a second row would come now, from the desk's leg
+		rows, _ = r.j.List(context.Background(), journal.Filter{User: "me"})
+		if len(rows) != 1 || !rows[0].Missed || rows[0].Direction != cti.Incoming {
+			t.Fatalf("journal %+v, want exactly one missed call", rows)
+		}
+	})
 }

@@ -126,7 +126,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 	s.publish(out)
 	if e, ok := ev.(phone.CallChanged); ok && e.Call.State == phone.CallEnded {
 		s.policyCallEnded(e.Call)
-		s.journalCall(e.Call)
+		if !s.forkedLeg(e.Call) {
+			s.journalCall(e.Call)
+		}
 	}
 }
 

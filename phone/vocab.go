@@ -99,6 +99,7 @@ const (
 	SecondaryResponseGroup = vocab.SecondaryResponseGroup
 	SecondaryTransfer      = vocab.SecondaryTransfer
 	SecondaryOther         = vocab.SecondaryOther
+	SecondaryForked        = vocab.SecondaryForked
 )
 
 // ParseHoldDialect is vocab.ParseHoldDialect.

@@ -588,7 +588,12 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 
 	// Dials (the TUI's and the control API's) go through the active device.
-	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{devices}, User: devices.user, Local: deskDevice})
+	numbers := adCfg.Users[0].Numbers
+	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{devices}, User: devices.user, Local: deskDevice, Numbers: numbers})
+	if len(numbers) > 0 {
+		// Calls to this address ring the active devices (follow-me).
+		svc.Notify(cti.NoticeInfo, "people reach you on every device at sip:"+numbers[0]+"@"+devices.ctl().Phone().Addr())
+	}
 	defer svc.SetAnyDevice(cti.AnyDeviceRoute{})
 
 	m := ui.New(svc, ui.Options{

@@ -3,7 +3,7 @@ package vocab
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -47,8 +47,13 @@ func (g *AuthGuard) limits() (int, time.Duration) {
 // SourceOf is the address part of host:port (the port changes per
 // connection; the limit is per host).
 func SourceOf(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
+	if strings.HasPrefix(addr, "[") {
+		if i := strings.Index(addr, "]"); i > 0 {
+			return addr[1:i]
+		}
+	}
+	if i := strings.LastIndexByte(addr, ':'); i > 0 && strings.Count(addr, ":") == 1 {
+		return addr[:i]
 	}
 	return addr
 }

@@ -26,6 +26,11 @@ const (
 	SecondaryResponseGroup                      // we ring as an agent of a response group (ms-retarget-reason=acd)
 	SecondaryTransfer                           // someone transferred the call to us (Referred-By only)
 	SecondaryOther                              // retargeted for a reason we do not know; Secondary.Text has it
+	// SecondaryForked: another identity's call rings us as one of its
+	// contacts (RFC 7044 rc under an entry for another user): a follow-me
+	// or simultaneous-ring leg of an AnyDevice controller or a forking
+	// proxy. The call is that identity's; whoever serves it journals it.
+	SecondaryForked
 )
 
 var secondaryKindNames = [...]string{
@@ -36,6 +41,7 @@ var secondaryKindNames = [...]string{
 	SecondaryResponseGroup: "response-group",
 	SecondaryTransfer:      "transfer",
 	SecondaryOther:         "other",
+	SecondaryForked:        "forked",
 }
 
 func (k SecondaryKind) String() string {
@@ -109,6 +115,8 @@ func (s Secondary) Describe() string {
 		return line
 	case SecondaryTransfer:
 		return "transferred by " + orSomeone(partyName(s.By))
+	case SecondaryForked:
+		return "rings for " + orSomeone(forName) + " on every device"
 	default:
 		line := "redirected"
 		if s.Text != "" {
@@ -434,6 +442,23 @@ func SameAOR(a, b string) bool {
 	return na != "" && na == nb
 }
 
+// sameUser reports whether two URIs name the same user (user parts equal,
+// numbers compared as numbers), whatever their hosts: a registrar's
+// contact of an AOR keeps its user part.
+func sameUser(a, b string) bool {
+	ka, kb := aorKey(a), aorKey(b)
+	ua, _, _ := strings.Cut(ka, "@")
+	ub, _, _ := strings.Cut(kb, "@")
+	if ua == "" || ub == "" {
+		return ka == kb
+	}
+	if ua == ub {
+		return true
+	}
+	na, nb := numberKey(ua+"@x"), numberKey(ub+"@x")
+	return na != "" && na == nb
+}
+
 func aorKey(s string) string {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -592,6 +617,16 @@ func classifyRFC7044(hi []HistoryInfoEntry, calledAOR string) (Secondary, bool) 
 		for _, e := range hi[:me] {
 			if e.Index == mine.MP && !SameAOR(e.Target.URI, mine.Target.URI) {
 				return forwardedFrom(e, mine), true
+			}
+		}
+	}
+	if mine.RC != "" {
+		// Reached as a contact: of our own AOR (a registrar's fork to our
+		// bindings) it is our call; of another user's, that user's call
+		// rings here too (follow-me, simultaneous ring).
+		for _, e := range hi[:me] {
+			if e.Index == mine.RC && !sameUser(e.Target.URI, mine.Target.URI) {
+				return Secondary{Kind: SecondaryForked, For: e.Target, Cause: e.Reason.Cause, Text: e.Reason.Text}, true
 			}
 		}
 	}

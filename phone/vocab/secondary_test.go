@@ -295,3 +295,30 @@ func TestSecondaryDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyForkedLeg (issue 10): the History-Info the AnyDevice
+// controller puts on a follow-me leg (the user's number, then this device
+// as its contact with rc) makes the leg a forked secondary call, so the
+// device does not journal a second missed call beside the controller's;
+// a registrar's fork to our own binding stays our primary call.
+func TestClassifyForkedLeg(t *testing.T) {
+	hi := map[string][]string{"History-Info": {
+		"<sip:+4930123456789@127.0.0.1:5070?Reason=SIP%3Bcause%3D302>;index=1, <sip:me@127.0.0.1:5080>;index=1.1;rc=1",
+	}}
+	s := ClassifySecondary(hi, "sip:me@127.0.0.1:5080")
+	if s.Kind != SecondaryForked || s.For.User != "+4930123456789" {
+		t.Fatalf("follow-me leg: %+v, want forked for the user's number", s)
+	}
+	if d := s.Describe(); !strings.Contains(d, "+4930123456789") {
+		t.Errorf("Describe = %q", d)
+	}
+	own := map[string][]string{"History-Info": {
+		"<sip:alice@example.com>;index=1, <sip:alice@192.0.2.7:5060;transport=tcp>;index=1.1;rc=1",
+	}}
+	if s := ClassifySecondary(own, "sip:alice@example.com"); s.Kind != SecondaryNone {
+		t.Errorf("registrar fork to our binding: %+v, want primary", s)
+	}
+	if s := ClassifySecondary(own, ""); s.Kind != SecondaryNone {
+		t.Errorf("registrar fork, no AOR known: %+v, want primary (same user)", s)
+	}
+}
