@@ -133,7 +133,7 @@ func (s *session) startCallback(dev Device, dest, number, callerID string) error
 	a, err := s.dial("device", dev, dev.Target, o)
 	if err != nil {
 		s.ending = true
-		s.setEnd("device-failed")
+		s.setEnd("device-failed: " + err.Error())
 		return err
 	}
 	s.dev = a
@@ -209,7 +209,8 @@ func (s *session) dialRemote() {
 	}
 	b, err := s.dial("remote", Device{}, p.dest, o)
 	if err != nil {
-		s.setEnd("remote-failed")
+		s.c.log.Info("remote leg", "session", s.id, "err", err)
+		s.setEnd("remote-failed: " + err.Error())
 		s.ending = true
 		s.hangupLeg(s.dev, `SIP;cause=503;text="Destination unreachable"`, "")
 		return

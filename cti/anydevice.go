@@ -3,6 +3,7 @@ package cti
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 
 	"github.com/anyphone/anyphone/anydevice"
@@ -103,6 +104,7 @@ func (s *Service) DialRouted(ctx context.Context, to string, o DialOptions) (Dia
 	if strings.TrimSpace(to) == "" {
 		return DialResult{}, errors.New("cti: dial: empty destination")
 	}
+	to = s.resolveContact(to)
 	r, dev, remote := s.remoteDevice()
 	if !remote {
 		id, err := s.dialLocal(ctx, to, o)
@@ -115,4 +117,23 @@ func (s *Service) DialRouted(ctx context.Context, to string, o DialOptions) (Dia
 	res := DialResult{CallID: deviceCallID(sid), Device: dev, Session: string(sid)}
 	s.publish(CallbackPlaced{To: to, Device: dev, Session: res.Session})
 	return res, nil
+}
+
+// SetContacts names addresses a dial may use by name from every front end
+// (the TUI's built-in echo and tone, the contacts file): Dial("echo")
+// calls echo's URI.
+func (s *Service) SetContacts(byName map[string]string) {
+	s.mu.Lock()
+	s.contacts = maps.Clone(byName)
+	s.mu.Unlock()
+}
+
+// resolveContact returns the URI of a contact named to, else to.
+func (s *Service) resolveContact(to string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if uri, ok := s.contacts[strings.TrimSpace(to)]; ok {
+		return uri
+	}
+	return to
 }

@@ -61,6 +61,7 @@ func (s *Service) DialHeld(ctx context.Context, to string, d HoldDialect, o Dial
 
 // Transfer asks the peer of a call to call target (blind transfer).
 func (s *Service) Transfer(ctx context.Context, id CallID, target string) error {
+	target = s.resolveContact(target)
 	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Transfer(user, sid, target)
 	}); ok {
@@ -73,6 +74,7 @@ func (s *Service) Transfer(ctx context.Context, id CallID, target string) error 
 // On a call on another device the controller places the consultation; it
 // is a call of its own for the user ("d<session>.c").
 func (s *Service) Consult(ctx context.Context, id CallID, target string) (CallID, error) {
+	target = s.resolveContact(target)
 	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Consult(user, sid, target)
 	}); ok {

@@ -54,10 +54,11 @@ type Service struct {
 	notes []Notice
 	hooks []func(Event)
 
-	policy  policyState    // see policy.go
-	journal *journaling    // see journaling.go
-	route   AnyDeviceRoute // dial routing, see anydevice.go; guarded by mu
-	devices deviceBook     // calls carried by other devices (devicecalls.go); guarded by mu
+	policy   policyState       // see policy.go
+	journal  *journaling       // see journaling.go
+	route    AnyDeviceRoute    // dial routing, see anydevice.go; guarded by mu
+	devices  deviceBook        // calls carried by other devices (devicecalls.go); guarded by mu
+	contacts map[string]string // name → URI for Dial (SetContacts); guarded by mu
 }
 
 // New builds a Service around a new phone. Call Start.

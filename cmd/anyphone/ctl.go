@@ -120,6 +120,7 @@ type callView struct {
 	ID        string `json:"id"`
 	Direction string `json:"direction"`
 	State     string `json:"state"`
+	LocalHold bool   `json:"local_hold"`
 	Device    string `json:"device"`
 	Remote    struct {
 		DisplayName string `json:"display_name"`
@@ -352,9 +353,31 @@ type CtlConferenceCmd struct {
 	Other string `arg:"" optional:"" help:"The other call (not needed for a call on another device: its consultation joins)."`
 }
 
-// Run joins the calls.
+// Run joins the calls; without Other, the one other established call.
 func (c *CtlConferenceCmd) Run(g *Globals, p *CtlCmd) error {
-	return p.callCommand(g, c.ID, "conference", "conference", map[string]any{"other_id": c.Other})
+	other := c.Other
+	if other == "" {
+		cl, ctx, done, err := p.session(g)
+		if err != nil {
+			return err
+		}
+		st, _, err := status(ctx, cl)
+		done()
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, x := range st.Calls {
+			if x.ID != c.ID && x.State == "active" {
+				ids = append(ids, x.ID)
+			}
+		}
+		if len(ids) != 1 {
+			return usageError(fmt.Errorf("conference: %d other established calls (%s): name one", len(ids), strings.Join(ids, ", ")))
+		}
+		other = ids[0]
+	}
+	return p.callCommand(g, c.ID, "conference", "conference", map[string]any{"other_id": other})
 }
 
 // CtlDeviceCmd shows or switches the active device.
@@ -453,6 +476,9 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 				dur = now.Sub(c.Answered).Truncate(time.Second).String()
 			}
 			state := c.State
+			if c.LocalHold && state == "active" {
+				state = "held"
+			}
 			if c.End != nil && c.End.Code != 0 {
 				state += fmt.Sprintf(" (%d %s)", c.End.Code, c.End.Reason)
 			}

@@ -530,6 +530,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 		return usageError(err)
 	}
 	svc.OnEvent(wiring.onEvent)
+	byName := map[string]string{}
+	for _, ct := range contacts {
+		byName[ct.Name] = ct.URI // `anyphone ctl dial echo` as the TUI's d echo
+	}
+	svc.SetContacts(byName)
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
