@@ -67,9 +67,8 @@ func (s *Service) SetAnyDevice(r AnyDeviceRoute) {
 	}
 	s.mu.Lock()
 	s.route = r
-	s.devices.calls = nil
-	s.watchDevicesLocked(r)
 	s.mu.Unlock()
+	s.devices.watch(r)
 }
 
 // remoteDevice returns the device a dial goes through when it is not this

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/anyphone/anyphone/anydevice"
@@ -40,8 +41,17 @@ func sessionOf(id CallID) (sid anydevice.SessionID, consult, ok bool) {
 	return anydevice.SessionID(s), consult, ok && s != ""
 }
 
-// deviceBook keeps the user's device calls; guarded by Service.mu.
-type deviceBook struct {
+// deviceTracker follows one user's sessions at a controller as calls.
+// The Service has one (calls on the user's other devices beside its own);
+// a Line (line.go) is nothing else. It publishes through the callbacks its
+// owner gives; its own mutex guards its maps.
+type deviceTracker struct {
+	publish func(Event)
+	notify  func(NoticeLevel, string)
+	journal func(CallInfo) // nil: the owner keeps no journal
+
+	mu    sync.Mutex
+	route AnyDeviceRoute
 	calls map[CallID]CallInfo
 	// over lists the calls published as ended (and journaled): a session
 	// may go on after the user's part ended (a transfer), but the user's
@@ -51,29 +61,32 @@ type deviceBook struct {
 	done chan struct{}
 }
 
-// watchDevices follows r's controller for r.User's sessions until stop.
-// Called with s.mu held by SetAnyDevice.
-func (s *Service) watchDevicesLocked(r AnyDeviceRoute) {
-	if s.devices.stop != nil {
-		s.devices.stop()
+// watch follows r's controller for r.User's sessions from now on (the
+// previous route's watcher is told to stop).
+func (t *deviceTracker) watch(r AnyDeviceRoute) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stop != nil {
+		t.stop()
 	}
-	s.devices.stop, s.devices.done = nil, nil
+	t.route, t.calls, t.over = r, nil, nil
+	t.stop, t.done = nil, nil
 	if r.Controller == nil {
 		return
 	}
 	ch, unsub := r.Controller.Subscribe(256)
 	quit := make(chan struct{})
 	done := make(chan struct{})
-	s.devices.stop = func() { unsub(); close(quit) }
-	s.devices.done = done
-	// The watcher: owned by the Service, ended by the next SetAnyDevice,
-	// Shutdown or Close (stopDevices), which wait for it.
+	t.stop = func() { unsub(); close(quit) }
+	t.done = done
+	// The watcher: owned by the tracker, ended by the next watch or by
+	// close, which waits for it.
 	go func() {
 		defer close(done)
 		// Sessions that began before we watched.
 		if st, err := r.Controller.Status(r.User); err == nil {
 			for _, si := range st.Sessions {
-				s.deviceSession(r, si, false)
+				t.session(r, si, false)
 			}
 		}
 		for {
@@ -86,12 +99,12 @@ func (s *Service) watchDevicesLocked(r AnyDeviceRoute) {
 				}
 				switch e := ev.(type) {
 				case anydevice.SessionChanged:
-					s.deviceSession(r, e.Session, false)
+					t.session(r, e.Session, false)
 				case anydevice.SessionEnded:
-					s.deviceSession(r, e.Session, true)
+					t.session(r, e.Session, true)
 				case anydevice.Refused:
 					if e.User == r.User {
-						s.Notify(NoticeWarn, "AnyDevice refused "+e.Target+": "+e.Rule+" ("+e.Detail+")")
+						t.notify(NoticeWarn, "AnyDevice refused "+e.Target+": "+e.Rule+" ("+e.Detail+")")
 					}
 				}
 			}
@@ -99,72 +112,163 @@ func (s *Service) watchDevicesLocked(r AnyDeviceRoute) {
 	}()
 }
 
-// stopDevices ends the watcher and waits for it.
-func (s *Service) stopDevices() {
-	s.mu.Lock()
-	stop, done := s.devices.stop, s.devices.done
-	s.devices.stop, s.devices.done = nil, nil
-	s.mu.Unlock()
+// close ends the watcher and waits for it.
+func (t *deviceTracker) close() {
+	t.mu.Lock()
+	stop, done := t.stop, t.done
+	t.stop, t.done = nil, nil
+	t.mu.Unlock()
 	if stop != nil {
 		stop()
 		<-done
 	}
 }
 
-// deviceSession publishes a session of r.User as calls (the call and, while
+// session publishes a session of r.User as calls (the call and, while
 // there is one, its consultation); last is true for the session's last
 // word (SessionEnded). Every call is journaled once, when it ends.
-func (s *Service) deviceSession(r AnyDeviceRoute, si anydevice.SessionInfo, last bool) {
+func (t *deviceTracker) session(r AnyDeviceRoute, si anydevice.SessionInfo, last bool) {
 	if si.User != r.User {
 		return
 	}
-	local := localCarries(si, r.Local)
+	local := r.Local != "" && localCarries(si, r.Local)
 	for _, ci := range deviceCalls(si, last) {
 		if local {
 			// This softphone rings or carries it: its own call is the one
 			// the user sees and the journal keeps.
-			s.mu.Lock()
-			_, known := s.devices.calls[ci.ID]
-			delete(s.devices.calls, ci.ID)
-			s.mu.Unlock()
+			t.mu.Lock()
+			_, known := t.calls[ci.ID]
+			delete(t.calls, ci.ID)
+			t.mu.Unlock()
 			if known {
 				gone := ci
 				gone.State, gone.End = phone.CallEnded, &phone.EndInfo{Cause: phone.EndAnsweredElsewhere, Text: "on " + r.Local}
-				s.publish(CallChanged{Call: gone})
+				t.publish(CallChanged{Call: gone})
 			}
 			continue
 		}
 		if ci.State == phone.CallEnded && !last && si.State == anydevice.StateEnded {
 			continue // SessionEnded follows with the final value
 		}
-		s.mu.Lock()
-		if s.devices.calls == nil {
-			s.devices.calls, s.devices.over = map[CallID]CallInfo{}, map[CallID]bool{}
+		t.mu.Lock()
+		if t.calls == nil {
+			t.calls, t.over = map[CallID]CallInfo{}, map[CallID]bool{}
 		}
-		if s.devices.over[ci.ID] {
-			s.mu.Unlock()
+		if t.over[ci.ID] {
+			t.mu.Unlock()
 			continue
 		}
-		_, known := s.devices.calls[ci.ID]
+		_, known := t.calls[ci.ID]
 		if ci.State == phone.CallEnded {
-			delete(s.devices.calls, ci.ID)
-			s.devices.over[ci.ID] = true
+			delete(t.calls, ci.ID)
+			t.over[ci.ID] = true
 		} else {
-			s.devices.calls[ci.ID] = ci
+			t.calls[ci.ID] = ci
 		}
-		s.mu.Unlock()
+		t.mu.Unlock()
 		if ci.State == phone.CallEnded && !known && strings.HasSuffix(string(ci.ID), consultSuffix) {
 			continue // a consultation the user never saw
 		}
-		s.publish(CallChanged{Call: ci})
+		t.publish(CallChanged{Call: ci})
 		if ci.State != phone.CallEnded {
 			continue
 		}
 		if e := ci.End; e != nil && (e.Code >= 300 || e.Cause == phone.EndFailed) {
-			s.Notify(NoticeWarn, fmt.Sprintf("call to %s via %s failed: %s", partyName(ci.Remote), deviceOr(ci), e.Text))
+			t.notify(NoticeWarn, fmt.Sprintf("call to %s via %s failed: %s", partyName(ci.Remote), deviceOr(ci), e.Text))
 		}
-		s.journalCall(ci)
+		if t.journal != nil {
+			t.journal(ci)
+		}
 	}
+}
+
+// snapshot lists the device calls in the order they began.
+func (t *deviceTracker) snapshot() []CallInfo {
+	t.mu.Lock()
+	out := make([]CallInfo, 0, len(t.calls))
+	for _, ci := range t.calls {
+		out = append(out, ci)
+	}
+	t.mu.Unlock()
+	slices.SortFunc(out, func(a, b CallInfo) int { return a.Created.Compare(b.Created) })
+	return out
+}
+
+// call returns one device call.
+func (t *deviceTracker) call(id CallID) (CallInfo, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ci, ok := t.calls[id]
+	return ci, ok
+}
+
+// on runs f for a device call's session (consult: the id is the session's
+// consultation); ok is false for an id that is not a device call's.
+func (t *deviceTracker) on(id CallID, f func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error) (err error, ok bool) {
+	sid, consult, isDev := sessionOf(id)
+	if !isDev {
+		return nil, false
+	}
+	t.mu.Lock()
+	r := t.route
+	_, known := t.calls[id]
+	t.mu.Unlock()
+	if r.Controller == nil || !known {
+		return ErrNoSuchCall, true
+	}
+	return translateDeviceErr(f(r.Controller, r.User, sid, consult)), true
+}
+
+// hold holds (on) or resumes a device call. With a consultation the user
+// talks to one party at a time: holding the one talked to, or resuming the
+// one parked, swaps them (the controller's toggle).
+func (t *deviceTracker) hold(id CallID, on bool) (error, bool) {
+	return t.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error {
+		ci, _ := t.call(id)
+		if _, hasConsult := t.call(consultCallID(sid)); hasConsult || consult {
+			if ci.LocalHold == on {
+				return nil
+			}
+			return ad.Toggle(user, sid)
+		}
+		if on {
+			return ad.Hold(user, sid)
+		}
+		return ad.Resume(user, sid)
+	})
+}
+
+// setDevice makes name the user's active device.
+func (t *deviceTracker) setDevice(name string) error {
+	t.mu.Lock()
+	r := t.route
+	t.mu.Unlock()
+	if r.Controller == nil {
+		return errors.New("cti: no AnyDevice controller")
+	}
+	return r.Controller.SetActiveDevice(r.User, name)
+}
+
+// devices returns the user's active devices (local alone without a
+// controller).
+func (t *deviceTracker) devices() ([]string, error) {
+	t.mu.Lock()
+	r := t.route
+	t.mu.Unlock()
+	if r.Controller == nil {
+		return []string{r.Local}, nil
+	}
+	return r.Controller.ActiveDevices(r.User)
+}
+
+// move carries a device call over to another device.
+func (t *deviceTracker) move(id CallID, device string) error {
+	if err, ok := t.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
+		return ad.Move(user, sid, device)
+	}); ok {
+		return err
+	}
+	return fmt.Errorf("move %s: %w (only calls on another device move)", id, ErrBadState)
 }
 
 // localCarries reports whether this softphone (device local) carries the
@@ -378,62 +482,6 @@ func deviceEnd(si anydevice.SessionInfo) *phone.EndInfo {
 	return end
 }
 
-// deviceCallsSnapshot lists the device calls in the order they began.
-func (s *Service) deviceCallsSnapshot() []CallInfo {
-	s.mu.Lock()
-	out := make([]CallInfo, 0, len(s.devices.calls))
-	for _, ci := range s.devices.calls {
-		out = append(out, ci)
-	}
-	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b CallInfo) int { return a.Created.Compare(b.Created) })
-	return out
-}
-
-// deviceCall returns one device call.
-func (s *Service) deviceCallInfo(id CallID) (CallInfo, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ci, ok := s.devices.calls[id]
-	return ci, ok
-}
-
-// onDevice runs f for a device call's session (consult: the id is the
-// session's consultation); ok is false for a call of this phone.
-func (s *Service) onDevice(id CallID, f func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error) (err error, ok bool) {
-	sid, consult, isDev := sessionOf(id)
-	if !isDev {
-		return nil, false
-	}
-	s.mu.Lock()
-	r := s.route
-	_, known := s.devices.calls[id]
-	s.mu.Unlock()
-	if r.Controller == nil || !known {
-		return ErrNoSuchCall, true
-	}
-	return translateDeviceErr(f(r.Controller, r.User, sid, consult)), true
-}
-
-// deviceHold holds (on) or resumes a device call. With a consultation the
-// user talks to one party at a time: holding the one talked to, or
-// resuming the one parked, swaps them (the controller's toggle).
-func (s *Service) deviceHold(id CallID, on bool) (error, bool) {
-	return s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error {
-		ci, _ := s.deviceCallInfo(id)
-		if _, hasConsult := s.deviceCallInfo(consultCallID(sid)); hasConsult || consult {
-			if ci.LocalHold == on {
-				return nil
-			}
-			return ad.Toggle(user, sid)
-		}
-		if on {
-			return ad.Hold(user, sid)
-		}
-		return ad.Resume(user, sid)
-	})
-}
-
 // translateDeviceErr maps the controller's errors onto cti's.
 func translateDeviceErr(err error) error {
 	switch {
@@ -453,13 +501,7 @@ func (s *Service) SetDevice(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	r := s.route
-	s.mu.Unlock()
-	if r.Controller == nil {
-		return errors.New("cti: no AnyDevice controller")
-	}
-	return r.Controller.SetActiveDevice(r.User, name)
+	return s.devices.setDevice(name)
 }
 
 // Devices returns the user's active devices, first the one calls go to.
@@ -467,11 +509,5 @@ func (s *Service) Devices(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	r := s.route
-	s.mu.Unlock()
-	if r.Controller == nil {
-		return []string{r.Local}, nil
-	}
-	return r.Controller.ActiveDevices(r.User)
+	return s.devices.devices()
 }

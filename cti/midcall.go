@@ -3,7 +3,6 @@ package cti
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/anyphone/anyphone/anydevice"
@@ -62,7 +61,7 @@ func (s *Service) DialHeld(ctx context.Context, to string, d HoldDialect, o Dial
 // Transfer asks the peer of a call to call target (blind transfer).
 func (s *Service) Transfer(ctx context.Context, id CallID, target string) error {
 	target = s.resolveContact(target)
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
+	if err, ok := s.devices.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Transfer(user, sid, target)
 	}); ok {
 		return err
@@ -75,7 +74,7 @@ func (s *Service) Transfer(ctx context.Context, id CallID, target string) error 
 // is a call of its own for the user ("d<session>.c").
 func (s *Service) Consult(ctx context.Context, id CallID, target string) (CallID, error) {
 	target = s.resolveContact(target)
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
+	if err, ok := s.devices.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Consult(user, sid, target)
 	}); ok {
 		if err != nil {
@@ -89,7 +88,7 @@ func (s *Service) Consult(ctx context.Context, id CallID, target string) (CallID
 
 // Toggle makes call id the active one and holds the others.
 func (s *Service) Toggle(ctx context.Context, id CallID) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
+	if err, ok := s.devices.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Toggle(user, sid)
 	}); ok {
 		return err
@@ -100,7 +99,7 @@ func (s *Service) Toggle(ctx context.Context, id CallID) error {
 // CompleteTransfer connects the peers of heldID and consultID (attended
 // transfer with Replaces).
 func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID) error {
-	if err, ok := s.onDevice(heldID, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
+	if err, ok := s.devices.on(heldID, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.CompleteTransfer(user, sid)
 	}); ok {
 		return err
@@ -111,7 +110,7 @@ func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID
 // Conference mixes two calls with the local audio.
 // A call on another device is conferenced with its own consultation.
 func (s *Service) Conference(ctx context.Context, a, b CallID) error {
-	if err, ok := s.onDevice(a, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
+	if err, ok := s.devices.on(a, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Conference(user, sid)
 	}); ok {
 		return err
@@ -122,12 +121,10 @@ func (s *Service) Conference(ctx context.Context, a, b CallID) error {
 // Move carries a call on another device over to device (another of the
 // user's devices), the remote party noticing nothing.
 func (s *Service) Move(ctx context.Context, id CallID, device string) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
-		return ad.Move(user, sid, device)
-	}); ok {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return fmt.Errorf("move %s: %w (only calls on another device move)", id, ErrBadState)
+	return s.devices.move(id, device)
 }
 
 // Split takes a call out of its conference and holds the other one.

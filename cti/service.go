@@ -57,7 +57,7 @@ type Service struct {
 	policy   policyState       // see policy.go
 	journal  *journaling       // see journaling.go
 	route    AnyDeviceRoute    // dial routing, see anydevice.go; guarded by mu
-	devices  deviceBook        // calls carried by other devices (devicecalls.go); guarded by mu
+	devices  deviceTracker     // calls carried by other devices (devicecalls.go)
 	contacts map[string]string // name → URI for Dial (SetContacts); guarded by mu
 }
 
@@ -82,6 +82,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.ph = ph
 	s.initJournal(&pc)
+	s.devices.publish, s.devices.notify, s.devices.journal = s.publish, s.Notify, s.journalCall
 	return s, nil
 }
 
@@ -162,7 +163,7 @@ func (s *Service) Subscribe() *Subscription { return s.bus.Subscribe(s.opts.Subs
 
 // Snapshot returns the current calls, registrations and recent notices.
 func (s *Service) Snapshot() Snapshot {
-	snap := Snapshot{Calls: append(s.ph.Calls(), s.deviceCallsSnapshot()...)}
+	snap := Snapshot{Calls: append(s.ph.Calls(), s.devices.snapshot()...)}
 	if r, ok := s.ph.Registration(); ok {
 		snap.Regs = []RegInfo{r}
 	}
@@ -174,7 +175,7 @@ func (s *Service) Snapshot() Snapshot {
 
 // Call returns one call.
 func (s *Service) Call(id CallID) (CallInfo, bool) {
-	if ci, ok := s.deviceCallInfo(id); ok {
+	if ci, ok := s.devices.call(id); ok {
 		return ci, true
 	}
 	return s.ph.Call(id)
@@ -203,7 +204,7 @@ func (s *Service) Reject(ctx context.Context, id CallID, code int, reason string
 
 // Hangup ends a call in any state.
 func (s *Service) Hangup(ctx context.Context, id CallID) error {
-	if err, ok := s.onDevice(id, func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error {
+	if err, ok := s.devices.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error {
 		if consult {
 			return ad.EndConsult(user, sid)
 		}
@@ -243,7 +244,7 @@ func (s *Service) Unregister(ctx context.Context) error { return s.ph.Unregister
 
 // Shutdown hangs up every call, unregisters and stops; subscriptions close.
 func (s *Service) Shutdown(ctx context.Context) error {
-	s.stopDevices()
+	s.devices.close()
 	err := s.ph.Shutdown(ctx)
 	s.stopJournal()
 	s.policy.engine.Close()
@@ -253,7 +254,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 
 // Close stops at once.
 func (s *Service) Close() error {
-	s.stopDevices()
+	s.devices.close()
 	err := s.ph.Close()
 	s.stopJournal()
 	s.policy.engine.Close()
@@ -263,7 +264,7 @@ func (s *Service) Close() error {
 
 // Hold puts a call on hold in the configured dialect.
 func (s *Service) Hold(ctx context.Context, id CallID) error {
-	if err, ok := s.deviceHold(id, true); ok {
+	if err, ok := s.devices.hold(id, true); ok {
 		return err
 	}
 	return s.ph.Hold(id)
@@ -271,7 +272,7 @@ func (s *Service) Hold(ctx context.Context, id CallID) error {
 
 // Resume takes a call off hold.
 func (s *Service) Resume(ctx context.Context, id CallID) error {
-	if err, ok := s.deviceHold(id, false); ok {
+	if err, ok := s.devices.hold(id, false); ok {
 		return err
 	}
 	return s.ph.Resume(id)
