@@ -32,6 +32,10 @@ type RefusedError struct {
 	Detail string // what was asked, for the log and the journal
 }
 
+// RefusedRule names the rule; the control protocol reports it (code
+// refused, rule).
+func (e *RefusedError) RefusedRule() string { return e.Rule }
+
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("anydevice: refused by rule %s: %s", e.Rule, e.Detail)
 }

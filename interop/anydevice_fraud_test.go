@@ -47,12 +47,12 @@ active = ["mobile"]
 // destination of a second callback, a 302 to a premium number. A trap sipp
 // UAS listens as the premium and international targets: it must see no
 // INVITE at all. Each attempt is answered with the right code (sipp fails
-// on anything else) and journaled with its rule.
+// on anything else) and journaled with its rule. The callbacks are placed
+// as the user would: `anyphone ctl --user alice dial …`.
 func TestAnyDeviceNotATollFraudMachine(t *testing.T) {
 	trap := startSipp(t, "uas", "-m", "10")
 	mobile := startEndpoint(t)
 	ctl := startController(t, strings.ReplaceAll(adFraudConf, "{{MOBILE}}", mobile.URI))
-	api := dialController(t, ctl, "alice", "alice-token")
 	trapPort := fmt.Sprint(trap.Port)
 
 	t.Run("REFER and Replaces from a bridged destination", func(t *testing.T) {
@@ -62,8 +62,8 @@ func TestAnyDeviceNotATollFraudMachine(t *testing.T) {
 		dest := startSipp(t, scen, "-m", "1")
 		time.Sleep(300 * time.Millisecond) // let sipp bind
 		destURI := fmt.Sprintf("sip:+4930555@127.0.0.1:%d", dest.Port)
-		if res := api.Do("callback", map[string]any{"to": destURI}); !res.OK {
-			t.Fatalf("callback: %+v", res)
+		if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", destURI); err != nil {
+			t.Fatalf("callback: %v", err)
 		}
 		ctl.WaitSession(t, "bridged", 15*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
 
@@ -98,8 +98,8 @@ func TestAnyDeviceNotATollFraudMachine(t *testing.T) {
 		dest := startSipp(t, adScenario(t, "redirect_uas.xml", map[string]string{"TRAP": trapPort}), "-m", "1")
 		time.Sleep(300 * time.Millisecond)
 		destURI := fmt.Sprintf("sip:+4930666@127.0.0.1:%d", dest.Port)
-		if res := api.Do("callback", map[string]any{"to": destURI}); !res.OK {
-			t.Fatalf("callback: %+v", res)
+		if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", destURI); err != nil {
+			t.Fatalf("callback: %v", err)
 		}
 		ended := ctl.WaitSession(t, "session ended", 20*time.Second, func(s sessionEvent) bool { return s.Event == "session_ended" })
 		if !strings.Contains(ended.Session.End, "302") && !strings.HasPrefix(ended.Session.End, "remote") {

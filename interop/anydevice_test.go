@@ -35,6 +35,7 @@ const adOffice = "+4989100"
 type controllerProc struct {
 	*Endpoint        // the JSON-line reader and process handling are the endpoint's
 	API       string // ws://127.0.0.1:PORT/
+	CtlURL    string // ws://127.0.0.1:PORT/ctl: the control protocol, per user
 	Trace     string // SIP trace file
 	Journal   string // SQLite journal
 }
@@ -105,11 +106,11 @@ func startController(t *testing.T, conf string) *controllerProc {
 	if err != nil {
 		t.Fatalf("controller not ready: %v", err)
 	}
-	var r struct{ API string }
-	if err := json.Unmarshal([]byte(ready.Raw), &r); err != nil || r.API == "" {
-		t.Fatalf("ready line without api: %s", ready.Raw)
+	var r struct{ API, Ctl string }
+	if err := json.Unmarshal([]byte(ready.Raw), &r); err != nil || r.API == "" || r.Ctl == "" {
+		t.Fatalf("ready line without api and ctl: %s", ready.Raw)
 	}
-	c.Addr, c.API = ready.Addr, r.API
+	c.Addr, c.API, c.CtlURL = ready.Addr, r.API, r.Ctl
 	return c
 }
 
@@ -120,6 +121,7 @@ type sessionEvent struct {
 		ID     string `json:"id"`
 		State  string `json:"state"`
 		Device string `json:"device"`
+		Held   bool   `json:"held"`
 		End    string `json:"end"`
 		Legs   []struct {
 			Role   string `json:"role"`

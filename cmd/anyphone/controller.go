@@ -19,6 +19,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/anyphone/anyphone/anydevice"
+	"github.com/anyphone/anyphone/cti"
+	ctlproto "github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/cti/journal"
 	"github.com/anyphone/anyphone/phone"
 )
@@ -229,10 +231,17 @@ func (c *ControllerCmd) Run(g *Globals) error {
 		_ = ctl.Close()
 		return fmt.Errorf("controller api: %w", err)
 	}
-	srv := &http.Server{Handler: ctl.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The control protocol of every front end (cti/ctl), one Line per
+	// user, each connection authenticated as its user with its own token;
+	// the older JSON API of the controller stays at / (anydevice/server.go).
+	lines := newUserLines(ctl, log)
+	defer lines.close()
+	ctlSrv := ctlproto.ServerConfig{Users: lines.open, Fallback: ctl.Handler(), Logger: log}.Handler(ctx, nil)
+	defer ctlSrv.Close()
+	srv := &http.Server{Handler: ctlSrv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }() // joined below
-	emit(map[string]any{"event": "ready", "addr": ctl.Phone().Addr(), "uri": ctl.Phone().URI(), "api": "ws://" + ln.Addr().String() + "/", "users": ctl.Users()})
+	emit(map[string]any{"event": "ready", "addr": ctl.Phone().Addr(), "uri": ctl.Phone().URI(), "api": "ws://" + ln.Addr().String() + "/", "ctl": "ws://" + ln.Addr().String() + ctlproto.Path, "users": ctl.Users()})
 
 	select {
 	case <-ctx.Done():
@@ -402,4 +411,42 @@ func parsePrefixes(key string, in []string) ([]netip.Prefix, error) {
 		out = append(out, pf)
 	}
 	return out, nil
+}
+
+// userLines are the users' Lines of a shared controller, made at a user's
+// first authenticated connection and kept (a Line follows the user's calls
+// for every connection of that user).
+type userLines struct {
+	ad  *anydevice.Controller
+	log *slog.Logger
+
+	mu    sync.Mutex
+	lines map[string]*cti.Line
+}
+
+func newUserLines(ad *anydevice.Controller, log *slog.Logger) *userLines {
+	return &userLines{ad: ad, log: log, lines: map[string]*cti.Line{}}
+}
+
+// open authenticates user with token and returns the user's Line.
+func (u *userLines) open(user, token string) (ctlproto.Controller, error) {
+	if err := u.ad.Authenticate(user, token); err != nil {
+		return nil, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	l := u.lines[user]
+	if l == nil {
+		l = cti.NewLine(u.ad, user, u.log.With("user", user))
+		u.lines[user] = l
+	}
+	return l, nil
+}
+
+func (u *userLines) close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, l := range u.lines {
+		l.Close()
+	}
 }

@@ -26,6 +26,7 @@ import (
 type CtlCmd struct {
 	Addr    string        `help:"Control address, host:port or a ws:// URL (default: [control] listen of the config)." env:"ANYPHONE_CTL_ADDR"`
 	Token   phone.Secret  `help:"Control token; prefer the environment variable, flags show in ps." env:"ANYPHONE_CTL_TOKEN"`
+	User    string        `help:"Your user at a shared AnyDevice controller (anyphone controller); the token is then yours." env:"ANYPHONE_CTL_USER"`
 	Timeout time.Duration `help:"Give up on connecting or a command after this long." default:"10s"`
 
 	Dial       CtlDialCmd       `cmd:"" help:"Place a call."`
@@ -99,7 +100,7 @@ func (c *CtlCmd) session(g *Globals) (*ctl.Client, context.Context, func(), erro
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	tctx, cancel := context.WithTimeout(ctx, c.timeout())
-	cl, err := ctl.Dial(tctx, addr, token)
+	cl, err := ctl.DialUser(tctx, addr, c.User, token)
 	if err != nil {
 		cancel()
 		stop()
@@ -527,7 +528,7 @@ func (c *CtlEventsCmd) Run(g *Globals, p *CtlCmd) error {
 	defer stop()
 	dctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	cl, err := ctl.Dial(dctx, addr, token)
+	cl, err := ctl.DialUser(dctx, addr, p.User, token)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/cti/endpoint"
@@ -44,6 +46,7 @@ type EndpointCmd struct {
 	ExpectTone  float64       `help:"Every answered call must hear this tone (Hz)."`
 	ExpectDTMF  string        `help:"The digits received over all calls must equal these." name:"expect-dtmf"`
 	ExitAfter   time.Duration `help:"Stop after this long."`
+	StdinEOF    string        `help:"What the end of stdin does: exit, ignore, or auto (exit, except when stdin is /dev/null as for a process started in the background with & or nohup)." default:"auto" enum:"auto,exit,ignore" name:"stdin-eof"`
 
 	RTPTimeout       time.Duration `help:"Raise media_timeout after this long without RTP." name:"rtp-timeout"`
 	RTPTimeoutHangup bool          `help:"Also hang up on media timeout." name:"rtp-timeout-hangup"`
@@ -224,8 +227,8 @@ func (e *EndpointCmd) Run(g *Globals) error {
 		deadline = t.C
 	}
 	waitStdin := stdinDone
-	if e.ExitAfter > 0 || e.ExpectCalls > 0 || len(e.Dial) > 0 {
-		waitStdin = nil // the run ends on its own terms
+	if e.ExitAfter > 0 || e.ExpectCalls > 0 || len(e.Dial) > 0 || !stdinEOFEnds(e.StdinEOF, os.Stdin) {
+		waitStdin = nil // the run ends on its own terms, or on a signal
 	}
 	dialedDone := func(st endpoint.Stats) bool {
 		return len(e.Dial) > 0 && e.ExpectCalls == 0 && st.Answered+st.Failed >= len(e.Dial) && st.Ended+st.Failed >= len(e.Dial)
@@ -271,4 +274,26 @@ loop:
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// stdinEOFEnds says whether the end of stdin ends the run: --stdin-eof
+// exit or ignore, or by default (auto) yes, except when stdin is /dev/null
+// (a character device that is no terminal): `anyphone endpoint … &` in a
+// shell script gets /dev/null and must keep serving.
+func stdinEOFEnds(mode string, in *os.File) bool {
+	switch mode {
+	case "exit":
+		return true
+	case "ignore":
+		return false
+	}
+	fi, err := in.Stat()
+	if err != nil {
+		return true
+	}
+	if fi.Mode()&os.ModeCharDevice == 0 {
+		return true // a pipe or a file: its end is the end of the commands
+	}
+	_, err = unix.IoctlGetTermios(int(in.Fd()), unix.TCGETS)
+	return err == nil // a terminal: Ctrl-D ends the run; /dev/null does not
 }

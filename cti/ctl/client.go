@@ -53,9 +53,18 @@ func ClientURL(addr string) string {
 // presenting token if set. A refused token returns an error wrapping
 // ErrUnauthorized.
 func Dial(ctx context.Context, addr string, token vocab.Secret) (*Client, error) {
-	opts := &websocket.DialOptions{}
+	return DialUser(ctx, addr, "", token)
+}
+
+// DialUser is Dial to a server of many users (the shared AnyDevice
+// controller) as user, with that user's token.
+func DialUser(ctx context.Context, addr, user string, token vocab.Secret) (*Client, error) {
+	opts := &websocket.DialOptions{HTTPHeader: http.Header{}}
 	if token != "" {
-		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + token.Reveal()}}
+		opts.HTTPHeader.Set("Authorization", "Bearer "+token.Reveal())
+	}
+	if user != "" {
+		opts.HTTPHeader.Set(UserHeader, user)
 	}
 	u := ClientURL(addr)
 	conn, resp, err := websocket.Dial(ctx, u, opts)

@@ -473,7 +473,10 @@ func toError(err error) *Error {
 		return e
 	}
 	var rej *api.RejectedError
+	var ruled interface{ RefusedRule() string }
 	switch {
+	case errors.As(err, &ruled):
+		return &Error{Code: CodeRefused, Message: err.Error(), Rule: ruled.RefusedRule()}
 	case errors.As(err, &rej):
 		return &Error{Code: CodeRejected, Message: err.Error(), SIPCode: rej.Code}
 	case errors.Is(err, api.ErrNoSuchCall):

@@ -23,6 +23,9 @@ const (
 	// CodeUnsupported: this instance does not offer the command (no
 	// journal, no busy policy).
 	CodeUnsupported = "unsupported"
+	// CodeRefused: a policy refused the command (an AnyDevice controller's
+	// dial policy, rate or channel limit); Rule names it.
+	CodeRefused = "refused"
 	// CodeInternal: anything else.
 	CodeInternal = "internal"
 )
@@ -52,6 +55,8 @@ type Error struct {
 	Message string `json:"message"`
 	// SIPCode is the final SIP status of a rejected call (e.g. 486).
 	SIPCode int `json:"sip_code,omitempty"`
+	// Rule is the rule of a refused command (premium, international, ...).
+	Rule string `json:"rule,omitempty"`
 }
 
 func (e *Error) Error() string {

@@ -35,6 +35,14 @@ type ServerConfig struct {
 	Token vocab.Secret
 	// Logger; nil means slog.Default(). The token is never logged.
 	Logger *slog.Logger
+	// Users, when set, makes the server serve many users, each with a
+	// token of its own (the shared AnyDevice controller): a connection
+	// names its user ("X-Anyphone-User: alice" or "?user=alice") and
+	// presents that user's token; Users checks it (in constant time) and
+	// returns what that connection drives. Token is then not used.
+	Users func(user, token string) (Controller, error)
+	// Fallback serves the requests for other paths than Path (nil: 404).
+	Fallback http.Handler
 }
 
 // Server serves the control protocol as WebSocket text messages (one JSON
@@ -45,6 +53,8 @@ type Server struct {
 	log   *slog.Logger
 	token vocab.Secret
 	guard vocab.AuthGuard // failed authentications per source
+	users    func(user, token string) (Controller, error)
+	fallback http.Handler
 	ln    net.Listener
 	srv   *http.Server
 
@@ -77,7 +87,7 @@ func (cfg ServerConfig) Listen(ctx context.Context, c Controller) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("ctl: listen %q: %w", addr, err)
 	}
-	if cfg.Token == "" && !IsLoopbackHost(host) {
+	if cfg.Token == "" && cfg.Users == nil && !IsLoopbackHost(host) {
 		return nil, fmt.Errorf("listen %s: %w (set a control token)", addr, ErrNeedToken)
 	}
 	log := cfg.Logger
@@ -89,8 +99,8 @@ func (cfg ServerConfig) Listen(ctx context.Context, c Controller) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("ctl: listen: %w", err)
 	}
-	s := &Server{d: NewDispatcher(c, log), log: log, token: cfg.Token, ln: ln}
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s := cfg.newServer(ctx, c, log)
+	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -115,6 +125,27 @@ func (cfg ServerConfig) Listen(ctx context.Context, c Controller) (*Server, erro
 	return s, nil
 }
 
+// Handler builds a Server to mount in an HTTP server of the caller's (it
+// listens on nothing itself): it serves Path, and the other paths go to
+// Fallback. Close ends its connections.
+func (cfg ServerConfig) Handler(ctx context.Context, c Controller) *Server {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return cfg.newServer(ctx, c, log)
+}
+
+// newServer builds a Server without a listener.
+func (cfg ServerConfig) newServer(ctx context.Context, c Controller, log *slog.Logger) *Server {
+	s := &Server{log: log, token: cfg.Token, users: cfg.Users, fallback: cfg.Fallback}
+	if c != nil {
+		s.d = NewDispatcher(c, log)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	return s
+}
+
 // Addr is the address the server listens on (host:port).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -128,7 +159,9 @@ func (s *Server) stop() {
 		s.closed = true
 		s.mu.Unlock()
 		s.cancel()
-		s.closeErr = s.srv.Close()
+		if s.srv != nil {
+			s.closeErr = s.srv.Close()
+		}
 	})
 }
 
@@ -143,10 +176,26 @@ func (s *Server) Close() error {
 // it as one session until either side closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path {
+		if s.fallback != nil {
+			s.fallback.ServeHTTP(w, r)
+			return
+		}
 		http.NotFound(w, r)
 		return
 	}
-	if code, why := s.authorize(r); code != 0 {
+	d := s.d
+	if s.users != nil {
+		var code int
+		var why string
+		if d, code, why = s.authorizeUser(r); code != 0 {
+			s.log.Info("ctl connection refused", "peer", r.RemoteAddr, "code", code, "reason", why)
+			if code == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="anyphone"`)
+			}
+			http.Error(w, why, code)
+			return
+		}
+	} else if code, why := s.authorize(r); code != 0 {
 		s.log.Info("ctl connection refused", "peer", r.RemoteAddr, "code", code, "reason", why)
 		if code == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="anyphone"`)
@@ -171,7 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.wg.Done()
 	conn.SetReadLimit(MaxLine)
 	s.log.Debug("ctl connection", "peer", r.RemoteAddr)
-	err = s.d.serveConn(s.ctx, transport{
+	err = d.serveConn(s.ctx, transport{
 		read: func(ctx context.Context) ([]byte, error) {
 			for {
 				typ, b, err := conn.Read(ctx)
@@ -201,6 +250,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.CloseNow()
 }
 
+// UserHeader names the user of a connection to a many-user server.
+const UserHeader = "X-Anyphone-User"
+
+// authorizeUser checks a connection to a many-user server: the user it
+// names and that user's token; failures count against its address.
+func (s *Server) authorizeUser(r *http.Request) (*Dispatcher, int, string) {
+	src := vocab.SourceOf(r.RemoteAddr)
+	if !s.guard.Allow(src, time.Now()) {
+		s.log.Warn("ctl authentication rate-limited", "peer", r.RemoteAddr)
+		return nil, http.StatusTooManyRequests, "too many failed authentications: try again later"
+	}
+	user := r.Header.Get(UserHeader)
+	if user == "" {
+		user = r.URL.Query().Get("user")
+	}
+	c, err := s.users(user, bearerToken(r))
+	if err != nil || c == nil || user == "" {
+		s.guard.Fail(src, time.Now())
+		s.log.Warn("ctl authentication failed", "peer", r.RemoteAddr, "user", user)
+		return nil, http.StatusUnauthorized, "unknown user or wrong token"
+	}
+	s.guard.Succeed(src)
+	return NewDispatcher(c, s.log.With("user", user)), 0, ""
+}
+
+// bearerToken is the token a request presents: "Authorization: Bearer T"
+// or "?token=T".
+func bearerToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	return r.URL.Query().Get("token")
+}
+
 // authorize returns 0 for an allowed request, or the HTTP status and reason
 // to refuse it with.
 func (s *Server) authorize(r *http.Request) (int, string) {
@@ -210,14 +296,7 @@ func (s *Server) authorize(r *http.Request) (int, string) {
 			s.log.Warn("ctl authentication rate-limited", "peer", r.RemoteAddr)
 			return http.StatusTooManyRequests, "too many failed authentications: try again later"
 		}
-		got := ""
-		if h := r.Header.Get("Authorization"); h != "" {
-			if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-				got = strings.TrimSpace(t)
-			}
-		} else {
-			got = r.URL.Query().Get("token")
-		}
+		got := bearerToken(r)
 		// Constant time, lengths included; the token is never logged.
 		if !vocab.TokenMatches(s.token.Reveal(), got) {
 			s.guard.Fail(src, time.Now())
