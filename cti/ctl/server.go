@@ -49,14 +49,14 @@ type ServerConfig struct {
 // object per message) at Path. Each connection is a session: its commands
 // run in order, and it receives events after it sends subscribe.
 type Server struct {
-	d     *Dispatcher
-	log   *slog.Logger
-	token vocab.Secret
-	guard vocab.AuthGuard // failed authentications per source
+	d        *Dispatcher
+	log      *slog.Logger
+	token    vocab.Secret
+	guard    vocab.AuthGuard // failed authentications per source
 	users    func(user, token string) (Controller, error)
 	fallback http.Handler
-	ln    net.Listener
-	srv   *http.Server
+	ln       net.Listener
+	srv      *http.Server
 
 	// ctx ends every connection; it is the server's lifetime, cancelled by
 	// Close or by Listen's ctx.
