@@ -588,16 +588,18 @@ func (c *TuiCmd) Run(g *Globals) error {
 	} else if !c.NoBuiltins {
 		svc.Notify(cti.NoticeInfo, "ready: d then echo or tone + enter for a test call")
 	}
-	if len(demo) > 0 {
-		svc.Notify(cti.NoticeInfo, "AnyDevice demo: D switches to the simulated mobile or home phone; calls then ring it first")
-	}
+
 
 	// Dials (the TUI's and the control API's) go through the active device.
 	numbers := adCfg.Users[0].Numbers
 	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{devices}, User: devices.user, Local: deskDevice, Numbers: numbers})
 	if len(numbers) > 0 {
 		// Calls to this address ring the active devices (follow-me).
-		svc.Notify(cti.NoticeInfo, "people reach you on every device at sip:"+numbers[0]+"@"+devices.ctl().Phone().Addr())
+		reach := "people reach you on every device at sip:" + numbers[0] + "@" + devices.ctl().Phone().Addr()
+		if len(demo) > 0 {
+			reach = "AnyDevice demo: D switches to the simulated mobile or home; " + reach
+		}
+		svc.Notify(cti.NoticeInfo, reach)
 	}
 	defer svc.SetAnyDevice(cti.AnyDeviceRoute{})
 
