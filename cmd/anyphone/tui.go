@@ -104,28 +104,17 @@ type builtin struct {
 	ep   *endpoint.Endpoint
 }
 
+// builtinSpec is an in-process phone: its name, what it sends, how long
+// it rings before it answers.
+type builtinSpec struct {
+	name, audio string
+	after       time.Duration
+}
+
 // startBuiltins serves echo (echoes what it hears) and tone (a 440 Hz tone)
-// on 127.0.0.1, auto-answering.
+// on 127.0.0.1, answering at once.
 func startBuiltins(ctx context.Context, log *slog.Logger) ([]builtin, error) {
-	specs := []struct{ name, audio string }{{"echo", "echo"}, {"tone", "tone:440"}}
-	var out []builtin
-	for _, s := range specs {
-		ep := endpoint.New(endpoint.Behavior{Audio: s.audio}, log.With("builtin", s.name))
-		svc, err := cti.New(cti.Options{Logger: log.With("builtin", s.name), Phone: phone.Config{
-			Name: s.name, Listen: "127.0.0.1:0", Transport: "udp", Media: ep.Media, NoTrace: true,
-		}})
-		if err == nil {
-			ep.Attach(svc)
-			err = svc.Start(ctx)
-		}
-		if err != nil {
-			ep.Close()
-			stopBuiltins(out)
-			return nil, fmt.Errorf("built-in contact %s: %w", s.name, err)
-		}
-		out = append(out, builtin{name: s.name, svc: svc, ep: ep})
-	}
-	return out, nil
+	return startInProcess(ctx, log, "built-in contact", []builtinSpec{{"echo", "echo", 0}, {"tone", "tone:440", 0}})
 }
 
 // demoNumber is the office number of the embedded demo: made up, shown as
@@ -138,14 +127,17 @@ const demoNumber = "+4930123456789"
 // tone. With them `D`, mobile, then a call to echo shows the whole
 // callback with no server and no second phone.
 func startDemoDevices(ctx context.Context, log *slog.Logger) ([]builtin, error) {
-	specs := []struct {
-		name, audio string
-		after       time.Duration
-	}{{"mobile", "echo", 2 * time.Second}, {"home", "tone:600", 3 * time.Second}}
+	return startInProcess(ctx, log, "demo device", []builtinSpec{{"mobile", "echo", 2 * time.Second}, {"home", "tone:600", 3 * time.Second}})
+}
+
+// startInProcess starts a scripted, auto-answering phone on 127.0.0.1 per
+// spec; what names them in logs and errors.
+func startInProcess(ctx context.Context, log *slog.Logger, what string, specs []builtinSpec) ([]builtin, error) {
 	var out []builtin
 	for _, s := range specs {
-		ep := endpoint.New(endpoint.Behavior{Audio: s.audio, AnswerDelay: s.after}, log.With("demo_device", s.name))
-		svc, err := cti.New(cti.Options{Logger: log.With("demo_device", s.name), Phone: phone.Config{
+		l := log.With("builtin", s.name)
+		ep := endpoint.New(endpoint.Behavior{Audio: s.audio, AnswerDelay: s.after}, l)
+		svc, err := cti.New(cti.Options{Logger: l, Phone: phone.Config{
 			Name: s.name, Listen: "127.0.0.1:0", Transport: "udp", Media: ep.Media, NoTrace: true,
 		}})
 		if err == nil {
@@ -155,7 +147,7 @@ func startDemoDevices(ctx context.Context, log *slog.Logger) ([]builtin, error) 
 		if err != nil {
 			ep.Close()
 			stopBuiltins(out)
-			return nil, fmt.Errorf("demo device %s: %w", s.name, err)
+			return nil, fmt.Errorf("%s %s: %w", what, s.name, err)
 		}
 		out = append(out, builtin{name: s.name, svc: svc, ep: ep})
 	}
