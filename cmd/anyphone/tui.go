@@ -581,7 +581,6 @@ func (c *TuiCmd) Run(g *Globals) error {
 		svc.Notify(cti.NoticeInfo, "ready: d then echo or tone + enter for a test call")
 	}
 
-
 	// Dials (the TUI's and the control API's) go through the active device.
 	numbers := adCfg.Users[0].Numbers
 	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{devices}, User: devices.user, Local: deskDevice, Numbers: numbers})
