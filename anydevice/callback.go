@@ -91,14 +91,12 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 		destination = number
 	}
 	s := c.newSession(u, KindCallback, remote)
+	s.info.Device = dev.Name // before anyone can see the session
 	c.mu.Lock()
 	c.startLocked(s)
 	c.mu.Unlock()
 	var err error
 	s.do(func() {
-		s.mu.Lock()
-		s.info.Device = dev.Name
-		s.mu.Unlock()
 		err = s.startCallback(dev, destination, number, callerID)
 	})
 	if err != nil {
