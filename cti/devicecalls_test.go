@@ -147,7 +147,7 @@ func TestDeviceCallIsACall(t *testing.T) {
 	}
 	waitCalls(t, r.bob, 0, "bob after hangup_all")
 	waitCalls(t, r.mobile, 0, "the mobile after hangup_all")
-	rows := waitJournal(t, r.j, 1)
+	rows := r.waitJournal(t, 1)
 	if rows[0].Device != "mobile" || rows[0].Outcome != journal.OutcomeAnswered || rows[0].Direction != cti.Outgoing {
 		t.Errorf("journal %+v, want one answered outgoing row on the mobile", rows[0])
 	}
@@ -180,7 +180,7 @@ func TestDeviceCallFailureIsVisible(t *testing.T) {
 	if !found {
 		t.Errorf("no notice of the failure: %+v", r.me.Snapshot().Notices)
 	}
-	rows := waitJournal(t, r.j, 1)
+	rows := r.waitJournal(t, 1)
 	if rows[0].Device != "mobile" || rows[0].Code != 486 || rows[0].Outcome == journal.OutcomeAnswered {
 		t.Errorf("journal %+v, want the failed call on the mobile with 486", rows[0])
 	}
@@ -189,22 +189,26 @@ func TestDeviceCallFailureIsVisible(t *testing.T) {
 	}
 }
 
-func waitJournal(t *testing.T, j *journal.Journal, n int) []journal.Entry {
+// waitJournal waits for the Service's JournalChanged events of n rows and
+// returns the rows.
+func (r *deviceRig) waitJournal(t *testing.T, n int) []journal.Entry {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		rows, err := j.List(context.Background(), journal.Filter{User: "me"})
-		if err == nil && len(rows) >= n {
-			if len(rows) > n {
-				t.Errorf("journal has %d rows, want %d: %+v", len(rows), n, rows)
+	deadline := time.After(5 * time.Second)
+	for seen := 0; seen < n; {
+		select {
+		case ev := <-r.sub.C:
+			if _, ok := ev.(cti.JournalChanged); ok {
+				seen++
 			}
-			return rows
+		case <-deadline:
+			t.Fatalf("journal: %d of %d rows recorded", seen, n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("journal: %d rows (%v), want %d", len(rows), err, n)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	rows, err := r.j.List(context.Background(), journal.Filter{User: "me"})
+	if err != nil || len(rows) != n {
+		t.Fatalf("journal: %d rows (%v), want %d: %+v", len(rows), err, n, rows)
+	}
+	return rows
 }
 
 // TestDeviceFollowMe (issue 10): a call to the user's number rings the
@@ -243,7 +247,7 @@ func TestDeviceFollowMe(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.waitCall(t, id, "ended", func(ci cti.CallInfo) bool { return ci.State == cti.CallEnded })
-		rows := waitJournal(t, r.j, 1)
+		rows := r.waitJournal(t, 1)
 		if rows[0].Direction != cti.Incoming || rows[0].Device != "mobile" || rows[0].Outcome != journal.OutcomeAnswered {
 			t.Errorf("journal %+v, want carol's call answered on the mobile", rows[0])
 		}
@@ -269,9 +273,11 @@ func TestDeviceFollowMe(t *testing.T) {
 		if err := carol.Hangup(t.Context(), cid); err != nil { // carol gives up
 			t.Fatal(err)
 		}
-		rows := waitJournal(t, r.j, 1)
-		time.Sleep(300 * time.Millisecond) // a second row would come now, from the desk's leg
-		rows, _ = r.j.List(context.Background(), journal.Filter{User: "me"})
+		r.waitJournal(t, 1)
+		// The desk's leg ended before the session did: a row of its would
+		// have been recorded by now; the last call event comes after both.
+		waitCalls(t, r.me, 0, "this phone after the caller gave up")
+		rows, _ := r.j.List(context.Background(), journal.Filter{User: "me"})
 		if len(rows) != 1 || !rows[0].Missed || rows[0].Direction != cti.Incoming {
 			t.Fatalf("journal %+v, want exactly one missed call", rows)
 		}
