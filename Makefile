@@ -6,30 +6,40 @@ GO ?= go
 BIN := bin/anyphone
 # portaudio is cgo behind a build tag; the Makefile turns it on.
 TAGS ?= portaudio
-APT_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon portaudio19-dev pkg-config tmux
+# make run needs only what builds the binary; make test installs the peers.
+BUILD_PKGS := portaudio19-dev pkg-config
+TEST_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon tmux
 FUZZTIME ?= 60s
 
-.PHONY: help deps build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet tidy-check ci clean
+.PHONY: help deps deps-build build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet tidy-check ci clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-deps: ## install the Debian packages the build and the interop tests need
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# apt-install installs the Debian packages of $(1) that are missing.
+define apt-install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps-build: ## install what the build needs (portaudio headers) and the Go modules
+	$(call apt-install,$(BUILD_PKGS))
 	@$(GO) mod download
 
-build: deps ## build bin/anyphone
+deps: deps-build ## also install the peers the interop and e2e tests need
+	$(call apt-install,$(TEST_PKGS))
+
+build: deps-build ## build bin/anyphone
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/anyphone
 
 run: build ## start the TUI on the embedded default (no registrar, no sound card needed)
 	./$(BIN)
 
-test: lint build ## lint, install missing tools, then run every test (unit, in-process, interop)
+test: deps lint build ## install missing tools, lint, then run every test (unit, in-process, interop)
 	ANYPHONE_BIN=$(CURDIR)/$(BIN) $(GO) test -tags '$(TAGS)' -race -count=1 -timeout 25m ./...
 
 test-unit: ## fast tests only (no interop peers)

@@ -190,9 +190,13 @@ func (p *devicesPane) View() string {
 		b.WriteString("\n" + line)
 	}
 	b.WriteString("\n")
-	ch := fmt.Sprintf("%d channels in use", p.status.Channels)
+	noun := "channels"
+	if p.status.Channels == 1 {
+		noun = "channel"
+	}
+	ch := fmt.Sprintf("%d %s in use", p.status.Channels, noun)
 	if p.status.MaxChannels > 0 {
-		ch = fmt.Sprintf("%d of %d channels in use", p.status.Channels, p.status.MaxChannels)
+		ch = fmt.Sprintf("%d of %d %s in use", p.status.Channels, p.status.MaxChannels, noun)
 	}
 	b.WriteString("\n" + p.st.Title.Render("Calls on other devices") + p.st.Dim.Render("  "+ch))
 	if len(p.status.Sessions) == 0 {

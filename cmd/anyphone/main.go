@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -44,13 +45,40 @@ func usageError(err error) error { return &exitError{code: 2, err: err} }
 
 type cli struct {
 	Globals
-	Tui        TuiCmd        `cmd:"" default:"withargs" help:"Terminal softphone (default): dial, answer, hold, SIP ladder."`
-	Endpoint   EndpointCmd   `cmd:"" help:"Headless test endpoint: scripted behaviour, JSON-line events on stdout, commands on stdin."`
-	Ctl        CtlCmd        `cmd:"" help:"Commands and a live event tail against a running instance (control protocol)."`
-	Controller ControllerCmd `cmd:"" help:"AnyDevice callback controller: a server for many users (TOML config, WebSocket control API)."`
-	Journal    JournalCmd    `cmd:"" help:"Call journal and missed calls: list, missed, export, mark-read."`
-	Config     ConfigCmd     `cmd:"" help:"Configuration file: init, show, check."`
-	Devices    DevicesCmd    `cmd:"" help:"List audio devices."`
+	Version    kong.VersionFlag `help:"Print the version (module version and VCS revision) and exit."`
+	Tui        TuiCmd           `cmd:"" default:"withargs" help:"Terminal softphone (default): dial, answer, hold, SIP ladder."`
+	Endpoint   EndpointCmd      `cmd:"" help:"Headless test endpoint: scripted behaviour, JSON-line events on stdout, commands on stdin."`
+	Ctl        CtlCmd           `cmd:"" help:"Commands and a live event tail against a running instance (control protocol)."`
+	Controller ControllerCmd    `cmd:"" help:"AnyDevice callback controller: a server for many users (TOML config, WebSocket control API)."`
+	Journal    JournalCmd       `cmd:"" help:"Call journal and missed calls: list, missed, export, mark-read."`
+	Config     ConfigCmd        `cmd:"" help:"Configuration file: init, show, check."`
+	Devices    DevicesCmd       `cmd:"" help:"List audio devices."`
+}
+
+// version is the module version and the VCS revision the binary was
+// built from (go build stamps them).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "anyphone (unknown version)"
+	}
+	v := "anyphone " + bi.Main.Version
+	rev, dirty := "", false
+	for _, st := range bi.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			rev = st.Value
+		case "vcs.modified":
+			dirty = st.Value == "true"
+		}
+	}
+	if rev != "" {
+		v += " " + rev[:min(12, len(rev))]
+		if dirty {
+			v += "+dirty"
+		}
+	}
+	return v + " " + bi.GoVersion
 }
 
 func main() {
@@ -59,6 +87,7 @@ func main() {
 		kong.Name("anyphone"),
 		kong.Description("A terminal softphone and CTI client with AnyDevice callback."),
 		kong.UsageOnError(),
+		kong.Vars{"version": version()},
 	)
 	ctx, err := parser.Parse(os.Args[1:])
 	if err != nil {
