@@ -109,10 +109,18 @@ func (tm *term) run(args ...string) (string, error) {
 // startTUI opens the TUI at 100×30 with HOME and the XDG dirs in a temp dir.
 func startTUI(t *testing.T, bin, tmux string) *term {
 	t.Helper()
+	return startTUIWith(t, bin, tmux, "")
+}
+
+// startTUIWith is startTUI with extra environment and arguments (a shell
+// word list: "VAR=x ... -- --flag ...").
+func startTUIWith(t *testing.T, bin, tmux, extra string) *term {
+	t.Helper()
 	home := t.TempDir()
 	tm := &term{t: t, tmux: tmux, socket: fmt.Sprintf("anyphone-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	env := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s XDG_CONFIG_HOME=%s XDG_CACHE_HOME=%s TERM=xterm-256color %s",
-		home, filepath.Join(home, "state"), filepath.Join(home, "config"), filepath.Join(home, "cache"), bin)
+	envs, args, _ := strings.Cut(extra, "--")
+	env := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s XDG_CONFIG_HOME=%s XDG_CACHE_HOME=%s TERM=xterm-256color %s %s %s",
+		home, filepath.Join(home, "state"), filepath.Join(home, "config"), filepath.Join(home, "cache"), envs, bin, args)
 	if out, err := tm.run("new-session", "-d", "-s", "ui", "-x", "100", "-y", "30", env); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
@@ -305,5 +313,96 @@ func TestTUIAnyDeviceDemo(t *testing.T) {
 	})
 	tm.keys(false, "Escape")
 	tm.waitFor("the call list", contains("no calls"))
+	tm.quit()
+}
+
+// startController runs `anyphone controller` on conf and returns its ready
+// line's control URL (ws://…/ctl).
+func startController(t *testing.T, bin, conf string, env ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "controller.toml")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "controller", "--file", path)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = &logWriter{t: t, prefix: "controller: "}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	url := make(chan string, 1)
+	go func() {
+		// The stdout reader: ends when the controller exits.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var ev struct{ Event, Ctl string }
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event == "ready" {
+				url <- ev.Ctl
+			}
+		}
+	}()
+	select {
+	case u := <-url:
+		return u
+	case <-time.After(10 * time.Second):
+		t.Fatal("controller: no ready line")
+	}
+	return ""
+}
+
+// TestTUIAttachedToController (issue 10): the TUI attached to a shared
+// `anyphone controller` as alice (--controller, --user, the token from the
+// environment) places a callback through alice's mobile (an endpoint that
+// answers after 500 ms) to a destination endpoint, shows it ringing and
+// active on the mobile, holds it and hangs it up.
+func TestTUIAttachedToController(t *testing.T) {
+	bin, tmux := need(t)
+	mobile := startEndpoint(t, bin, "--name", "mobile", "--answer-delay", "500ms", "--audio", "echo")
+	dest := startEndpoint(t, bin, "--name", "+4930555", "--audio", "tone:440")
+	url := startController(t, bin, `listen = "127.0.0.1:0"
+api = "127.0.0.1:0"
+[[users]]
+id = "alice"
+token_env = "E2E_ALICE_TOKEN"
+numbers = ["+4989100"]
+active = ["mobile"]
+  [[users.devices]]
+  name = "mobile"
+  target = "`+mobile+`"
+  [users.policy]
+  uris = true
+`, "E2E_ALICE_TOKEN=alice-token")
+	tm := startTUIWith(t, bin, tmux, "ANYPHONE_CTL_TOKEN=alice-token -- --controller "+url+" --user alice --no-builtins")
+	tm.waitFor("the attached view", func(s string) bool { return strings.Contains(s, "alice at "+url) && strings.Contains(s, "no calls") })
+	tm.keys(false, "d")
+	tm.keys(true, dest)
+	tm.keys(false, "Enter")
+	tm.waitFor("the call ringing on the mobile", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "dialing") && strings.Contains(r, "@mobile")
+	})
+	tm.waitFor("the call active on the mobile", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "active") && strings.Contains(r, "@mobile")
+	})
+	tm.keys(false, "h")
+	tm.waitFor("held", func(s string) bool { return strings.Contains(callRow(s), "[hold] @mobile") })
+	tm.keys(false, "e")
+	tm.waitFor("hung up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
 	tm.quit()
 }

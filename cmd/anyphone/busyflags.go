@@ -21,7 +21,7 @@ type BusyFlags struct {
 	NoAnswerAction string        `help:"What an unanswered call gets: unavailable (480) or voicemail (302)." enum:",unavailable,voicemail" default:""`
 	Region         string        `help:"Default region for phone numbers without a country code (ISO 3166, e.g. DE)."`
 	Journal        string        `help:"Record every call in this journal database (SQLite)." type:"path" placeholder:"PATH"`
-	User           string        `help:"Whose journal rows these are (default: the AOR, else --name)." placeholder:"NAME"`
+	User           string        `help:"Your user: whose journal rows these are (default: the AOR, else --name), and who you are at a shared controller (--controller)." placeholder:"NAME"`
 	Device         string        `help:"Device name in the journal." default:"desk"`
 }
 

@@ -51,6 +51,10 @@ type TuiCmd struct {
 	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks (default: [anydevice] number)." placeholder:"E164"`
 	AnyDevice map[string]string `help:"Another device of yours for AnyDevice: NAME=TARGET, a SIP URI or number (repeatable; desk is this softphone; adds to or retargets [anydevice] devices)." name:"anydevice" placeholder:"NAME=TARGET"`
 
+	// A shared AnyDevice controller (anyphone controller) instead of the
+	// embedded one: the TUI drives the user's calls there.
+	Controller string `help:"Attach to a shared AnyDevice controller as --user: its control URL (the ready line's ctl, ws://HOST:PORT/ctl); the token comes from ANYPHONE_CTL_TOKEN." placeholder:"URL"`
+
 	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go); each given flag overrides [busy]
 }
 
@@ -471,6 +475,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer restore()
 	}
 	log.Info("tui start", "log", g.LogFile)
+	if c.Controller != "" {
+		return c.runAttached(km, contacts, log)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -1099,4 +1106,53 @@ func saveDeviceTarget(path, name, target string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// runAttached runs the TUI against a shared AnyDevice controller: no phone,
+// no audio here; every call is carried by one of the user's devices, and
+// the TUI drives it through the control protocol like `anyphone ctl`.
+func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Logger) error {
+	user := c.Busy.User
+	if user == "" {
+		user = os.Getenv("ANYPHONE_CTL_USER")
+	}
+	if user == "" {
+		return usageError(errors.New("--controller needs --user (or ANYPHONE_CTL_USER)"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer dcancel()
+	cl, err := ctl.DialUser(dctx, c.Controller, user, phone.Secret(os.Getenv("ANYPHONE_CTL_TOKEN")))
+	if err != nil {
+		return fmt.Errorf("controller %s: %w", c.Controller, err)
+	}
+	remote, err := ctl.NewRemote(dctx, cl)
+	if err != nil {
+		_ = cl.Close()
+		return fmt.Errorf("controller %s: %w", c.Controller, err)
+	}
+	defer remote.Close()
+	log.Info("attached to a shared controller", "url", c.Controller, "user", user)
+	m := ui.New(remote, ui.Options{
+		Keys: km, Account: user + " at " + c.Controller, Device: "on your devices", Contacts: contacts,
+		NoBell: c.NoBell, AltScreen: true, Mouse: !c.NoMouse,
+	})
+	p := tea.NewProgram(m, tea.WithContext(ctx))
+	go func() {
+		// Ends the program when the controller goes away; owned by
+		// runAttached (the program's end ends it through ctx).
+		select {
+		case <-remote.Done():
+			p.Send(tea.Quit())
+		case <-ctx.Done():
+		}
+	}()
+	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return fmt.Errorf("tui: %w", err)
+	}
+	if err := remote.Err(); err != nil && ctx.Err() == nil {
+		log.Warn("controller connection", "err", err)
+	}
+	return nil
 }

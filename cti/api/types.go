@@ -92,6 +92,19 @@ func (l NoticeLevel) String() string {
 // MarshalText makes levels readable in JSON.
 func (l NoticeLevel) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 
+// UnmarshalText parses the names String returns.
+func (l *NoticeLevel) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "warn":
+		*l = NoticeWarn
+	case "error":
+		*l = NoticeError
+	default:
+		*l = NoticeInfo
+	}
+	return nil
+}
+
 // Notice is a message for the user (audio fell back to null, a config value
 // was ignored, ...).
 type Notice struct {

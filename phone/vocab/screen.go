@@ -34,6 +34,18 @@ func (a ScreenAction) String() string {
 // MarshalText makes actions readable in JSON.
 func (a ScreenAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
+// UnmarshalText parses the names String returns (a call read back from the
+// control protocol).
+func (a *ScreenAction) UnmarshalText(b []byte) error {
+	for _, x := range []ScreenAction{ScreenRing, ScreenWait, ScreenSilent, ScreenReject, ScreenRedirect} {
+		if x.String() == string(b) {
+			*a = x
+			return nil
+		}
+	}
+	return fmt.Errorf("vocab: unknown screen action %q", b)
+}
+
 // Screening is the decision about one incoming call, made by Config.Screen
 // before the call is published (so every event already carries it).
 type Screening struct {

@@ -1,0 +1,228 @@
+package ctl
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/anyphone/anyphone/cti/api"
+)
+
+// Remote is the product API at the other end of a control connection: the
+// TUI attached to a shared AnyDevice controller (`anyphone --controller URL
+// --user alice`) drives it as it drives a Service in its own process. It
+// is the same protocol `anyphone ctl` speaks; events arrive on the
+// connection and are delivered to Subscribe as api events.
+type Remote struct {
+	c       *Client
+	timeout time.Duration
+	bus     api.Bus
+	done    chan struct{}
+}
+
+// NewRemote subscribes c to the events and starts delivering them. Close
+// ends it.
+func NewRemote(ctx context.Context, c *Client) (*Remote, error) {
+	if _, err := c.Subscribe(ctx); err != nil {
+		return nil, err
+	}
+	r := &Remote{c: c, timeout: 10 * time.Second, done: make(chan struct{})}
+	// The event pump: owned by the Remote, it ends with the connection.
+	go func() {
+		defer close(r.done)
+		defer r.bus.CloseAll()
+		for ev := range c.Events() {
+			if e, ok := decodeEvent(ev); ok {
+				r.bus.Publish(e)
+			}
+		}
+	}()
+	return r, nil
+}
+
+// decodeEvent turns a wire event back into an api event (the ones a front
+// end shows: calls, notices, digits, lag).
+func decodeEvent(ev Event) (api.Event, bool) {
+	switch ev.Name {
+	case EventCall:
+		var v struct {
+			Call api.CallInfo `json:"call"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.CallChanged{Call: v.Call}, true
+		}
+	case EventNotice:
+		var v wireNotice
+		if ev.Decode(&v) == nil {
+			return api.Notice{Level: v.Level, Text: v.Text}, true
+		}
+	case EventDTMF:
+		var v struct {
+			CallID api.CallID `json:"call_id"`
+			Digit  string     `json:"digit"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.DTMFReceived{CallID: v.CallID, Digit: v.Digit}, true
+		}
+	case EventLagged:
+		var v struct {
+			Dropped int `json:"dropped"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.Lagged{Dropped: v.Dropped}, true
+		}
+	}
+	return nil, false
+}
+
+// Done is closed when the connection has ended (Err says why).
+func (r *Remote) Done() <-chan struct{} { return r.done }
+
+// Err is why the connection ended.
+func (r *Remote) Err() error { return r.c.Err() }
+
+// Close closes the connection.
+func (r *Remote) Close() error { return r.c.Close() }
+
+func (r *Remote) do(ctx context.Context, cmd string, args any) (json.RawMessage, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+	return r.c.Do(ctx, cmd, args)
+}
+
+func (r *Remote) call(ctx context.Context, cmd string, id api.CallID, extra map[string]any) error {
+	args := map[string]any{"call_id": id}
+	for k, v := range extra {
+		args[k] = v
+	}
+	_, err := r.do(ctx, cmd, args)
+	return err
+}
+
+func (r *Remote) Dial(ctx context.Context, to string, o api.DialOptions) (api.CallID, error) {
+	raw, err := r.do(ctx, "dial", map[string]any{"to": to, "from_user": o.FromUser, "from_display": o.FromDisplay})
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		CallID api.CallID `json:"call_id"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", fmt.Errorf("ctl: dial: %w", err)
+	}
+	return v.CallID, nil
+}
+
+func (r *Remote) Answer(ctx context.Context, id api.CallID) error {
+	return r.call(ctx, "answer", id, nil)
+}
+
+func (r *Remote) Reject(ctx context.Context, id api.CallID, code int, reason string) error {
+	return r.call(ctx, "reject", id, map[string]any{"code": code, "reason": reason})
+}
+
+func (r *Remote) Hangup(ctx context.Context, id api.CallID) error {
+	return r.call(ctx, "hangup", id, nil)
+}
+
+func (r *Remote) HangupAll(ctx context.Context) error {
+	_, err := r.do(ctx, "hangup_all", nil)
+	return err
+}
+
+func (r *Remote) Hold(ctx context.Context, id api.CallID) error { return r.call(ctx, "hold", id, nil) }
+
+func (r *Remote) Resume(ctx context.Context, id api.CallID) error {
+	return r.call(ctx, "resume", id, nil)
+}
+
+func (r *Remote) SendDTMF(ctx context.Context, id api.CallID, digits string) error {
+	return r.call(ctx, "dtmf", id, map[string]any{"digits": digits})
+}
+
+func (r *Remote) Mute(ctx context.Context, id api.CallID, on bool) error {
+	cmd := "unmute"
+	if on {
+		cmd = "mute"
+	}
+	return r.call(ctx, cmd, id, nil)
+}
+
+func (r *Remote) Register(ctx context.Context) error {
+	_, err := r.do(ctx, "register", nil)
+	return err
+}
+
+func (r *Remote) Unregister(ctx context.Context) error {
+	_, err := r.do(ctx, "unregister", nil)
+	return err
+}
+
+// Snapshot asks for the status (a round trip on the connection).
+func (r *Remote) Snapshot() api.Snapshot {
+	raw, err := r.do(context.Background(), "status", nil)
+	if err != nil {
+		return api.Snapshot{Notices: []api.Notice{{Level: api.NoticeError, Text: "status: " + err.Error()}}}
+	}
+	var w struct {
+		Calls   []api.CallInfo `json:"calls"`
+		Regs    []api.RegInfo  `json:"registrations"`
+		Notices []wireNotice   `json:"notices"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return api.Snapshot{Notices: []api.Notice{{Level: api.NoticeError, Text: "status: " + err.Error()}}}
+	}
+	snap := api.Snapshot{Calls: w.Calls, Regs: w.Regs}
+	for _, n := range w.Notices {
+		snap.Notices = append(snap.Notices, api.Notice{Level: n.Level, Text: n.Text})
+	}
+	return snap
+}
+
+// Subscribe returns a subscription to the connection's events.
+func (r *Remote) Subscribe() *api.Subscription { return r.bus.Subscribe(256) }
+
+// Ladder asks for a call's SIP messages.
+func (r *Remote) Ladder(id api.CallID) []api.SIPMessage {
+	raw, err := r.do(context.Background(), "ladder", map[string]any{"call_id": id})
+	if err != nil {
+		return nil
+	}
+	var v struct {
+		Messages []api.SIPMessage `json:"messages"`
+	}
+	_ = json.Unmarshal(raw, &v)
+	return v.Messages
+}
+
+func (r *Remote) Transfer(ctx context.Context, id api.CallID, to string) error {
+	return r.call(ctx, "transfer", id, map[string]any{"target": to})
+}
+
+func (r *Remote) Consult(ctx context.Context, id api.CallID, to string) (api.CallID, error) {
+	raw, err := r.do(ctx, "consult", map[string]any{"call_id": id, "target": to})
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		CallID api.CallID `json:"call_id"`
+	}
+	_ = json.Unmarshal(raw, &v)
+	return v.CallID, nil
+}
+
+func (r *Remote) Toggle(ctx context.Context, id api.CallID) error {
+	return r.call(ctx, "toggle", id, nil)
+}
+
+func (r *Remote) CompleteTransfer(ctx context.Context, heldID, consultID api.CallID) error {
+	return r.call(ctx, "complete_transfer", heldID, map[string]any{"other_id": consultID})
+}
+
+func (r *Remote) Conference(ctx context.Context, a, b api.CallID) error {
+	return r.call(ctx, "conference", a, map[string]any{"other_id": b})
+}
