@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ type ControllerCmd struct {
 	Listen    string        `help:"SIP listen address (overrides the file)."`
 	API       string        `help:"Control API listen address (overrides the file)." name:"api"`
 	ExitAfter time.Duration `help:"Stop after this long (tests)."`
+	Check     bool          `help:"Validate the config (every field, the secrets' sources) and exit."`
 
 	out io.Writer       // stdout; tests replace it
 	ctx context.Context // tests: stop when it ends
@@ -110,7 +112,11 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 	if a := f.Account; a != nil {
 		acc := &phone.Account{AOR: a.AOR, Registrar: a.Registrar, Proxy: a.Proxy, Username: a.Username}
 		if a.PasswordEnv != "" {
-			acc.Password = phone.Secret(os.Getenv(a.PasswordEnv))
+			pw, err := readSecret("account.password_env", a.PasswordEnv, "", "")
+			if err != nil {
+				return cfg, set, fmt.Errorf("controller config %s: %w", path, err)
+			}
+			acc.Password = pw
 		}
 		cfg.Phone.Account = acc
 	}
@@ -162,6 +168,10 @@ func (c *ControllerCmd) Run(g *Globals) error {
 	cfg, set, err := loadControllerFile(path)
 	if err != nil {
 		return usageError(err)
+	}
+	if c.Check {
+		fmt.Fprintf(out, "%s: ok: %d users (%s), API %s\n", path, len(cfg.Users), strings.Join(userIDs(cfg.Users), ", "), set.API)
+		return nil
 	}
 	api := set.API
 	if c.Listen != "" {
@@ -449,4 +459,12 @@ func (u *userLines) close() {
 	for _, l := range u.lines {
 		l.Close()
 	}
+}
+
+func userIDs(us []anydevice.User) []string {
+	out := make([]string, 0, len(us))
+	for _, u := range us {
+		out = append(out, u.ID)
+	}
+	return out
 }

@@ -243,3 +243,20 @@ numbers = ["+4989100"]
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// TestControllerExampleChecks: the commented example in docs validates with
+// its secrets' variables set, and names the field of a missing one.
+func TestControllerExampleChecks(t *testing.T) {
+	example := filepath.Join("..", "..", "docs", "controller.example.toml")
+	t.Setenv("ALICE_TOKEN", "t")
+	t.Setenv("ANYPHONE_REGISTRAR_PASSWORD", "p")
+	var out strings.Builder
+	cmd := &ControllerCmd{File: example, Check: true, out: &out}
+	if err := cmd.Run(&Globals{LogLevel: "warn"}); err != nil || !strings.Contains(out.String(), "ok: 1 users (alice)") {
+		t.Fatalf("--check: %v, %q", err, out.String())
+	}
+	t.Setenv("ANYPHONE_REGISTRAR_PASSWORD", "")
+	if err := cmd.Run(&Globals{LogLevel: "warn"}); err == nil || !strings.Contains(err.Error(), "account.password_env") {
+		t.Errorf("--check without the password: %v, want an error naming account.password_env", err)
+	}
+}
