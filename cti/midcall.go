@@ -11,7 +11,10 @@ import (
 
 // Mid-call control: hold dialects, transfers, consultation, conference.
 // Every method is safe for concurrent use and returns phone's sentinels
-// (ErrNoSuchCall, ErrBadState) where they apply.
+// (ErrNoSuchCall, ErrBadState) where they apply. Like every call command of
+// the Service, a method whose ctx is already done is not started and
+// returns ctx.Err(); once started, phone's command does not wait on the
+// network, so there is nothing left for ctx to cancel.
 
 // TransferPolicy decides about REFERs from peers (auto, ask, reject).
 type TransferPolicy = phone.TransferPolicy
@@ -41,6 +44,9 @@ func midcallEvent(ev phone.Event) Event {
 
 // HoldWith puts a call on hold in a chosen dialect.
 func (s *Service) HoldWith(ctx context.Context, id CallID, d HoldDialect) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.ph.HoldWith(id, d)
 }
 
@@ -60,6 +66,9 @@ func (s *Service) DialHeld(ctx context.Context, to string, d HoldDialect, o Dial
 
 // Transfer asks the peer of a call to call target (blind transfer).
 func (s *Service) Transfer(ctx context.Context, id CallID, target string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	target = s.resolveContact(target)
 	if err, ok := s.devices.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Transfer(user, sid, target)
@@ -88,6 +97,9 @@ func (s *Service) Consult(ctx context.Context, id CallID, target string) (CallID
 
 // Toggle makes call id the active one and holds the others.
 func (s *Service) Toggle(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err, ok := s.devices.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Toggle(user, sid)
 	}); ok {
@@ -99,6 +111,9 @@ func (s *Service) Toggle(ctx context.Context, id CallID) error {
 // CompleteTransfer connects the peers of heldID and consultID (attended
 // transfer with Replaces).
 func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err, ok := s.devices.on(heldID, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.CompleteTransfer(user, sid)
 	}); ok {
@@ -110,6 +125,9 @@ func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID
 // Conference mixes two calls with the local audio.
 // A call on another device is conferenced with its own consultation.
 func (s *Service) Conference(ctx context.Context, a, b CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err, ok := s.devices.on(a, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
 		return ad.Conference(user, sid)
 	}); ok {
@@ -128,13 +146,28 @@ func (s *Service) Move(ctx context.Context, id CallID, device string) error {
 }
 
 // Split takes a call out of its conference and holds the other one.
-func (s *Service) Split(ctx context.Context, id CallID) error { return s.ph.Split(id) }
+func (s *Service) Split(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.ph.Split(id)
+}
 
 // SetTransferPolicy changes what happens to REFERs from peers.
 func (s *Service) SetTransferPolicy(p TransferPolicy) { s.ph.SetTransferPolicy(p) }
 
 // AcceptRefer accepts a REFER waiting under TransferAsk.
-func (s *Service) AcceptRefer(ctx context.Context, id CallID) error { return s.ph.AcceptRefer(id) }
+func (s *Service) AcceptRefer(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.ph.AcceptRefer(id)
+}
 
 // RejectRefer refuses a REFER waiting under TransferAsk.
-func (s *Service) RejectRefer(ctx context.Context, id CallID) error { return s.ph.RejectRefer(id) }
+func (s *Service) RejectRefer(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.ph.RejectRefer(id)
+}

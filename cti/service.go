@@ -3,6 +3,11 @@
 // of events, a Snapshot and Subscribe. It owns the routing policy between
 // the local line and AnyDevice (anydevice.go).
 //
+// Every method that takes a ctx honours it: the call commands (Answer,
+// Hangup, Hold, Transfer, ...) are not started when ctx is already done and
+// return ctx.Err(); those that wait (Dial, Register, Shutdown, the journal)
+// pass ctx on.
+//
 // cti may import phone and anydevice; it must not import ui, and it must not
 // import sipgo, diago or pion (only phone does).
 package cti
@@ -194,16 +199,27 @@ func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (Call
 }
 
 // Answer accepts a ringing incoming call.
-func (s *Service) Answer(ctx context.Context, id CallID) error { return s.ph.Answer(id) }
+func (s *Service) Answer(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.ph.Answer(id)
+}
 
 // Reject declines a ringing incoming call with code (0: 486) and an optional
 // reason phrase.
 func (s *Service) Reject(ctx context.Context, id CallID, code int, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.ph.Reject(id, code, reason)
 }
 
 // Hangup ends a call in any state.
 func (s *Service) Hangup(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err, ok := s.devices.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, consult bool) error {
 		if consult {
 			return ad.EndConsult(user, sid)
@@ -217,6 +233,9 @@ func (s *Service) Hangup(ctx context.Context, id CallID) error {
 
 // HangupAll ends every call.
 func (s *Service) HangupAll(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var errs []error
 	for _, c := range s.Snapshot().Calls {
 		if err := s.Hangup(ctx, c.ID); err != nil && !errors.Is(err, phone.ErrNoSuchCall) {
@@ -228,11 +247,17 @@ func (s *Service) HangupAll(ctx context.Context) error {
 
 // SendDTMF sends digits on a call.
 func (s *Service) SendDTMF(ctx context.Context, id CallID, digits string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.ph.SendDTMF(id, digits)
 }
 
 // Mute mutes or unmutes our audio on a call.
 func (s *Service) Mute(ctx context.Context, id CallID, on bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.ph.SetMute(id, on)
 }
 
@@ -264,6 +289,9 @@ func (s *Service) Close() error {
 
 // Hold puts a call on hold in the configured dialect.
 func (s *Service) Hold(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err, ok := s.devices.hold(id, true); ok {
 		return err
 	}
@@ -272,6 +300,9 @@ func (s *Service) Hold(ctx context.Context, id CallID) error {
 
 // Resume takes a call off hold.
 func (s *Service) Resume(ctx context.Context, id CallID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err, ok := s.devices.hold(id, false); ok {
 		return err
 	}

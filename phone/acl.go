@@ -1,10 +1,9 @@
 package phone
 
 import (
-	"net"
-	"net/netip"
-
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/anyphone/anyphone/phone/internal/sipguard"
 )
 
 // SourceRejected reports a SIP request refused because its source address
@@ -24,7 +23,7 @@ func (p *Phone) sourceAllowed(src string) bool {
 	if len(p.cfg.AllowSources) == 0 {
 		return true
 	}
-	return addrAllowed(p.cfg.AllowSources, src)
+	return sipguard.AddrAllowed(p.cfg.AllowSources, src)
 }
 
 // inviteSourceAllowed applies InviteSources to an INVITE outside a dialog.
@@ -32,25 +31,7 @@ func (p *Phone) inviteSourceAllowed(req *sip.Request) bool {
 	if len(p.cfg.InviteSources) == 0 || !req.IsInvite() || (req.To() != nil && req.To().Params.Has("tag")) {
 		return true
 	}
-	return addrAllowed(p.cfg.InviteSources, req.Source())
-}
-
-func addrAllowed(allow []netip.Prefix, src string) bool {
-	host := src
-	if h, _, err := net.SplitHostPort(src); err == nil {
-		host = h
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, pf := range allow {
-		if pf.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return sipguard.AddrAllowed(p.cfg.InviteSources, req.Source())
 }
 
 // refuseSource answers a request from a source outside the ACL with 403

@@ -38,13 +38,15 @@
 //     RTP), rewriting our holds into the dialect the peer wants (#9), the
 //     64-bit o= sess-id and a stable o= identity (#10, RFC 3264 §8), and the
 //     telephone-event payload-type remap (#18).
-//   - The UDP guard (validate.go, guardfast.go) sits between the socket and
-//     sipgo, which drops what its parser refuses without an answer: it
-//     answers those requests statelessly (RFC 3261 §18.3, RFC 4475) and
-//     passes well-formed datagrams through on an allocation-free fast path.
-//     overload.go sheds new INVITEs with 503 while datagrams wait too long
-//     (RFC 6357), before sipgo parses anything. These stay in phone for now:
-//     the guard and the shedder share the Phone's ACL, logger and counters.
+//   - phone/internal/sipguard is the guard in front of sipgo, with its fuzz
+//     targets and the RFC 4475/5118 torture messages: Conn sits between the
+//     UDP socket and sipgo, which drops what its parser refuses without an
+//     answer (LIBRARIES.md §4.4), answers those requests statelessly (RFC 3261
+//     §18.3, RFC 4475) and passes well-formed datagrams on an allocation-free
+//     fast path; Shedder sheds new INVITEs with 503 while datagrams wait too
+//     long (RFC 6357), before sipgo parses anything; ValidateRequest is RFC
+//     3261 §8.2 for the middleware. validate.go wires them to the Phone (its
+//     ACL, logger and Shed count).
 //   - register.go replaces diago's Register, which panics on a silent
 //     registrar (#11), ignores a Contact ;expires= grant, stops on one 503
 //     and unregisters every binding with "Contact: *" (#12).

@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/anyphone/anyphone/phone/internal/sdpfence"
+	"github.com/anyphone/anyphone/phone/internal/sipguard"
 )
 
 // middleware runs before diago sees any incoming request (LIBRARIES §2.16a).
@@ -26,7 +27,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		if req.IsInvite() {
 			if sh := p.shedding.Load(); sh != nil {
-				sh.arrived(req) // overload.go: is this the INVITE being timed?
+				sh.Arrived(req) // internal/sipguard: is this the INVITE being timed?
 			}
 		}
 		rtx := &responseHook{ServerTransaction: tx, p: p, req: req}
@@ -84,7 +85,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		_ = tx.Respond(res)
 		return false
 	}
-	// Require was checked by validateRequest (validate.go) before we got here.
+	// Require was checked by sipguard.ValidateRequest before we got here.
 	if !p.sessionTimer(req, tx) {
 		return false // update.go: RFC 4028 Session-Expires below Min-SE
 	}
@@ -215,11 +216,9 @@ func (p *Phone) fixRequest(req *sip.Request) {
 		}
 	}
 	if req.IsInvite() && req.GetHeader("Allow") == nil {
-		req.AppendHeader(sip.NewHeader("Allow", allowed))
+		req.AppendHeader(sip.NewHeader("Allow", sipguard.Allowed))
 	}
 }
-
-const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO"
 
 // cleanResponseSDP normalises the SDP of a response to our INVITE before
 // diago parses it (defects #1, #2).

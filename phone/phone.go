@@ -21,6 +21,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/anyphone/anyphone/audio"
+	"github.com/anyphone/anyphone/phone/internal/sipguard"
 )
 
 // Account is a registrar account. Without one the phone listens on its
@@ -201,8 +202,8 @@ type Phone struct {
 	regDone chan struct{}
 
 	trace    *traceFile
-	guard    *guardConn              // the UDP guard (validate.go), nil over TCP/TLS; under mu
-	shedding atomic.Pointer[shedder] // the UDP guard's shedder, for the request handler (overload.go)
+	guard    *sipguard.Conn                   // the UDP guard (internal/sipguard), nil over TCP/TLS; under mu
+	shedding atomic.Pointer[sipguard.Shedder] // the UDP guard's shedder, for the request handler (internal/sipguard)
 
 	// xferPolicy is SetTransferPolicy's value + 1; 0 means Config's.
 	xferPolicy atomic.Int32

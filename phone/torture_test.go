@@ -28,7 +28,7 @@ const noAnswer = 0
 // owes it. INVITEs that pass validation are screened away with 486 (so no
 // call, no media and no request ever leaves towards the hosts they name).
 type tortureCase struct {
-	file       string // under testdata/torture
+	file       string // under internal/sipguard/testdata/torture
 	rfc        string // section
 	want       int    // final status, or noAnswer
 	wantHeader string // a header the response must carry ("Name: substring")
@@ -197,7 +197,7 @@ func runTorture(t *testing.T, lo loopback, cases []tortureCase, sameVias bool) {
 	}
 	pass := 0
 	for _, tc := range cases {
-		raw, err := os.ReadFile(filepath.Join("testdata", "torture", tc.file))
+		raw, err := os.ReadFile(filepath.Join("internal", "sipguard", "testdata", "torture", tc.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -434,8 +434,8 @@ func aimAtLoopback(msg []byte, host string, port int) []byte {
 // loopback, for both families: the top Via names the test's socket and no
 // SDP address other than loopback survives it.
 func TestAimAtLoopback(t *testing.T) {
-	files, _ := filepath.Glob("testdata/torture/*/*.dat")
-	more, _ := filepath.Glob("testdata/torture/*/*/*.dat")
+	files, _ := filepath.Glob("internal/sipguard/testdata/torture/*/*.dat")
+	more, _ := filepath.Glob("internal/sipguard/testdata/torture/*/*/*.dat")
 	files = append(files, more...)
 	if len(files) != 61 {
 		t.Fatalf("%d torture files, want 61 (49 + 12)", len(files))

@@ -1,4 +1,4 @@
-package phone
+package sipguard
 
 import (
 	"bytes"
@@ -63,7 +63,7 @@ func TestValidateRequest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: parse: %v", tc.name, err)
 			}
-			rej := validateRequest(m.(*sip.Request))
+			rej := ValidateRequest(m.(*sip.Request))
 			got := 0
 			if rej != nil {
 				got = rej.Code
@@ -150,7 +150,7 @@ func TestUnicastSource(t *testing.T) {
 		{"nonsense", false},
 	}
 	for _, tc := range tests {
-		if got := unicastSource(tc.src); got != tc.want {
+		if got := UnicastSource(tc.src); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.src, got, tc.want)
 		}
 	}
@@ -160,7 +160,7 @@ func TestUnicastSource(t *testing.T) {
 // diago: From gets a tag, an INVITE gets a Contact, LWS leaves From/To
 // parameters; an RFC 3261 request is left byte for byte.
 func TestGuardRFC2543(t *testing.T) {
-	g := &guardConn{p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser()}
+	g := &Conn{log: slog.New(slog.DiscardHandler), parser: sip.NewParser()}
 	tests := []struct {
 		name     string
 		msg      string
@@ -207,7 +207,7 @@ func TestGuardRFC2543(t *testing.T) {
 // answered 400 without allocating for the body (at most 64 KB in all for
 // parsing and answering it).
 func TestHugeContentLength(t *testing.T) {
-	g := &guardConn{p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser()}
+	g := &Conn{log: slog.New(slog.DiscardHandler), parser: sip.NewParser()}
 	for _, cl := range []string{"4294967295", "4000000000", "5000000000", "99999999999999999999"} {
 		msg := "INVITE sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5;branch=z9hG4bKx\r\nFrom: <sip:a@h>;tag=1\r\n" +
 			"To: <sip:b@h>\r\nCall-ID: big\r\nCSeq: 1 INVITE\r\nContent-Length: " + cl + "\r\n\r\nv=0\r\n"

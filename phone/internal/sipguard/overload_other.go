@@ -1,6 +1,6 @@
 //go:build !linux
 
-package phone
+package sipguard
 
 import (
 	"errors"

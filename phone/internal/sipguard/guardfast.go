@@ -1,4 +1,4 @@
-package phone
+package sipguard
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// The guard's fast path. guardConn parses every datagram to learn whether
+// The guard's fast path. Conn parses every datagram to learn whether
 // sipgo will (sipgo drops what it cannot parse without a word), and sipgo
 // then parses it again: under load (make bench) the guard's parse was a
 // tenth of the endpoint's allocations. wellFormed recognises, without

@@ -1,4 +1,4 @@
-package phone
+package sipguard
 
 import (
 	"bytes"
@@ -94,7 +94,7 @@ func checkFastPath(t *testing.T, data []byte) {
 	}
 	buf := make([]byte, len(data)+1024)
 	n := copy(buf, data)
-	g := &guardConn{parser: sip.NewParser()}
+	g := &Conn{parser: sip.NewParser()}
 	if got := g.rfc2543Compat(req, buf, n); got != n || !bytes.Equal(buf[:n], data) {
 		t.Fatalf("wellFormed accepted what rfc2543Compat rewrites\n%q\n%q", data, buf[:got])
 	}

@@ -1,4 +1,4 @@
-package phone
+package sipguard
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ func FuzzGuard(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer pc.Close()
-	g := &guardConn{PacketConn: pc, p: &Phone{log: slog.New(slog.DiscardHandler)}, parser: sip.NewParser()}
+	g := &Conn{PacketConn: pc, log: slog.New(slog.DiscardHandler), parser: sip.NewParser()}
 	// The guard answers to from; aim it at a socket nobody reads.
 	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -66,7 +66,7 @@ func FuzzGuard(f *testing.F) {
 			}
 			if m, err := sip.ParseMessage(buf[:got]); err == nil {
 				if req, ok := m.(*sip.Request); ok {
-					_ = validateRequest(req)
+					_ = ValidateRequest(req)
 				}
 			}
 			return
