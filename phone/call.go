@@ -36,6 +36,7 @@ type call struct {
 
 	mu     sync.Mutex
 	info   CallInfo
+	notify notifier // delivers info's changes in order, outside mu
 	ladder []SIPMessage
 
 	// cancel ends the outgoing INVITE (CANCEL) before answer.
@@ -99,6 +100,7 @@ func cloneInfo(ci CallInfo) CallInfo {
 // transition is logged and ignored: SIP peers send odd things, and the state
 // must never go backwards.
 func (c *call) apply(in input, mutate func(*CallInfo)) bool {
+	defer c.notify.flush(c.p.emit)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, err := next(c.info.State, in)
@@ -113,24 +115,26 @@ func (c *call) apply(in input, mutate func(*CallInfo)) bool {
 		changed = true
 	}
 	if changed {
-		c.p.emit(CallChanged{Call: cloneInfo(c.info)})
+		c.notify.push(CallChanged{Call: cloneInfo(c.info)})
 	}
 	return true
 }
 
 // update changes fields without a state transition and publishes.
 func (c *call) update(mutate func(*CallInfo)) {
+	defer c.notify.flush(c.p.emit)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.info.State == CallEnded {
 		return
 	}
 	mutate(&c.info)
-	c.p.emit(CallChanged{Call: cloneInfo(c.info)})
+	c.notify.push(CallChanged{Call: cloneInfo(c.info)})
 }
 
 // finish moves the call to Ended with why, unless it already ended.
 func (c *call) finish(end EndInfo) {
+	defer c.notify.flush(c.p.emit)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.info.State == CallEnded {
@@ -144,7 +148,46 @@ func (c *call) finish(end EndInfo) {
 	}
 	c.info.State = CallEnded
 	c.info.Ended = time.Now()
-	c.p.emit(CallChanged{Call: cloneInfo(c.info)})
+	c.notify.push(CallChanged{Call: cloneInfo(c.info)})
+}
+
+// notifier delivers one call's events in the order its changes happened,
+// never under the call's lock: a change queues its event while it holds
+// c.mu, and the goroutine that made it flushes once it let go. One
+// goroutine flushes at a time; events queued meanwhile go out with its
+// flush, in order. Consumers may call back into the phone from an event.
+type notifier struct {
+	mu   sync.Mutex // guards q and busy; never held while emitting
+	q    []Event
+	busy bool
+}
+
+// push queues ev. c.mu must be held (the order of pushes is the order of
+// the changes).
+func (n *notifier) push(ev Event) {
+	n.mu.Lock()
+	n.q = append(n.q, ev)
+	n.mu.Unlock()
+}
+
+// flush emits the queued events unless another goroutine is at it.
+func (n *notifier) flush(emit func(Event)) {
+	n.mu.Lock()
+	if n.busy {
+		n.mu.Unlock()
+		return
+	}
+	n.busy = true
+	for len(n.q) > 0 {
+		ev := n.q[0]
+		n.q[0] = nil
+		n.q = n.q[1:]
+		n.mu.Unlock()
+		emit(ev)
+		n.mu.Lock()
+	}
+	n.busy = false
+	n.mu.Unlock()
 }
 
 func (c *call) state() CallState {

@@ -153,3 +153,58 @@ func TestLadderRecordsCall(t *testing.T) {
 		t.Errorf("ladder = %v, want INVITE sent, 200 OK received, ACK sent", sum)
 	}
 }
+
+// TestEventsOutsideCallLocks (issue 12): a call's events are delivered
+// outside its lock and in order, so a consumer may act on the call from the
+// event itself: here the callee answers and reads the call inside the
+// CallChanged of its ringing (with the event sent under the lock, Answer
+// deadlocked and consumers had to spawn goroutines).
+func TestEventsOutsideCallLocks(t *testing.T) {
+	caller := phonetest.NewPhone(t, 440, &phone.Config{Name: "caller"})
+	var callee *phone.Phone
+	states := make(chan phone.CallState, 16)
+	cfg := phone.Config{Name: "callee", Events: func(ev phone.Event) {
+		cc, ok := ev.(phone.CallChanged)
+		if !ok {
+			return
+		}
+		states <- cc.Call.State
+		if cc.Call.State == phone.CallIncoming {
+			if _, ok := callee.Call(cc.Call.ID); !ok {
+				t.Errorf("the call is not readable from its own event")
+			}
+			if err := callee.Answer(cc.Call.ID); err != nil {
+				t.Errorf("answer from the event path: %v", err)
+			}
+		}
+	}}
+	p, err := phone.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	callee = p
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	id, err := caller.Dial(t.Context(), p.URI(), phone.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller.Events.WaitState(t, id, phone.CallActive)
+	var seen []phone.CallState
+	deadline := time.After(5 * time.Second)
+	for len(seen) == 0 || seen[len(seen)-1] != phone.CallActive {
+		select {
+		case s := <-states:
+			seen = append(seen, s)
+		case <-deadline:
+			t.Fatalf("callee states %v, want ... active", seen)
+		}
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] < seen[i-1] {
+			t.Errorf("states out of order: %v", seen)
+		}
+	}
+}
