@@ -137,8 +137,9 @@ func (c *call) finish(end EndInfo) {
 	defer c.notify.flush(c.p.emit)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.info.State == CallEnded {
-		return
+	s, err := next(c.info.State, inOver)
+	if err != nil {
+		return // ended already
 	}
 	if c.info.End == nil || c.info.End.Cause == EndUnknown {
 		e := end
@@ -146,7 +147,7 @@ func (c *call) finish(end EndInfo) {
 	} else if end.Code != 0 && c.info.End.Code == 0 {
 		c.info.End.Code, c.info.End.Reason = end.Code, end.Reason
 	}
-	c.info.State = CallEnded
+	c.info.State = s
 	c.info.Ended = time.Now()
 	c.notify.push(CallChanged{Call: cloneInfo(c.info)})
 }

@@ -17,6 +17,7 @@ const (
 	inLocalEnd                     // local: hangup / reject / cancel sent
 	inRemoteEnd                    // remote: BYE, CANCEL or final failure received
 	inEndDone                      // the BYE/CANCEL/reject transaction finished
+	inOver                         // the call's goroutine is done with it: whatever state, it ended
 )
 
 func (i input) String() string {
@@ -41,6 +42,8 @@ func (i input) String() string {
 		return "remote-end"
 	case inEndDone:
 		return "end-done"
+	case inOver:
+		return "over"
 	default:
 		return fmt.Sprintf("input(%d)", int(i))
 	}
@@ -83,6 +86,10 @@ func next(s CallState, in input) (CallState, error) {
 	case s != CallIdle && s != CallEnded && s != CallEnding && in == inLocalEnd:
 		return CallEnding, nil
 	case s != CallIdle && s != CallEnded && in == inRemoteEnd:
+		return CallEnded, nil
+	case s != CallEnded && in == inOver:
+		// The call's goroutine returns (finish): the call ends from any
+		// state, a call that never got going (Idle) included.
 		return CallEnded, nil
 	}
 	return s, fmt.Errorf("phone: illegal transition %s on %s", s, in)

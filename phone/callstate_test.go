@@ -32,6 +32,9 @@ func TestNext(t *testing.T) {
 		{"remote cancel", CallIncoming, inRemoteEnd, CallEnded, false},
 		{"486 to dialing", CallDialing, inRemoteEnd, CallEnded, false},
 		{"late bye after end", CallEnded, inRemoteEnd, CallEnded, false},
+		{"over from idle", CallIdle, inOver, CallEnded, false},
+		{"over from ringing", CallRinging, inOver, CallEnded, false},
+		{"over from ending", CallEnding, inOver, CallEnded, false},
 		// illegal pairs
 		{"answer outgoing", CallDialing, inAnswer, CallDialing, true},
 		{"answer active", CallActive, inAnswer, CallActive, true},
@@ -45,6 +48,7 @@ func TestNext(t *testing.T) {
 		{"end idle", CallIdle, inLocalEnd, CallIdle, true},
 		{"remote end idle", CallIdle, inRemoteEnd, CallIdle, true},
 		{"hangup twice", CallEnding, inLocalEnd, CallEnding, true},
+		{"over twice", CallEnded, inOver, CallEnded, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
