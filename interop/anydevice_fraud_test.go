@@ -60,7 +60,6 @@ func TestAnyDeviceNotATollFraudMachine(t *testing.T) {
 			"TRAP": trapPort, "WAIT_MS": "3000", "HOLD_MS": "5000",
 		})
 		dest := startSipp(t, scen, "-m", "1")
-		time.Sleep(300 * time.Millisecond) // let sipp bind
 		destURI := fmt.Sprintf("sip:+4930555@127.0.0.1:%d", dest.Port)
 		if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", destURI); err != nil {
 			t.Fatalf("callback: %v", err)
@@ -96,7 +95,6 @@ func TestAnyDeviceNotATollFraudMachine(t *testing.T) {
 
 	t.Run("302 to a premium number", func(t *testing.T) {
 		dest := startSipp(t, adScenario(t, "redirect_uas.xml", map[string]string{"TRAP": trapPort}), "-m", "1")
-		time.Sleep(300 * time.Millisecond)
 		destURI := fmt.Sprintf("sip:+4930666@127.0.0.1:%d", dest.Port)
 		if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", destURI); err != nil {
 			t.Fatalf("callback: %v", err)

@@ -82,7 +82,6 @@ func TestAnyDeviceLinphonecCallback(t *testing.T) {
 		"OFFICE": adOffice, "RING_MS": "2500", "TALK_MS": "20000", "BYE_REASON": `Q\.850;cause=16`,
 	}, "CTL_HANGS")
 	dest := startSipp(t, scen, "-rtp_echo", "-m", "1")
-	time.Sleep(300 * time.Millisecond) // let sipp bind
 	destPort := fmt.Sprintf("127.0.0.1:%d", dest.Port)
 	destURI := "sip:+4930555@" + destPort
 

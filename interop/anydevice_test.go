@@ -368,7 +368,6 @@ func TestAnyDeviceCallback(t *testing.T) {
 				"OFFICE": adOffice, "RING_MS": "3000", "TALK_MS": "5000", "BYE_REASON": tc.byeReason,
 			}, tc.keep)
 			dest := startSipp(t, scen, "-rtp_echo", "-m", "1")
-			time.Sleep(300 * time.Millisecond) // let sipp bind
 			destURI := fmt.Sprintf("sip:+4930555@127.0.0.1:%d", dest.Port)
 
 			api := dialController(t, ctl, "alice", "alice-token")

@@ -184,7 +184,6 @@ func TestSippStrictPeerRefusesHeldOffer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			invites := len(tc.tried) + 1
 			uas := startSipp(t, midTestdata("uas_strict_hold.xml"), "-m", fmt.Sprint(invites))
-			time.Sleep(300 * time.Millisecond) // let sipp bind
 			trace := filepath.Join(t.TempDir(), "caller.trace")
 			if d := os.Getenv("MIDCALL_TRACE_DIR"); d != "" {
 				trace = filepath.Join(d, "strict-"+tc.name+".trace")

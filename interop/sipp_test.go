@@ -48,6 +48,11 @@ func startSipp(t *testing.T, scenario string, args ...string) *sipp {
 	)
 	full = append(full, args...)
 	s.proc = startProc(t, bin, dir, nil, full...)
+	// Wait for sipp's SIP socket, read from the kernel's table (binding the
+	// port ourselves to find out could steal it from sipp).
+	if !waitFor(5*time.Second, func() bool { return udpBound(s.Port) || s.Exited() }) {
+		t.Fatalf("sipp never bound 127.0.0.1:%d", s.Port)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			if b, err := os.ReadFile(filepath.Join(dir, "errors.log")); err == nil {
@@ -114,7 +119,6 @@ func (s *sipp) StatInt(t *testing.T, col string) int {
 // 440 Hz tone must come back and be detected by the endpoint.
 func TestDialSippUASEcho(t *testing.T) {
 	uas := startSipp(t, "uas", "-rtp_echo", "-m", "1")
-	time.Sleep(300 * time.Millisecond) // let sipp bind
 	target := fmt.Sprintf("sip:service@127.0.0.1:%d", uas.Port)
 	rec := filepath.Join(t.TempDir(), "heard-%c.wav")
 	ep := startEndpoint(t, "--dial", target, "--audio", "tone:440", "--expect-tone", "440",
@@ -175,4 +179,23 @@ func statOr(s *sipp, col string) string {
 		return v
 	}
 	return "?"
+}
+
+// udpBound reports whether a UDP socket is bound to port on this machine
+// (/proc/net/udp, the local address column: hex IP:port).
+func udpBound(port int) bool {
+	want := fmt.Sprintf(":%04X ", port)
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) > 1 && strings.HasSuffix(fields[1]+" ", want) {
+				return true
+			}
+		}
+	}
+	return false
 }
