@@ -194,18 +194,18 @@ func (c *ControllerCmd) Run(g *Globals) error {
 		_ = enc.Encode(v)
 		mu.Unlock()
 	}
-	var jw *journalWriter
+	var jw *cti.ControllerJournal
 	if set.Journal != "" {
 		j, err := journal.Open(set.Journal)
 		if err != nil {
 			return fmt.Errorf("controller journal: %w", err)
 		}
-		jw = newJournalWriter(j, log)
+		jw = cti.NewControllerJournal(j, log)
 		defer jw.Close()
 	}
 	cfg.Events = func(ev anydevice.Event) {
 		if jw != nil {
-			jw.add(ev)
+			jw.Add(ev)
 		}
 		switch e := ev.(type) {
 		case anydevice.SessionChanged:
@@ -270,141 +270,6 @@ func (c *ControllerCmd) Run(g *Globals) error {
 	return err
 }
 
-// journalWriter records the controller's sessions and refusals in the
-// call journal: one entry per whole bridged call (SessionEnded, however
-// many legs it had) and one per refusal with its rule. Events arrive on
-// phone goroutines that must not block, so a single writer goroutine
-// does the SQLite work.
-type journalWriter struct {
-	j    *journal.Journal
-	log  *slog.Logger
-	ch   chan journal.Entry
-	done chan struct{}
-
-	mu     sync.Mutex
-	closed bool
-	seq    int
-}
-
-func newJournalWriter(j *journal.Journal, log *slog.Logger) *journalWriter {
-	w := &journalWriter{j: j, log: log, ch: make(chan journal.Entry, 1024), done: make(chan struct{})}
-	go w.run() // joined by Close
-	return w
-}
-
-func (w *journalWriter) run() {
-	defer close(w.done)
-	for e := range w.ch {
-		if _, err := w.j.Record(context.Background(), e); err != nil {
-			w.log.Warn("journal record", "user", e.User, "key", e.Key, "err", err)
-		}
-	}
-}
-
-// add turns an event into a journal entry; other events are ignored. A
-// full queue loses the entry (and logs it) rather than stall SIP.
-func (w *journalWriter) add(ev anydevice.Event) {
-	var e journal.Entry
-	switch x := ev.(type) {
-	case anydevice.SessionEnded:
-		e = sessionEntry(x.Session)
-	case anydevice.Refused:
-		w.mu.Lock()
-		w.seq++
-		e = refusedEntry(x, w.seq)
-		w.mu.Unlock()
-	default:
-		return
-	}
-	if e.User == "" {
-		e.User = "anydevice" // refusals before a user is known: the controller's own
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
-	select {
-	case w.ch <- e:
-	default:
-		w.log.Warn("journal queue full: entry lost", "user", e.User, "key", e.Key)
-	}
-}
-
-// Close writes what is queued and closes the journal.
-func (w *journalWriter) Close() error {
-	w.mu.Lock()
-	if !w.closed {
-		w.closed = true
-		close(w.ch)
-	}
-	w.mu.Unlock()
-	<-w.done
-	return w.j.Close()
-}
-
-// sessionEntry is the one journal record of a whole session: the remote
-// party's leg decides identity and outcome, the device that carried the
-// call is named.
-func sessionEntry(s anydevice.SessionInfo) journal.Entry {
-	dir := phone.Outgoing
-	if s.Kind == anydevice.KindFollowMe {
-		dir = phone.Incoming
-	}
-	e := journal.Entry{
-		User: s.User, Key: "anydevice:" + string(s.ID) + ":" + s.Created.UTC().Format(time.RFC3339Nano),
-		Direction: dir, Started: s.Created, Answered: s.Answered, Ended: s.Ended,
-		Device: s.Device, Remote: journal.Identity{Number: journal.NormalizeNumber(s.Remote, "")},
-	}
-	var rem, dev *anydevice.LegInfo
-	for i := range s.Legs {
-		l := &s.Legs[i]
-		switch {
-		case l.Role == "remote" && rem == nil:
-			rem = l
-		case l.Role == "device" && l.Device == s.Device:
-			dev = l
-		}
-	}
-	end := (*phone.EndInfo)(nil)
-	if rem != nil {
-		e.SIPCallID = rem.Call.SIPCallID
-		e.Key = "anydevice:" + rem.Call.SIPCallID
-		e.Local = journal.IdentityOf(rem.Call.Local, "")
-		e.Remote = journal.IdentityOf(rem.Call.Remote, "")
-		end = rem.Call.End
-	} else if dev != nil {
-		end = dev.Call.End // the device never answered: the callback failed there
-	}
-	e.Outcome = journal.OutcomeFor(dir, !s.Answered.IsZero(), end)
-	if end != nil {
-		e.Code, e.Q850 = end.Code, end.Q850
-		e.Phrase = end.Reason
-	}
-	if e.Phrase == "" {
-		e.Phrase = s.End
-	}
-	if s.End == "voicemail" && s.Answered.IsZero() {
-		e.Outcome = journal.OutcomeVoicemail
-	}
-	return e
-}
-
-// refusedEntry records a refusal: an outgoing call that never left, with
-// the rule that refused it.
-func refusedEntry(r anydevice.Refused, seq int) journal.Entry {
-	return journal.Entry{
-		User:      r.User,
-		Key:       fmt.Sprintf("anydevice-refused:%d:%d", r.Time.UnixNano(), seq),
-		Direction: phone.Outgoing,
-		Remote:    journal.Identity{URI: r.Target, Number: journal.NormalizeNumber(r.Target, "")},
-		Started:   r.Time, Ended: r.Time,
-		Outcome:  journal.OutcomeFailed,
-		Code:     403,
-		Phrase:   "refused: " + r.Detail,
-		BusyRule: "anydevice:" + r.Rule,
-	}
-}
 
 // parsePrefixes parses addresses or prefixes of a config key.
 func parsePrefixes(key string, in []string) ([]netip.Prefix, error) {
