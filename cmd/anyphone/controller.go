@@ -270,7 +270,6 @@ func (c *ControllerCmd) Run(g *Globals) error {
 	return err
 }
 
-
 // parsePrefixes parses addresses or prefixes of a config key.
 func parsePrefixes(key string, in []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
