@@ -40,8 +40,20 @@ func need(t *testing.T) (bin, tmux string) {
 // startEndpoint runs `anyphone endpoint` and returns its SIP URI.
 func startEndpoint(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"endpoint", "--listen", "127.0.0.1:0"}, args...)...)
-	stdin, err := cmd.StdinPipe() // kept open: EOF would end the endpoint
+	ready := startReady(t, "endpoint", nil, bin, append([]string{"endpoint", "--listen", "127.0.0.1:0"}, args...)...)
+	return ready.URI
+}
+
+// readyLine is the first line of the endpoint and the controller.
+type readyLine struct{ Event, URI, Ctl string }
+
+// startReady runs bin with args and env until the test ends (stdin kept
+// open: EOF would end an endpoint) and returns its ready line.
+func startReady(t *testing.T, name string, env []string, bin string, args ...string) readyLine {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,12 +61,13 @@ func startEndpoint(t *testing.T, bin string, args ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = &logWriter{t: t, prefix: "endpoint: "}
+	cmd.Stderr = &logWriter{t: t, prefix: name + ": "}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = stdin.Close()
+		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
 		select {
@@ -64,24 +77,24 @@ func startEndpoint(t *testing.T, bin string, args ...string) string {
 			<-done
 		}
 	})
-	uri := make(chan string, 1)
+	ready := make(chan readyLine, 1)
 	go func() {
-		// The stdout reader: ends when the endpoint exits.
+		// The stdout reader: ends when the process exits.
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			var ev struct{ Event, URI string }
+			var ev readyLine
 			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event == "ready" {
-				uri <- ev.URI
+				ready <- ev
 			}
 		}
 	}()
 	select {
-	case u := <-uri:
-		return u
+	case r := <-ready:
+		return r
 	case <-time.After(10 * time.Second):
-		t.Fatal("endpoint: no ready event")
+		t.Fatalf("%s: no ready line", name)
 	}
-	return ""
+	return readyLine{}
 }
 
 type logWriter struct {
@@ -324,45 +337,7 @@ func startController(t *testing.T, bin, conf string, env ...string) string {
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "controller", "--file", path)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = &logWriter{t: t, prefix: "controller: "}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	url := make(chan string, 1)
-	go func() {
-		// The stdout reader: ends when the controller exits.
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			var ev struct{ Event, Ctl string }
-			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event == "ready" {
-				url <- ev.Ctl
-			}
-		}
-	}()
-	select {
-	case u := <-url:
-		return u
-	case <-time.After(10 * time.Second):
-		t.Fatal("controller: no ready line")
-	}
-	return ""
+	return startReady(t, "controller", env, bin, "controller", "--file", path).Ctl
 }
 
 // TestTUIAttachedToController (issue 10): the TUI attached to a shared
