@@ -1123,13 +1123,11 @@ func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Log
 	defer cancel()
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	cl, err := ctl.DialUser(dctx, c.Controller, user, phone.Secret(os.Getenv("ANYPHONE_CTL_TOKEN")))
+	token := phone.Secret(os.Getenv("ANYPHONE_CTL_TOKEN"))
+	remote, err := ctl.NewRemote(dctx, func(ctx context.Context) (*ctl.Client, error) {
+		return ctl.DialUser(ctx, c.Controller, user, token)
+	})
 	if err != nil {
-		return fmt.Errorf("controller %s: %w", c.Controller, err)
-	}
-	remote, err := ctl.NewRemote(dctx, cl)
-	if err != nil {
-		_ = cl.Close()
 		return fmt.Errorf("controller %s: %w", c.Controller, err)
 	}
 	defer remote.Close()
@@ -1138,21 +1136,10 @@ func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Log
 		Keys: km, Account: user + " at " + c.Controller, Device: "on your devices", Contacts: contacts,
 		NoBell: c.NoBell, AltScreen: true, Mouse: !c.NoMouse,
 	})
+	// A lost connection shows as a notice and is dialled again (ctl.Remote).
 	p := tea.NewProgram(m, tea.WithContext(ctx))
-	go func() {
-		// Ends the program when the controller goes away; owned by
-		// runAttached (the program's end ends it through ctx).
-		select {
-		case <-remote.Done():
-			p.Send(tea.Quit())
-		case <-ctx.Done():
-		}
-	}()
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("tui: %w", err)
-	}
-	if err := remote.Err(); err != nil && ctx.Err() == nil {
-		log.Warn("controller connection", "err", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/anyphone/anyphone/cti/api"
@@ -13,32 +14,99 @@ import (
 // TUI attached to a shared AnyDevice controller (`anyphone --controller URL
 // --user alice`) drives it as it drives a Service in its own process. It
 // is the same protocol `anyphone ctl` speaks; events arrive on the
-// connection and are delivered to Subscribe as api events.
+// connection and are delivered to Subscribe as api events. When the
+// connection is lost (the controller restarts) it says so in a notice,
+// dials again with back-off, and once back publishes Lagged, so that a
+// front end takes a fresh Snapshot: the state is shown, not guessed.
 type Remote struct {
-	c       *Client
+	dial    func(context.Context) (*Client, error)
 	timeout time.Duration
 	bus     api.Bus
+	ctx     context.Context
+	cancel  context.CancelFunc
 	done    chan struct{}
+
+	mu sync.Mutex
+	c  *Client // nil while reconnecting
 }
 
-// NewRemote subscribes c to the events and starts delivering them. Close
-// ends it.
-func NewRemote(ctx context.Context, c *Client) (*Remote, error) {
-	if _, err := c.Subscribe(ctx); err != nil {
+// errUnreachable answers commands while the connection is down.
+var errUnreachable = &Error{Code: CodeInternal, Message: "the controller is unreachable: reconnecting"}
+
+// NewRemote dials (with dial, which it calls again to reconnect),
+// subscribes and starts delivering events. Close ends it.
+func NewRemote(ctx context.Context, dial func(context.Context) (*Client, error)) (*Remote, error) {
+	c, err := dial(ctx)
+	if err != nil {
 		return nil, err
 	}
-	r := &Remote{c: c, timeout: 10 * time.Second, done: make(chan struct{})}
-	// The event pump: owned by the Remote, it ends with the connection.
-	go func() {
-		defer close(r.done)
-		defer r.bus.CloseAll()
+	if _, err := c.Subscribe(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	r := &Remote{dial: dial, timeout: 10 * time.Second, done: make(chan struct{}), c: c}
+	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	// The event pump: owned by the Remote, ended by Close.
+	go r.pump(c)
+	return r, nil
+}
+
+// pump delivers c's events; when c ends it reconnects, until Close.
+func (r *Remote) pump(c *Client) {
+	defer close(r.done)
+	defer r.bus.CloseAll()
+	for {
 		for ev := range c.Events() {
 			if e, ok := decodeEvent(ev); ok {
 				r.bus.Publish(e)
 			}
 		}
-	}()
-	return r, nil
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.mu.Lock()
+		r.c = nil
+		r.mu.Unlock()
+		why := "closed"
+		if err := c.Err(); err != nil {
+			why = err.Error()
+		}
+		r.bus.Publish(api.Notice{Level: api.NoticeWarn, Text: "controller connection lost (" + why + "): reconnecting"})
+		if c = r.reconnect(); c == nil {
+			return
+		}
+		r.bus.Publish(api.Notice{Level: api.NoticeInfo, Text: "reconnected to the controller"})
+		r.bus.Publish(api.Lagged{}) // take a fresh Snapshot
+	}
+}
+
+// reconnect dials with back-off (250 ms doubling to 5 s) until it is
+// subscribed again or Close; nil after Close.
+func (r *Remote) reconnect() *Client {
+	wait := 250 * time.Millisecond
+	for {
+		select {
+		case <-r.ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+		ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+		c, err := r.dial(ctx)
+		if err == nil {
+			if _, err = c.Subscribe(ctx); err != nil {
+				_ = c.Close()
+			}
+		}
+		cancel()
+		if err != nil {
+			continue
+		}
+		r.mu.Lock()
+		r.c = c
+		r.mu.Unlock()
+		return c
+	}
 }
 
 // decodeEvent turns a wire event back into an api event (the ones a front
@@ -76,22 +144,32 @@ func decodeEvent(ev Event) (api.Event, bool) {
 	return nil, false
 }
 
-// Done is closed when the connection has ended (Err says why).
-func (r *Remote) Done() <-chan struct{} { return r.done }
-
-// Err is why the connection ended.
-func (r *Remote) Err() error { return r.c.Err() }
-
-// Close closes the connection.
-func (r *Remote) Close() error { return r.c.Close() }
+// Close ends the Remote: no more reconnecting, the connection closed.
+func (r *Remote) Close() error {
+	r.cancel()
+	r.mu.Lock()
+	c := r.c
+	r.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+	<-r.done
+	return nil
+}
 
 func (r *Remote) do(ctx context.Context, cmd string, args any) (json.RawMessage, error) {
+	r.mu.Lock()
+	c := r.c
+	r.mu.Unlock()
+	if c == nil {
+		return nil, errUnreachable
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 	}
-	return r.c.Do(ctx, cmd, args)
+	return c.Do(ctx, cmd, args)
 }
 
 func (r *Remote) call(ctx context.Context, cmd string, id api.CallID, extra map[string]any) error {

@@ -92,3 +92,15 @@ func (c *EndCause) UnmarshalText(b []byte) error {
 
 // MarshalText makes registration states readable in JSON events.
 func (s RegState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses the names String returns (a registration read back
+// from the control protocol).
+func (s *RegState) UnmarshalText(b []byte) error {
+	for _, x := range []RegState{RegUnregistered, RegRegistering, RegRegistered, RegRetrying, RegFailed} {
+		if x.String() == string(b) {
+			*s = x
+			return nil
+		}
+	}
+	return fmt.Errorf("vocab: unknown registration state %q", b)
+}
