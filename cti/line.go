@@ -29,8 +29,12 @@ type Line struct {
 	notes []Notice
 }
 
-// ErrOnDevice refuses what only the device can do (answer, DTMF, mute).
-var ErrOnDevice = errors.New("cti: do this on the device that carries the call")
+// ErrOnDevice refuses what only the device can do (answer, DTMF, mute); it
+// is an ErrBadState (the control protocol's bad_state).
+var ErrOnDevice = fmt.Errorf("%w: do this on the device that carries the call", ErrBadState)
+
+// errControllerRegisters answers register and unregister on a Line.
+var errControllerRegisters = fmt.Errorf("%w: the controller registers the users' numbers itself", ErrBadState)
 
 // NewLine follows user's sessions at ad until Close.
 func NewLine(ad AnyDevice, user string, log *slog.Logger) *Line {
@@ -115,8 +119,8 @@ func (l *Line) SendDTMF(context.Context, CallID, string) error { return ErrOnDev
 func (l *Line) Mute(context.Context, CallID, bool) error       { return ErrOnDevice }
 
 // Register and Unregister: the controller registers the users' numbers.
-func (l *Line) Register(context.Context) error   { return nil }
-func (l *Line) Unregister(context.Context) error { return nil }
+func (l *Line) Register(context.Context) error   { return errControllerRegisters }
+func (l *Line) Unregister(context.Context) error { return errControllerRegisters }
 
 // Snapshot returns the user's calls and recent notices.
 func (l *Line) Snapshot() Snapshot {
