@@ -295,6 +295,15 @@ func (c *Controller) Users() []string {
 	return out
 }
 
+// UserDevices returns the user's devices.
+func (c *Controller) UserDevices(userID string) ([]Device, error) {
+	u, ok := c.user(userID)
+	if !ok {
+		return nil, ErrNoSuchUser
+	}
+	return slices.Clone(u.Devices), nil
+}
+
 // ActiveDevices returns the user's active device names.
 func (c *Controller) ActiveDevices(userID string) ([]string, error) {
 	u, ok := c.user(userID)

@@ -23,6 +23,7 @@ const DefaultLocalDevice = "desk"
 // route a dial; *anydevice.Controller implements it.
 type AnyDevice interface {
 	ActiveDevices(userID string) ([]string, error)
+	UserDevices(userID string) ([]anydevice.Device, error)
 	SetActiveDevice(userID string, names ...string) error
 	Callback(ctx context.Context, userID, destination string, o anydevice.CallbackOptions) (anydevice.SessionID, error)
 	// Subscribe and Status follow the user's sessions: they are calls of

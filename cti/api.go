@@ -15,6 +15,7 @@ type (
 	CallbackPlaced      = api.CallbackPlaced
 	DTMFReceived        = api.DTMFReceived
 	DialOptions         = api.DialOptions
+	DeviceInfo          = api.DeviceInfo
 	DialResult          = api.DialResult
 	Direction           = api.Direction
 	EndCause            = api.EndCause

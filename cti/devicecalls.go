@@ -261,6 +261,26 @@ func (t *deviceTracker) devices() ([]string, error) {
 	return r.Controller.ActiveDevices(r.User)
 }
 
+// deviceList returns the user's devices (this softphone alone without a
+// controller).
+func (t *deviceTracker) deviceList() ([]DeviceInfo, error) {
+	t.mu.Lock()
+	r := t.route
+	t.mu.Unlock()
+	if r.Controller == nil {
+		return []DeviceInfo{{Name: r.Local, Local: true}}, nil
+	}
+	devs, err := r.Controller.UserDevices(r.User)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeviceInfo, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, DeviceInfo{Name: d.Name, Target: d.Target, Local: r.Local != "" && strings.EqualFold(d.Name, r.Local)})
+	}
+	return out, nil
+}
+
 // move carries a device call over to another device.
 func (t *deviceTracker) move(id CallID, device string) error {
 	if err, ok := t.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
@@ -510,4 +530,12 @@ func (s *Service) Devices(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	return s.devices.devices()
+}
+
+// DeviceList returns the user's devices.
+func (s *Service) DeviceList(ctx context.Context) ([]DeviceInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.devices.deviceList()
 }

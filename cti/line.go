@@ -197,6 +197,9 @@ func (l *Line) SetDevice(ctx context.Context, name string) error { return l.t.se
 // Devices returns the user's active devices.
 func (l *Line) Devices(ctx context.Context) ([]string, error) { return l.t.devices() }
 
+// DeviceList returns the user's devices.
+func (l *Line) DeviceList(ctx context.Context) ([]DeviceInfo, error) { return l.t.deviceList() }
+
 // Move carries a call over to another device.
 func (l *Line) Move(ctx context.Context, id CallID, device string) error { return l.t.move(id, device) }
 

@@ -344,10 +344,12 @@ func startController(t *testing.T, bin, conf string, env ...string) string {
 // `anyphone controller` as alice (--controller, --user, the token from the
 // environment) places a callback through alice's mobile (an endpoint that
 // answers after 500 ms) to a destination endpoint, shows it ringing and
-// active on the mobile, holds it and hangs it up.
+// active on the mobile, holds it and hangs it up; then switches alice to
+// her home phone in the devices pane and the next call is carried there.
 func TestTUIAttachedToController(t *testing.T) {
 	bin, tmux := need(t)
 	mobile := startEndpoint(t, bin, "--name", "mobile", "--answer-delay", "500ms", "--audio", "echo")
+	home := startEndpoint(t, bin, "--name", "home", "--answer-delay", "300ms", "--audio", "echo")
 	dest := startEndpoint(t, bin, "--name", "+4930555", "--audio", "tone:440")
 	url := startController(t, bin, `listen = "127.0.0.1:0"
 api = "127.0.0.1:0"
@@ -359,6 +361,9 @@ active = ["mobile"]
   [[users.devices]]
   name = "mobile"
   target = "`+mobile+`"
+  [[users.devices]]
+  name = "home"
+  target = "`+home+`"
   [users.policy]
   uris = true
 `, "E2E_ALICE_TOKEN=alice-token")
@@ -377,6 +382,25 @@ active = ["mobile"]
 	})
 	tm.keys(false, "h")
 	tm.waitFor("held", func(s string) bool { return strings.Contains(callRow(s), "[hold] @mobile") })
+	tm.keys(false, "e")
+	tm.waitFor("hung up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
+
+	// The devices pane works attached too: home becomes the active device
+	// and the next call rings it.
+	tm.keys(false, "D")
+	tm.waitFor("alice's devices", func(s string) bool { return strings.Contains(s, "● mobile") && strings.Contains(s, "○ home") })
+	tm.keys(false, "Down")
+	tm.keys(false, "Enter")
+	tm.waitFor("home active", func(s string) bool { return strings.Contains(s, "● home") })
+	tm.keys(false, "Escape")
+	tm.waitFor("the call list", contains("no calls"))
+	tm.keys(false, "d")
+	tm.keys(true, dest)
+	tm.keys(false, "Enter")
+	tm.waitFor("the call active at home", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "active") && strings.Contains(r, "@home")
+	})
 	tm.keys(false, "e")
 	tm.waitFor("hung up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
 	tm.quit()

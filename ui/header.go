@@ -20,13 +20,15 @@ type header struct {
 	st      *Styles
 	w       int
 	account string // what we present: AOR, or our direct URI when unregistered
-	audio   string
-	reg     *api.RegInfo
-	calls   int
-	policy  *busy.Policy // nil without a PolicyController
-	missed  int          // unread missed calls
-	active  string       // active device(s), "" without AnyDevice
-	now     time.Time
+	// unregistered replaces "no registrar" while no registration is known.
+	unregistered string
+	audio        string
+	reg          *api.RegInfo
+	calls        int
+	policy       *busy.Policy // nil without a PolicyController
+	missed       int          // unread missed calls
+	active       string       // active device(s), "" without AnyDevice
+	now          time.Time
 }
 
 func (h *header) SetSize(w, _ int) { h.w = w }
@@ -49,6 +51,9 @@ func (h *header) View() string {
 	var parts []string
 	acct := h.account
 	state := "no registrar"
+	if h.unregistered != "" {
+		state = h.unregistered
+	}
 	if h.reg != nil {
 		if h.reg.AOR != "" {
 			acct = h.reg.AOR

@@ -26,6 +26,10 @@ type Options struct {
 	// Account is shown in the header while no registration reports one
 	// (e.g. our direct SIP URI).
 	Account string
+	// Unregistered is what the header says of the account while no
+	// registration is known (default "no registrar"; "shared controller"
+	// when attached to one).
+	Unregistered string
 	// Device names the active audio device in the header.
 	Device string
 	// Contacts complete and resolve in the dial line (the built-in echo and
@@ -142,7 +146,7 @@ func New(ctl Controller, o Options) *Model {
 	}
 	m := &Model{ctl: ctl, opts: o, km: km, dark: true, color: !o.NoColor, w: 80, h: 24}
 	m.st = NewStyles(m.dark, m.color)
-	m.header = header{st: m.st, account: o.Account, audio: o.Device}
+	m.header = header{st: m.st, account: o.Account, audio: o.Device, unregistered: o.Unregistered}
 	if pc, ok := ctl.(PolicyController); ok {
 		p := pc.Policy()
 		m.header.policy = &p

@@ -1033,6 +1033,9 @@ func (d ctiDevices) SetActiveDevice(user string, names ...string) error {
 	return d.ctl().SetActiveDevice(user, names...)
 }
 func (d ctiDevices) Status(user string) (anydevice.Status, error) { return d.ctl().Status(user) }
+func (d ctiDevices) UserDevices(user string) ([]anydevice.Device, error) {
+	return d.ctl().UserDevices(user)
+}
 func (d ctiDevices) Hangup(user string, id anydevice.SessionID) error {
 	return d.ctl().Hangup(user, id)
 }
@@ -1132,9 +1135,11 @@ func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Log
 	}
 	defer remote.Close()
 	log.Info("attached to a shared controller", "url", c.Controller, "user", user)
+	devs := newRemoteDevices(ctx, remote)
 	m := ui.New(remote, ui.Options{
-		Keys: km, Account: user + " at " + c.Controller, Device: "on your devices", Contacts: contacts,
-		NoBell: c.NoBell, AltScreen: true, Mouse: !c.NoMouse,
+		Keys: km, Account: user + " at " + c.Controller, Unregistered: "shared controller", Device: "on your devices", Contacts: contacts,
+		Devices: devs,
+		NoBell:  c.NoBell, AltScreen: true, Mouse: !c.NoMouse,
 	})
 	// A lost connection shows as a notice and is dialled again (ctl.Remote).
 	p := tea.NewProgram(m, tea.WithContext(ctx))
@@ -1143,3 +1148,73 @@ func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Log
 	}
 	return nil
 }
+
+// remoteDevices is the devices pane of a TUI attached to a shared
+// controller: the user's devices and the active one, read and switched
+// with the control protocol's device command. The calls on the devices
+// are in the call list (they are the Line's calls).
+type remoteDevices struct {
+	r       *ctl.Remote
+	updates chan struct{}
+}
+
+// newRemoteDevices follows r's events to signal Updates until ctx ends.
+func newRemoteDevices(ctx context.Context, r *ctl.Remote) *remoteDevices {
+	d := &remoteDevices{r: r, updates: make(chan struct{}, 1)}
+	sub := r.Subscribe()
+	go func() {
+		// Owned by runAttached through ctx (and the subscription closing
+		// with the Remote).
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-sub.C:
+				if !ok {
+					return
+				}
+				select {
+				case d.updates <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return d
+}
+
+func (d *remoteDevices) DeviceStatus(ctx context.Context) (ui.DeviceStatus, error) {
+	raw, err := d.r.Do(ctx, "device", nil)
+	if err != nil {
+		return ui.DeviceStatus{}, err
+	}
+	var v struct {
+		Active  []string         `json:"active"`
+		Devices []cti.DeviceInfo `json:"devices"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return ui.DeviceStatus{}, err
+	}
+	st := ui.DeviceStatus{Active: v.Active}
+	for _, dv := range v.Devices {
+		st.Devices = append(st.Devices, ui.Device{Name: dv.Name, Target: dv.Target, Local: dv.Local})
+	}
+	return st, nil
+}
+
+func (d *remoteDevices) SetActiveDevice(ctx context.Context, name string) error {
+	_, err := d.r.Do(ctx, "device", map[string]string{"device": name})
+	return err
+}
+
+// HangupSession and HoldSession: the attached pane lists no sessions of
+// its own (they are calls in the call list).
+func (d *remoteDevices) HangupSession(context.Context, string) error { return ui.ErrNotAvailable }
+func (d *remoteDevices) HoldSession(context.Context, string, bool) error {
+	return ui.ErrNotAvailable
+}
+
+func (d *remoteDevices) Updates() <-chan struct{} { return d.updates }
+
+var _ ui.Devices = (*remoteDevices)(nil)

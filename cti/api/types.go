@@ -132,3 +132,10 @@ type Snapshot struct {
 	Regs    []RegInfo  `json:"registrations"`
 	Notices []Notice   `json:"notices,omitempty"`
 }
+
+// DeviceInfo is one of the user's AnyDevice devices.
+type DeviceInfo struct {
+	Name   string `json:"name"`             // desk, mobile, home, ...
+	Target string `json:"target,omitempty"` // SIP URI or number it rings
+	Local  bool   `json:"local,omitempty"`  // this softphone
+}

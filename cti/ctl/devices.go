@@ -16,6 +16,7 @@ import (
 type DeviceController interface {
 	SetDevice(ctx context.Context, name string) error
 	Devices(ctx context.Context) ([]string, error)
+	DeviceList(ctx context.Context) ([]api.DeviceInfo, error)
 	Move(ctx context.Context, id api.CallID, device string) error
 }
 
@@ -29,7 +30,8 @@ type (
 		Device string     `json:"device"`
 	}
 	devicesResult struct {
-		Active []string `json:"active"`
+		Active  []string         `json:"active"`
+		Devices []api.DeviceInfo `json:"devices"`
 	}
 )
 
@@ -51,7 +53,7 @@ func (s *session) deviceController() (DeviceController, error) {
 // deviceCommands are the AnyDevice entries of the command table.
 func deviceCommands() map[string]commandSpec {
 	return map[string]commandSpec{
-		"device": command("the active devices (first: where calls go); device? makes that one active (desk, mobile, home, ...)",
+		"device": command("the active devices (first: where calls go) and all the user's devices; device? makes that one active (desk, mobile, home, ...)",
 			func(ctx context.Context, s *session, a deviceArgs) (any, error) {
 				dc, err := s.deviceController()
 				if err != nil {
@@ -66,7 +68,11 @@ func deviceCommands() map[string]commandSpec {
 				if err != nil {
 					return nil, err
 				}
-				return devicesResult{Active: act}, nil
+				list, err := dc.DeviceList(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return devicesResult{Active: act, Devices: list}, nil
 			}),
 		"move": command("carry a call on another device over to device: call_id, device",
 			func(ctx context.Context, s *session, a moveArgs) (any, error) {

@@ -157,6 +157,11 @@ func (r *Remote) Close() error {
 	return nil
 }
 
+// Do sends any command of the protocol (device, move, journal, ...).
+func (r *Remote) Do(ctx context.Context, cmd string, args any) (json.RawMessage, error) {
+	return r.do(ctx, cmd, args)
+}
+
 func (r *Remote) do(ctx context.Context, cmd string, args any) (json.RawMessage, error) {
 	r.mu.Lock()
 	c := r.c
