@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
@@ -160,6 +161,17 @@ func (p *Phone) matchReplaces(req *sip.Request) (*call, bool) {
 	c.mu.Lock()
 	dlg, st := c.dialog, c.info.State
 	c.mu.Unlock()
+	// Our 200 to that call may be out with its ACK still on the way (sipgo
+	// handles each datagram on its own goroutine, and a transferee that
+	// does not wait for NOTIFYs sends the new INVITE at once): the dialog
+	// is ours from the 200 on (RFC 3261 §12.1.1), so wait for the ACK a
+	// little rather than answer 481.
+	for wait := time.Now().Add(2 * time.Second); st == CallAnswering && time.Now().Before(wait); {
+		time.Sleep(10 * time.Millisecond) // the ACK's goroutine sets the state
+		c.mu.Lock()
+		dlg, st = c.dialog, c.info.State
+		c.mu.Unlock()
+	}
 	if dlg == nil || st != CallActive || r.EarlyOnly {
 		return nil, false
 	}
