@@ -502,6 +502,12 @@ func errText(err error) string {
 func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 	m.now = m.opts.Now()
 	m.header.now = m.now
+	var prev api.CallState
+	for _, x := range m.calls.calls {
+		if x.ID == c.ID {
+			prev = x.State
+		}
+	}
 	isNew := m.calls.upsert(c)
 	m.header.calls = len(m.calls.calls)
 	var cmds []tea.Cmd
@@ -521,12 +527,24 @@ func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 		if !m.opts.NoBell {
 			cmds = append(cmds, tea.Raw("\a"))
 		}
+	case c.State == api.CallActive && prev != api.CallActive && c.Direction == api.Outgoing &&
+		strings.HasPrefix(m.notice.last.Text, "calling "):
+		// The "calling …" line is stale once the call is up (a
+		// consultation's hint stays: it says what T and tab do).
+		where := ""
+		if c.Device != "" {
+			where = " on " + c.Device
+		}
+		m.notice.set(api.NoticeInfo, "talking to "+who+where)
 	case c.State == api.CallEnded:
 		why := "ended"
 		if c.End != nil {
 			why = c.End.Cause.String()
 			if c.End.Code >= 300 {
 				why = fmt.Sprintf("%s %d %s", why, c.End.Code, c.End.Reason)
+			}
+			if c.End.Q850 != 0 {
+				why += fmt.Sprintf(" (Q.850 %d %s)", c.End.Q850, api.Q850Text(c.End.Q850))
 			}
 		}
 		m.notice.set(api.NoticeInfo, "call with "+who+" ended: "+strings.TrimSpace(why))

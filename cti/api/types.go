@@ -139,3 +139,6 @@ type DeviceInfo struct {
 	Target string `json:"target,omitempty"` // SIP URI or number it rings
 	Local  bool   `json:"local,omitempty"`  // this softphone
 }
+
+// Q850Text is the ITU-T Q.850 text of a cause ("User busy" for 17).
+func Q850Text(cause int) string { return vocab.Q850Text(cause) }
