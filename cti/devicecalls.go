@@ -238,7 +238,9 @@ func (t *deviceTracker) hold(id CallID, on bool) (error, bool) {
 	})
 }
 
-// setDevice makes name the user's active device.
+// setDevice makes name the user's active device; "desk,mobile" makes both
+// active (the first carries callbacks, all ring for calls to the user,
+// where the user's policy allows simultaneous ring).
 func (t *deviceTracker) setDevice(name string) error {
 	t.mu.Lock()
 	r := t.route
@@ -246,7 +248,16 @@ func (t *deviceTracker) setDevice(name string) error {
 	if r.Controller == nil {
 		return errors.New("cti: no AnyDevice controller")
 	}
-	return r.Controller.SetActiveDevice(r.User, name)
+	var names []string
+	for n := range strings.SplitSeq(name, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return errors.New("device: missing")
+	}
+	return r.Controller.SetActiveDevice(r.User, names...)
 }
 
 // devices returns the user's active devices (local alone without a

@@ -37,8 +37,9 @@ type CtlCmd struct {
 	Hold       CtlHoldCmd       `cmd:"" help:"Put a call on hold (the only active one if no ID is given)."`
 	Resume     CtlResumeCmd     `cmd:"" help:"Take a call off hold (the only held one if no ID is given)."`
 	Transfer   CtlTransferCmd   `cmd:"" help:"Blind-transfer a call to TARGET."`
-	Consult    CtlConsultCmd    `cmd:"" help:"Hold a call and call TARGET for a consultation."`
+	Consult    CtlConsultCmd    `cmd:"" help:"Hold a call and call TARGET for a consultation; prints the consultation's call id."`
 	Toggle     CtlToggleCmd     `cmd:"" help:"Swap between a held call and the active one."`
+	Complete   CtlCompleteCmd   `cmd:"" help:"Complete an attended transfer: connect the held call to the consulted one."`
 	Conference CtlConferenceCmd `cmd:"" help:"Join two calls (or a device call and its consultation) in a conference."`
 	Device     CtlDeviceCmd     `cmd:"" help:"Show the active AnyDevice device, or make NAME (desk, mobile, home, ...) the active one."`
 	Move       CtlMoveCmd       `cmd:"" help:"Carry a call on another device over to DEVICE."`
@@ -333,9 +334,26 @@ type CtlConsultCmd struct {
 	Target string `arg:"" help:"SIP URI or number to consult."`
 }
 
-// Run holds the call and calls the target.
+// Run holds the call, calls the target and prints the consultation's id
+// (the call `complete`, `toggle` and `hangup` name).
 func (c *CtlConsultCmd) Run(g *Globals, p *CtlCmd) error {
-	return p.callCommand(g, c.ID, "consult", "consult", map[string]any{"target": c.Target})
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	raw, err := cl.Do(ctx, "consult", map[string]any{"call_id": c.ID, "target": c.Target})
+	if err != nil {
+		return err
+	}
+	var r struct {
+		CallID string `json:"call_id"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil || r.CallID == "" {
+		return fmt.Errorf("consult: no call id in the answer %s", raw)
+	}
+	fmt.Fprintln(p.stdout(), r.CallID)
+	return nil
 }
 
 // CtlToggleCmd swaps between the held and the active call.
@@ -356,29 +374,54 @@ type CtlConferenceCmd struct {
 
 // Run joins the calls; without Other, the one other established call.
 func (c *CtlConferenceCmd) Run(g *Globals, p *CtlCmd) error {
-	other := c.Other
-	if other == "" {
-		cl, ctx, done, err := p.session(g)
-		if err != nil {
-			return err
-		}
-		st, _, err := status(ctx, cl)
-		done()
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for _, x := range st.Calls {
-			if x.ID != c.ID && x.State == "active" {
-				ids = append(ids, x.ID)
-			}
-		}
-		if len(ids) != 1 {
-			return usageError(fmt.Errorf("conference: %d other established calls (%s): name one", len(ids), strings.Join(ids, ", ")))
-		}
-		other = ids[0]
+	other, err := p.otherCall(g, c.ID, c.Other, "conference")
+	if err != nil {
+		return err
 	}
 	return p.callCommand(g, c.ID, "conference", "conference", map[string]any{"other_id": other})
+}
+
+// CtlCompleteCmd completes an attended transfer.
+type CtlCompleteCmd struct {
+	ID    string `arg:"" help:"The held call (the one to transfer)."`
+	Other string `arg:"" optional:"" help:"The consultation (default: the one other established call; a call on another device uses its own)."`
+}
+
+// Run connects the held call to the consultation and leaves both.
+func (c *CtlCompleteCmd) Run(g *Globals, p *CtlCmd) error {
+	other, err := p.otherCall(g, c.ID, c.Other, "complete")
+	if err != nil {
+		return err
+	}
+	return p.callCommand(g, c.ID, "complete", "complete_transfer", map[string]any{"other_id": other})
+}
+
+// otherCall returns other, or when it is "" the one established call
+// besides id (verb names the command in the error when there is not
+// exactly one).
+func (p *CtlCmd) otherCall(g *Globals, id, other, verb string) (string, error) {
+	if other != "" {
+		return other, nil
+	}
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return "", err
+	}
+	st, _, err := status(ctx, cl)
+	done()
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, x := range st.Calls {
+		if x.ID != id && x.State == "active" {
+			ids = append(ids, x.ID)
+		}
+	}
+	if len(ids) != 1 {
+		return "", usageError(fmt.Errorf("%s: %d other established calls (%s): name one", verb, len(ids), strings.Join(ids, ", ")))
+	}
+	return ids[0], nil
 }
 
 // CtlDeviceCmd shows or switches the active device.

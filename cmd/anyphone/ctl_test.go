@@ -112,14 +112,18 @@ func (f *ctlFake) HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect
 func (f *ctlFake) Resume(ctx context.Context, id cti.CallID) error                  { return nil }
 func (f *ctlFake) Transfer(ctx context.Context, id cti.CallID, target string) error { return nil }
 func (f *ctlFake) Consult(ctx context.Context, id cti.CallID, target string) (cti.CallID, error) {
-	return "", nil
+	f.rec("consult %s %s", id, target)
+	return id + ".c", f.find(id)
 }
-func (f *ctlFake) Toggle(ctx context.Context, id cti.CallID) error                      { return nil }
-func (f *ctlFake) CompleteTransfer(ctx context.Context, held, consult cti.CallID) error { return nil }
-func (f *ctlFake) Conference(ctx context.Context, a, b cti.CallID) error                { return nil }
-func (f *ctlFake) Split(ctx context.Context, id cti.CallID) error                       { return nil }
-func (f *ctlFake) AcceptRefer(ctx context.Context, id cti.CallID) error                 { return nil }
-func (f *ctlFake) RejectRefer(ctx context.Context, id cti.CallID) error                 { return nil }
+func (f *ctlFake) Toggle(ctx context.Context, id cti.CallID) error { return nil }
+func (f *ctlFake) CompleteTransfer(ctx context.Context, held, consult cti.CallID) error {
+	f.rec("complete %s %s", held, consult)
+	return f.find(held)
+}
+func (f *ctlFake) Conference(ctx context.Context, a, b cti.CallID) error { return nil }
+func (f *ctlFake) Split(ctx context.Context, id cti.CallID) error        { return nil }
+func (f *ctlFake) AcceptRefer(ctx context.Context, id cti.CallID) error  { return nil }
+func (f *ctlFake) RejectRefer(ctx context.Context, id cti.CallID) error  { return nil }
 
 func (f *ctlFake) Subscribe() *cti.Subscription { return f.bus.Subscribe() }
 
@@ -148,6 +152,7 @@ func (f *ctlFake) Ladder(id cti.CallID) []cti.SIPMessage {
 var (
 	ringing = cti.CallInfo{ID: "c1", Direction: cti.Incoming, State: cti.CallIncoming, Remote: cti.Party{URI: "sip:alice@127.0.0.1"}}
 	active  = cti.CallInfo{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{DisplayName: "Bob", URI: "sip:bob@127.0.0.1"}}
+	held    = cti.CallInfo{ID: "c3", Direction: cti.Outgoing, State: cti.CallActive, LocalHold: true, Remote: cti.Party{URI: "sip:carol@127.0.0.1"}}
 )
 
 // ctlEnv is a control server over a fake and a CtlCmd pointed at it.
@@ -213,6 +218,16 @@ func TestCtlCommands(t *testing.T) {
 			"dtmf c2 123#", "", ""},
 		{"dtmf bad digit", []cti.CallInfo{active}, func(e *ctlEnv) error { return (&CtlDTMFCmd{ID: "c2", Digits: "12x"}).Run(e.g, e.cmd) },
 			"", "", "bad_request"},
+		{"consult prints the consultation", []cti.CallInfo{active}, func(e *ctlEnv) error {
+			return (&CtlConsultCmd{ID: "c2", Target: "+4930777"}).Run(e.g, e.cmd)
+		},
+			"consult c2 +4930777", "c2.c\n", ""},
+		{"complete with the one other call", []cti.CallInfo{ringing, active, held}, func(e *ctlEnv) error { return (&CtlCompleteCmd{ID: "c3"}).Run(e.g, e.cmd) },
+			"complete c3 c2", "c3\n", ""},
+		{"complete names the consultation", []cti.CallInfo{active, held}, func(e *ctlEnv) error { return (&CtlCompleteCmd{ID: "c3", Other: "c9"}).Run(e.g, e.cmd) },
+			"complete c3 c9", "c3\n", ""},
+		{"complete with nothing to join", []cti.CallInfo{held}, func(e *ctlEnv) error { return (&CtlCompleteCmd{ID: "c3"}).Run(e.g, e.cmd) },
+			"", "", "complete: 0 other established calls"},
 		{"ladder", []cti.CallInfo{ringing}, func(e *ctlEnv) error { return (&CtlLadderCmd{ID: "c1"}).Run(e.g, e.cmd) },
 			"", "12:00:00.000 <- 127.0.0.1:5070        INVITE\n12:00:00.001 -> 127.0.0.1:5070        180 Ringing\n", ""},
 		{"ladder raw", []cti.CallInfo{ringing}, func(e *ctlEnv) error { return (&CtlLadderCmd{ID: "c1", Raw: true}).Run(e.g, e.cmd) },
