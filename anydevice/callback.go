@@ -62,6 +62,13 @@ func (c *Controller) Callback(ctx context.Context, userID, destination string, o
 	if rule := u.Policy.Judge(destination); rule != "" {
 		return "", c.refuseTo(userID, destination, rule, "callback to "+destination)
 	}
+	// Neither leg rings when one of them could not be placed.
+	if err := c.cfg.routable(dev.Target); err != nil {
+		return "", fmt.Errorf("device %s: %w", dev.Name, err)
+	}
+	if err := c.cfg.routable(destination); err != nil {
+		return "", err
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

@@ -159,6 +159,9 @@ func (c *Config) Validate() error {
 			if rule := u.Policy.judgeDevice(d.Target); rule != "" {
 				return fmt.Errorf("users[%d].devices[%d].target: %q is refused by the user's policy (%s)", i, j, d.Target, rule)
 			}
+			if err := c.routable(d.Target); err != nil {
+				return fmt.Errorf("users[%d].devices[%d].target: %w", i, j, err)
+			}
 			if d.AutoAnswer != "" && !strings.Contains(d.AutoAnswer, ":") {
 				return fmt.Errorf("users[%d].devices[%d].auto_answer: %q is not \"Name: value\"", i, j, d.AutoAnswer)
 			}
@@ -174,6 +177,9 @@ func (c *Config) Validate() error {
 		if u.Voicemail != "" {
 			if rule := u.Policy.judgeDevice(u.Voicemail); rule != "" {
 				return fmt.Errorf("users[%d].voicemail: %q is refused by the user's policy (%s)", i, u.Voicemail, rule)
+			}
+			if err := c.routable(u.Voicemail); err != nil {
+				return fmt.Errorf("users[%d].voicemail: %w", i, err)
 			}
 		}
 		if err := u.Policy.validate(); err != nil {

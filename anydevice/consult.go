@@ -42,6 +42,9 @@ func (s *session) checkTarget(what, target string) (string, error) {
 	if rule := s.user.Policy.Judge(target); rule != "" {
 		return "", s.c.refuseTo(s.user.ID, target, rule, what+" to "+target)
 	}
+	if err := s.c.cfg.routable(target); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
 	if number != "" && !strings.Contains(target, "@") {
 		return number, nil
 	}

@@ -563,10 +563,24 @@ func (c *Controller) identityURI(number string) string {
 	return "sip:" + number + "@" + host
 }
 
+// routable reports ErrNoTrunk for a number when there is no trunk and no
+// account to dial it through; a SIP URI is always routable.
+func (c *Config) routable(t string) error {
+	if isURI(t) || c.Trunk != "" || c.Phone.Account != nil {
+		return nil
+	}
+	return fmt.Errorf("%q: %w", t, ErrNoTrunk)
+}
+
+// isURI reports whether a target is a SIP address rather than a number.
+func isURI(t string) bool {
+	return strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:") || strings.Contains(t, "@")
+}
+
 // target turns a device target or destination into something to dial: a
 // SIP URI as is, a number through the trunk.
 func (c *Controller) target(t string) string {
-	if strings.HasPrefix(t, "sip:") || strings.HasPrefix(t, "sips:") || strings.Contains(t, "@") {
+	if isURI(t) {
 		return t
 	}
 	if c.cfg.Trunk != "" {

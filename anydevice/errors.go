@@ -18,6 +18,9 @@ var (
 	ErrUnauthenticated = errors.New("anydevice: unauthenticated")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("anydevice: closed")
+	// ErrNoTrunk is returned for a number to dial when the controller has
+	// neither a trunk nor an account to dial numbers through.
+	ErrNoTrunk = errors.New("anydevice: no trunk or [account] to dial numbers through (set trunk, or an account at your registrar)")
 	// ErrDeviceVoicemail is returned when a device leg was answered faster
 	// than its fast-answer guard allows (a carrier voicemail).
 	ErrDeviceVoicemail = errors.New("anydevice: device answered by voicemail")

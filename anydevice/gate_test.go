@@ -181,3 +181,32 @@ func TestDeviceTargetsJudged(t *testing.T) {
 	}
 	rec.waitRefused(t, "simring")
 }
+
+// TestNumbersNeedATrunk: a number (a device's target, a voicemail, a
+// callback's destination, a consultation) needs a trunk or an account to
+// be dialled through; without one the config names the field and a
+// callback is refused before any device rings.
+func TestNumbersNeedATrunk(t *testing.T) {
+	u := alice("sip:desk@127.0.0.1:9", "+4917012345")
+	cfg := anydevice.Config{Users: []anydevice.User{u}}
+	if err := cfg.Validate(); !errors.Is(err, anydevice.ErrNoTrunk) || !strings.Contains(err.Error(), "devices[1].target") {
+		t.Errorf("a number device without a trunk: Validate = %v, want ErrNoTrunk naming devices[1].target", err)
+	}
+	cfg.Trunk = "127.0.0.1:9"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("with a trunk: %v", err)
+	}
+	cfg = anydevice.Config{Phone: phone.Config{Account: &phone.Account{AOR: "sip:ctl@127.0.0.1:9"}}, Users: []anydevice.User{u}}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("with an account: %v", err)
+	}
+
+	ctl, _ := newController(t, []anydevice.User{alice("sip:desk@127.0.0.1:9", "sip:mobile@127.0.0.1:9")}, nil)
+	_, err := ctl.Callback(t.Context(), "alice", "+4930555123", anydevice.CallbackOptions{})
+	if !errors.Is(err, anydevice.ErrNoTrunk) {
+		t.Fatalf("a callback to a number without a trunk: %v, want ErrNoTrunk", err)
+	}
+	if st, _ := ctl.Status("alice"); len(st.Sessions) != 0 {
+		t.Errorf("a session was started: %+v", st.Sessions)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -559,7 +560,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 			demo = append(demo, anydevice.Device{Name: b.name, Target: b.svc.URI()})
 		}
 	}
-	adCfg, err := c.anyDeviceConfig(cfg, anyDeviceUser(pc), svc.URI(), statePath, demo, log)
+	adCfg, err := c.anyDeviceConfig(cfg, anyDeviceUser(pc), svc.URI(), pc.Account, statePath, demo, log)
 	if err != nil {
 		return usageError(err)
 	}
@@ -752,7 +753,7 @@ type adGen struct {
 // the targets edited in the devices pane (saved next to statePath) and
 // --anydevice NAME=TARGET on top (a known name gets the new target and
 // keeps its other settings); --number overrides [anydevice] number.
-func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, demo []anydevice.Device, log *slog.Logger) (anydevice.Config, error) {
+func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI string, acct *phone.Account, statePath string, demo []anydevice.Device, log *slog.Logger) (anydevice.Config, error) {
 	devs := []anydevice.Device{{Name: deskDevice, Target: deskURI}}
 	devs = append(devs, cfg.AnyDevice.devices()...)
 	devs = append(devs, demo...)
@@ -796,11 +797,31 @@ func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI, statePath string, d
 		return anydevice.Config{}, errors.New("anydevice: --number (your office number) is needed to call through another device")
 	}
 	ac := anydevice.Config{
-		Phone:     phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", Logger: log.With("part", "anydevice"), NoTrace: true},
+		Phone: phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", Logger: log.With("part", "anydevice"), NoTrace: true,
+			Account: dialVia(acct)},
 		Users:     []anydevice.User{u},
 		StatePath: statePath,
+		// It listens on loopback: only this machine reaches it (the
+		// default would be the account's proxy alone).
+		InviteSources: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 	return ac, ac.Validate()
+}
+
+// dialVia is how the embedded controller reaches numbers (a device or a
+// destination given as +49…): through the desk's account, its proxy or
+// registrar, with its credentials. The controller does not register (the
+// desk does); without an account numbers are refused with a clear error
+// (anydevice.ErrNoTrunk) and SIP URIs still work.
+func dialVia(a *phone.Account) *phone.Account {
+	if a == nil {
+		return nil
+	}
+	out := &phone.Account{AOR: a.AOR, DisplayName: a.DisplayName, Proxy: a.Proxy, Username: a.Username, Password: a.Password}
+	if out.Proxy == "" && a.Registrar != "" {
+		out.Proxy = strings.TrimPrefix(strings.TrimPrefix(a.Registrar, "sips:"), "sip:")
+	}
+	return out
 }
 
 // startAnyDevice starts the controller and the forwarder of its events

@@ -264,6 +264,7 @@ func startAnswering(t *testing.T, name string) *cti.Service {
 
 func TestTuiAnyDeviceConfig(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pbx := &phone.Account{AOR: "sip:me@127.0.0.1:5060", Registrar: "sip:127.0.0.1:5060"}
 	fromFile := Config{AnyDevice: AnyDeviceConfig{Number: "+4930999999", Devices: []AnyDeviceEntry{
 		{Name: "mobile", Target: "+4917000000", RingDelay: Duration(5 * time.Second), Hold: "inactive"},
 		{Name: "home", Target: "sip:home@127.0.0.1:5998"}}}}
@@ -275,16 +276,18 @@ func TestTuiAnyDeviceConfig(t *testing.T) {
 		wantErr    bool
 		wantNumber string
 		wantMobile anydevice.Device // when not zero
+		acct       *phone.Account   // the desk's account: numbers go through it
 	}{
 		{name: "desk only", wantNames: []string{"desk"}},
-		{name: "from the config", cfg: fromFile, wantNames: []string{"desk", "mobile", "home"}, wantNumber: "+4930999999",
+		{name: "from the config", cfg: fromFile, acct: pbx, wantNames: []string{"desk", "mobile", "home"}, wantNumber: "+4930999999",
 			wantMobile: anydevice.Device{Name: "mobile", Target: "+4917000000", RingDelay: 5 * time.Second, Hold: "inactive"}},
-		{name: "flags override the config", cfg: fromFile, args: []string{"--number", "+4930123456", "--anydevice", "mobile=sip:m@127.0.0.1:5997", "--anydevice", "car=+4917099999"},
+		{name: "flags override the config", cfg: fromFile, acct: pbx, args: []string{"--number", "+4930123456", "--anydevice", "mobile=sip:m@127.0.0.1:5997", "--anydevice", "car=+4917099999"},
 			wantNames: []string{"desk", "mobile", "home", "car"}, wantNumber: "+4930123456",
 			wantMobile: anydevice.Device{Name: "mobile", Target: "sip:m@127.0.0.1:5997", RingDelay: 5 * time.Second, Hold: "inactive"}},
 		{name: "bad flag target", args: []string{"--number", "+4930123456", "--anydevice", "mobile=0171"}, wantErr: true},
-		{name: "mobile and home", args: []string{"--number", "+4930123456", "--anydevice", "mobile=+4917012345", "--anydevice", "home=sip:home@127.0.0.1:5999"},
+		{name: "mobile and home", acct: pbx, args: []string{"--number", "+4930123456", "--anydevice", "mobile=+4917012345", "--anydevice", "home=sip:home@127.0.0.1:5999"},
 			wantNames: []string{"desk", "home", "mobile"}},
+		{name: "a number needs an account", args: []string{"--number", "+4930123456", "--anydevice", "mobile=+4917012345"}, wantErr: true},
 		{name: "another device needs a number", args: []string{"--anydevice", "mobile=+4917012345"}, wantErr: true},
 		{name: "desk is taken", args: []string{"--number", "+4930123456", "--anydevice", "desk=sip:x@127.0.0.1"}, wantErr: true},
 		{name: "bad number", args: []string{"--number", "030123", "--anydevice", "mobile=+4917012345"}, wantErr: true},
@@ -292,7 +295,7 @@ func TestTuiAnyDeviceConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := parseTui(t, tc.args...)
-			cfg, err := c.anyDeviceConfig(&tc.cfg, "me", "sip:me@127.0.0.1:5060", "", nil, log)
+			cfg, err := c.anyDeviceConfig(&tc.cfg, "me", "sip:me@127.0.0.1:5060", tc.acct, "", nil, log)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("%s: err = %v, want error %v", tc.name, err, tc.wantErr)
 			}
@@ -326,7 +329,7 @@ func TestTuiDialRouting(t *testing.T) {
 	mobile := startAnswering(t, "mobile")
 	dest := startAnswering(t, "dest")
 	c, _ := parseTui(t, "--number", "+4930123456", "--anydevice", "mobile="+mobile.URI())
-	cfg, err := c.anyDeviceConfig(&Config{}, "me", me.URI(), filepath.Join(t.TempDir(), "devices.json"), nil, log)
+	cfg, err := c.anyDeviceConfig(&Config{}, "me", me.URI(), nil, filepath.Join(t.TempDir(), "devices.json"), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +452,7 @@ func TestTuiDeviceEdit(t *testing.T) {
 	statePath := filepath.Join(t.TempDir(), "devices.json")
 	c, _ := parseTui(t, "--number", "+4930123456")
 	file := &Config{AnyDevice: AnyDeviceConfig{Number: "+4930123456", Devices: []AnyDeviceEntry{{Name: "mobile", Target: oldMobile.URI(), Hold: "inactive"}}}}
-	cfg, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, nil, log)
+	cfg, err := c.anyDeviceConfig(file, "me", me.URI(), nil, statePath, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +509,7 @@ func TestTuiDeviceEdit(t *testing.T) {
 		t.Errorf("edit during a callback: %v, want errDeviceBusy", err)
 	}
 
-	next, err := c.anyDeviceConfig(file, "me", me.URI(), statePath, nil, log)
+	next, err := c.anyDeviceConfig(file, "me", me.URI(), nil, statePath, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
