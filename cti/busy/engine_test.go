@@ -44,7 +44,7 @@ func TestEngineOverrideExpires(t *testing.T) {
 			t.Fatalf("Override() = %+v, want %+v", got, o)
 		}
 
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // synctest's fake clock: to the override's end
 		synctest.Wait()
 		if got := e.Override(); !got.IsZero() {
 			t.Fatalf("after expiry Override() = %+v, want zero", got)
