@@ -194,7 +194,7 @@ func TestHubRunAndClose(t *testing.T) {
 	for got.Len() < 4000 && ctx.Err() == nil {
 		_ = p.ReadFrame(buf)
 		_ = got.WriteFrame(buf)
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // not a wait: paces the call side like a 20 ms RTP frame
 	}
 	if _, err := spk.WaitReceived(ctx, 1600); err != nil {
 		t.Fatalf("speaker got nothing: %v", err)
@@ -342,7 +342,7 @@ func TestHubSetDeviceWhileRunning(t *testing.T) {
 			_ = p.WriteFrame(buf)
 			_ = p.ReadFrame(buf)
 			_ = got.WriteFrame(buf)
-			time.Sleep(h.f.Frame)
+			time.Sleep(h.f.Frame) // not a wait: paces the call side at the frame rate
 		}
 		return got
 	}

@@ -69,6 +69,8 @@ func TestPipeReceived(t *testing.T) {
 	if _, err := p.WaitReceived(short, 100); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WaitReceived past deadline = %v, want DeadlineExceeded", err)
 	}
+	// Not a wait: Close lands while WaitReceived blocks, the path under
+	// test (the other order returns ErrClosed too).
 	go func() { time.Sleep(10 * time.Millisecond); p.Close() }()
 	if _, err := p.WaitReceived(ctx, 100); !errors.Is(err, ErrClosed) {
 		t.Errorf("WaitReceived on closed pipe = %v, want ErrClosed", err)

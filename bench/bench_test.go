@@ -236,7 +236,7 @@ func BenchmarkSignallingRate(b *testing.B) {
 					if last == nil && rate > 10 && i < 6 {
 						// The first step already failed: go down, not up.
 						rate = rate / 2
-						time.Sleep(3 * time.Second)
+						time.Sleep(3 * time.Second) // pacing: let the failed step drain before a lower rate
 						continue
 					}
 					if last != nil && rate > last.rate {
@@ -350,7 +350,7 @@ func BenchmarkHeldCallMemory(b *testing.B) {
 				n, rate = min(n, 200), 50
 			}
 			s := startSUT(b, name, "null")
-			time.Sleep(500 * time.Millisecond)
+			time.Sleep(500 * time.Millisecond) // settle: the SUT idles before the baseline sample
 			before := sample(b, s)
 			ramp := time.Duration(n/rate+1) * time.Second
 			hold := heldHold(n, rate)
@@ -362,7 +362,7 @@ func BenchmarkHeldCallMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer p.Stop(2 * time.Second)
-			time.Sleep(ramp + 3*time.Second)
+			time.Sleep(ramp + 3*time.Second) // the load itself: ramp up, then hold the calls
 			after := sample(b, s)
 			cur := -1
 			if st, err := ReadSippStat(statFile); err == nil {
@@ -421,7 +421,7 @@ func runMedia(b *testing.B, s *SUT, k int) mediaRun {
 		b.Fatal(err)
 	}
 	defer uac.Close()
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // settle: the UAC idles before the baseline sample
 	base := sample(b, s)
 	r := mediaRun{k: k}
 	sinks := make([]*RTPSink, k)
@@ -454,13 +454,13 @@ func runMedia(b *testing.B, s *SUT, k int) mediaRun {
 	}
 	tick.Stop()
 	wg.Wait()
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // settle: media starts flowing on every call before the window
 	c0 := sample(b, s)
 	for _, sk := range sinks {
 		sk.Record(true)
 	}
 	window := time.Duration(cfg.MediaSeconds) * time.Second
-	time.Sleep(window)
+	time.Sleep(window) // the measurement window
 	for _, sk := range sinks {
 		sk.Record(false)
 	}

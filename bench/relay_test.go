@@ -228,7 +228,7 @@ func runRelay(b *testing.B, kind string, n int, window time.Duration) relayRun {
 			return run
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // settle: calls set up before the generators start
 	for _, g := range gens {
 		if g.target != nil {
 			g.start()
@@ -243,7 +243,7 @@ func runRelay(b *testing.B, kind string, n int, window time.Duration) relayRun {
 	if run.extPID != 0 {
 		extBefore, _ = ReadProc(run.extPID)
 	}
-	time.Sleep(window)
+	time.Sleep(window) // the measurement window
 	after, _ := ReadProc(os.Getpid())
 	if run.extPID != 0 {
 		var err error

@@ -354,9 +354,9 @@ func TestRtpengineBridge(t *testing.T) {
 		gen.target = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: caller}
 		gen.record(true)
 		gen.start()
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(400 * time.Millisecond) // the thing under test: 400 ms of media through rtpengine
 		gen.stop()
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // frames still in flight arrive
 		sent, got, _, _, _ := gen.results()
 		if sent < 10 || got < sent-2 {
 			t.Fatalf("call %d: sent %d content frames, got %d back through rtpengine", i, sent, got)

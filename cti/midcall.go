@@ -47,7 +47,7 @@ func (s *Service) HoldWith(ctx context.Context, id CallID, d HoldDialect) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.ph.HoldWith(id, d)
+	return s.ph.HoldWithContext(ctx, id, d)
 }
 
 // DialHeld places a call on hold from the start (3PCC "make call"): the
@@ -75,7 +75,7 @@ func (s *Service) Transfer(ctx context.Context, id CallID, target string) error 
 	}); ok {
 		return err
 	}
-	return s.ph.Transfer(id, target)
+	return s.ph.TransferContext(ctx, id, target)
 }
 
 // Consult holds call id and calls target; it returns the consultation call.
@@ -105,7 +105,7 @@ func (s *Service) Toggle(ctx context.Context, id CallID) error {
 	}); ok {
 		return err
 	}
-	return s.ph.Toggle(id)
+	return s.ph.ToggleContext(ctx, id)
 }
 
 // CompleteTransfer connects the peers of heldID and consultID (attended
@@ -119,7 +119,7 @@ func (s *Service) CompleteTransfer(ctx context.Context, heldID, consultID CallID
 	}); ok {
 		return err
 	}
-	return s.ph.CompleteTransfer(heldID, consultID)
+	return s.ph.CompleteTransferContext(ctx, heldID, consultID)
 }
 
 // Conference mixes two calls with the local audio.
@@ -133,11 +133,12 @@ func (s *Service) Conference(ctx context.Context, a, b CallID) error {
 	}); ok {
 		return err
 	}
-	return s.ph.Conference(a, b)
+	return s.ph.ConferenceContext(ctx, a, b)
 }
 
 // Move carries a call on another device over to device (another of the
-// user's devices), the remote party noticing nothing.
+// user's devices), the remote party noticing nothing. ctx is only checked:
+// the AnyDevice interface (anydevice.go) takes none yet.
 func (s *Service) Move(ctx context.Context, id CallID, device string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -150,13 +151,14 @@ func (s *Service) Split(ctx context.Context, id CallID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.ph.Split(id)
+	return s.ph.SplitContext(ctx, id)
 }
 
 // SetTransferPolicy changes what happens to REFERs from peers.
 func (s *Service) SetTransferPolicy(p TransferPolicy) { s.ph.SetTransferPolicy(p) }
 
-// AcceptRefer accepts a REFER waiting under TransferAsk.
+// AcceptRefer accepts a REFER waiting under TransferAsk. It hands the
+// answer to the waiting REFER and never blocks, so ctx is only checked.
 func (s *Service) AcceptRefer(ctx context.Context, id CallID) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -164,7 +166,8 @@ func (s *Service) AcceptRefer(ctx context.Context, id CallID) error {
 	return s.ph.AcceptRefer(id)
 }
 
-// RejectRefer refuses a REFER waiting under TransferAsk.
+// RejectRefer refuses a REFER waiting under TransferAsk. It never blocks,
+// so ctx is only checked.
 func (s *Service) RejectRefer(ctx context.Context, id CallID) error {
 	if err := ctx.Err(); err != nil {
 		return err

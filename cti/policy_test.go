@@ -57,11 +57,8 @@ func newTestSvc(t *testing.T, name string, o Options) *testSvc {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatalf("%s: Start: %v", name, err)
 	}
-	// phone.Start can return before sipgo has put the listening socket in
-	// its connection pool; a Dial in that window makes sipgo bind the same
-	// port again (EADDRINUSE). Reported to the phone owner; until then let
-	// the listener settle.
-	time.Sleep(100 * time.Millisecond)
+	// phone.Start returns once sipgo serves the socket (waitListening), so
+	// a Dial right away does not bind the port twice.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -198,7 +198,8 @@ func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (Call
 	return s.ph.Dial(ctx, to, po)
 }
 
-// Answer accepts a ringing incoming call.
+// Answer accepts a ringing incoming call. It never blocks (the phone's call
+// goroutine sends the 200), so ctx is only checked.
 func (s *Service) Answer(ctx context.Context, id CallID) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -207,7 +208,8 @@ func (s *Service) Answer(ctx context.Context, id CallID) error {
 }
 
 // Reject declines a ringing incoming call with code (0: 486) and an optional
-// reason phrase.
+// reason phrase. It never blocks (the call goroutine responds), so ctx is
+// only checked.
 func (s *Service) Reject(ctx context.Context, id CallID, code int, reason string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -228,7 +230,7 @@ func (s *Service) Hangup(ctx context.Context, id CallID) error {
 	}); ok {
 		return err
 	}
-	return s.ph.Hangup(id)
+	return s.ph.HangupContext(ctx, id)
 }
 
 // HangupAll ends every call.
@@ -245,7 +247,8 @@ func (s *Service) HangupAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// SendDTMF sends digits on a call.
+// SendDTMF sends digits on a call. It only queues them for the media
+// pump and never blocks, so ctx is only checked.
 func (s *Service) SendDTMF(ctx context.Context, id CallID, digits string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -253,7 +256,8 @@ func (s *Service) SendDTMF(ctx context.Context, id CallID, digits string) error 
 	return s.ph.SendDTMF(id, digits)
 }
 
-// Mute mutes or unmutes our audio on a call.
+// Mute mutes or unmutes our audio on a call. It never blocks, so ctx is
+// only checked.
 func (s *Service) Mute(ctx context.Context, id CallID, on bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -295,7 +299,7 @@ func (s *Service) Hold(ctx context.Context, id CallID) error {
 	if err, ok := s.devices.hold(id, true); ok {
 		return err
 	}
-	return s.ph.Hold(id)
+	return s.ph.HoldContext(ctx, id)
 }
 
 // Resume takes a call off hold.
@@ -306,5 +310,5 @@ func (s *Service) Resume(ctx context.Context, id CallID) error {
 	if err, ok := s.devices.hold(id, false); ok {
 		return err
 	}
-	return s.ph.Resume(id)
+	return s.ph.ResumeContext(ctx, id)
 }

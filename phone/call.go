@@ -716,15 +716,22 @@ func (p *Phone) Reject(id CallID, code int, reason string) error {
 
 // Hangup ends a call in any state: BYE when established, CANCEL while an
 // outgoing call rings, 603 Decline for an incoming call not yet answered.
-func (p *Phone) Hangup(id CallID) error {
+func (p *Phone) Hangup(id CallID) error { return p.HangupContext(p.ctx, id) }
+
+// HangupContext is Hangup for a caller whose ctx bounds the BYE
+// transaction (5 s at most, as for Hangup); the call ends either way.
+func (p *Phone) HangupContext(ctx context.Context, id CallID) error {
 	c := p.lookup(id)
 	if c == nil {
 		return ErrNoSuchCall
 	}
-	return c.hangup()
+	return c.hangupCtx(ctx)
 }
 
-func (c *call) hangup() error {
+func (c *call) hangup() error { return c.hangupCtx(c.p.ctx) }
+
+// hangupCtx ends the call; ctx bounds the BYE.
+func (c *call) hangupCtx(ctx context.Context) error {
 	c.mu.Lock()
 	if c.ending || c.info.State == CallEnded {
 		c.mu.Unlock()
@@ -753,7 +760,7 @@ func (c *call) hangup() error {
 			_ = dlg.Close()
 			return nil
 		}
-		ctx, done := context.WithTimeout(c.p.ctx, 5*time.Second)
+		ctx, done := c.p.requestCtx(ctx, 5*time.Second)
 		defer done()
 		if err := dlg.Hangup(ctx); err != nil {
 			c.log.Warn("hangup", "call_id", c.id, "err", err)

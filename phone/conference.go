@@ -8,6 +8,7 @@ package phone
 // other adds them to what it sends.
 
 import (
+	"context"
 	"fmt"
 	"sync"
 )
@@ -77,7 +78,11 @@ func (c *call) confLinkOf() *confLink {
 // Conference mixes calls a and b with the local audio. Calls we hold are
 // resumed first. It fails with ErrBadState if either call is not active or
 // already in a conference.
-func (p *Phone) Conference(a, b CallID) error {
+func (p *Phone) Conference(a, b CallID) error { return p.ConferenceContext(p.ctx, a, b) }
+
+// ConferenceContext is Conference for a caller whose ctx bounds the
+// resuming re-INVITEs.
+func (p *Phone) ConferenceContext(ctx context.Context, a, b CallID) error {
 	ca, cb := p.lookup(a), p.lookup(b)
 	if ca == nil || cb == nil {
 		return ErrNoSuchCall
@@ -89,7 +94,7 @@ func (p *Phone) Conference(a, b CallID) error {
 		return ErrBadState
 	}
 	for _, id := range []CallID{a, b} {
-		if err := p.Resume(id); err != nil {
+		if err := p.ResumeContext(ctx, id); err != nil {
 			return fmt.Errorf("conference: resume %s: %w", id, err)
 		}
 	}
@@ -107,7 +112,11 @@ func (p *Phone) Conference(a, b CallID) error {
 
 // Split takes call id out of its conference: id stays active, the other
 // call is held.
-func (p *Phone) Split(id CallID) error {
+func (p *Phone) Split(id CallID) error { return p.SplitContext(p.ctx, id) }
+
+// SplitContext is Split for a caller whose ctx bounds the holding
+// re-INVITE.
+func (p *Phone) SplitContext(ctx context.Context, id CallID) error {
 	c := p.lookup(id)
 	if c == nil {
 		return ErrNoSuchCall
@@ -118,7 +127,7 @@ func (p *Phone) Split(id CallID) error {
 	}
 	p.unlinkConference(c)
 	if l.other.state() == CallActive {
-		if err := p.Hold(l.other.id); err != nil {
+		if err := p.HoldContext(ctx, l.other.id); err != nil {
 			return fmt.Errorf("split: hold %s: %w", l.other.id, err)
 		}
 	}

@@ -99,12 +99,9 @@ func TestGlareBackoff(t *testing.T) {
 			if invites[1].cseq <= invites[0].cseq {
 				t.Errorf("%s: retry CSeq %d not above %d", tc.name, invites[1].cseq, invites[0].cseq)
 			}
-			acks := peer.requests(sip.ACK)
-			deadline := time.Now().Add(2 * time.Second)
-			for (len(acks) == 0 || acks[len(acks)-1].cseq != invites[1].cseq) && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-				acks = peer.requests(sip.ACK)
-			}
+			acks := peer.waitRequests(sip.ACK, 2*time.Second, func(acks []peerRequest) bool {
+				return len(acks) > 0 && acks[len(acks)-1].cseq == invites[1].cseq
+			})
 			if len(acks) == 0 || acks[len(acks)-1].cseq != invites[1].cseq {
 				t.Errorf("%s: no ACK with CSeq %d for the retried re-INVITE (acks %v)", tc.name, invites[1].cseq, acks)
 			}

@@ -22,18 +22,35 @@ type holder interface {
 // for it. It returns once the peer answered the re-INVITE.
 func (p *Phone) Hold(id CallID) error { return p.HoldWith(id, p.cfg.HoldDialect) }
 
+// HoldContext is Hold for a caller: cancelling ctx abandons the wait for
+// the peer's answer, and the call stays unheld as when the re-INVITE fails.
+func (p *Phone) HoldContext(ctx context.Context, id CallID) error {
+	return p.setHold(ctx, id, true, p.cfg.HoldDialect)
+}
+
 // HoldWith is Hold in a chosen dialect.
 func (p *Phone) HoldWith(id CallID, dialect HoldDialect) error {
-	return p.setHold(id, true, dialect)
+	return p.setHold(p.ctx, id, true, dialect)
+}
+
+// HoldWithContext is HoldWith for a caller whose ctx bounds the re-INVITE.
+func (p *Phone) HoldWithContext(ctx context.Context, id CallID, dialect HoldDialect) error {
+	return p.setHold(ctx, id, true, dialect)
 }
 
 // Resume takes a call we hold off hold (a=sendrecv, the real address).
-func (p *Phone) Resume(id CallID) error { return p.setHold(id, false, HoldDefault) }
+func (p *Phone) Resume(id CallID) error { return p.setHold(p.ctx, id, false, HoldDefault) }
+
+// ResumeContext is Resume for a caller whose ctx bounds the re-INVITE.
+func (p *Phone) ResumeContext(ctx context.Context, id CallID) error {
+	return p.setHold(ctx, id, false, HoldDefault)
+}
 
 // setHold sends the hold (on) or resume re-INVITE, serialised with the
 // call's other re-INVITEs, and publishes the new LocalHold. It is a no-op
-// when the call is already in that state.
-func (p *Phone) setHold(id CallID, on bool, dialect HoldDialect) error {
+// when the call is already in that state. ctx bounds the re-INVITE, as do
+// 32 s and the phone's life.
+func (p *Phone) setHold(ctx context.Context, id CallID, on bool, dialect HoldDialect) error {
 	c := p.lookup(id)
 	if c == nil {
 		return ErrNoSuchCall
@@ -61,7 +78,7 @@ func (p *Phone) setHold(id CallID, on bool, dialect HoldDialect) error {
 	}
 	c.holding = on
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
+	ctx, cancel := p.requestCtx(ctx, 32*time.Second)
 	defer cancel()
 	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
 	send, verb := h.Unhold, "resume"

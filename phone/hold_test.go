@@ -8,7 +8,8 @@ import (
 	"github.com/anyphone/anyphone/phone/phonetest"
 )
 
-// received counts samples call id received during d.
+// received counts samples call id received during d; the sleep is the
+// measurement window, not a wait.
 func received(t *testing.T, p *phonetest.Phone, id phone.CallID, d time.Duration) int {
 	t.Helper()
 	det := p.Media.Detector(id)
@@ -50,7 +51,9 @@ func TestHoldDialectsStopAndResumeRTP(t *testing.T) {
 				t.Errorf("holder: LocalHold = false after Hold")
 			}
 			b.Events.WaitCall(t, 5*time.Second, "remote hold at bob", func(ci phone.CallInfo) bool { return ci.ID == in.ID && ci.RemoteHold })
-			time.Sleep(200 * time.Millisecond) // packets in flight
+			// Not a wait: audio sent before the hold may still be in
+			// flight (jitter buffer included), and no event marks its end.
+			time.Sleep(200 * time.Millisecond)
 			const window = 600 * time.Millisecond
 			gotA, gotB := received(t, a, id, window), received(t, b, in.ID, window)
 			if (gotA > 0) != tc.holderHears {

@@ -57,7 +57,7 @@ func TestDialOnHold(t *testing.T) {
 			b.Events.WaitCall(t, 5*time.Second, "callee active, held by remote", func(ci phone.CallInfo) bool {
 				return ci.ID == in.ID && ci.State == phone.CallActive && ci.RemoteHold
 			})
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(300 * time.Millisecond) // not a wait: audio from before the hold drains
 			const window = 600 * time.Millisecond
 			gotA, gotB := received(t, a, id, window), received(t, b, in.ID, window)
 			if gotA > 0 {
@@ -134,7 +134,7 @@ func TestCalleeHoldsInEveryDialect(t *testing.T) {
 				t.Fatalf("callee hold: %v", err)
 			}
 			a.Events.WaitCall(t, 5*time.Second, "caller held by remote", func(ci phone.CallInfo) bool { return ci.ID == id && ci.RemoteHold })
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(300 * time.Millisecond) // not a wait: audio from before the hold drains
 			const window = 600 * time.Millisecond
 			gotA, gotB := received(t, a, id, window), received(t, b, in, window)
 			if gotB > 0 {

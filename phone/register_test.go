@@ -161,7 +161,7 @@ func regScenario(t *testing.T, cfg regConfig, runFor time.Duration, handle func(
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- reg.Run(ctx) }()
-	time.Sleep(runFor)
+	time.Sleep(runFor) // synctest's fake clock: runs the scenario for runFor
 	synctest.Wait()
 	run.before = reg.Info()
 	cancel()
@@ -613,7 +613,7 @@ func TestRegistrationRefreshNow(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- reg.Run(ctx) }()
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // synctest's fake clock: Refresh a second in
 		reg.Refresh()
 		synctest.Wait()
 		reqs, times := f.requests()
@@ -641,7 +641,7 @@ func TestRegistrationUnregisterError(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- reg.Run(ctx) }()
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // synctest's fake clock: registered, then shut down
 		start := time.Now()
 		cancel()
 		err := <-done

@@ -28,6 +28,8 @@ func TestMusicOnHold(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.Events.WaitCall(t, 5*time.Second, "bob held", func(ci phone.CallInfo) bool { return ci.ID == in && ci.RemoteHold })
+			// Not waits: the holder's microphone audio sent before the hold
+			// drains, then bob listens for 800 ms to what the hold sends.
 			time.Sleep(300 * time.Millisecond)
 			det := b.Media.Detector(in)
 			det.Reset()
@@ -169,7 +171,7 @@ func TestReInviteWaitsForPeersAck(t *testing.T) {
 	held := make(chan error, 1)
 	peer.beforeAck = func() {
 		go func() { held <- b.Hold(in.ID) }()
-		time.Sleep(delay)
+		time.Sleep(delay) // the late ACK under test, not a wait
 		ackAt = time.Now()
 	}
 	if res := peer.request(sip.INVITE, peer.sdp(0, "sendrecv")); res.StatusCode != 200 {

@@ -47,6 +47,12 @@ func (t *transferState) finish(code int, reason string) {
 // with EndTransferred; on failure or after Config.TransferTimeout the call
 // is taken off hold again and the last event says why.
 func (p *Phone) Transfer(id CallID, target string) error {
+	return p.TransferContext(p.ctx, id, target)
+}
+
+// TransferContext is Transfer for a caller whose ctx bounds the hold and
+// the REFER; the wait for the final NOTIFY is the phone's, not the caller's.
+func (p *Phone) TransferContext(ctx context.Context, id CallID, target string) error {
 	c := p.lookup(id)
 	if c == nil {
 		return ErrNoSuchCall
@@ -55,7 +61,7 @@ func (p *Phone) Transfer(id CallID, target string) error {
 	if err != nil {
 		return fmt.Errorf("transfer %s: %w", id, err)
 	}
-	return p.refer(c, uri, "<"+uriString(uri)+">", nil)
+	return p.refer(ctx, c, uri, "<"+uriString(uri)+">", nil)
 }
 
 // Consult holds call id and places a consultation call to target; it
@@ -69,7 +75,7 @@ func (p *Phone) Consult(ctx context.Context, id CallID, target string) (CallID, 
 	if c.state() != CallActive {
 		return "", ErrBadState
 	}
-	if err := p.Hold(id); err != nil {
+	if err := p.HoldContext(ctx, id); err != nil {
 		return "", fmt.Errorf("consult: %w", err)
 	}
 	return p.Dial(ctx, target, DialOptions{})
@@ -77,7 +83,10 @@ func (p *Phone) Consult(ctx context.Context, id CallID, target string) (CallID, 
 
 // Toggle makes call id the active one: every other active call we do not
 // hold is held, then id is resumed. Calls in a conference are left alone.
-func (p *Phone) Toggle(id CallID) error {
+func (p *Phone) Toggle(id CallID) error { return p.ToggleContext(p.ctx, id) }
+
+// ToggleContext is Toggle for a caller whose ctx bounds the re-INVITEs.
+func (p *Phone) ToggleContext(ctx context.Context, id CallID) error {
 	c := p.lookup(id)
 	if c == nil {
 		return ErrNoSuchCall
@@ -89,11 +98,11 @@ func (p *Phone) Toggle(id CallID) error {
 		if o.ID == id || o.State != CallActive || o.LocalHold || o.Conference != "" {
 			continue
 		}
-		if err := p.Hold(o.ID); err != nil && !errors.Is(err, ErrNoSuchCall) {
+		if err := p.HoldContext(ctx, o.ID); err != nil && !errors.Is(err, ErrNoSuchCall) {
 			return fmt.Errorf("toggle: hold %s: %w", o.ID, err)
 		}
 	}
-	return p.Resume(id)
+	return p.ResumeContext(ctx, id)
 }
 
 // CompleteTransfer ends an attended transfer: the peer of heldID is asked
@@ -101,6 +110,12 @@ func (p *Phone) Toggle(id CallID) error {
 // consultation dialog (RFC 3891 §3), so the two talk and both our calls
 // end as transferred. Either call may be incoming or outgoing.
 func (p *Phone) CompleteTransfer(heldID, consultID CallID) error {
+	return p.CompleteTransferContext(p.ctx, heldID, consultID)
+}
+
+// CompleteTransferContext is CompleteTransfer for a caller whose ctx
+// bounds the hold and the REFER.
+func (p *Phone) CompleteTransferContext(ctx context.Context, heldID, consultID CallID) error {
 	hc, cc := p.lookup(heldID), p.lookup(consultID)
 	if hc == nil || cc == nil {
 		return ErrNoSuchCall
@@ -128,12 +143,13 @@ func (p *Phone) CompleteTransfer(heldID, consultID CallID) error {
 	if contact == nil {
 		return fmt.Errorf("complete transfer: %w: consultation peer has no Contact", ErrBadState)
 	}
-	return p.refer(hc, contact.Address, referToWithReplaces(contact.Address, r), cc)
+	return p.refer(ctx, hc, contact.Address, referToWithReplaces(contact.Address, r), cc)
 }
 
 // refer sends the REFER of a transfer on c and follows it in the
-// background (awaitTransfer). referTo is the Refer-To header value.
-func (p *Phone) refer(c *call, target sip.Uri, referTo string, consult *call) error {
+// background (awaitTransfer). referTo is the Refer-To header value. ctx
+// bounds the hold and the REFER transaction, not the background wait.
+func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo string, consult *call) error {
 	c.mu.Lock()
 	st, dlg, busy, held := c.info.State, c.dialog, c.mc.transfer != nil, c.info.LocalHold
 	c.mu.Unlock()
@@ -146,7 +162,7 @@ func (p *Phone) refer(c *call, target sip.Uri, referTo string, consult *call) er
 	ts := &transferState{target: uriString(target), consult: consult, done: make(chan struct{})}
 	if !held {
 		// RFC 5589 §6: the transferor holds the transferee while it waits.
-		if err := p.Hold(c.id); err == nil {
+		if err := p.HoldContext(ctx, c.id); err == nil {
 			ts.held = true
 		}
 	}
@@ -169,7 +185,7 @@ func (p *Phone) refer(c *call, target sip.Uri, referTo string, consult *call) er
 		sip.NewHeader("Refer-To", referTo),
 		sip.NewHeader("Referred-By", "<"+p.localParty().URI+">"),
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
+	ctx, cancel := p.requestCtx(ctx, 32*time.Second)
 	defer cancel()
 	c.mc.reinvite.Lock()
 	var err error

@@ -41,6 +41,7 @@ type sipPeer struct {
 	// our ACK (request).
 	beforeAck func()
 	got       []peerRequest // in-dialog INVITEs and ACKs from the phone
+	changed   chan struct{} // closed when got grows (waitRequests)
 	// the dialog, as we send requests in it
 	callID   string
 	from     *sip.FromHeader
@@ -192,12 +193,20 @@ func (p *sipPeer) record(req *sip.Request) int {
 		}
 	}
 	p.got = append(p.got, peerRequest{method: req.Method, cseq: req.CSeq().SeqNo, at: time.Now()})
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
 	return n
 }
 
 func (p *sipPeer) requests(m sip.RequestMethod) []peerRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.requestsLocked(m)
+}
+
+func (p *sipPeer) requestsLocked(m sip.RequestMethod) []peerRequest {
 	var out []peerRequest
 	for _, r := range p.got {
 		if r.method == m {
@@ -205,6 +214,31 @@ func (p *sipPeer) requests(m sip.RequestMethod) []peerRequest {
 		}
 	}
 	return out
+}
+
+// waitRequests waits until the requests of method m received so far
+// satisfy ok, or d passes, and returns them.
+func (p *sipPeer) waitRequests(m sip.RequestMethod, d time.Duration, ok func([]peerRequest) bool) []peerRequest {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		reqs := p.requestsLocked(m)
+		if ok(reqs) {
+			p.mu.Unlock()
+			return reqs
+		}
+		if p.changed == nil {
+			p.changed = make(chan struct{})
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return p.requests(m)
+		}
+	}
 }
 
 func (p *sipPeer) contact() *sip.ContactHeader {
@@ -356,7 +390,8 @@ func (p *sipPeer) request(m sip.RequestMethod, body []byte, hdrs ...sip.Header) 
 	return res
 }
 
-// received counts packets the phone sent to socket i during d.
+// received counts packets the phone sent to socket i during d. The sleep
+// is the measurement window, not a wait.
 func (p *sipPeer) received(i int, d time.Duration) int64 {
 	before := p.rtpIn[i].Load()
 	time.Sleep(d)
@@ -373,7 +408,8 @@ func hangup(t *testing.T, ph *phonetest.Phone, id phone.CallID) {
 	ph.Events.WaitState(t, id, phone.CallEnded)
 }
 
-// heard counts the samples call id of ph decoded during d.
+// heard counts the samples call id of ph decoded during d. The sleep is
+// the measurement window, not a wait.
 func heard(ph *phonetest.Phone, id phone.CallID, d time.Duration) int {
 	det := ph.Media.Detector(id)
 	before := det.Total()
@@ -423,7 +459,9 @@ func TestRemoteHoldDirections(t *testing.T) {
 			if ci.LocalHold {
 				t.Errorf("%s: LocalHold set by the peer's offer", tc.name)
 			}
-			time.Sleep(100 * time.Millisecond) // packets in flight
+			// Not a wait: packets sent before the answer may still be in
+			// flight, and no event marks the last one.
+			time.Sleep(100 * time.Millisecond)
 			if n := peer.received(0, window); (n > 0) != tc.weSend {
 				t.Errorf("%s: peer received %d packets in %s, want RTP=%v", tc.name, n, window, tc.weSend)
 			}
@@ -437,7 +475,7 @@ func TestRemoteHoldDirections(t *testing.T) {
 			}
 			peer.sendRTP.Store(true)
 			b.Events.WaitCall(t, 5*time.Second, "resumed", func(ci phone.CallInfo) bool { return ci.ID == in.ID && !ci.RemoteHold })
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // drain, as above
 			if n := peer.received(0, window); n == 0 {
 				t.Errorf("%s: no RTP from the phone after resume", tc.name)
 			}
@@ -485,6 +523,8 @@ func TestUpdateOffer(t *testing.T) {
 		b.Events.WaitCall(t, 5*time.Second, s.name, func(ci phone.CallInfo) bool {
 			return ci.ID == in.ID && ci.RemoteHold == s.remoteHold
 		})
+		// Not a wait: packets sent to the old address or direction
+		// before the answer may still be in flight.
 		time.Sleep(100 * time.Millisecond)
 		if n := peer.received(s.socket, window); (n > 0) != s.weSend {
 			t.Errorf("%s: socket %d received %d packets in %s, want RTP=%v", s.name, s.socket, n, window, s.weSend)

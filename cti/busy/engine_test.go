@@ -35,7 +35,7 @@ func TestEngineOverrideExpires(t *testing.T) {
 			t.Fatalf("Until = %v", o.Until)
 		}
 
-		time.Sleep(30*time.Minute - time.Second)
+		time.Sleep(30*time.Minute - time.Second) // synctest's fake clock: the override's expiry is under test
 		synctest.Wait()
 		if d := e.Decide(onCall, alice); d.Action != Wait || d.Rule != RuleOverride {
 			t.Fatalf("1 s before the end: %+v", d)
@@ -44,7 +44,7 @@ func TestEngineOverrideExpires(t *testing.T) {
 			t.Fatalf("Override() = %+v, want %+v", got, o)
 		}
 
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // synctest's fake clock: to the override's end
 		synctest.Wait()
 		if got := e.Override(); !got.IsZero() {
 			t.Fatalf("after expiry Override() = %+v, want zero", got)
@@ -71,7 +71,7 @@ func TestEngineOverrideReplaced(t *testing.T) {
 		defer e.Close()
 		e.LetThroughFor(10 * time.Minute)
 		long := e.LetThroughFor(60 * time.Minute)
-		time.Sleep(30 * time.Minute)
+		time.Sleep(30 * time.Minute) // synctest's fake clock: past the replaced override's end
 		synctest.Wait()
 		if got := e.Override(); got != long {
 			t.Fatalf("Override() = %+v, want %+v", got, long)
@@ -121,7 +121,7 @@ func TestEngineCloseStopsTimer(t *testing.T) {
 		}
 		e.LetThroughFor(time.Minute)
 		e.Close()
-		time.Sleep(2 * time.Minute)
+		time.Sleep(2 * time.Minute) // synctest's fake clock: past the closed override's end
 		synctest.Wait()
 		if called != 1 {
 			t.Errorf("onChange called %d times, want 1 (the set, not the expiry)", called)

@@ -238,7 +238,7 @@ func TestRegistrar(t *testing.T) {
 			if bs := r.Bindings("sip:alice@example.test"); len(bs) != 1 {
 				t.Fatalf("bindings = %v", bs)
 			}
-			time.Sleep(1100 * time.Millisecond)
+			time.Sleep(1100 * time.Millisecond) // not a wait: the 1 s grant must lapse by then
 			if bs := r.Bindings("sip:alice@example.test"); len(bs) != 0 {
 				t.Fatalf("bindings = %v after the grant, want none", bs)
 			}

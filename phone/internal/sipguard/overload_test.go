@@ -86,7 +86,7 @@ func TestShedder(t *testing.T) {
 	buf := make([]byte, 4096)
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		send(probe)
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // not a wait: the probe ages in the socket
 		if _, _, err := sh.read(buf); err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestShedder(t *testing.T) {
 	}
 	send(shedRequest("INVITE", "z9hG4bK-reinvite", "t1"))
 	send(shedRequest("INVITE", "z9hG4bK-new1", ""))
-	time.Sleep(3 * limit)
+	time.Sleep(3 * limit) // not a wait: the queue's age is what is shed on
 	got := passed()
 	if len(got) != 21 || got[20] != "INVITE" {
 		t.Fatalf("passed %q; want the 20 OPTIONS and the re-INVITE", got)
@@ -194,7 +194,7 @@ func TestShedderInviteAge(t *testing.T) {
 	if pr := sh.probe.Load(); pr == nil || pr.branch != "z9hG4bK-age1" {
 		t.Fatalf("probe %+v, want the first INVITE timed", pr)
 	}
-	time.Sleep(2 * limit)
+	time.Sleep(2 * limit) // not a wait: the INVITE reaches the handler late
 	sh.Arrived(first)
 	sh.probed = time.Now().Add(time.Hour) // no new probe until the test says
 
