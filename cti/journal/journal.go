@@ -398,14 +398,25 @@ func (j *Journal) UnreadMissed(ctx context.Context, user string) (int, error) {
 // MarkRead marks the entries with the given ids read. Unknown ids are
 // ignored.
 func (j *Journal) MarkRead(ctx context.Context, ids ...int64) error {
+	return j.MarkReadFor(ctx, "", ids...)
+}
+
+// MarkReadFor marks the entries with the given ids read that belong to
+// user ("" for any user): a user of a shared journal cannot touch another
+// user's entries. Unknown and foreign ids are ignored.
+func (j *Journal) MarkReadFor(ctx context.Context, user string, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, len(ids))
+	args := make([]any, len(ids), len(ids)+1)
 	for i, id := range ids {
 		args[i] = id
 	}
 	q := `UPDATE calls SET read = 1 WHERE id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+	if user != "" {
+		q += ` AND user = ?`
+		args = append(args, user)
+	}
 	if _, err := j.db.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("journal: mark read: %w", err)
 	}

@@ -361,6 +361,15 @@ func TestUnreadMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("me", 2)
+	// In a shared journal a user marks only her own entries.
+	theirs, _ := j.List(ctx, Filter{User: "colleague", View: ViewMissed})
+	if len(theirs) != 1 {
+		t.Fatalf("the colleague's missed calls: %d", len(theirs))
+	}
+	if err := j.MarkReadFor(ctx, "me", theirs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("colleague", 1)
 	// A retransmitted sighting does not make a read call unread again.
 	mustRecord(t, j, incoming("missed", 0, OutcomeMissed))
 	check("me", 2)
