@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -244,9 +243,20 @@ func (c *ControllerCmd) Run(g *Globals) error {
 	// The control protocol of every front end (cti/ctl), one Line per
 	// user, each connection authenticated as its user with its own token;
 	// the older JSON API of the controller stays at / (anydevice/server.go).
-	lines := newUserLines(ctl, log)
-	defer lines.close()
-	ctlSrv := ctlproto.ServerConfig{Users: lines.open, Fallback: ctl.Handler(), Logger: log}.Handler(ctx, nil)
+	lines := cti.NewLines(ctl, log)
+	defer lines.Close()
+	ctlSrv := ctlproto.ServerConfig{
+		Users: func(user, token string) (ctlproto.Controller, error) {
+			l, err := lines.Open(user, token)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+		RateLimited: ctl.AuthRateLimited,
+		Fallback:    ctl.Handler(),
+		Logger:      log,
+	}.Handler(ctx, nil)
 	defer ctlSrv.Close()
 	srv := &http.Server{Handler: ctlSrv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
@@ -285,44 +295,6 @@ func parsePrefixes(key string, in []string) ([]netip.Prefix, error) {
 		out = append(out, pf)
 	}
 	return out, nil
-}
-
-// userLines are the users' Lines of a shared controller, made at a user's
-// first authenticated connection and kept (a Line follows the user's calls
-// for every connection of that user).
-type userLines struct {
-	ad  *anydevice.Controller
-	log *slog.Logger
-
-	mu    sync.Mutex
-	lines map[string]*cti.Line
-}
-
-func newUserLines(ad *anydevice.Controller, log *slog.Logger) *userLines {
-	return &userLines{ad: ad, log: log, lines: map[string]*cti.Line{}}
-}
-
-// open authenticates user with token and returns the user's Line.
-func (u *userLines) open(user, token string) (ctlproto.Controller, error) {
-	if err := u.ad.Authenticate(user, token); err != nil {
-		return nil, err
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	l := u.lines[user]
-	if l == nil {
-		l = cti.NewLine(u.ad, user, u.log.With("user", user))
-		u.lines[user] = l
-	}
-	return l, nil
-}
-
-func (u *userLines) close() {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for _, l := range u.lines {
-		l.Close()
-	}
 }
 
 func userIDs(us []anydevice.User) []string {

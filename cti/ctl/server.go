@@ -41,6 +41,10 @@ type ServerConfig struct {
 	// presents that user's token; Users checks it (in constant time) and
 	// returns what that connection drives. Token is then not used.
 	Users func(user, token string) (Controller, error)
+	// RateLimited, when set, is told of each connection of a many-user
+	// server refused because its address failed to authenticate too
+	// often (the user it names, its address); its token is not looked at.
+	RateLimited func(user, source string)
 	// Fallback serves the requests for other paths than Path (nil: 404).
 	Fallback http.Handler
 }
@@ -54,6 +58,7 @@ type Server struct {
 	token    vocab.Secret
 	guard    vocab.AuthGuard // failed authentications per source
 	users    func(user, token string) (Controller, error)
+	limited  func(user, source string)
 	fallback http.Handler
 	ln       net.Listener
 	srv      *http.Server
@@ -138,7 +143,7 @@ func (cfg ServerConfig) Handler(ctx context.Context, c Controller) *Server {
 
 // newServer builds a Server without a listener.
 func (cfg ServerConfig) newServer(ctx context.Context, c Controller, log *slog.Logger) *Server {
-	s := &Server{log: log, token: cfg.Token, users: cfg.Users, fallback: cfg.Fallback}
+	s := &Server{log: log, token: cfg.Token, users: cfg.Users, limited: cfg.RateLimited, fallback: cfg.Fallback}
 	if c != nil {
 		s.d = NewDispatcher(c, log)
 	}
@@ -257,13 +262,16 @@ const UserHeader = "X-Anyphone-User"
 // names and that user's token; failures count against its address.
 func (s *Server) authorizeUser(r *http.Request) (*Dispatcher, int, string) {
 	src := vocab.SourceOf(r.RemoteAddr)
-	if !s.guard.Allow(src, time.Now()) {
-		s.log.Warn("ctl authentication rate-limited", "peer", r.RemoteAddr)
-		return nil, http.StatusTooManyRequests, "too many failed authentications: try again later"
-	}
 	user := r.Header.Get(UserHeader)
 	if user == "" {
 		user = r.URL.Query().Get("user")
+	}
+	if !s.guard.Allow(src, time.Now()) {
+		s.log.Warn("ctl authentication rate-limited", "peer", r.RemoteAddr, "user", user)
+		if s.limited != nil {
+			s.limited(user, src)
+		}
+		return nil, http.StatusTooManyRequests, "too many failed authentications: try again later"
 	}
 	c, err := s.users(user, bearerToken(r))
 	if err != nil || c == nil || user == "" {
