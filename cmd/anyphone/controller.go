@@ -26,12 +26,12 @@ import (
 )
 
 // ControllerCmd runs the AnyDevice callback controller as a server for many
-// users: SIP on one address, the control API (JSON over WebSocket, per-user
-// tokens) on another.
+// users: SIP on one address, the control protocol of every front end
+// (cti/ctl over WebSocket at /ctl, per-user tokens) on another.
 type ControllerCmd struct {
 	File      string        `help:"Controller config (TOML); default: the global --config." type:"path"`
 	Listen    string        `help:"SIP listen address (overrides the file)."`
-	API       string        `help:"Control API listen address (overrides the file)." name:"api"`
+	API       string        `help:"Control protocol listen address, ws://ADDR/ctl (overrides the file)." name:"api"`
 	ExitAfter time.Duration `help:"Stop after this long (tests)."`
 	Check     bool          `help:"Validate the config (every field, the secrets' sources) and exit."`
 
@@ -69,9 +69,9 @@ type controllerFile struct {
 }
 
 // controllerSettings are the parts of the controller config that are not
-// anydevice's: where the control API listens and where the journal is.
+// anydevice's: where the control protocol listens and where the journal is.
 type controllerSettings struct {
-	API     string // control API address
+	API     string // control protocol address (host:port)
 	Journal string // SQLite journal path, "" for none
 }
 
@@ -240,9 +240,9 @@ func (c *ControllerCmd) Run(g *Globals) error {
 		_ = ctl.Close()
 		return fmt.Errorf("controller api: %w", err)
 	}
-	// The control protocol of every front end (cti/ctl), one Line per
-	// user, each connection authenticated as its user with its own token;
-	// the older JSON API of the controller stays at / (anydevice/server.go).
+	// The control protocol of every front end (cti/ctl) at /ctl, one Line
+	// per user, each connection authenticated as its user with its own
+	// token.
 	lines := cti.NewLines(ctl, log)
 	defer lines.Close()
 	ctlSrv := ctlproto.ServerConfig{
@@ -254,14 +254,13 @@ func (c *ControllerCmd) Run(g *Globals) error {
 			return l, nil
 		},
 		RateLimited: ctl.AuthRateLimited,
-		Fallback:    ctl.Handler(),
 		Logger:      log,
 	}.Handler(ctx, nil)
 	defer ctlSrv.Close()
 	srv := &http.Server{Handler: ctlSrv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }() // joined below
-	emit(map[string]any{"event": "ready", "addr": ctl.Phone().Addr(), "uri": ctl.Phone().URI(), "api": "ws://" + ln.Addr().String() + "/", "ctl": "ws://" + ln.Addr().String() + ctlproto.Path, "users": ctl.Users()})
+	emit(map[string]any{"event": "ready", "addr": ctl.Phone().Addr(), "uri": ctl.Phone().URI(), "ctl": "ws://" + ln.Addr().String() + ctlproto.Path, "users": ctl.Users()})
 
 	select {
 	case <-ctx.Done():

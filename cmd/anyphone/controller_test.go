@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,11 +87,21 @@ func TestControllerRunReady(t *testing.T) {
 		t.Fatalf("no ready line")
 	}
 	var ready struct {
-		Event, Addr, API string
+		Event, Addr, Ctl string
 		Users            []string
 	}
-	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil || ready.Event != "ready" || !strings.HasPrefix(ready.API, "ws://127.0.0.1:") || len(ready.Users) != 1 {
+	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil || ready.Event != "ready" || !strings.HasPrefix(ready.Ctl, "ws://127.0.0.1:") || !strings.HasSuffix(ready.Ctl, ctlproto.Path) || len(ready.Users) != 1 {
 		t.Fatalf("ready line %s (%v)", sc.Text(), err)
+	}
+	if strings.Contains(sc.Text(), `"api"`) {
+		t.Errorf("the ready line names an api: %s", sc.Text())
+	}
+	// The control protocol at /ctl is the only one: / is not served.
+	root := "http://" + strings.TrimSuffix(strings.TrimPrefix(ready.Ctl, "ws://"), ctlproto.Path) + "/"
+	if resp, err := http.Get(root); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET %s: %v %v, want 404", root, resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	for sc.Scan() {
 	}

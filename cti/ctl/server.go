@@ -45,23 +45,20 @@ type ServerConfig struct {
 	// server refused because its address failed to authenticate too
 	// often (the user it names, its address); its token is not looked at.
 	RateLimited func(user, source string)
-	// Fallback serves the requests for other paths than Path (nil: 404).
-	Fallback http.Handler
 }
 
 // Server serves the control protocol as WebSocket text messages (one JSON
 // object per message) at Path. Each connection is a session: its commands
 // run in order, and it receives events after it sends subscribe.
 type Server struct {
-	d        *Dispatcher
-	log      *slog.Logger
-	token    vocab.Secret
-	guard    vocab.AuthGuard // failed authentications per source
-	users    func(user, token string) (Controller, error)
-	limited  func(user, source string)
-	fallback http.Handler
-	ln       net.Listener
-	srv      *http.Server
+	d       *Dispatcher
+	log     *slog.Logger
+	token   vocab.Secret
+	guard   vocab.AuthGuard // failed authentications per source
+	users   func(user, token string) (Controller, error)
+	limited func(user, source string)
+	ln      net.Listener
+	srv     *http.Server
 
 	// ctx ends every connection; it is the server's lifetime, cancelled by
 	// Close or by Listen's ctx.
@@ -131,8 +128,8 @@ func (cfg ServerConfig) Listen(ctx context.Context, c Controller) (*Server, erro
 }
 
 // Handler builds a Server to mount in an HTTP server of the caller's (it
-// listens on nothing itself): it serves Path, and the other paths go to
-// Fallback. Close ends its connections.
+// listens on nothing itself): it serves Path and answers 404 to other
+// paths. Close ends its connections.
 func (cfg ServerConfig) Handler(ctx context.Context, c Controller) *Server {
 	log := cfg.Logger
 	if log == nil {
@@ -143,7 +140,7 @@ func (cfg ServerConfig) Handler(ctx context.Context, c Controller) *Server {
 
 // newServer builds a Server without a listener.
 func (cfg ServerConfig) newServer(ctx context.Context, c Controller, log *slog.Logger) *Server {
-	s := &Server{log: log, token: cfg.Token, users: cfg.Users, limited: cfg.RateLimited, fallback: cfg.Fallback}
+	s := &Server{log: log, token: cfg.Token, users: cfg.Users, limited: cfg.RateLimited}
 	if c != nil {
 		s.d = NewDispatcher(c, log)
 	}
@@ -181,10 +178,6 @@ func (s *Server) Close() error {
 // it as one session until either side closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path {
-		if s.fallback != nil {
-			s.fallback.ServeHTTP(w, r)
-			return
-		}
 		http.NotFound(w, r)
 		return
 	}
