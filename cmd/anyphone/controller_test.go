@@ -288,8 +288,9 @@ func TestControllerExampleChecks(t *testing.T) {
 // TestControllerUsers (issue 10): the controller serves each user the
 // control protocol of every front end at its ctl URL, and only with that
 // user's token: no token, a wrong one or another user's is refused (and
-// evented as refused by auth). Alice's refused commands carry their rule
-// (premium, device-not-owned) and ring nothing; her callback shows the
+// evented as refused by auth). Alice switches between her own devices;
+// her refused commands carry their rule (premium, device-not-owned) and
+// ring nothing; her callback shows the
 // destination her office number whatever from_user she asks for. Bob sees
 // none of her calls or events, and cannot hang up or hold hers; ten failed
 // authentications from an address, and even the right token is refused,
@@ -307,6 +308,9 @@ numbers = ["+4989100"]
   [[users.devices]]
   name = "mobile"
   target = %q
+  [[users.devices]]
+  name = "home"
+  target = "sip:alice-home@127.0.0.1:9"
 [[users]]
 id = "bob"
 token = "bob-secret"
@@ -344,6 +348,12 @@ numbers = ["+4989200"]
 	waitLine(t, lines, "the premium refusal", `"event":"refused"`, `"rule":"premium"`)
 	if _, err := alice.Do(ctx, "device", map[string]any{"device": "desk"}); !refusedBy(err, "device-not-owned") {
 		t.Errorf("alice makes bob's desk active: %v, want refused by device-not-owned", err)
+	}
+	for _, dev := range []string{"home", "mobile"} {
+		res, err := alice.Do(ctx, "device", map[string]any{"device": dev})
+		if err != nil || !strings.Contains(string(res), `"active":["`+dev+`"]`) {
+			t.Fatalf("alice makes her %s active: %s %v", dev, res, err)
+		}
 	}
 	res, err := alice.Do(ctx, "dial", map[string]any{"to": dest.URI(), "from_user": "+4989200"})
 	if err != nil {
