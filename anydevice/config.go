@@ -39,9 +39,10 @@ type Device struct {
 
 // User is one person the controller acts for.
 type User struct {
-	// ID is the login name on the control API.
+	// ID is the login name on the control protocol (X-Anyphone-User).
 	ID string `toml:"id" json:"id"`
-	// Token authenticates the user on the control API. It is never logged.
+	// Token authenticates the user on the control protocol (Authenticate).
+	// It is never logged.
 	Token phone.Secret `toml:"token" json:"-"`
 	// Display is shown with the office number (From display name).
 	Display string `toml:"display" json:"display,omitempty"`

@@ -42,9 +42,8 @@ type Controller struct {
 	peakChannels int
 	closed       bool
 
-	seq       atomic.Uint64
-	rate      rateLimiter
-	authGuard vocab.AuthGuard // failed control-API authentications per source
+	seq  atomic.Uint64
+	rate rateLimiter
 
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}

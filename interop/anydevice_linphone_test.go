@@ -2,9 +2,9 @@ package interop
 
 // Issue 6 with linphonec (Debian linphone-cli) as another of the user's
 // AnyDevice devices, next to baresip (anydevice_test.go): the controller
-// runs as the real binary, driven over its control API; sipp is the
-// destination of a callback and the caller of a follow-me call, kamailio
-// the registrar of the user's number. linphonec runs without a sound card
+// runs as the real binary, driven over the control protocol as alice
+// (`anyphone ctl`: ctlAs); sipp is the destination of a callback and the
+// caller of a follow-me call, kamailio the registrar of the user's number. linphonec runs without a sound card
 // in file mode: it plays a 1000 Hz WAV into the call and records what it
 // hears, so the test proves media crossed the controller's relay and sipp's
 // echo from the recording. Every SDP sipp sends names [media_ip], which
@@ -85,9 +85,8 @@ func TestAnyDeviceLinphonecCallback(t *testing.T) {
 	destPort := fmt.Sprintf("127.0.0.1:%d", dest.Port)
 	destURI := "sip:+4930555@" + destPort
 
-	api := dialController(t, ctl, "alice", "alice-token")
-	if res := api.Do("callback", map[string]any{"to": destURI}); !res.OK {
-		t.Fatalf("callback: %+v", res)
+	if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", destURI); err != nil {
+		t.Fatalf("callback: %v", err)
 	}
 
 	// Leg A first: linphonec rings (showing the destination) and answers.

@@ -13,28 +13,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/anyphone/anyphone/audio"
 	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // Issue 6 against real peers: the AnyDevice controller runs as the real
-// binary (`$ANYPHONE_BIN controller --file F`) and is driven through its
-// control API (JSON over WebSocket, per-user token). baresip is the user's
-// mobile device, sipp the destination of a callback and the external
-// caller of a follow-me call, kamailio the registrar where the controller
-// registers the user's number, and an `anyphone endpoint` the desk device.
+// binary (`$ANYPHONE_BIN controller --file F`) and is driven through the
+// control protocol of every front end as its user (`anyphone ctl` with
+// the user's token: ctlAs). baresip is the user's mobile device, sipp the
+// destination of a callback and the external caller of a follow-me call,
+// kamailio the registrar where the controller registers the user's number,
+// and an `anyphone endpoint` the desk device.
 
 // office is the user's office number: the identity every callback must
 // show the destination.
 const adOffice = "+4989100"
 
 // controllerProc is a running `anyphone controller`: its stdout JSON lines
-// (ready, session, session_ended, refused, device) and its control API.
+// (ready, session, session_ended, refused, device) and its control
+// protocol.
 type controllerProc struct {
 	*Endpoint        // the JSON-line reader and process handling are the endpoint's
-	API       string // ws://127.0.0.1:PORT/
 	CtlURL    string // ws://127.0.0.1:PORT/ctl: the control protocol, per user
 	Trace     string // SIP trace file
 	Journal   string // SQLite journal
@@ -106,11 +105,11 @@ func startController(t *testing.T, conf string) *controllerProc {
 	if err != nil {
 		t.Fatalf("controller not ready: %v", err)
 	}
-	var r struct{ API, Ctl string }
-	if err := json.Unmarshal([]byte(ready.Raw), &r); err != nil || r.API == "" || r.Ctl == "" {
-		t.Fatalf("ready line without api and ctl: %s", ready.Raw)
+	var r struct{ Ctl string }
+	if err := json.Unmarshal([]byte(ready.Raw), &r); err != nil || r.Ctl == "" {
+		t.Fatalf("ready line without ctl: %s", ready.Raw)
 	}
-	c.Addr, c.API, c.CtlURL = ready.Addr, r.API, r.Ctl
+	c.Addr, c.CtlURL = ready.Addr, r.Ctl
 	return c
 }
 
@@ -154,63 +153,6 @@ func (c *controllerProc) WaitSession(t *testing.T, what string, timeout time.Dur
 		t.Fatalf("controller: waiting for %s: %v", what, err)
 	}
 	return got
-}
-
-// adClient is one authenticated control API connection.
-type adClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-	n    int
-}
-
-// dialController connects to the control API and authenticates as user.
-func dialController(t *testing.T, c *controllerProc, user, token string) *adClient {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, c.API, nil)
-	if err != nil {
-		t.Fatalf("control API %s: %v", c.API, err)
-	}
-	t.Cleanup(func() { conn.CloseNow() })
-	a := &adClient{t: t, conn: conn}
-	if res := a.Do("auth", map[string]any{"user": user, "token": token}); !res.OK {
-		t.Fatalf("auth as %s: %+v", user, res)
-	}
-	return a
-}
-
-// adResponse is a control API response.
-type adResponse struct {
-	ID     string          `json:"id"`
-	OK     bool            `json:"ok"`
-	Error  string          `json:"error"`
-	Rule   string          `json:"rule"`
-	Result json.RawMessage `json:"result"`
-}
-
-// Do sends one command and returns its response (pushed events between are
-// skipped: the controller's stdout has them all).
-func (a *adClient) Do(cmd string, args map[string]any) adResponse {
-	a.t.Helper()
-	a.n++
-	id := fmt.Sprint(a.n)
-	b, _ := json.Marshal(map[string]any{"id": id, "cmd": cmd, "args": args})
-	ctx, cancel := context.WithTimeout(a.t.Context(), 10*time.Second)
-	defer cancel()
-	if err := a.conn.Write(ctx, websocket.MessageText, b); err != nil {
-		a.t.Fatalf("control API %s: %v", cmd, err)
-	}
-	for {
-		_, msg, err := a.conn.Read(ctx)
-		if err != nil {
-			a.t.Fatalf("control API %s: %v", cmd, err)
-		}
-		var r adResponse
-		if json.Unmarshal(msg, &r) == nil && r.ID == id {
-			return r
-		}
-	}
 }
 
 // adScenario fills testdata/anydevice/name's placeholders and uncomments
@@ -342,14 +284,15 @@ active = ["mobile"]
   uris = true
 `
 
-// TestAnyDeviceCallback: alice asks the controller (over its control API)
-// to call the sipp destination through her mobile (baresip). The mobile
-// is called first, showing the destination; only after it answers does
-// sipp get an INVITE, whose From and P-Asserted-Identity must carry the
-// office number (sipp checks with <ereg check_it>). baresip hears the
-// controller's 425 Hz ringback while sipp rings, then its own 1000 Hz tone
-// echoed by sipp: through the relay both ways. Each side hangs up once;
-// the other gets BYE with a Reason header. The journal has one entry.
+// TestAnyDeviceCallback: alice asks the controller (`anyphone ctl dial`
+// as alice) to call the sipp destination through her mobile (baresip).
+// The mobile is called first, showing the destination; only after it
+// answers does sipp get an INVITE, whose From and P-Asserted-Identity
+// must carry the office number (sipp checks with <ereg check_it>). baresip
+// hears the controller's 425 Hz ringback while sipp rings, then its own
+// 1000 Hz tone echoed by sipp: through the relay both ways. Each side
+// hangs up once; the other gets BYE with a Reason header. The journal has
+// one entry.
 func TestAnyDeviceCallback(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -370,10 +313,8 @@ func TestAnyDeviceCallback(t *testing.T) {
 			dest := startSipp(t, scen, "-rtp_echo", "-m", "1")
 			destURI := fmt.Sprintf("sip:+4930555@127.0.0.1:%d", dest.Port)
 
-			api := dialController(t, ctl, "alice", "alice-token")
-			res := api.Do("callback", map[string]any{"to": destURI})
-			if !res.OK {
-				t.Fatalf("callback: %+v", res)
+			if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", destURI); err != nil {
+				t.Fatalf("callback: %v", err)
 			}
 
 			// Leg A first, showing the destination.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -27,12 +26,12 @@ import (
 )
 
 // ControllerCmd runs the AnyDevice callback controller as a server for many
-// users: SIP on one address, the control API (JSON over WebSocket, per-user
-// tokens) on another.
+// users: SIP on one address, the control protocol of every front end
+// (cti/ctl over WebSocket at /ctl, per-user tokens) on another.
 type ControllerCmd struct {
 	File      string        `help:"Controller config (TOML); default: the global --config." type:"path"`
 	Listen    string        `help:"SIP listen address (overrides the file)."`
-	API       string        `help:"Control API listen address (overrides the file)." name:"api"`
+	API       string        `help:"Control protocol listen address, ws://ADDR/ctl (overrides the file)." name:"api"`
 	ExitAfter time.Duration `help:"Stop after this long (tests)."`
 	Check     bool          `help:"Validate the config (every field, the secrets' sources) and exit."`
 
@@ -70,9 +69,9 @@ type controllerFile struct {
 }
 
 // controllerSettings are the parts of the controller config that are not
-// anydevice's: where the control API listens and where the journal is.
+// anydevice's: where the control protocol listens and where the journal is.
 type controllerSettings struct {
-	API     string // control API address
+	API     string // control protocol address (host:port)
 	Journal string // SQLite journal path, "" for none
 }
 
@@ -241,17 +240,27 @@ func (c *ControllerCmd) Run(g *Globals) error {
 		_ = ctl.Close()
 		return fmt.Errorf("controller api: %w", err)
 	}
-	// The control protocol of every front end (cti/ctl), one Line per
-	// user, each connection authenticated as its user with its own token;
-	// the older JSON API of the controller stays at / (anydevice/server.go).
-	lines := newUserLines(ctl, log)
-	defer lines.close()
-	ctlSrv := ctlproto.ServerConfig{Users: lines.open, Fallback: ctl.Handler(), Logger: log}.Handler(ctx, nil)
+	// The control protocol of every front end (cti/ctl) at /ctl, one Line
+	// per user, each connection authenticated as its user with its own
+	// token.
+	lines := cti.NewLines(ctl, log)
+	defer lines.Close()
+	ctlSrv := ctlproto.ServerConfig{
+		Users: func(user, token string) (ctlproto.Controller, error) {
+			l, err := lines.Open(user, token)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+		RateLimited: ctl.AuthRateLimited,
+		Logger:      log,
+	}.Handler(ctx, nil)
 	defer ctlSrv.Close()
 	srv := &http.Server{Handler: ctlSrv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }() // joined below
-	emit(map[string]any{"event": "ready", "addr": ctl.Phone().Addr(), "uri": ctl.Phone().URI(), "api": "ws://" + ln.Addr().String() + "/", "ctl": "ws://" + ln.Addr().String() + ctlproto.Path, "users": ctl.Users()})
+	emit(map[string]any{"event": "ready", "addr": ctl.Phone().Addr(), "uri": ctl.Phone().URI(), "ctl": "ws://" + ln.Addr().String() + ctlproto.Path, "users": ctl.Users()})
 
 	select {
 	case <-ctx.Done():
@@ -285,44 +294,6 @@ func parsePrefixes(key string, in []string) ([]netip.Prefix, error) {
 		out = append(out, pf)
 	}
 	return out, nil
-}
-
-// userLines are the users' Lines of a shared controller, made at a user's
-// first authenticated connection and kept (a Line follows the user's calls
-// for every connection of that user).
-type userLines struct {
-	ad  *anydevice.Controller
-	log *slog.Logger
-
-	mu    sync.Mutex
-	lines map[string]*cti.Line
-}
-
-func newUserLines(ad *anydevice.Controller, log *slog.Logger) *userLines {
-	return &userLines{ad: ad, log: log, lines: map[string]*cti.Line{}}
-}
-
-// open authenticates user with token and returns the user's Line.
-func (u *userLines) open(user, token string) (ctlproto.Controller, error) {
-	if err := u.ad.Authenticate(user, token); err != nil {
-		return nil, err
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	l := u.lines[user]
-	if l == nil {
-		l = cti.NewLine(u.ad, user, u.log.With("user", user))
-		u.lines[user] = l
-	}
-	return l, nil
-}
-
-func (u *userLines) close() {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for _, l := range u.lines {
-		l.Close()
-	}
 }
 
 func userIDs(us []anydevice.User) []string {

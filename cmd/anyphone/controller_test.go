@@ -4,20 +4,21 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
-	"github.com/anyphone/anyphone/anydevice"
+	ctlproto "github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/cti/journal"
 	"github.com/anyphone/anyphone/phone"
 	"github.com/anyphone/anyphone/phone/phonetest"
+	"github.com/anyphone/anyphone/phone/vocab"
 )
 
 func TestLoadControllerConfig(t *testing.T) {
@@ -86,11 +87,21 @@ func TestControllerRunReady(t *testing.T) {
 		t.Fatalf("no ready line")
 	}
 	var ready struct {
-		Event, Addr, API string
+		Event, Addr, Ctl string
 		Users            []string
 	}
-	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil || ready.Event != "ready" || !strings.HasPrefix(ready.API, "ws://127.0.0.1:") || len(ready.Users) != 1 {
+	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil || ready.Event != "ready" || !strings.HasPrefix(ready.Ctl, "ws://127.0.0.1:") || !strings.HasSuffix(ready.Ctl, ctlproto.Path) || len(ready.Users) != 1 {
 		t.Fatalf("ready line %s (%v)", sc.Text(), err)
+	}
+	if strings.Contains(sc.Text(), `"api"`) {
+		t.Errorf("the ready line names an api: %s", sc.Text())
+	}
+	// The control protocol at /ctl is the only one: / is not served.
+	root := "http://" + strings.TrimSuffix(strings.TrimPrefix(ready.Ctl, "ws://"), ctlproto.Path) + "/"
+	if resp, err := http.Get(root); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET %s: %v %v, want 404", root, resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	for sc.Scan() {
 	}
@@ -99,50 +110,91 @@ func TestControllerRunReady(t *testing.T) {
 	}
 }
 
-// apiClient is a control API connection for tests.
-type apiClient struct {
-	t    *testing.T
-	conn *websocket.Conn
-	n    int
-}
-
-func dialAPI(t *testing.T, url string) *apiClient {
+// runController runs the command on conf until the test ends; it returns
+// the ready line's ctl URL and the stdout lines after it (closed when Run
+// returns).
+func runController(t *testing.T, conf string) (ctlURL string, lines <-chan string) {
 	t.Helper()
-	conn, _, err := websocket.Dial(t.Context(), url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
+	cpath := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(cpath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.CloseNow() })
-	return &apiClient{t: t, conn: conn}
+	r, w := io.Pipe()
+	ctx, stop := context.WithCancel(context.Background())
+	cmd := &ControllerCmd{File: cpath, ExitAfter: 60 * time.Second, out: w, ctx: ctx}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run(&Globals{LogLevel: "warn"}); w.Close() }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	sc := bufio.NewScanner(r)
+	if !sc.Scan() {
+		t.Fatal("no ready line")
+	}
+	var ready struct{ Event, Ctl string }
+	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil || ready.Event != "ready" || ready.Ctl == "" {
+		t.Fatalf("ready line %s (%v)", sc.Text(), err)
+	}
+	out := make(chan string, 1024)
+	go func() { // the stdout reader; ends when Run closes w
+		defer close(out)
+		for sc.Scan() {
+			select {
+			case out <- sc.Text():
+			default: // a test that does not read them loses them
+			}
+		}
+	}()
+	return ready.Ctl, out
 }
 
-// do sends a command and returns its response (events in between are
-// skipped).
-func (a *apiClient) do(cmd string, args map[string]any) anydevice.Response {
-	a.t.Helper()
-	a.n++
-	id := fmt.Sprint(a.n)
-	b, _ := json.Marshal(map[string]any{"id": id, "cmd": cmd, "args": args})
-	if err := a.conn.Write(a.t.Context(), websocket.MessageText, b); err != nil {
-		a.t.Fatal(err)
-	}
+// waitLine waits for a stdout line of the controller containing every
+// needle.
+func waitLine(t *testing.T, lines <-chan string, what string, needles ...string) string {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(a.t.Context(), 5*time.Second)
-		_, msg, err := a.conn.Read(ctx)
-		cancel()
-		if err != nil {
-			a.t.Fatalf("%s: %v", cmd, err)
-		}
-		var r anydevice.Response
-		if json.Unmarshal(msg, &r) == nil && r.ID == id {
-			return r
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("waiting for %s: the controller ended", what)
+			}
+			all := true
+			for _, n := range needles {
+				all = all && strings.Contains(l, n)
+			}
+			if all {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("waiting for %s: no such line", what)
 		}
 	}
 }
 
-// TestControllerJournal runs the command with a journal: a bridged
-// callback leaves one entry for the whole call, a refused dial one entry
-// with its rule.
+// dialAs connects to the controller's control protocol as user.
+func dialAs(t *testing.T, url, user string, token vocab.Secret) *ctlproto.Client {
+	t.Helper()
+	c, err := ctlproto.DialUser(t.Context(), url, user, token)
+	if err != nil {
+		t.Fatalf("ctl as %s: %v", user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// refusedBy reports whether err is a command refused by rule.
+func refusedBy(err error, rule string) bool {
+	var e *ctlproto.Error
+	return errors.As(err, &e) && e.Code == ctlproto.CodeRefused && e.Rule == rule
+}
+
+// TestControllerJournal runs the command with a journal: a callback placed
+// over the control protocol and bridged leaves one entry for the whole
+// call, a refused dial one entry with its rule.
 func TestControllerJournal(t *testing.T) {
 	dir := t.TempDir()
 	mobile := phonetest.NewPhone(t, 1000, &phone.Config{Name: "mobile"})
@@ -159,37 +211,13 @@ numbers = ["+4989100"]
   name = "mobile"
   target = %q
 `, jpath, mobile.URI())
-	cpath := filepath.Join(dir, "c.toml")
-	if err := os.WriteFile(cpath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+	ctlURL, _ := runController(t, conf)
+	alice := dialAs(t, ctlURL, "alice", "s3cret")
+	if _, err := alice.Do(t.Context(), "dial", map[string]any{"to": "+4990012345"}); !refusedBy(err, "premium") {
+		t.Fatalf("premium dial: %v, want refused by premium", err)
 	}
-	r, w := io.Pipe()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	cmd := &ControllerCmd{File: cpath, ExitAfter: 30 * time.Second, out: w, ctx: ctx}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Run(&Globals{LogLevel: "warn"}); w.Close() }()
-	sc := bufio.NewScanner(r)
-	if !sc.Scan() {
-		t.Fatal("no ready line")
-	}
-	var ready struct{ API string }
-	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil {
-		t.Fatal(err)
-	}
-	go func() { // drain the event lines; ends when Run closes w
-		for sc.Scan() {
-		}
-	}()
-	api := dialAPI(t, ready.API)
-	if res := api.do("auth", map[string]any{"user": "alice", "token": "s3cret"}); !res.OK {
-		t.Fatalf("auth: %+v", res)
-	}
-	if res := api.do("callback", map[string]any{"to": "+4990012345"}); res.OK || res.Rule != "premium" {
-		t.Fatalf("premium callback: %+v, want refused by premium", res)
-	}
-	if res := api.do("callback", map[string]any{"to": dest.URI()}); !res.OK {
-		t.Fatalf("callback: %+v", res)
+	if _, err := alice.Do(t.Context(), "dial", map[string]any{"to": dest.URI()}); err != nil {
+		t.Fatalf("dial: %v", err)
 	}
 	a := mobile.Events.WaitState(t, "", phone.CallIncoming)
 	if err := mobile.Answer(a.ID); err != nil {
@@ -238,10 +266,6 @@ numbers = ["+4989100"]
 		call.SIPCallID != b.SIPCallID || call.Answered.IsZero() || call.Ended.IsZero() {
 		t.Errorf("call row = %+v", call)
 	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
 }
 
 // TestControllerExampleChecks: the commented example in docs validates with
@@ -258,5 +282,169 @@ func TestControllerExampleChecks(t *testing.T) {
 	t.Setenv("ANYPHONE_REGISTRAR_PASSWORD", "")
 	if err := cmd.Run(&Globals{LogLevel: "warn"}); err == nil || !strings.Contains(err.Error(), "account.password_env") {
 		t.Errorf("--check without the password: %v, want an error naming account.password_env", err)
+	}
+}
+
+// TestControllerUsers (issue 10): the controller serves each user the
+// control protocol of every front end at its ctl URL, and only with that
+// user's token: no token, a wrong one or another user's is refused (and
+// evented as refused by auth). Alice switches between her own devices;
+// her refused commands carry their rule (premium, device-not-owned) and
+// ring nothing; her callback shows the
+// destination her office number whatever from_user she asks for. Bob sees
+// none of her calls or events, and cannot hang up or hold hers; ten failed
+// authentications from an address, and even the right token is refused,
+// evented as refused by auth-rate without the token.
+func TestControllerUsers(t *testing.T) {
+	mobile := phonetest.NewPhone(t, 1000, &phone.Config{Name: "mobile"})
+	bobDesk := phonetest.NewPhone(t, 0, &phone.Config{Name: "bobdesk"})
+	dest := phonetest.NewPhone(t, 600, &phone.Config{Name: "+4930555"})
+	ctlURL, lines := runController(t, fmt.Sprintf(`listen = "127.0.0.1:0"
+api = "127.0.0.1:0"
+[[users]]
+id = "alice"
+token = "alice-secret"
+numbers = ["+4989100"]
+  [[users.devices]]
+  name = "mobile"
+  target = %q
+  [[users.devices]]
+  name = "home"
+  target = "sip:alice-home@127.0.0.1:9"
+[[users]]
+id = "bob"
+token = "bob-secret"
+numbers = ["+4989200"]
+  [[users.devices]]
+  name = "desk"
+  target = %q
+`, mobile.URI(), bobDesk.URI()))
+
+	for _, tc := range []struct{ user, token string }{{"alice", ""}, {"alice", "guess"}, {"alice", "bob-secret"}} {
+		if c, err := ctlproto.DialUser(t.Context(), ctlURL, tc.user, vocab.Secret(tc.token)); !errors.Is(err, ctlproto.ErrUnauthorized) {
+			if c != nil {
+				c.Close()
+			}
+			t.Fatalf("%s with token %q: %v, want unauthorized", tc.user, tc.token, err)
+		}
+		l := waitLine(t, lines, "the refused authentication", `"event":"refused"`, `"rule":"auth"`, `"user":"alice"`)
+		if tc.token != "" && strings.Contains(l, tc.token) {
+			t.Errorf("the refusal names the token: %s", l)
+		}
+	}
+
+	alice := dialAs(t, ctlURL, "alice", "alice-secret")
+	bob := dialAs(t, ctlURL, "bob", "bob-secret")
+	if _, err := alice.Subscribe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Subscribe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := alice.Do(ctx, "dial", map[string]any{"to": "+4990012345"}); !refusedBy(err, "premium") {
+		t.Errorf("alice dials a premium number: %v, want refused by premium", err)
+	}
+	waitLine(t, lines, "the premium refusal", `"event":"refused"`, `"rule":"premium"`)
+	if _, err := alice.Do(ctx, "device", map[string]any{"device": "desk"}); !refusedBy(err, "device-not-owned") {
+		t.Errorf("alice makes bob's desk active: %v, want refused by device-not-owned", err)
+	}
+	for _, dev := range []string{"home", "mobile"} {
+		res, err := alice.Do(ctx, "device", map[string]any{"device": dev})
+		if err != nil || !strings.Contains(string(res), `"active":["`+dev+`"]`) {
+			t.Fatalf("alice makes her %s active: %s %v", dev, res, err)
+		}
+	}
+	res, err := alice.Do(ctx, "dial", map[string]any{"to": dest.URI(), "from_user": "+4989200"})
+	if err != nil {
+		t.Fatalf("alice dials: %v", err)
+	}
+	var placed struct {
+		CallID string `json:"call_id"`
+		Device string `json:"device"`
+	}
+	if err := json.Unmarshal(res, &placed); err != nil || placed.CallID == "" || placed.Device != "mobile" {
+		t.Fatalf("dial result %s (%v), want a call id through the mobile", res, err)
+	}
+	a := mobile.Events.WaitState(t, "", phone.CallIncoming)
+	if err := mobile.Answer(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := dest.Events.WaitState(t, "", phone.CallIncoming)
+	if !strings.Contains(b.Remote.URI, "+4989100") || strings.Contains(b.Remote.URI, "+4989200") {
+		t.Errorf("the destination sees %q, want alice's office number +4989100", b.Remote.URI)
+	}
+	if err := dest.Answer(b.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, alice, "alice's call active", func(ev ctlproto.Event) bool {
+		return ev.Name == ctlproto.EventCall && strings.Contains(string(ev.Raw), placed.CallID) && strings.Contains(string(ev.Raw), `"state":"active"`)
+	})
+
+	// Bob: none of alice's calls, in status or to act on.
+	st, err := bob.Do(ctx, "status", nil)
+	if err != nil || strings.Contains(string(st), placed.CallID) || strings.Contains(string(st), "+4930555") {
+		t.Errorf("bob's status %s (%v) shows alice's call", st, err)
+	}
+	for _, cmd := range []string{"hangup", "hold"} {
+		if _, err := bob.Do(ctx, cmd, map[string]any{"call_id": placed.CallID}); !errors.Is(err, &ctlproto.Error{Code: ctlproto.CodeNoSuchCall}) {
+			t.Errorf("bob %s alice's call: %v, want no_such_call", cmd, err)
+		}
+	}
+	// Bob's own refusal is his notice; everything his connection got
+	// before it is his, and none of it is alice's call.
+	if _, err := bob.Do(ctx, "dial", map[string]any{"to": "+4990012345"}); !refusedBy(err, "premium") {
+		t.Errorf("bob dials a premium number: %v, want refused by premium", err)
+	}
+	waitEvent(t, bob, "bob's refusal notice", func(ev ctlproto.Event) bool {
+		if ev.Name == ctlproto.EventCall || strings.Contains(string(ev.Raw), placed.CallID) || strings.Contains(string(ev.Raw), "+4930555") {
+			t.Errorf("bob got an event of alice's call: %s", ev.Raw)
+		}
+		return ev.Name == ctlproto.EventNotice && strings.Contains(string(ev.Raw), "premium")
+	})
+
+	if _, err := alice.Do(ctx, "hangup", map[string]any{"call_id": placed.CallID}); err != nil {
+		t.Fatalf("alice hangs up: %v", err)
+	}
+	dest.Events.WaitState(t, b.ID, phone.CallEnded)
+	if n := len(mobile.Calls()); n > 1 {
+		t.Errorf("the mobile had %d calls, want the one callback (refused commands ring nothing)", n)
+	}
+	if n := len(bobDesk.Calls()); n != 0 {
+		t.Errorf("bob's desk rang %d times", n)
+	}
+
+	// Ten failures from this address; then even alice's token is refused.
+	for i := range 10 {
+		if _, err := ctlproto.DialUser(ctx, ctlURL, "alice", vocab.Secret(fmt.Sprintf("guess-%d", i))); !errors.Is(err, ctlproto.ErrUnauthorized) {
+			t.Fatalf("guess %d: %v, want unauthorized", i, err)
+		}
+	}
+	if c, err := ctlproto.DialUser(ctx, ctlURL, "alice", "alice-secret"); err == nil {
+		c.Close()
+		t.Fatal("alice's right token after ten failures was let in")
+	}
+	l := waitLine(t, lines, "the rate-limited authentication", `"event":"refused"`, `"rule":"auth-rate"`, `"user":"alice"`)
+	if strings.Contains(l, "alice-secret") || strings.Contains(l, "guess") {
+		t.Errorf("the refusal names a token: %s", l)
+	}
+}
+
+// waitEvent waits for an event of c matching pred.
+func waitEvent(t *testing.T, c *ctlproto.Client, what string, pred func(ctlproto.Event) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				t.Fatalf("waiting for %s: connection ended: %v", what, c.Err())
+			}
+			if pred(ev) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("waiting for %s: timed out", what)
+		}
 	}
 }

@@ -41,22 +41,24 @@ type ServerConfig struct {
 	// presents that user's token; Users checks it (in constant time) and
 	// returns what that connection drives. Token is then not used.
 	Users func(user, token string) (Controller, error)
-	// Fallback serves the requests for other paths than Path (nil: 404).
-	Fallback http.Handler
+	// RateLimited, when set, is told of each connection of a many-user
+	// server refused because its address failed to authenticate too
+	// often (the user it names, its address); its token is not looked at.
+	RateLimited func(user, source string)
 }
 
 // Server serves the control protocol as WebSocket text messages (one JSON
 // object per message) at Path. Each connection is a session: its commands
 // run in order, and it receives events after it sends subscribe.
 type Server struct {
-	d        *Dispatcher
-	log      *slog.Logger
-	token    vocab.Secret
-	guard    vocab.AuthGuard // failed authentications per source
-	users    func(user, token string) (Controller, error)
-	fallback http.Handler
-	ln       net.Listener
-	srv      *http.Server
+	d       *Dispatcher
+	log     *slog.Logger
+	token   vocab.Secret
+	guard   vocab.AuthGuard // failed authentications per source
+	users   func(user, token string) (Controller, error)
+	limited func(user, source string)
+	ln      net.Listener
+	srv     *http.Server
 
 	// ctx ends every connection; it is the server's lifetime, cancelled by
 	// Close or by Listen's ctx.
@@ -126,8 +128,8 @@ func (cfg ServerConfig) Listen(ctx context.Context, c Controller) (*Server, erro
 }
 
 // Handler builds a Server to mount in an HTTP server of the caller's (it
-// listens on nothing itself): it serves Path, and the other paths go to
-// Fallback. Close ends its connections.
+// listens on nothing itself): it serves Path and answers 404 to other
+// paths. Close ends its connections.
 func (cfg ServerConfig) Handler(ctx context.Context, c Controller) *Server {
 	log := cfg.Logger
 	if log == nil {
@@ -138,7 +140,7 @@ func (cfg ServerConfig) Handler(ctx context.Context, c Controller) *Server {
 
 // newServer builds a Server without a listener.
 func (cfg ServerConfig) newServer(ctx context.Context, c Controller, log *slog.Logger) *Server {
-	s := &Server{log: log, token: cfg.Token, users: cfg.Users, fallback: cfg.Fallback}
+	s := &Server{log: log, token: cfg.Token, users: cfg.Users, limited: cfg.RateLimited}
 	if c != nil {
 		s.d = NewDispatcher(c, log)
 	}
@@ -176,10 +178,6 @@ func (s *Server) Close() error {
 // it as one session until either side closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path {
-		if s.fallback != nil {
-			s.fallback.ServeHTTP(w, r)
-			return
-		}
 		http.NotFound(w, r)
 		return
 	}
@@ -257,13 +255,16 @@ const UserHeader = "X-Anyphone-User"
 // names and that user's token; failures count against its address.
 func (s *Server) authorizeUser(r *http.Request) (*Dispatcher, int, string) {
 	src := vocab.SourceOf(r.RemoteAddr)
-	if !s.guard.Allow(src, time.Now()) {
-		s.log.Warn("ctl authentication rate-limited", "peer", r.RemoteAddr)
-		return nil, http.StatusTooManyRequests, "too many failed authentications: try again later"
-	}
 	user := r.Header.Get(UserHeader)
 	if user == "" {
 		user = r.URL.Query().Get("user")
+	}
+	if !s.guard.Allow(src, time.Now()) {
+		s.log.Warn("ctl authentication rate-limited", "peer", r.RemoteAddr, "user", user)
+		if s.limited != nil {
+			s.limited(user, src)
+		}
+		return nil, http.StatusTooManyRequests, "too many failed authentications: try again later"
 	}
 	c, err := s.users(user, bearerToken(r))
 	if err != nil || c == nil || user == "" {

@@ -360,3 +360,158 @@ func TestServerRateLimitsFailedAuth(t *testing.T) {
 		t.Fatalf("the right token after ten failures: status %d, want 429", code)
 	}
 }
+
+// listenUsers starts a many-user server: alice and bob, each with a fake
+// of their own; limited records the rate-limited connections.
+func listenUsers(t *testing.T) (s *Server, alice, bob *fakeController, limited chan string) {
+	t.Helper()
+	alice, bob = newFake(), newFake()
+	tokens := map[string]string{"alice": "alice-token", "bob": "bob-token"}
+	fakes := map[string]*fakeController{"alice": alice, "bob": bob}
+	limited = make(chan string, 16)
+	cfg := ServerConfig{
+		Addr:   "127.0.0.1:0",
+		Logger: quiet(),
+		Users: func(user, token string) (Controller, error) {
+			if want, ok := tokens[user]; !ok || !vocab.TokenMatches(want, token) {
+				return nil, errors.New("unknown user or wrong token")
+			}
+			return fakes[user], nil
+		},
+		RateLimited: func(user, source string) { limited <- user + "@" + source },
+	}
+	s, err := cfg.Listen(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, alice, bob, limited
+}
+
+// TestServerUsers: a many-user server (the shared AnyDevice controller)
+// lets a connection in only with its user's name and that user's token
+// (header or query), and drives that user's Controller alone: alice's
+// commands reach alice's, never bob's, and each sees her own events only.
+// A token of another user, no user or no token is 401 (ErrUnauthorized
+// for Dial).
+func TestServerUsers(t *testing.T) {
+	s, alice, bob, _ := listenUsers(t)
+	for _, tc := range []struct{ name, user, token string }{
+		{"no user, no token", "", ""},
+		{"no token", "alice", ""},
+		{"wrong token", "alice", "guess"},
+		{"bob's token", "alice", "bob-token"},
+		{"unknown user", "mallory", "alice-token"},
+		{"a token without a user", "", "alice-token"},
+	} {
+		if c, err := DialUser(t.Context(), s.Addr(), tc.user, vocab.Secret(tc.token)); !errors.Is(err, ErrUnauthorized) {
+			if c != nil {
+				c.Close()
+			}
+			t.Errorf("%s: DialUser = %v, want ErrUnauthorized", tc.name, err)
+		}
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://"+s.Addr()+Path, nil)
+	req.Header.Set(UserHeader, "alice")
+	req.Header.Set("Authorization", "Bearer guess")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a wrong token over plain HTTP: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	a, err := DialUser(t.Context(), s.Addr(), "alice", "alice-token")
+	if err != nil {
+		t.Fatalf("alice: %v", err)
+	}
+	defer a.Close()
+	b, err := Dial(t.Context(), ClientURL(s.Addr())+"?user=bob&token=bob-token", "")
+	if err != nil {
+		t.Fatalf("bob in the query: %v", err)
+	}
+	defer b.Close()
+	if _, err := a.Subscribe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Subscribe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Do(t.Context(), "dial", map[string]any{"to": "+4930555"}); err != nil {
+		t.Fatalf("alice dials: %v", err)
+	}
+	if _, err := b.Do(t.Context(), "hangup", map[string]string{"call_id": "c1"}); err != nil {
+		t.Fatalf("bob hangs up: %v", err)
+	}
+	if got := alice.recorded(); len(got) != 1 || !strings.HasPrefix(got[0], "Dial +4930555") {
+		t.Errorf("alice's controller got %q, want her dial alone", got)
+	}
+	if got := bob.recorded(); len(got) != 1 || got[0] != "Hangup c1" {
+		t.Errorf("bob's controller got %q, want his hangup alone", got)
+	}
+	// Each connection gets its own user's events: bob's notice reaches
+	// bob; alice's, sent before, reaches alice alone, so bob's first event
+	// is his own.
+	alice.notify("for alice")
+	bob.notify("for bob")
+	for who, c := range map[string]*Client{"alice": a, "bob": b} {
+		select {
+		case ev := <-c.Events():
+			var n struct {
+				Text string `json:"text"`
+			}
+			if ev.Name != EventNotice || ev.Decode(&n) != nil || n.Text != "for "+who {
+				t.Errorf("%s's first event: %s, want the notice for %s", who, ev.Raw, who)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s got no event", who)
+		}
+	}
+}
+
+// TestServerUsersRateLimitsFailedAuth: on a many-user server ten failed
+// authentications from one address within a minute, and even alice's
+// right token is refused (429) without being looked at; RateLimited is
+// told (the user named, the address), and a success before the limit
+// forgives the failures.
+func TestServerUsersRateLimitsFailedAuth(t *testing.T) {
+	s, _, _, limited := listenUsers(t)
+	for i := range 9 {
+		if _, err := DialUser(t.Context(), s.Addr(), "alice", vocab.Secret(fmt.Sprintf("guess-%d", i))); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("guess %d: %v, want ErrUnauthorized", i, err)
+		}
+	}
+	c, err := DialUser(t.Context(), s.Addr(), "alice", "alice-token")
+	if err != nil {
+		t.Fatalf("the right token after nine failures: %v", err)
+	}
+	c.Close()
+	for i := range 10 {
+		if _, err := DialUser(t.Context(), s.Addr(), "bob", vocab.Secret(fmt.Sprintf("guess-%d", i))); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("guess %d after the success: %v, want ErrUnauthorized", i, err)
+		}
+	}
+	select {
+	case who := <-limited:
+		t.Fatalf("rate-limited (%s) before the tenth failure", who)
+	default:
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://"+s.Addr()+Path, nil)
+	req.Header.Set(UserHeader, "alice")
+	req.Header.Set("Authorization", "Bearer alice-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("alice's right token after ten failures: status %d, want 429", resp.StatusCode)
+	}
+	select {
+	case who := <-limited:
+		if who != "alice@127.0.0.1" {
+			t.Errorf("RateLimited(%s), want alice@127.0.0.1", who)
+		}
+	default:
+		t.Errorf("RateLimited was not told")
+	}
+}
