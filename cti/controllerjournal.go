@@ -23,9 +23,19 @@ type ControllerJournal struct {
 	ch   chan journal.Entry
 	done chan struct{}
 
-	mu     sync.Mutex
-	closed bool
-	seq    int
+	mu       sync.Mutex
+	closed   bool
+	seq      int
+	recorded func(user string) // guarded by mu
+}
+
+// OnRecorded calls f (on the writer goroutine) with the user of every row
+// recorded from now on: Lines.JournalChanged, so a user's front ends learn
+// their new unread missed-call count.
+func (w *ControllerJournal) OnRecorded(f func(user string)) {
+	w.mu.Lock()
+	w.recorded = f
+	w.mu.Unlock()
 }
 
 // NewControllerJournal records into j until Close; one writer goroutine does
@@ -41,6 +51,13 @@ func (w *ControllerJournal) run() {
 	for e := range w.ch {
 		if _, err := w.j.Record(context.Background(), e); err != nil {
 			w.log.Warn("journal record", "user", e.User, "key", e.Key, "err", err)
+			continue
+		}
+		w.mu.Lock()
+		f := w.recorded
+		w.mu.Unlock()
+		if f != nil && e.User != "" {
+			f(e.User)
 		}
 	}
 }

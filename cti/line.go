@@ -1,6 +1,8 @@
 package cti
 
 import (
+	"github.com/anyphone/anyphone/cti/journal"
+
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +29,7 @@ type Line struct {
 
 	mu    sync.Mutex
 	notes []Notice
+	j     *journal.Journal // the controller's, shared by its users; nil: none (guarded by mu)
 }
 
 // ErrOnDevice refuses what only the device can do (answer, DTMF, mute); it

@@ -1,9 +1,12 @@
 package cti
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"sync"
+
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // UserController is an AnyDevice controller of many users that checks
@@ -28,6 +31,33 @@ type Lines struct {
 	mu     sync.Mutex
 	lines  map[string]*Line // guarded by mu
 	closed bool             // guarded by mu
+	j      *journal.Journal // the controller's journal for every Line; guarded by mu
+}
+
+// SetJournal gives every Line, now and later, the controller's journal:
+// each user reads and marks her own rows of it.
+func (ls *Lines) SetJournal(j *journal.Journal) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.j = j
+	for _, l := range ls.lines {
+		l.SetJournal(j)
+	}
+}
+
+// JournalChanged tells user's Line, if it is open, that a row of hers was
+// recorded: its subscribers get the new unread missed-call count.
+// ControllerJournal.OnRecorded calls it.
+func (ls *Lines) JournalChanged(user string) {
+	ls.mu.Lock()
+	l := ls.lines[user]
+	ls.mu.Unlock()
+	if l == nil {
+		return
+	}
+	if err := l.JournalChanged(context.Background()); err != nil {
+		ls.log.Warn("journal changed", "user", user, "err", err)
+	}
 }
 
 // NewLines serves the users of ad; log (nil: slog.Default) is each Line's,
@@ -54,6 +84,7 @@ func (ls *Lines) Open(user, token string) (*Line, error) {
 	l := ls.lines[user]
 	if l == nil {
 		l = NewLine(ls.ad, user, ls.log.With("user", user))
+		l.SetJournal(ls.j)
 		ls.lines[user] = l
 	}
 	return l, nil

@@ -193,9 +193,12 @@ func (c *ControllerCmd) Run(g *Globals) error {
 		_ = enc.Encode(v)
 		mu.Unlock()
 	}
-	var jw *cti.ControllerJournal
+	var (
+		jw *cti.ControllerJournal
+		j  *journal.Journal
+	)
 	if set.Journal != "" {
-		j, err := journal.Open(set.Journal)
+		j, err = journal.Open(set.Journal)
 		if err != nil {
 			return fmt.Errorf("controller journal: %w", err)
 		}
@@ -245,6 +248,11 @@ func (c *ControllerCmd) Run(g *Globals) error {
 	// token.
 	lines := cti.NewLines(ctl, log)
 	defer lines.Close()
+	if jw != nil {
+		// One journal, the controller's: each user reads her own rows.
+		lines.SetJournal(j)
+		jw.OnRecorded(lines.JournalChanged)
+	}
 	ctlSrv := ctlproto.ServerConfig{
 		Users: func(user, token string) (ctlproto.Controller, error) {
 			l, err := lines.Open(user, token)

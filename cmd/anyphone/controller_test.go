@@ -210,9 +210,23 @@ numbers = ["+4989100"]
   [[users.devices]]
   name = "mobile"
   target = %q
+[[users]]
+id = "bob"
+token = "b0b"
+numbers = ["+4989200"]
+  [[users.devices]]
+  name = "desk"
+  target = "sip:bob@127.0.0.1:9"
 `, jpath, mobile.URI())
 	ctlURL, _ := runController(t, conf)
 	alice := dialAs(t, ctlURL, "alice", "s3cret")
+	if _, err := alice.Subscribe(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	bob := dialAs(t, ctlURL, "bob", "b0b")
+	if _, err := bob.Do(t.Context(), "dial", map[string]any{"to": "+4990099999"}); !refusedBy(err, "premium") {
+		t.Fatalf("bob's premium dial: %v, want refused by premium", err)
+	}
 	if _, err := alice.Do(t.Context(), "dial", map[string]any{"to": "+4990012345"}); !refusedBy(err, "premium") {
 		t.Fatalf("premium dial: %v, want refused by premium", err)
 	}
@@ -265,6 +279,41 @@ numbers = ["+4989100"]
 		call.Device != "mobile" || call.Remote.Number != "+4930555" || call.Local.Number != "+4989100" ||
 		call.SIPCallID != b.SIPCallID || call.Answered.IsZero() || call.Ended.IsZero() {
 		t.Errorf("call row = %+v", call)
+	}
+
+	// Over the control protocol each user reads her own rows of the one
+	// journal, marks only those, and hears of new ones.
+	raw, err := alice.Do(t.Context(), "journal", nil)
+	if err != nil {
+		t.Fatalf("alice's journal: %v", err)
+	}
+	var got struct{ Entries []journal.Entry }
+	if err := json.Unmarshal(raw, &got); err != nil || len(got.Entries) != 2 {
+		t.Fatalf("alice's journal over ctl: %s (%v), want her 2 rows", raw, err)
+	}
+	for _, e := range got.Entries {
+		if e.User != "alice" {
+			t.Errorf("alice sees a row of %q", e.User)
+		}
+	}
+	bobs, err := j.List(t.Context(), journal.Filter{User: "bob"})
+	if err != nil || len(bobs) != 1 {
+		t.Fatalf("bob's rows: %+v, %v", bobs, err)
+	}
+	if _, err := alice.Do(t.Context(), "mark_read", map[string]any{"ids": []int64{bobs[0].ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := j.List(t.Context(), journal.Filter{User: "bob", Unread: true}); len(again) != 1 {
+		t.Errorf("alice marked bob's row read")
+	}
+	timeout := time.After(5 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case ev := <-alice.Events():
+			seen = ev.Name == ctlproto.EventJournalChanged
+		case <-timeout:
+			t.Fatal("alice heard of no journal change")
+		}
 	}
 }
 

@@ -140,6 +140,13 @@ func decodeEvent(ev Event) (api.Event, bool) {
 		if ev.Decode(&v) == nil {
 			return api.Lagged{Dropped: v.Dropped}, true
 		}
+	case EventJournalChanged:
+		var v struct {
+			UnreadMissed int `json:"unread_missed"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.JournalChanged{UnreadMissed: v.UnreadMissed}, true
+		}
 	}
 	return nil, false
 }
