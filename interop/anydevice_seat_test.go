@@ -280,4 +280,8 @@ func TestAnyDeviceFromTheSeat(t *testing.T) {
 	if n := count(deskRows); n != 0 {
 		t.Errorf("the desk journaled %d missed calls, want 0 (the controller's call, secondary here)", n)
 	}
+	// From the seat: the controller's journal, alice's rows.
+	if out := as("journal"); !strings.Contains(out, "+4930777") || !strings.Contains(out, "caller-cancelled") || !strings.Contains(out, "+4930555") {
+		t.Errorf("ctl journal as alice lacks the missed call or the callback:\n%s", out)
+	}
 }
