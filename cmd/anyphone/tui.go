@@ -1032,6 +1032,11 @@ func (d ctiDevices) Subscribe(buf int) (<-chan anydevice.Event, func()) {
 func (d ctiDevices) SetActiveDevice(user string, names ...string) error {
 	return d.ctl().SetActiveDevice(user, names...)
 }
+
+// SetDeviceTarget implements cti.AnyDevice (the user is the one user).
+func (d ctiDevices) SetDeviceTarget(_, name, target string) error {
+	return d.anyDevice.SetDeviceTarget(context.Background(), name, target)
+}
 func (d ctiDevices) Status(user string) (anydevice.Status, error) { return d.ctl().Status(user) }
 func (d ctiDevices) UserDevices(user string) ([]anydevice.Device, error) {
 	return d.ctl().UserDevices(user)
