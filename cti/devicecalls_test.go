@@ -353,3 +353,47 @@ func TestDeviceChangesAreEvents(t *testing.T) {
 	}
 	waitDevices(t, r.sub, "mobile back", func(dc cti.DevicesChanged) bool { return targetOf(dc.Devices, "mobile") == r.mobile.URI() })
 }
+
+// TestRemoteDevices (issue 10): over the control protocol a ctl.Remote
+// lists, switches and retargets the user's devices, and the changes
+// arrive as DevicesChanged events, as on the Service itself.
+func TestRemoteDevices(t *testing.T) {
+	r := newDeviceRig(t)
+	const token = "s3cret"
+	srv, err := ctl.ServerConfig{Addr: "127.0.0.1:0", Token: token, Logger: quietLog()}.Listen(t.Context(), r.me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rem, err := ctl.NewRemote(t.Context(), func(ctx context.Context) (*ctl.Client, error) { return ctl.Dial(ctx, srv.Addr(), token) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rem.Close()
+	sub := rem.Subscribe()
+	defer sub.Close()
+
+	if err := rem.SetDevice(t.Context(), "mobile"); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, sub, "mobile active", func(dc cti.DevicesChanged) bool { return len(dc.Active) > 0 && dc.Active[0] == "mobile" })
+	if act, err := rem.Devices(t.Context()); err != nil || !slices.Equal(act, []string{"mobile"}) {
+		t.Errorf("Devices: %v (%v), want [mobile]", act, err)
+	}
+	const next = "sip:newmobile@127.0.0.1:5998"
+	if err := rem.SetDeviceTarget(t.Context(), "mobile", next); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, sub, "the new target", func(dc cti.DevicesChanged) bool { return targetOf(dc.Devices, "mobile") == next })
+	devs, err := rem.DeviceList(t.Context())
+	if err != nil || targetOf(devs, "mobile") != next || !devs[0].Local {
+		t.Errorf("DeviceList: %+v (%v), want desk local and mobile at %s", devs, err, next)
+	}
+	var ce *ctl.Error
+	if err := rem.SetDeviceTarget(t.Context(), "desk", next); !errors.As(err, &ce) || ce.Code != ctl.CodeBadState {
+		t.Errorf("retarget desk: %v, want bad_state", err)
+	}
+	if err := rem.SetDeviceTarget(t.Context(), "mobile", ""); !errors.As(err, &ce) || ce.Code != ctl.CodeBadRequest {
+		t.Errorf("empty target: %v, want bad_request", err)
+	}
+}
