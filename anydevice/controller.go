@@ -363,7 +363,9 @@ func (c *Controller) SetDeviceTarget(userID, name, target string) error {
 		return fmt.Errorf("set device target %s: %w", d.Name, err)
 	}
 	if rule := u.Policy.judgeDevice(target); rule != "" {
-		return c.refuseTo(userID, target, rule, "device "+d.Name+" target "+target)
+		// Not a call that was asked for (refuseTo): no journal row for a
+		// call to target.
+		return c.refuse(userID, rule, "device "+d.Name+" target "+target)
 	}
 	c.mu.Lock()
 	cur := c.users[userID]

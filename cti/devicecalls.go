@@ -112,8 +112,10 @@ func (t *deviceTracker) watch(r AnyDeviceRoute) {
 						t.devicesChanged(r)
 					}
 				case anydevice.Refused:
-					if e.User == r.User {
+					if e.User == r.User && e.Target != "" {
 						t.notify(NoticeWarn, "AnyDevice refused "+e.Target+": "+e.Rule+" ("+e.Detail+")")
+					} else if e.User == r.User {
+						t.notify(NoticeWarn, "AnyDevice refused "+e.Detail+": "+e.Rule)
 					}
 				}
 			}
