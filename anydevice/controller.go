@@ -346,7 +346,9 @@ func (c *Controller) SetActiveDevice(userID string, names ...string) error {
 
 // SetDeviceTarget makes the user's device name ring target (a SIP URI or
 // a number) from now on, checked as a configured target is (the user's
-// policy judges a number). Calls under way keep their legs. The target is
+// policy judges a number). A device the user does not own, a target that
+// is none and one the policy refuses are refused (*RefusedError, rules
+// device-not-owned, not-a-target, or the policy's). Calls under way keep their legs. The target is
 // persisted with the active devices when Config.StatePath is set, so it
 // survives a restart; DeviceChanged reports it.
 func (c *Controller) SetDeviceTarget(userID, name, target string) error {
@@ -357,10 +359,10 @@ func (c *Controller) SetDeviceTarget(userID, name, target string) error {
 	}
 	d, ok := u.Device(name)
 	if !ok {
-		return fmt.Errorf("set device target: %w: %s", ErrNoSuchDevice, name)
+		return c.refuse(userID, "device-not-owned", "set the target of device "+name)
 	}
 	if err := checkTarget(target); err != nil {
-		return fmt.Errorf("set device target %s: %w", d.Name, err)
+		return c.refuse(userID, "not-a-target", "device "+d.Name+": "+err.Error())
 	}
 	if rule := u.Policy.judgeDevice(target); rule != "" {
 		// Not a call that was asked for (refuseTo): no journal row for a

@@ -35,10 +35,10 @@ func TestSetDeviceTarget(t *testing.T) {
 
 	for _, r := range []struct{ name, user, device, target, rule string }{
 		{"unknown user", "bob", "mobile", "+4917099999", ""},
-		{"unknown device", "alice", "car", "+4917099999", ""},
-		{"empty", "alice", "mobile", " ", ""},
-		{"not a target", "alice", "mobile", "0171 1234", ""},
-		{"a word", "alice", "mobile", "mymobile", ""},
+		{"unknown device", "alice", "car", "+4917099999", "device-not-owned"},
+		{"empty", "alice", "mobile", " ", "not-a-target"},
+		{"not a target", "alice", "mobile", "0171 1234", "not-a-target"},
+		{"a word", "alice", "mobile", "mymobile", "not-a-target"},
 		{"premium", "alice", "mobile", "+49900123456", "premium"},
 		{"international", "alice", "mobile", "sip:+33123456789@127.0.0.1", "international"},
 	} {
@@ -52,8 +52,8 @@ func TestSetDeviceTarget(t *testing.T) {
 			t.Errorf("%s: %v, want rule %q", r.name, err, r.rule)
 		}
 	}
-	if err := c.SetDeviceTarget("alice", "car", "+4917099999"); !errors.Is(err, anydevice.ErrNoSuchDevice) {
-		t.Errorf("unknown device: %v, want ErrNoSuchDevice", err)
+	if err := c.SetDeviceTarget("bob", "mobile", "+4917099999"); !errors.Is(err, anydevice.ErrNoSuchUser) {
+		t.Errorf("unknown user: %v, want ErrNoSuchUser", err)
 	}
 
 	// The controller's own subscribers hear of it too.

@@ -283,7 +283,7 @@ func (t *deviceTracker) setDeviceTarget(name, target string) error {
 	case r.Controller == nil:
 		return errors.New("cti: no AnyDevice controller")
 	case r.Local != "" && strings.EqualFold(name, r.Local):
-		return fmt.Errorf("%w: %s is this softphone: its address is the SIP account's", ErrBadState, r.Local)
+		return fmt.Errorf("%s is this softphone, its address is the SIP account's: %w", r.Local, ErrBadState)
 	}
 	return r.Controller.SetDeviceTarget(r.User, name, target)
 }
