@@ -150,6 +150,9 @@ func (c *Config) Validate() error {
 			if d.Name == "" || d.Target == "" {
 				return fmt.Errorf("users[%d].devices[%d]: name and target are required", i, j)
 			}
+			if err := checkTarget(d.Target); err != nil {
+				return fmt.Errorf("users[%d].devices[%d].target: %w", i, j, err)
+			}
 			if devs[strings.ToLower(d.Name)] {
 				return fmt.Errorf("users[%d].devices[%d]: %q twice", i, j, d.Name)
 			}
@@ -191,6 +194,27 @@ func (c *Config) Validate() error {
 		return errors.New("max_channels: negative")
 	}
 	return nil
+}
+
+// checkTarget checks a device target's form: a SIP, SIPS or tel URI, an
+// address with @, or a number; no blanks. The user's policy judges it
+// next (Policy.judgeDevice).
+func checkTarget(t string) error {
+	lower := strings.ToLower(t)
+	switch {
+	case t == "":
+		return errors.New("empty target")
+	case strings.ContainsAny(t, " \t\r\n<>\""):
+		return fmt.Errorf("%q: blanks, <, > or quotes in a target", t)
+	case strings.HasPrefix(lower, "sip:") || strings.HasPrefix(lower, "sips:") || strings.HasPrefix(lower, "tel:"):
+		if len(t) <= len("sips:") {
+			return fmt.Errorf("%q is not a URI", t)
+		}
+		return nil
+	case strings.Contains(t, "@") || looksNumeric(t):
+		return nil
+	}
+	return fmt.Errorf("%q is neither a SIP URI nor a number", t)
 }
 
 // isNumber reports whether s looks like an E.164 number: + and 4-15 digits.

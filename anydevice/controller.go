@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -37,7 +38,10 @@ type Controller struct {
 	orphans  map[phone.CallID][]phone.Event
 	ports    map[phone.CallID]*Port
 	charged  map[phone.CallID]bool // calls holding a trunk channel (gate.go)
-	channels int                   // len(charged)
+	// edits are the device targets set with SetDeviceTarget: user →
+	// device → target (saved with the active devices).
+	edits    map[string]map[string]savedTarget
+	channels int // len(charged)
 	// peakChannels is the most channels in use at once (tests, status).
 	peakChannels int
 	closed       bool
@@ -339,8 +343,86 @@ func (c *Controller) SetActiveDevice(userID string, names ...string) error {
 	return nil
 }
 
+// SetDeviceTarget makes the user's device name ring target (a SIP URI or
+// a number) from now on, checked as a configured target is (the user's
+// policy judges a number). A device the user does not own, a target that
+// is none and one the policy refuses are refused (*RefusedError, rules
+// device-not-owned, not-a-target, or the policy's). Calls under way keep their legs. The target is
+// persisted with the active devices when Config.StatePath is set, so it
+// survives a restart; DeviceChanged reports it.
+func (c *Controller) SetDeviceTarget(userID, name, target string) error {
+	target = strings.TrimSpace(target)
+	u, ok := c.user(userID)
+	if !ok {
+		return ErrNoSuchUser
+	}
+	d, ok := u.Device(name)
+	if !ok {
+		return c.refuse(userID, "device-not-owned", "set the target of device "+name)
+	}
+	if err := checkTarget(target); err != nil {
+		return c.refuse(userID, "not-a-target", "device "+d.Name+": "+err.Error())
+	}
+	if rule := u.Policy.judgeDevice(target); rule != "" {
+		// Not a call that was asked for (refuseTo): no journal row for a
+		// call to target.
+		return c.refuse(userID, rule, "device "+d.Name+" target "+target)
+	}
+	if err := c.cfg.routable(target); err != nil {
+		return fmt.Errorf("device %s: %w", d.Name, err)
+	}
+	c.mu.Lock()
+	cur := c.users[userID]
+	i := slices.IndexFunc(cur.Devices, func(x Device) bool { return strings.EqualFold(x.Name, name) })
+	if i < 0 { // gone meanwhile: devices are never removed, but be safe
+		c.mu.Unlock()
+		return fmt.Errorf("set device target: %w: %s", ErrNoSuchDevice, name)
+	}
+	if cur.Devices[i].Target == target {
+		c.mu.Unlock()
+		return nil
+	}
+	configured := cur.Devices[i].Target
+	if prev, ok := c.edits[userID][cur.Devices[i].Name]; ok {
+		configured = prev.Configured
+	}
+	c.editTarget(userID, cur.Devices[i].Name, savedTarget{Target: target, Configured: configured})
+	// A new slice: copies of the user (sessions, UserDevices) keep theirs.
+	devs := slices.Clone(cur.Devices)
+	devs[i].Target = target
+	cur.Devices = devs
+	d = devs[i]
+	c.mu.Unlock()
+	c.saveState()
+	c.emit(DeviceChanged{User: userID, Device: d})
+	return nil
+}
+
 type savedState struct {
 	Active map[string][]string `json:"active"`
+	// Targets are the device targets changed with SetDeviceTarget: user →
+	// device name → target.
+	Targets map[string]map[string]savedTarget `json:"targets,omitempty"`
+}
+
+// savedTarget is a device target set with SetDeviceTarget. It applies at
+// the next start while the device's configured target is still the one
+// it replaced: a changed configuration wins.
+type savedTarget struct {
+	Target     string `json:"target"`
+	Configured string `json:"configured"`
+}
+
+// editTarget records a device target set at run time (for saveState).
+// Callers hold c.mu, or own c (New).
+func (c *Controller) editTarget(user, device string, t savedTarget) {
+	if c.edits == nil {
+		c.edits = map[string]map[string]savedTarget{}
+	}
+	if c.edits[user] == nil {
+		c.edits[user] = map[string]savedTarget{}
+	}
+	c.edits[user][device] = t
 }
 
 func (c *Controller) loadState() {
@@ -355,6 +437,24 @@ func (c *Controller) loadState() {
 	if json.Unmarshal(b, &st) != nil {
 		c.log.Warn("state file unreadable", "path", c.cfg.StatePath)
 		return
+	}
+	for id, targets := range st.Targets {
+		u := c.users[id]
+		if u == nil {
+			continue
+		}
+		for name, t := range targets {
+			i := slices.IndexFunc(u.Devices, func(d Device) bool { return strings.EqualFold(d.Name, name) })
+			switch {
+			case i < 0 || u.Devices[i].Target != t.Configured:
+				continue // the configuration changed since: it wins
+			case checkTarget(t.Target) != nil || u.Policy.judgeDevice(t.Target) != "":
+				c.log.Warn("state file: device target refused", "user", id, "device", name)
+				continue
+			}
+			u.Devices[i].Target = t.Target
+			c.editTarget(id, u.Devices[i].Name, t)
+		}
 	}
 	for id, act := range st.Active {
 		u := c.users[id]
@@ -381,6 +481,12 @@ func (c *Controller) saveState() {
 	st := savedState{Active: map[string][]string{}}
 	for id, u := range c.users {
 		st.Active[id] = slices.Clone(u.Active)
+	}
+	if len(c.edits) > 0 {
+		st.Targets = map[string]map[string]savedTarget{}
+		for id, m := range c.edits {
+			st.Targets[id] = maps.Clone(m)
+		}
 	}
 	c.mu.Unlock()
 	b, _ := json.MarshalIndent(st, "", "  ")

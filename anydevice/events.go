@@ -134,6 +134,13 @@ type ActiveDeviceChanged struct {
 	Active []string `json:"active"`
 }
 
+// DeviceChanged reports a user's device with a new target
+// (SetDeviceTarget).
+type DeviceChanged struct {
+	User   string `json:"user"`
+	Device Device `json:"device"`
+}
+
 // DTMF reports a digit relayed across a session.
 type DTMF struct {
 	Session SessionID `json:"session"`
@@ -145,4 +152,5 @@ func (SessionChanged) anydeviceEvent()      {}
 func (SessionEnded) anydeviceEvent()        {}
 func (Refused) anydeviceEvent()             {}
 func (ActiveDeviceChanged) anydeviceEvent() {}
+func (DeviceChanged) anydeviceEvent()       {}
 func (DTMF) anydeviceEvent()                {}

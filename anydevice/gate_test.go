@@ -209,4 +209,7 @@ func TestNumbersNeedATrunk(t *testing.T) {
 	if st, _ := ctl.Status("alice"); len(st.Sessions) != 0 {
 		t.Errorf("a session was started: %+v", st.Sessions)
 	}
+	if err := ctl.SetDeviceTarget("alice", "mobile", "+4917012345"); !errors.Is(err, anydevice.ErrNoTrunk) {
+		t.Errorf("a number as the mobile's target without a trunk: %v, want ErrNoTrunk", err)
+	}
 }

@@ -25,6 +25,9 @@ type AnyDevice interface {
 	ActiveDevices(userID string) ([]string, error)
 	UserDevices(userID string) ([]anydevice.Device, error)
 	SetActiveDevice(userID string, names ...string) error
+	// SetDeviceTarget makes one of the user's devices ring target (a SIP
+	// URI or a number) from now on.
+	SetDeviceTarget(userID, name, target string) error
 	Callback(ctx context.Context, userID, destination string, o anydevice.CallbackOptions) (anydevice.SessionID, error)
 	// Subscribe and Status follow the user's sessions: they are calls of
 	// the Service (devicecalls.go), and the commands below act on them.

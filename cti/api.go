@@ -16,6 +16,7 @@ type (
 	DTMFReceived        = api.DTMFReceived
 	DialOptions         = api.DialOptions
 	DeviceInfo          = api.DeviceInfo
+	DevicesChanged      = api.DevicesChanged
 	DialResult          = api.DialResult
 	Direction           = api.Direction
 	EndCause            = api.EndCause

@@ -89,6 +89,7 @@ func (t *deviceTracker) watch(r AnyDeviceRoute) {
 				t.session(r, si, false)
 			}
 		}
+		t.devicesChanged(r) // the devices of this route
 		for {
 			select {
 			case <-quit:
@@ -102,9 +103,19 @@ func (t *deviceTracker) watch(r AnyDeviceRoute) {
 					t.session(r, e.Session, false)
 				case anydevice.SessionEnded:
 					t.session(r, e.Session, true)
-				case anydevice.Refused:
+				case anydevice.ActiveDeviceChanged:
 					if e.User == r.User {
+						t.devicesChanged(r)
+					}
+				case anydevice.DeviceChanged:
+					if e.User == r.User {
+						t.devicesChanged(r)
+					}
+				case anydevice.Refused:
+					if e.User == r.User && e.Target != "" {
 						t.notify(NoticeWarn, "AnyDevice refused "+e.Target+": "+e.Rule+" ("+e.Detail+")")
+					} else if e.User == r.User {
+						t.notify(NoticeWarn, "AnyDevice refused "+e.Detail+": "+e.Rule)
 					}
 				}
 			}
@@ -260,6 +271,34 @@ func (t *deviceTracker) setDevice(name string) error {
 	return r.Controller.SetActiveDevice(r.User, names...)
 }
 
+// devicesChanged publishes r.User's devices as they are now.
+func (t *deviceTracker) devicesChanged(r AnyDeviceRoute) {
+	act, err := r.Controller.ActiveDevices(r.User)
+	if err != nil {
+		return
+	}
+	devs, err := r.Controller.UserDevices(r.User)
+	if err != nil {
+		return
+	}
+	t.publish(DevicesChanged{Active: act, Devices: deviceInfos(r, devs)})
+}
+
+// setDeviceTarget makes the user's device name ring target. This
+// softphone's address is not the controller's to change.
+func (t *deviceTracker) setDeviceTarget(name, target string) error {
+	t.mu.Lock()
+	r := t.route
+	t.mu.Unlock()
+	switch {
+	case r.Controller == nil:
+		return errors.New("cti: no AnyDevice controller")
+	case r.Local != "" && strings.EqualFold(name, r.Local):
+		return fmt.Errorf("%s is this softphone, its address is the SIP account's: %w", r.Local, ErrBadState)
+	}
+	return r.Controller.SetDeviceTarget(r.User, name, target)
+}
+
 // devices returns the user's active devices (local alone without a
 // controller).
 func (t *deviceTracker) devices() ([]string, error) {
@@ -285,11 +324,16 @@ func (t *deviceTracker) deviceList() ([]DeviceInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return deviceInfos(r, devs), nil
+}
+
+// deviceInfos are the controller's devices as r's user sees them.
+func deviceInfos(r AnyDeviceRoute, devs []anydevice.Device) []DeviceInfo {
 	out := make([]DeviceInfo, 0, len(devs))
 	for _, d := range devs {
 		out = append(out, DeviceInfo{Name: d.Name, Target: d.Target, Local: r.Local != "" && strings.EqualFold(d.Name, r.Local)})
 	}
-	return out, nil
+	return out
 }
 
 // move carries a device call over to another device.
@@ -533,6 +577,17 @@ func (s *Service) SetDevice(ctx context.Context, name string) error {
 		return err
 	}
 	return s.devices.setDevice(name)
+}
+
+// SetDeviceTarget makes the user's device name (mobile, home, ...) ring
+// target, a SIP URI or a number, from now on; the controller checks it
+// against the user's policy and keeps it across restarts. This
+// softphone's own device is refused (ErrBadState).
+func (s *Service) SetDeviceTarget(ctx context.Context, name, target string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.devices.setDeviceTarget(name, target)
 }
 
 // Devices returns the user's active devices, first the one calls go to.

@@ -3,6 +3,7 @@ package cti_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -282,4 +283,117 @@ func TestDeviceFollowMe(t *testing.T) {
 			t.Fatalf("journal %+v, want exactly one missed call", rows)
 		}
 	})
+}
+
+// waitDevices waits for a DevicesChanged on sub matching pred.
+func waitDevices(t *testing.T, sub *cti.Subscription, what string, pred func(cti.DevicesChanged) bool) cti.DevicesChanged {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-sub.C:
+			if dc, ok := ev.(cti.DevicesChanged); ok && pred(dc) {
+				return dc
+			}
+		case <-deadline:
+			t.Fatalf("waiting for %s", what)
+		}
+	}
+}
+
+// targetOf is device name's target in devs.
+func targetOf(devs []cti.DeviceInfo, name string) string {
+	for _, d := range devs {
+		if d.Name == name {
+			return d.Target
+		}
+	}
+	return ""
+}
+
+// TestDeviceChangesAreEvents (issue 10): switching the active device and
+// changing a device's target reach subscribers as DevicesChanged with the
+// whole new value, on the Service and on a Line; this softphone's own
+// device is not the controller's to retarget.
+func TestDeviceChangesAreEvents(t *testing.T) {
+	r := newDeviceRig(t)
+	if err := r.me.SetDevice(t.Context(), "mobile"); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, r.sub, "mobile active", func(dc cti.DevicesChanged) bool {
+		return len(dc.Active) > 0 && dc.Active[0] == "mobile" && len(dc.Devices) == 2
+	})
+
+	line := cti.NewLine(r.ad, "me", quietLog())
+	defer line.Close()
+	lsub := line.Subscribe()
+	defer lsub.Close()
+
+	const next = "sip:newmobile@127.0.0.1:5998"
+	if err := r.me.SetDeviceTarget(t.Context(), "mobile", next); err != nil {
+		t.Fatalf("SetDeviceTarget: %v", err)
+	}
+	for _, sub := range []*cti.Subscription{r.sub, lsub} {
+		dc := waitDevices(t, sub, "mobile's new target", func(dc cti.DevicesChanged) bool { return targetOf(dc.Devices, "mobile") == next })
+		if !slices.Equal(dc.Active, []string{"mobile"}) {
+			t.Errorf("DevicesChanged active %v, want [mobile]", dc.Active)
+		}
+	}
+	if devs, err := r.me.DeviceList(t.Context()); err != nil || targetOf(devs, "mobile") != next {
+		t.Errorf("DeviceList after the edit: %+v (%v)", devs, err)
+	}
+	if err := r.me.SetDeviceTarget(t.Context(), "desk", "sip:x@127.0.0.1"); !errors.Is(err, cti.ErrBadState) {
+		t.Errorf("retarget desk: %v, want ErrBadState", err)
+	}
+	if err := line.SetDeviceTarget(t.Context(), "mobile", "+49900123456"); err == nil {
+		t.Error("a premium target was accepted")
+	}
+	if err := line.SetDeviceTarget(t.Context(), "mobile", r.mobile.URI()); err != nil {
+		t.Fatalf("Line.SetDeviceTarget: %v", err)
+	}
+	waitDevices(t, r.sub, "mobile back", func(dc cti.DevicesChanged) bool { return targetOf(dc.Devices, "mobile") == r.mobile.URI() })
+}
+
+// TestRemoteDevices (issue 10): over the control protocol a ctl.Remote
+// lists, switches and retargets the user's devices, and the changes
+// arrive as DevicesChanged events, as on the Service itself.
+func TestRemoteDevices(t *testing.T) {
+	r := newDeviceRig(t)
+	const token = "s3cret"
+	srv, err := ctl.ServerConfig{Addr: "127.0.0.1:0", Token: token, Logger: quietLog()}.Listen(t.Context(), r.me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rem, err := ctl.NewRemote(t.Context(), func(ctx context.Context) (*ctl.Client, error) { return ctl.Dial(ctx, srv.Addr(), token) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rem.Close()
+	sub := rem.Subscribe()
+	defer sub.Close()
+
+	if err := rem.SetDevice(t.Context(), "mobile"); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, sub, "mobile active", func(dc cti.DevicesChanged) bool { return len(dc.Active) > 0 && dc.Active[0] == "mobile" })
+	if act, err := rem.Devices(t.Context()); err != nil || !slices.Equal(act, []string{"mobile"}) {
+		t.Errorf("Devices: %v (%v), want [mobile]", act, err)
+	}
+	const next = "sip:newmobile@127.0.0.1:5998"
+	if err := rem.SetDeviceTarget(t.Context(), "mobile", next); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, sub, "the new target", func(dc cti.DevicesChanged) bool { return targetOf(dc.Devices, "mobile") == next })
+	devs, err := rem.DeviceList(t.Context())
+	if err != nil || targetOf(devs, "mobile") != next || !devs[0].Local {
+		t.Errorf("DeviceList: %+v (%v), want desk local and mobile at %s", devs, err, next)
+	}
+	var ce *ctl.Error
+	if err := rem.SetDeviceTarget(t.Context(), "desk", next); !errors.As(err, &ce) || ce.Code != ctl.CodeBadState {
+		t.Errorf("retarget desk: %v, want bad_state", err)
+	}
+	if err := rem.SetDeviceTarget(t.Context(), "mobile", ""); !errors.As(err, &ce) || ce.Code != ctl.CodeBadRequest {
+		t.Errorf("empty target: %v, want bad_request", err)
+	}
 }

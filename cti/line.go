@@ -197,6 +197,11 @@ func (l *Line) RejectRefer(context.Context, CallID) error { return ErrBadState }
 // SetDevice makes name the user's active device.
 func (l *Line) SetDevice(ctx context.Context, name string) error { return l.t.setDevice(name) }
 
+// SetDeviceTarget makes the user's device name ring target from now on.
+func (l *Line) SetDeviceTarget(ctx context.Context, name, target string) error {
+	return l.t.setDeviceTarget(name, target)
+}
+
 // Devices returns the user's active devices.
 func (l *Line) Devices(ctx context.Context) ([]string, error) { return l.t.devices() }
 

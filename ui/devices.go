@@ -14,64 +14,47 @@ import (
 	"github.com/anyphone/anyphone/cti/api"
 )
 
-// Devices is the user's AnyDevice side: the devices calls can live on
-// (desk is this softphone), which are active, and the callback sessions
-// under way. cmd wires the embedded anydevice controller here; the UI
-// reaches it only through this interface.
-type Devices interface {
-	// DeviceStatus returns the devices, the active ones and the sessions.
-	DeviceStatus(ctx context.Context) (DeviceStatus, error)
-	// SetActiveDevice makes one device the active one: outgoing calls go
+// DeviceController is the user's AnyDevice side of a Controller
+// (*cti.Service with an AnyDevice controller, ctl.Remote): the devices
+// calls can live on (one may be this softphone), which are active, and
+// moving a call to another. The calls carried by other devices are the
+// Controller's calls (CallInfo.Device); its Hangup, Hold and Resume act on
+// them. api.DevicesChanged reports a change. Without it the devices pane
+// is off.
+type DeviceController interface {
+	// Devices returns the active devices, first the one calls go to.
+	Devices(ctx context.Context) ([]string, error)
+	// DeviceList returns all of the user's devices.
+	DeviceList(ctx context.Context) ([]api.DeviceInfo, error)
+	// SetDevice makes one device the active one: outgoing calls go
 	// through it (callback) and incoming calls ring it.
-	SetActiveDevice(ctx context.Context, name string) error
-	// HangupSession and HoldSession control a callback or follow-me call.
-	HangupSession(ctx context.Context, id string) error
-	HoldSession(ctx context.Context, id string, on bool) error
-	// Updates is signalled when the status changed; nil if it never is.
-	Updates() <-chan struct{}
+	SetDevice(ctx context.Context, name string) error
+	// Move carries a call on another device over to device.
+	Move(ctx context.Context, id api.CallID, device string) error
 }
 
-// DeviceEditor is implemented by Devices that can change where a device
-// rings (the embedded AnyDevice controller of cmd does, and keeps the
-// change across runs). Without it the edit key is off.
+// DeviceEditor is implemented by DeviceControllers that can change where a
+// device rings (*cti.Service and ctl.Remote do; the AnyDevice controller
+// keeps the change across runs). Without it the edit key is off.
 type DeviceEditor interface {
 	// SetDeviceTarget makes the device named name ring target, a SIP URI
 	// or a number.
 	SetDeviceTarget(ctx context.Context, name, target string) error
 }
 
-// Device is one of the user's devices.
-type Device struct {
-	Name   string // desk, mobile, home, ...
-	Target string // SIP URI or number
-	Local  bool   // this softphone (calls stay on the local line)
-}
-
-// DeviceSession is a call carried by another device.
-type DeviceSession struct {
-	ID     string
-	Kind   string // callback, follow-me
-	Remote string
-	Device string
-	State  string // device-ringing, remote-ringing, bridged, ...
-	Held   bool
-}
-
-// DeviceStatus is the devices pane's data.
-type DeviceStatus struct {
-	Devices     []Device
-	Active      []string
-	Sessions    []DeviceSession
-	Channels    int // trunk channels in use
-	MaxChannels int // 0: unlimited
+// deviceStatus is the devices pane's data: the devices and the active
+// ones. The calls on other devices come from the call list.
+type deviceStatus struct {
+	Devices []api.DeviceInfo
+	Active  []string
 }
 
 // activeLabel is the active devices for the header: "desk", "mobile+home".
-func (s DeviceStatus) activeLabel() string { return strings.Join(s.Active, "+") }
+func (s deviceStatus) activeLabel() string { return strings.Join(s.Active, "+") }
 
 // remoteActive reports whether the first active device is not this
 // softphone, so dialling goes through a callback.
-func (s DeviceStatus) remoteActive() bool {
+func (s deviceStatus) remoteActive() bool {
 	if len(s.Active) == 0 {
 		return false
 	}
@@ -83,34 +66,38 @@ func (s DeviceStatus) remoteActive() bool {
 	return false
 }
 
-// devicesMsg carries a fresh DeviceStatus.
+// local is this softphone's device name ("" when none is: attached to a
+// shared controller).
+func (s deviceStatus) local() string {
+	for _, d := range s.Devices {
+		if d.Local {
+			return d.Name
+		}
+	}
+	return ""
+}
+
+// devicesMsg carries a fresh deviceStatus.
 type devicesMsg struct {
-	st  DeviceStatus
+	st  deviceStatus
 	err error
 }
 
-// devicesChangedMsg: the Devices' Updates channel fired.
-type devicesChangedMsg struct{}
+// fetchDevices reads the devices and the active ones.
+func fetchDevices(ctx context.Context, d DeviceController) devicesMsg {
+	act, err := d.Devices(ctx)
+	if err != nil {
+		return devicesMsg{err: err}
+	}
+	list, err := d.DeviceList(ctx)
+	return devicesMsg{st: deviceStatus{Devices: list, Active: act}, err: err}
+}
 
-func devicesCmd(d Devices, timeout time.Duration) tea.Cmd {
+func devicesCmd(d DeviceController, timeout time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		st, err := d.DeviceStatus(ctx)
-		return devicesMsg{st: st, err: err}
-	}
-}
-
-// waitDevices waits for the next change; Update re-arms it.
-func waitDevices(ch <-chan struct{}) tea.Cmd {
-	if ch == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		if _, ok := <-ch; !ok {
-			return nil
-		}
-		return devicesChangedMsg{}
+		return fetchDevices(ctx, d)
 	}
 }
 
@@ -120,10 +107,13 @@ type devicesPane struct {
 	st     *Styles
 	km     *KeyMap
 	w, h   int
-	status DeviceStatus
+	status deviceStatus
+	// calls are the Controller's calls carried by another device than
+	// this softphone (set from the call list).
+	calls  []api.CallInfo
 	loaded bool
 	err    error
-	sel    int // over devices, then sessions
+	sel    int // over devices, then calls
 }
 
 func (p *devicesPane) SetSize(w, h int) { p.w, p.h = w, max(h, 3) }
@@ -136,20 +126,43 @@ func (p *devicesPane) set(msg devicesMsg) {
 	p.clamp()
 }
 
-func (p *devicesPane) rowsTotal() int { return len(p.status.Devices) + len(p.status.Sessions) }
+// setCalls keeps the calls of all that are carried by another device.
+func (p *devicesPane) setCalls(all []api.CallInfo) {
+	local := p.status.local()
+	p.calls = p.calls[:0]
+	for _, c := range all {
+		if c.Device != "" && !strings.EqualFold(c.Device, local) && c.State != api.CallEnded {
+			p.calls = append(p.calls, c)
+		}
+	}
+	p.clamp()
+}
+
+func (p *devicesPane) rowsTotal() int { return len(p.status.Devices) + len(p.calls) }
 
 func (p *devicesPane) clamp() { p.sel = min(max(p.sel, 0), max(p.rowsTotal()-1, 0)) }
 
-// selected returns the selected device or session.
-func (p *devicesPane) selected() (dev *Device, sess *DeviceSession) {
+// selected returns the selected device or call.
+func (p *devicesPane) selected() (dev *api.DeviceInfo, call *api.CallInfo) {
 	n := len(p.status.Devices)
 	switch {
 	case p.sel < n:
 		return &p.status.Devices[p.sel], nil
-	case p.sel-n < len(p.status.Sessions):
-		return nil, &p.status.Sessions[p.sel-n]
+	case p.sel-n < len(p.calls):
+		return nil, &p.calls[p.sel-n]
 	}
 	return nil, nil
+}
+
+// callKind is how a call on another device began: callback, follow-me.
+func callKind(c api.CallInfo) string {
+	if k, ok := strings.CutPrefix(c.Rule, "anydevice:"); ok {
+		return k
+	}
+	if c.Direction == api.Incoming {
+		return "incoming"
+	}
+	return "outgoing"
 }
 
 func (p *devicesPane) View() string {
@@ -190,29 +203,26 @@ func (p *devicesPane) View() string {
 		b.WriteString("\n" + line)
 	}
 	b.WriteString("\n")
-	noun := "channels"
-	if p.status.Channels == 1 {
-		noun = "channel"
-	}
-	ch := fmt.Sprintf("%d %s in use", p.status.Channels, noun)
-	if p.status.MaxChannels > 0 {
-		ch = fmt.Sprintf("%d of %d %s in use", p.status.Channels, p.status.MaxChannels, noun)
-	}
-	b.WriteString("\n" + p.st.Title.Render("Calls on other devices") + p.st.Dim.Render("  "+ch))
-	if len(p.status.Sessions) == 0 {
-		b.WriteString("\n" + p.st.Dim.Render(fitLine("  none — with mobile or home active, dialling rings that device first", p.w)))
+	b.WriteString("\n" + p.st.Title.Render("Calls on other devices"))
+	if len(p.calls) == 0 {
+		b.WriteString("\n" + p.st.Dim.Render(fitLine("  none — with another device active, dialling rings that device first", p.w)))
 	}
 	n := len(p.status.Devices)
-	for i, s := range p.status.Sessions {
+	for i, c := range p.calls {
 		cursor := "  "
 		if n+i == p.sel {
 			cursor = "▸ "
 		}
 		held := ""
-		if s.Held {
+		if c.LocalHold {
 			held = " [hold]"
 		}
-		line := fitLine(fmt.Sprintf("%s%-9s %-15s %s via %s%s", cursor, s.Kind, s.State, s.Remote, s.Device, held), p.w)
+		name, number := peerNames(c.Remote)
+		who := number
+		if name != number && name != "" {
+			who = name + " (" + number + ")"
+		}
+		line := fitLine(fmt.Sprintf("%s%-9s %-9s %s via %s%s", cursor, callKind(c), c.State, who, c.Device, held), p.w)
 		if n+i == p.sel {
 			line = p.st.Selected.Render(line)
 		}
@@ -227,19 +237,28 @@ func (p *devicesPane) ShortHelp() []key.Binding {
 
 func (p *devicesPane) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
 
+// deviceController returns the Controller's AnyDevice side, if it has one.
+func (m *Model) deviceController() (DeviceController, bool) {
+	d, ok := m.ctl.(DeviceController)
+	return d, ok
+}
+
 // openDevices shows the devices pane and loads it.
 func (m *Model) openDevices() tea.Cmd {
-	if m.opts.Devices == nil {
+	d, ok := m.deviceController()
+	if !ok {
 		m.notice.set(api.NoticeInfo, "no AnyDevice controller: "+ErrNotAvailable.Error())
 		return nil
 	}
 	m.mode = modeDevices
-	return devicesCmd(m.opts.Devices, m.opts.CommandTimeout)
+	m.devices.setCalls(m.calls.calls)
+	return devicesCmd(d, m.opts.CommandTimeout)
 }
 
 // onDevices applies a fresh status to the pane and the header.
 func (m *Model) onDevices(msg devicesMsg) {
 	m.devices.set(msg)
+	m.devices.setCalls(m.calls.calls)
 	if msg.err == nil {
 		m.header.active = msg.st.activeLabel()
 	}
@@ -247,17 +266,19 @@ func (m *Model) onDevices(msg devicesMsg) {
 
 // devicesKey handles a key in the devices pane.
 func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
-	d, p := m.opts.Devices, &m.devices
+	d, _ := m.deviceController()
+	p := &m.devices
 	timeout := m.opts.CommandTimeout
-	refresh := func(ctx context.Context, what string, f func(ctx context.Context) error) tea.Cmd {
+	// refresh runs f, then reads the devices again (DevicesChanged
+	// follows too; the read shows the change even if it is lost).
+	refresh := func(what string, f func(ctx context.Context) error) tea.Cmd {
 		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(ctx, timeout)
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			if err := f(ctx); err != nil {
 				return resultMsg{what: what, err: err}
 			}
-			st, err := d.DeviceStatus(ctx)
-			return devicesMsg{st: st, err: err}
+			return fetchDevices(ctx, d)
 		}
 	}
 	switch {
@@ -276,7 +297,7 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		name := dev.Name
 		m.notice.set(api.NoticeInfo, "calls now go to "+name)
-		return refresh(context.Background(), "switch to "+name, func(ctx context.Context) error { return d.SetActiveDevice(ctx, name) })
+		return refresh("switch to "+name, func(ctx context.Context) error { return d.SetDevice(ctx, name) })
 	case key.Matches(msg, m.km.Edit):
 		dev, _ := p.selected()
 		switch {
@@ -289,14 +310,17 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.mode, m.afterPrompt = modePrompt, modeDevices
 		return m.dial.openDevice(dev.Name, dev.Target)
 	case key.Matches(msg, m.km.Hangup):
-		if _, s := p.selected(); s != nil {
-			id := s.ID
-			return refresh(context.Background(), "hang up", func(ctx context.Context) error { return d.HangupSession(ctx, id) })
+		if _, c := p.selected(); c != nil {
+			id := c.ID
+			return m.do("hang up", func(ctx context.Context, ctl Controller) error { return ctl.Hangup(ctx, id) })
 		}
 	case key.Matches(msg, m.km.Hold):
-		if _, s := p.selected(); s != nil {
-			id, on := s.ID, !s.Held
-			return refresh(context.Background(), "hold", func(ctx context.Context) error { return d.HoldSession(ctx, id, on) })
+		if _, c := p.selected(); c != nil {
+			id := c.ID
+			if c.LocalHold {
+				return m.do("resume", func(ctx context.Context, ctl Controller) error { return ctl.Resume(ctx, id) })
+			}
+			return m.do("hold", func(ctx context.Context, ctl Controller) error { return ctl.Hold(ctx, id) })
 		}
 	}
 	return nil
@@ -304,12 +328,13 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 
 // editDevice sets a device's new number or URI and reloads the pane.
 func (m *Model) editDevice(name, target string) tea.Cmd {
-	ed, ok := m.opts.Devices.(DeviceEditor)
-	if !ok {
+	ed, ok := m.ctl.(DeviceEditor)
+	d, isDev := m.deviceController()
+	if !ok || !isDev {
 		m.notice.set(api.NoticeInfo, ErrNotAvailable.Error())
 		return nil
 	}
-	d, timeout := m.opts.Devices, m.opts.CommandTimeout
+	timeout := m.opts.CommandTimeout
 	m.notice.set(api.NoticeInfo, name+" now rings "+target)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -317,7 +342,6 @@ func (m *Model) editDevice(name, target string) tea.Cmd {
 		if err := ed.SetDeviceTarget(ctx, name, target); err != nil {
 			return resultMsg{what: "edit " + name, err: err}
 		}
-		st, err := d.DeviceStatus(ctx)
-		return devicesMsg{st: st, err: err}
+		return fetchDevices(ctx, d)
 	}
 }

@@ -6,11 +6,13 @@
 // product through Controller, a small interface that *cti.Service
 // implements, and follows it through an api.Subscription read by a re-armed
 // tea.Cmd. Update never blocks: every command to the Controller runs inside
-// a tea.Cmd that returns a result message. Optional interfaces of the Controller (Transferer,
-// PolicyController, Journaler, HoldWither, ReferAnswerer) switch on the
-// keys and panes that need them; Options.Devices is the AnyDevice side
-// (with DeviceEditor, E edits a device's number or URI). The dial line
-// completes the journal's recent numbers and URIs before the contacts.
+// a tea.Cmd that returns a result message. Optional interfaces of the
+// Controller (Transferer, PolicyController, Journaler, HoldWither,
+// ReferAnswerer, DeviceController, DeviceEditor) switch on the keys and
+// panes that need them: DeviceController is the AnyDevice side (the devices
+// pane; the calls on other devices are the Controller's own calls), with
+// DeviceEditor E edits a device's number or URI. The dial line completes
+// the journal's recent numbers and URIs before the contacts.
 //
 // ui speaks the words of cti/api (events, call data, Snapshot); it may
 // import cti/api, cti/busy, cti/journal, audio and the charm libraries. It

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ type fakeCtl struct {
 	policy  busy.Policy
 	unread  int
 	entries []journal.Entry
-	devs    *fakeDevices // Options.Devices when set
+	devs    *fakeDevices // set: newTestModel hands the UI a devCtl
 }
 
 func newFake() *fakeCtl {
@@ -194,14 +195,16 @@ func newTestModel(t testing.TB, f *fakeCtl, w, h int, calls ...cti.CallInfo) *Mo
 	t.Helper()
 	f.snap.Calls = calls
 	var ctl Controller = f
-	if f.plain {
+	switch {
+	case f.plain:
 		ctl = plainCtl{f}
+	case f.devs != nil:
+		ctl = devCtl{f}
 	}
 	m := New(ctl, Options{
 		NoBell: true, NoColor: true,
 		Now:          func() time.Time { return base.Add(75 * time.Second) },
 		Location:     time.UTC,
-		Devices:      f.devicesOpt(),
 		Levels:       func() (float64, float64) { return 0.5, 0.01 },
 		AudioDevices: []string{"auto", "null", "portaudio:default"},
 		Account:      "sip:me@127.0.0.1:5060",
@@ -322,62 +325,78 @@ func journalFixture() []journal.Entry {
 	}
 }
 
-// fakeDevices is a Devices recording into its fakeCtl's log.
+// fakeDevices is the AnyDevice side of a fakeCtl (devCtl hands it to
+// the UI).
 type fakeDevices struct {
-	f  *fakeCtl
-	st DeviceStatus
+	devs   []cti.DeviceInfo
+	active []string
 }
 
-func (f *fakeCtl) devicesOpt() Devices {
-	if f.devs == nil {
-		return nil
-	}
-	return f.devs
-}
-
-// withDevices gives f desk, mobile and home, desk active, no sessions.
+// withDevices gives f desk, mobile and home, desk active: newTestModel
+// hands the UI a devCtl.
 func (f *fakeCtl) withDevices() *fakeDevices {
-	f.devs = &fakeDevices{f: f, st: DeviceStatus{
-		Devices: []Device{
+	f.devs = &fakeDevices{
+		devs: []cti.DeviceInfo{
 			{Name: "desk", Target: "sip:me@127.0.0.1:5060", Local: true},
 			{Name: "mobile", Target: "+4917012345"},
 			{Name: "home", Target: "sip:home@192.0.2.7"},
 		},
-		Active: []string{"desk"},
-	}}
+		active: []string{"desk"},
+	}
 	return f.devs
 }
 
-func (d *fakeDevices) DeviceStatus(context.Context) (DeviceStatus, error) {
-	d.f.mu.Lock()
-	defer d.f.mu.Unlock()
-	return d.st, nil
+// devCtl is a fakeCtl with devices: a DeviceController and DeviceEditor
+// recording into the fake's log.
+type devCtl struct{ *fakeCtl }
+
+func (d devCtl) Devices(context.Context) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.devs.active), nil
 }
-func (d *fakeDevices) SetActiveDevice(_ context.Context, name string) error {
-	d.f.mu.Lock()
-	d.st.Active = []string{name}
-	d.f.mu.Unlock()
-	return d.f.rec("set-active %s", name)
+func (d devCtl) DeviceList(context.Context) ([]cti.DeviceInfo, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.devs.devs), nil
 }
-func (d *fakeDevices) HangupSession(_ context.Context, id string) error {
-	return d.f.rec("hangup-session %s", id)
+func (d devCtl) SetDevice(_ context.Context, name string) error {
+	d.mu.Lock()
+	d.devs.active = []string{name}
+	d.mu.Unlock()
+	return d.rec("set-device %s", name)
 }
-func (d *fakeDevices) HoldSession(_ context.Context, id string, on bool) error {
-	return d.f.rec("hold-session %s %v", id, on)
+func (d devCtl) Move(_ context.Context, id cti.CallID, device string) error {
+	return d.rec("move %s %s", id, device)
 }
-func (d *fakeDevices) Updates() <-chan struct{} { return nil }
-func (d *fakeDevices) SetDeviceTarget(_ context.Context, name, target string) error {
-	d.f.mu.Lock()
-	for i := range d.st.Devices {
-		if d.st.Devices[i].Name == name {
-			d.st.Devices[i].Target = target
+func (d devCtl) SetDeviceTarget(_ context.Context, name, target string) error {
+	d.mu.Lock()
+	for i := range d.devs.devs {
+		if d.devs.devs[i].Name == name {
+			d.devs.devs[i].Target = target
 		}
 	}
-	d.f.mu.Unlock()
-	return d.f.rec("set-target %s %s", name, target)
+	d.mu.Unlock()
+	return d.rec("set-target %s %s", name, target)
+}
+
+// noEditCtl is a devCtl without DeviceEditor.
+type noEditCtl struct{ *fakeCtl }
+
+func (d noEditCtl) Devices(ctx context.Context) ([]string, error) { return devCtl(d).Devices(ctx) }
+func (d noEditCtl) DeviceList(ctx context.Context) ([]cti.DeviceInfo, error) {
+	return devCtl(d).DeviceList(ctx)
+}
+func (d noEditCtl) SetDevice(ctx context.Context, name string) error {
+	return devCtl(d).SetDevice(ctx, name)
+}
+func (d noEditCtl) Move(ctx context.Context, id cti.CallID, device string) error {
+	return devCtl(d).Move(ctx, id, device)
 }
 
 var (
-	_ Devices      = (*fakeDevices)(nil)
-	_ DeviceEditor = (*fakeDevices)(nil)
+	_ DeviceController = devCtl{}
+	_ DeviceEditor     = devCtl{}
+	_ DeviceController = noEditCtl{}
+	_ Transferer       = devCtl{}
 )

@@ -83,11 +83,8 @@ func TestGoldenViews(t *testing.T) {
 		{name: "dial_recent", keys: []string{"d", "+", "4"}, setup: func(m *Model) {
 			m.Update(recentMsg{targets: []string{"+4930111", "sip:echo@127.0.0.1:5062", "+4930222"}})
 		}},
-		{name: "devices_mobile_call", devices: true, keys: []string{"D"}, setup: func(m *Model) {
-			d := m.opts.Devices.(*fakeDevices)
-			d.st.Active = []string{"mobile"}
-			d.st.Sessions = []DeviceSession{{ID: "s1", Kind: "callback", Remote: "+4930123456", Device: "mobile", State: "bridged", Held: true}}
-			d.st.Channels, d.st.MaxChannels = 2, 10
+		{name: "devices_mobile_call", devices: true, keys: []string{"D"}, calls: []cti.CallInfo{mobileCall()}, setup: func(m *Model) {
+			m.ctl.(devCtl).devs.active = []string{"mobile"}
 		}},
 		{name: "settings", keys: []string{"S", "down"}, setup: func(m *Model) {
 			m.settings.switcher = newFakeAudio()
@@ -127,4 +124,11 @@ func TestGoldenViews(t *testing.T) {
 			})
 		}
 	}
+}
+
+// mobileCall is a held callback carried by the mobile.
+func mobileCall() cti.CallInfo {
+	c := held(call("ds1", cti.Outgoing, cti.CallActive, "", "+4930123456", 0, 5))
+	c.Device, c.Rule = "mobile", "anydevice:callback"
+	return c
 }

@@ -49,9 +49,6 @@ type Options struct {
 	Now func() time.Time
 	// Location is where journal times are shown; nil means time.Local.
 	Location *time.Location
-	// Devices is the AnyDevice side (devices pane, active device in the
-	// header); nil hides it.
-	Devices Devices
 	// Levels returns the microphone and speaker peaks (0..1) for the
 	// settings pane's meter (audio.Hub.Levels); nil shows silence.
 	Levels func() (mic, speaker float64)
@@ -123,7 +120,8 @@ func New(ctl Controller, o Options) *Model {
 		d := DefaultKeyMap()
 		km = &d
 	}
-	if _, ok := o.Devices.(DeviceEditor); !ok {
+	_, isDev := ctl.(DeviceController)
+	if _, ok := ctl.(DeviceEditor); !ok || !isDev {
 		km.Edit.SetEnabled(false)
 	}
 	if _, ok := ctl.(Transferer); !ok {
@@ -309,8 +307,8 @@ func (m *Model) Init() tea.Cmd {
 	if j, ok := m.ctl.(Journaler); ok {
 		cmds = append(cmds, unreadCmd(j, m.opts.CommandTimeout), recentCmd(j, m.opts.CommandTimeout))
 	}
-	if d := m.opts.Devices; d != nil {
-		cmds = append(cmds, devicesCmd(d, m.opts.CommandTimeout), waitDevices(d.Updates()))
+	if d, ok := m.deviceController(); ok {
+		cmds = append(cmds, devicesCmd(d, m.opts.CommandTimeout))
 	}
 	if c := m.startTick(); c != nil {
 		cmds = append(cmds, c)
@@ -329,6 +327,7 @@ func (m *Model) startTick() tea.Cmd {
 func (m *Model) applySnapshot(s api.Snapshot) {
 	m.calls.reset(s.Calls)
 	m.header.calls = len(m.calls.calls)
+	m.devices.setCalls(m.calls.calls)
 	if len(s.Regs) > 0 {
 		r := s.Regs[0]
 		m.header.reg = &r
@@ -380,7 +379,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.notice.set(api.NoticeWarn, "the phone stopped")
 		return m, nil
 	case api.Lagged:
-		return m, tea.Batch(waitEvent(m.sub), snapshotCmd(m.ctl))
+		cmds := []tea.Cmd{waitEvent(m.sub), snapshotCmd(m.ctl)}
+		if d, ok := m.deviceController(); ok {
+			cmds = append(cmds, devicesCmd(d, m.opts.CommandTimeout)) // a change may be among the lost
+		}
+		return m, tea.Batch(cmds...)
+	case api.DevicesChanged:
+		m.onDevices(devicesMsg{st: deviceStatus{Devices: msg.Devices, Active: msg.Active}})
+		return m, waitEvent(m.sub)
 	case snapshotMsg:
 		m.applySnapshot(msg.snap)
 		return m, m.startTick()
@@ -470,8 +476,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case audioSwitchedMsg:
 		m.onAudioSwitched(msg)
 		return m, nil
-	case devicesChangedMsg:
-		return m, tea.Batch(devicesCmd(m.opts.Devices, m.opts.CommandTimeout), waitDevices(m.opts.Devices.Updates()))
 	case promptDoneMsg:
 		return m, m.onPrompt(msg)
 	case tea.MouseClickMsg:
@@ -510,6 +514,7 @@ func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 	}
 	isNew := m.calls.upsert(c)
 	m.header.calls = len(m.calls.calls)
+	m.devices.setCalls(m.calls.calls)
 	var cmds []tea.Cmd
 	name, number := peerNames(c.Remote)
 	who := name

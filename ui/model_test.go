@@ -450,11 +450,14 @@ func TestJournalPane(t *testing.T) {
 }
 
 func TestDevicesPane(t *testing.T) {
-	sess := DeviceSession{ID: "s1", Kind: "callback", Remote: "+4930123456", Device: "mobile", State: "bridged"}
+	onMobile := call("ds1", cti.Outgoing, cti.CallActive, "", "+4930123456", 0, 5)
+	onMobile.Device, onMobile.Rule = "mobile", "anydevice:callback"
+	onDesk := call("c1", cti.Incoming, cti.CallActive, "Bob", "1002", 0, 5)
+	onDesk.Device = "desk"
 	tests := []struct {
 		name       string
 		noDevices  bool
-		sessions   []DeviceSession
+		calls      []cti.CallInfo
 		active     string
 		keys       []string
 		msg        tea.Msg // sent after the keys
@@ -462,17 +465,26 @@ func TestDevicesPane(t *testing.T) {
 		wantMode   mode
 		wantHeader string
 		wantNotice string
+		wantShown  string
 	}{
 		{name: "opens", keys: []string{"D"}, wantMode: modeDevices, wantHeader: "on desk"},
 		{name: "without AnyDevice", noDevices: true, keys: []string{"D"}, wantMode: modeCalls, wantNotice: "no AnyDevice controller"},
-		{name: "switch to mobile", keys: []string{"D", "down", "enter"}, want: []string{"set-active mobile"}, wantMode: modeDevices,
+		{name: "switch to mobile", keys: []string{"D", "down", "enter"}, want: []string{"set-device mobile"}, wantMode: modeDevices,
 			wantHeader: "on mobile", wantNotice: "calls now go to mobile"},
-		{name: "space selects too", keys: []string{"D", "down", "down", "space"}, want: []string{"set-active home"}, wantMode: modeDevices, wantHeader: "on home"},
-		{name: "hang up a session", sessions: []DeviceSession{sess}, keys: []string{"D", "down", "down", "down", "e"}, want: []string{"hangup-session s1"}, wantMode: modeDevices},
-		{name: "hold a session", sessions: []DeviceSession{sess}, keys: []string{"D", "down", "down", "down", "h"}, want: []string{"hold-session s1 true"}, wantMode: modeDevices},
+		{name: "space selects too", keys: []string{"D", "down", "down", "space"}, want: []string{"set-device home"}, wantMode: modeDevices, wantHeader: "on home"},
+		{name: "lists the calls on other devices", calls: []cti.CallInfo{onDesk, onMobile}, keys: []string{"D"}, wantMode: modeDevices,
+			wantShown: "callback  active    +4930123456 via mobile"},
+		{name: "hang up a call on another device", calls: []cti.CallInfo{onDesk, onMobile}, keys: []string{"D", "down", "down", "down", "e"},
+			want: []string{"hangup ds1"}, wantMode: modeDevices},
+		{name: "hold it", calls: []cti.CallInfo{onMobile}, keys: []string{"D", "down", "down", "down", "h"}, want: []string{"hold ds1"}, wantMode: modeDevices},
+		{name: "resume it", calls: []cti.CallInfo{held(onMobile)}, keys: []string{"D", "down", "down", "down", "h"}, want: []string{"resume ds1"}, wantMode: modeDevices,
+			wantShown: "via mobile [hold]"},
 		{name: "e on a device does nothing", keys: []string{"D", "e"}, wantMode: modeDevices},
 		{name: "esc goes back", keys: []string{"D", "esc"}, wantMode: modeCalls},
-		{name: "changes reload", keys: []string{"D"}, msg: devicesChangedMsg{}, wantMode: modeDevices, wantHeader: "on mobile"},
+		{name: "a change shows", keys: []string{"D"}, msg: cti.DevicesChanged{Active: []string{"mobile"}, Devices: []cti.DeviceInfo{
+			{Name: "desk", Target: "sip:me@127.0.0.1:5060", Local: true}, {Name: "mobile", Target: "+4917099999"}}},
+			wantMode: modeDevices, wantHeader: "on mobile", wantShown: "● mobile    +4917099999"},
+		{name: "a change shows with the pane closed", msg: cti.DevicesChanged{Active: []string{"home"}}, wantMode: modeCalls, wantHeader: "on home"},
 		{name: "a callback dial says where to answer", active: "mobile", keys: []string{"D", "esc"}, msg: dialResultMsg{to: "1001"}, wantMode: modeCalls,
 			wantNotice: "calling 1001 through mobile: answer it there"},
 	}
@@ -481,17 +493,16 @@ func TestDevicesPane(t *testing.T) {
 			f := newFake()
 			if !tc.noDevices {
 				d := f.withDevices()
-				d.st.Sessions = tc.sessions
 				if tc.active != "" {
-					d.st.Active = []string{tc.active}
+					d.active = []string{tc.active}
 				}
 			}
-			m := newTestModel(t, f, 80, 24)
+			m := newTestModel(t, f, 80, 24, tc.calls...)
+			for _, msg := range run(m.Init()) {
+				m.Update(msg)
+			}
 			press(m, tc.keys...)
 			if tc.msg != nil {
-				if _, ok := tc.msg.(devicesChangedMsg); ok {
-					f.devs.st.Active = []string{"mobile"}
-				}
 				_, cmd := m.Update(tc.msg)
 				for _, msg := range run(cmd) {
 					m.Update(msg)
@@ -508,6 +519,9 @@ func TestDevicesPane(t *testing.T) {
 			}
 			if tc.wantNotice != "" && !strings.Contains(m.notice.last.Text, tc.wantNotice) {
 				t.Errorf("%s: notice %q, want %q", tc.name, m.notice.last.Text, tc.wantNotice)
+			}
+			if out := ansi.Strip(m.Render()); tc.wantShown != "" && !strings.Contains(out, tc.wantShown) {
+				t.Errorf("%s: the screen does not show %q:\n%s", tc.name, tc.wantShown, out)
 			}
 		})
 	}

@@ -145,8 +145,8 @@ func TestDeviceEdit(t *testing.T) {
 // TestDeviceEditOff: without a DeviceEditor the edit key does nothing.
 func TestDeviceEditOff(t *testing.T) {
 	f := newFake()
-	d := f.withDevices()
-	m := New(f, Options{NoBell: true, NoColor: true, Devices: struct{ Devices }{d}})
+	f.withDevices()
+	m := New(noEditCtl{f}, Options{NoBell: true, NoColor: true})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
 	press(m, "D", "down", "E")
 	if m.mode != modeDevices || m.km.Edit.Enabled() {

@@ -42,6 +42,7 @@ type CtlCmd struct {
 	Complete   CtlCompleteCmd   `cmd:"" help:"Complete an attended transfer: connect the held call to the consulted one."`
 	Conference CtlConferenceCmd `cmd:"" help:"Join two calls (or a device call and its consultation) in a conference."`
 	Device     CtlDeviceCmd     `cmd:"" help:"Show the active AnyDevice device, or make NAME (desk, mobile, home, ...) the active one."`
+	Target     CtlTargetCmd     `cmd:"" help:"Make DEVICE ring TARGET (a SIP URI or a number) from now on."`
 	Move       CtlMoveCmd       `cmd:"" help:"Carry a call on another device over to DEVICE."`
 	Status     CtlStatusCmd     `cmd:"" help:"Show calls, registrations and notices."`
 	Events     CtlEventsCmd     `cmd:"" help:"Print events as JSON lines until Ctrl-C."`
@@ -447,6 +448,38 @@ func (c *CtlDeviceCmd) Run(g *Globals, p *CtlCmd) error {
 		return fmt.Errorf("device: %w", err)
 	}
 	fmt.Fprintln(p.stdout(), strings.Join(r.Active, " "))
+	return nil
+}
+
+// CtlTargetCmd changes where one of the user's devices rings.
+type CtlTargetCmd struct {
+	Device string `arg:"" help:"Device (mobile, home, ...)."`
+	Target string `arg:"" help:"SIP URI or number it rings from now on."`
+}
+
+// Run prints the devices after the change: name and target, one a line.
+func (c *CtlTargetCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	raw, err := cl.Do(ctx, "target", map[string]string{"device": c.Device, "target": c.Target})
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Devices []struct {
+			Name   string `json:"name"`
+			Target string `json:"target"`
+		} `json:"devices"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	for _, d := range r.Devices {
+		fmt.Fprintf(p.stdout(), "%s\t%s\n", d.Name, d.Target)
+	}
 	return nil
 }
 

@@ -125,6 +125,34 @@ func (f *ctlFake) Split(ctx context.Context, id cti.CallID) error        { retur
 func (f *ctlFake) AcceptRefer(ctx context.Context, id cti.CallID) error  { return nil }
 func (f *ctlFake) RejectRefer(ctx context.Context, id cti.CallID) error  { return nil }
 
+// The AnyDevice side: desk and mobile, desk active.
+func (f *ctlFake) SetDevice(ctx context.Context, name string) error {
+	f.rec("device %s", name)
+	return nil
+}
+func (f *ctlFake) Devices(context.Context) ([]string, error) { return []string{"desk"}, nil }
+func (f *ctlFake) DeviceList(context.Context) ([]cti.DeviceInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mobile := "+4917000000"
+	for _, l := range f.log {
+		if t, ok := strings.CutPrefix(l, "target mobile "); ok {
+			mobile = t
+		}
+	}
+	return []cti.DeviceInfo{{Name: "desk", Target: "sip:me@127.0.0.1", Local: true}, {Name: "mobile", Target: mobile}}, nil
+}
+func (f *ctlFake) SetDeviceTarget(ctx context.Context, name, target string) error {
+	f.rec("target %s %s", name, target)
+	return nil
+}
+func (f *ctlFake) Move(ctx context.Context, id cti.CallID, device string) error {
+	f.rec("move %s %s", id, device)
+	return nil
+}
+
+var _ ctl.DeviceController = (*ctlFake)(nil)
+
 func (f *ctlFake) Subscribe() *cti.Subscription { return f.bus.Subscribe() }
 
 func (f *ctlFake) Call(id cti.CallID) (cti.CallInfo, bool) {
@@ -232,6 +260,12 @@ func TestCtlCommands(t *testing.T) {
 			"", "12:00:00.000 <- 127.0.0.1:5070        INVITE\n12:00:00.001 -> 127.0.0.1:5070        180 Ringing\n", ""},
 		{"ladder raw", []cti.CallInfo{ringing}, func(e *ctlEnv) error { return (&CtlLadderCmd{ID: "c1", Raw: true}).Run(e.g, e.cmd) },
 			"", "12:00:00.000 <- 127.0.0.1:5070        INVITE\nINVITE sip:me@127.0.0.1 SIP/2.0\n12:00:00.001 -> 127.0.0.1:5070        180 Ringing\nSIP/2.0 180 Ringing\n", ""},
+		{"target", nil, func(e *ctlEnv) error {
+			return (&CtlTargetCmd{Device: "mobile", Target: "+4917012345"}).Run(e.g, e.cmd)
+		},
+			"target mobile +4917012345", "desk\tsip:me@127.0.0.1\nmobile\t+4917012345\n", ""},
+		{"target without one", nil, func(e *ctlEnv) error { return (&CtlTargetCmd{Device: "mobile"}).Run(e.g, e.cmd) },
+			"", "", "target: missing"},
 		{"ladder unknown call", nil, func(e *ctlEnv) error { return (&CtlLadderCmd{ID: "zz"}).Run(e.g, e.cmd) },
 			"", "", "no_such_call"},
 	}

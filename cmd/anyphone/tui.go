@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -564,15 +563,14 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if err != nil {
 		return usageError(err)
 	}
-	devices, err := startAnyDevice(ctx, adCfg)
+	ad, err := startAnyDevice(ctx, adCfg)
 	if err != nil {
 		return fmt.Errorf("anydevice: %w", err)
 	}
-	devices.targetsPath = deviceTargetsPath(statePath)
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
-		devices.close(sctx)
+		_ = ad.Shutdown(sctx)
 	}()
 
 	srv, err := startControl(ctx, cfg, c.controlAddr(cfg), svc, log)
@@ -590,11 +588,12 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 
 	// Dials (the TUI's and the control API's) go through the active device.
+	// The devices pane drives them through svc too.
 	numbers := adCfg.Users[0].Numbers
-	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{devices}, User: devices.user, Local: deskDevice, Numbers: numbers})
+	svc.SetAnyDevice(cti.AnyDeviceRoute{Controller: ad, User: adCfg.Users[0].ID, Local: deskDevice, Numbers: numbers})
 	if len(numbers) > 0 {
 		// Calls to this address ring the active devices (follow-me).
-		reach := "people reach you on every device at sip:" + numbers[0] + "@" + devices.ctl().Phone().Addr()
+		reach := "people reach you on every device at sip:" + numbers[0] + "@" + ad.Phone().Addr()
 		if len(demo) > 0 {
 			reach = "AnyDevice demo: D switches to the simulated mobile or home; " + reach
 		}
@@ -603,7 +602,6 @@ func (c *TuiCmd) Run(g *Globals) error {
 	defer svc.SetAnyDevice(cti.AnyDeviceRoute{})
 
 	m := ui.New(svc, ui.Options{
-		Devices:      devices,
 		Levels:       hub.Levels,
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
@@ -716,54 +714,16 @@ func anyDeviceUser(pc phone.Config) string {
 // deskDevice is this softphone's name among the user's AnyDevice devices.
 const deskDevice = "desk"
 
-// anyDevice is the embedded AnyDevice controller (its own phone on
-// 127.0.0.1:0) with the local user's devices, seen by the UI as
-// ui.Devices (and ui.DeviceEditor) and by the Service as cti.AnyDevice
-// (which routes every dial: the local line while desk is active, a
-// callback otherwise).
-//
-// Editing a device's target restarts the controller with the new device
-// list (anydevice.Controller has no way to change a device in place; see
-// TODO(#6) below) and saves the target in targetsPath, which
-// anyDeviceConfig reads at the next start.
-type anyDevice struct {
-	user        string
-	updates     chan struct{} // cap 1: the status changed
-	targetsPath string        // saved device targets; "" keeps edits for this run only
-
-	mu  sync.Mutex // guards cfg and gen; held across a restart
-	cfg anydevice.Config
-	gen *adGen
-
-	subMu sync.Mutex // guards subs; never held across a restart
-	subs  map[chan anydevice.Event]struct{}
-}
-
-// adGen is one running controller and the forwarder of its events (owned
-// by the generation, joined by stop).
-type adGen struct {
-	ad    *anydevice.Controller
-	unsub func()
-	quit  chan struct{} // closed by stop: the forwarder returns
-	done  chan struct{} // closed when the forwarder has returned
-}
-
 // anyDeviceConfig is the controller's configuration for the local user:
-// desk is deskURI, the others come from [anydevice] devices, with
-// the targets edited in the devices pane (saved next to statePath) and
-// --anydevice NAME=TARGET on top (a known name gets the new target and
-// keeps its other settings); --number overrides [anydevice] number.
+// desk is deskURI, the others come from [anydevice] devices (or the demo
+// devices) with --anydevice NAME=TARGET on top (a known name gets the new
+// target and keeps its other settings); --number overrides [anydevice]
+// number. The controller keeps the active device and the targets edited
+// in the devices pane in statePath; numbers go through acct (dialVia).
 func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI string, acct *phone.Account, statePath string, demo []anydevice.Device, log *slog.Logger) (anydevice.Config, error) {
 	devs := []anydevice.Device{{Name: deskDevice, Target: deskURI}}
 	devs = append(devs, cfg.AnyDevice.devices()...)
 	devs = append(devs, demo...)
-	for name, target := range loadDeviceTargets(deviceTargetsPath(statePath)) {
-		// Edits made in the devices pane (SetDeviceTarget), over the file.
-		i := slices.IndexFunc(devs, func(d anydevice.Device) bool { return strings.EqualFold(d.Name, name) })
-		if i > 0 && checkDeviceTarget(target) == nil {
-			devs[i].Target = target
-		}
-	}
 	names := make([]string, 0, len(c.AnyDevice))
 	for n := range c.AnyDevice {
 		names = append(names, n)
@@ -824,21 +784,8 @@ func dialVia(a *phone.Account) *phone.Account {
 	return out
 }
 
-// startAnyDevice starts the controller and the forwarder of its events
-// (owned by the returned anyDevice, joined in close).
-func startAnyDevice(ctx context.Context, cfg anydevice.Config) (*anyDevice, error) {
-	d := &anyDevice{user: cfg.Users[0].ID, updates: make(chan struct{}, 1), cfg: cfg}
-	gen, err := d.startGen(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	d.gen = gen
-	return d, nil
-}
-
-// startGen starts a controller for cfg and its forwarder, which coalesces
-// the controller's events into d.updates.
-func (d *anyDevice) startGen(ctx context.Context, cfg anydevice.Config) (*adGen, error) {
+// startAnyDevice starts the embedded controller; Shutdown stops it.
+func startAnyDevice(ctx context.Context, cfg anydevice.Config) (*anydevice.Controller, error) {
 	ad, err := anydevice.New(cfg)
 	if err != nil {
 		return nil, err
@@ -847,289 +794,7 @@ func (d *anyDevice) startGen(ctx context.Context, cfg anydevice.Config) (*adGen,
 		_ = ad.Close()
 		return nil, err
 	}
-	ch, unsub := ad.Subscribe(256)
-	g := &adGen{ad: ad, unsub: unsub, quit: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		// The forwarder of this generation: joined by adGen.stop.
-		defer close(g.done)
-		for {
-			select {
-			case <-g.quit:
-				return
-			case ev, ok := <-ch:
-				if !ok {
-					return
-				}
-				d.changed()
-				d.fanout(ev)
-			}
-		}
-	}()
-	return g, nil
-}
-
-// stop hangs up the generation's sessions, stops its controller and joins
-// its forwarder.
-func (g *adGen) stop(ctx context.Context) {
-	_ = g.ad.Shutdown(ctx)
-	g.unsub()
-	close(g.quit)
-	<-g.done
-}
-
-// changed signals an update without blocking.
-func (d *anyDevice) changed() {
-	select {
-	case d.updates <- struct{}{}:
-	default:
-	}
-}
-
-// ctl is the running controller.
-func (d *anyDevice) ctl() *anydevice.Controller {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.gen.ad
-}
-
-// close hangs up the sessions, stops the controller and joins the
-// forwarder.
-func (d *anyDevice) close(ctx context.Context) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.gen.stop(ctx)
-}
-
-// DeviceStatus implements ui.Devices.
-func (d *anyDevice) DeviceStatus(context.Context) (ui.DeviceStatus, error) {
-	st, err := d.ctl().Status(d.user)
-	if err != nil {
-		return ui.DeviceStatus{}, err
-	}
-	out := ui.DeviceStatus{Active: st.Active, Channels: st.Channels, MaxChannels: st.MaxChannels}
-	for _, dv := range d.devices() {
-		out.Devices = append(out.Devices, ui.Device{Name: dv.Name, Target: dv.Target, Local: strings.EqualFold(dv.Name, deskDevice)})
-	}
-	for _, s := range st.Sessions {
-		out.Sessions = append(out.Sessions, ui.DeviceSession{ID: string(s.ID), Kind: s.Kind.String(), Remote: s.Remote,
-			Device: s.Device, State: s.State.String(), Held: s.Held})
-	}
-	return out, nil
-}
-
-// devices are the user's devices as configured now, desk first.
-func (d *anyDevice) devices() []anydevice.Device {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.Clone(d.cfg.Users[0].Devices)
-}
-
-// SetActiveDevice implements ui.Devices.
-func (d *anyDevice) SetActiveDevice(_ context.Context, name string) error {
-	return d.ctl().SetActiveDevice(d.user, name)
-}
-
-// HangupSession implements ui.Devices.
-func (d *anyDevice) HangupSession(_ context.Context, id string) error {
-	return d.ctl().Hangup(d.user, anydevice.SessionID(id))
-}
-
-// HoldSession implements ui.Devices.
-func (d *anyDevice) HoldSession(_ context.Context, id string, on bool) error {
-	if on {
-		return d.ctl().Hold(d.user, anydevice.SessionID(id))
-	}
-	return d.ctl().Resume(d.user, anydevice.SessionID(id))
-}
-
-// Updates implements ui.Devices.
-func (d *anyDevice) Updates() <-chan struct{} { return d.updates }
-
-// errDeviceBusy refuses an edit while calls run through the controller.
-var errDeviceBusy = errors.New("calls are up on other devices: end them first")
-
-// SetDeviceTarget implements ui.DeviceEditor: device name rings target (a
-// SIP URI or an E.164 number) from now on, and at the next start. The
-// controller restarts with the new device list, so it refuses while
-// sessions are up; the active devices are kept.
-//
-// TODO(#6): an anydevice.Controller method to change a device in place
-// would spare the restart and allow edits during calls.
-func (d *anyDevice) SetDeviceTarget(ctx context.Context, name, target string) error {
-	target = strings.TrimSpace(target)
-	if strings.EqualFold(name, deskDevice) {
-		return fmt.Errorf("%s is this softphone", deskDevice)
-	}
-	if err := checkDeviceTarget(target); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	cfg := d.cfg
-	u := cfg.Users[0]
-	u.Devices = slices.Clone(u.Devices)
-	i := slices.IndexFunc(u.Devices, func(dv anydevice.Device) bool { return strings.EqualFold(dv.Name, name) })
-	if i < 0 {
-		return fmt.Errorf("%w: %s", anydevice.ErrNoSuchDevice, name)
-	}
-	if u.Devices[i].Target == target {
-		return nil
-	}
-	old := d.gen
-	st, err := old.ad.Status(d.user)
-	if err != nil {
-		return err
-	}
-	if len(st.Sessions) > 0 {
-		return errDeviceBusy
-	}
-	u.Devices[i].Target = target
-	if len(st.Active) > 0 {
-		u.Active = slices.Clone(st.Active)
-	}
-	cfg.Users = []anydevice.User{u}
-	// The controller outlives this request: it runs until close.
-	gen, err := d.startGen(context.WithoutCancel(ctx), cfg)
-	if err != nil {
-		return err
-	}
-	d.cfg, d.gen = cfg, gen
-	old.stop(ctx)
-	if err := saveDeviceTarget(d.targetsPath, u.Devices[i].Name, target); err != nil {
-		return fmt.Errorf("%s now rings %s, but it is not saved: %w", name, target, err)
-	}
-	d.changed()
-	return nil
-}
-
-// ActiveDevices implements cti.AnyDevice: the Service asks it where a
-// dial goes.
-func (d *anyDevice) ActiveDevices(userID string) ([]string, error) {
-	return d.ctl().ActiveDevices(userID)
-}
-
-// Callback implements cti.AnyDevice.
-func (d *anyDevice) Callback(ctx context.Context, userID, to string, o anydevice.CallbackOptions) (anydevice.SessionID, error) {
-	return d.ctl().Callback(ctx, userID, to, o)
-}
-
-// fanout hands a controller event to every subscriber without blocking
-// (a subscriber that falls behind loses events, as the controller's own).
-func (d *anyDevice) fanout(ev anydevice.Event) {
-	d.subMu.Lock()
-	defer d.subMu.Unlock()
-	for ch := range d.subs {
-		select {
-		case ch <- ev:
-		default:
-		}
-	}
-}
-
-// ctiDevices is the anyDevice as cti.AnyDevice: the Service follows the
-// user's sessions as calls and drives them. It outlives the controller
-// restarts of SetDeviceTarget (events come from every generation).
-type ctiDevices struct{ *anyDevice }
-
-// Subscribe implements cti.AnyDevice.
-func (d ctiDevices) Subscribe(buf int) (<-chan anydevice.Event, func()) {
-	ch := make(chan anydevice.Event, max(buf, 1))
-	d.subMu.Lock()
-	if d.subs == nil {
-		d.subs = map[chan anydevice.Event]struct{}{}
-	}
-	d.subs[ch] = struct{}{}
-	d.subMu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			d.subMu.Lock()
-			delete(d.subs, ch)
-			d.subMu.Unlock()
-		})
-	}
-}
-
-func (d ctiDevices) SetActiveDevice(user string, names ...string) error {
-	return d.ctl().SetActiveDevice(user, names...)
-}
-func (d ctiDevices) Status(user string) (anydevice.Status, error) { return d.ctl().Status(user) }
-func (d ctiDevices) UserDevices(user string) ([]anydevice.Device, error) {
-	return d.ctl().UserDevices(user)
-}
-func (d ctiDevices) Hangup(user string, id anydevice.SessionID) error {
-	return d.ctl().Hangup(user, id)
-}
-func (d ctiDevices) Hold(user string, id anydevice.SessionID) error { return d.ctl().Hold(user, id) }
-func (d ctiDevices) Resume(user string, id anydevice.SessionID) error {
-	return d.ctl().Resume(user, id)
-}
-func (d ctiDevices) Consult(user string, id anydevice.SessionID, to string) error {
-	return d.ctl().Consult(user, id, to)
-}
-func (d ctiDevices) EndConsult(user string, id anydevice.SessionID) error {
-	return d.ctl().EndConsult(user, id)
-}
-func (d ctiDevices) Toggle(user string, id anydevice.SessionID) error {
-	return d.ctl().Toggle(user, id)
-}
-func (d ctiDevices) CompleteTransfer(user string, id anydevice.SessionID) error {
-	return d.ctl().CompleteTransfer(user, id)
-}
-func (d ctiDevices) Transfer(user string, id anydevice.SessionID, to string) error {
-	return d.ctl().Transfer(user, id, to)
-}
-func (d ctiDevices) Conference(user string, id anydevice.SessionID) error {
-	return d.ctl().Conference(user, id)
-}
-func (d ctiDevices) Move(user string, id anydevice.SessionID, device string) error {
-	return d.ctl().Move(user, id, device)
-}
-
-var (
-	_ cti.AnyDevice   = ctiDevices{}
-	_ ui.Devices      = (*anyDevice)(nil)
-	_ ui.DeviceEditor = (*anyDevice)(nil)
-)
-
-// deviceTargetsPath is where device edits are saved, next to the active
-// device's state file; "" without one.
-func deviceTargetsPath(statePath string) string {
-	if statePath == "" {
-		return ""
-	}
-	return filepath.Join(filepath.Dir(statePath), "device-targets.json")
-}
-
-// loadDeviceTargets reads the saved device edits (name → target); a
-// missing or unreadable file is none.
-func loadDeviceTargets(path string) map[string]string {
-	out := map[string]string{}
-	if path == "" {
-		return out
-	}
-	if b, err := os.ReadFile(path); err == nil {
-		_ = json.Unmarshal(b, &out)
-	}
-	return out
-}
-
-// saveDeviceTarget records one device edit in path (atomically).
-func saveDeviceTarget(path, name, target string) error {
-	if path == "" {
-		return nil
-	}
-	m := loadDeviceTargets(path)
-	m[name] = target
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return ad, nil
 }
 
 // runAttached runs the TUI against a shared AnyDevice controller: no phone,
@@ -1156,11 +821,10 @@ func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Log
 	}
 	defer remote.Close()
 	log.Info("attached to a shared controller", "url", c.Controller, "user", user)
-	devs := newRemoteDevices(ctx, remote)
+	// The Remote is the UI's Controller, devices pane included.
 	m := ui.New(remote, ui.Options{
 		Keys: km, Account: user + " at " + c.Controller, Unregistered: "shared controller", Device: "on your devices", Contacts: contacts,
-		Devices: devs,
-		NoBell:  c.NoBell, AltScreen: true, Mouse: !c.NoMouse,
+		NoBell: c.NoBell, AltScreen: true, Mouse: !c.NoMouse,
 	})
 	// A lost connection shows as a notice and is dialled again (ctl.Remote).
 	p := tea.NewProgram(m, tea.WithContext(ctx))
@@ -1169,73 +833,3 @@ func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Log
 	}
 	return nil
 }
-
-// remoteDevices is the devices pane of a TUI attached to a shared
-// controller: the user's devices and the active one, read and switched
-// with the control protocol's device command. The calls on the devices
-// are in the call list (they are the Line's calls).
-type remoteDevices struct {
-	r       *ctl.Remote
-	updates chan struct{}
-}
-
-// newRemoteDevices follows r's events to signal Updates until ctx ends.
-func newRemoteDevices(ctx context.Context, r *ctl.Remote) *remoteDevices {
-	d := &remoteDevices{r: r, updates: make(chan struct{}, 1)}
-	sub := r.Subscribe()
-	go func() {
-		// Owned by runAttached through ctx (and the subscription closing
-		// with the Remote).
-		defer sub.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-sub.C:
-				if !ok {
-					return
-				}
-				select {
-				case d.updates <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return d
-}
-
-func (d *remoteDevices) DeviceStatus(ctx context.Context) (ui.DeviceStatus, error) {
-	raw, err := d.r.Do(ctx, "device", nil)
-	if err != nil {
-		return ui.DeviceStatus{}, err
-	}
-	var v struct {
-		Active  []string         `json:"active"`
-		Devices []cti.DeviceInfo `json:"devices"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return ui.DeviceStatus{}, err
-	}
-	st := ui.DeviceStatus{Active: v.Active}
-	for _, dv := range v.Devices {
-		st.Devices = append(st.Devices, ui.Device{Name: dv.Name, Target: dv.Target, Local: dv.Local})
-	}
-	return st, nil
-}
-
-func (d *remoteDevices) SetActiveDevice(ctx context.Context, name string) error {
-	_, err := d.r.Do(ctx, "device", map[string]string{"device": name})
-	return err
-}
-
-// HangupSession and HoldSession: the attached pane lists no sessions of
-// its own (they are calls in the call list).
-func (d *remoteDevices) HangupSession(context.Context, string) error { return ui.ErrNotAvailable }
-func (d *remoteDevices) HoldSession(context.Context, string, bool) error {
-	return ui.ErrNotAvailable
-}
-
-func (d *remoteDevices) Updates() <-chan struct{} { return d.updates }
-
-var _ ui.Devices = (*remoteDevices)(nil)

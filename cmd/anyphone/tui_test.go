@@ -320,9 +320,10 @@ func TestTuiAnyDeviceConfig(t *testing.T) {
 }
 
 // TestTuiDialRouting: with desk active the Service the TUI wires dials on
-// the local line;
-// with mobile active the embedded controller calls the mobile first and
-// bridges it to the destination.
+// the local line; with mobile active the embedded controller calls the
+// mobile first and bridges it to the destination, and the call on the
+// mobile is a call of the Service (issue 10), which the devices pane holds
+// and hangs up like any other.
 func TestTuiDialRouting(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	me := startTestService(t)
@@ -333,71 +334,81 @@ func TestTuiDialRouting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev, err := startAnyDevice(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		dev.close(ctx)
-	}()
-	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{dev}, User: dev.user, Local: deskDevice})
-	r := me
+	ad := startTestAnyDevice(t, cfg)
+	sub := me.Subscribe()
+	defer sub.Close()
+	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: ad, User: cfg.Users[0].ID, Local: deskDevice})
 
-	id, err := r.Dial(t.Context(), dest.URI(), cti.DialOptions{})
-	if err != nil || id == "" {
+	id, err := me.Dial(t.Context(), dest.URI(), cti.DialOptions{})
+	if err != nil || id == "" || strings.HasPrefix(string(id), "d") {
 		t.Fatalf("desk dial: id %q err %v, want a local call", id, err)
 	}
 	if err := me.Hangup(t.Context(), id); err != nil {
 		t.Fatalf("desk hangup: %v", err)
 	}
 
-	if err := dev.SetActiveDevice(t.Context(), "mobile"); err != nil {
+	if err := me.SetDevice(t.Context(), "mobile"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-dev.Updates():
-	case <-time.After(5 * time.Second):
-		t.Fatal("no update after switching the device")
-	}
-	st, err := dev.DeviceStatus(t.Context())
-	if err != nil || !slices.Equal(st.Active, []string{"mobile"}) || len(st.Devices) != 2 || !st.Devices[0].Local {
-		t.Fatalf("status %+v (%v), want mobile active, desk local", st, err)
-	}
-	id, err = r.Dial(t.Context(), dest.URI(), cti.DialOptions{})
+	waitEventOf(t, sub, "mobile active", func(ev cti.Event) bool {
+		dc, ok := ev.(cti.DevicesChanged)
+		return ok && slices.Equal(dc.Active, []string{"mobile"}) && len(dc.Devices) == 2 && dc.Devices[0].Local
+	})
+	id, err = me.Dial(t.Context(), dest.URI(), cti.DialOptions{})
 	if err != nil || !strings.HasPrefix(string(id), "ds") {
 		t.Fatalf("mobile dial: id %q err %v, want a callback (a call on the mobile)", id, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	waitEventOf(t, sub, "the call active on the mobile", func(ev cti.Event) bool {
+		cc, ok := ev.(cti.CallChanged)
+		return ok && cc.Call.ID == id && cc.Call.Device == "mobile" && cc.Call.State == cti.CallActive
+	})
+	if err := me.Hold(t.Context(), id); err != nil {
+		t.Errorf("hold the call on the mobile: %v", err)
+	}
+	waitEventOf(t, sub, "the call held", func(ev cti.Event) bool {
+		cc, ok := ev.(cti.CallChanged)
+		return ok && cc.Call.ID == id && cc.Call.LocalHold
+	})
+	if err := me.Hangup(t.Context(), id); err != nil {
+		t.Errorf("hang up the call on the mobile: %v", err)
+	}
+	waitEventOf(t, sub, "the call ended", func(ev cti.Event) bool {
+		cc, ok := ev.(cti.CallChanged)
+		return ok && cc.Call.ID == id && cc.Call.State == cti.CallEnded
+	})
+}
+
+// startTestAnyDevice starts the embedded controller as the TUI does.
+func startTestAnyDevice(t *testing.T, cfg anydevice.Config) *anydevice.Controller {
+	t.Helper()
+	ad, err := startAnyDevice(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = ad.Shutdown(ctx)
+	})
+	return ad
+}
+
+// waitEvent waits for an event on sub matching pred.
+func waitEventOf(t *testing.T, sub *cti.Subscription, what string, pred func(cti.Event) bool) cti.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
 	for {
-		st, err = dev.DeviceStatus(t.Context())
-		if err == nil && len(st.Sessions) == 1 && st.Sessions[0].State == "bridged" {
-			break
+		select {
+		case ev, ok := <-sub.C:
+			if !ok {
+				t.Fatalf("waiting for %s: the subscription closed", what)
+			}
+			if pred(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("waiting for %s", what)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("callback: status %+v (%v), want one bridged session", st, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	// The call on the mobile is a call of the Service like a desk call
-	// (issue 10): one call, carried by the mobile, active.
-	waitFor := time.Now().Add(5 * time.Second)
-	for {
-		calls := me.Snapshot().Calls
-		if len(calls) == 1 && calls[0].Device == "mobile" && calls[0].State == cti.CallActive {
-			break
-		}
-		if time.Now().After(waitFor) {
-			t.Fatalf("callback: calls %+v, want one active call on the mobile", calls)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := dev.HoldSession(t.Context(), st.Sessions[0].ID, true); err != nil {
-		t.Errorf("hold session: %v", err)
-	}
-	if err := dev.HangupSession(t.Context(), st.Sessions[0].ID); err != nil {
-		t.Errorf("hang up session: %v", err)
 	}
 }
 
@@ -440,9 +451,10 @@ func TestPruneJournal(t *testing.T) {
 	}
 }
 
-// TestTuiDeviceEdit: editing the mobile's target in the devices pane
-// restarts the controller with it (the active device stays), callbacks
-// ring the new target, and the next start reads the saved edit.
+// TestTuiDeviceEdit: editing the mobile's target in the devices pane (the
+// Service's SetDeviceTarget) changes it in the embedded controller with
+// the active device kept; callbacks ring the new target, an edit during
+// the call is fine, and the next start of the controller keeps the edit.
 func TestTuiDeviceEdit(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	me := startTestService(t)
@@ -456,17 +468,11 @@ func TestTuiDeviceEdit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev, err := startAnyDevice(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev.targetsPath = deviceTargetsPath(statePath)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		dev.close(ctx)
-	}()
-	if err := dev.SetActiveDevice(t.Context(), "mobile"); err != nil {
+	ad := startTestAnyDevice(t, cfg)
+	sub := me.Subscribe()
+	defer sub.Close()
+	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: ad, User: cfg.Users[0].ID, Local: deskDevice})
+	if err := me.SetDevice(t.Context(), "mobile"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -476,44 +482,52 @@ func TestTuiDeviceEdit(t *testing.T) {
 		{"unknown device", "car", "+4917012345"},
 	}
 	for _, r := range refused {
-		if err := dev.SetDeviceTarget(t.Context(), r.device, r.target); err == nil {
+		if err := me.SetDeviceTarget(t.Context(), r.device, r.target); err == nil {
 			t.Errorf("edit %s: accepted %s → %s", r.name, r.device, r.target)
 		}
 	}
-	if err := dev.SetDeviceTarget(t.Context(), "mobile", newMobile.URI()); err != nil {
+	if err := me.SetDeviceTarget(t.Context(), "mobile", newMobile.URI()); err != nil {
 		t.Fatalf("edit mobile: %v", err)
 	}
-	st, err := dev.DeviceStatus(t.Context())
-	if err != nil || !slices.Equal(st.Active, []string{"mobile"}) || st.Devices[1].Target != newMobile.URI() {
-		t.Fatalf("after the edit: %+v (%v), want mobile active at %s", st, err, newMobile.URI())
-	}
-	if m, _ := dev.cfg.Users[0].Device("mobile"); m.Hold != "inactive" {
-		t.Errorf("the edit lost the device's other settings: %+v", m)
+	waitEventOf(t, sub, "the new target", func(ev cti.Event) bool {
+		dc, ok := ev.(cti.DevicesChanged)
+		return ok && slices.Equal(dc.Active, []string{"mobile"}) && len(dc.Devices) == 2 && dc.Devices[1].Target == newMobile.URI()
+	})
+	if m, _ := ad.UserDevices("me"); m[1].Hold != "inactive" {
+		t.Errorf("the edit lost the device's other settings: %+v", m[1])
 	}
 
-	me.SetAnyDevice(cti.AnyDeviceRoute{Controller: ctiDevices{dev}, User: dev.user, Local: deskDevice})
+	rings := newMobile.Subscribe()
+	defer rings.Close()
 	if _, err := me.Dial(t.Context(), dest.URI(), cti.DialOptions{}); err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(newMobile.Snapshot().Calls) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the callback did not ring the new target")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitEventOf(t, rings, "the callback ringing the new target", func(ev cti.Event) bool {
+		_, ok := ev.(cti.CallChanged)
+		return ok
+	})
 	if n := len(oldMobile.Snapshot().Calls); n != 0 {
 		t.Errorf("the old target got %d calls", n)
 	}
-	if err := dev.SetDeviceTarget(t.Context(), "mobile", oldMobile.URI()); !errors.Is(err, errDeviceBusy) {
-		t.Errorf("edit during a callback: %v, want errDeviceBusy", err)
+	const third = "sip:thirdmobile@127.0.0.1:5997"
+	if err := me.SetDeviceTarget(t.Context(), "mobile", third); err != nil {
+		t.Errorf("edit during a callback: %v", err)
 	}
 
+	// The next start: the same configuration, the saved edit.
 	next, err := c.anyDeviceConfig(file, "me", me.URI(), nil, statePath, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := next.Users[0].Device("mobile"); m.Target != newMobile.URI() {
-		t.Errorf("next start: mobile at %s, want the saved %s", m.Target, newMobile.URI())
+	ad2, err := anydevice.New(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ad2.Close()
+	if m, _ := ad2.UserDevices("me"); m[1].Target != third {
+		t.Errorf("next start: mobile at %s, want the saved %s", m[1].Target, third)
+	}
+	if act, _ := ad2.ActiveDevices("me"); !slices.Equal(act, []string{"mobile"}) {
+		t.Errorf("next start: active %v, want [mobile]", act)
 	}
 }

@@ -117,6 +117,18 @@ type CallbackPlaced struct {
 
 func (CallbackPlaced) ctiEvent() {}
 
+// DevicesChanged is published when the user's AnyDevice devices changed:
+// another device became active (SetDevice) or a device rings a new target
+// (SetDeviceTarget). It carries the whole new value.
+type DevicesChanged struct {
+	// Active are the active devices, first the one calls go to.
+	Active []string
+	// Devices are all of the user's devices.
+	Devices []DeviceInfo
+}
+
+func (DevicesChanged) ctiEvent() {}
+
 // DialOptions tunes Dial.
 type DialOptions struct {
 	// FromUser / FromDisplay override the identity we present.

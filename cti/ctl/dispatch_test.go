@@ -179,7 +179,7 @@ func TestCommandsListsTable(t *testing.T) {
 	want := []string{"accept_refer", "answer", "calls", "clear_override", "commands", "complete_transfer", "conference", "consult",
 		"device", "dial", "dtmf", "export_journal", "hangup", "hangup_all", "hold", "journal", "ladder", "let_through", "mark_read",
 		"move", "mute", "ping", "policy", "register", "reject", "reject_refer", "resume", "set_policy", "split", "status",
-		"subscribe", "toggle", "transfer", "unmute", "unread_missed", "unregister", "unsubscribe"}
+		"subscribe", "target", "toggle", "transfer", "unmute", "unread_missed", "unregister", "unsubscribe"}
 	if got := d.Commands(); !slices.Equal(got, want) {
 		t.Errorf("Commands() = %q, want %q", got, want)
 	}

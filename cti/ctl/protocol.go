@@ -167,6 +167,7 @@ const (
 	EventPolicyChanged    = "policy_changed"
 	EventJournalChanged   = "journal_changed"
 	EventCallbackPlaced   = "callback_placed"
+	EventDevicesChanged   = "devices_changed"
 )
 
 // wireNotice is a notice on the wire (api.Notice has no JSON tags).
@@ -251,6 +252,8 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 			Device  string `json:"device"`
 			Session string `json:"session_id"`
 		}{e.To, e.Device, e.Session})
+	case api.DevicesChanged:
+		return EncodeEvent(EventDevicesChanged, t, devicesResult{Active: e.Active, Devices: e.Devices})
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}

@@ -45,6 +45,7 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.PolicyChanged{Policy: busy.Policy{DND: true}},
 		cti.JournalChanged{Entry: journal.Entry{ID: 7, User: "me", Key: "k", Started: at}, UnreadMissed: 2},
 		cti.CallbackPlaced{To: "sip:bob@127.0.0.1:5070", Device: "mobile", Session: "s1"},
+		cti.DevicesChanged{Active: []string{"mobile"}, Devices: []cti.DeviceInfo{{Name: "desk", Target: "sip:me@127.0.0.1", Local: true}, {Name: "mobile", Target: "+4917012345"}}},
 	}
 	var out bytes.Buffer
 	for i, ev := range events {

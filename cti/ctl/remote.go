@@ -110,7 +110,7 @@ func (r *Remote) reconnect() *Client {
 }
 
 // decodeEvent turns a wire event back into an api event (the ones a front
-// end shows: calls, notices, digits, lag).
+// end shows: calls, notices, digits, lag, devices).
 func decodeEvent(ev Event) (api.Event, bool) {
 	switch ev.Name {
 	case EventCall:
@@ -146,6 +146,11 @@ func decodeEvent(ev Event) (api.Event, bool) {
 		}
 		if ev.Decode(&v) == nil {
 			return api.JournalChanged{UnreadMissed: v.UnreadMissed}, true
+		}
+	case EventDevicesChanged:
+		var v devicesResult
+		if ev.Decode(&v) == nil {
+			return api.DevicesChanged{Active: v.Active, Devices: v.Devices}, true
 		}
 	}
 	return nil, false
@@ -316,3 +321,47 @@ func (r *Remote) CompleteTransfer(ctx context.Context, heldID, consultID api.Cal
 func (r *Remote) Conference(ctx context.Context, a, b api.CallID) error {
 	return r.call(ctx, "conference", a, map[string]any{"other_id": b})
 }
+
+// devices sends device or target and returns the devices after it.
+func (r *Remote) devices(ctx context.Context, cmd string, args any) (devicesResult, error) {
+	raw, err := r.do(ctx, cmd, args)
+	if err != nil {
+		return devicesResult{}, err
+	}
+	var v devicesResult
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return devicesResult{}, fmt.Errorf("ctl: %s: %w", cmd, err)
+	}
+	return v, nil
+}
+
+// SetDevice makes name the user's active device.
+func (r *Remote) SetDevice(ctx context.Context, name string) error {
+	_, err := r.devices(ctx, "device", deviceArgs{Device: name})
+	return err
+}
+
+// Devices returns the user's active devices, first the one calls go to.
+func (r *Remote) Devices(ctx context.Context) ([]string, error) {
+	v, err := r.devices(ctx, "device", nil)
+	return v.Active, err
+}
+
+// DeviceList returns the user's devices.
+func (r *Remote) DeviceList(ctx context.Context) ([]api.DeviceInfo, error) {
+	v, err := r.devices(ctx, "device", nil)
+	return v.Devices, err
+}
+
+// SetDeviceTarget makes the user's device name ring target.
+func (r *Remote) SetDeviceTarget(ctx context.Context, name, target string) error {
+	_, err := r.devices(ctx, "target", deviceTargetArgs{Device: name, Target: target})
+	return err
+}
+
+// Move carries a call on another device over to device.
+func (r *Remote) Move(ctx context.Context, id api.CallID, device string) error {
+	return r.call(ctx, "move", id, map[string]any{"device": device})
+}
+
+var _ DeviceController = (*Remote)(nil)
