@@ -326,6 +326,16 @@ func TestTUIAnyDeviceDemo(t *testing.T) {
 	})
 	tm.keys(false, "Escape")
 	tm.waitFor("the call list", contains("no calls"))
+	// A number: the demo's telephone network answers it (no trunk needed).
+	tm.keys(false, "d")
+	tm.keys(true, "+4930555123")
+	tm.keys(false, "Enter")
+	tm.waitFor("the number active on the mobile", func(s string) bool {
+		r := callRow(s)
+		return strings.Contains(r, "active") && strings.Contains(r, "@mobile") && strings.Contains(r, "+4930555123")
+	})
+	tm.keys(false, "e")
+	tm.waitFor("the call list", contains("no calls"))
 	tm.quit()
 }
 

@@ -563,6 +563,18 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if len(demo) > 0 && pc.Account == nil {
+		// The demo's telephone network: numbers (a destination, a device
+		// target edited to +49…) are answered by an in-process phone
+		// after 1.5 s, echoing, so a callback to a number can be tried
+		// with no trunk. With an account, numbers go through it instead.
+		pstn, err := startInProcess(ctx, log, "demo trunk", []builtinSpec{{"pstn", "echo", 1500 * time.Millisecond}})
+		if err != nil {
+			return err
+		}
+		defer stopBuiltins(pstn)
+		adCfg.Trunk = pstn[0].svc.Addr()
+	}
 	ad, err := startAnyDevice(ctx, adCfg)
 	if err != nil {
 		return fmt.Errorf("anydevice: %w", err)
