@@ -20,7 +20,7 @@ func TestNotATollFraudMachine(t *testing.T) {
 	u.Policy = anydevice.Policy{MaxPerMinute: 3, MaxConcurrent: 1}
 	bob := anydevice.User{ID: "bob", Token: "bob-secret", Numbers: []string{"+4989200"},
 		Devices: []anydevice.Device{{Name: "mobile", Target: "sip:bobmobile@127.0.0.1:9"}}}
-	ctl, rec := newController(t, []anydevice.User{u, bob}, nil)
+	ctl, rec := newController(t, []anydevice.User{u, bob}, func(c *anydevice.Config) { c.Trunk = "127.0.0.1:9" }) // numbers need a trunk; none is reached
 
 	t.Run("tokens", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -120,7 +120,7 @@ func TestNotATollFraudMachine(t *testing.T) {
 
 func TestChannelLimit(t *testing.T) {
 	mobile := phonetest.NewPhone(t, 0, &phone.Config{Name: "mobile"})
-	ctl, rec := newController(t, []anydevice.User{alice("sip:desk@127.0.0.1:9", mobile.URI())}, func(c *anydevice.Config) { c.MaxChannels = 1 })
+	ctl, rec := newController(t, []anydevice.User{alice("sip:desk@127.0.0.1:9", mobile.URI())}, func(c *anydevice.Config) { c.MaxChannels, c.Trunk = 1, "127.0.0.1:9" })
 	_, err := ctl.Callback(t.Context(), "alice", "+4930555", anydevice.CallbackOptions{})
 	var re *anydevice.RefusedError
 	if !errors.As(err, &re) || re.Rule != "channels" {
