@@ -377,7 +377,17 @@ active = ["mobile"]
   [users.policy]
   uris = true
 `, "E2E_ALICE_TOKEN=alice-token")
-	tm := startTUIWith(t, bin, tmux, "ANYPHONE_CTL_TOKEN=alice-token -- --controller "+url+" --user alice --no-builtins")
+	// Attached by the config file: [controller] with a token file.
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "alice.token")
+	conf := filepath.Join(dir, "anyphone.toml")
+	if err := os.WriteFile(tokFile, []byte("alice-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[controller]\nurl = %q\nuser = \"alice\"\ntoken_file = %q\n", url, tokFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tm := startTUIWith(t, bin, tmux, "-- --config "+conf+" --no-builtins")
 	tm.waitFor("the attached view", func(s string) bool { return strings.Contains(s, "alice at "+url) && strings.Contains(s, "no calls") })
 	tm.keys(false, "d")
 	tm.keys(true, dest)

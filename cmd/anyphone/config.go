@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,7 +39,10 @@ type Config struct {
 	Account AccountConfig `toml:"account"`
 	Audio   AudioConfig   `toml:"audio"`
 	Control ControlConfig `toml:"control"`
-	Journal JournalConfig `toml:"journal"`
+	// Controller attaches the TUI (and anyphone ctl) to a shared AnyDevice
+	// controller; --controller and --user override it.
+	Controller ControllerConfig `toml:"controller"`
+	Journal    JournalConfig    `toml:"journal"`
 	Log     LogConfig     `toml:"log"`
 	// Busy is the busy policy (cti/busy.Policy, the same names as the
 	// control protocol's set_policy). The busy flags override it.
@@ -120,6 +124,34 @@ type ControlConfig struct {
 	TokenEnv string `toml:"token_env"`
 	// TokenFile is a file holding the token (one line).
 	TokenFile string `toml:"token_file"`
+}
+
+// ControllerConfig is the [controller] section: a shared AnyDevice
+// controller (`anyphone controller`) the TUI attaches to instead of
+// running its own phone, and that `anyphone ctl` talks to by default.
+type ControllerConfig struct {
+	// URL is the controller's control URL, ws://HOST:PORT/ctl (its ready
+	// line's ctl); wss:// for TLS. "" (default): the embedded controller.
+	URL string `toml:"url"`
+	// User is your user at the controller.
+	User string `toml:"user"`
+	// TokenEnv names the environment variable holding your token;
+	// ANYPHONE_CTL_TOKEN, if set, wins.
+	TokenEnv string `toml:"token_env"`
+	// TokenFile is a file holding your token (one line, mode 0600).
+	TokenFile string `toml:"token_file"`
+}
+
+// token is the user's token at the controller: ANYPHONE_CTL_TOKEN, else
+// token_env, else token_file.
+func (c ControllerConfig) token() (phone.Secret, error) {
+	if t := os.Getenv("ANYPHONE_CTL_TOKEN"); t != "" {
+		return phone.Secret(t), nil
+	}
+	if c.TokenEnv == "" && c.TokenFile == "" {
+		return "", nil
+	}
+	return readSecret("controller.token_env", c.TokenEnv, "controller.token_file", c.TokenFile)
 }
 
 // JournalConfig is the [journal] section: the call journal.
@@ -377,6 +409,19 @@ func (c *Config) Validate() error {
 	}
 	if ct.TokenEnv != "" && ct.TokenFile != "" {
 		return fieldErr("control.token_file", "set token_env or token_file, not both")
+	}
+	if cc := c.Controller; cc.URL != "" || cc.User != "" || cc.TokenEnv != "" || cc.TokenFile != "" {
+		u, err := url.Parse(cc.URL)
+		switch {
+		case cc.URL == "":
+			return fieldErr("controller.url", "missing (ws://HOST:PORT/ctl, the controller's ready line's ctl)")
+		case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
+			return fieldErr("controller.url", "%q is not a ws:// or wss:// URL", cc.URL)
+		case cc.User == "":
+			return fieldErr("controller.user", "missing: your user at the controller")
+		case cc.TokenEnv != "" && cc.TokenFile != "":
+			return fieldErr("controller.token_file", "set token_env or token_file, not both")
+		}
 	}
 
 	if err := validateBusy(&c.Busy); err != nil {
@@ -743,6 +788,16 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # The token comes from an environment variable or a file.
 # token_env = "ANYPHONE_CTL_TOKEN"
 # token_file = ""
+
+[controller]
+# Attach to a shared AnyDevice controller (anyphone controller) instead of
+# the embedded one: its control URL (its ready line's "ctl"), your user,
+# your token (ANYPHONE_CTL_TOKEN, token_env or token_file). --controller and
+# --user override it; anyphone ctl talks to it when [control] listen is off.
+# url = "ws://127.0.0.1:7070/ctl"
+# user = "alice"
+# token_env = "ANYPHONE_CTL_TOKEN"
+# token_file = "~/.config/anyphone/controller.token"
 
 [journal]
 # SQLite call journal (default: $XDG_DATA_HOME/anyphone/journal.db).

@@ -61,48 +61,60 @@ func (c *CtlCmd) stdout() io.Writer {
 }
 
 // errNoCtlAddr says how to name the instance to talk to.
-var errNoCtlAddr = errors.New("no control address: pass --addr, set ANYPHONE_CTL_ADDR, or set [control] listen in the config")
+var errNoCtlAddr = errors.New("no control address: pass --addr, set ANYPHONE_CTL_ADDR, or set [control] listen (or [controller] url) in the config")
 
 // target resolves the address and token: flags and environment first,
 // then the config file's [control] section.
-func (c *CtlCmd) target(g *Globals) (string, phone.Secret, error) {
-	addr, token := c.Addr, c.Token
+func (c *CtlCmd) target(g *Globals) (addr, user string, token phone.Secret, err error) {
+	addr, user, token = c.Addr, c.User, c.Token
 	if addr != "" && token != "" {
-		return addr, token, nil
+		return addr, user, token, nil
 	}
 	// With --addr the file only may supply a token: a missing one is fine.
 	path, must := configPath(g)
 	cfg, err := LoadConfig(path, must && addr == "")
 	if err != nil {
-		return "", "", usageError(err)
+		return "", "", "", usageError(err)
+	}
+	if addr == "" && cfg.Control.Listen == "" && cfg.Controller.URL != "" {
+		// No local control API: the shared controller of [controller].
+		if user == "" {
+			user = cfg.Controller.User
+		}
+		if token == "" {
+			if token, err = cfg.Controller.token(); err != nil {
+				return "", "", "", usageError(err)
+			}
+		}
+		return cfg.Controller.URL, user, token, nil
 	}
 	if addr == "" {
 		addr = cfg.Control.Listen
 		if addr == "" {
-			return "", "", usageError(errNoCtlAddr)
+			return "", "", "", usageError(errNoCtlAddr)
 		}
 		if _, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
-			return "", "", usageError(fmt.Errorf("control.listen %q picks a free port: pass the actual address with --addr", addr))
+			return "", "", "", usageError(fmt.Errorf("control.listen %q picks a free port: pass the actual address with --addr", addr))
 		}
 	}
 	if token == "" {
 		if token, err = cfg.ControlToken(); err != nil {
-			return "", "", usageError(err)
+			return "", "", "", usageError(err)
 		}
 	}
-	return addr, token, nil
+	return addr, user, token, nil
 }
 
 // session connects and returns the client and a context bounded by
 // --timeout; call the returned func when done.
 func (c *CtlCmd) session(g *Globals) (*ctl.Client, context.Context, func(), error) {
-	addr, token, err := c.target(g)
+	addr, user, token, err := c.target(g)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	tctx, cancel := context.WithTimeout(ctx, c.timeout())
-	cl, err := ctl.DialUser(tctx, addr, c.User, token)
+	cl, err := ctl.DialUser(tctx, addr, user, token)
 	if err != nil {
 		cancel()
 		stop()
@@ -596,7 +608,7 @@ type CtlEventsCmd struct {
 // Run subscribes and prints each event as one JSON line until Ctrl-C, the
 // instance going away, or --count events.
 func (c *CtlEventsCmd) Run(g *Globals, p *CtlCmd) error {
-	addr, token, err := p.target(g)
+	addr, user, token, err := p.target(g)
 	if err != nil {
 		return err
 	}
@@ -604,7 +616,7 @@ func (c *CtlEventsCmd) Run(g *Globals, p *CtlCmd) error {
 	defer stop()
 	dctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	cl, err := ctl.DialUser(dctx, addr, p.User, token)
+	cl, err := ctl.DialUser(dctx, addr, user, token)
 	if err != nil {
 		return err
 	}

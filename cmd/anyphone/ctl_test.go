@@ -423,9 +423,25 @@ func TestCtlTarget(t *testing.T) {
 		t.Errorf("controller got %q", got)
 	}
 
+	// A shared controller in [controller]: its URL, user and token file,
+	// when there is no local control API.
+	text = fmt.Sprintf("[controller]\nurl = \"ws://%s/ctl\"\nuser = \"alice\"\ntoken_file = %q\n", e.srv.Addr(), tokFile)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, user, token, err := e.cmd.target(e.g)
+	if err != nil || addr != "ws://"+e.srv.Addr()+"/ctl" || user != "alice" || token != "tok-1" {
+		t.Errorf("target from [controller] = %q %q %v (%v)", addr, user, token == "tok-1", err)
+	}
+	t.Setenv("ANYPHONE_CTL_TOKEN", "from-env")
+	if _, _, token, _ := e.cmd.target(e.g); token != "from-env" {
+		t.Errorf("ANYPHONE_CTL_TOKEN does not win over [controller] token_file")
+	}
+	t.Setenv("ANYPHONE_CTL_TOKEN", "")
+
 	// No address anywhere: a clear usage error.
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no default config file either
-	err := (&CtlStatusCmd{}).Run(&Globals{}, &CtlCmd{out: io.Discard})
+	err = (&CtlStatusCmd{}).Run(&Globals{}, &CtlCmd{out: io.Discard})
 	var ee *exitError
 	if !errors.Is(err, errNoCtlAddr) && !(errors.As(err, &ee) && errors.Is(ee.err, errNoCtlAddr)) {
 		t.Errorf("no address: %v, want errNoCtlAddr", err)

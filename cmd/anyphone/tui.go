@@ -53,7 +53,7 @@ type TuiCmd struct {
 
 	// A shared AnyDevice controller (anyphone controller) instead of the
 	// embedded one: the TUI drives the user's calls there.
-	Controller string `help:"Attach to a shared AnyDevice controller as --user: its control URL (the ready line's ctl, ws://HOST:PORT/ctl); the token comes from ANYPHONE_CTL_TOKEN." placeholder:"URL"`
+	Controller string `help:"Attach to a shared AnyDevice controller as --user: its control URL (the ready line's ctl, ws://HOST:PORT/ctl); the token comes from ANYPHONE_CTL_TOKEN, else [controller] token_env or token_file (default: [controller] url)." placeholder:"URL"`
 
 	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go); each given flag overrides [busy]
 }
@@ -475,8 +475,18 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer restore()
 	}
 	log.Info("tui start", "log", g.LogFile)
+	if c.Controller == "" && cfg.Controller.URL != "" {
+		c.Controller = cfg.Controller.URL
+		if c.Busy.User == "" {
+			c.Busy.User = cfg.Controller.User
+		}
+	}
 	if c.Controller != "" {
-		return c.runAttached(km, contacts, log)
+		token, err := cfg.Controller.token()
+		if err != nil {
+			return usageError(err)
+		}
+		return c.runAttached(km, contacts, token, log)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -812,7 +822,7 @@ func startAnyDevice(ctx context.Context, cfg anydevice.Config) (*anydevice.Contr
 // runAttached runs the TUI against a shared AnyDevice controller: no phone,
 // no audio here; every call is carried by one of the user's devices, and
 // the TUI drives it through the control protocol like `anyphone ctl`.
-func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Logger) error {
+func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, token phone.Secret, log *slog.Logger) error {
 	user := c.Busy.User
 	if user == "" {
 		user = os.Getenv("ANYPHONE_CTL_USER")
@@ -824,7 +834,6 @@ func (c *TuiCmd) runAttached(km *ui.KeyMap, contacts []ui.Contact, log *slog.Log
 	defer cancel()
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	token := phone.Secret(os.Getenv("ANYPHONE_CTL_TOKEN"))
 	remote, err := ctl.NewRemote(dctx, func(ctx context.Context) (*ctl.Client, error) {
 		return ctl.DialUser(ctx, c.Controller, user, token)
 	})
