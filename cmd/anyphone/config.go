@@ -43,7 +43,7 @@ type Config struct {
 	// controller; --controller and --user override it.
 	Controller ControllerConfig `toml:"controller"`
 	Journal    JournalConfig    `toml:"journal"`
-	Log     LogConfig     `toml:"log"`
+	Log        LogConfig        `toml:"log"`
 	// Busy is the busy policy (cti/busy.Policy, the same names as the
 	// control protocol's set_policy). The busy flags override it.
 	Busy busy.Policy `toml:"busy"`
