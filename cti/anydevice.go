@@ -43,6 +43,8 @@ type AnyDevice interface {
 	Transfer(userID string, id anydevice.SessionID, target string) error
 	Conference(userID string, id anydevice.SessionID) error
 	Move(userID string, id anydevice.SessionID, device string) error
+	// Ladder is the SIP messages of the session's legs, in time order.
+	Ladder(userID string, id anydevice.SessionID) ([]SIPMessage, error)
 }
 
 var _ AnyDevice = (*anydevice.Controller)(nil)

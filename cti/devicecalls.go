@@ -336,6 +336,18 @@ func deviceInfos(r AnyDeviceRoute, devs []anydevice.Device) []DeviceInfo {
 	return out
 }
 
+// ladder is the SIP ladder of a device call: its session's legs (the
+// consultation's call shows the whole session too).
+func (t *deviceTracker) ladder(id CallID) ([]SIPMessage, bool) {
+	var msgs []SIPMessage
+	_, ok := t.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {
+		var err error
+		msgs, err = ad.Ladder(user, sid)
+		return err
+	})
+	return msgs, ok
+}
+
 // move carries a device call over to another device.
 func (t *deviceTracker) move(id CallID, device string) error {
 	if err, ok := t.on(id, func(ad AnyDevice, user string, sid anydevice.SessionID, _ bool) error {

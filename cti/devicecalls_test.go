@@ -49,7 +49,7 @@ func newDeviceRig(t *testing.T) *deviceRig {
 	})
 	r := &deviceRig{me: me, mobile: startPhone(t, "mobile"), bob: startPhone(t, "+4930555"), j: j}
 	r.ad, err = anydevice.New(anydevice.Config{
-		Phone: phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", NoTrace: true, Logger: quietLog()},
+		Phone: phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", Logger: quietLog()},
 		Users: []anydevice.User{{ID: "me", Numbers: []string{"+4930123456"},
 			Devices: []anydevice.Device{{Name: "desk", Target: me.URI()}, {Name: "mobile", Target: r.mobile.URI()}},
 			Active:  []string{"desk"}, Policy: anydevice.Policy{URIs: true}}},
@@ -136,6 +136,18 @@ func TestDeviceCallIsACall(t *testing.T) {
 	_ = json.Unmarshal(do(`{"cmd":"status"}`), &st)
 	if len(st.Calls) != 1 || st.Calls[0].ID != res.CallID || st.Calls[0].Device != "mobile" {
 		t.Fatalf("status calls %+v, want the call on the mobile", st.Calls)
+	}
+	// Its ladder is its legs' SIP messages at the controller, named.
+	var lad struct {
+		Messages []cti.SIPMessage `json:"messages"`
+	}
+	_ = json.Unmarshal(do(`{"cmd":"ladder","args":{"call_id":"`+string(res.CallID)+`"}}`), &lad)
+	var sums []string
+	for _, m := range lad.Messages {
+		sums = append(sums, m.Summary)
+	}
+	if got := strings.Join(sums, "|"); !strings.Contains(got, "mobile: INVITE") || !strings.Contains(got, "remote: INVITE") || !strings.Contains(got, "remote: 200 OK") {
+		t.Errorf("the device call's ladder: %s", got)
 	}
 	do(`{"cmd":"hold","args":{"call_id":"` + string(res.CallID) + `"}}`)
 	r.waitCall(t, res.CallID, "held", func(ci cti.CallInfo) bool { return ci.LocalHold })

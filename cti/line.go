@@ -140,8 +140,11 @@ func (l *Line) Subscribe() *Subscription { return l.bus.Subscribe(256) }
 // Call returns one call.
 func (l *Line) Call(id CallID) (CallInfo, bool) { return l.t.call(id) }
 
-// Ladder: the legs' SIP messages are the controller's, not the user's.
-func (l *Line) Ladder(CallID) []SIPMessage { return nil }
+// Ladder is the SIP messages of a call's legs at the controller.
+func (l *Line) Ladder(id CallID) []SIPMessage {
+	msgs, _ := l.t.ladder(id)
+	return msgs
+}
 
 func (l *Line) Hold(ctx context.Context, id CallID) error { return l.held(id, true) }
 func (l *Line) HoldWith(ctx context.Context, id CallID, _ HoldDialect) error {

@@ -187,7 +187,12 @@ func (s *Service) Call(id CallID) (CallInfo, bool) {
 }
 
 // Ladder returns the SIP messages of a call for the ladder view.
-func (s *Service) Ladder(id CallID) []SIPMessage { return s.ph.Ladder(id) }
+func (s *Service) Ladder(id CallID) []SIPMessage {
+	if msgs, ok := s.devices.ladder(id); ok {
+		return msgs
+	}
+	return s.ph.Ladder(id)
+}
 
 // dialLocal places a call on the local line (Dial routes, anydevice.go).
 func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (CallID, error) {

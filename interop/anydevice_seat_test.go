@@ -151,6 +151,10 @@ func TestAnyDeviceFromTheSeat(t *testing.T) {
 	if c := waitCall(t, ctl, "active on the mobile", id, func(c ctlCall, ok bool) bool { return ok && c.State == "active" }); c.Device != "mobile" {
 		t.Errorf("ctl status: %+v, want the call on the mobile", c)
 	}
+	// Its SIP ladder, as for a desk call: the legs at the controller.
+	if lad := as("ladder", id); !strings.Contains(lad, "mobile: INVITE") || !strings.Contains(lad, "remote: 200 OK") {
+		t.Errorf("ctl ladder %s lacks the mobile's INVITE or the destination's 200:\n%s", id, lad)
+	}
 	// Talk: the mobile's 1000 Hz goes to sipp and comes back (the audio
 	// under test, measured below; not a wait for an event).
 	time.Sleep(3 * time.Second)

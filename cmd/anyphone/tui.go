@@ -779,7 +779,7 @@ func (c *TuiCmd) anyDeviceConfig(cfg *Config, user, deskURI string, acct *phone.
 		return anydevice.Config{}, errors.New("anydevice: --number (your office number) is needed to call through another device")
 	}
 	ac := anydevice.Config{
-		Phone: phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", Logger: log.With("part", "anydevice"), NoTrace: true,
+		Phone: phone.Config{Name: "anydevice", Listen: "127.0.0.1:0", Transport: "udp", Logger: log.With("part", "anydevice"),
 			Account: dialVia(acct)},
 		Users:     []anydevice.User{u},
 		StatePath: statePath,
