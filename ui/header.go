@@ -28,6 +28,7 @@ type header struct {
 	policy       *busy.Policy // nil without a PolicyController
 	missed       int          // unread missed calls
 	active       string       // active device(s), "" without AnyDevice
+	number       string       // the user's office number, "" if none
 	now          time.Time
 }
 
@@ -77,7 +78,11 @@ func (h *header) View() string {
 		parts = append(parts, st.Render(policyLabel(*h.policy, h.now)))
 	}
 	if h.active != "" {
-		parts = append(parts, h.st.HeaderDim.Render("on "+h.active))
+		on := "on " + h.active
+		if h.number != "" {
+			on = h.number + " " + on // where people reach you rings
+		}
+		parts = append(parts, h.st.HeaderDim.Render(on))
 	}
 	if h.audio != "" {
 		parts = append(parts, h.st.HeaderDim.Render("audio: "+h.audio))

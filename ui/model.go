@@ -32,6 +32,10 @@ type Options struct {
 	Unregistered string
 	// Device names the active audio device in the header.
 	Device string
+	// Number is the user's office number, the one people call: the header
+	// shows where it rings ("+4930… on mobile"). "" shows the active
+	// device alone.
+	Number string
 	// Contacts complete and resolve in the dial line (the built-in echo and
 	// tone contacts, and the contacts file).
 	Contacts []Contact
@@ -144,7 +148,7 @@ func New(ctl Controller, o Options) *Model {
 	}
 	m := &Model{ctl: ctl, opts: o, km: km, dark: true, color: !o.NoColor, w: 80, h: 24}
 	m.st = NewStyles(m.dark, m.color)
-	m.header = header{st: m.st, account: o.Account, audio: o.Device, unregistered: o.Unregistered}
+	m.header = header{st: m.st, account: o.Account, audio: o.Device, unregistered: o.Unregistered, number: o.Number}
 	if pc, ok := ctl.(PolicyController); ok {
 		p := pc.Policy()
 		m.header.policy = &p

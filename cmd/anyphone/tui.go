@@ -628,7 +628,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
 		HoldDialect:  pc.HoldDialect,
-		Keys:         km, Account: svc.URI(), Device: device, Contacts: contacts,
+		Keys:         km, Account: svc.URI(), Device: device, Contacts: contacts, Number: firstOf(numbers),
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
 		NoBell:    c.NoBell,
 		AltScreen: true, Mouse: !c.NoMouse,
@@ -639,6 +639,14 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 	log.Info("tui stop")
 	return nil
+}
+
+// firstOf is the first of ss, "" if none.
+func firstOf(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[0]
 }
 
 // audioDeviceNames lists the audio devices as specs for --audio: the
