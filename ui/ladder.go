@@ -145,17 +145,17 @@ func (l *ladderView) View() string {
 		}
 		return b.String()
 	}
-	local, remote := first.Local, first.Remote
 	const timeW = 9
 	span := max(l.w-timeW-2, 10)
-	title := fmt.Sprintf("%-*s%-*s%s", timeW, "", span/2, local, remote)
+	cols := ladderColumns(l.msgs)
+	title := strings.Repeat(" ", timeW) + ladderHeader(cols, span)
 	b.WriteString(l.st.Title.Render(fitLine(fmt.Sprintf("SIP ladder: %s (%d messages)", l.peer, len(l.msgs)), l.w)))
 	b.WriteString("\n" + l.st.Dim.Render(fitLine(title, l.w)))
 	end := min(len(l.msgs), l.offset+l.rows())
 	for i := l.offset; i < end; i++ {
 		m := l.msgs[i]
 		rel := m.Time.Sub(first.Time).Seconds()
-		line := fmt.Sprintf("%8.3f %s", rel, arrow(m, span))
+		line := fmt.Sprintf("%8.3f %s", rel, ladderArrow(cols, m, span))
 		st := l.st.Received
 		if m.Sent {
 			st = l.st.Sent
