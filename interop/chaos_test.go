@@ -2,6 +2,7 @@ package interop
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -78,4 +79,122 @@ func TestChaosSilentTransferor(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Errorf("the silent bot: exit %d, %v\n%s", code, err, tailString(bot.Output(), 4<<10))
 	}
+}
+
+// chaosFile returns the path of a scenario in testdata/chaos.
+func chaosFile(name string) string { return filepath.Join("testdata", "chaos", name) }
+
+// respTo waits for the response line to the command with id and returns it.
+func respTo(t *testing.T, e *Endpoint, id string, timeout time.Duration) (Event, time.Time) {
+	t.Helper()
+	ev, err := e.WaitEvent(func(ev Event) bool {
+		var r struct {
+			ID string `json:"id"`
+		}
+		return ev.Event == "" && json.Unmarshal([]byte(ev.Raw), &r) == nil && r.ID == id
+	}, timeout)
+	if err != nil {
+		t.Fatalf("no response to command %s: %v", id, err)
+	}
+	return ev, time.Now()
+}
+
+// placeCall dials to from e with a stdin command and waits until the call
+// is active; it returns the call's id.
+func placeCall(t *testing.T, e *Endpoint, cmdID, to string) string {
+	t.Helper()
+	if err := e.Send(map[string]any{"id": cmdID, "cmd": "dial", "args": map[string]any{"to": to}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := respTo(t, e, cmdID, 5*time.Second)
+	var r struct {
+		OK     bool `json:"ok"`
+		Result struct {
+			CallID string `json:"call_id"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(resp.Raw), &r); err != nil || !r.OK || r.Result.CallID == "" {
+		t.Fatalf("dial %s: %s", to, resp.Raw)
+	}
+	if _, err := e.WaitEvent(midPred(midCallIs(r.Result.CallID, "active")), 5*time.Second); err != nil {
+		t.Fatalf("call to %s never became active: %v", to, err)
+	}
+	return r.Result.CallID
+}
+
+// otherCallWorks checks that a new call from a fresh endpoint to e is
+// answered within 1 s of being placed, and that e can place a call too.
+func otherCallWorks(t *testing.T, e *Endpoint) {
+	t.Helper()
+	caller := startEndpoint(t, "--name", "other", "--dial", e.URI, "--hangup-after", "300ms")
+	placed, err := caller.WaitEvent(isCall("dialing"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("other caller: %v", err)
+	}
+	up, err := caller.WaitEvent(isCall("active"), 3*time.Second)
+	if err != nil {
+		t.Fatalf("a new call to the endpoint was not answered while the peer is silent: %v", err)
+	}
+	if d := eventTime(t, up).Sub(eventTime(t, placed)); d > time.Second {
+		t.Errorf("a new call was answered after %s, want within 1 s", d)
+	}
+	callee := startEndpoint(t, "--name", "callee")
+	placeCall(t, e, "other-dial", callee.URI)
+}
+
+// stopWithin closes the endpoint's stdin (EOF ends its run) and fails
+// unless it exits within d.
+func stopWithin(t *testing.T, e *Endpoint, d time.Duration) {
+	t.Helper()
+	start := time.Now()
+	e.in.Close()
+	if _, _, err := e.Wait(10 * time.Second); err != nil {
+		t.Fatalf("endpoint did not exit: %v", err)
+	}
+	took := time.Since(start)
+	if took > d {
+		t.Errorf("shutdown took %s with a silent peer, want within %s", took.Round(time.Millisecond), d)
+	} else {
+		t.Logf("shutdown took %s with a silent peer", took.Round(time.Millisecond))
+	}
+}
+
+// TestChaosIgnoredBye (issue 17): the callee answers and then ignores our
+// BYE. The user's hang-up ends the call for the user at once (the ended
+// event within 100 ms of the command) while the BYE is retransmitted in the
+// background; other calls proceed, and the endpoint shuts down within 2 s
+// with the BYE still unanswered.
+func TestChaosIgnoredBye(t *testing.T) {
+	t.Parallel()
+	e := startEndpoint(t, "--name", "alice", "--stdin-eof", "exit")
+	peer := startSipp(t, chaosFile("uas_bye_silent.xml"), "-m", "2")
+	to := fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port)
+	id := placeCall(t, e, "d1", to)
+
+	sent := time.Now()
+	if err := e.Send(map[string]any{"id": "h1", "cmd": "hangup", "args": map[string]any{"call_id": id}}); err != nil {
+		t.Fatal(err)
+	}
+	end, err := e.WaitEvent(midPred(midCallIs(id, "ended")), 10*time.Second)
+	if err != nil {
+		t.Fatalf("the call never ended: %v", err)
+	}
+	if d := eventTime(t, end).Sub(sent); d > 100*time.Millisecond {
+		t.Errorf("the call ended %s after the hangup command, want within 100 ms", d.Round(time.Millisecond))
+	} else {
+		t.Logf("the call ended %s after the hangup command", d.Round(time.Millisecond))
+	}
+	if c := mid(end).Call; c.End == nil || c.End.Cause != "local-hangup" {
+		t.Errorf("ended %s, want cause local-hangup", end.Raw)
+	}
+	respTo(t, e, "h1", time.Second)
+	otherCallWorks(t, e)
+	// A second call to the same peer stays up: Shutdown hangs it up, and
+	// that BYE goes unanswered too.
+	placeCall(t, e, "d2", to)
+	if peer.Exited() {
+		t.Fatalf("the silent peer exited early:\n%s", tailString(peer.Output(), 4<<10))
+	}
+	// The BYEs are still being retransmitted to the silent peer: shut down.
+	stopWithin(t, e, 2*time.Second)
 }

@@ -601,9 +601,9 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 	if hungUp {
 		// Hangup arrived while we waited for the ACK: the dialog is
 		// confirmed now, so BYE it here, in the call's own goroutine.
-		ctx, done := context.WithTimeout(p.ctx, 5*time.Second)
-		_ = d.Hangup(ctx)
-		done()
+		if err := p.sendBye(c, d); err != nil {
+			c.log.Warn("hangup", "call_id", c.id, "err", err)
+		}
 		c.finish(EndInfo{Cause: EndLocalHangup})
 		return
 	}
@@ -753,9 +753,9 @@ func (c *call) hangup() error {
 			_ = dlg.Close()
 			return nil
 		}
-		ctx, done := context.WithTimeout(c.p.ctx, 5*time.Second)
-		defer done()
-		if err := dlg.Hangup(ctx); err != nil {
+		// The BYE is tracked in the background; the dialog ends for us
+		// now and the call goroutine ends the call (bye.go).
+		if err := c.p.sendBye(c, dlg); err != nil {
 			c.log.Warn("hangup", "call_id", c.id, "err", err)
 			// The dialog is gone for us either way: drop it.
 			c.markGone()
