@@ -581,6 +581,10 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 			c.finish(EndInfo{Cause: EndRemoteHangup})
 			return
 		}
+		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 && noAck(d, err) {
+			p.endUnacked(c, d) // noack.go
+			return
+		}
 		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 {
 			// Our 200 is out and the dialog lives: sipgo stopped waiting for
 			// the ACK because another in-dialog request (an early re-INVITE
@@ -742,7 +746,11 @@ func (c *call) hangup() error {
 	c.ending = true
 	c.mu.Unlock()
 	if st == CallAnswering {
-		return nil // serveIncoming sends the BYE once the ACK is in
+		// serveIncoming sends the BYE once the ACK is in (RFC 3261 §15:
+		// not before it, or Timer H); the call is over for the user now,
+		// whatever the caller does with its ACK (issue 17).
+		c.finish(EndInfo{Cause: EndLocalHangup})
+		return nil
 	}
 	if dlg != nil && st == CallActive {
 		if c.p.ctx.Err() != nil {
