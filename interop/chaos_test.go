@@ -369,3 +369,49 @@ func TestChaosSilentRegistrar(t *testing.T) {
 	}
 	stopWithin(t, e, 2*time.Second)
 }
+
+// TestChaosIgnoredReInvite (issue 17): the callee ignores our hold
+// re-INVITE. The hold command must not hold up other commands or calls:
+// a calls command and a new call go through at once while the re-INVITE
+// hangs. Timer B (64*T1) gives the re-INVITE up, the hold command fails
+// visibly, and, RFC 3261 §12.2.1.2 (no response at all to a request inside
+// a dialog: the UAC SHOULD terminate the dialog), the call ends with a BYE
+// the callee answers. It waits for Timer B: it runs in parallel.
+func TestChaosIgnoredReInvite(t *testing.T) {
+	t.Parallel()
+	e := startEndpoint(t, "--name", "erin", "--stdin-eof", "exit")
+	peer := startSipp(t, chaosFile("uas_reinvite_silent.xml"), "-m", "1")
+	to := fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port)
+	id := placeCall(t, e, "d1", to)
+	holdAt := time.Now()
+	if err := e.Send(map[string]any{"id": "hold1", "cmd": "hold", "args": map[string]any{"call_id": id}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the re-INVITE is out
+	calls := time.Now()
+	callsNow(t, e, "calls")
+	if d := time.Since(calls); d > 500*time.Millisecond {
+		t.Errorf("a calls command took %s while the hold re-INVITE hangs", d)
+	}
+	otherCallWorks(t, e)
+
+	resp, _ := respTo(t, e, "hold1", 40*time.Second)
+	took := time.Since(holdAt)
+	t.Logf("the hold command answered after %s: %s", took.Round(time.Millisecond), resp.Raw)
+	var r struct {
+		OK bool `json:"ok"`
+	}
+	_ = json.Unmarshal([]byte(resp.Raw), &r)
+	if r.OK {
+		t.Errorf("hold succeeded without an answer to the re-INVITE: %s", resp.Raw)
+	}
+	end, err := e.WaitEvent(midPred(midCallIs(id, "ended")), 5*time.Second)
+	if err != nil {
+		t.Fatalf("the call was kept after its re-INVITE got no answer (RFC 3261 §12.2.1.2: terminate): %v", err)
+	}
+	t.Logf("the call ended %s after the hold command: %s", time.Since(holdAt).Round(time.Millisecond), end.Raw)
+	if c := mid(end).Call; c.End == nil || c.End.Cause != "timeout" || c.End.Code != 408 {
+		t.Errorf("ended %s, want cause timeout, code 408", end.Raw)
+	}
+	sippOK(t, peer, 1, 10*time.Second) // it got our BYE and answered it
+}

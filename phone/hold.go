@@ -3,7 +3,6 @@ package phone
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -61,7 +60,7 @@ func (p *Phone) setHold(id CallID, on bool, dialect HoldDialect) error {
 	}
 	c.holding = on
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(p.ctx, 32*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, reinviteTimeout) // Timer B decides (midcallfail.go)
 	defer cancel()
 	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
 	send, verb := h.Unhold, "resume"
@@ -72,7 +71,11 @@ func (p *Phone) setHold(id CallID, on bool, dialect HoldDialect) error {
 		c.mu.Lock()
 		c.holding = !on
 		c.mu.Unlock()
-		return fmt.Errorf("%s %s: %w", verb, id, err)
+		err = fmt.Errorf("%s %s: %w", verb, id, err)
+		if c.endAfterFailedRequest(verb+" re-INVITE", err) {
+			err = fmt.Errorf("%w; call ended", err)
+		}
+		return err
 	}
 	c.update(func(ci *CallInfo) {
 		ci.LocalHold = on
