@@ -415,3 +415,17 @@ func TestChaosIgnoredReInvite(t *testing.T) {
 	}
 	sippOK(t, peer, 1, 10*time.Second) // it got our BYE and answered it
 }
+
+// TestChaosShutdownDuringHold (issue 17): the endpoint stops while its
+// hold re-INVITE to a silent callee is in flight: it exits within 2 s.
+func TestChaosShutdownDuringHold(t *testing.T) {
+	t.Parallel()
+	e := startEndpoint(t, "--name", "frank", "--stdin-eof", "exit")
+	peer := startSipp(t, chaosFile("uas_reinvite_silent.xml"), "-m", "1")
+	id := placeCall(t, e, "d1", fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port))
+	if err := e.Send(map[string]any{"id": "hold1", "cmd": "hold", "args": map[string]any{"call_id": id}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the re-INVITE is out, unanswered
+	stopWithin(t, e, 2*time.Second)
+}

@@ -62,6 +62,10 @@ func (p *Phone) setHold(id CallID, on bool, dialect HoldDialect) error {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(p.ctx, reinviteTimeout) // Timer B decides (midcallfail.go)
 	defer cancel()
+	// The call's end (our BYE, theirs) gives the re-INVITE up: diago
+	// holds the dialog while it waits, and the call goroutine's Close
+	// would wait with it (shutdown took 5 s with a silent callee).
+	defer context.AfterFunc(dlg.Context(), cancel)()
 	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
 	send, verb := h.Unhold, "resume"
 	if on {
