@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -428,4 +429,31 @@ func TestChaosShutdownDuringHold(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // the re-INVITE is out, unanswered
 	stopWithin(t, e, 2*time.Second)
+}
+
+// TestChaosRegistrarGoneSilent (issue 17): the registrar grants our first
+// REGISTER and then answers nothing: the endpoint, registered, is stopped
+// with SIGTERM and its unregister goes unanswered. It exits within 2 s.
+func TestChaosRegistrarGoneSilent(t *testing.T) {
+	t.Parallel()
+	reg := startSipp(t, chaosFile("registrar_then_silent.xml"), "-m", "1")
+	registrar := fmt.Sprintf("sip:127.0.0.1:%d", reg.Port)
+	e := startEndpoint(t, "--name", "gina", "--account", "sip:gina@127.0.0.1", "--registrar", registrar)
+	if _, err := e.WaitEvent(func(ev Event) bool {
+		return ev.Event == "registration" && ev.Registration != nil && ev.Registration.State == "registered"
+	}, 5*time.Second); err != nil {
+		t.Fatalf("never registered: %v", err)
+	}
+	start := time.Now()
+	if err := e.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Wait(10 * time.Second); err != nil {
+		t.Fatalf("endpoint did not exit: %v", err)
+	}
+	took := time.Since(start)
+	t.Logf("SIGTERM to exit with the unregister unanswered: %s", took.Round(time.Millisecond))
+	if took > 2*time.Second {
+		t.Errorf("shutdown took %s with a silent registrar, want within 2 s", took.Round(time.Millisecond))
+	}
 }
