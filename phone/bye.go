@@ -41,51 +41,58 @@ var byeTimeout = 64*sip.T1 + time.Second
 const byeGrace = 500 * time.Millisecond
 
 // inflight tracks background transactions owned by the Phone. Its zero
-// value is ready; stop ends them.
+// value is ready; stop ends them. A transaction tracked once stop has
+// begun is given up at once (the phone is going away).
 type inflight struct {
-	mu     sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	n      int // in flight now, for tests and logs
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	wg      sync.WaitGroup // Add only under mu and before stopped: never concurrent with stop's Wait
 }
 
 // context returns the context every tracked transaction runs under.
 func (f *inflight) context() context.Context {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.contextLocked()
+}
+
+func (f *inflight) contextLocked() context.Context {
 	if f.ctx == nil {
 		f.ctx, f.cancel = context.WithCancel(context.Background())
 	}
 	return f.ctx
 }
 
-// track runs fn on a goroutine owned by f (joined by stop).
+// track runs fn on a goroutine owned by f (joined by stop); once stop has
+// begun, it runs fn at once with a cancelled context.
 func (f *inflight) track(fn func(ctx context.Context)) {
-	ctx := f.context()
 	f.mu.Lock()
-	f.n++
+	ctx := f.contextLocked()
+	if f.stopped {
+		f.mu.Unlock()
+		dead, cancel := context.WithCancel(ctx)
+		cancel()
+		fn(dead) // gives up at once
+		return
+	}
+	f.wg.Add(1)
 	f.mu.Unlock()
-	f.wg.Go(func() {
-		defer func() {
-			f.mu.Lock()
-			f.n--
-			f.mu.Unlock()
-		}()
+	go func() {
+		defer f.wg.Done()
 		fn(ctx)
-	})
-}
-
-// count is the number of transactions in flight.
-func (f *inflight) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.n
+	}()
 }
 
 // stop waits up to grace (bounded by ctx) for the tracked transactions,
 // then cancels the rest and joins them.
 func (f *inflight) stop(ctx context.Context, grace time.Duration) {
+	f.mu.Lock()
+	f.stopped = true
+	f.contextLocked()
+	cancel := f.cancel
+	f.mu.Unlock()
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }() // ends once wg is done, which the cancel below guarantees
 	t := time.NewTimer(grace)
@@ -96,10 +103,7 @@ func (f *inflight) stop(ctx context.Context, grace time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	f.context() // make sure there is a cancel
-	f.mu.Lock()
-	f.cancel()
-	f.mu.Unlock()
+	cancel()
 	<-done
 }
 
