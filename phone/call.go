@@ -581,6 +581,10 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 			c.finish(EndInfo{Cause: EndRemoteHangup})
 			return
 		}
+		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 && noAck(d, err) {
+			p.endUnacked(c, d) // noack.go
+			return
+		}
 		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 {
 			// Our 200 is out and the dialog lives: sipgo stopped waiting for
 			// the ACK because another in-dialog request (an early re-INVITE
@@ -601,9 +605,9 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 	if hungUp {
 		// Hangup arrived while we waited for the ACK: the dialog is
 		// confirmed now, so BYE it here, in the call's own goroutine.
-		ctx, done := context.WithTimeout(p.ctx, 5*time.Second)
-		_ = d.Hangup(ctx)
-		done()
+		if err := p.sendBye(c, d); err != nil {
+			c.log.Warn("hangup", "call_id", c.id, "err", err)
+		}
 		c.finish(EndInfo{Cause: EndLocalHangup})
 		return
 	}
@@ -749,7 +753,11 @@ func (c *call) hangupCtx(ctx context.Context) error {
 	c.ending = true
 	c.mu.Unlock()
 	if st == CallAnswering {
-		return nil // serveIncoming sends the BYE once the ACK is in
+		// serveIncoming sends the BYE once the ACK is in (RFC 3261 §15:
+		// not before it, or Timer H); the call is over for the user now,
+		// whatever the caller does with its ACK (issue 17).
+		c.finish(EndInfo{Cause: EndLocalHangup})
+		return nil
 	}
 	if dlg != nil && st == CallActive {
 		if c.p.ctx.Err() != nil {
@@ -760,9 +768,9 @@ func (c *call) hangupCtx(ctx context.Context) error {
 			_ = dlg.Close()
 			return nil
 		}
-		ctx, done := c.p.requestCtx(ctx, 5*time.Second)
-		defer done()
-		if err := dlg.Hangup(ctx); err != nil {
+		// The BYE is tracked in the background; the dialog ends for us
+		// now and the call goroutine ends the call (bye.go).
+		if err := c.p.sendBye(c, dlg); err != nil {
 			c.log.Warn("hangup", "call_id", c.id, "err", err)
 			// The dialog is gone for us either way: drop it.
 			c.markGone()

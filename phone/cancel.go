@@ -122,24 +122,9 @@ func (c *call) markEnding(reason string) bool {
 // byeWithReason sends BYE with a Reason header in an established dialog.
 // sipgo fills in the dialog's headers and route set (LIBRARIES §2.6).
 func (p *Phone) byeWithReason(c *call, dlg diago.DialogSession, reason string) {
-	ctx, done := context.WithTimeout(p.ctx, 5*time.Second)
-	defer done()
-	var err error
-	switch d := dlg.(type) {
-	case *diago.DialogClientSession:
-		bye := sip.NewRequest(sip.BYE, d.RemoteContact().Address)
-		bye.AppendHeader(sip.NewHeader("Reason", reason))
-		err = d.DialogClientSession.WriteBye(ctx, bye)
-	case *diago.DialogServerSession:
-		req := d.InviteRequest
-		bye := sip.NewRequest(sip.BYE, req.Contact().Address)
-		bye.SetTransport(req.Transport())
-		bye.AppendHeader(sip.NewHeader("Reason", reason))
-		err = d.DialogServerSession.WriteBye(ctx, bye)
-	default:
-		err = dlg.Hangup(ctx)
-	}
-	if err != nil {
+	// Fire-and-track like every BYE (bye.go): the call ends for the user
+	// at once, whatever the peer does with the BYE.
+	if err := p.sendBye(c, dlg, sip.NewHeader("Reason", reason)); err != nil {
 		c.log.Warn("hangup", "call_id", c.id, "err", err)
 		c.markGone()
 		_ = dlg.Close()

@@ -3,7 +3,6 @@ package phone
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -78,8 +77,12 @@ func (p *Phone) setHold(ctx context.Context, id CallID, on bool, dialect HoldDia
 	}
 	c.holding = on
 	c.mu.Unlock()
-	ctx, cancel := p.requestCtx(ctx, 32*time.Second)
+	ctx, cancel := p.requestCtx(ctx, reinviteTimeout) // the caller, Timer B (midcallfail.go), or Close
 	defer cancel()
+	// The call's end (our BYE, theirs) gives the re-INVITE up: diago
+	// holds the dialog while it waits, and the call goroutine's Close
+	// would wait with it (shutdown took 5 s with a silent callee).
+	defer context.AfterFunc(dlg.Context(), cancel)()
 	defer c.setOffer(offerSettled) // diago applied the answer (reinvite.go)
 	send, verb := h.Unhold, "resume"
 	if on {
@@ -89,7 +92,11 @@ func (p *Phone) setHold(ctx context.Context, id CallID, on bool, dialect HoldDia
 		c.mu.Lock()
 		c.holding = !on
 		c.mu.Unlock()
-		return fmt.Errorf("%s %s: %w", verb, id, err)
+		err = fmt.Errorf("%s %s: %w", verb, id, err)
+		if c.endAfterFailedRequest(verb+" re-INVITE", err) {
+			err = fmt.Errorf("%w; call ended", err)
+		}
+		return err
 	}
 	c.update(func(ci *CallInfo) {
 		ci.LocalHold = on

@@ -189,6 +189,7 @@ type Phone struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	byes   inflight // BYEs in flight after the hang-up (bye.go)
 
 	mu      sync.Mutex
 	calls   map[CallID]*call
@@ -477,6 +478,9 @@ func (p *Phone) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
+	// The BYEs of the calls just hung up get a short grace: a silent
+	// peer must not hold the exit (issue 17).
+	p.byes.stop(ctx, byeGrace)
 	p.stopRegistration(ctx)
 	return p.Close()
 }
@@ -489,6 +493,7 @@ func (p *Phone) Close() error {
 	if p.cancel != nil {
 		p.cancel()
 	}
+	p.byes.stop(context.Background(), 0)
 	unregisterTracer(p)
 	if p.regStop != nil {
 		p.regStop()

@@ -18,11 +18,14 @@ import (
 
 // Registration defaults. A zero regConfig field takes these values.
 const (
-	regDefaultExpiry            = 600 * time.Second
-	regDefaultMinRetry          = 2 * time.Second
-	regDefaultMaxRetry          = 5 * time.Minute
-	regDefaultTimeout           = 10 * time.Second
-	regDefaultUnregisterTimeout = 2 * time.Second
+	regDefaultExpiry   = 600 * time.Second
+	regDefaultMinRetry = 2 * time.Second
+	regDefaultMaxRetry = 5 * time.Minute
+	regDefaultTimeout  = 10 * time.Second
+	// regDefaultUnregisterTimeout bounds the unregister at shutdown: a
+	// registrar that answers does so within one retransmission (T1); a
+	// silent one must not hold the exit past its 2 s budget (issue 17).
+	regDefaultUnregisterTimeout = time.Second
 	// regMaxRetryAfter bounds a registrar's Retry-After so that a typo on
 	// the server cannot park the phone for a day.
 	regMaxRetryAfter = time.Hour

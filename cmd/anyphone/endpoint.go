@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -198,12 +199,17 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	}()
 
 	stdinDone := make(chan struct{})
+	// stdinEOF closes at the end of stdin even while a command is still
+	// running (a hold whose re-INVITE goes unanswered runs until Timer B):
+	// the run must end now, and Shutdown then ends that command (issue 17).
+	stdinEOF := make(chan struct{})
+	stdin := &eofReader{r: os.Stdin, eof: stdinEOF}
 	go func() {
 		// stdin: control-protocol commands as JSON lines; EOF ends the run
 		// unless an expectation or --exit-after keeps it going. Not joined:
 		// a read may block on a terminal; the process exits after Run.
 		defer close(stdinDone)
-		if err := ctl.ServeStdio(ctx, svc, os.Stdin, out, ctl.StdioOptions{Logger: log}); err != nil && ctx.Err() == nil {
+		if err := ctl.ServeStdio(ctx, svc, stdin, out, ctl.StdioOptions{Logger: log}); err != nil && ctx.Err() == nil {
 			log.Warn("stdin commands", "err", err)
 		}
 	}()
@@ -226,9 +232,9 @@ func (e *EndpointCmd) Run(g *Globals) error {
 		defer t.Stop()
 		deadline = t.C
 	}
-	waitStdin := stdinDone
+	waitStdin, waitServe := (<-chan struct{})(stdinEOF), (<-chan struct{})(stdinDone)
 	if e.ExitAfter > 0 || e.ExpectCalls > 0 || len(e.Dial) > 0 || !stdinEOFEnds(e.StdinEOF, os.Stdin) {
-		waitStdin = nil // the run ends on its own terms, or on a signal
+		waitStdin, waitServe = nil, nil // the run ends on its own terms, or on a signal
 	}
 	dialedDone := func(st endpoint.Stats) bool {
 		return len(e.Dial) > 0 && e.ExpectCalls == 0 && st.Answered+st.Failed >= len(e.Dial) && st.Ended+st.Failed >= len(e.Dial)
@@ -249,6 +255,8 @@ loop:
 		case <-deadline:
 			break loop
 		case <-waitStdin:
+			break loop
+		case <-waitServe:
 			break loop
 		case <-changed:
 		}
@@ -296,4 +304,19 @@ func stdinEOFEnds(mode string, in *os.File) bool {
 	}
 	_, err = unix.IoctlGetTermios(int(in.Fd()), unix.TCGETS)
 	return err == nil // a terminal: Ctrl-D ends the run; /dev/null does not
+}
+
+// eofReader closes eof once r has returned an error (the end of stdin).
+type eofReader struct {
+	r    io.Reader
+	eof  chan struct{}
+	once sync.Once
+}
+
+func (e *eofReader) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err != nil {
+		e.once.Do(func() { close(e.eof) })
+	}
+	return n, err
 }

@@ -32,7 +32,9 @@ type connOptions struct {
 }
 
 // serveConn runs one connection until read fails or ctx ends: it answers
-// each command in order, one at a time, and streams events once the client
+// each command in order, one at a time (except that a command on a call
+// that takes longer than slowCommand lets the next ones through, lanes.go),
+// and streams events once the client
 // subscribed (or from the start with o.events). Responses and events are
 // written one at a time, so messages never interleave. It returns the error
 // that ended the connection.
@@ -58,8 +60,10 @@ func (d *Dispatcher) serveConn(ctx context.Context, t transport, o connOptions) 
 		sub     *api.Subscription
 		started bool
 	)
+	var ln lanes // commands on calls (lanes.go)
 	defer func() {
 		cancel(nil)
+		ln.wait()
 		smu.Lock()
 		if sub != nil {
 			sub.Close()
@@ -139,6 +143,28 @@ func (d *Dispatcher) serveConn(ctx context.Context, t transport, o connOptions) 
 			}
 			return err
 		default:
+			if call := laneOf(msg); call != "" {
+				// A command on a call: on its call's lane, waited
+				// for only slowCommand (lanes.go).
+				msg := append([]byte(nil), msg...) // the reader may reuse its buffer
+				done := ln.run(call, func() {
+					r := d.handle(ctx, sess, msg)
+					b, err := json.Marshal(r)
+					if err == nil {
+						err = send(b)
+					}
+					if err != nil {
+						cancel(err)
+					}
+				})
+				slow := time.NewTimer(slowCommand)
+				select {
+				case <-done:
+				case <-slow.C:
+				}
+				slow.Stop()
+				continue
+			}
 			resp = d.handle(ctx, sess, msg)
 		}
 		b, err := json.Marshal(resp)

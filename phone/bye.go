@@ -1,0 +1,218 @@
+package phone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+)
+
+// A BYE is fire-and-track (issue 17): the hang-up ends the call for the
+// user at once, the BYE is retransmitted in the background until the
+// peer answers or Timer F (64*T1) gives up, and Shutdown joins the BYEs
+// still in flight after a short grace.
+//
+// diago fence (LIBRARIES.md, "Hangup waits for the BYE"): diago's
+// Hangup(ctx) (sipgo WriteBye) blocks the caller until the BYE is answered
+// or ctx ends, terminates the BYE transaction when ctx ends (so the BYE is
+// retransmitted only for as long as the caller waits, never for Timer F),
+// and moves the dialog to Ended only on a 200: a silent peer left the
+// dialog's context alive, so the call goroutine never saw the end, and
+// diago's INVITE handler, once our handler returned, sent a second BYE on
+// its own with a 10 s timeout ("hanguping call failed: context deadline
+// exceeded"). We therefore never call Hangup on an established dialog: we
+// start the BYE's client transaction ourselves and end the dialog locally
+// at once (RFC 3261 §15.1.1: the session is over as soon as the BYE is
+// passed to the client transaction), through sipgo's ReadBye with a
+// transaction that sends nothing (endDialog below), so diago's handler
+// finds the dialog ended and sends no BYE of its own.
+
+// byeTimeout bounds the tracking of one BYE: Timer F (64*T1) and a margin
+// for the last retransmission's answer.
+var byeTimeout = 64*sip.T1 + time.Second
+
+// byeGrace is how long Shutdown lets BYEs in flight finish before it
+// terminates their transactions: peers that answer do so within
+// milliseconds; silent ones must not hold the exit (2 s budget).
+const byeGrace = 500 * time.Millisecond
+
+// inflight tracks background transactions owned by the Phone. Its zero
+// value is ready; stop ends them. A transaction tracked once stop has
+// begun is given up at once (the phone is going away).
+type inflight struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	wg      sync.WaitGroup // Add only under mu and before stopped: never concurrent with stop's Wait
+}
+
+// context returns the context every tracked transaction runs under.
+func (f *inflight) context() context.Context {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.contextLocked()
+}
+
+func (f *inflight) contextLocked() context.Context {
+	if f.ctx == nil {
+		f.ctx, f.cancel = context.WithCancel(context.Background())
+	}
+	return f.ctx
+}
+
+// track runs fn on a goroutine owned by f (joined by stop); once stop has
+// begun, it runs fn at once with a cancelled context.
+func (f *inflight) track(fn func(ctx context.Context)) {
+	f.mu.Lock()
+	ctx := f.contextLocked()
+	if f.stopped {
+		f.mu.Unlock()
+		dead, cancel := context.WithCancel(ctx)
+		cancel()
+		fn(dead) // gives up at once
+		return
+	}
+	f.wg.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.wg.Done()
+		fn(ctx)
+	}()
+}
+
+// stop waits up to grace (bounded by ctx) for the tracked transactions,
+// then cancels the rest and joins them.
+func (f *inflight) stop(ctx context.Context, grace time.Duration) {
+	f.mu.Lock()
+	f.stopped = true
+	f.contextLocked()
+	cancel := f.cancel
+	f.mu.Unlock()
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }() // ends once wg is done, which the cancel below guarantees
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	cancel()
+	<-done
+}
+
+// sendBye starts the BYE of c's established dialog (with extra headers,
+// e.g. Reason), ends the dialog for us at once and tracks the BYE's
+// outcome in the background. An error means no BYE left.
+func (p *Phone) sendBye(c *call, dlg diago.DialogSession, extra ...sip.Header) error {
+	var (
+		bye   *sip.Request
+		start func(context.Context, *sip.Request) (sip.ClientTransaction, error)
+	)
+	switch d := dlg.(type) {
+	case *diago.DialogClientSession:
+		if d.InviteResponse == nil {
+			return errors.New("bye: no answer to our INVITE")
+		}
+		to := d.InviteRequest.Recipient
+		if ct := d.RemoteContact(); ct != nil {
+			to = ct.Address
+		}
+		bye = sip.NewRequest(sip.BYE, *to.Clone())
+		start = d.DialogClientSession.TransactionRequest
+	case *diago.DialogServerSession:
+		req := d.InviteRequest
+		ct := d.RemoteContact()
+		if ct == nil {
+			return errors.New("bye: the INVITE had no Contact")
+		}
+		bye = sip.NewRequest(sip.BYE, *ct.Address.Clone())
+		bye.SetTransport(req.Transport())
+		start = d.DialogServerSession.TransactionRequest
+	default:
+		return fmt.Errorf("bye: unknown dialog %T", dlg)
+	}
+	for _, h := range extra {
+		bye.AppendHeader(h)
+	}
+	ctx := p.byes.context()
+	tx, err := start(ctx, bye)
+	if err != nil {
+		return fmt.Errorf("bye: %w", err)
+	}
+	endDialog(dlg)
+	id := c.id
+	p.byes.track(func(ctx context.Context) {
+		defer tx.Terminate()
+		t := time.NewTimer(byeTimeout)
+		defer t.Stop()
+		for {
+			select {
+			case res := <-tx.Responses():
+				if res.IsProvisional() {
+					continue
+				}
+				if res.StatusCode >= 300 {
+					p.log.Info("bye answered", "call_id", id, "code", res.StatusCode, "reason", res.Reason)
+				} else {
+					p.log.Debug("bye answered", "call_id", id, "code", res.StatusCode)
+				}
+				return
+			case <-tx.Done():
+				p.log.Warn("bye unanswered", "call_id", id, "err", tx.Err())
+				return
+			case <-t.C:
+				p.log.Warn("bye unanswered", "call_id", id, "err", "timer F")
+				return
+			case <-ctx.Done():
+				p.log.Warn("bye given up at shutdown", "call_id", id)
+				return
+			}
+		}
+	})
+	return nil
+}
+
+// endDialog moves an established dialog to Ended without sending anything:
+// sipgo offers no exported way but ReadBye, which answers the BYE it reads
+// through the transaction it is given; nopTx drops that answer.
+func endDialog(dlg diago.DialogSession) {
+	switch d := dlg.(type) {
+	case *diago.DialogClientSession:
+		_ = d.DialogClientSession.ReadBye(localBye(d.InviteRequest), nopTx{})
+	case *diago.DialogServerSession:
+		_ = d.DialogServerSession.ReadBye(localBye(d.InviteRequest), nopTx{})
+	}
+}
+
+// localBye is the stand-in BYE endDialog hands to ReadBye: the INVITE's
+// CSeq number passes the server session's CSeq check.
+func localBye(invite *sip.Request) *sip.Request {
+	bye := sip.NewRequest(sip.BYE, invite.Recipient)
+	if cs := invite.CSeq(); cs != nil {
+		bye.AppendHeader(&sip.CSeqHeader{SeqNo: cs.SeqNo, MethodName: sip.BYE})
+	}
+	if h := invite.CallID(); h != nil {
+		bye.AppendHeader(sip.HeaderClone(h))
+	}
+	return bye
+}
+
+// nopTx is a server transaction that sends nothing (endDialog).
+type nopTx struct{}
+
+var nopDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (nopTx) Respond(*sip.Response) error        { return nil }
+func (nopTx) Acks() <-chan *sip.Request          { return nil }
+func (nopTx) OnCancel(sip.FnTxCancel) bool       { return false }
+func (nopTx) Terminate()                         {}
+func (nopTx) OnTerminate(sip.FnTxTerminate) bool { return false }
+func (nopTx) Done() <-chan struct{}              { return nopDone }
+func (nopTx) Err() error                         { return nil }
