@@ -34,6 +34,7 @@ type EndpointCmd struct {
 	Answer      string        `help:"auto, manual or reject." default:"auto" enum:"auto,manual,reject"`
 	AnswerDelay time.Duration `help:"Wait before answering (180 is sent at once)." default:"0s"`
 	RejectCode  int           `help:"Code for --answer reject." default:"486"`
+	KeepOthers  bool          `help:"Answering a call leaves the other active calls unheld (default: hold them first, as the desk phone does; for load tests whose calls are independent)." name:"answer-keeps-others"`
 	HangupAfter time.Duration `help:"Hang up each answered call after this long (0: never)." default:"0s"`
 	Audio       string        `help:"What we send: null, tone:HZ, wav:PATH, echo." default:"null"`
 	Record      string        `help:"Record what each call receives to this WAV path (%c: call id)."`
@@ -148,7 +149,7 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	ep := endpoint.New(b, log)
 	defer ep.Close()
 	pc.Media = ep.Media
-	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096}
+	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers}
 	closeJournal, err := e.Busy.apply(&opts)
 	if err != nil {
 		return usageError(err)

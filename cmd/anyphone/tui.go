@@ -141,7 +141,7 @@ func startInProcess(ctx context.Context, log *slog.Logger, what string, specs []
 	for _, s := range specs {
 		l := log.With("builtin", s.name)
 		ep := endpoint.New(endpoint.Behavior{Audio: s.audio, AnswerDelay: s.after}, l)
-		svc, err := cti.New(cti.Options{Logger: l, Phone: phone.Config{
+		svc, err := cti.New(cti.Options{Logger: l, AnswerKeepsOthers: true, Phone: phone.Config{
 			Name: s.name, Listen: "127.0.0.1:0", Transport: "udp", Media: ep.Media, NoTrace: true,
 		}})
 		if err == nil {
