@@ -315,7 +315,7 @@ func (s *Service) Hold(ctx context.Context, id CallID) error {
 	if err, ok := s.devices.hold(id, true); ok {
 		return err
 	}
-	return s.ph.HoldContext(ctx, id)
+	return s.eachLeg(ctx, id, s.ph.HoldContext) // conference.go
 }
 
 // Resume takes a call off hold.
@@ -326,5 +326,5 @@ func (s *Service) Resume(ctx context.Context, id CallID) error {
 	if err, ok := s.devices.hold(id, false); ok {
 		return err
 	}
-	return s.ph.ResumeContext(ctx, id)
+	return s.eachLeg(ctx, id, s.ph.ResumeContext) // conference.go
 }

@@ -298,7 +298,8 @@ func (m *Model) dialCmd(to string) tea.Cmd {
 func (m *Model) activeUnheld(except api.CallID) []api.CallID {
 	var ids []api.CallID
 	for _, c := range m.calls.calls {
-		if c.ID != except && c.State == api.CallActive && !c.LocalHold {
+		// A conference partner of except is resumed with it (cti).
+		if c.ID != except && (except == "" || c.Conference != except) && c.State == api.CallActive && !c.LocalHold {
 			ids = append(ids, c.ID)
 		}
 	}
