@@ -128,6 +128,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
+	case phone.RedirectFollowed:
+		s.redirected(e) // endnote.go
+		return
 	default:
 		if out = midcallEvent(ev); out == nil { // midcall.go
 			return

@@ -325,7 +325,7 @@ func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *c
 		opts.Headers = append(opts.Headers, sip.NewHeader(h[0], h[1]))
 	}
 
-	d, err := p.invite(ctx, c, d, uri, opts, o)
+	d, err := p.inviteFollowing(ctx, c, d, uri, opts, o) // follow.go
 	if errors.Is(err, diago.ErrClientEarlyMedia) {
 		c.apply(inEarlyMedia, func(ci *CallInfo) { ci.Codec = codecName(d.Media()) })
 		c.mu.Lock()
@@ -400,7 +400,7 @@ func (p *Phone) inviteError(c *call, ctx context.Context, err error) EndInfo {
 		resp = e2.Res
 	}
 	if resp != nil {
-		end := EndInfo{Cause: EndRejected, Code: int(resp.StatusCode), Reason: resp.Reason}
+		end := EndInfo{Cause: EndRejected, Code: int(resp.StatusCode), Reason: resp.Reason, Note: redirectNote(err)}
 		for _, h := range resp.GetHeaders("Reason") {
 			if rs, perr := ParseReasons(h.Value()); perr == nil {
 				for _, r := range rs {
@@ -446,7 +446,7 @@ func (p *Phone) onResponse(c *call, res *sip.Response) {
 			markTransferred(referrer)
 		}
 	case code >= 300 && code < 400:
-		// Not followed (authorize.go); reported before the call ends with it.
+		// Reported before the call ends with it or follows it (follow.go).
 		p.emit(RedirectReceived{CallID: c.id, Code: code, Reason: res.Reason, Targets: redirectTargets(res)})
 	}
 }

@@ -58,6 +58,7 @@ type EndpointCmd struct {
 	HoldDialect    string `help:"How we hold: sendonly, inactive or zero-ip." default:"sendonly" name:"hold-dialect"`
 	HoldMusic      string `help:"What the peer hears while we hold with sendonly: tone:HZ, wav:PATH (default silence)." name:"hold-music"`
 	StrictHold     bool   `help:"Answer 488 to initial INVITEs held with c=0.0.0.0 or a=inactive (Skype for Business profile)." name:"strict-hold"`
+	MaxRedirects   int    `help:"How many 3xx a call we place follows (0: none; the call ends with the 3xx)." default:"5" name:"max-redirects"`
 	TransferPolicy string `help:"What to do with REFERs from peers: auto or reject." default:"auto" enum:"auto,reject" name:"transfer-policy"`
 	Script         string `help:"Mid-call steps after each call becomes active, e.g. hold@2s,resume@4s,refer:sip:x@h@5s,dtmf:123@1s."`
 	DialHold       string `help:"Place the --dial calls on hold in this dialect (sendonly, inactive, zero-ip)." name:"dial-hold"`
@@ -78,6 +79,7 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		NoTrace:          e.NoTrace,
 		HoldMusic:        e.HoldMusic,
 		StrictHold:       e.StrictHold,
+		FollowRedirects:  e.MaxRedirects,
 	}
 	var err error
 	if pc.HoldDialect, err = phone.ParseHoldDialect(e.HoldDialect); err != nil {

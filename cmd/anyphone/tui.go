@@ -354,6 +354,9 @@ func (c *TuiCmd) controlAddr(cfg *Config) string {
 // returned closer closes the journal; call it after the Service has shut
 // down.
 func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) (cti.Options, io.Closer, error) {
+	if pc.FollowRedirects == 0 {
+		pc.FollowRedirects = phone.DefaultRedirectLimit // a desk phone follows 3xx; the controller never does
+	}
 	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device}
 	p, err := c.policy(cfg)
 	if err != nil {
