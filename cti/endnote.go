@@ -34,6 +34,23 @@ func endNote(ci phone.CallInfo) string {
 		if ci.End.Note != "" {
 			parts = append(parts, fmt.Sprintf("%d %s", ci.End.Code, ci.End.Note))
 		}
+		if ci.End.Text != "" && ci.End.Reason != "" { // else the phrase has it (journaling.go)
+			parts = append(parts, ci.End.Text)
+		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// refused tells the user about an incoming INVITE refused before it
+// became a call (the CallChanged that follows shows and journals it).
+func (s *Service) refused(e phone.CallRefused) {
+	from := e.Call.Remote.URI
+	if e.Call.Remote.DisplayName != "" {
+		from = e.Call.Remote.DisplayName + " <" + from + ">"
+	}
+	code, reason := 0, ""
+	if e.Call.End != nil {
+		code, reason = e.Call.End.Code, e.Call.End.Reason
+	}
+	s.Notify(NoticeWarn, fmt.Sprintf("call from %s refused: %d %s (%s)", from, code, reason, e.Why))
 }

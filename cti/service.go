@@ -131,6 +131,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 	case phone.RedirectFollowed:
 		s.redirected(e) // endnote.go
 		return
+	case phone.CallRefused:
+		s.refused(e) // endnote.go
+		return
 	default:
 		if out = midcallEvent(ev); out == nil { // midcall.go
 			return
