@@ -37,6 +37,12 @@ func endNote(ci phone.CallInfo) string {
 		if ci.End.Text != "" && ci.End.Reason != "" { // else the phrase has it (journaling.go)
 			parts = append(parts, ci.End.Text)
 		}
+		if ci.End.Cause == phone.EndRemoteHangup && (ci.End.Q850 != 0 || ci.End.Text != "") {
+			parts = append(parts, "BYE Reason: "+ReasonText(ci.End.Q850, ci.End.Text))
+		}
+		if d := ci.End.Diagnostic; !d.IsZero() {
+			parts = append(parts, d.String())
+		}
 	}
 	return strings.Join(parts, "; ")
 }
@@ -53,4 +59,19 @@ func (s *Service) refused(e phone.CallRefused) {
 		code, reason = e.Call.End.Code, e.Call.End.Reason
 	}
 	s.Notify(NoticeWarn, fmt.Sprintf("call from %s refused: %d %s (%s)", from, code, reason, e.Why))
+}
+
+// ReasonText describes a Reason header's cause and text for the user:
+// "Q.850 16 Normal call clearing", "Q.850 17 User busy: the text" when
+// the text says more than the cause's name, or the text alone.
+func ReasonText(q850 int, text string) string {
+	if q850 == 0 {
+		return text
+	}
+	name := phone.Q850Text(q850)
+	s := fmt.Sprintf("Q.850 %d %s", q850, name)
+	if text != "" && !strings.EqualFold(text, name) {
+		s += ": " + text
+	}
+	return s
 }

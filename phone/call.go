@@ -63,6 +63,9 @@ type call struct {
 
 	// mc is the mid-call control state (reinvite.go).
 	mc midcall
+	// bye is what the peer's BYE said (Reason, ms-diagnostics); guarded
+	// by mu (byereason.go).
+	bye *EndInfo
 
 	// gone is closed when our BYE got no answer: the peer vanished, and
 	// the owner goroutine stops waiting for the dialog to end.
@@ -400,7 +403,8 @@ func (p *Phone) inviteError(c *call, ctx context.Context, err error) EndInfo {
 		resp = e2.Res
 	}
 	if resp != nil {
-		end := EndInfo{Cause: EndRejected, Code: int(resp.StatusCode), Reason: resp.Reason, Note: redirectNote(err)}
+		end := EndInfo{Cause: EndRejected, Code: int(resp.StatusCode), Reason: resp.Reason, Note: redirectNote(err),
+			Diagnostic: diagnosticOf(resp)} // byereason.go
 		for _, h := range resp.GetHeaders("Reason") {
 			if rs, perr := ParseReasons(h.Value()); perr == nil {
 				for _, r := range rs {
@@ -578,7 +582,7 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 			// its own goroutine; sipp -d 0 sends them back to back). The
 			// call was answered and the remote hung up.
 			c.apply(inAck, func(ci *CallInfo) { ci.Answered = time.Now() })
-			c.finish(EndInfo{Cause: EndRemoteHangup})
+			c.finish(c.remoteHangup()) // byereason.go
 			return
 		}
 		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 {
@@ -658,7 +662,7 @@ func (p *Phone) waitEnd(c *call, dctx context.Context) {
 		c.finish(EndInfo{Cause: EndLocalHangup})
 		return
 	}
-	c.finish(EndInfo{Cause: EndRemoteHangup})
+	c.finish(c.remoteHangup()) // byereason.go
 }
 
 // Answer accepts an incoming call that is ringing.

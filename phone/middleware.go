@@ -67,6 +67,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 		}
 		defer p.lockOffers(req)() // reinvite.go: one in-dialog offer or ACK at a time per call
+		p.noteBye(req)            // byereason.go: the BYE's Reason and ms-diagnostics
 		next(req, rtx)
 		if req.IsAck() {
 			p.peerOfferAcked(req) // reinvite.go: our next re-INVITE may go

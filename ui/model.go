@@ -556,6 +556,7 @@ func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 			if c.End.Q850 != 0 {
 				why += fmt.Sprintf(" (Q.850 %d %s)", c.End.Q850, api.Q850Text(c.End.Q850))
 			}
+			why += endDetail(*c.End) // enddetail.go
 		}
 		m.notice.set(api.NoticeInfo, "call with "+who+" ended: "+strings.TrimSpace(why))
 	}

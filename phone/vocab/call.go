@@ -94,6 +94,9 @@ type EndInfo struct {
 	// Note says what else decided the end: a redirect not followed (loop,
 	// limit, refused by the gate).
 	Note string `json:"note,omitempty"`
+	// Diagnostic is the ms-diagnostics(-public) of the final response or
+	// the BYE that ended the call (Lync / Skype for Business).
+	Diagnostic Diagnostic `json:"ms_diagnostics,omitzero"`
 }
 
 // CallInfo is the full value of a call at one moment. Events carry it whole.
