@@ -134,6 +134,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 	case phone.CallRefused:
 		s.refused(e) // endnote.go
 		return
+	case phone.BindingLost:
+		s.Notify(NoticeWarn, "the registrar "+e.Reg.Registrar+" lost our binding for "+e.Reg.AOR+": registering again")
+		return
 	default:
 		if out = midcallEvent(ev); out == nil { // midcall.go
 			return
