@@ -206,6 +206,12 @@ func outcomeOf(ci phone.CallInfo) journal.Outcome {
 		ci.Screen != phone.ScreenReject && ci.Screen != phone.ScreenRedirect {
 		return journal.OutcomeDeclined
 	}
+	if !answered && ci.Direction == phone.Incoming && ci.Rule == phone.RuleStrictHold {
+		// Our strict-hold profile refused a held offer (phone.CallRefused):
+		// declined by this phone, not a missed call (the caller usually
+		// retries in another dialect and gets through).
+		return journal.OutcomeDeclined
+	}
 	if !answered && ci.Direction == phone.Outgoing && ci.End != nil && ci.End.Code >= 300 && ci.End.Code < 400 {
 		// A 3xx we did not follow reached no voicemail: nobody answered
 		// (the note says where it pointed, endnote.go).

@@ -10,7 +10,8 @@ import (
 
 // TestStrictHoldRefusalReported (issue 13): a call refused 488 by
 // --strict-hold (a held initial offer) is an ended call event with the
-// end info, a notice and a journal row with outcome and reason.
+// end info, a notice and a journal row with outcome and reason (declined
+// by this phone, not a missed call).
 func TestStrictHoldRefusalReported(t *testing.T) {
 	strict := newTestSvc(t, "strict", Options{Phone: phone.Config{StrictHold: true}, Journal: openJournal(t)})
 	caller := newTestSvc(t, "caller", Options{})
@@ -33,7 +34,7 @@ func TestStrictHoldRefusalReported(t *testing.T) {
 		return ok && jc.Entry.Code == 488
 	}).(JournalChanged)
 	e := jc.Entry
-	if e.Direction != phone.Incoming || e.Outcome == journal.OutcomeUnknown || e.Outcome == journal.OutcomeDeclined ||
+	if e.Direction != phone.Incoming || e.Outcome != journal.OutcomeDeclined || e.Missed ||
 		e.Phrase != "Call hold not allowed for initial INVITE offer" || e.BusyRule != "strict-hold" || !strings.Contains(e.Note, "strict hold") {
 		t.Errorf("journal row = %+v", e)
 	}

@@ -96,7 +96,7 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		// ended call (refused.go).
 		const phrase = "Call hold not allowed for initial INVITE offer"
 		reply(488, phrase)
-		p.refusedInvite(req, 488, phrase, "strict-hold", "held initial offer refused (strict hold)")
+		p.refusedInvite(req, 488, phrase, RuleStrictHold, "held initial offer refused (strict hold)")
 		return false
 	}
 	if len(body) > 0 {

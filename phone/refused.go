@@ -6,6 +6,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// RuleStrictHold is the CallInfo.Rule of a call Config.StrictHold refused.
+const RuleStrictHold = "strict-hold"
+
 // CallRefused reports an initial INVITE the phone refused before a call
 // existed for it (Config.StrictHold's 488 to a held offer). The
 // CallChanged of that call, already ended with the refusal, follows it, so
