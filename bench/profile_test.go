@@ -39,7 +39,7 @@ func BenchmarkEndpointProfile(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ep := endpoint.New(endpoint.Behavior{Answer: endpoint.AnswerAuto, Audio: "null"}, log)
 	defer ep.Close()
-	svc, err := cti.New(cti.Options{Logger: log, SubscriberBuffer: 4096, Phone: phone.Config{
+	svc, err := cti.New(cti.Options{Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: true, Phone: phone.Config{
 		Name: "endpoint", Listen: "127.0.0.1:0", Transport: "udp", MaxCalls: 100000,
 		NoTrace: true, Media: ep.Media,
 	}})

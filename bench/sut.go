@@ -41,7 +41,7 @@ func StartAnyphone(bin, dir, audio string) (*SUT, error) {
 	first := make(chan string, 1)
 	p, err := StartProc("anyphone", filepath.Join(dir, "anyphone.log"), first, bin,
 		"endpoint", "--log-level", "warn", "--no-trace", "--answer", "auto",
-		"--max-calls", "100000", "--listen", "127.0.0.1:0", "--audio", audio)
+		"--max-calls", "100000", "--answer-keeps-others", "--listen", "127.0.0.1:0", "--audio", audio)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ type (
 	Event               = api.Event
 	HoldDialect         = api.HoldDialect
 	InitialHoldResult   = api.InitialHoldResult
+	Redirected          = api.Redirected
 	JournalChanged      = api.JournalChanged
 	Lagged              = api.Lagged
 	MediaTimeout        = api.MediaTimeout

@@ -167,6 +167,7 @@ func entryFor(ci phone.CallInfo, user, device, calledAOR, region string) journal
 		Outcome:   outcomeOf(ci),
 		BusyRule:  ci.Rule,
 		Device:    device,
+		Note:      endNote(ci), // endnote.go
 	}
 	if e.Key == "" {
 		e.Key = "local:" + string(ci.ID) + ";" + ci.Created.UTC().Format(time.RFC3339Nano)
@@ -204,6 +205,17 @@ func outcomeOf(ci phone.CallInfo) journal.Outcome {
 	if !answered && ci.Direction == phone.Incoming && ci.End != nil && ci.End.Cause == phone.EndRejected &&
 		ci.Screen != phone.ScreenReject && ci.Screen != phone.ScreenRedirect {
 		return journal.OutcomeDeclined
+	}
+	if !answered && ci.Direction == phone.Incoming && ci.Rule == phone.RuleStrictHold {
+		// Our strict-hold profile refused a held offer (phone.CallRefused):
+		// declined by this phone, not a missed call (the caller usually
+		// retries in another dialect and gets through).
+		return journal.OutcomeDeclined
+	}
+	if !answered && ci.Direction == phone.Outgoing && ci.End != nil && ci.End.Code >= 300 && ci.End.Code < 400 {
+		// A 3xx we did not follow reached no voicemail: nobody answered
+		// (the note says where it pointed, endnote.go).
+		return journal.OutcomeUnavailable
 	}
 	return o
 }

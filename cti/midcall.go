@@ -47,7 +47,9 @@ func (s *Service) HoldWith(ctx context.Context, id CallID, d HoldDialect) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.ph.HoldWithContext(ctx, id, d)
+	return s.eachLeg(ctx, id, func(ctx context.Context, id CallID) error { // conference.go
+		return s.ph.HoldWithContext(ctx, id, d)
+	})
 }
 
 // DialHeld places a call on hold from the start (3PCC "make call"): the

@@ -47,6 +47,9 @@ type Options struct {
 	// Policy is the busy policy. Nil means call waiting with no no-answer
 	// timeout until SetPolicy is called.
 	Policy *busy.Policy
+	// AnswerKeepsOthers: Answer does not hold the other active calls first
+	// (answer.go); for load endpoints whose calls are independent.
+	AnswerKeepsOthers bool
 }
 
 // Service is the product API. All methods are safe for concurrent use.
@@ -125,6 +128,15 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
+	case phone.RedirectFollowed:
+		s.redirected(e) // endnote.go
+		return
+	case phone.CallRefused:
+		s.refused(e) // endnote.go
+		return
+	case phone.BindingLost:
+		s.Notify(NoticeWarn, "the registrar "+e.Reg.Registrar+" lost our binding for "+e.Reg.AOR+": registering again")
+		return
 	default:
 		if out = midcallEvent(ev); out == nil { // midcall.go
 			return
@@ -203,11 +215,19 @@ func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (Call
 	return s.ph.Dial(ctx, to, po)
 }
 
-// Answer accepts a ringing incoming call. It never blocks (the phone's call
-// goroutine sends the 200), so ctx is only checked.
+// Answer accepts a ringing incoming call. Unless Options.AnswerKeepsOthers,
+// it first holds every other active call (answer.go), waiting for those
+// re-INVITEs under ctx; the 200 itself is sent by the phone's call goroutine.
 func (s *Service) Answer(ctx context.Context, id CallID) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if !s.opts.AnswerKeepsOthers {
+		if c, ok := s.ph.Call(id); ok && c.State == phone.CallIncoming {
+			if err := s.holdOthers(ctx, id); err != nil {
+				return err
+			}
+		}
 	}
 	return s.ph.Answer(id)
 }
@@ -304,7 +324,7 @@ func (s *Service) Hold(ctx context.Context, id CallID) error {
 	if err, ok := s.devices.hold(id, true); ok {
 		return err
 	}
-	return s.ph.HoldContext(ctx, id)
+	return s.eachLeg(ctx, id, s.ph.HoldContext) // conference.go
 }
 
 // Resume takes a call off hold.
@@ -315,5 +335,5 @@ func (s *Service) Resume(ctx context.Context, id CallID) error {
 	if err, ok := s.devices.hold(id, false); ok {
 		return err
 	}
-	return s.ph.ResumeContext(ctx, id)
+	return s.eachLeg(ctx, id, s.ph.ResumeContext) // conference.go
 }

@@ -147,7 +147,7 @@ func TestDialSippUASEcho(t *testing.T) {
 // auto-answering endpoint; every call must succeed on both sides.
 func TestSippUACLoad(t *testing.T) {
 	const calls = 500
-	ep := startEndpoint(t, "--expect-calls", strconv.Itoa(calls), "--max-calls", "200",
+	ep := startEndpoint(t, "--expect-calls", strconv.Itoa(calls), "--max-calls", "200", "--answer-keeps-others",
 		"--no-trace", "--log-level", "warn", "--exit-after", "90s")
 	uac := startSipp(t, "uac", ep.Addr, "-s", "service",
 		"-r", "50", "-m", strconv.Itoa(calls), "-l", "200", "-d", "0")

@@ -19,7 +19,12 @@ func (p *Phone) Register(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	if p.reg != nil {
+		// Registered or trying: register again now (the user's
+		// :register), checking first that the registrar still holds our
+		// binding (regcheck.go).
+		r := p.reg
 		p.mu.Unlock()
+		r.Refresh()
 		return nil
 	}
 	aor, err := parseURI(a.AOR)
@@ -55,7 +60,11 @@ func (p *Phone) Register(ctx context.Context) error {
 		Expiry:    a.Expiry,
 		UserAgent: "anyphone",
 		OnChange:  func(ri RegInfo) { p.emit(RegistrationChanged{Reg: ri}) },
-		Logger:    p.log,
+		// A phone notices a registrar that lost its binding (restart,
+		// an admin's ul.rm) at the next refresh or :register.
+		CheckBinding: true,
+		OnLost:       func(ri RegInfo) { p.emit(BindingLost{Reg: ri}) },
+		Logger:       p.log,
 	})
 	rctx, stop := context.WithCancel(p.ctx)
 	done := make(chan struct{})

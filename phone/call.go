@@ -63,6 +63,9 @@ type call struct {
 
 	// mc is the mid-call control state (reinvite.go).
 	mc midcall
+	// bye is what the peer's BYE said (Reason, ms-diagnostics); guarded
+	// by mu (byereason.go).
+	bye *EndInfo
 
 	// gone is closed when our BYE got no answer: the peer vanished, and
 	// the owner goroutine stops waiting for the dialog to end.
@@ -325,7 +328,7 @@ func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *c
 		opts.Headers = append(opts.Headers, sip.NewHeader(h[0], h[1]))
 	}
 
-	d, err := p.invite(ctx, c, d, uri, opts, o)
+	d, err := p.inviteFollowing(ctx, c, d, uri, opts, o) // follow.go
 	if errors.Is(err, diago.ErrClientEarlyMedia) {
 		c.apply(inEarlyMedia, func(ci *CallInfo) { ci.Codec = codecName(d.Media()) })
 		c.mu.Lock()
@@ -400,7 +403,8 @@ func (p *Phone) inviteError(c *call, ctx context.Context, err error) EndInfo {
 		resp = e2.Res
 	}
 	if resp != nil {
-		end := EndInfo{Cause: EndRejected, Code: int(resp.StatusCode), Reason: resp.Reason}
+		end := EndInfo{Cause: EndRejected, Code: int(resp.StatusCode), Reason: resp.Reason, Note: redirectNote(err),
+			Diagnostic: diagnosticOf(resp)} // byereason.go
 		for _, h := range resp.GetHeaders("Reason") {
 			if rs, perr := ParseReasons(h.Value()); perr == nil {
 				for _, r := range rs {
@@ -446,7 +450,7 @@ func (p *Phone) onResponse(c *call, res *sip.Response) {
 			markTransferred(referrer)
 		}
 	case code >= 300 && code < 400:
-		// Not followed (authorize.go); reported before the call ends with it.
+		// Reported before the call ends with it or follows it (follow.go).
 		p.emit(RedirectReceived{CallID: c.id, Code: code, Reason: res.Reason, Targets: redirectTargets(res)})
 	}
 }
@@ -578,7 +582,7 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 			// its own goroutine; sipp -d 0 sends them back to back). The
 			// call was answered and the remote hung up.
 			c.apply(inAck, func(ci *CallInfo) { ci.Answered = time.Now() })
-			c.finish(EndInfo{Cause: EndRemoteHangup})
+			c.finish(c.remoteHangup()) // byereason.go
 			return
 		}
 		if d.InviteResponse != nil && d.InviteResponse.StatusCode == 200 && noAck(d, err) {
@@ -662,7 +666,7 @@ func (p *Phone) waitEnd(c *call, dctx context.Context) {
 		c.finish(EndInfo{Cause: EndLocalHangup})
 		return
 	}
-	c.finish(EndInfo{Cause: EndRemoteHangup})
+	c.finish(c.remoteHangup()) // byereason.go
 }
 
 // Answer accepts an incoming call that is ringing.

@@ -67,6 +67,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 		}
 		defer p.lockOffers(req)() // reinvite.go: one in-dialog offer or ACK at a time per call
+		p.noteBye(req)            // byereason.go: the BYE's Reason and ms-diagnostics
 		next(req, rtx)
 		if req.IsAck() {
 			p.peerOfferAcked(req) // reinvite.go: our next re-INVITE may go
@@ -91,8 +92,12 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 	}
 	body := req.Body()
 	if p.cfg.StrictHold && (req.To() == nil || !req.To().Params.Has("tag")) && sdpfence.HeldOffer(body) {
-		// The strict-hold peer profile (initialhold.go).
-		return reply(488, "Call hold not allowed for initial INVITE offer")
+		// The strict-hold peer profile (initialhold.go), reported as an
+		// ended call (refused.go).
+		const phrase = "Call hold not allowed for initial INVITE offer"
+		reply(488, phrase)
+		p.refusedInvite(req, 488, phrase, RuleStrictHold, "held initial offer refused (strict hold)")
+		return false
 	}
 	if len(body) > 0 {
 		if ct := req.ContentType(); ct != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "application/sdp") {

@@ -118,6 +118,10 @@ type Config struct {
 	// for Business Mediation Server): an initial INVITE with c=0.0.0.0 or
 	// a=inactive gets 488 "Call hold not allowed for initial INVITE offer".
 	StrictHold bool
+	// FollowRedirects is how many 3xx responses a call we place follows
+	// (follow.go; DefaultRedirectLimit for a desk phone). 0 never follows:
+	// a B2BUA must not (toll fraud), the call ends with the 3xx.
+	FollowRedirects int
 	// TransferPolicy decides about REFERs from peers (default: accept).
 	TransferPolicy TransferPolicy
 	// Authorize, if set, is the gate every new call passes before its

@@ -100,6 +100,13 @@ type regConfig struct {
 	// OnChange is called with the full new value after every change of
 	// Info. It runs on the Run goroutine and must not block.
 	OnChange func(RegInfo)
+	// CheckBinding: before each refresh, fetch the bindings (a REGISTER
+	// without Contact, RFC 3261 §10.2.3) and report through OnLost when
+	// the registrar no longer holds ours (regcheck.go).
+	CheckBinding bool
+	// OnLost is called on the Run goroutine when CheckBinding found our
+	// binding gone; the refresh that follows registers it again.
+	OnLost func(RegInfo)
 	// Logger receives state changes; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -164,6 +171,7 @@ type registration struct {
 	nc        int
 	failures  int  // consecutive failed attempts (backoff exponent)
 	bound     bool // the registrar holds (or may hold) our binding
+	querying  bool // newRequest builds a bindings query (regcheck.go)
 
 	mu   sync.Mutex
 	info RegInfo
@@ -235,6 +243,9 @@ func (r *registration) Run(ctx context.Context) error {
 // attempt performs one registration (with digest, 423 and NAT rounds),
 // publishes the outcome and returns how long to wait before the next one.
 func (r *registration) attempt(ctx context.Context) time.Duration {
+	if r.bound && r.cfg.CheckBinding {
+		r.checkBinding(ctx) // regcheck.go
+	}
 	if st := r.Info().State; st != RegRegistered {
 		r.update(func(i *RegInfo) { i.State = RegRegistering; i.NextTry = time.Time{} })
 	}
@@ -453,11 +464,13 @@ func (r *registration) newRequest(expires time.Duration, remove *sip.ContactHead
 	req.AppendHeader(&callID)
 	req.AppendHeader(cseq)
 	req.AppendHeader(&maxFwd)
-	req.AppendHeader(regContactWithExpires(r.contact, secs))
-	if remove != nil {
-		req.AppendHeader(regContactWithExpires(*remove, "0"))
+	if !r.querying {
+		req.AppendHeader(regContactWithExpires(r.contact, secs))
+		if remove != nil {
+			req.AppendHeader(regContactWithExpires(*remove, "0"))
+		}
+		req.AppendHeader(sip.NewHeader("Expires", secs))
 	}
-	req.AppendHeader(sip.NewHeader("Expires", secs))
 	if r.cfg.UserAgent != "" {
 		req.AppendHeader(sip.NewHeader("User-Agent", r.cfg.UserAgent))
 	}

@@ -95,6 +95,9 @@ func (m *Model) conference() tea.Cmd {
 		return nil
 	}
 	c, have := m.calls.selected()
+	if have && c.Conference != "" {
+		return m.split(c) // split.go
+	}
 	var other api.CallID
 	for _, o := range m.calls.calls {
 		if have && o.ID != c.ID && o.State == api.CallActive && o.Conference == "" {

@@ -298,7 +298,8 @@ func (m *Model) dialCmd(to string) tea.Cmd {
 func (m *Model) activeUnheld(except api.CallID) []api.CallID {
 	var ids []api.CallID
 	for _, c := range m.calls.calls {
-		if c.ID != except && c.State == api.CallActive && !c.LocalHold {
+		// A conference partner of except is resumed with it (cti).
+		if c.ID != except && (except == "" || c.Conference != except) && c.State == api.CallActive && !c.LocalHold {
 			ids = append(ids, c.ID)
 		}
 	}
@@ -555,6 +556,7 @@ func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 			if c.End.Q850 != 0 {
 				why += fmt.Sprintf(" (Q.850 %d %s)", c.End.Q850, api.Q850Text(c.End.Q850))
 			}
+			why += endDetail(*c.End) // enddetail.go
 		}
 		m.notice.set(api.NoticeInfo, "call with "+who+" ended: "+strings.TrimSpace(why))
 	}

@@ -35,6 +35,7 @@ type EndpointCmd struct {
 	Answer      string        `help:"auto, manual or reject." default:"auto" enum:"auto,manual,reject"`
 	AnswerDelay time.Duration `help:"Wait before answering (180 is sent at once)." default:"0s"`
 	RejectCode  int           `help:"Code for --answer reject." default:"486"`
+	KeepOthers  bool          `help:"Answering a call leaves the other active calls unheld (default: hold them first, as the desk phone does; for load tests whose calls are independent)." name:"answer-keeps-others"`
 	HangupAfter time.Duration `help:"Hang up each answered call after this long (0: never)." default:"0s"`
 	Audio       string        `help:"What we send: null, tone:HZ, wav:PATH, echo." default:"null"`
 	Record      string        `help:"Record what each call receives to this WAV path (%c: call id)."`
@@ -58,6 +59,7 @@ type EndpointCmd struct {
 	HoldDialect    string `help:"How we hold: sendonly, inactive or zero-ip." default:"sendonly" name:"hold-dialect"`
 	HoldMusic      string `help:"What the peer hears while we hold with sendonly: tone:HZ, wav:PATH (default silence)." name:"hold-music"`
 	StrictHold     bool   `help:"Answer 488 to initial INVITEs held with c=0.0.0.0 or a=inactive (Skype for Business profile)." name:"strict-hold"`
+	MaxRedirects   int    `help:"How many 3xx a call we place follows (0: none; the call ends with the 3xx)." default:"5" name:"max-redirects"`
 	TransferPolicy string `help:"What to do with REFERs from peers: auto or reject." default:"auto" enum:"auto,reject" name:"transfer-policy"`
 	Script         string `help:"Mid-call steps after each call becomes active, e.g. hold@2s,resume@4s,refer:sip:x@h@5s,dtmf:123@1s."`
 	DialHold       string `help:"Place the --dial calls on hold in this dialect (sendonly, inactive, zero-ip)." name:"dial-hold"`
@@ -78,6 +80,7 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		NoTrace:          e.NoTrace,
 		HoldMusic:        e.HoldMusic,
 		StrictHold:       e.StrictHold,
+		FollowRedirects:  e.MaxRedirects,
 	}
 	var err error
 	if pc.HoldDialect, err = phone.ParseHoldDialect(e.HoldDialect); err != nil {
@@ -149,7 +152,7 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	ep := endpoint.New(b, log)
 	defer ep.Close()
 	pc.Media = ep.Media
-	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096}
+	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers}
 	closeJournal, err := e.Busy.apply(&opts)
 	if err != nil {
 		return usageError(err)

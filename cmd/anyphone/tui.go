@@ -141,7 +141,7 @@ func startInProcess(ctx context.Context, log *slog.Logger, what string, specs []
 	for _, s := range specs {
 		l := log.With("builtin", s.name)
 		ep := endpoint.New(endpoint.Behavior{Audio: s.audio, AnswerDelay: s.after}, l)
-		svc, err := cti.New(cti.Options{Logger: l, Phone: phone.Config{
+		svc, err := cti.New(cti.Options{Logger: l, AnswerKeepsOthers: true, Phone: phone.Config{
 			Name: s.name, Listen: "127.0.0.1:0", Transport: "udp", Media: ep.Media, NoTrace: true,
 		}})
 		if err == nil {
@@ -354,6 +354,9 @@ func (c *TuiCmd) controlAddr(cfg *Config) string {
 // returned closer closes the journal; call it after the Service has shut
 // down.
 func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) (cti.Options, io.Closer, error) {
+	if pc.FollowRedirects == 0 {
+		pc.FollowRedirects = phone.DefaultRedirectLimit // a desk phone follows 3xx; the controller never does
+	}
 	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device}
 	p, err := c.policy(cfg)
 	if err != nil {

@@ -13,8 +13,10 @@ type (
 	Party     = vocab.Party
 	EndCause  = vocab.EndCause
 	EndInfo   = vocab.EndInfo
-	RegInfo   = vocab.RegInfo
-	RegState  = vocab.RegState
+	// Diagnostic is a Lync / Skype for Business ms-diagnostics header.
+	Diagnostic = vocab.Diagnostic
+	RegInfo    = vocab.RegInfo
+	RegState   = vocab.RegState
 )
 
 // Re-exported constants of the aliased enums.

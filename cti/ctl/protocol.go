@@ -168,6 +168,7 @@ const (
 	EventJournalChanged   = "journal_changed"
 	EventCallbackPlaced   = "callback_placed"
 	EventDevicesChanged   = "devices_changed"
+	EventRedirected       = "redirected"
 )
 
 // wireNotice is a notice on the wire (api.Notice has no JSON tags).
@@ -222,6 +223,12 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 			Pending    bool       `json:"pending"`
 			Accepted   bool       `json:"accepted"`
 		}{e.CallID, e.ReferredBy, e.Target, e.Replaces, e.Pending, e.Accepted})
+	case api.Redirected:
+		return EncodeEvent(EventRedirected, t, struct {
+			CallID api.CallID `json:"call_id"`
+			Hop    int        `json:"hop"`
+			api.Redirect
+		}{e.CallID, e.Hop, e.Redirect})
 	case api.InitialHoldResult:
 		return EncodeEvent(EventInitialHold, t, struct {
 			CallID  api.CallID        `json:"call_id"`

@@ -208,6 +208,10 @@ type Entry struct {
 	Q850     int     `json:"q850,omitempty"`
 	BusyRule string  `json:"busy_rule,omitempty"`
 	Device   string  `json:"device,omitempty"`
+	// Note says what happened beyond the outcome, for the WHY column:
+	// "redirected by 302 to sip:vm@h, answered by sip:vm@h", the BYE's
+	// Reason, ms-diagnostics (cti/endnote.go).
+	Note string `json:"note,omitempty"`
 
 	// Missed is computed by Record (see IsMissed); it is ignored on input.
 	Missed bool `json:"missed"`
@@ -287,6 +291,7 @@ func merge(old, n Entry) Entry {
 		m.Device = n.Device
 	}
 	str(&m.BusyRule, n.BusyRule)
+	str(&m.Note, n.Note)
 	m.Read = old.Read || n.Read
 	return m
 }

@@ -21,7 +21,7 @@ const (
 var csvHeader = []string{
 	"id", "user", "direction", "started", "answered", "ended", "outcome", "missed", "read",
 	"remote_name", "remote_uri", "remote_number", "local_name", "local_uri", "local_number",
-	"secondary", "secondary_text", "code", "phrase", "q850", "busy_rule", "device", "sip_call_id",
+	"secondary", "secondary_text", "code", "phrase", "q850", "busy_rule", "device", "sip_call_id", "note",
 }
 
 // Export writes the entries f selects to w, newest first, as "csv" (a
@@ -51,7 +51,7 @@ func (j *Journal) exportCSV(ctx context.Context, w io.Writer, f Filter) error {
 			e.Outcome.String(), strconv.FormatBool(e.Missed), strconv.FormatBool(e.Read),
 			e.Remote.Name, e.Remote.URI, e.Remote.Number, e.Local.Name, e.Local.URI, e.Local.Number,
 			e.Secondary.String(), e.SecondaryText, csvInt(e.Code), e.Phrase, csvInt(e.Q850),
-			e.BusyRule, e.Device, e.SIPCallID,
+			e.BusyRule, e.Device, e.SIPCallID, e.Note,
 		})
 	})
 	if err != nil {

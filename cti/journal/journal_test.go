@@ -63,7 +63,7 @@ func TestMigrations(t *testing.T) {
 	j.Close()
 
 	// Reopening is a no-op; a later migration applies on top and keeps rows.
-	next := append(append([]string{}, migrations...), `ALTER TABLE calls ADD COLUMN note TEXT NOT NULL DEFAULT ''`)
+	next := append(append([]string{}, migrations...), `ALTER TABLE calls ADD COLUMN later TEXT NOT NULL DEFAULT ''`)
 	j, err = openWith(ctx, path, next)
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,12 @@ type EndInfo struct {
 	Reason string   `json:"reason,omitempty"` // SIP reason phrase
 	Q850   int      `json:"q850,omitempty"`   // Q.850 cause from a Reason header, 0 if none
 	Text   string   `json:"text,omitempty"`   // Reason header text, or an error message
+	// Note says what else decided the end: a redirect not followed (loop,
+	// limit, refused by the gate).
+	Note string `json:"note,omitempty"`
+	// Diagnostic is the ms-diagnostics(-public) of the final response or
+	// the BYE that ended the call (Lync / Skype for Business).
+	Diagnostic Diagnostic `json:"ms_diagnostics,omitzero"`
 }
 
 // CallInfo is the full value of a call at one moment. Events carry it whole.
@@ -133,11 +139,15 @@ type CallInfo struct {
 	// Headers of interest from the initial INVITE (History-Info, Diversion,
 	// Referred-By, P-Asserted-Identity, Reason), raw values in order.
 	// Read-only: copies of a CallInfo share it.
-	Headers  map[string][]string `json:"headers,omitempty"`
-	Created  time.Time           `json:"created"`
-	Answered time.Time           `json:"answered,omitzero"`
-	Ended    time.Time           `json:"ended,omitzero"`
-	End      *EndInfo            `json:"end,omitempty"`
+	Headers map[string][]string `json:"headers,omitempty"`
+	// Redirects are the 3xx responses an outgoing call followed, in order
+	// (Config.FollowRedirects); Remote is then the last target called.
+	// Read-only: copies of a CallInfo share it.
+	Redirects []Redirect `json:"redirects,omitempty"`
+	Created   time.Time  `json:"created"`
+	Answered  time.Time  `json:"answered,omitzero"`
+	Ended     time.Time  `json:"ended,omitzero"`
+	End       *EndInfo   `json:"end,omitempty"`
 }
 
 // RegState is the state of one registration binding.
