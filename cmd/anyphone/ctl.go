@@ -41,6 +41,7 @@ type CtlCmd struct {
 	Toggle     CtlToggleCmd     `cmd:"" help:"Swap between a held call and the active one."`
 	Complete   CtlCompleteCmd   `cmd:"" help:"Complete an attended transfer: connect the held call to the consulted one."`
 	Conference CtlConferenceCmd `cmd:"" help:"Join two calls (or a device call and its consultation) in a conference."`
+	Split      CtlSplitCmd      `cmd:"" help:"Take a call out of the conference (it stays active, the other is held)."`
 	Device     CtlDeviceCmd     `cmd:"" help:"Show the active AnyDevice device, or make NAME (desk, mobile, home, ...) the active one."`
 	Target     CtlTargetCmd     `cmd:"" help:"Make DEVICE ring TARGET (a SIP URI or a number) from now on."`
 	Move       CtlMoveCmd       `cmd:"" help:"Carry a call on another device over to DEVICE."`
@@ -392,6 +393,16 @@ func (c *CtlConferenceCmd) Run(g *Globals, p *CtlCmd) error {
 		return err
 	}
 	return p.callCommand(g, c.ID, "conference", "conference", map[string]any{"other_id": other})
+}
+
+// CtlSplitCmd takes a call out of its conference.
+type CtlSplitCmd struct {
+	ID string `arg:"" help:"Call id (a leg of the conference)."`
+}
+
+// Run splits the conference at the call.
+func (c *CtlSplitCmd) Run(g *Globals, p *CtlCmd) error {
+	return p.callCommand(g, c.ID, "split", "split", nil)
 }
 
 // CtlCompleteCmd completes an attended transfer.

@@ -121,9 +121,12 @@ func (f *ctlFake) CompleteTransfer(ctx context.Context, held, consult cti.CallID
 	return f.find(held)
 }
 func (f *ctlFake) Conference(ctx context.Context, a, b cti.CallID) error { return nil }
-func (f *ctlFake) Split(ctx context.Context, id cti.CallID) error        { return nil }
-func (f *ctlFake) AcceptRefer(ctx context.Context, id cti.CallID) error  { return nil }
-func (f *ctlFake) RejectRefer(ctx context.Context, id cti.CallID) error  { return nil }
+func (f *ctlFake) Split(ctx context.Context, id cti.CallID) error {
+	f.rec("split %s", id)
+	return f.find(id)
+}
+func (f *ctlFake) AcceptRefer(ctx context.Context, id cti.CallID) error { return nil }
+func (f *ctlFake) RejectRefer(ctx context.Context, id cti.CallID) error { return nil }
 
 // The AnyDevice side: desk and mobile, desk active.
 func (f *ctlFake) SetDevice(ctx context.Context, name string) error {
@@ -256,6 +259,8 @@ func TestCtlCommands(t *testing.T) {
 			"complete c3 c9", "c3\n", ""},
 		{"complete with nothing to join", []cti.CallInfo{held}, func(e *ctlEnv) error { return (&CtlCompleteCmd{ID: "c3"}).Run(e.g, e.cmd) },
 			"", "", "complete: 0 other established calls"},
+		{"split", []cti.CallInfo{active}, func(e *ctlEnv) error { return (&CtlSplitCmd{ID: "c2"}).Run(e.g, e.cmd) },
+			"split c2", "c2\n", ""},
 		{"ladder", []cti.CallInfo{ringing}, func(e *ctlEnv) error { return (&CtlLadderCmd{ID: "c1"}).Run(e.g, e.cmd) },
 			"", "12:00:00.000 <- 127.0.0.1:5070        INVITE\n12:00:00.001 -> 127.0.0.1:5070        180 Ringing\n", ""},
 		{"ladder raw", []cti.CallInfo{ringing}, func(e *ctlEnv) error { return (&CtlLadderCmd{ID: "c1", Raw: true}).Run(e.g, e.cmd) },
