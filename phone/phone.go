@@ -202,7 +202,7 @@ type Phone struct {
 	regDone chan struct{}
 
 	trace    *traceFile
-	ladders  *ladderStore // SIP ladders by Call-ID, kept after calls end (ladders.go); nil when nothing is traced
+	ladders  *ladderStore                     // SIP ladders by Call-ID, kept after calls end (ladders.go); nil when nothing is traced
 	guard    *sipguard.Conn                   // the UDP guard (internal/sipguard), nil over TCP/TLS; under mu
 	shedding atomic.Pointer[sipguard.Shedder] // the UDP guard's shedder, for the request handler (internal/sipguard)
 
