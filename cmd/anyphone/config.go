@@ -557,6 +557,7 @@ func (c *Config) WithDefaults() *Config {
 	if d.Log.Level == "" {
 		d.Log.Level = defaultLogLevel
 	}
+	d.applyShownDefaults()
 	return &d
 }
 
