@@ -56,6 +56,10 @@ type Options struct {
 	// Levels returns the microphone and speaker peaks (0..1) for the
 	// settings pane's meter (audio.Hub.Levels); nil shows silence.
 	Levels func() (mic, speaker float64)
+	// SaveSetting keeps a value changed in the settings pane for the next
+	// start: name is audio (a device spec), hold_dialect, on_busy or dnd
+	// ("true"/"false"). nil keeps nothing. It is called off the event loop.
+	SaveSetting func(name, value string) error
 	// ExportDir is where the ladder view writes pcap files (w); "" means
 	// the working directory.
 	ExportDir string
@@ -476,12 +480,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, levelTick()
 	case policySetMsg:
 		m.onPolicySet(msg)
+		if msg.err == nil && msg.setting != "" {
+			return m, m.saveSetting(msg.setting, msg.value)
+		}
 		return m, nil
 	case audioDevicesMsg:
 		m.onAudioDevices(msg)
 		return m, nil
 	case audioSwitchedMsg:
 		m.onAudioSwitched(msg)
+		if msg.err == nil {
+			return m, m.saveSetting("audio", msg.spec)
+		}
 		return m, nil
 	case promptDoneMsg:
 		return m, m.onPrompt(msg)

@@ -433,6 +433,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if err != nil {
 		return usageError(err)
 	}
+	settings := newSettingsStore() // what the settings pane changed (settingsstate.go)
+	kept, keptErr := settings.load()
+	applySettings(cfg, kept, nil)
 	pc, err := c.phoneConfig(cfg)
 	if err != nil {
 		return usageError(err)
@@ -475,6 +478,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer restore()
 	}
 	log.Info("tui start", "log", g.LogFile)
+	if keptErr != nil {
+		log.Warn("kept settings not read", "err", keptErr)
+	}
 	if c.Controller == "" && cfg.Controller.URL != "" {
 		c.Controller = cfg.Controller.URL
 		if c.Busy.User == "" {
@@ -628,6 +634,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
 		HoldDialect:  pc.HoldDialect,
+		SaveSetting:  settings.saveFunc(),
 		Keys:         km, Account: svc.URI(), Device: device, Contacts: contacts, Number: firstOf(numbers),
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
 		NoBell:    c.NoBell,
