@@ -159,3 +159,13 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Submit, k.Cancel, k.Complete, k.PageUp, k.PageDown},
 	}
 }
+
+// Describe returns the keys bound to action and what it does ("hold/resume");
+// nil and "" for an unknown action.
+func (k *KeyMap) Describe(action string) ([]string, string) {
+	b, ok := k.actions()[action]
+	if !ok {
+		return nil, ""
+	}
+	return b.Keys(), b.Help().Desc
+}

@@ -44,7 +44,7 @@ type TuiCmd struct {
 	NoBuiltins  bool              `help:"Do not serve the built-in echo and tone contacts."`
 	NoBell      bool              `help:"No terminal bell on incoming calls."`
 	NoMouse     bool              `help:"Leave the mouse to the terminal."`
-	Key         map[string]string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; ? lists the actions)."`
+	Key         []string          `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
 	Control     string            `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
 
 	// AnyDevice: the user's other devices, served by an embedded controller.
@@ -399,7 +399,11 @@ func startControl(ctx context.Context, cfg *Config, addr string, svc ctl.Control
 // keyMap applies --key rebinds to the default keys.
 func (c *TuiCmd) keyMap() (*ui.KeyMap, error) {
 	km := ui.DefaultKeyMap()
-	for action, keys := range c.Key {
+	for _, kv := range c.Key {
+		action, keys, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("key %q: want ACTION=KEY[,KEY] (actions: %s)", kv, strings.Join(km.Actions(), " "))
+		}
 		if err := km.Set(action, strings.Split(keys, ",")...); err != nil {
 			return nil, fmt.Errorf("key %s: %w (actions: %s)", action, err, strings.Join(km.Actions(), " "))
 		}
@@ -429,6 +433,9 @@ func (c *TuiCmd) contacts() ([]ui.Contact, error) {
 
 // Run runs the TUI until the user quits.
 func (c *TuiCmd) Run(g *Globals) error {
+	if slices.Contains(c.Key, "?") {
+		return c.listKeys(os.Stdout) // keylist.go
+	}
 	cfg, err := LoadConfig(configPath(g))
 	if err != nil {
 		return usageError(err)
