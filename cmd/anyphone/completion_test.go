@@ -118,4 +118,3 @@ func TestCompletionZshFish(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-

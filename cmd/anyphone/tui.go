@@ -33,19 +33,19 @@ import (
 // come from the config file (--config, else the default path; a missing
 // default file is the embedded default), the flags override them.
 type TuiCmd struct {
-	Listen      string            `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
-	Name        string            `help:"User part of our Contact and From (default: [sip] name, else me)."`
-	Account     string            `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
-	Registrar   string            `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
-	Username    string            `help:"Digest user (default: the AOR user)."`
-	PasswordEnv string            `help:"Read the password from this environment variable."`
-	Audio       string            `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
-	Contacts    string            `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
-	NoBuiltins  bool              `help:"Do not serve the built-in echo and tone contacts."`
-	NoBell      bool              `help:"No terminal bell on incoming calls."`
-	NoMouse     bool              `help:"Leave the mouse to the terminal."`
-	Key         []string          `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
-	Control     string            `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
+	Listen      string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
+	Name        string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
+	Account     string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
+	Registrar   string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
+	Username    string   `help:"Digest user (default: the AOR user)."`
+	PasswordEnv string   `help:"Read the password from this environment variable."`
+	Audio       string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
+	Contacts    string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
+	NoBuiltins  bool     `help:"Do not serve the built-in echo and tone contacts."`
+	NoBell      bool     `help:"No terminal bell on incoming calls."`
+	NoMouse     bool     `help:"Leave the mouse to the terminal."`
+	Key         []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
+	Control     string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
 
 	// AnyDevice: the user's other devices, served by an embedded controller.
 	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks (default: [anydevice] number)." placeholder:"E164"`
