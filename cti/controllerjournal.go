@@ -134,6 +134,11 @@ func sessionEntry(s anydevice.SessionInfo) journal.Entry {
 		e.Local = journal.IdentityOf(rem.Call.Local, "")
 		e.Remote = journal.IdentityOf(rem.Call.Remote, "")
 		end = rem.Call.End
+		if dir == phone.Incoming {
+			// why it came: a team call, forwarded, … (as the desk journals it)
+			sec := phone.ClassifySecondary(rem.Call.Headers, rem.Call.Local.URI)
+			e.Secondary, e.SecondaryText = sec.Kind, sec.Describe()
+		}
 	} else if dev != nil {
 		end = dev.Call.End // the device never answered: the callback failed there
 	}
@@ -147,6 +152,9 @@ func sessionEntry(s anydevice.SessionInfo) journal.Entry {
 	}
 	if s.End == "voicemail" && s.Answered.IsZero() {
 		e.Outcome = journal.OutcomeVoicemail
+	}
+	if s.Transferred && !s.Answered.IsZero() {
+		e.Outcome = journal.OutcomeTransferred // the user left the call to the target
 	}
 	return e
 }

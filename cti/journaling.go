@@ -189,6 +189,9 @@ func entryFor(ci phone.CallInfo, user, device, calledAOR, region string) journal
 		}
 	} else if end != nil {
 		e.Q850 = end.Q850
+		if end.Cause == phone.EndTransferred {
+			e.Phrase = end.Text // "transferred to sip:bob@…": where it went
+		}
 	}
 	e.Missed = e.IsMissed()
 	return e

@@ -37,7 +37,6 @@ type call struct {
 	mu     sync.Mutex
 	info   CallInfo
 	notify notifier // delivers info's changes in order, outside mu
-	ladder []SIPMessage
 
 	// cancel ends the outgoing INVITE (CANCEL) before answer.
 	cancelInvite context.CancelFunc

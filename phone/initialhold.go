@@ -98,6 +98,9 @@ func (p *Phone) redial(c *call, d *diago.DialogClientSession, uri sip.Uri) (*dia
 		delete(p.bySIP, c.sipCallID)
 	}
 	p.bySIP[string(id)] = c
+	if p.ladders != nil {
+		p.ladders.link(c.id, string(id))
+	}
 	p.mu.Unlock()
 	c.mu.Lock()
 	c.sipCallID = string(id)

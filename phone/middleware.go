@@ -178,6 +178,7 @@ func (t *responseHook) Respond(r *sip.Response) error {
 		t.p.fixHeldAnswer(t.req, r)
 		t.p.keepOriginResponse(t.req, r)
 		t.p.peerOfferAccepted(t.req, r)
+		t.p.ladders.stamp(r) // ladders.go: timed before it is sent
 	}
 	if r.StatusCode >= 200 {
 		t.responded.Store(true)
@@ -223,6 +224,7 @@ func (p *Phone) fixRequest(req *sip.Request) {
 	if req.IsInvite() && req.GetHeader("Allow") == nil {
 		req.AppendHeader(sip.NewHeader("Allow", sipguard.Allowed))
 	}
+	p.ladders.stamp(req) // ladders.go: timed before it is sent
 }
 
 // cleanResponseSDP normalises the SDP of a response to our INVITE before

@@ -207,6 +207,7 @@ type Phone struct {
 	regDone chan struct{}
 
 	trace    *traceFile
+	ladders  *ladderStore                     // SIP ladders by Call-ID, kept after calls end (ladders.go); nil when nothing is traced
 	guard    *sipguard.Conn                   // the UDP guard (internal/sipguard), nil over TCP/TLS; under mu
 	shedding atomic.Pointer[sipguard.Shedder] // the UDP guard's shedder, for the request handler (internal/sipguard)
 
@@ -303,6 +304,9 @@ func (p *Phone) Start(ctx context.Context) error {
 			return err
 		}
 		p.trace = tf
+	}
+	if !p.cfg.NoTrace || p.trace != nil {
+		p.ladders = newLadderStore()
 	}
 	registerTracer(p)
 
@@ -407,13 +411,13 @@ func (p *Phone) Call(id CallID) (CallInfo, bool) {
 	return c.snapshot(), true
 }
 
-// Ladder returns the SIP messages recorded for a call, oldest first.
+// Ladder returns the SIP messages recorded for a call, in send/receive
+// order; an ended call's are kept (ladders.go).
 func (p *Phone) Ladder(id CallID) []SIPMessage {
-	c := p.lookup(id)
-	if c == nil {
+	if p.ladders == nil || p.cfg.NoTrace {
 		return nil
 	}
-	return c.ladderCopy()
+	return p.ladders.ladder(id)
 }
 
 func (p *Phone) lookup(id CallID) *call {
@@ -445,6 +449,9 @@ func (p *Phone) addCall(c *call) error {
 	p.calls[c.id] = c
 	if c.sipCallID != "" {
 		p.bySIP[c.sipCallID] = c
+		if p.ladders != nil {
+			p.ladders.link(c.id, c.sipCallID)
+		}
 	}
 	return nil
 }

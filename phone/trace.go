@@ -12,8 +12,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// maxLadder bounds the per-call record; a long call with many re-INVITEs
-// keeps its first and latest messages.
+// maxLadder bounds the record of one dialog; a long call with many
+// re-INVITEs keeps its first and latest messages.
 const maxLadder = 256
 
 // sipgo reports every message to one process-wide tracer (sip.SIPDebugTracer).
@@ -76,7 +76,7 @@ func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
 			p.mu.Lock()
 			_, ok := p.bySIP[callID]
 			p.mu.Unlock()
-			if ok {
+			if ok || (p.ladders != nil && p.ladders.known(callID)) {
 				owner = p
 				break
 			}
@@ -91,34 +91,20 @@ func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
 		Summary: firstLineSummary(msg), CSeq: headerValue(msg, "CSeq", ""),
 		Protocol: strings.ToLower(transport),
 	}
+	if sent && owner.ladders != nil {
+		// ordered by when it was handed to the transport (ladders.go)
+		if t, ok := owner.ladders.sentAt(callID, m.CSeq, m.Summary); ok {
+			m.Time = t
+		}
+	}
 	if owner.trace != nil {
 		owner.trace.write(m, msg)
 	}
-	if owner.cfg.NoTrace {
-		return
-	}
-	owner.mu.Lock()
-	c := owner.bySIP[callID]
-	owner.mu.Unlock()
-	if c == nil {
+	if owner.cfg.NoTrace || owner.ladders == nil {
 		return
 	}
 	m.Raw = string(redactAuth(msg))
-	c.mu.Lock()
-	if len(c.ladder) >= maxLadder {
-		// keep the opening exchange, drop the oldest of the rest
-		c.ladder = append(c.ladder[:maxLadder/4], c.ladder[maxLadder/4+1:]...)
-	}
-	c.ladder = append(c.ladder, m)
-	c.mu.Unlock()
-}
-
-func (c *call) ladderCopy() []SIPMessage {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]SIPMessage, len(c.ladder))
-	copy(out, c.ladder)
-	return out
+	owner.ladders.add(callID, m)
 }
 
 // firstLineSummary gives "INVITE" for requests and "180 Ringing" for responses.

@@ -95,6 +95,13 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		}
 		return m.dtmf(c.ID, arg)
 	case "ladder":
+		if arg != "" {
+			// a call by its id: an ended one's ladder is kept
+			id := api.CallID(arg)
+			m.ladder.open(id, arg)
+			m.mode = modeLadder
+			return ladderCmd(m.ctl, id)
+		}
 		if !needCall() {
 			return nil
 		}

@@ -322,8 +322,28 @@ func (m *Model) devicesKey(msg tea.KeyPressMsg) tea.Cmd {
 			}
 			return m.do("hold", func(ctx context.Context, ctl Controller) error { return ctl.Hold(ctx, id) })
 		}
+	default:
+		return m.typeIntoDevice(msg)
 	}
 	return nil
+}
+
+// typeIntoDevice: a number typed over the devices pane (a digit or +)
+// opens the selected device's number field with it, so the rest of what is
+// typed goes into the field, not to the pane's keys (issue 13: typed text
+// ran as key commands).
+func (m *Model) typeIntoDevice(msg tea.KeyPressMsg) tea.Cmd {
+	t := msg.Text
+	if t == "" || !strings.ContainsAny(t[:1], "+0123456789") || !m.km.Edit.Enabled() {
+		return nil
+	}
+	dev, _ := m.devices.selected()
+	if dev == nil || dev.Local {
+		m.notice.set(api.NoticeInfo, "pick a device with ↑/↓ to type its number (E edits it)")
+		return nil
+	}
+	m.mode, m.afterPrompt = modePrompt, modeDevices
+	return m.dial.openDevice(dev.Name, t)
 }
 
 // editDevice sets a device's new number or URI and reloads the pane.

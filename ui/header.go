@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
@@ -49,7 +50,8 @@ func (h *header) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (h *header) View() string {
-	var parts []string
+	var parts []headerPart
+	add := func(keep int, s string) { parts = append(parts, headerPart{s, keep}) }
 	acct := h.account
 	state := "no registrar"
 	if h.unregistered != "" {
@@ -64,33 +66,84 @@ func (h *header) View() string {
 			state += fmt.Sprintf(" %d", h.reg.Code)
 		}
 	}
-	parts = append(parts, h.st.Header.Render("anyphone"))
+	add(keepName, h.st.Header.Render("anyphone"))
 	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "sip:"), "sips:")
-	parts = append(parts, h.st.HeaderDim.Render(acct+" ("+state+")"))
+	add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+")"))
 	if h.missed > 0 {
-		parts = append(parts, h.st.Mark.Render(fmt.Sprintf("%d missed", h.missed)))
+		add(keepCount, h.st.Mark.Render(fmt.Sprintf("%d missed", h.missed)))
 	}
 	if h.policy != nil {
 		st := h.st.HeaderDim
 		if h.policy.DND {
 			st = h.st.Warn
 		}
-		parts = append(parts, st.Render(policyLabel(*h.policy, h.now)))
+		add(keepPolicy, st.Render(policyLabel(*h.policy, h.now)))
 	}
 	if h.active != "" {
 		on := "on " + h.active
 		if h.number != "" {
 			on = h.number + " " + on // where people reach you rings
 		}
-		parts = append(parts, h.st.HeaderDim.Render(on))
+		add(keepDevice, h.st.HeaderDim.Render(on))
 	}
 	if h.audio != "" {
-		parts = append(parts, h.st.HeaderDim.Render("audio: "+h.audio))
+		add(keepAudio, h.st.HeaderDim.Render("audio: "+h.audio))
 	}
 	if h.calls > 0 {
-		parts = append(parts, h.st.HeaderDim.Render(plural(h.calls, "call")))
+		add(keepCount, h.st.HeaderDim.Render(plural(h.calls, "call")))
 	}
-	return fitLine(strings.Join(parts, h.st.Rule.Render(" │ ")), h.w)
+	return fitLine(fitParts(parts, h.st.Rule.Render(" │ "), h.w), h.w)
+}
+
+// How long a header part stays when the line is too narrow: the lowest
+// goes first (issue 13: at 80×24 the call count was cut off the end).
+const (
+	keepAudio   = iota // the audio device: chosen once, shown in S
+	keepDevice         // where the office number rings
+	keepName           // "anyphone"
+	keepPolicy         // busy: wait, DND, a running let-through
+	keepAccount        // who we are and the registration (cut, not dropped)
+	keepCount          // calls and missed calls: never dropped
+)
+
+type headerPart struct {
+	s    string
+	keep int
+}
+
+// fitParts joins parts with sep, dropping the least important ones until
+// the line fits in w; the account and the counts are never dropped.
+func fitParts(parts []headerPart, sep string, w int) string {
+	join := func() string {
+		ss := make([]string, len(parts))
+		for i, p := range parts {
+			ss[i] = p.s
+		}
+		return strings.Join(ss, sep)
+	}
+	for ansi.StringWidth(join()) > w {
+		drop := -1
+		for i, p := range parts {
+			if p.keep < keepAccount && (drop < 0 || p.keep < parts[drop].keep) {
+				drop = i
+			}
+		}
+		if drop < 0 {
+			break
+		}
+		parts = append(parts[:drop], parts[drop+1:]...)
+	}
+	if ansi.StringWidth(join()) > w {
+		// still too wide: cut the account, keep the counts after it
+		for i, p := range parts {
+			if p.keep != keepAccount {
+				continue
+			}
+			rest := ansi.StringWidth(join()) - ansi.StringWidth(p.s)
+			parts[i].s = ansi.Truncate(p.s, max(w-rest, 1), "…")
+		}
+	}
+	return join()
 }
 
 // policyLabel is the busy policy in a few words: "DND", or what a second

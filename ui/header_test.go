@@ -3,6 +3,10 @@ package ui
 import (
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/anyphone/anyphone/cti/busy"
 )
 
 // TestHeaderNumberRingsOn: with an office number the header says where it
@@ -15,5 +19,33 @@ func TestHeaderNumberRingsOn(t *testing.T) {
 	h.number = ""
 	if v := h.View(); !strings.Contains(v, "│ on mobile") {
 		t.Errorf("header without a number: %q", v)
+	}
+}
+
+// TestHeaderKeepsCallCount (issue 13): at 80 columns the call count and the
+// missed calls stay; the audio device and the ringing device go first.
+func TestHeaderKeepsCallCount(t *testing.T) {
+	pol := busy.Policy{}
+	h := header{st: NewStyles(true, false), w: 80, account: "me@127.0.0.1:36238", active: "desk", number: "+4930123456789",
+		audio: "null (no sound card)", calls: 2, missed: 3, policy: &pol}
+	v := ansi.Strip(h.View())
+	for _, want := range []string{"2 calls", "3 missed", "me@127.0.0.1:36238 (no registrar)", "busy: wait"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("80-column header %q lacks %q", v, want)
+		}
+	}
+	if strings.Contains(v, "audio") {
+		t.Errorf("80-column header %q keeps the audio device over the rest", v)
+	}
+	if w := ansi.StringWidth(v); w > 80 {
+		t.Errorf("header is %d wide", w)
+	}
+	h.w = 30
+	if v := ansi.Strip(h.View()); !strings.Contains(v, "2 calls") || ansi.StringWidth(v) > 30 {
+		t.Errorf("30-column header %q", v)
+	}
+	h.w = 200
+	if v := ansi.Strip(h.View()); !strings.Contains(v, "audio: null") || !strings.Contains(v, "on desk") {
+		t.Errorf("wide header %q dropped parts", v)
 	}
 }

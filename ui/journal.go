@@ -88,12 +88,15 @@ func (p *journalPane) set(msg journalMsg) {
 		return
 	}
 	var keep int64
-	if e, ok := p.selected(); ok {
-		keep = e.ID
+	if e, ok := p.selected(); ok && p.sel > 0 {
+		keep = e.ID // a row the user moved to stays selected
 	}
+	// On the newest row (the first) the cursor stays on the newest as
+	// calls arrive (issue 13), as a list that follows its tail.
 	p.entries = msg.entries
+	p.sel = 0
 	for i, e := range p.entries {
-		if e.ID == keep {
+		if keep != 0 && e.ID == keep {
 			p.sel = i
 		}
 	}
@@ -158,8 +161,8 @@ func (p *journalPane) View() string {
 		b.WriteString("\n" + p.st.Dim.Render(fitLine("  no calls here", p.w)))
 		return b.String()
 	}
-	wide := p.w >= 100
-	head := fmt.Sprintf("    %-11s   %-*s %-18s", "when", p.peerWidth(wide), "who", "outcome")
+	wide := p.w >= 100 || p.anyWhy()
+	head := fmt.Sprintf("    %-11s   %-*s %-18s %5s", "when", p.peerWidth(wide), "who", "outcome", "dur")
 	if wide {
 		head += " why"
 	}
@@ -173,7 +176,7 @@ func (p *journalPane) View() string {
 
 // peerWidth is the width of the "who" column.
 func (p *journalPane) peerWidth(wide bool) int {
-	fixed := 4 + 11 + 3 + 1 + 18
+	fixed := 4 + 11 + 3 + 1 + 18 + 6
 	if wide {
 		return max((p.w-fixed)/2, 12)
 	}
@@ -211,9 +214,9 @@ func (p *journalPane) row(i int, wide bool) string {
 	if e.Code >= 300 && e.Outcome != journal.OutcomeAnsweredElsewhere {
 		outcome += fmt.Sprintf(" %d", e.Code)
 	}
-	line := fmt.Sprintf("%s%s %s %s %-*s %-18s", cursor, unread, p.when(e.Started), arrow, pw, who, ansi.Truncate(outcome, 18, "…"))
-	if wide && e.SecondaryText != "" {
-		line += " " + e.SecondaryText
+	line := fmt.Sprintf("%s%s %s %s %-*s %-18s %5s", cursor, unread, p.when(e.Started), arrow, pw, who, ansi.Truncate(outcome, 18, "…"), talkTime(e))
+	if why := whyOf(e); wide && why != "" {
+		line += " " + why
 	}
 	line = fitLine(line, p.w)
 	switch {
@@ -225,6 +228,44 @@ func (p *journalPane) row(i int, wide bool) string {
 		return p.st.Incoming.UnsetBold().Render(line)
 	}
 	return line
+}
+
+// anyWhy reports whether a loaded row has a why to show: then the column
+// is shown at every width.
+func (p *journalPane) anyWhy() bool {
+	for _, e := range p.entries {
+		if whyOf(e) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// whyOf is the journal's why: the secondary-call description (team call
+// for …, forwarded from …), and where a transferred call went.
+func whyOf(e journal.Entry) string {
+	why := e.SecondaryText
+	if e.Outcome == journal.OutcomeTransferred && e.Phrase != "" {
+		if why != "" {
+			why += "; "
+		}
+		why += e.Phrase
+	}
+	return why
+}
+
+// talkTime is how long an answered call was talked, "1:05" or "1:02:03";
+// "" for a call never answered.
+func talkTime(e journal.Entry) string {
+	if e.Answered.IsZero() || e.Ended.Before(e.Answered) {
+		return ""
+	}
+	d := e.Ended.Sub(e.Answered).Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
 }
 
 // when formats a start time as "03-04 10:00" in the pane's location.

@@ -41,6 +41,7 @@ type KeyMap struct {
 	Cancel   key.Binding
 	Complete key.Binding
 	Raw      key.Binding
+	Pcap     key.Binding // ladder: write it as a pcap file
 	PageUp   key.Binding
 	PageDown key.Binding
 
@@ -86,6 +87,7 @@ func DefaultKeyMap() KeyMap {
 		Cancel:   b("esc", "back", "esc"),
 		Complete: b("tab", "complete", "tab"),
 		Raw:      b("enter", "raw message", "enter"),
+		Pcap:     b("w", "write pcap", "w"),
 		PageUp:   b("pgup", "page up", "pgup"),
 		PageDown: b("pgdn", "page down", "pgdown"),
 
@@ -108,7 +110,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"complete_transfer": &k.CompleteTransfer, "up": &k.Up, "down": &k.Down,
 		"ladder": &k.Ladder, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings,
 		"help": &k.Help, "command": &k.Command, "quit": &k.Quit, "submit": &k.Submit,
-		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "page_up": &k.PageUp,
+		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "pcap": &k.Pcap, "page_up": &k.PageUp,
 		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,
 		"call_back": &k.CallBack, "mark_read": &k.MarkRead, "mark_all_read": &k.MarkAllRead,
 		"select": &k.Select, "edit": &k.Edit,
@@ -156,4 +158,14 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Ladder, k.Journal, k.Devices, k.Settings, k.Command, k.Help, k.Quit},
 		{k.Submit, k.Cancel, k.Complete, k.PageUp, k.PageDown},
 	}
+}
+
+// Describe returns the keys bound to action and what it does ("hold/resume");
+// nil and "" for an unknown action.
+func (k *KeyMap) Describe(action string) ([]string, string) {
+	b, ok := k.actions()[action]
+	if !ok {
+		return nil, ""
+	}
+	return b.Keys(), b.Help().Desc
 }

@@ -1,8 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -190,8 +195,39 @@ func arrow(m api.SIPMessage, n int) string {
 	return "◀" + strings.Repeat("─", rest-2) + label + strings.Repeat("─", 2)
 }
 
+// ladderExportMsg reports a ladder written as a pcap file.
+type ladderExportMsg struct {
+	path string
+	n    int
+	err  error
+}
+
+// exportLadderCmd writes msgs to dir/anyphone-ID-TIME.pcap off the event loop.
+func exportLadderCmd(dir string, id api.CallID, msgs []api.SIPMessage, now time.Time) tea.Cmd {
+	msgs = slices.Clone(msgs)
+	return func() tea.Msg {
+		if len(msgs) == 0 {
+			return ladderExportMsg{err: errors.New("no SIP messages recorded for this call")}
+		}
+		name := fmt.Sprintf("anyphone-%s-%s.pcap", id, now.Format("20060102-150405"))
+		path, err := filepath.Abs(filepath.Join(dir, name))
+		if err != nil {
+			return ladderExportMsg{err: err}
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return ladderExportMsg{err: err}
+		}
+		err = api.WritePcap(f, msgs)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return ladderExportMsg{path: path, n: len(msgs), err: err}
+	}
+}
+
 func (l *ladderView) ShortHelp() []key.Binding {
-	return []key.Binding{l.km.Up, l.km.Down, l.km.Raw, l.km.PageUp, l.km.PageDown, l.km.Cancel}
+	return []key.Binding{l.km.Up, l.km.Down, l.km.Raw, l.km.Pcap, l.km.Cancel, l.km.PageUp, l.km.PageDown}
 }
 
 func (l *ladderView) FullHelp() [][]key.Binding { return [][]key.Binding{l.ShortHelp()} }

@@ -56,6 +56,13 @@ type Options struct {
 	// Levels returns the microphone and speaker peaks (0..1) for the
 	// settings pane's meter (audio.Hub.Levels); nil shows silence.
 	Levels func() (mic, speaker float64)
+	// SaveSetting keeps a value changed in the settings pane for the next
+	// start: name is audio (a device spec), hold_dialect, on_busy or dnd
+	// ("true"/"false"). nil keeps nothing. It is called off the event loop.
+	SaveSetting func(name, value string) error
+	// ExportDir is where the ladder view writes pcap files (w); "" means
+	// the working directory.
+	ExportDir string
 	// AudioDevices lists the audio devices the settings pane names when
 	// there is no Audio switcher.
 	AudioDevices []string
@@ -474,15 +481,28 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, levelTick()
 	case policySetMsg:
 		m.onPolicySet(msg)
+		if msg.err == nil && msg.setting != "" {
+			return m, m.saveSetting(msg.setting, msg.value)
+		}
 		return m, nil
 	case audioDevicesMsg:
 		m.onAudioDevices(msg)
 		return m, nil
 	case audioSwitchedMsg:
 		m.onAudioSwitched(msg)
+		if msg.err == nil {
+			return m, m.saveSetting("audio", msg.spec)
+		}
 		return m, nil
 	case promptDoneMsg:
 		return m, m.onPrompt(msg)
+	case ladderExportMsg:
+		if msg.err != nil {
+			m.notice.set(api.NoticeError, "write pcap: "+errText(msg.err))
+		} else {
+			m.notice.set(api.NoticeInfo, fmt.Sprintf("wrote %d SIP messages to %s", msg.n, msg.path))
+		}
+		return m, nil
 	case tea.MouseClickMsg:
 		return m, m.onClick(msg)
 	case tea.KeyPressMsg:
@@ -591,6 +611,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case modeLadder:
+		if key.Matches(msg, m.km.Pcap) {
+			return exportLadderCmd(m.opts.ExportDir, m.ladder.id, m.ladder.msgs, m.now)
+		}
 		if key.Matches(msg, m.km.Quit) || m.ladder.Update(msg) {
 			m.mode = modeCalls
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,6 +123,8 @@ func levelTick() tea.Cmd {
 type policySetMsg struct {
 	p   busy.Policy
 	err error
+	// setting and value are kept for the next start (Options.SaveSetting).
+	setting, value string
 }
 
 func (p *settingsPane) SetSize(w, h int) { p.w, p.h = w, max(h, 3) }
@@ -319,7 +322,7 @@ func (m *Model) changeSetting() tea.Cmd {
 		}
 		p.hold = holdDialects[(i+1)%len(holdDialects)]
 		m.notice.set(api.NoticeInfo, "h now holds with "+holdName(p.hold))
-		return nil
+		return m.saveSetting("hold_dialect", p.hold.String())
 	}
 	pc, ok := m.ctl.(PolicyController)
 	if !ok || m.header.policy == nil {
@@ -356,10 +359,10 @@ func (m *Model) changeSetting() tea.Cmd {
 			next = busyActions[(i+2)%len(busyActions)]
 		}
 		pol.OnBusy = next
-		return set("when busy", func() (busy.Policy, error) { return pol, pc.SetPolicy(pol) })
+		return saved(set("when busy", func() (busy.Policy, error) { return pol, pc.SetPolicy(pol) }), "on_busy", next.String())
 	case setDND:
 		pol.DND = !pol.DND
-		return set("do not disturb", func() (busy.Policy, error) { return pol, pc.SetPolicy(pol) })
+		return saved(set("do not disturb", func() (busy.Policy, error) { return pol, pc.SetPolicy(pol) }), "dnd", strconv.FormatBool(pol.DND))
 	case setOverride:
 		now := m.now
 		if o := pol.Override; !o.IsZero() && (o.Until.IsZero() || now.Before(o.Until)) {

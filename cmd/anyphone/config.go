@@ -557,6 +557,7 @@ func (c *Config) WithDefaults() *Config {
 	if d.Log.Level == "" {
 		d.Log.Level = defaultLogLevel
 	}
+	d.applyShownDefaults()
 	return &d
 }
 
@@ -923,6 +924,13 @@ func (c *ConfigShowCmd) Run(g *Globals, parent *ConfigCmd) error {
 	}
 	w := parent.stdout()
 	fmt.Fprintf(w, "# effective configuration: %s, the environment, defaults\n", path)
+	if st := newSettingsStore(); st != nil {
+		if kept, err := st.load(); err == nil && len(kept) > 0 {
+			// the TUI starts with them on top of the file (settingsstate.go)
+			applySettings(cfg, kept, nil)
+			fmt.Fprintf(w, "# with the settings changed in the TUI, kept in %s\n", st.path)
+		}
+	}
 	if src := secretSource(cfg.Account.PasswordEnv, cfg.Account.PasswordFile); cfg.Account.AOR != "" {
 		fmt.Fprintf(w, "# account password: %s\n", src)
 	}

@@ -34,6 +34,7 @@ func clearConfigEnv(t *testing.T) {
 	for _, o := range envOverrides {
 		t.Setenv(o.name, "")
 	}
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // no settings kept from a real TUI
 }
 
 func TestLoadConfigValid(t *testing.T) {

@@ -663,6 +663,7 @@ type CtlLadderCmd struct {
 	ID   string `arg:"" help:"Call id."`
 	Raw  bool   `help:"Print each whole message."`
 	JSON bool   `name:"json" help:"Print the ladder result as JSON."`
+	Pcap string `name:"pcap" placeholder:"FILE" type:"path" help:"Write the messages to FILE as a pcap capture (wireshark, tshark, sngrep -I) instead of printing them."`
 }
 
 // Run prints one line per message (or the whole messages with --raw).
@@ -686,6 +687,9 @@ func (c *CtlLadderCmd) Run(g *Globals, p *CtlCmd) error {
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return fmt.Errorf("ladder: %w", err)
+	}
+	if c.Pcap != "" {
+		return writePcapFile(c.Pcap, r.Messages)
 	}
 	for _, m := range r.Messages {
 		arrow, peer := "<-", m.Remote

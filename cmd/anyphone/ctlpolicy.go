@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/anyphone/anyphone/cti/busy"
 )
 
 // CtlPolicyCmd shows or changes the busy policy of a running instance
@@ -35,8 +37,28 @@ func (c *CtlPolicyCmd) Run(g *Globals, p *CtlCmd) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(p.stdout(), "%s\n", raw)
+	out, err := effectivePolicyJSON(raw)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(p.stdout(), "%s\n", out)
 	return err
+}
+
+// effectivePolicyJSON turns the policy command's result into what ctl
+// policy prints: "policy" with every default applied (what the phone does:
+// on_busy "wait", not absent) and "configured", the fields as set.
+func effectivePolicyJSON(raw []byte) ([]byte, error) {
+	var r struct {
+		Policy busy.Policy `json:"policy"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return json.Marshal(struct {
+		Policy     busy.Policy `json:"policy"`
+		Configured busy.Policy `json:"configured"`
+	}{r.Policy.Effective(), r.Policy})
 }
 
 // CtlJournalCmd lists the journal of a running instance (control command

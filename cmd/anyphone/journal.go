@@ -226,7 +226,18 @@ func writeJSONEntries(w io.Writer, rows []journal.Entry) error {
 // writeTable prints one call a line for people.
 func writeTable(w io.Writer, rows []journal.Entry) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tDIR\tOUTCOME\tREMOTE\tWHY\tCODE\tRULE\tDEVICE\t")
+	// USER only when the rows are several users' (a controller's journal)
+	users := map[string]bool{}
+	for _, e := range rows {
+		users[e.User] = true
+	}
+	user := func(e journal.Entry) string { return "" }
+	head := "ID\tSTARTED\tDIR\tOUTCOME\tDURATION\tREMOTE\tWHY\tCODE\tRULE\tDEVICE\t"
+	if len(users) > 1 {
+		head = "ID\tUSER\tSTARTED\tDIR\tOUTCOME\tDURATION\tREMOTE\tWHY\tCODE\tRULE\tDEVICE\t"
+		user = func(e journal.Entry) string { return "\t" + orDash(e.User) }
+	}
+	fmt.Fprintln(tw, head)
 	for _, e := range rows {
 		remote := e.Remote.Name
 		if who := e.CallBack(); who != "" {
@@ -243,6 +254,12 @@ func writeTable(w io.Writer, rows []journal.Entry) error {
 		if why == "" && e.Secondary != phone.SecondaryNone {
 			why = e.Secondary.String()
 		}
+		if e.Outcome == journal.OutcomeTransferred && e.Phrase != "" {
+			if why != "" {
+				why += "; "
+			}
+			why += e.Phrase // "transferred to sip:carol@…"
+		}
 		code := ""
 		if e.Code != 0 {
 			code = fmt.Sprint(e.Code)
@@ -250,10 +267,31 @@ func writeTable(w io.Writer, rows []journal.Entry) error {
 				code += fmt.Sprintf(" q850=%d", e.Q850)
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", e.ID, e.Started.Local().Format("2006-01-02 15:04:05"),
-			dirShort(e.Direction.String()), outcome, remote, why, code, e.BusyRule, e.Device)
+		fmt.Fprintf(tw, "%d%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", e.ID, user(e), e.Started.Local().Format("2006-01-02 15:04:05"),
+			dirShort(e.Direction.String()), outcome, talked(e), remote, why, code, e.BusyRule, e.Device)
 	}
 	return errors.Join(tw.Flush())
+}
+
+// talked is how long an answered call was talked ("1:05", "1:02:03"), "-"
+// for one never answered.
+func talked(e journal.Entry) string {
+	if e.Answered.IsZero() || e.Ended.Before(e.Answered) {
+		return "-"
+	}
+	d := e.Ended.Sub(e.Answered).Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func dirShort(d string) string {

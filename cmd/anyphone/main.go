@@ -53,6 +53,7 @@ type cli struct {
 	Journal    JournalCmd       `cmd:"" help:"Call journal and missed calls: list, missed, export, mark-read."`
 	Config     ConfigCmd        `cmd:"" help:"Configuration file: init, show, check."`
 	Devices    DevicesCmd       `cmd:"" help:"List audio devices."`
+	Completion CompletionCmd    `cmd:"" help:"Print a shell completion script: bash, zsh or fish."`
 }
 
 // version is the module version and the VCS revision the binary was

@@ -33,19 +33,19 @@ import (
 // come from the config file (--config, else the default path; a missing
 // default file is the embedded default), the flags override them.
 type TuiCmd struct {
-	Listen      string            `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
-	Name        string            `help:"User part of our Contact and From (default: [sip] name, else me)."`
-	Account     string            `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
-	Registrar   string            `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
-	Username    string            `help:"Digest user (default: the AOR user)."`
-	PasswordEnv string            `help:"Read the password from this environment variable."`
-	Audio       string            `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
-	Contacts    string            `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
-	NoBuiltins  bool              `help:"Do not serve the built-in echo and tone contacts."`
-	NoBell      bool              `help:"No terminal bell on incoming calls."`
-	NoMouse     bool              `help:"Leave the mouse to the terminal."`
-	Key         map[string]string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; ? lists the actions)."`
-	Control     string            `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
+	Listen      string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
+	Name        string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
+	Account     string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
+	Registrar   string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
+	Username    string   `help:"Digest user (default: the AOR user)."`
+	PasswordEnv string   `help:"Read the password from this environment variable."`
+	Audio       string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
+	Contacts    string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
+	NoBuiltins  bool     `help:"Do not serve the built-in echo and tone contacts."`
+	NoBell      bool     `help:"No terminal bell on incoming calls."`
+	NoMouse     bool     `help:"Leave the mouse to the terminal."`
+	Key         []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
+	Control     string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
 
 	// AnyDevice: the user's other devices, served by an embedded controller.
 	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks (default: [anydevice] number)." placeholder:"E164"`
@@ -402,7 +402,11 @@ func startControl(ctx context.Context, cfg *Config, addr string, svc ctl.Control
 // keyMap applies --key rebinds to the default keys.
 func (c *TuiCmd) keyMap() (*ui.KeyMap, error) {
 	km := ui.DefaultKeyMap()
-	for action, keys := range c.Key {
+	for _, kv := range c.Key {
+		action, keys, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("key %q: want ACTION=KEY[,KEY] (actions: %s)", kv, strings.Join(km.Actions(), " "))
+		}
 		if err := km.Set(action, strings.Split(keys, ",")...); err != nil {
 			return nil, fmt.Errorf("key %s: %w (actions: %s)", action, err, strings.Join(km.Actions(), " "))
 		}
@@ -432,10 +436,16 @@ func (c *TuiCmd) contacts() ([]ui.Contact, error) {
 
 // Run runs the TUI until the user quits.
 func (c *TuiCmd) Run(g *Globals) error {
+	if slices.Contains(c.Key, "?") {
+		return c.listKeys(os.Stdout) // keylist.go
+	}
 	cfg, err := LoadConfig(configPath(g))
 	if err != nil {
 		return usageError(err)
 	}
+	settings := newSettingsStore() // what the settings pane changed (settingsstate.go)
+	kept, keptErr := settings.load()
+	applySettings(cfg, kept, nil)
 	pc, err := c.phoneConfig(cfg)
 	if err != nil {
 		return usageError(err)
@@ -478,6 +488,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer restore()
 	}
 	log.Info("tui start", "log", g.LogFile)
+	if keptErr != nil {
+		log.Warn("kept settings not read", "err", keptErr)
+	}
 	if c.Controller == "" && cfg.Controller.URL != "" {
 		c.Controller = cfg.Controller.URL
 		if c.Busy.User == "" {
@@ -631,6 +644,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
 		HoldDialect:  pc.HoldDialect,
+		SaveSetting:  settings.saveFunc(),
 		Keys:         km, Account: svc.URI(), Device: device, Contacts: contacts, Number: firstOf(numbers),
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
 		NoBell:    c.NoBell,

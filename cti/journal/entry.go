@@ -23,6 +23,7 @@ const (
 	OutcomeDeclined                         // 603, or the user rejected it
 	OutcomeVoicemail                        // redirected to voicemail (3xx)
 	OutcomeFailed                           // transport, media or server failure
+	OutcomeTransferred                      // answered, then transferred (our leg ended by the transfer)
 )
 
 var outcomeNames = [...]string{
@@ -36,6 +37,7 @@ var outcomeNames = [...]string{
 	OutcomeDeclined:          "declined",
 	OutcomeVoicemail:         "voicemail",
 	OutcomeFailed:            "failed",
+	OutcomeTransferred:       "transferred",
 }
 
 // outcomeRank orders outcomes for merging two sightings of one call: the
@@ -51,6 +53,7 @@ var outcomeRank = [...]int{
 	OutcomeVoicemail:         7,
 	OutcomeAnsweredElsewhere: 8,
 	OutcomeAnswered:          9,
+	OutcomeTransferred:       10,
 }
 
 func (o Outcome) String() string {
@@ -90,6 +93,9 @@ func (o Outcome) rank() int {
 // answered, and its vocab.EndInfo (nil while the call is up).
 func OutcomeFor(dir vocab.Direction, answered bool, end *vocab.EndInfo) Outcome {
 	if answered {
+		if end != nil && end.Cause == vocab.EndTransferred {
+			return OutcomeTransferred
+		}
 		return OutcomeAnswered
 	}
 	if end == nil {
@@ -237,7 +243,7 @@ func (e *Entry) IsMissed() bool {
 		return false
 	}
 	switch e.Outcome {
-	case OutcomeUnknown, OutcomeAnswered, OutcomeAnsweredElsewhere, OutcomeDeclined:
+	case OutcomeUnknown, OutcomeAnswered, OutcomeAnsweredElsewhere, OutcomeDeclined, OutcomeTransferred:
 		return false
 	default:
 		return true
