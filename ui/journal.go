@@ -241,18 +241,9 @@ func (p *journalPane) anyWhy() bool {
 	return false
 }
 
-// whyOf is the journal's why: the secondary-call description (team call
-// for …, forwarded from …), and where a transferred call went.
-func whyOf(e journal.Entry) string {
-	why := e.SecondaryText
-	if e.Outcome == journal.OutcomeTransferred && e.Phrase != "" {
-		if why != "" {
-			why += "; "
-		}
-		why += e.Phrase
-	}
-	return why
-}
+// whyOf is the journal's why (journal.Entry.Why: secondary call, where a
+// transferred call went, the note).
+func whyOf(e journal.Entry) string { return e.Why() }
 
 // talkTime is how long an answered call was talked, "1:05" or "1:02:03";
 // "" for a call never answered.

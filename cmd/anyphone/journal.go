@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/anyphone/anyphone/cti/journal"
-	"github.com/anyphone/anyphone/phone"
 )
 
 // JournalCmd reads the call journal: anyphone journal list|missed|export|mark-read.
@@ -250,16 +249,7 @@ func writeTable(w io.Writer, rows []journal.Entry) error {
 		if e.Missed && !e.Read {
 			outcome += " *"
 		}
-		why := e.SecondaryText
-		if why == "" && e.Secondary != phone.SecondaryNone {
-			why = e.Secondary.String()
-		}
-		if e.Outcome == journal.OutcomeTransferred && e.Phrase != "" {
-			if why != "" {
-				why += "; "
-			}
-			why += e.Phrase // "transferred to sip:carol@…"
-		}
+		why := e.Why()
 		code := ""
 		if e.Code != 0 {
 			code = fmt.Sprint(e.Code)

@@ -234,6 +234,27 @@ func DedupeKey(sipCallID, fromTag string) string {
 	return sipCallID + ";" + fromTag
 }
 
+// Why is what the journal's WHY column says of e: the secondary-call
+// description (team call for …, forwarded from …), where a transferred
+// call went, and the note (redirects followed, a BYE's Reason,
+// ms-diagnostics), joined with "; ".
+func (e *Entry) Why() string {
+	var parts []string
+	switch {
+	case e.SecondaryText != "":
+		parts = append(parts, e.SecondaryText)
+	case e.Secondary != vocab.SecondaryNone:
+		parts = append(parts, e.Secondary.String())
+	}
+	if e.Outcome == OutcomeTransferred && e.Phrase != "" {
+		parts = append(parts, e.Phrase)
+	}
+	if e.Note != "" {
+		parts = append(parts, e.Note)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // IsMissed reports whether e is a missed call: an incoming primary call
 // that was not answered here or elsewhere. A call the user declined is not
 // missed: the user saw it and chose. Busy rejects, voicemail, no-answer
