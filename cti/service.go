@@ -217,16 +217,15 @@ func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (Call
 
 // Answer accepts a ringing incoming call. Unless Options.AnswerKeepsOthers,
 // it first holds every other active call (answer.go), waiting for those
-// re-INVITEs under ctx; the 200 itself is sent by the phone's call goroutine.
+// re-INVITEs at most half a second (a silent peer does not keep the new call
+// ringing); the 200 itself is sent by the phone's call goroutine.
 func (s *Service) Answer(ctx context.Context, id CallID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !s.opts.AnswerKeepsOthers {
 		if c, ok := s.ph.Call(id); ok && c.State == phone.CallIncoming {
-			if err := s.holdOthers(ctx, id); err != nil {
-				return err
-			}
+			s.holdOthers(ctx, id)
 		}
 	}
 	return s.ph.Answer(id)
