@@ -216,3 +216,34 @@ func (nopTx) Terminate()                         {}
 func (nopTx) OnTerminate(sip.FnTxTerminate) bool { return false }
 func (nopTx) Done() <-chan struct{}              { return nopDone }
 func (nopTx) Err() error                         { return nil }
+
+// byeOvertakeWait bounds how long a BYE that overtook our own handling of
+// the 200 it follows is held (awaitAnswered).
+const byeOvertakeWait = 2 * time.Second
+
+// awaitAnswered holds a BYE for our outgoing call that arrives while we
+// are still handling the callee's 200: a callee that hangs up as soon as
+// our ACK reaches it (RFC 3261 lets it) can have its BYE here before diago
+// has stored the dialog under its final tags; diago then answers 481 and
+// the call stays up on our side for ever (the soak's blind transfer, 1 in
+// 200 under -race). The dialog is ours from the 200 on (RFC 3261 §12.1.1),
+// so the BYE waits, at most byeOvertakeWait, until the call is active or
+// ended, as an INVITE with Replaces waits for its ACK (replaces.go).
+func (p *Phone) awaitAnswered(req *sip.Request) {
+	if req.Method != sip.BYE {
+		return
+	}
+	c := p.callFor(req)
+	if c == nil {
+		return
+	}
+	for wait := time.Now().Add(byeOvertakeWait); time.Now().Before(wait); {
+		c.mu.Lock()
+		dir, st := c.info.Direction, c.info.State
+		c.mu.Unlock()
+		if dir != Outgoing || (st != CallDialing && st != CallRinging && st != CallEarly) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // the call goroutine sets the state once diago has the dialog
+	}
+}

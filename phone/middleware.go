@@ -66,6 +66,7 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				req.SetBody(nil) // a broken answer in an ACK must not reach diago's parser
 			}
 		}
+		p.awaitAnswered(req)      // bye.go: a BYE that overtook our handling of the 200
 		defer p.lockOffers(req)() // reinvite.go: one in-dialog offer or ACK at a time per call
 		p.noteBye(req)            // byereason.go: the BYE's Reason and ms-diagnostics
 		next(req, rtx)
