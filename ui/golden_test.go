@@ -94,6 +94,7 @@ func TestGoldenViews(t *testing.T) {
 			m.settings.switcher = newFakeAudio()
 		}},
 		{name: "ladder", calls: []cti.CallInfo{active}, keys: []string{"l"}},
+		{name: "ladder_filter", calls: []cti.CallInfo{active}, keys: []string{"l", "/", "i", "n", "v", "enter"}},
 		{name: "ladder_raw", calls: []cti.CallInfo{active}, keys: []string{"l", "up", "up", "up", "up", "enter"}},
 	}
 	sizes := [][2]int{{80, 24}, {120, 40}}

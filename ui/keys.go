@@ -42,6 +42,7 @@ type KeyMap struct {
 	Complete key.Binding
 	Raw      key.Binding
 	Pcap     key.Binding // ladder: write it as a pcap file
+	Search   key.Binding // ladder: filter the messages by text
 	PageUp   key.Binding
 	PageDown key.Binding
 
@@ -88,6 +89,7 @@ func DefaultKeyMap() KeyMap {
 		Complete: b("tab", "complete", "tab"),
 		Raw:      b("enter", "raw message", "enter"),
 		Pcap:     b("w", "write pcap", "w"),
+		Search:   b("/", "filter", "/"),
 		PageUp:   b("pgup", "page up", "pgup"),
 		PageDown: b("pgdn", "page down", "pgdown"),
 
@@ -110,7 +112,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"complete_transfer": &k.CompleteTransfer, "up": &k.Up, "down": &k.Down,
 		"ladder": &k.Ladder, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings,
 		"help": &k.Help, "command": &k.Command, "quit": &k.Quit, "submit": &k.Submit,
-		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "pcap": &k.Pcap, "page_up": &k.PageUp,
+		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "pcap": &k.Pcap, "search": &k.Search, "page_up": &k.PageUp,
 		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,
 		"call_back": &k.CallBack, "mark_read": &k.MarkRead, "mark_all_read": &k.MarkAllRead,
 		"select": &k.Select, "edit": &k.Edit,

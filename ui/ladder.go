@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,16 +21,21 @@ import (
 // arrow per message with its method or status and the time relative to
 // the first message; Enter shows the raw message of the selected one.
 type ladderView struct {
-	st     *Styles
-	km     *KeyMap
-	w, h   int
-	id     api.CallID
-	peer   string
-	msgs   []api.SIPMessage
-	sel    int
-	offset int
-	raw    bool
-	rawTop int
+	st   *Styles
+	km   *KeyMap
+	w, h int
+	id   api.CallID
+	peer string
+	all  []api.SIPMessage // every message of the ladder
+	msgs []api.SIPMessage // the messages shown: those matching filter
+	// filter keeps the messages whose summary or raw text contains it
+	// (case-insensitive); searching is true while "/" edits it.
+	filter    string
+	searching bool
+	sel       int
+	offset    int
+	raw       bool
+	rawTop    int
 }
 
 // ladderMsg carries a fresh copy of a call's ladder.
@@ -50,19 +56,76 @@ func (l *ladderView) SetSize(w, h int) {
 
 func (l *ladderView) open(id api.CallID, peer string) {
 	if l.id != id {
-		l.msgs, l.sel, l.offset, l.raw, l.rawTop = nil, 0, 0, false, 0
+		l.all, l.msgs, l.sel, l.offset, l.raw, l.rawTop = nil, nil, 0, 0, false, 0
+		l.filter, l.searching = "", false
 	}
 	l.id, l.peer = id, peer
 }
 
 func (l *ladderView) set(msgs []api.SIPMessage) {
 	follow := l.sel >= len(l.msgs)-1
-	l.msgs = msgs
+	l.all = msgs
+	l.applyFilter()
 	if follow {
-		l.sel = len(msgs) - 1
+		l.sel = len(l.msgs) - 1
 	}
 	l.clamp()
 }
+
+// applyFilter recomputes the shown messages from all and filter, keeping
+// the selected message selected when it still matches.
+func (l *ladderView) applyFilter() {
+	var cur *api.SIPMessage
+	if l.sel >= 0 && l.sel < len(l.msgs) {
+		cur = &l.msgs[l.sel]
+	}
+	if l.filter == "" {
+		l.msgs = l.all
+	} else {
+		f := strings.ToLower(l.filter)
+		l.msgs = nil
+		for _, m := range l.all {
+			if strings.Contains(strings.ToLower(m.Summary), f) || strings.Contains(strings.ToLower(m.Raw), f) {
+				l.msgs = append(l.msgs, m)
+			}
+		}
+	}
+	if cur != nil {
+		for i, m := range l.msgs {
+			if m.Time.Equal(cur.Time) && m.Summary == cur.Summary && m.CSeq == cur.CSeq {
+				l.sel = i
+				break
+			}
+		}
+	}
+	l.clamp()
+}
+
+// search edits the filter line: text narrows the messages as it is typed,
+// enter keeps the filter, esc clears it.
+func (l *ladderView) search(m tea.KeyPressMsg) {
+	switch {
+	case key.Matches(m, l.km.Cancel):
+		l.searching, l.filter = false, ""
+	case key.Matches(m, l.km.Submit):
+		l.searching = false
+		return
+	case m.String() == "backspace":
+		r := []rune(l.filter)
+		if len(r) == 0 {
+			return
+		}
+		l.filter = string(r[:len(r)-1])
+	case m.Text != "":
+		l.filter += m.Text
+	default:
+		return
+	}
+	l.applyFilter()
+}
+
+// Searching reports whether the filter line takes the keys.
+func (l *ladderView) Searching() bool { return l.searching }
 
 // rows is how many arrows fit under the title lines.
 func (l *ladderView) rows() int { return max(l.h-2, 1) }
@@ -89,11 +152,22 @@ func (l *ladderView) Update(msg tea.Msg) (back bool) {
 	if !ok {
 		return false
 	}
+	if l.searching {
+		l.search(m)
+		return false
+	}
 	step := 1
 	switch {
+	case key.Matches(m, l.km.Search) && !l.raw:
+		l.searching = true
 	case key.Matches(m, l.km.Cancel), key.Matches(m, l.km.Ladder):
 		if l.raw {
 			l.raw = false
+			return false
+		}
+		if l.filter != "" && key.Matches(m, l.km.Cancel) {
+			l.filter = ""
+			l.applyFilter()
 			return false
 		}
 		return true
@@ -135,11 +209,16 @@ func (l *ladderView) rawLines() []string {
 func (l *ladderView) View() string {
 	var b strings.Builder
 	if len(l.msgs) == 0 {
+		if len(l.all) > 0 {
+			b.WriteString(l.st.Title.Render(fitLine("SIP ladder: "+l.peer+" ("+l.count()+")", l.w)))
+			b.WriteString("\n" + l.st.Dim.Render(fitLine("  no message matches "+strconv.Quote(l.filter), l.w)))
+			return b.String()
+		}
 		b.WriteString(l.st.Title.Render(fitLine("SIP ladder: "+l.peer, l.w)))
 		b.WriteString("\n" + l.st.Dim.Render("  no SIP messages recorded for this call"))
 		return b.String()
 	}
-	first := l.msgs[0]
+	first := l.all[0]
 	if l.raw {
 		m := l.msgs[l.sel]
 		b.WriteString(l.st.Title.Render(fitLine(fmt.Sprintf("%s %s  (%d/%d)", dirWord(m), m.Summary, l.sel+1, len(l.msgs)), l.w)))
@@ -154,7 +233,7 @@ func (l *ladderView) View() string {
 	span := max(l.w-timeW-2, 10)
 	cols := ladderColumns(l.msgs)
 	title := strings.Repeat(" ", timeW) + ladderHeader(cols, span)
-	b.WriteString(l.st.Title.Render(fitLine(fmt.Sprintf("SIP ladder: %s (%d messages)", l.peer, len(l.msgs)), l.w)))
+	b.WriteString(l.st.Title.Render(fitLine(fmt.Sprintf("SIP ladder: %s (%s)", l.peer, l.count()), l.w)))
 	b.WriteString("\n" + l.st.Dim.Render(fitLine(title, l.w)))
 	end := min(len(l.msgs), l.offset+l.rows())
 	for i := l.offset; i < end; i++ {
@@ -172,6 +251,19 @@ func (l *ladderView) View() string {
 		}
 	}
 	return b.String()
+}
+
+// count is "8 messages", or with a filter (being typed or kept)
+// "2 of 8 messages, filter "ack"".
+func (l *ladderView) count() string {
+	if l.filter == "" && !l.searching {
+		return fmt.Sprintf("%d messages", len(l.all))
+	}
+	s := fmt.Sprintf("%d of %d messages, filter %q", len(l.msgs), len(l.all), l.filter)
+	if l.searching {
+		s = fmt.Sprintf("%d of %d messages, /%s▏", len(l.msgs), len(l.all), l.filter)
+	}
+	return s
 }
 
 func dirWord(m api.SIPMessage) string {
@@ -227,7 +319,13 @@ func exportLadderCmd(dir string, id api.CallID, msgs []api.SIPMessage, now time.
 }
 
 func (l *ladderView) ShortHelp() []key.Binding {
-	return []key.Binding{l.km.Up, l.km.Down, l.km.Raw, l.km.Pcap, l.km.Cancel, l.km.PageUp, l.km.PageDown}
+	if l.searching {
+		return []key.Binding{l.km.Submit, l.km.Cancel}
+	}
+	if l.raw {
+		return []key.Binding{l.km.Up, l.km.Down, l.km.Raw, l.km.Pcap, l.km.Cancel, l.km.PageUp, l.km.PageDown}
+	}
+	return []key.Binding{l.km.Up, l.km.Down, l.km.Raw, l.km.Search, l.km.Pcap, l.km.Cancel, l.km.PageUp, l.km.PageDown}
 }
 
 func (l *ladderView) FullHelp() [][]key.Binding { return [][]key.Binding{l.ShortHelp()} }

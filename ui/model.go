@@ -611,6 +611,10 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case modeLadder:
+		if m.ladder.Searching() {
+			m.ladder.Update(msg)
+			return nil
+		}
 		if key.Matches(msg, m.km.Pcap) {
 			return exportLadderCmd(m.opts.ExportDir, m.ladder.id, m.ladder.msgs, m.now)
 		}
