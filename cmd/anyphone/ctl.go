@@ -663,11 +663,15 @@ type CtlLadderCmd struct {
 	ID   string `arg:"" help:"Call id."`
 	Raw  bool   `help:"Print each whole message."`
 	JSON bool   `name:"json" help:"Print the ladder result as JSON."`
-	Pcap string `name:"pcap" placeholder:"FILE" type:"path" help:"Write the messages to FILE as a pcap capture (wireshark, tshark, sngrep -I) instead of printing them."`
+	Pcap string `name:"pcap" placeholder:"FILE" type:"path" xor:"out" help:"Write the messages to FILE as a pcap capture (wireshark, tshark, sngrep -I) instead of printing them."`
+	Text string `name:"text" placeholder:"FILE" type:"path" xor:"out" help:"Write the messages to FILE as text, as sngrep's save as txt: per message a line with time, source -> destination, then the raw message."`
 }
 
 // Run prints one line per message (or the whole messages with --raw).
 func (c *CtlLadderCmd) Run(g *Globals, p *CtlCmd) error {
+	if c.Pcap != "" && c.Text != "" {
+		return errors.New("ladder: --pcap or --text, not both")
+	}
 	cl, ctx, done, err := p.session(g)
 	if err != nil {
 		return err
@@ -690,6 +694,9 @@ func (c *CtlLadderCmd) Run(g *Globals, p *CtlCmd) error {
 	}
 	if c.Pcap != "" {
 		return writePcapFile(c.Pcap, r.Messages)
+	}
+	if c.Text != "" {
+		return writeTextFile(c.Text, r.Messages)
 	}
 	for _, m := range r.Messages {
 		arrow, peer := "<-", m.Remote

@@ -175,8 +175,8 @@ func (f *ctlFake) Ladder(id cti.CallID) []cti.SIPMessage {
 	}
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	return []cti.SIPMessage{
-		{Time: at, Sent: false, Remote: "127.0.0.1:5070", Summary: "INVITE", Raw: "INVITE sip:me@127.0.0.1 SIP/2.0\r\n"},
-		{Time: at.Add(time.Millisecond), Sent: true, Remote: "127.0.0.1:5070", Summary: "180 Ringing", Raw: "SIP/2.0 180 Ringing\r\n"},
+		{Time: at, Sent: false, Local: "127.0.0.1:5060", Remote: "127.0.0.1:5070", Summary: "INVITE", Raw: "INVITE sip:me@127.0.0.1 SIP/2.0\r\n"},
+		{Time: at.Add(time.Millisecond), Sent: true, Local: "127.0.0.1:5060", Remote: "127.0.0.1:5070", Summary: "180 Ringing", Raw: "SIP/2.0 180 Ringing\r\n"},
 	}
 }
 
@@ -292,6 +292,41 @@ func TestCtlCommands(t *testing.T) {
 				t.Errorf("%s: output %q, want %q", tt.name, got, tt.wantOut)
 			}
 		})
+	}
+}
+
+// TestCtlLadderText (issue 13): ctl ladder --text writes the messages as
+// sngrep's "save as txt": a header line per message (time, source ->
+// destination), the raw message, an empty line; --pcap still writes a
+// capture, and not both at once.
+func TestCtlLadderText(t *testing.T) {
+	e := newCtlEnv(t, "")
+	e.f.setCalls(ringing)
+	path := filepath.Join(t.TempDir(), "c1.txt")
+	if err := (&CtlLadderCmd{ID: "c1", Text: path}).Run(e.g, e.cmd); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "2025/03/01 12:00:00.000000 127.0.0.1:5070 -> 127.0.0.1:5060\nINVITE sip:me@127.0.0.1 SIP/2.0\n\n" +
+		"2025/03/01 12:00:00.001000 127.0.0.1:5060 -> 127.0.0.1:5070\nSIP/2.0 180 Ringing\n\n"
+	if string(b) != want {
+		t.Errorf("text export:\n%q\nwant\n%q", b, want)
+	}
+	if e.out.Len() != 0 {
+		t.Errorf("printed %q as well", e.out.String())
+	}
+	pcap := filepath.Join(t.TempDir(), "c1.pcap")
+	if err := (&CtlLadderCmd{ID: "c1", Pcap: pcap}).Run(e.g, e.cmd); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(pcap); err != nil || len(b) < 24+2*16 {
+		t.Errorf("pcap %d bytes, %v", len(b), err)
+	}
+	if err := (&CtlLadderCmd{ID: "c1", Pcap: pcap, Text: path}).Run(e.g, e.cmd); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("--pcap and --text: %v", err)
 	}
 }
 
