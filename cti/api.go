@@ -39,6 +39,7 @@ type (
 	RegistrationChanged = api.RegistrationChanged
 	RejectedError       = api.RejectedError
 	SIPMessage          = api.SIPMessage
+	Dialog              = api.Dialog
 	Snapshot            = api.Snapshot
 	Subscription        = api.Subscription
 	TransferProgress    = api.TransferProgress

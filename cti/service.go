@@ -206,6 +206,10 @@ func (s *Service) Ladder(id CallID) []SIPMessage {
 	return s.ph.Ladder(id)
 }
 
+// Dialogs lists the SIP dialogs no call owns (REGISTER, OPTIONS,
+// SUBSCRIBE) whose ladders are kept; Ladder reads one by its SIP Call-ID.
+func (s *Service) Dialogs() []Dialog { return s.ph.Dialogs() }
+
 // dialLocal places a call on the local line (Dial routes, anydevice.go).
 func (s *Service) dialLocal(ctx context.Context, to string, o DialOptions) (CallID, error) {
 	po := phone.DialOptions{FromUser: o.FromUser, FromDisplay: o.FromDisplay}

@@ -3,6 +3,7 @@ package phone
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,13 +227,38 @@ func (s *ladderStore) known(sipID string) bool {
 	return ok
 }
 
-// ladder is a copy of call id's messages, oldest first.
+// ladder is a copy of call id's messages, oldest first; id may also be a
+// SIP Call-ID (a dialog no call owns: REGISTER, OPTIONS, ...).
 func (s *ladderStore) ladder(id CallID) []SIPMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.byCall[id]
 	if r == nil {
+		r = s.bySIP[string(id)]
+	}
+	if r == nil {
 		return nil
 	}
 	return slices.Clone(r.msgs)
+}
+
+// dialogs lists the kept dialogs no call owns, oldest first.
+func (s *ladderStore) dialogs() []Dialog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Dialog, 0, len(s.others))
+	for _, r := range s.others {
+		if len(r.msgs) == 0 {
+			continue
+		}
+		first := r.msgs[0]
+		d := Dialog{SIPCallID: r.sipIDs[0], Peer: first.Remote, Messages: len(r.msgs), Last: r.msgs[len(r.msgs)-1].Time}
+		if f := strings.Fields(first.CSeq); len(f) == 2 {
+			d.Method = f[1]
+		} else {
+			d.Method = first.Summary
+		}
+		out = append(out, d)
+	}
+	return out
 }

@@ -412,12 +412,23 @@ func (p *Phone) Call(id CallID) (CallInfo, bool) {
 }
 
 // Ladder returns the SIP messages recorded for a call, in send/receive
-// order; an ended call's are kept (ladders.go).
+// order; an ended call's are kept (ladders.go). id may also be the SIP
+// Call-ID of a dialog (Dialogs).
 func (p *Phone) Ladder(id CallID) []SIPMessage {
 	if p.ladders == nil || p.cfg.NoTrace {
 		return nil
 	}
 	return p.ladders.ladder(id)
+}
+
+// Dialogs lists the SIP dialogs no call owns (REGISTER, OPTIONS, SUBSCRIBE)
+// whose messages are kept, oldest first; Ladder reads one by its SIP
+// Call-ID.
+func (p *Phone) Dialogs() []Dialog {
+	if p.ladders == nil || p.cfg.NoTrace {
+		return []Dialog{}
+	}
+	return p.ladders.dialogs()
 }
 
 func (p *Phone) lookup(id CallID) *call {

@@ -32,6 +32,7 @@ type (
 	SecondaryKind     = vocab.SecondaryKind
 	Secret            = vocab.Secret
 	SIPMessage        = vocab.SIPMessage
+	Dialog            = vocab.Dialog
 )
 
 const (

@@ -47,7 +47,8 @@ type CtlCmd struct {
 	Move       CtlMoveCmd       `cmd:"" help:"Carry a call on another device over to DEVICE."`
 	Status     CtlStatusCmd     `cmd:"" help:"Show calls, registrations and notices."`
 	Events     CtlEventsCmd     `cmd:"" help:"Print events as JSON lines until Ctrl-C."`
-	Ladder     CtlLadderCmd     `cmd:"" help:"Show the SIP messages of a call."`
+	Ladder     CtlLadderCmd     `cmd:"" help:"Show the SIP messages of a call, or of a dialog by its SIP Call-ID (see dialogs)."`
+	Dialogs    CtlDialogsCmd    `cmd:"" help:"List the SIP dialogs no call owns (REGISTER, OPTIONS, SUBSCRIBE) whose messages are kept."`
 	Policy     CtlPolicyCmd     `cmd:"" help:"Show the busy policy; --let-through N minutes or --clear an override."`
 	Journal    CtlJournalCmd    `cmd:"" help:"List the call journal as JSON."`
 
@@ -658,9 +659,44 @@ func (c *CtlEventsCmd) Run(g *Globals, p *CtlCmd) error {
 	return nil
 }
 
+// CtlDialogsCmd lists the kept SIP dialogs no call owns.
+type CtlDialogsCmd struct {
+	JSON bool `name:"json" help:"Print the dialogs result as JSON."`
+}
+
+// Run prints one line per dialog, oldest first.
+func (c *CtlDialogsCmd) Run(g *Globals, p *CtlCmd) error {
+	cl, ctx, done, err := p.session(g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	raw, err := cl.Do(ctx, "dialogs", nil)
+	if err != nil {
+		return err
+	}
+	w := p.stdout()
+	if c.JSON {
+		_, err := fmt.Fprintf(w, "%s\n", raw)
+		return err
+	}
+	var r struct {
+		Dialogs []phone.Dialog `json:"dialogs"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("dialogs: %w", err)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SIP CALL-ID\tMETHOD\tPEER\tMESSAGES\tLAST")
+	for _, d := range r.Dialogs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.SIPCallID, d.Method, d.Peer, d.Messages, d.Last.Local().Format("15:04:05.000"))
+	}
+	return tw.Flush()
+}
+
 // CtlLadderCmd prints a call's SIP messages.
 type CtlLadderCmd struct {
-	ID   string `arg:"" help:"Call id."`
+	ID   string `arg:"" help:"Call id, or a SIP Call-ID (a call's, or a dialog's from ctl dialogs)."`
 	Raw  bool   `help:"Print each whole message."`
 	JSON bool   `name:"json" help:"Print the ladder result as JSON."`
 	Pcap string `name:"pcap" placeholder:"FILE" type:"path" xor:"out" help:"Write the messages to FILE as a pcap capture (wireshark, tshark, sngrep -I) instead of printing them."`

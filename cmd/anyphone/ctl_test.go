@@ -169,6 +169,11 @@ func (f *ctlFake) Call(id cti.CallID) (cti.CallInfo, bool) {
 	return cti.CallInfo{}, false
 }
 
+func (f *ctlFake) Dialogs() []cti.Dialog {
+	return []cti.Dialog{{SIPCallID: "reg1@127.0.0.1", Method: "REGISTER", Peer: "127.0.0.1:5099", Messages: 4,
+		Last: time.Date(2025, 3, 1, 12, 0, 0, 0, time.Local)}}
+}
+
 func (f *ctlFake) Ladder(id cti.CallID) []cti.SIPMessage {
 	if id != "c1" {
 		return nil
@@ -271,6 +276,8 @@ func TestCtlCommands(t *testing.T) {
 			"target mobile +4917012345", "desk\tsip:me@127.0.0.1\nmobile\t+4917012345\n", ""},
 		{"target without one", nil, func(e *ctlEnv) error { return (&CtlTargetCmd{Device: "mobile"}).Run(e.g, e.cmd) },
 			"", "", "target: missing"},
+		{"dialogs", nil, func(e *ctlEnv) error { return (&CtlDialogsCmd{}).Run(e.g, e.cmd) },
+			"", "SIP CALL-ID     METHOD    PEER            MESSAGES  LAST\nreg1@127.0.0.1  REGISTER  127.0.0.1:5099  4         12:00:00.000\n", ""},
 		{"ladder unknown call", nil, func(e *ctlEnv) error { return (&CtlLadderCmd{ID: "zz"}).Run(e.g, e.cmd) },
 			"", "", "no_such_call"},
 	}

@@ -29,6 +29,10 @@ var ErrTransferPending = vocab.ErrTransferPending
 // SIPMessage is one SIP message of a call's ladder.
 type SIPMessage = vocab.SIPMessage
 
+// Dialog is a SIP dialog no call owns (REGISTER, OPTIONS, SUBSCRIBE) whose
+// ladder the phone keeps.
+type Dialog = vocab.Dialog
+
 // TransferProgress reports a transfer we asked for: one per NOTIFY, then
 // the outcome with Final set.
 type TransferProgress struct {

@@ -53,6 +53,12 @@ type Router interface {
 	DialRouted(ctx context.Context, to string, o api.DialOptions) (api.DialResult, error)
 }
 
+// DialogLister is implemented by Controllers that list the SIP dialogs no
+// call owns (*cti.Service does); dialogs is empty for the others.
+type DialogLister interface {
+	Dialogs() []api.Dialog
+}
+
 // commandSpec is one entry of the command table: a summary for `commands`
 // and a run function that decodes the args and calls the Controller.
 type commandSpec struct {
@@ -198,6 +204,9 @@ type (
 	callsResult struct {
 		Calls []api.CallInfo `json:"calls"`
 	}
+	dialogsResult struct {
+		Dialogs []api.Dialog `json:"dialogs"`
+	}
 	ladderResult struct {
 		CallID   api.CallID       `json:"call_id"`
 		Messages []api.SIPMessage `json:"messages"`
@@ -309,6 +318,17 @@ func commandTable() map[string]commandSpec {
 					msgs = []api.SIPMessage{}
 				}
 				return ladderResult{a.CallID, msgs}, nil
+			}),
+		"dialogs": command("the SIP dialogs no call owns (REGISTER, OPTIONS, SUBSCRIBE) whose ladders are kept; ladder reads one by its sip_call_id",
+			func(ctx context.Context, s *session, _ noArgs) (any, error) {
+				var ds []api.Dialog
+				if l, ok := s.c.(DialogLister); ok {
+					ds = l.Dialogs()
+				}
+				if ds == nil {
+					ds = []api.Dialog{}
+				}
+				return dialogsResult{ds}, nil
 			}),
 		"hold": command("put a call on hold: call_id, dialect? (sendonly, inactive, zero-ip)",
 			func(ctx context.Context, s *session, a holdArgs) (any, error) {

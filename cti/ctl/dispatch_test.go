@@ -67,6 +67,8 @@ func TestDispatcherCommands(t *testing.T) {
 			{"time":"2025-03-01T12:00:00Z","sent":true,"local":"","remote":"","summary":"INVITE","cseq":"1 INVITE","raw":"","transport":"udp"}]}}`, nil},
 		{"ladder of a call without messages", `{"cmd":"ladder","args":{"call_id":"c1"}}`,
 			`{"ok":true,"result":{"call_id":"c1","messages":[]}}`, nil},
+		{"dialogs", `{"cmd":"dialogs"}`, `{"ok":true,"result":{"dialogs":[
+			{"sip_call_id":"reg1@127.0.0.1","method":"REGISTER","peer":"127.0.0.1:5099","messages":4,"last":"2025-03-01T12:00:00Z"}]}}`, nil},
 		{"hold", `{"cmd":"hold","args":{"call_id":"c2"}}`, `{"ok":true}`, []string{"Hold c2"}},
 		{"hold with a dialect", `{"cmd":"hold","args":{"call_id":"c2","dialect":"inactive"}}`, `{"ok":true}`, []string{"HoldWith c2 inactive"}},
 		{"resume", `{"cmd":"resume","args":{"call_id":"c2"}}`, `{"ok":true}`, []string{"Resume c2"}},
@@ -177,7 +179,7 @@ func TestDispatcherErrors(t *testing.T) {
 func TestCommandsListsTable(t *testing.T) {
 	d := NewDispatcher(newFake(), nil)
 	want := []string{"accept_refer", "answer", "calls", "clear_override", "commands", "complete_transfer", "conference", "consult",
-		"device", "dial", "dtmf", "export_journal", "hangup", "hangup_all", "hold", "journal", "ladder", "let_through", "mark_read",
+		"device", "dial", "dialogs", "dtmf", "export_journal", "hangup", "hangup_all", "hold", "journal", "ladder", "let_through", "mark_read",
 		"move", "mute", "ping", "policy", "register", "reject", "reject_refer", "resume", "set_policy", "split", "status",
 		"subscribe", "target", "toggle", "transfer", "unmute", "unread_missed", "unregister", "unsubscribe"}
 	if got := d.Commands(); !slices.Equal(got, want) {

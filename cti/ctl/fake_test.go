@@ -139,6 +139,10 @@ func (f *fakeController) Ladder(id cti.CallID) []cti.SIPMessage {
 	return f.ladder[id]
 }
 
+func (f *fakeController) Dialogs() []cti.Dialog {
+	return []cti.Dialog{{SIPCallID: "reg1@127.0.0.1", Method: "REGISTER", Peer: "127.0.0.1:5099", Messages: 4, Last: fakeTime}}
+}
+
 func (f *fakeController) Hold(ctx context.Context, id cti.CallID) error { return f.record("Hold", id) }
 
 func (f *fakeController) HoldWith(ctx context.Context, id cti.CallID, d cti.HoldDialect) error {

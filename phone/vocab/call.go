@@ -194,6 +194,17 @@ type CallStatus struct {
 	LocalHold bool
 }
 
+// Dialog is a SIP dialog no call owns (a REGISTER, OPTIONS or SUBSCRIBE,
+// an INVITE before its call is made) whose messages the phone keeps: its
+// ladder is read by its SIP Call-ID.
+type Dialog struct {
+	SIPCallID string    `json:"sip_call_id"`
+	Method    string    `json:"method"`   // of its first request ("REGISTER")
+	Peer      string    `json:"peer"`     // the address of its first message's peer
+	Messages  int       `json:"messages"` // how many are kept
+	Last      time.Time `json:"last"`     // when the newest was sent or received
+}
+
 // SIPMessage is one SIP message sent or received on a call, for the ladder
 // view and the trace file.
 type SIPMessage struct {
