@@ -485,6 +485,11 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 			code, reason = 503, "Service Unavailable"
 		}
 		_ = d.Respond(code, reason, nil, sip.NewHeader("Reason", fmt.Sprintf("Q.850;cause=%d", Q850ForSIP(code))))
+		if code == 486 {
+			// Reported (refused.go), at most once a second under a flood;
+			// a closing phone's 503 is not.
+			p.refusedInvite(req, code, reason, RuleMaxCalls, fmt.Sprintf("%d calls already (max calls)", p.cfg.MaxCalls))
+		}
 		return
 	}
 	defer p.removeCall(c)

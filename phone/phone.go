@@ -209,6 +209,7 @@ type Phone struct {
 	trace    *traceFile
 	ladders  *ladderStore                     // SIP ladders by Call-ID, kept after calls end (ladders.go); nil when nothing is traced
 	guard    *sipguard.Conn                   // the UDP guard (internal/sipguard), nil over TCP/TLS; under mu
+	refusals refusalLimiter                   // refused.go: at most one report per rule per second
 	shedding atomic.Pointer[sipguard.Shedder] // the UDP guard's shedder, for the request handler (internal/sipguard)
 
 	// xferPolicy is SetTransferPolicy's value + 1; 0 means Config's.
