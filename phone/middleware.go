@@ -159,13 +159,15 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 	}
 	id := callIDOf(req)
 	tx.OnCancel(func(r *sip.Request) {
-		reason := ""
+		// The Reason, and the ms-diagnostics Lync / Skype for Business put
+		// on a CANCEL (byereason.go reads the same from a BYE).
+		n := cancelNote{diag: diagnosticOf(r)}
 		if h := r.GetHeader("Reason"); h != nil {
-			reason = h.Value()
+			n.reason = h.Value()
 		}
 		p.mu.Lock()
-		if reason != "" {
-			p.cancels[id] = reason
+		if n.reason != "" || !n.diag.IsZero() {
+			p.cancels[id] = n
 		}
 		p.mu.Unlock()
 	})

@@ -197,8 +197,8 @@ type Phone struct {
 
 	mu      sync.Mutex
 	calls   map[CallID]*call
-	bySIP   map[string]*call  // SIP Call-ID → call
-	cancels map[string]string // SIP Call-ID → Reason of a received CANCEL
+	bySIP   map[string]*call      // SIP Call-ID → call
+	cancels map[string]cancelNote // SIP Call-ID → what a received CANCEL said (call.go cancelEnd)
 	closed  bool
 	seq     atomic.Uint64
 
@@ -251,7 +251,7 @@ func New(cfg Config) (*Phone, error) {
 		log:     log,
 		calls:   make(map[CallID]*call),
 		bySIP:   make(map[string]*call),
-		cancels: make(map[string]string),
+		cancels: make(map[string]cancelNote),
 	}, nil
 }
 
