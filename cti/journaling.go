@@ -209,10 +209,12 @@ func outcomeOf(ci phone.CallInfo) journal.Outcome {
 		ci.Screen != phone.ScreenReject && ci.Screen != phone.ScreenRedirect {
 		return journal.OutcomeDeclined
 	}
-	if !answered && ci.Direction == phone.Incoming && ci.Rule == phone.RuleStrictHold {
-		// Our strict-hold profile refused a held offer (phone.CallRefused):
-		// declined by this phone, not a missed call (the caller usually
-		// retries in another dialect and gets through).
+	if !answered && ci.Direction == phone.Incoming &&
+		(ci.Rule == phone.RuleStrictHold || ci.Rule == phone.RuleBadSDP || ci.Rule == phone.RuleUnsupportedMedia) {
+		// Our strict-hold profile refused a held offer, or the offer was
+		// unusable (phone.CallRefused): declined by this phone, not a
+		// missed call (the caller usually retries in another dialect and
+		// gets through). A max-calls 486 keeps its code's outcome (busy).
 		return journal.OutcomeDeclined
 	}
 	if !answered && ci.Direction == phone.Outgoing && ci.End != nil && ci.End.Code >= 300 && ci.End.Code < 400 {

@@ -40,3 +40,40 @@ func TestStrictHoldRefusalReported(t *testing.T) {
 	}
 	t.Logf("journal: outcome %s, code %d %s, rule %s, note %q", e.Outcome, e.Code, e.Phrase, e.BusyRule, e.Note)
 }
+
+// TestMaxCallsRefusalReported (issue 13): an INVITE refused 486 because
+// MaxCalls calls exist already is an ended call, a notice and a journal
+// row like the strict-hold one.
+func TestMaxCallsRefusalReported(t *testing.T) {
+	full := newTestSvc(t, "full", Options{Phone: phone.Config{MaxCalls: 1}, Journal: openJournal(t)})
+	caller := newTestSvc(t, "caller", Options{})
+	if _, err := caller.Dial(t.Context(), full.URI(), DialOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	full.wait(t, "the first call ringing", func(ev Event) bool {
+		cc, ok := ev.(CallChanged)
+		return ok && cc.Call.Direction == phone.Incoming && cc.Call.State == phone.CallIncoming
+	})
+	if _, err := caller.Dial(t.Context(), full.URI(), DialOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := full.wait(t, "the refused call, ended", func(ev Event) bool {
+		cc, ok := ev.(CallChanged)
+		return ok && cc.Call.State == phone.CallEnded && cc.Call.End != nil && cc.Call.End.Code == 486
+	}).(CallChanged)
+	if ev.Call.Rule != phone.RuleMaxCalls || ev.Call.Direction != phone.Incoming {
+		t.Errorf("refused call = rule %q end %+v", ev.Call.Rule, ev.Call.End)
+	}
+	full.wait(t, "a notice", func(ev Event) bool {
+		n, ok := ev.(Notice)
+		return ok && strings.Contains(n.Text, "refused: 486") && strings.Contains(n.Text, "max calls")
+	})
+	jc := full.wait(t, "the journal row", func(ev Event) bool {
+		jc, ok := ev.(JournalChanged)
+		return ok && jc.Entry.Code == 486
+	}).(JournalChanged)
+	if e := jc.Entry; e.Direction != phone.Incoming || e.BusyRule != phone.RuleMaxCalls || !strings.Contains(e.Note, "max calls") {
+		t.Errorf("journal row = %+v", e)
+	}
+	t.Logf("journal: outcome %s, code %d %s, rule %s, note %q", jc.Entry.Outcome, jc.Entry.Code, jc.Entry.Phrase, jc.Entry.BusyRule, jc.Entry.Note)
+}

@@ -55,3 +55,33 @@ func TestSippByeReasonAndMSDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// TestSippCancelMSDiagnostics (issue 13): Lync / Skype for Business puts
+// a Reason and ms-diagnostics on the CANCEL of a call it withdraws; both
+// reach the ended call's end info and the journal's note.
+func TestSippCancelMSDiagnostics(t *testing.T) {
+	needInterop(t)
+	db := filepath.Join(t.TempDir(), "journal.db")
+	ep := startEndpoint(t, "--answer", "manual", "--journal", db, "--user", "bob")
+	cid, callID := sippCallID("cancel-diag")
+	sc := busyScenario(t, "uac_cancel.xml", map[string]string{
+		"FROM": "alice", "HEADERS": "",
+		"CANCEL_REASON": headerLines(`Reason: Q.850;cause=31;text="Call withdrawn by the mediation server"`,
+			`ms-diagnostics: 5025;reason="Callee declined on another endpoint";source="pool.contoso.com"`),
+	})
+	runSipp(t, sc, ep.Addr, cid...)
+	ev, err := ep.WaitEvent(func(ev Event) bool { return ev.Call != nil && ev.Call.State == "ended" }, 10*time.Second)
+	if err != nil {
+		t.Fatalf("no ended call: %v", err)
+	}
+	for _, w := range []string{`"q850":31`, `"ms_diagnostics":{"code":5025,"reason":"Callee declined on another endpoint","source":"pool.contoso.com"}`} {
+		if !strings.Contains(ev.Raw, w) {
+			t.Errorf("ended call event lacks %s:\n%s", w, ev.Raw)
+		}
+	}
+	e := journalRow(t, db, callID)
+	t.Logf("journal: outcome %s, q850 %d, note %q", e.Outcome, e.Q850, e.Note)
+	if !strings.Contains(e.Note, "ms-diagnostics 5025: Callee declined on another endpoint (pool.contoso.com)") {
+		t.Errorf("journal note %q lacks the ms-diagnostics", e.Note)
+	}
+}

@@ -175,6 +175,15 @@ func TestMalformedSDP(t *testing.T) {
 			t.Fatalf("%d %s: endpoint no longer answers OPTIONS (exited: %v)", i, tc.name, ep.proc.Exited())
 		}
 	}
+	// Issue 13: the endpoint reports the refused offers as ended calls
+	// (rule bad-sdp), not only as a response on the wire: the first at
+	// once, the rest of the flood summed up once a second.
+	if _, err := ep.WaitEvent(func(ev Event) bool {
+		return isCall("ended")(ev) && ev.Call.Direction == "incoming" && ev.Call.End != nil &&
+			(ev.Call.End.Code == 400 || ev.Call.End.Code == 488) && strings.Contains(ev.Raw, `"bad-sdp"`)
+	}, 5*time.Second); err != nil {
+		t.Errorf("no refused call (bad-sdp) in the endpoint's events: %v", err)
+	}
 	// The control case: a good offer is answered 200, so the codes above
 	// come from SDP checks and not from an endpoint that refuses everything.
 	callID := "goodsdp@interop"

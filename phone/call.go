@@ -485,6 +485,11 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 			code, reason = 503, "Service Unavailable"
 		}
 		_ = d.Respond(code, reason, nil, sip.NewHeader("Reason", fmt.Sprintf("Q.850;cause=%d", Q850ForSIP(code))))
+		if code == 486 {
+			// Reported (refused.go), at most once a second under a flood;
+			// a closing phone's 503 is not.
+			p.refusedInvite(req, code, reason, RuleMaxCalls, fmt.Sprintf("%d calls already (max calls)", p.cfg.MaxCalls))
+		}
 		return
 	}
 	defer p.removeCall(c)
@@ -625,15 +630,35 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 	p.waitEnd(c, d.Context())
 }
 
+// cancelNote is what a CANCEL of an incoming call said: its Reason
+// header (RFC 3326) and ms-diagnostics(-public).
+type cancelNote struct {
+	reason string
+	diag   Diagnostic
+}
+
 // cancelEnd says why an unanswered incoming call went away.
 func (p *Phone) cancelEnd(c *call) EndInfo {
 	p.mu.Lock()
-	reason, ok := p.cancels[c.sipCallID]
+	note, ok := p.cancels[c.sipCallID]
 	p.mu.Unlock()
 	if !ok {
 		return EndInfo{Cause: EndCallerCancelled, Text: "caller gave up"}
 	}
+	end := p.cancelReason(note.reason)
+	end.Diagnostic = note.diag
+	if note.reason == "" && end.Text == "" {
+		end.Text = "caller gave up"
+	}
+	return end
+}
+
+// cancelReason is the EndInfo a CANCEL's Reason header says.
+func (p *Phone) cancelReason(reason string) EndInfo {
 	end := EndInfo{Cause: EndCallerCancelled}
+	if reason == "" {
+		return end
+	}
 	if rs, err := ParseReasons(reason); err == nil {
 		for _, r := range rs {
 			switch {

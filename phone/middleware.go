@@ -92,7 +92,17 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		return false // update.go: RFC 4028 Session-Expires below Min-SE
 	}
 	body := req.Body()
-	if p.cfg.StrictHold && (req.To() == nil || !req.To().Params.Has("tag")) && sdpfence.HeldOffer(body) {
+	initial := req.To() == nil || !req.To().Params.Has("tag")
+	// refuse answers an initial INVITE and reports it as an ended call
+	// (refused.go); a re-INVITE refused leaves its call as it was.
+	refuse := func(code int, reason, rule, why string, hdrs ...sip.Header) bool {
+		reply(code, reason, hdrs...)
+		if initial {
+			p.refusedInvite(req, code, reason, rule, why)
+		}
+		return false
+	}
+	if p.cfg.StrictHold && initial && sdpfence.HeldOffer(body) {
 		// The strict-hold peer profile (initialhold.go), reported as an
 		// ended call (refused.go).
 		const phrase = "Call hold not allowed for initial INVITE offer"
@@ -102,16 +112,17 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 	}
 	if len(body) > 0 {
 		if ct := req.ContentType(); ct != nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct.Value())), "application/sdp") {
-			return reply(415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+			return refuse(415, "Unsupported Media Type", RuleUnsupportedMedia, "body is "+clip(ct.Value(), 60)+", not SDP",
+				sip.NewHeader("Accept", "application/sdp"))
 		}
 		clean, info, removed, err := sdpfence.FenceIncoming(body)
 		if err != nil {
 			p.log.Info("unusable sdp", "call_id", callIDOf(req), "err", err)
 			var se *sdpfence.Error
 			if errors.As(err, &se) && se.Code == 488 {
-				return reply(488, "Not Acceptable Here")
+				return refuse(488, "Not Acceptable Here", RuleBadSDP, "unusable offer: "+err.Error())
 			}
-			return reply(400, "Bad Request - malformed SDP")
+			return refuse(400, "Bad Request - malformed SDP", RuleBadSDP, "malformed offer: "+err.Error())
 		}
 		if len(removed) > 0 {
 			prev := tx.fix // sessionTimer's
@@ -148,13 +159,15 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 	}
 	id := callIDOf(req)
 	tx.OnCancel(func(r *sip.Request) {
-		reason := ""
+		// The Reason, and the ms-diagnostics Lync / Skype for Business put
+		// on a CANCEL (byereason.go reads the same from a BYE).
+		n := cancelNote{diag: diagnosticOf(r)}
 		if h := r.GetHeader("Reason"); h != nil {
-			reason = h.Value()
+			n.reason = h.Value()
 		}
 		p.mu.Lock()
-		if reason != "" {
-			p.cancels[id] = reason
+		if n.reason != "" || !n.diag.IsZero() {
+			p.cancels[id] = n
 		}
 		p.mu.Unlock()
 	})

@@ -34,7 +34,15 @@ func rawInvite(t *testing.T, p *phonetest.Phone, body string, hdrs ...sip.Header
 		t.Fatal(err)
 	}
 	req := sip.NewRequest(sip.INVITE, target)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ct := "application/sdp"
+	for _, h := range hdrs {
+		if strings.EqualFold(h.Name(), "Content-Type") {
+			ct = "" // the caller's
+		}
+	}
+	if ct != "" {
+		req.AppendHeader(sip.NewHeader("Content-Type", ct))
+	}
 	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "raw", Host: "127.0.0.1", Port: 5099}})
 	for _, h := range hdrs {
 		req.AppendHeader(h)

@@ -1,7 +1,10 @@
 package phone
 
 // Shed is how many new INVITEs load shedding refused with 503
-// (Config.OverloadDelay).
+// (Config.OverloadDelay). They are counted here only, on purpose: unlike
+// the other refused INVITEs (CallRefused, refused.go) they make no event,
+// notice or journal row, since they happen exactly when the phone has no
+// time to spare.
 func (p *Phone) Shed() int64 {
 	p.mu.Lock()
 	g := p.guard

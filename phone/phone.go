@@ -197,8 +197,8 @@ type Phone struct {
 
 	mu      sync.Mutex
 	calls   map[CallID]*call
-	bySIP   map[string]*call  // SIP Call-ID → call
-	cancels map[string]string // SIP Call-ID → Reason of a received CANCEL
+	bySIP   map[string]*call      // SIP Call-ID → call
+	cancels map[string]cancelNote // SIP Call-ID → what a received CANCEL said (call.go cancelEnd)
 	closed  bool
 	seq     atomic.Uint64
 
@@ -209,6 +209,7 @@ type Phone struct {
 	trace    *traceFile
 	ladders  *ladderStore                     // SIP ladders by Call-ID, kept after calls end (ladders.go); nil when nothing is traced
 	guard    *sipguard.Conn                   // the UDP guard (internal/sipguard), nil over TCP/TLS; under mu
+	refusals refusalLimiter                   // refused.go: at most one report per rule per second
 	shedding atomic.Pointer[sipguard.Shedder] // the UDP guard's shedder, for the request handler (internal/sipguard)
 
 	// xferPolicy is SetTransferPolicy's value + 1; 0 means Config's.
@@ -250,7 +251,7 @@ func New(cfg Config) (*Phone, error) {
 		log:     log,
 		calls:   make(map[CallID]*call),
 		bySIP:   make(map[string]*call),
-		cancels: make(map[string]string),
+		cancels: make(map[string]cancelNote),
 	}, nil
 }
 

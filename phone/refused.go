@@ -1,24 +1,66 @@
 package phone
 
 import (
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
 
-// RuleStrictHold is the CallInfo.Rule of a call Config.StrictHold refused.
-const RuleStrictHold = "strict-hold"
+// The CallInfo.Rule of an initial INVITE the phone refused before a call
+// existed for it (CallRefused).
+const (
+	// RuleStrictHold: Config.StrictHold's 488 to a held initial offer.
+	RuleStrictHold = "strict-hold"
+	// RuleUnsupportedMedia: 415, a body that is not SDP.
+	RuleUnsupportedMedia = "unsupported-media"
+	// RuleBadSDP: 400 or 488, an offer we cannot use (phone/internal/sdpfence).
+	RuleBadSDP = "bad-sdp"
+	// RuleMaxCalls: 486, Config.MaxCalls calls exist already.
+	RuleMaxCalls = "max-calls"
+)
+
+// refusalWindow is how often one rule is reported at most: a flood of
+// refused INVITEs (max-calls under load, a scanner sending garbage) makes
+// one report per window, the later ones counted in its Why, so the
+// owner's notices and journal do not grow with the flood.
+const refusalWindow = time.Second
 
 // CallRefused reports an initial INVITE the phone refused before a call
-// existed for it (Config.StrictHold's 488 to a held offer). The
-// CallChanged of that call, already ended with the refusal, follows it, so
-// that the owner shows and journals it like any other call.
+// existed for it (Config.StrictHold's 488 to a held offer, 415 to a body
+// that is not SDP, 400/488 to an unusable offer, 486 at Config.MaxCalls).
+// The CallChanged of that call, already ended with the refusal, follows
+// it, so that the owner shows and journals it like any other call.
+//
+// At most one refusal per rule is reported per second; Count is how many
+// INVITEs it stands for (1, or the refusals of the last second after the
+// first one was reported), the call being the last of them.
+//
+// The 503 of overload shedding (Config.OverloadDelay, internal/sipguard)
+// is never reported: it answers for a phone that has no time to spare,
+// and reporting each one would add load exactly then.
 type CallRefused struct {
-	Call CallInfo
-	Why  string
+	Call  CallInfo
+	Why   string
+	Count int
 }
 
 func (CallRefused) phoneEvent() {}
+
+// refusalLimiter aggregates refusals per rule (refusalWindow).
+type refusalLimiter struct {
+	mu    sync.Mutex
+	rules map[string]*refusalRule
+}
+
+type refusalRule struct {
+	open bool      // a report went out less than refusalWindow ago
+	n    int       // refusals held back since
+	last CallInfo  // the last of them
+	why  string    // its Why
+	t    time.Time // first held back
+}
 
 // refusedInvite reports an initial INVITE answered code before it became a
 // call; rule names why (recorded as CallInfo.Rule).
@@ -42,6 +84,60 @@ func (p *Phone) refusedInvite(req *sip.Request, code int, reason, rule, why stri
 		ci.Local = partyOf(to.DisplayName, to.Address)
 	}
 	p.log.Info("initial INVITE refused", "call_id", ci.ID, "sip_call_id", ci.SIPCallID, "code", code, "rule", rule)
-	p.emit(CallRefused{Call: ci, Why: why})
+	l := &p.refusals
+	l.mu.Lock()
+	if l.rules == nil {
+		l.rules = make(map[string]*refusalRule)
+	}
+	r := l.rules[rule]
+	if r == nil {
+		r = &refusalRule{}
+		l.rules[rule] = r
+	}
+	if r.open {
+		if r.n == 0 {
+			r.t = now
+		}
+		r.n++
+		r.last, r.why = ci, why
+		l.mu.Unlock()
+		return
+	}
+	r.open = true
+	l.mu.Unlock()
+	time.AfterFunc(refusalWindow, func() { p.refusalWindowEnd(rule) })
+	p.reportRefusal(ci, why, 1)
+}
+
+// refusalWindowEnd reports the refusals of rule held back in the window
+// that ends, as one, and opens the next window if there were any.
+func (p *Phone) refusalWindowEnd(rule string) {
+	l := &p.refusals
+	l.mu.Lock()
+	r := l.rules[rule]
+	if r == nil || r.n == 0 {
+		if r != nil {
+			r.open = false
+		}
+		l.mu.Unlock()
+		return
+	}
+	ci, why, n, since := r.last, r.why, r.n, r.t
+	r.n = 0
+	l.mu.Unlock()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return
+	}
+	time.AfterFunc(refusalWindow, func() { p.refusalWindowEnd(rule) })
+	why = fmt.Sprintf("%s; %d more refused in %s", why, n, time.Since(since).Round(10*time.Millisecond))
+	ci.End.Text = why
+	p.reportRefusal(ci, why, n)
+}
+
+func (p *Phone) reportRefusal(ci CallInfo, why string, n int) {
+	p.emit(CallRefused{Call: ci, Why: why, Count: n})
 	p.emit(CallChanged{Call: ci})
 }

@@ -30,7 +30,24 @@ func (p *Phone) answerInvalid(req *sip.Request, tx sip.ServerTransaction) bool {
 		res.AppendHeader(h)
 	}
 	_ = tx.Respond(res)
+	if rej.Code == 415 && req.IsInvite() && req.To() != nil && !req.To().Params.Has("tag") {
+		// An offer that is not SDP is a refused call (refused.go); the
+		// other faults here are broken requests, not calls.
+		why := "body is not SDP"
+		if ct := req.ContentType(); ct != nil {
+			why = "body is " + clip(ct.Value(), 60) + ", not SDP"
+		}
+		p.refusedInvite(req, rej.Code, rej.Reason, RuleUnsupportedMedia, why)
+	}
 	return true
+}
+
+// clip shortens s to at most n bytes, for text a peer chose.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // handleNoRoute answers requests for methods no handler serves. The
