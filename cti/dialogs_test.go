@@ -56,7 +56,8 @@ func TestDialogsCommand(t *testing.T) {
 	var lad struct {
 		Messages []cti.SIPMessage `json:"messages"`
 	}
-	if err := json.Unmarshal(resp.Result, &lad); err != nil || len(lad.Messages) != dlg.Messages ||
+	// A registration refresh may add messages between the two reads.
+	if err := json.Unmarshal(resp.Result, &lad); err != nil || len(lad.Messages) < dlg.Messages ||
 		lad.Messages[0].Summary != "REGISTER" || !lad.Messages[0].Sent {
 		t.Errorf("ladder of %s: %s (%v)", dlg.SIPCallID, resp.Result, err)
 	}

@@ -45,10 +45,10 @@ func TestDialogsListRegister(t *testing.T) {
 		t.Errorf("dialog = %+v, want a REGISTER to %s", d, r.Addr())
 	}
 	l := a.Ladder(phone.CallID(d.SIPCallID))
-	if got := ladderSummary(l); len(l) != d.Messages || !hasMsg(l, "REGISTER", true) || !hasMsg(l, "401 Unauthorized", false) || !hasMsg(l, "200 OK", false) {
+	if got := ladderSummary(l); len(l) < d.Messages || !hasMsg(l, "REGISTER", true) || !hasMsg(l, "401 Unauthorized", false) || !hasMsg(l, "200 OK", false) {
 		t.Errorf("ladder of %s = %s, want REGISTER, 401, REGISTER, 200 (%d messages)", d.SIPCallID, got, d.Messages)
 	}
-	if l[len(l)-1].Time != d.Last {
+	if d.Last.Before(l[0].Time) || d.Last.After(l[len(l)-1].Time) { // a refresh may add messages between the two reads
 		t.Errorf("last %v, newest message at %v", d.Last, l[len(l)-1].Time)
 	}
 }
