@@ -105,6 +105,9 @@ func TestCompletionZshFish(t *testing.T) {
 		}
 		bin, err := exec.LookPath(shell)
 		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s not installed (make deps installs it): %v", shell, err)
+			}
 			continue
 		}
 		path := filepath.Join(t.TempDir(), "anyphone."+shell)
