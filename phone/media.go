@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	diagoaudio "github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
 
 	"github.com/anyphone/anyphone/audio"
@@ -56,6 +55,9 @@ func (p *Phone) startMedia(c *call, m *diago.DialogMedia) {
 		return
 	}
 	info := cloneInfo(c.info)
+	if ms := m.MediaSession(); info.Codec == "" && ms != nil {
+		info.Codec = media.CodecAudioFromSession(ms).Name // the Media func picks its rate by it
+	}
 	mp := &mediaPump{c: c, m: m, dtmf: make(chan rune, 64)}
 	mp.ctx, mp.cancel = context.WithCancel(p.ctx)
 	mp.maySend.Store(!c.info.RemoteHold)
@@ -125,30 +127,25 @@ func (mp *mediaPump) queueDTMF(digits string) error {
 	return nil
 }
 
-// readBufs are the reader goroutine's buffers (7.5 KB) and writeBufs the
+// readBufs are the reader goroutine's buffers (1.5 KB) and writeBufs the
 // writer's, pooled across calls: at 1,000 short calls a second (make bench)
 // they were the largest allocation per call. Nothing keeps them after a
 // loop iteration (PacketPort.ReceivePacket and Sink.WriteFrame must not).
 type readBufs struct {
-	buf   []byte // media.RTPBufSize
-	pcm   []byte
-	frame []int16
+	buf []byte // media.RTPBufSize
 }
 
 type writeBufs struct {
 	frame []int16 // one audio.Narrowband frame
-	pcm   []byte
-	enc   []byte
+	enc   []byte  // one payload: 160 bytes of G.711, up to 1275 of Opus
 }
 
 var (
 	readBufPool = sync.Pool{New: func() any {
-		n := media.RTPBufSize
-		return &readBufs{buf: make([]byte, n), pcm: make([]byte, 2*n), frame: make([]int16, n)}
+		return &readBufs{buf: make([]byte, media.RTPBufSize)}
 	}}
 	writeBufPool = sync.Pool{New: func() any {
-		n := audio.Narrowband.Samples()
-		return &writeBufs{frame: make([]int16, n), pcm: make([]byte, 2*n), enc: make([]byte, n)}
+		return &writeBufs{frame: make([]int16, audio.Narrowband.Samples()), enc: make([]byte, 1500)}
 	}}
 )
 
@@ -166,13 +163,23 @@ func (mp *mediaPump) readLoop() {
 		return nil
 	})
 	pt := props.Codec.PayloadType
-	decode := diagoaudio.DecodeUlawTo
-	if props.Codec.Name == "PCMA" {
-		decode = diagoaudio.DecodeAlawTo
+	tc, err := newTranscoder(props.Codec.Name, c.p.pcmRate(props.Codec.Name))
+	if err != nil {
+		c.log.Warn("audio decoder", "call_id", c.id, "codec", props.Codec.Name, "err", err)
+	} else {
+		defer tc.close()
 	}
 	bufs := readBufPool.Get().(*readBufs)
 	defer readBufPool.Put(bufs)
-	buf, pcm, frame := bufs.buf, bufs.pcm, bufs.frame
+	buf := bufs.buf
+	deliver := func(frame []int16) {
+		if conf := c.confLinkOf(); conf != nil {
+			conf.rx.push(frame)
+		}
+		if mp.sink != nil {
+			_ = mp.sink.WriteFrame(frame)
+		}
+	}
 	for mp.ctx.Err() == nil {
 		n, err := r.Read(buf)
 		if err != nil {
@@ -202,24 +209,10 @@ func (mp *mediaPump) readLoop() {
 		if mp.offerPacket(PacketAudio, buf[:n]) {
 			continue // relayed as it is (relay.go)
 		}
-		conf := c.confLinkOf()
-		if mp.sink == nil && conf == nil {
+		if tc == nil || (mp.sink == nil && c.confLinkOf() == nil) {
 			continue
 		}
-		k, err := decode(pcm, buf[:n])
-		if err != nil {
-			continue
-		}
-		samples := k / 2
-		for i := 0; i < samples; i++ {
-			frame[i] = int16(uint16(pcm[2*i]) | uint16(pcm[2*i+1])<<8)
-		}
-		if conf != nil {
-			conf.rx.push(frame[:samples])
-		}
-		if mp.sink != nil {
-			_ = mp.sink.WriteFrame(frame[:samples])
-		}
+		_ = tc.decode(buf[:n], deliver)
 	}
 }
 
@@ -232,14 +225,20 @@ func (mp *mediaPump) writeLoop() {
 		c.log.Warn("audio writer", "call_id", c.id, "err", err)
 		return
 	}
-	encode := diagoaudio.EncodeUlawTo
-	if props.Codec.Name == "PCMA" {
-		encode = diagoaudio.EncodeAlawTo
+	rate := c.p.pcmRate(props.Codec.Name)
+	tc, err := newTranscoder(props.Codec.Name, rate)
+	if err != nil {
+		c.log.Warn("audio encoder", "call_id", c.id, "codec", props.Codec.Name, "err", err)
+		return
 	}
-	f := audio.Narrowband
+	defer tc.close()
+	f := audio.Format{SampleRate: rate, Channels: 1, Frame: audio.Narrowband.Frame}
 	bufs := writeBufPool.Get().(*writeBufs)
 	defer writeBufPool.Put(bufs)
-	frame, pcm, enc := bufs.frame, bufs.pcm, bufs.enc
+	frame, enc := bufs.frame, bufs.enc
+	if n := f.Samples(); n != len(frame) {
+		frame = make([]int16, n)
+	}
 	tick := time.NewTicker(f.Frame)
 	defer tick.Stop()
 	gate := time.NewTicker(gateEvery)
@@ -301,11 +300,11 @@ func (mp *mediaPump) writeLoop() {
 		if conf != nil {
 			conf.mix.mixInto(frame) // the other party of the conference
 		}
-		for i, s := range frame {
-			pcm[2*i] = byte(s)
-			pcm[2*i+1] = byte(uint16(s) >> 8)
+		n, err := tc.encode(enc, frame)
+		if err != nil || n == 0 {
+			c.log.Debug("audio encode", "call_id", c.id, "err", err)
+			continue
 		}
-		n, _ := encode(enc, pcm)
 		if _, err := w.Write(enc[:n]); err != nil {
 			if mp.ctx.Err() == nil && !errors.Is(err, io.EOF) {
 				c.log.Debug("audio write", "call_id", c.id, "err", err)

@@ -82,6 +82,17 @@ type Config struct {
 	RingTimeout time.Duration
 	// Media supplies per-call audio.
 	Media MediaFunc
+	// Codecs are the audio codecs we offer and prefer when answering, in
+	// order of preference, by SDP encoding name (case-insensitive): PCMU,
+	// PCMA, G722, opus. telephone-event is always added. Empty: PCMU,
+	// PCMA.
+	Codecs []string
+	// AudioRate is the sample rate of Media's sources and sinks: 0 means
+	// 8000 for every codec (the media path resamples a wideband codec to
+	// it), AudioRateCodec the negotiated codec's own PCM rate (8000,
+	// 16000 for G.722, 48000 for Opus), which CallInfo.AudioRate tells the
+	// MediaFunc.
+	AudioRate int
 	// Packets, if set, gives calls a packet-level media path next to
 	// Media's PCM (relay.go): the AnyDevice relay forwards payloads between
 	// legs of the same codec without decoding or pacing them.
@@ -158,6 +169,14 @@ func (c *Config) Validate() error {
 	if c.RTPTimeout < 0 {
 		return fmt.Errorf("rtp_timeout: %s is negative", c.RTPTimeout)
 	}
+	if _, err := sdpCodecs(c.Codecs); err != nil {
+		return err
+	}
+	switch c.AudioRate {
+	case 0, AudioRateCodec, 8000, 16000, 48000:
+	default:
+		return fmt.Errorf("audio_rate: %d is not 8000, 16000 or 48000", c.AudioRate)
+	}
 	if a := c.Account; a != nil {
 		if _, err := parseURI(a.AOR); err != nil || !strings.Contains(a.AOR, "@") {
 			return fmt.Errorf("account.aor: %q is not a SIP address of record", a.AOR)
@@ -182,8 +201,9 @@ var sipGlobals sync.Once
 // Phone is a SIP user agent: it listens, registers, places and receives
 // calls and moves their audio. All methods are safe for concurrent use.
 type Phone struct {
-	cfg  Config
-	log  *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	codecs []media.Codec // Config.Codecs as diago's, with telephone-event (codec.go)
 	ua   *sipgo.UserAgent
 	dg   *diago.Diago
 	cli  *sipgo.Client
@@ -246,9 +266,11 @@ func New(cfg Config) (*Phone, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	codecs, _ := sdpCodecs(cfg.Codecs) // checked by Validate
 	return &Phone{
 		cfg:     cfg,
 		log:     log,
+		codecs:  codecs,
 		calls:   make(map[CallID]*call),
 		bySIP:   make(map[string]*call),
 		cancels: make(map[string]cancelNote),
@@ -331,9 +353,7 @@ func (p *Phone) Start(ctx context.Context) error {
 		diago.WithClient(cli),
 		diago.WithLogger(p.log),
 		diago.WithServerRequestMiddleware(p.middleware),
-		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{
-			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
-		}}),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: p.codecs}),
 	)
 	if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
 		p.cancel()

@@ -125,7 +125,8 @@ func newPacketWriter(codec media.Codec) *PacketWriter {
 	return &PacketWriter{
 		codec:   codec.Name,
 		audioPT: codec.PayloadType,
-		g711:    (codec.Name == "PCMU" || codec.Name == "PCMA") && codec.SampleRate == 8000,
+		// G.722 too: one byte is two 16 kHz samples, one tick of its 8 kHz RTP clock.
+		g711: (codec.Name == "PCMU" || codec.Name == "PCMA" || codec.Name == "G722") && codec.SampleRate == 8000,
 		wake:    make(chan struct{}, 1),
 		q:       make(chan uint8, relayQueue),
 	}

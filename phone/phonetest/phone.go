@@ -100,6 +100,9 @@ func (e *Events) summary() string {
 // Media gives each call of a test phone a tone source and a detector sink.
 type Media struct {
 	Tone float64 // Hz sent; 0 sends silence
+	// Rate is the phone's Config.AudioRate: the rate of the tone and the
+	// detector (0: 8000; phone.AudioRateCodec: the call's codec's).
+	Rate int
 
 	mu        sync.Mutex
 	detectors map[phone.CallID]*audio.ToneDetector
@@ -111,11 +114,19 @@ func (m *Media) Func(ci phone.CallInfo) (audio.Source, audio.Sink, error) {
 	if m.Tone > 0 {
 		spec = fmt.Sprintf("tone:%g", m.Tone)
 	}
-	src, _, _, err := audio.Open(spec, audio.Narrowband)
+	f := audio.Narrowband
+	switch m.Rate {
+	case 0:
+	case phone.AudioRateCodec:
+		f.SampleRate = phone.CodecRate(ci.Codec)
+	default:
+		f.SampleRate = m.Rate
+	}
+	src, _, _, err := audio.Open(spec, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	det := audio.NewToneDetector(audio.Narrowband, 500*time.Millisecond)
+	det := audio.NewToneDetector(f, 500*time.Millisecond)
 	m.mu.Lock()
 	if m.detectors == nil {
 		m.detectors = map[phone.CallID]*audio.ToneDetector{}
@@ -165,7 +176,7 @@ func NewPhone(t testing.TB, tone float64, cfg *phone.Config) *Phone {
 		c = *cfg
 	}
 	ev := newEvents()
-	m := &Media{Tone: tone}
+	m := &Media{Tone: tone, Rate: c.AudioRate}
 	c.Events = ev.Add
 	c.Media = m.Func
 	if c.Logger == nil {
