@@ -204,11 +204,11 @@ type Phone struct {
 	cfg    Config
 	log    *slog.Logger
 	codecs []media.Codec // Config.Codecs as diago's, with telephone-event (codec.go)
-	ua   *sipgo.UserAgent
-	dg   *diago.Diago
-	cli  *sipgo.Client
-	host string
-	port int
+	ua     *sipgo.UserAgent
+	dg     *diago.Diago
+	cli    *sipgo.Client
+	host   string
+	port   int
 
 	ctx    context.Context
 	cancel context.CancelFunc

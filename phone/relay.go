@@ -127,8 +127,8 @@ func newPacketWriter(codec media.Codec) *PacketWriter {
 		audioPT: codec.PayloadType,
 		// G.722 too: one byte is two 16 kHz samples, one tick of its 8 kHz RTP clock.
 		g711: (codec.Name == "PCMU" || codec.Name == "PCMA" || codec.Name == "G722") && codec.SampleRate == 8000,
-		wake:    make(chan struct{}, 1),
-		q:       make(chan uint8, relayQueue),
+		wake: make(chan struct{}, 1),
+		q:    make(chan uint8, relayQueue),
 	}
 }
 
