@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/anyphone/anyphone/audio"
 )
 
 // baresipOpts configures startBaresip.
@@ -24,6 +26,9 @@ type baresipOpts struct {
 	Tone       float64 // Hz baresip sends, from an aufile WAV (default 440)
 	AutoAnswer bool    // answermode=auto
 	AuthPass   string  // digest password, if a proxy challenges
+	Codecs     string  // the account's audio_codecs (default "PCMU"), e.g. "opus/48000/2"
+	ToneRate   int     // sample rate of the tone WAV (default 8000)
+	ToneStereo bool    // a two-channel tone WAV (aufile needs it for Opus)
 }
 
 // baresip is a running baresip with a ctrl_tcp connection. What it hears is
@@ -74,6 +79,8 @@ rtp_ports		{{RTP0}}-{{RTP1}}
 jitter_buffer_delay	5-10
 module_path		/usr/lib/baresip/modules
 module			g711.so
+module			g722.so
+module			opus.so
 module			aufile.so
 module			aubridge.so
 module			sndfile.so
@@ -101,7 +108,11 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 		t.Fatal(err)
 	}
 	tone := filepath.Join(dir, "tone.wav")
-	writeToneWAV(t, tone, o.Tone, 30*time.Second)
+	tf := audio.Format{SampleRate: max(o.ToneRate, 8000), Channels: 1, Frame: audio.Narrowband.Frame}
+	if o.ToneStereo {
+		tf.Channels = 2
+	}
+	writeToneWAVFormat(t, tone, o.Tone, tf, 30*time.Second)
 	cfg := strings.NewReplacer("{{SIP}}", strconv.Itoa(b.SIPPort), "{{TONE}}", tone,
 		"{{RTP0}}", strconv.Itoa(rtp), "{{RTP1}}", strconv.Itoa(rtp+19),
 		"{{REC}}", b.RecDir, "{{CTRL}}", strconv.Itoa(b.CtrlPort)).Replace(baresipConfig)
@@ -113,7 +124,10 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 		domain = fmt.Sprintf("127.0.0.1:%d", b.SIPPort)
 	}
 	b.AOR = fmt.Sprintf("sip:%s@%s", o.User, domain)
-	acct := fmt.Sprintf("<%s>;regint=0;audio_codecs=PCMU", b.AOR)
+	if o.Codecs == "" {
+		o.Codecs = "PCMU"
+	}
+	acct := fmt.Sprintf("<%s>;regint=0;audio_codecs=%s", b.AOR, o.Codecs)
 	if o.AutoAnswer {
 		acct += ";answermode=auto"
 	}

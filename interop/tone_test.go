@@ -12,9 +12,22 @@ import (
 // 16-bit WAV (what baresip's aufile source needs for PCMU).
 func writeToneWAV(t *testing.T, path string, hz float64, d time.Duration) {
 	t.Helper()
-	f := audio.Narrowband
+	writeToneWAVAt(t, path, hz, 8000, d)
+}
+
+// writeToneWAVAt is writeToneWAV at another sample rate (16 kHz for
+// G.722, 48 kHz for Opus).
+func writeToneWAVAt(t *testing.T, path string, hz float64, rate int, d time.Duration) {
+	t.Helper()
+	writeToneWAVFormat(t, path, hz, audio.Format{SampleRate: rate, Channels: 1, Frame: audio.Narrowband.Frame}, d)
+}
+
+// writeToneWAVFormat is writeToneWAV in format f (baresip's aufile wants
+// two channels for Opus).
+func writeToneWAVFormat(t *testing.T, path string, hz float64, f audio.Format, d time.Duration) {
+	t.Helper()
 	tone := audio.NewTone(f, hz, audio.DefaultToneAmplitude)
-	samples := make([]int16, int(int64(f.SampleRate)*int64(d)/int64(time.Second)))
+	samples := make([]int16, int(int64(f.SampleRate)*int64(d)/int64(time.Second))*max(f.Channels, 1))
 	if err := tone.ReadFrame(samples); err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +52,22 @@ type toneStats struct {
 
 func measureTone(t *testing.T, path string, hz float64) toneStats {
 	t.Helper()
-	samples, err := audio.LoadWAV(path, audio.Narrowband)
+	return measureToneAt(t, path, hz, 8000)
+}
+
+// measureToneAt is measureTone with the recording converted to rate first
+// (48000 to measure a 6 kHz tone).
+func measureToneAt(t *testing.T, path string, hz float64, rate int) toneStats {
+	t.Helper()
+	f := audio.Narrowband
+	f.SampleRate = rate
+	samples, err := audio.LoadWAV(path, f)
 	if err != nil {
 		t.Fatalf("load %s: %v", path, err)
 	}
-	const rate, block = 8000, 800
+	block := rate / 10
 	var st toneStats
-	st.Seconds = float64(len(samples)) / rate
+	st.Seconds = float64(len(samples)) / float64(rate)
 	var power, total float64
 	for i := 0; i+block <= len(samples); i += block {
 		b := samples[i : i+block]
@@ -53,7 +75,7 @@ func measureTone(t *testing.T, path string, hz float64) toneStats {
 		if ms < 1e-4 { // -40 dBFS: silence or comfort noise
 			continue
 		}
-		st.LoudSeconds += float64(block) / rate
+		st.LoudSeconds += float64(block) / float64(rate)
 		power += audio.Goertzel(b, rate, hz)
 		total += ms
 	}

@@ -112,6 +112,9 @@ type AudioConfig struct {
 	// Ringtone is where incoming calls ring: "" (default) the output
 	// device, "none" for silence, or another device spec.
 	Ringtone string `toml:"ringtone"`
+	// Codecs are the audio codecs offered, in order of preference, by SDP
+	// name (case-insensitive): PCMU, PCMA, G722, opus. Default: PCMU, PCMA.
+	Codecs []string `toml:"codecs"`
 }
 
 // ControlConfig is the [control] section: the control API that
@@ -388,6 +391,9 @@ func (c *Config) Validate() error {
 		return fieldErr("account.expiry", "%s is not at least 1m", a.Expiry)
 	}
 
+	if err := (&phone.Config{Codecs: c.Audio.Codecs}).Validate(); err != nil {
+		return fieldErr("audio.codecs", "%s", strings.TrimPrefix(err.Error(), "codecs: "))
+	}
 	for _, d := range []struct{ key, v string }{
 		{"audio.device", c.Audio.Device}, {"audio.input", c.Audio.Input},
 		{"audio.output", c.Audio.Output}, {"audio.ringtone", c.Audio.Ringtone},
@@ -577,6 +583,7 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 		RTPTimeout:  s.RTPTimeout.D(),
 		TraceFile:   expandHome(s.TraceFile),
 		HoldDialect: hold,
+		Codecs:      c.Audio.Codecs,
 	}
 	if pc.Listen == "" {
 		pc.Listen = defaultSIPListen
@@ -781,6 +788,8 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # output = ""
 # Where incoming calls ring: "" the output device, "none" for silence.
 # ringtone = ""
+# Audio codecs in order of preference: PCMU, PCMA, G722, opus.
+# codecs = ["PCMU", "PCMA"]
 
 [control]
 # The control API for "anyphone ctl" (docs/control-protocol.md).

@@ -57,6 +57,9 @@ proxy = "127.0.0.1:5099"
 password_env = "TEST_ANYPHONE_PW"
 expiry = "5m"
 
+[audio]
+codecs = ["opus", "g722", "PCMU"]
+
 [control]
 listen = "127.0.0.1:7070"
 
@@ -77,6 +80,7 @@ retention = "90d"
 	want := phone.Config{
 		Name: "desk", Listen: "127.0.0.1:5070", Transport: "tcp", MaxCalls: 4,
 		RTPTimeout: 30 * time.Second, HoldDialect: phone.HoldInactive,
+		Codecs: []string{"opus", "g722", "PCMU"},
 		Account: &phone.Account{
 			AOR: "sip:alice@127.0.0.1", DisplayName: "Alice", Registrar: "sip:127.0.0.1:5099",
 			Proxy: "127.0.0.1:5099", Password: "hunter2", Expiry: 5 * time.Minute,
@@ -106,6 +110,8 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 		{"tls without cert", "[sip]\ntransport = \"tls\"\n", "sip.tls_cert", "tls_cert"},
 		{"name", "[sip]\nname = \"a b\"\n", "sip.name", "not a SIP user name"},
 		{"hold dialect", "[sip]\nhold_dialect = \"pause\"\n", "sip.hold_dialect", "pause"},
+		{"unknown codec", "[audio]\ncodecs = [\"opus\", \"gsm\"]\n", "audio.codecs", "gsm"},
+		{"codec twice", "[audio]\ncodecs = [\"G722\", \"g722\"]\n", "audio.codecs", "twice"},
 		{"max calls", "[sip]\nmax_calls = -1\n", "sip.max_calls", "negative"},
 		{"negative rtp timeout", "[sip]\nrtp_timeout = \"-5s\"\n", "sip.rtp_timeout", "negative"},
 		{"duration without unit", "[sip]\nrtp_timeout = 30\n", "", "sip.rtp_timeout"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,6 +40,8 @@ type EndpointCmd struct {
 	HangupAfter time.Duration `help:"Hang up each answered call after this long (0: never)." default:"0s"`
 	Audio       string        `help:"What we send: null, tone:HZ, wav:PATH, echo." default:"null"`
 	Record      string        `help:"Record what each call receives to this WAV path (%c: call id)."`
+	Codecs      []string      `help:"Audio codecs in order of preference: PCMU, PCMA, G722, opus (comma-separated)." default:"PCMU,PCMA"`
+	AudioRate   string        `help:"Sample rate of --audio, --record and --expect-tone: codec (the negotiated codec's: 8000, 16000 for G.722, 48000 for Opus), 8000, 16000 or 48000." default:"codec" enum:"codec,8000,16000,48000" name:"audio-rate"`
 	MaxCalls    int           `help:"Concurrent calls; more get 486." default:"64"`
 	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or (at 200 INVITEs/s or more) an INVITE takes over a sixth of it to reach the handler, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
@@ -67,6 +70,14 @@ type EndpointCmd struct {
 	Busy BusyFlags `embed:"" prefix:""` // busy policy and journal (busyflags.go)
 }
 
+// audioRate is --audio-rate as phone.Config.AudioRate.
+func (e *EndpointCmd) audioRate() int {
+	if r, err := strconv.Atoi(e.AudioRate); err == nil {
+		return r
+	}
+	return phone.AudioRateCodec
+}
+
 func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 	pc := phone.Config{
 		Name:             e.Name,
@@ -81,6 +92,8 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		HoldMusic:        e.HoldMusic,
 		StrictHold:       e.StrictHold,
 		FollowRedirects:  e.MaxRedirects,
+		Codecs:           e.Codecs,
+		AudioRate:        e.audioRate(),
 	}
 	var err error
 	if pc.HoldDialect, err = phone.ParseHoldDialect(e.HoldDialect); err != nil {
@@ -129,7 +142,7 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	b := endpoint.Behavior{
 		Answer: mode, AnswerDelay: e.AnswerDelay, RejectCode: e.RejectCode,
 		HangupAfter: e.HangupAfter, Audio: e.Audio, Record: e.Record,
-		DTMF: e.DTMF, ExpectTone: e.ExpectTone,
+		DTMF: e.DTMF, ExpectTone: e.ExpectTone, AudioRate: e.audioRate(),
 	}
 	if b.Script, err = endpoint.ParseScript(e.Script); err != nil {
 		return usageError(err)

@@ -55,6 +55,10 @@ type Behavior struct {
 	DTMF        string        // digits sent after each call becomes active
 	DTMFDelay   time.Duration // default 500 ms
 	ExpectTone  float64       // Hz every answered call must hear
+	// AudioRate is the rate of the audio, as the phone's Config.AudioRate:
+	// 0 for 8 kHz, phone.AudioRateCodec for the codec's own rate (a 6 kHz
+	// tone then crosses G.722 and Opus).
+	AudioRate int
 	// Script is run on each call from the moment it becomes active
 	// (script.go).
 	Script []Step
@@ -132,7 +136,15 @@ func (b Behavior) Validate() error {
 	if spec == "" {
 		spec = "null"
 	}
-	_, _, cl, err := audio.Open(spec, audio.Narrowband)
+	f := audio.Narrowband
+	switch b.AudioRate {
+	case 0:
+	case phone.AudioRateCodec:
+		f.SampleRate = 48000 // the widest: a tone the codec cannot carry is the test's point
+	default:
+		f.SampleRate = b.AudioRate
+	}
+	_, _, cl, err := audio.Open(spec, f)
 	if err != nil {
 		return fmt.Errorf("audio: %w", err)
 	}
@@ -146,13 +158,21 @@ func (e *Endpoint) Media(ci phone.CallInfo) (audio.Source, audio.Sink, error) {
 	if e.b.Record != "" {
 		spec += "+record:" + strings.ReplaceAll(e.b.Record, "%c", string(ci.ID))
 	}
-	src, sink, cl, err := audio.Open(spec, audio.Narrowband)
+	f := audio.Narrowband
+	switch e.b.AudioRate {
+	case 0:
+	case phone.AudioRateCodec:
+		f.SampleRate = phone.CodecRate(ci.Codec)
+	default:
+		f.SampleRate = e.b.AudioRate
+	}
+	src, sink, cl, err := audio.Open(spec, f)
 	if err != nil {
 		return nil, nil, err
 	}
 	sinks := []audio.Sink{sink}
 	if e.b.ExpectTone > 0 {
-		det := audio.NewToneDetector(audio.Narrowband, 400*time.Millisecond)
+		det := audio.NewToneDetector(f, 400*time.Millisecond)
 		e.mu.Lock()
 		e.detectors[ci.ID] = det
 		e.mu.Unlock()
