@@ -41,15 +41,18 @@ type ControllerCmd struct {
 
 // controllerFile is the TOML layout of the controller config.
 type controllerFile struct {
-	Listen       string   `toml:"listen"`
-	Transport    string   `toml:"transport"`
-	API          string   `toml:"api"`
-	Trunk        string   `toml:"trunk"`
-	Domain       string   `toml:"domain"`
-	MaxChannels  int      `toml:"max_channels"`
-	State        string   `toml:"state"`
-	Journal      string   `toml:"journal"`
-	TraceFile    string   `toml:"trace_file"`
+	Listen      string `toml:"listen"`
+	Transport   string `toml:"transport"`
+	API         string `toml:"api"`
+	Trunk       string `toml:"trunk"`
+	Domain      string `toml:"domain"`
+	MaxChannels int    `toml:"max_channels"`
+	State       string `toml:"state"`
+	Journal     string `toml:"journal"`
+	TraceFile   string `toml:"trace_file"`
+	// Codecs are offered on every leg in this order (PCMU, PCMA, G722,
+	// opus); the relay transcodes between legs that differ.
+	Codecs       []string `toml:"codecs"`
 	AllowSources []string `toml:"allow_sources"`
 	// InviteSources are where new calls may come from (default: the
 	// trunk's and registrar's addresses).
@@ -96,7 +99,7 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 		return anydevice.Config{}, set, fmt.Errorf("controller config %s: unknown key %s", path, un[0])
 	}
 	cfg := anydevice.Config{
-		Phone:       phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport, TraceFile: f.TraceFile},
+		Phone:       phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport, TraceFile: f.TraceFile, Codecs: f.Codecs},
 		Trunk:       f.Trunk,
 		Domain:      f.Domain,
 		MaxChannels: f.MaxChannels,
