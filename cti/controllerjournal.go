@@ -142,6 +142,14 @@ func sessionEntry(s anydevice.SessionInfo) journal.Entry {
 	} else if dev != nil {
 		end = dev.Call.End // the device never answered: the callback failed there
 	}
+	switch {
+	case dev != nil && rem != nil && dev.Call.Codec != "" && rem.Call.Codec != "" && dev.Call.Codec != rem.Call.Codec:
+		e.Codec = dev.Call.Codec + "/" + rem.Call.Codec // transcoded by the relay
+	case rem != nil && rem.Call.Codec != "":
+		e.Codec = rem.Call.Codec
+	case dev != nil:
+		e.Codec = dev.Call.Codec
+	}
 	e.Outcome = journal.OutcomeFor(dir, !s.Answered.IsZero(), end)
 	if end != nil {
 		e.Code, e.Q850 = end.Code, end.Q850

@@ -1,10 +1,13 @@
 package interop
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anyphone/anyphone/cti/journal"
 )
 
 // TestAnyDeviceTranscodes: the controller calls alice's mobile, baresip
@@ -88,5 +91,20 @@ func transcodes(t *testing.T, mobileCodec, baresipCodec, destCodec, destPT strin
 	}
 	if heard != digits {
 		t.Errorf("baresip got back DTMF %q through the relay and sipp's echo, want %q", heard, digits)
+	}
+
+	// The journal records both legs' codecs.
+	j, err := journal.Open(ctl.Journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var rows []journal.Entry
+	waitFor(5*time.Second, func() bool {
+		rows, _ = j.List(context.Background(), journal.Filter{User: "alice"})
+		return len(rows) > 0
+	})
+	if want := mobileCodec + "/" + destCodec; len(rows) != 1 || rows[0].Codec != want {
+		t.Errorf("journal = %+v, want one entry with codec %s", rows, want)
 	}
 }

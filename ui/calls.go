@@ -192,6 +192,9 @@ func (l *callList) row(i int, now time.Time) string {
 	if c.Device != "" {
 		marks = append(marks, "@"+c.Device) // carried by another device (AnyDevice)
 	}
+	if c.Codec != "" && (c.State == api.CallActive || c.State == api.CallEarly) {
+		marks = append(marks, l.st.Dim.Render(c.Codec)) // PCMU, G722, opus
+	}
 	right := fmt.Sprintf(" %6s", callTimer(c, now))
 	if len(marks) > 0 {
 		right = " " + strings.Join(marks, " ") + right

@@ -139,6 +139,7 @@ type callView struct {
 	State     string `json:"state"`
 	LocalHold bool   `json:"local_hold"`
 	Device    string `json:"device"`
+	Codec     string `json:"codec"`
 	Remote    struct {
 		DisplayName string `json:"display_name"`
 		URI         string `json:"uri"`
@@ -566,7 +567,7 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 	if len(st.Calls) == 0 {
 		fmt.Fprintln(tw, "no calls")
 	} else {
-		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tDEVICE\tREMOTE\tDURATION")
+		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tDEVICE\tREMOTE\tDURATION\tCODEC")
 		for _, c := range st.Calls {
 			remote := c.Remote.URI
 			if c.Remote.DisplayName != "" {
@@ -587,7 +588,11 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 			if device == "" {
 				device = "here"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, device, remote, dur)
+			codec := c.Codec
+			if codec == "" {
+				codec = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, device, remote, dur, codec)
 		}
 	}
 	if len(st.Regs) > 0 {

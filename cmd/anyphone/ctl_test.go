@@ -187,7 +187,7 @@ func (f *ctlFake) Ladder(id cti.CallID) []cti.SIPMessage {
 
 var (
 	ringing = cti.CallInfo{ID: "c1", Direction: cti.Incoming, State: cti.CallIncoming, Remote: cti.Party{URI: "sip:alice@127.0.0.1"}}
-	active  = cti.CallInfo{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{DisplayName: "Bob", URI: "sip:bob@127.0.0.1"}}
+	active  = cti.CallInfo{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{DisplayName: "Bob", URI: "sip:bob@127.0.0.1"}, Codec: "G722"}
 	held    = cti.CallInfo{ID: "c3", Direction: cti.Outgoing, State: cti.CallActive, LocalHold: true, Remote: cti.Party{URI: "sip:carol@127.0.0.1"}}
 )
 
@@ -353,6 +353,16 @@ func TestCtlStatus(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+		case f[0] == "CALL" && f[len(f)-1] != "CODEC",
+			f[0] == "c1" && f[len(f)-1] != "-",
+			f[0] == "c2" && f[len(f)-1] != "G722":
+			t.Errorf("codec column wrong in %q", line)
 		}
 	}
 	e.out.Reset()

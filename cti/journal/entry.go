@@ -218,6 +218,10 @@ type Entry struct {
 	// "redirected by 302 to sip:vm@h, answered by sip:vm@h", the BYE's
 	// Reason, ms-diagnostics (cti/endnote.go).
 	Note string `json:"note,omitempty"`
+	// Codec is the call's audio codec (PCMU, G722, opus); for a call
+	// the AnyDevice relay transcoded, the device leg's and the remote
+	// leg's: "opus/PCMU".
+	Codec string `json:"codec,omitempty"`
 
 	// Missed is computed by Record (see IsMissed); it is ignored on input.
 	Missed bool `json:"missed"`
@@ -319,6 +323,7 @@ func merge(old, n Entry) Entry {
 	}
 	str(&m.BusyRule, n.BusyRule)
 	str(&m.Note, n.Note)
+	str(&m.Codec, n.Codec)
 	m.Read = old.Read || n.Read
 	return m
 }

@@ -507,3 +507,19 @@ func TestOutcomeText(t *testing.T) {
 		t.Error("MarshalText(99) = nil")
 	}
 }
+
+// TestRecordCodec: the codec is kept, and a later sighting without one
+// (a ringing leg) does not erase it.
+func TestRecordCodec(t *testing.T) {
+	ctx := context.Background()
+	j := openTest(t)
+	e := incoming("c", 0, OutcomeAnswered)
+	e.Codec = "opus/PCMU"
+	mustRecord(t, j, e)
+	e.Codec = ""
+	mustRecord(t, j, e)
+	es, err := j.List(ctx, Filter{})
+	if err != nil || len(es) != 1 || es[0].Codec != "opus/PCMU" {
+		t.Fatalf("List = %+v, %v; want one entry with codec opus/PCMU", es, err)
+	}
+}
