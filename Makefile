@@ -7,7 +7,7 @@ BIN := bin/anyphone
 # portaudio is cgo behind a build tag; the Makefile turns it on.
 TAGS ?= portaudio
 # make run needs only what builds the binary; make test installs the peers.
-BUILD_PKGS := portaudio19-dev pkg-config libopus-dev libopusfile-dev libspandsp-dev
+BUILD_PKGS := portaudio19-dev pkg-config libopus-dev libopusfile-dev libspandsp-dev libspeexdsp-dev
 TEST_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon tmux zsh fish
 FUZZTIME ?= 60s
 

@@ -37,11 +37,12 @@ func (s *SUT) Stop() { s.Proc.Stop(3 * time.Second) }
 
 // StartAnyphone starts `anyphone endpoint` auto-answering with audio (an
 // audio.Open spec: null, tone:440) and waits for its ready line.
-func StartAnyphone(bin, dir, audio string) (*SUT, error) {
+// Extra arguments go to the endpoint as they are (--codecs G722).
+func StartAnyphone(bin, dir, audio string, extra ...string) (*SUT, error) {
 	first := make(chan string, 1)
-	p, err := StartProc("anyphone", filepath.Join(dir, "anyphone.log"), first, bin,
-		"endpoint", "--log-level", "warn", "--no-trace", "--answer", "auto",
-		"--max-calls", "100000", "--answer-keeps-others", "--listen", "127.0.0.1:0", "--audio", audio)
+	args := append([]string{"endpoint", "--log-level", "warn", "--no-trace", "--answer", "auto",
+		"--max-calls", "100000", "--answer-keeps-others", "--listen", "127.0.0.1:0", "--audio", audio}, extra...)
+	p, err := StartProc("anyphone", filepath.Join(dir, "anyphone.log"), first, bin, args...)
 	if err != nil {
 		return nil, err
 	}

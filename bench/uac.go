@@ -167,6 +167,28 @@ const T1 = 500 * time.Millisecond
 // rtpPort and returns once the 200 has been acknowledged. A non-2xx final
 // response is a *RejectedError.
 func (u *UAC) Invite(ctx context.Context, user string, rtpPort int) (*Leg, error) {
+	return u.InviteSDP(ctx, user, Offer(rtpPort))
+}
+
+// OfferCodec is Offer with another audio codec: "G722" (payload type 9)
+// or "opus" (96, 48000/2), telephone-event on 101 as in Offer.
+func OfferCodec(port int, codec string) []byte {
+	pt, rtpmap := "0", "PCMU/8000"
+	switch codec {
+	case "PCMA":
+		pt, rtpmap = "8", "PCMA/8000"
+	case "G722":
+		pt, rtpmap = "9", "G722/8000"
+	case "opus":
+		pt, rtpmap = "96", "opus/48000/2"
+	}
+	return []byte("v=0\r\no=bench 1 1 IN IP4 127.0.0.1\r\ns=bench\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		"m=audio " + strconv.Itoa(port) + " RTP/AVP " + pt + " 101\r\na=rtpmap:" + pt + " " + rtpmap + "\r\n" +
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n")
+}
+
+// InviteSDP is Invite with the offer body given.
+func (u *UAC) InviteSDP(ctx context.Context, user string, body []byte) (*Leg, error) {
 	n := u.seq.Add(1)
 	l := &Leg{u: u, callID: fmt.Sprintf("%d-%s@bench", n, token()), fromTag: token(),
 		ruri: fmt.Sprintf("sip:%s@%s", user, u.target), ch: make(chan sipMsg, 16)}
@@ -175,7 +197,6 @@ func (u *UAC) Invite(ctx context.Context, user string, rtpPort int) (*Leg, error
 	u.calls[l.callID] = l.ch
 	u.mu.Unlock()
 	branch := "z9hG4bK" + token()
-	body := Offer(rtpPort)
 	req := l.request("INVITE", l.ruri, branch, 1, "application/sdp", body)
 	sent := time.Now()
 	if _, err := u.conn.WriteToUDP(req, u.target); err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/emiago/diago/media"
 
-	"github.com/anyphone/anyphone/audio"
 	"github.com/anyphone/anyphone/audio/codec"
 )
 
@@ -103,12 +102,12 @@ type transcoder struct {
 	inFrame int // samples of one 20 ms frame at the codec rate
 
 	// writer goroutine
-	up    *audio.Resampler // rate → codec rate; nil when equal
+	up    codec.Resampler // rate → codec rate; nil when equal
 	upBuf []int16          // resampled, not yet encoded
 
 	// reader goroutine
 	dec     []int16
-	down    *audio.Resampler // codec rate → rate; nil when equal
+	down    codec.Resampler // codec rate → rate; nil when equal
 	downBuf []int16          // resampled, not yet delivered
 	frame   int              // samples of one 20 ms frame at rate
 }
@@ -122,8 +121,8 @@ func newTranscoder(name string, rate int) (*transcoder, error) {
 	}
 	t := &transcoder{c: c, rate: rate, inFrame: c.SampleRate() / 50, frame: rate / 50, dec: make([]int16, maxDecoded)}
 	if rate != c.SampleRate() {
-		t.up = audio.NewResampler(rate, c.SampleRate())
-		t.down = audio.NewResampler(c.SampleRate(), rate)
+		t.up = codec.NewResampler(rate, c.SampleRate())
+		t.down = codec.NewResampler(c.SampleRate(), rate)
 		t.upBuf = make([]int16, 0, 4*t.inFrame)
 		t.downBuf = make([]int16, 0, maxDecoded*rate/c.SampleRate()+4*t.frame)
 	}
@@ -170,4 +169,10 @@ func (t *transcoder) decode(payload []byte, deliver func([]int16)) error {
 	return nil
 }
 
-func (t *transcoder) close() { _ = t.c.Close() }
+func (t *transcoder) close() {
+	_ = t.c.Close()
+	if t.up != nil {
+		_ = t.up.Close()
+		_ = t.down.Close()
+	}
+}

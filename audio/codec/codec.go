@@ -7,8 +7,10 @@ import (
 
 	"github.com/zaf/g711"
 
+	"github.com/anyphone/anyphone/audio"
 	"github.com/anyphone/anyphone/audio/codec/g722"
 	"github.com/anyphone/anyphone/audio/codec/opus"
+	"github.com/anyphone/anyphone/audio/codec/speex"
 )
 
 // ErrUnavailable is returned by New for a codec this build lacks (cgo off).
@@ -110,3 +112,23 @@ func (c g711Codec) Decode(dst []int16, payload []byte) (int, error) {
 
 func (g711Codec) SampleRate() int { return 8000 }
 func (g711Codec) Close() error    { return nil }
+
+// Resampler converts mono PCM between two rates frame by frame.
+type Resampler interface {
+	// Process appends the resampled src to dst.
+	Process(dst, src []int16) []int16
+	Close() error
+}
+
+// NewResampler returns SpeexDSP's resampler at VoIP quality from in to out
+// hertz, or audio.Resampler (pure Go, slower) in a build without cgo.
+func NewResampler(in, out int) Resampler {
+	if r, err := speex.New(in, out, speex.Quality); err == nil {
+		return r
+	}
+	return goResampler{audio.NewResampler(in, out)}
+}
+
+type goResampler struct{ *audio.Resampler }
+
+func (goResampler) Close() error { return nil }

@@ -2,6 +2,7 @@ package codec_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -89,5 +90,48 @@ func TestNewNames(t *testing.T) {
 	}
 	if _, err := codec.New("GSM"); !errors.Is(err, codec.ErrUnknown) {
 		t.Errorf("New(GSM) = %v, want ErrUnknown", err)
+	}
+}
+
+// TestResampler: a 1 kHz tone keeps its frequency through every rate
+// change, and a 6 kHz tone at 48 kHz leaves nothing (no 2 kHz alias) when
+// brought down to 8 kHz.
+func TestResampler(t *testing.T) {
+	for _, tc := range []struct {
+		in, out int
+		freq    float64
+		pass    bool
+	}{
+		{48000, 8000, 1000, true}, {8000, 48000, 1000, true}, {16000, 8000, 1000, true},
+		{8000, 16000, 1000, true}, {48000, 16000, 6000, true}, {48000, 8000, 6000, false},
+	} {
+		name := fmt.Sprintf("%d to %d at %g Hz", tc.in, tc.out, tc.freq)
+		r := codec.NewResampler(tc.in, tc.out)
+		tone := audio.NewTone(audio.Format{SampleRate: tc.in, Channels: 1}, tc.freq, 0.3)
+		det := audio.NewToneDetector(audio.Format{SampleRate: tc.out, Channels: 1}, 500*time.Millisecond)
+		in := make([]int16, tc.in/50)
+		var out []int16
+		n := 0
+		for range 50 {
+			_ = tone.ReadFrame(in)
+			out = r.Process(out[:0], in)
+			n += len(out)
+			_ = det.WriteFrame(out)
+		}
+		_ = r.Close()
+		if want := tc.out; n < want-tc.out/50 || n > want+2 {
+			t.Errorf("%s: %d samples out of 1 s, want about %d", name, n, want)
+		}
+		if tc.pass {
+			if r := det.Ratio(tc.freq); r < 0.9 {
+				t.Errorf("%s: ratio %.3f, want >= 0.9", name, r)
+			}
+			continue
+		}
+		// Above the new Nyquist frequency: nothing may come through, in
+		// particular no alias (6 kHz folds to 2 kHz at 8 kHz).
+		if ms := det.MeanSquare(); ms > 1e-5 {
+			t.Errorf("%s: %.2g mean square left (2 kHz alias ratio %.3f), want silence", name, ms, det.Ratio(2000))
+		}
 	}
 }
