@@ -103,13 +103,13 @@ type transcoder struct {
 
 	// writer goroutine
 	up    codec.Resampler // rate → codec rate; nil when equal
-	upBuf []int16          // resampled, not yet encoded
+	upBuf []int16         // resampled, not yet encoded
 
 	// reader goroutine
 	dec     []int16
 	down    codec.Resampler // codec rate → rate; nil when equal
-	downBuf []int16          // resampled, not yet delivered
-	frame   int              // samples of one 20 ms frame at rate
+	downBuf []int16         // resampled, not yet delivered
+	frame   int             // samples of one 20 ms frame at rate
 }
 
 // newTranscoder returns the transcoder for an SDP codec name with the Media
