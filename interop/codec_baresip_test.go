@@ -18,7 +18,7 @@ func TestBaresipWideband(t *testing.T) {
 		stereo  bool
 	}{
 		{"opus", "opus/48000/2", 48000, true},
-		{"G722", "G722", 16000, false},
+		{"G722", "G722/16000/1", 16000, false},
 	} {
 		for _, weDial := range []bool{true, false} {
 			name := fmt.Sprintf("%s/baresip calls anyphone", tc.codec)

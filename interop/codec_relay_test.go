@@ -24,7 +24,7 @@ func TestAnyDeviceTranscodes(t *testing.T) {
 		stereo                        bool
 	}{
 		{"opus", "opus/48000/2", "PCMU", "0", 48000, true},
-		{"G722", "G722", "PCMA", "8", 16000, false},
+		{"G722", "G722/16000/1", "PCMA", "8", 16000, false},
 	} {
 		t.Run(tc.mobile+" to "+tc.dest, func(t *testing.T) {
 			transcodes(t, tc.mobile, tc.baresip, tc.dest, tc.destPT, tc.rate, tc.stereo)

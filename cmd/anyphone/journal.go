@@ -231,9 +231,9 @@ func writeTable(w io.Writer, rows []journal.Entry) error {
 		users[e.User] = true
 	}
 	user := func(e journal.Entry) string { return "" }
-	head := "ID\tSTARTED\tDIR\tOUTCOME\tDURATION\tREMOTE\tWHY\tCODE\tRULE\tDEVICE\t"
+	head := "ID\tSTARTED\tDIR\tOUTCOME\tDURATION\tREMOTE\tWHY\tCODE\tRULE\tDEVICE\tCODEC\t"
 	if len(users) > 1 {
-		head = "ID\tUSER\tSTARTED\tDIR\tOUTCOME\tDURATION\tREMOTE\tWHY\tCODE\tRULE\tDEVICE\t"
+		head = "ID\tUSER\tSTARTED\tDIR\tOUTCOME\tDURATION\tREMOTE\tWHY\tCODE\tRULE\tDEVICE\tCODEC\t"
 		user = func(e journal.Entry) string { return "\t" + orDash(e.User) }
 	}
 	fmt.Fprintln(tw, head)
@@ -257,8 +257,8 @@ func writeTable(w io.Writer, rows []journal.Entry) error {
 				code += fmt.Sprintf(" q850=%d", e.Q850)
 			}
 		}
-		fmt.Fprintf(tw, "%d%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", e.ID, user(e), e.Started.Local().Format("2006-01-02 15:04:05"),
-			dirShort(e.Direction.String()), outcome, talked(e), remote, why, code, e.BusyRule, e.Device)
+		fmt.Fprintf(tw, "%d%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", e.ID, user(e), e.Started.Local().Format("2006-01-02 15:04:05"),
+			dirShort(e.Direction.String()), outcome, talked(e), remote, why, code, e.BusyRule, e.Device, e.Codec)
 	}
 	return errors.Join(tw.Flush())
 }

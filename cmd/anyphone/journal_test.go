@@ -37,6 +37,8 @@ func seedJournal(t *testing.T) string {
 		in("c", journal.OutcomeCallerCancelled, phone.SecondaryTeamCall, "Chris"),
 		in("d", journal.OutcomeRejectedBusy, phone.SecondaryNone, "Dora"),
 		{User: "carol", SIPCallID: "e", Direction: phone.Incoming, Outcome: journal.OutcomeMissed, Started: now},
+		{User: "carol", SIPCallID: "f", Direction: phone.Outgoing, Outcome: journal.OutcomeAnswered, Started: now,
+			Answered: now, Ended: now.Add(time.Minute), Codec: "opus/PCMU"},
 	} {
 		e.Started = e.Started.Add(time.Duration(i) * time.Second)
 		if _, err := j.Record(context.Background(), e); err != nil {

@@ -26,6 +26,9 @@ func TestJournalListUserAndDuration(t *testing.T) {
 	if !carol || !bob {
 		t.Errorf("rows do not name their users:\n%s", all)
 	}
+	if !strings.HasSuffix(strings.TrimSpace(lines[0]), "CODEC") || !strings.Contains(all, "opus/PCMU") {
+		t.Errorf("no CODEC column with the transcoded call's codecs:\n%s", all)
+	}
 	one, err := runJournal(t, "list", "--db", db, "--user", "bob")
 	if err != nil {
 		t.Fatal(err)
