@@ -576,6 +576,7 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		return
 	}
 	err := d.AnswerOptions(diago.AnswerOptions{
+		Codecs:        p.answerCodecs(d.InviteRequest.Body()), // codec.go: Opus on the offerer's payload type
 		OnMediaUpdate: func(m *diago.DialogMedia) { p.onMediaUpdate(c, m) },
 		OnRefer:       func(rd *diago.DialogClientSession) error { return p.onRefer(c, rd) },
 	})

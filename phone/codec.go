@@ -3,6 +3,8 @@ package phone
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/emiago/diago/media"
@@ -62,6 +64,39 @@ func sdpCodecs(names []string) ([]media.Codec, error) {
 		}
 	}
 	return append(out, media.CodecTelephoneEvent8000), nil
+}
+
+// opusRTPMap finds the offer's Opus payload type (RFC 7587 §7: always
+// opus/48000/2, on a dynamic payload type of the offerer's choosing).
+var opusRTPMap = regexp.MustCompile(`(?im)^a=rtpmap:(\d+)\s+(opus)/48000(/2)?\s*$`)
+
+// answerCodecs is our codec list for answering offer: diago matches codecs
+// by exact struct equality including the payload type and has Opus fixed
+// on 96, so an offer with Opus on 111 (browsers, Asterisk) would find no
+// Opus in common; we adopt the offerer's payload type, as RFC 3264 §6.1
+// requires of the answer anyway (LIBRARIES: codecs fence).
+func (p *Phone) answerCodecs(offer []byte) []media.Codec {
+	m := opusRTPMap.FindSubmatch(offer)
+	if m == nil {
+		return nil // diago's default: p.codecs
+	}
+	pt, err := strconv.Atoi(string(m[1]))
+	if err != nil || pt < 96 || pt > 127 || pt == int(media.CodecAudioOpus.PayloadType) || pt == int(media.CodecTelephoneEvent8000.PayloadType) {
+		return nil
+	}
+	out := make([]media.Codec, len(p.codecs))
+	copy(out, p.codecs)
+	for i, c := range out {
+		if c == media.CodecAudioOpus {
+			out[i].PayloadType = uint8(pt)
+			out[i].Name = string(m[2]) // encoding names are case-insensitive (RFC 4855 §3), diago's match is not
+			if m[3] == nil {
+				out[i].NumChannels = 1 // "opus/48000" (wrong per RFC 7587, seen in the wild): match it
+			}
+			return out
+		}
+	}
+	return nil // we do not offer Opus
 }
 
 // CodecRate is the PCM sample rate of an SDP codec name: 16000 for G.722,

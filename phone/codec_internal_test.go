@@ -1,8 +1,11 @@
 package phone
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/diago/media"
 
 	"github.com/anyphone/anyphone/audio"
 )
@@ -78,5 +81,42 @@ func BenchmarkTranscodeCall(b *testing.B) {
 			perCall := b.Elapsed().Seconds() / float64(b.N) * 50 * 100 // % of a core per call
 			b.ReportMetric(perCall, "cpu%/call")
 		})
+	}
+}
+
+// TestAnswerCodecs: Opus offered on a payload type other than 96 is
+// answered on that payload type; everything else keeps diago's list.
+func TestAnswerCodecs(t *testing.T) {
+	withOpus, _ := sdpCodecs([]string{"opus", "PCMU"})
+	without, _ := sdpCodecs([]string{"PCMU"})
+	for _, tc := range []struct {
+		name   string
+		codecs []media.Codec
+		offer  string
+		pt     int // Opus's payload type in the answer list; 0: nil list
+		chans  int
+	}{
+		{"111", withOpus, "m=audio 4000 RTP/AVP 111 0\r\na=rtpmap:111 opus/48000/2\r\n", 111, 2},
+		{"no channels", withOpus, "m=audio 4000 RTP/AVP 107\r\na=rtpmap:107 OPUS/48000\r\n", 107, 1},
+		{"96 is diago's", withOpus, "a=rtpmap:96 opus/48000/2\r\n", 0, 0},
+		{"on telephone-event's 101", withOpus, "a=rtpmap:101 opus/48000/2\r\n", 0, 0},
+		{"static range", withOpus, "a=rtpmap:9 opus/48000/2\r\n", 0, 0},
+		{"no opus offered", withOpus, "a=rtpmap:0 PCMU/8000\r\n", 0, 0},
+		{"we have no opus", without, "a=rtpmap:111 opus/48000/2\r\n", 0, 0},
+	} {
+		p := &Phone{codecs: tc.codecs}
+		got := p.answerCodecs([]byte(tc.offer))
+		if tc.pt == 0 {
+			if got != nil {
+				t.Errorf("%s: %v, want nil (diago's default list)", tc.name, got)
+			}
+			continue
+		}
+		if len(got) != len(tc.codecs) || !strings.EqualFold(got[0].Name, "opus") || int(got[0].PayloadType) != tc.pt || got[0].NumChannels != tc.chans {
+			t.Errorf("%s: %v, want opus on %d with %d channels first", tc.name, got, tc.pt, tc.chans)
+		}
+		if tc.codecs[0].PayloadType != 96 {
+			t.Errorf("%s: the phone's own list changed", tc.name)
+		}
 	}
 }
