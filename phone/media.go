@@ -283,7 +283,7 @@ func (mp *mediaPump) writeLoop() {
 		clear(frame)
 		src := mp.src
 		if c.sendingMusic() {
-			src = mp.holdMusic() // we hold with sendonly: music, not the mic
+			src = mp.holdMusic(f) // we hold with sendonly: music, not the mic
 		}
 		if src != nil {
 			if err := src.ReadFrame(frame); err != nil && !errors.Is(err, io.EOF) {
@@ -302,7 +302,14 @@ func (mp *mediaPump) writeLoop() {
 		}
 		n, err := tc.encode(enc, frame)
 		if err != nil || n == 0 {
+			// Nothing to send this frame: keep the pace ourselves (diago's
+			// Write is what paces the loop otherwise).
 			c.log.Debug("audio encode", "call_id", c.id, "err", err)
+			select {
+			case <-mp.ctx.Done():
+				return
+			case <-tick.C:
+			}
 			continue
 		}
 		if _, err := w.Write(enc[:n]); err != nil {
@@ -405,11 +412,11 @@ func (p *Phone) onMediaUpdate(c *call, m *diago.DialogMedia) {
 // holdMusic returns the music-on-hold source, opening Config.HoldMusic the
 // first time; nil (silence) when none is configured or it fails to open.
 // Writer goroutine only.
-func (mp *mediaPump) holdMusic() audio.Source {
+func (mp *mediaPump) holdMusic(f audio.Format) audio.Source {
 	if !mp.mohTried {
 		mp.mohTried = true
 		if spec := mp.c.p.cfg.HoldMusic; spec != "" {
-			src, _, cl, err := audio.Open(spec, audio.Narrowband)
+			src, _, cl, err := audio.Open(spec, f) // at the writer's rate
 			if err != nil {
 				mp.c.log.Warn("hold music", "call_id", mp.c.id, "err", err)
 			} else {
