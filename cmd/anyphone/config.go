@@ -115,6 +115,10 @@ type AudioConfig struct {
 	// Codecs are the audio codecs offered, in order of preference, by SDP
 	// name (case-insensitive): PCMU, PCMA, G722, opus. Default: PCMU, PCMA.
 	Codecs []string `toml:"codecs"`
+	// Rate is the sample rate of the sound card and the audio hub: 8000
+	// (default), 16000 or 48000. Calls are resampled between it and their
+	// codec's rate, so wideband codecs are heard as such only above 8000.
+	Rate int `toml:"rate"`
 }
 
 // ControlConfig is the [control] section: the control API that
@@ -391,6 +395,11 @@ func (c *Config) Validate() error {
 		return fieldErr("account.expiry", "%s is not at least 1m", a.Expiry)
 	}
 
+	switch c.Audio.Rate {
+	case 0, 8000, 16000, 48000:
+	default:
+		return fieldErr("audio.rate", "%d is not 8000, 16000 or 48000", c.Audio.Rate)
+	}
 	if err := (&phone.Config{Codecs: c.Audio.Codecs}).Validate(); err != nil {
 		return fieldErr("audio.codecs", "%s", strings.TrimPrefix(err.Error(), "codecs: "))
 	}
@@ -584,6 +593,7 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 		TraceFile:   expandHome(s.TraceFile),
 		HoldDialect: hold,
 		Codecs:      c.Audio.Codecs,
+		AudioRate:   c.Audio.Rate,
 	}
 	if pc.Listen == "" {
 		pc.Listen = defaultSIPListen
@@ -790,6 +800,9 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # ringtone = ""
 # Audio codecs in order of preference: PCMU, PCMA, G722, opus.
 # codecs = ["PCMU", "PCMA"]
+# Sample rate of the sound card: 8000, 16000 or 48000 (wideband needs more
+# than 8000 to be heard).
+# rate = 8000
 
 [control]
 # The control API for "anyphone ctl" (docs/control-protocol.md).

@@ -59,6 +59,7 @@ expiry = "5m"
 
 [audio]
 codecs = ["opus", "g722", "PCMU"]
+rate = 16000
 
 [control]
 listen = "127.0.0.1:7070"
@@ -80,7 +81,7 @@ retention = "90d"
 	want := phone.Config{
 		Name: "desk", Listen: "127.0.0.1:5070", Transport: "tcp", MaxCalls: 4,
 		RTPTimeout: 30 * time.Second, HoldDialect: phone.HoldInactive,
-		Codecs: []string{"opus", "g722", "PCMU"},
+		Codecs: []string{"opus", "g722", "PCMU"}, AudioRate: 16000,
 		Account: &phone.Account{
 			AOR: "sip:alice@127.0.0.1", DisplayName: "Alice", Registrar: "sip:127.0.0.1:5099",
 			Proxy: "127.0.0.1:5099", Password: "hunter2", Expiry: 5 * time.Minute,
@@ -112,6 +113,7 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 		{"hold dialect", "[sip]\nhold_dialect = \"pause\"\n", "sip.hold_dialect", "pause"},
 		{"unknown codec", "[audio]\ncodecs = [\"opus\", \"gsm\"]\n", "audio.codecs", "gsm"},
 		{"codec twice", "[audio]\ncodecs = [\"G722\", \"g722\"]\n", "audio.codecs", "twice"},
+		{"audio rate", "[audio]\nrate = 44100\n", "audio.rate", "44100"},
 		{"max calls", "[sip]\nmax_calls = -1\n", "sip.max_calls", "negative"},
 		{"negative rtp timeout", "[sip]\nrtp_timeout = \"-5s\"\n", "sip.rtp_timeout", "negative"},
 		{"duration without unit", "[sip]\nrtp_timeout = 30\n", "", "sip.rtp_timeout"},

@@ -509,7 +509,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 	defer cancel()
 
 	spec := c.audioSpec(cfg)
-	src, sink, dev, notice, err := audio.OpenDevice(spec, audio.Narrowband, log)
+	af := audio.Narrowband
+	if cfg.Audio.Rate > 0 {
+		af.SampleRate = cfg.Audio.Rate // [audio] rate: calls resample to it (phone.Config.AudioRate)
+	}
+	src, sink, dev, notice, err := audio.OpenDevice(spec, af, log)
 	if err != nil {
 		return usageError(fmt.Errorf("audio: %w", err))
 	}
@@ -517,8 +521,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if notice != "" {
 		device = "null (no sound card)"
 	}
-	hub := audio.NewHub(src, sink, audio.Narrowband)
+	hub := audio.NewHub(src, sink, af)
 	audioSw := newAudioSwitch(hub, dev, log)
+	audioSw.format = af
 	hubDone := make(chan struct{})
 	go func() {
 		// The hub goroutine: owned by Run, joined below after the device closes.
@@ -688,6 +693,9 @@ type audioSwitch struct {
 	open func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error)
 	list func() ([]audio.Device, error)
 
+	// format is the hub's; zero means audio.Narrowband.
+	format audio.Format
+
 	mu  sync.Mutex // serialises switches; guards dev
 	dev io.Closer  // the device in use
 }
@@ -718,7 +726,11 @@ func (a *audioSwitch) AudioDevices(context.Context) ([]string, error) {
 func (a *audioSwitch) SwitchAudio(_ context.Context, spec string) (device, notice string, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	src, sink, dev, notice, err := a.open(spec, audio.Narrowband, a.log)
+	f := a.format
+	if f.SampleRate == 0 {
+		f = audio.Narrowband
+	}
+	src, sink, dev, notice, err := a.open(spec, f, a.log)
 	if err != nil {
 		return "", "", err
 	}
