@@ -56,6 +56,10 @@
 //     transfer.go sends our own Referred-By and gives up on a REFER without
 //     a final NOTIFY (#13, #14); refer.go moves Replaces out of the
 //     Refer-To URI into a header (#15).
+//   - codec.go turns Config.Codecs into diago's list, answers in our order
+//     and Opus on the offerer's payload type (#36), and codes each call's
+//     audio through audio/codec (G.711, G.722, Opus) with SpeexDSP
+//     resampling between the codec's rate and Config.AudioRate.
 //   - trace.go installs sipgo's process-wide tracer (SIPDebugTracer, in
 //     place of SIPDebug on stderr, #23) and routes each message to the phone
 //     and call it belongs to, for the ladder and the trace file.
