@@ -164,7 +164,7 @@ func newTranscoder(name string, rate int) (*transcoder, error) {
 	return t, nil
 }
 
-var errShortFrame = errors.New("phone: no full frame to encode yet")
+var errNoEncoder = errors.New("phone: no encoder for the call's codec")
 
 // encode turns one frame at the Media rate into a payload in dst.
 func (t *transcoder) encode(dst []byte, pcm []int16) (int, error) {

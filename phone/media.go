@@ -228,10 +228,11 @@ func (mp *mediaPump) writeLoop() {
 	rate := c.p.pcmRate(props.Codec.Name)
 	tc, err := newTranscoder(props.Codec.Name, rate)
 	if err != nil {
+		// No audio of ours, but DTMF and the packet relay still run.
 		c.log.Warn("audio encoder", "call_id", c.id, "codec", props.Codec.Name, "err", err)
-		return
+	} else {
+		defer tc.close()
 	}
-	defer tc.close()
 	f := audio.Format{SampleRate: rate, Channels: 1, Frame: audio.Narrowband.Frame}
 	bufs := writeBufPool.Get().(*writeBufs)
 	defer writeBufPool.Put(bufs)
@@ -300,7 +301,11 @@ func (mp *mediaPump) writeLoop() {
 		if conf != nil {
 			conf.mix.mixInto(frame) // the other party of the conference
 		}
-		n, err := tc.encode(enc, frame)
+		var n int
+		err := errNoEncoder
+		if tc != nil {
+			n, err = tc.encode(enc, frame)
+		}
 		if err != nil || n == 0 {
 			// Nothing to send this frame: keep the pace ourselves (diago's
 			// Write is what paces the loop otherwise).
