@@ -808,8 +808,25 @@ func (c *call) hangupCtx(ctx context.Context) error {
 	}
 	if cancel != nil {
 		cancel() // diago sends CANCEL
+		c.endSoon()
 	}
 	return nil
+}
+
+// cancelGrace is how long a cancelled outgoing call may wait for the
+// callee's 487 before it ends for the user anyway.
+const cancelGrace = 500 * time.Millisecond
+
+// endSoon ends a call we cancelled for the user after cancelGrace, whatever
+// the callee does with our CANCEL (issue 17): sipgo sends it with no
+// deadline but Timer F and then waits 64*T1 for the 487, so a callee that
+// ignores it kept the call "ending" for over a minute. The INVITE and the
+// CANCEL stay tracked in the background (inflight.go).
+func (c *call) endSoon() {
+	time.AfterFunc(cancelGrace, func() {
+		// Runs once, on its own: finish is a no-op on an ended call.
+		c.finish(EndInfo{Cause: EndLocalHangup, Text: "cancelled; the callee did not confirm in time"})
+	})
 }
 
 // SendDTMF sends digits (0-9 * # A-D) as RFC 4733 events, in order.

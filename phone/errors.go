@@ -17,4 +17,7 @@ var (
 	ErrClosed = errors.New("phone: closed")
 	// ErrTooManyCalls is returned when MaxCalls is reached.
 	ErrTooManyCalls = errors.New("phone: too many calls")
+	// ErrTooManyInFlight is returned when a request is not sent because
+	// Config.MaxInFlightPerPeer requests to its peer await an answer.
+	ErrTooManyInFlight = errors.New("phone: too many requests in flight to this peer")
 )

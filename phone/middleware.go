@@ -207,6 +207,9 @@ type requestHook struct {
 	fix func(*sip.Request)
 	// reinvite, if set, sends re-INVITEs (reinvite.go: glare, RFC 3261 §14).
 	reinvite func(context.Context, *sip.Request, func(context.Context, *sip.Request) (sip.ClientTransaction, error)) (sip.ClientTransaction, error)
+	// track, if set, sends every other non-INVITE request (inflight.go:
+	// per-peer bound, outcome, vanished peers).
+	track func(context.Context, *sip.Request, func(context.Context, *sip.Request) (sip.ClientTransaction, error)) (sip.ClientTransaction, error)
 }
 
 func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
@@ -219,6 +222,11 @@ func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.Client
 	}
 	if h.reinvite != nil && isReInvite(req) {
 		return h.reinvite(ctx, req, func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+			return h.ua.TransactionLayer().Request(ctx, req)
+		})
+	}
+	if h.track != nil && !req.IsInvite() {
+		return h.track(ctx, req, func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
 			return h.ua.TransactionLayer().Request(ctx, req)
 		})
 	}

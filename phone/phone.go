@@ -132,6 +132,10 @@ type Config struct {
 	// TransferTimeout bounds a transfer we start (REFER until the final
 	// NOTIFY) and a REFER waiting for the user under TransferAsk. 0: 30 s.
 	TransferTimeout time.Duration
+	// MaxInFlightPerPeer bounds our non-INVITE requests awaiting an answer
+	// from one peer (host:port); beyond it a request fails at once with
+	// ErrTooManyInFlight (inflight.go). 0: 32.
+	MaxInFlightPerPeer int
 }
 
 // Validate reports the first bad field by name.
@@ -154,6 +158,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxCalls < 0 {
 		return fmt.Errorf("max_calls: %d is negative", c.MaxCalls)
+	}
+	if c.MaxInFlightPerPeer < 0 {
+		return fmt.Errorf("max_in_flight_per_peer: %d is negative", c.MaxInFlightPerPeer)
 	}
 	if c.RTPTimeout < 0 {
 		return fmt.Errorf("rtp_timeout: %s is negative", c.RTPTimeout)
@@ -193,7 +200,9 @@ type Phone struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	byes   inflight // BYEs in flight after the hang-up (bye.go)
+	byes   inflight  // BYEs in flight after the hang-up (bye.go)
+	reqs   inflight  // tracked requests and their probes (inflight.go)
+	peers  peerLimit // requests awaiting an answer per peer (inflight.go)
 
 	mu      sync.Mutex
 	calls   map[CallID]*call
@@ -296,7 +305,7 @@ func (p *Phone) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sip client: %w", err)
 	}
-	cli.TxRequester = &requestHook{ua: ua, fix: p.fixRequest, reinvite: p.sendReInvite}
+	cli.TxRequester = &requestHook{ua: ua, fix: p.fixRequest, reinvite: p.sendReInvite, track: p.trackRequest}
 	p.cli = cli
 
 	if p.cfg.TraceFile != "" {
@@ -497,9 +506,20 @@ func (p *Phone) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()
+	grace := time.NewTimer(byeGrace)
+	defer grace.Stop()
 	select {
 	case <-done:
 	case <-ctx.Done():
+	case <-grace.C:
+		// Requests a silent peer leaves unanswered (a CANCEL, a NOTIFY)
+		// hold the goroutines that wait for them: give them up so the
+		// exit is not theirs to decide (issue 17).
+		p.reqs.stop(ctx, 0)
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
 	}
 	// The BYEs of the calls just hung up get a short grace: a silent
 	// peer must not hold the exit (issue 17).
@@ -517,6 +537,7 @@ func (p *Phone) Close() error {
 		p.cancel()
 	}
 	p.byes.stop(context.Background(), 0)
+	p.reqs.stop(context.Background(), 0)
 	unregisterTracer(p)
 	if p.regStop != nil {
 		p.regStop()

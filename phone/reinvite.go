@@ -304,8 +304,24 @@ func (g *glareTx) finish(err error) {
 
 func (g *glareTx) pump(ctx context.Context) {
 	tx := g.current()
+	// A peer that vanished never answers: give the re-INVITE up as a
+	// transport error at once instead of after Timer B (inflight.go).
+	watchStop := make(chan struct{})
+	defer close(watchStop)
+	peer, start := peerOf(g.req), time.Now()
+	gone := g.p.watchVanish(g.req, peer, watchStop)
+	report := func(o RequestOutcome) {
+		o.Method, o.Peer, o.After = "re-INVITE", peer, time.Since(start)
+		g.p.reportOutcome(g.req, o)
+	}
 	for {
 		select {
+		case <-gone:
+			g.c.setOffer(offerFailed)
+			tx.Terminate()
+			report(RequestOutcome{Outcome: OutcomeTransportError, Reason: "peer unreachable"})
+			g.finish(errPeerVanished)
+			return
 		case r := <-tx.Responses():
 			switch {
 			case r.StatusCode == sip.StatusRequestPending:
@@ -326,6 +342,9 @@ func (g *glareTx) pump(ctx context.Context) {
 			case r.StatusCode >= 200:
 				g.c.setOffer(offerAnswered)
 			}
+			if r.StatusCode >= 200 {
+				report(RequestOutcome{Outcome: OutcomeAnswered, Code: int(r.StatusCode), Reason: r.Reason})
+			}
 			select {
 			case g.res <- r:
 			case <-g.stop:
@@ -339,6 +358,7 @@ func (g *glareTx) pump(ctx context.Context) {
 			}
 		case <-tx.Done():
 			g.c.setOffer(offerFailed)
+			report(outcomeOf(tx.Err()))
 			g.finish(tx.Err())
 			return
 		case <-g.stop:

@@ -185,34 +185,38 @@ func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo stri
 		sip.NewHeader("Refer-To", referTo),
 		sip.NewHeader("Referred-By", "<"+p.localParty().URI+">"),
 	}
-	ctx, cancel := p.requestCtx(ctx, 32*time.Second)
-	defer cancel()
-	c.mc.reinvite.Lock()
-	var err error
-	switch d := dlg.(type) {
-	case *diago.DialogClientSession:
-		err = d.ReferOptions(ctx, target, diago.ReferClientOptions{Headers: hdrs, OnNotify: onNotify})
-	case *diago.DialogServerSession:
-		err = d.ReferOptions(ctx, target, diago.ReferServerOptions{Headers: hdrs, OnNotify: onNotify})
-	default:
-		err = ErrBadState
-	}
-	c.mc.reinvite.Unlock()
-	if err != nil {
-		code := statusOf(err)
-		reason := err.Error()
-		if code != 0 {
-			reason = SIPPhrase(code)
-		}
-		p.transferFailed(c, ts, code, reason)
-		if code != 0 {
-			// The peer refused the REFER: an outcome as data (errors.As).
-			return fmt.Errorf("transfer %s: %w: %w", c.id, &RejectedError{Code: code, Reason: reason}, err)
-		}
-		return fmt.Errorf("transfer %s: %w", c.id, err)
-	}
+	// The REFER is fire-and-track (issue 17): the command returns once it
+	// is on its way; a refusal, a timeout or a vanished peer arrive as a
+	// final TransferProgress (and a RequestOutcome, inflight.go), and the
+	// call is taken off hold again. A silent transferee costs a timer,
+	// never the user's command.
 	p.wg.Go(func() {
-		// Owned by the phone, joined by Shutdown: waits for the final NOTIFY.
+		// Owned by the phone, joined by Shutdown: sends the REFER, then
+		// waits for the final NOTIFY.
+		rctx, cancel := p.requestCtx(p.ctx, 32*time.Second)
+		defer cancel()
+		c.mc.reinvite.Lock()
+		var err error
+		switch d := dlg.(type) {
+		case *diago.DialogClientSession:
+			err = d.ReferOptions(rctx, target, diago.ReferClientOptions{Headers: hdrs, OnNotify: onNotify})
+		case *diago.DialogServerSession:
+			err = d.ReferOptions(rctx, target, diago.ReferServerOptions{Headers: hdrs, OnNotify: onNotify})
+		default:
+			err = ErrBadState
+		}
+		c.mc.reinvite.Unlock()
+		if err != nil {
+			code := statusOf(err)
+			reason := err.Error()
+			if code != 0 {
+				reason = SIPPhrase(code)
+			}
+			p.log.Info("transfer refused", "call_id", c.id, "code", code, "err", err)
+			p.transferFailed(c, ts, code, reason)
+			c.endAfterFailedRequest("REFER", err) // 408, 481, no answer: RFC 3261 §12.2.1.2
+			return
+		}
 		p.awaitTransfer(c, dlg, ts)
 	})
 	return nil
