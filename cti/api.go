@@ -35,6 +35,7 @@ type (
 	PolicyDecision      = api.PolicyDecision
 	ReferReceived       = api.ReferReceived
 	RegInfo             = api.RegInfo
+	RequestOutcome      = api.RequestOutcome
 	RegState            = api.RegState
 	RegistrationChanged = api.RegistrationChanged
 	RejectedError       = api.RejectedError

@@ -432,6 +432,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case api.MediaTimeout:
 		m.notice.set(api.NoticeWarn, fmt.Sprintf("no audio from the other side for %.0f s", msg.Seconds))
 		return m, waitEvent(m.sub)
+	case api.RequestOutcome:
+		m.onRequestOutcome(msg)
+		return m, waitEvent(m.sub)
 	case api.TransferProgress, api.ReferReceived, api.InitialHoldResult:
 		if r, ok := msg.(api.ReferReceived); ok && r.Pending {
 			m.pendingRefer = r.CallID

@@ -169,6 +169,7 @@ const (
 	EventCallbackPlaced   = "callback_placed"
 	EventDevicesChanged   = "devices_changed"
 	EventRedirected       = "redirected"
+	EventRequestOutcome   = "request_outcome"
 )
 
 // wireNotice is a notice on the wire (api.Notice has no JSON tags).
@@ -223,6 +224,17 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 			Pending    bool       `json:"pending"`
 			Accepted   bool       `json:"accepted"`
 		}{e.CallID, e.ReferredBy, e.Target, e.Replaces, e.Pending, e.Accepted})
+	case api.RequestOutcome:
+		return EncodeEvent(EventRequestOutcome, t, struct {
+			CallID  api.CallID `json:"call_id,omitempty"`
+			Method  string     `json:"method"`
+			Peer    string     `json:"peer"`
+			Outcome string     `json:"outcome"`
+			Code    int        `json:"code,omitempty"`
+			Reason  string     `json:"reason,omitempty"`
+			Seconds float64    `json:"seconds"`
+			Text    string     `json:"text"`
+		}{e.CallID, e.Method, e.Peer, e.Outcome, e.Code, e.Reason, e.Seconds, e.Text})
 	case api.Redirected:
 		return EncodeEvent(EventRedirected, t, struct {
 			CallID api.CallID `json:"call_id"`
