@@ -197,16 +197,20 @@ func (p *Phone) trackRequest(ctx context.Context, req *sip.Request, send func(co
 		return nil, err
 	}
 	start := time.Now()
+	var callID CallID // the call's now: it may be gone by the outcome
+	if c := p.callBySIP(callIDOf(req)); c != nil {
+		callID = c.id
+	}
 	tx, err := send(ctx, req)
 	if err != nil {
 		p.peers.release(peer)
-		p.reportOutcome(req, RequestOutcome{Method: req.Method.String(), Peer: peer, Outcome: OutcomeTransportError,
+		p.reportOutcome(req, RequestOutcome{CallID: callID, Method: req.Method.String(), Peer: peer, Outcome: OutcomeTransportError,
 			Reason: err.Error(), After: time.Since(start)})
 		return nil, err
 	}
 	t := &trackedTx{
 		ClientTransaction: tx,
-		p:                 p, req: req, peer: peer, start: start,
+		p:                 p, req: req, peer: peer, start: start, callID: callID,
 		res:  make(chan *sip.Response),
 		done: make(chan struct{}),
 		stop: make(chan struct{}),
@@ -220,10 +224,11 @@ func (p *Phone) trackRequest(ctx context.Context, req *sip.Request, send func(co
 // final one, as sipgo's does.
 type trackedTx struct {
 	sip.ClientTransaction
-	p     *Phone
-	req   *sip.Request
-	peer  string
-	start time.Time
+	p      *Phone
+	req    *sip.Request
+	peer   string
+	start  time.Time
+	callID CallID
 
 	res      chan *sip.Response
 	done     chan struct{}
@@ -268,7 +273,7 @@ func (t *trackedTx) pump(ctx context.Context) {
 	defer close(watchStop)
 	gone := t.p.watchVanish(t.req, t.peer, watchStop)
 	report := func(o RequestOutcome) {
-		o.Method, o.Peer, o.After = t.req.Method.String(), t.peer, time.Since(t.start)
+		o.CallID, o.Method, o.Peer, o.After = t.callID, t.req.Method.String(), t.peer, time.Since(t.start)
 		t.p.reportOutcome(t.req, o)
 	}
 	for {
@@ -333,7 +338,7 @@ func outcomeOf(err error) RequestOutcome {
 // of a call and for failures.
 func (p *Phone) reportOutcome(req *sip.Request, o RequestOutcome) {
 	sipID := callIDOf(req)
-	if c := p.callBySIP(sipID); c != nil {
+	if c := p.callBySIP(sipID); c != nil && o.CallID == "" {
 		o.CallID = c.id
 	}
 	if o.Outcome == OutcomeAnswered {

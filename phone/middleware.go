@@ -3,6 +3,7 @@ package phone
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -214,23 +215,34 @@ type requestHook struct {
 
 func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
 	if isGlareRetry(ctx) {
-		return h.ua.TransactionLayer().Request(ctx, req) // fixed when first sent
+		return h.send(ctx, req) // fixed when first sent
 	}
 	h.fix(req)
 	if req.IsAck() {
 		return nil, h.ua.TransportLayer().WriteMsg(req)
 	}
 	if h.reinvite != nil && isReInvite(req) {
-		return h.reinvite(ctx, req, func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-			return h.ua.TransactionLayer().Request(ctx, req)
-		})
+		return h.reinvite(ctx, req, h.send)
 	}
 	if h.track != nil && !req.IsInvite() {
-		return h.track(ctx, req, func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-			return h.ua.TransactionLayer().Request(ctx, req)
-		})
+		return h.track(ctx, req, h.send)
 	}
-	return h.ua.TransactionLayer().Request(ctx, req)
+	return h.send(ctx, req)
+}
+
+// send starts req's client transaction. A request that cannot be sent (a
+// TCP connection refused: the peer vanished) fails as a transport error
+// (sip.ErrTransactionTransport), as it does when sipgo's write fails:
+// RFC 3261 §8.1.3.1 treats both alike.
+func (h *requestHook) send(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	tx, err := h.ua.TransactionLayer().Request(ctx, req)
+	if err != nil {
+		if !errors.Is(err, sip.ErrTransactionTransport) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", sip.ErrTransactionTransport, err)
+		}
+		return nil, err
+	}
+	return tx, nil
 }
 
 // fixRequest edits what we send: diago's 64-bit o= session ids become

@@ -176,9 +176,11 @@ func (p *Phone) sendReInvite(ctx context.Context, req *sip.Request, send func(co
 	}
 	c.waitPeerAck(ctx)
 	c.setOffer(offerSent)
+	start := time.Now()
 	tx, err := send(ctx, req)
 	if err != nil {
 		c.setOffer(offerFailed)
+		p.reportOutcome(req, RequestOutcome{Method: "re-INVITE", Peer: peerOf(req), Outcome: OutcomeTransportError, Reason: err.Error(), After: time.Since(start)})
 		return nil, err
 	}
 	g := &glareTx{
@@ -311,7 +313,7 @@ func (g *glareTx) pump(ctx context.Context) {
 	peer, start := peerOf(g.req), time.Now()
 	gone := g.p.watchVanish(g.req, peer, watchStop)
 	report := func(o RequestOutcome) {
-		o.Method, o.Peer, o.After = "re-INVITE", peer, time.Since(start)
+		o.CallID, o.Method, o.Peer, o.After = g.c.id, "re-INVITE", peer, time.Since(start)
 		g.p.reportOutcome(g.req, o)
 	}
 	for {

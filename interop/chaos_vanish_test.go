@@ -1,0 +1,211 @@
+package interop
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The chaos suite with peers that vanish instead of staying silent (issue
+// 17): the sipp process is killed mid-dialog, so its UDP port answers with
+// ICMP port unreachable and its TCP port refuses connections. Our requests
+// must fail fast as transport errors (not after Timer B/F), the call must
+// end as RFC 3261 §12.2.1.2 says, and the outcome must show as a
+// request_outcome event.
+
+// outcomeEvent is a request_outcome event line.
+type outcomeEvent struct {
+	Event   string  `json:"event"`
+	CallID  string  `json:"call_id"`
+	Method  string  `json:"method"`
+	Outcome string  `json:"outcome"`
+	Code    int     `json:"code"`
+	Seconds float64 `json:"seconds"`
+	Text    string  `json:"text"`
+}
+
+// isOutcome matches request_outcome events of call id for method.
+func isOutcome(id, method string) func(Event) bool {
+	return func(ev Event) bool {
+		var o outcomeEvent
+		return ev.Event == "request_outcome" && json.Unmarshal([]byte(ev.Raw), &o) == nil && o.CallID == id && o.Method == method
+	}
+}
+
+func outcomeOf(t *testing.T, ev Event) outcomeEvent {
+	t.Helper()
+	var o outcomeEvent
+	if err := json.Unmarshal([]byte(ev.Raw), &o); err != nil {
+		t.Fatalf("request_outcome: %s: %v", ev.Raw, err)
+	}
+	return o
+}
+
+// vanish kills the peer at once (SIGKILL to its process group): its
+// sockets close without a word.
+func vanish(t *testing.T, p *proc) {
+	t.Helper()
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	if _, err := p.Wait(5 * time.Second); err == nil {
+		return
+	}
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not die", p.name)
+	}
+}
+
+// tcpListening reports whether a TCP socket listens on port
+// (/proc/net/tcp, state 0A).
+func tcpListening(port int) bool {
+	want := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) > 3 && strings.HasSuffix(fields[1], want) && fields[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestChaosVanishedCalleeBye: the callee dies mid-call, then the user
+// hangs up. The call ends for the user at once; the BYE ends as a
+// transport error within about a second (UDP: ICMP port unreachable; TCP:
+// connection refused), not after Timer F, and the outcome is reported;
+// other calls go on and the endpoint stops within 2 s.
+func TestChaosVanishedCalleeBye(t *testing.T) {
+	for _, tr := range []string{"udp", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			e := startEndpoint(t, "--name", "vera", "--stdin-eof", "exit", "--transport", tr)
+			args := []string{"-m", "1"}
+			to := ""
+			peer := startSippOn(t, tr, chaosFile("uas_bye_silent.xml"), args...)
+			to = fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port)
+			if tr == "tcp" {
+				to += ";transport=tcp"
+			}
+			id := placeCall(t, e, "d1", to)
+			vanish(t, peer.proc)
+
+			sent := time.Now()
+			if err := e.Send(map[string]any{"id": "h1", "cmd": "hangup", "args": map[string]any{"call_id": id}}); err != nil {
+				t.Fatal(err)
+			}
+			end, err := e.WaitEvent(midPred(midCallIs(id, "ended")), 5*time.Second)
+			if err != nil {
+				t.Fatalf("the call never ended: %v", err)
+			}
+			if d := eventTime(t, end).Sub(sent); d > 100*time.Millisecond {
+				t.Errorf("the call ended %s after the hangup command, want within 100 ms", d.Round(time.Millisecond))
+			}
+			ev, err := e.WaitEvent(isOutcome(id, "BYE"), 5*time.Second)
+			if err != nil {
+				t.Fatalf("no outcome for the BYE to the vanished callee: %v", err)
+			}
+			o := outcomeOf(t, ev)
+			took := eventTime(t, ev).Sub(sent)
+			t.Logf("%s: %s (event %s after the hangup)", tr, o.Text, took.Round(time.Millisecond))
+			if o.Outcome != "transport_error" {
+				t.Errorf("BYE outcome %q (%s), want transport_error", o.Outcome, o.Text)
+			}
+			if took > 1500*time.Millisecond {
+				t.Errorf("the BYE's transport error came %s after the hangup, want within ~1 s", took.Round(time.Millisecond))
+			}
+			otherCallWorksOn(t, e, tr)
+			stopWithin(t, e, 2*time.Second)
+		})
+	}
+}
+
+// TestChaosVanishedCalleeReInvite: the callee dies mid-call, then the user
+// holds. RFC 3261 §12.2.1.2: a request in a dialog that gets no response
+// ends the dialog; a vanished peer gives none, and we know it within about
+// a second, so the hold fails and the call ends then, not after Timer B.
+func TestChaosVanishedCalleeReInvite(t *testing.T) {
+	for _, tr := range []string{"udp", "tcp"} {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			e := startEndpoint(t, "--name", "wanda", "--stdin-eof", "exit", "--transport", tr)
+			peer := startSippOn(t, tr, chaosFile("uas_reinvite_silent.xml"), "-m", "1")
+			to := fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port)
+			if tr == "tcp" {
+				to += ";transport=tcp"
+			}
+			id := placeCall(t, e, "d1", to)
+			vanish(t, peer.proc)
+
+			holdAt := time.Now()
+			if err := e.Send(map[string]any{"id": "hold1", "cmd": "hold", "args": map[string]any{"call_id": id}}); err != nil {
+				t.Fatal(err)
+			}
+			end, err := e.WaitEvent(midPred(midCallIs(id, "ended")), 10*time.Second)
+			if err != nil {
+				t.Fatalf("the call was kept after its peer vanished: %v", err)
+			}
+			took := eventTime(t, end).Sub(holdAt)
+			t.Logf("%s: the call ended %s after the hold command: %s", tr, took.Round(time.Millisecond), end.Raw)
+			if took > 1500*time.Millisecond {
+				t.Errorf("the call ended %s after the hold, want within ~1 s", took.Round(time.Millisecond))
+			}
+			if c := mid(end).Call; c.End == nil || c.End.Code != 503 {
+				t.Errorf("ended %s, want code 503 (transport error, RFC 3261 §8.1.3.1)", end.Raw)
+			}
+			resp, _ := respTo(t, e, "hold1", 5*time.Second)
+			var r struct {
+				OK bool `json:"ok"`
+			}
+			_ = json.Unmarshal([]byte(resp.Raw), &r)
+			if r.OK {
+				t.Errorf("hold succeeded with a vanished peer: %s", resp.Raw)
+			}
+			otherCallWorksOn(t, e, tr)
+			stopWithin(t, e, 2*time.Second)
+		})
+	}
+}
+
+// startSippOn is startSipp over udp or tcp (sipp's -t t1: one TCP socket).
+func startSippOn(t *testing.T, transport, scenario string, args ...string) *sipp {
+	t.Helper()
+	if transport == "tcp" {
+		args = append([]string{"-t", "t1"}, args...)
+	}
+	return startSipp(t, scenario, args...)
+}
+
+// otherCallWorksOn is otherCallWorks with the other parties on transport.
+func otherCallWorksOn(t *testing.T, e *Endpoint, transport string) {
+	t.Helper()
+	caller := startEndpoint(t, "--name", "other", "--transport", transport, "--dial", e.URI, "--hangup-after", "300ms")
+	placed, err := caller.WaitEvent(isCall("dialing"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("other caller: %v", err)
+	}
+	up, err := caller.WaitEvent(isCall("active"), 3*time.Second)
+	if err != nil {
+		t.Fatalf("a new call to the endpoint was not answered after its peer vanished: %v", err)
+	}
+	if d := eventTime(t, up).Sub(eventTime(t, placed)); d > time.Second {
+		t.Errorf("a new call was answered after %s, want within 1 s", d)
+	}
+	callee := startEndpoint(t, "--name", "callee", "--transport", transport)
+	id := placeCall(t, e, "other-dial", callee.URI)
+	if err := e.Send(map[string]any{"id": "other-hangup", "cmd": "hangup", "args": map[string]any{"call_id": id}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.WaitEvent(midPred(midCallIs(id, "ended")), time.Second); err != nil {
+		t.Fatalf("the other call did not end: %v", err)
+	}
+}
