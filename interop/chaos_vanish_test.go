@@ -209,3 +209,65 @@ func otherCallWorksOn(t *testing.T, e *Endpoint, transport string) {
 		t.Fatalf("the other call did not end: %v", err)
 	}
 }
+
+// TestChaosIgnoredCancel: the callee rings and then ignores our CANCEL
+// (silent: no 200, no 487), or vanishes while it rings. The user's hang-up
+// ends the call within cancelGrace (0.5 s) either way, not after Timer F
+// and the 64*T1 wait for a 487; a vanished callee's CANCEL ends as a
+// transport error within about a second; other calls go on and the
+// endpoint stops within 2 s with the CANCEL still unanswered.
+func TestChaosIgnoredCancel(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		vanish bool
+	}{{"silent", false}, {"vanished", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := startEndpoint(t, "--name", "xena", "--stdin-eof", "exit")
+			peer := startSipp(t, chaosFile("uas_cancel_silent.xml"), "-m", "1")
+			to := fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port)
+			if err := e.Send(map[string]any{"id": "d1", "cmd": "dial", "args": map[string]any{"to": to}}); err != nil {
+				t.Fatal(err)
+			}
+			ring, err := e.WaitEvent(midPred(midCallIs("", "ringing")), 5*time.Second)
+			if err != nil {
+				t.Fatalf("the call never rang: %v", err)
+			}
+			id := mid(ring).Call.ID
+			if tc.vanish {
+				vanish(t, peer.proc)
+			}
+			sent := time.Now()
+			if err := e.Send(map[string]any{"id": "h1", "cmd": "hangup", "args": map[string]any{"call_id": id}}); err != nil {
+				t.Fatal(err)
+			}
+			end, err := e.WaitEvent(midPred(midCallIs(id, "ended")), 5*time.Second)
+			if err != nil {
+				t.Fatalf("the cancelled call never ended: %v", err)
+			}
+			took := eventTime(t, end).Sub(sent)
+			t.Logf("%s: the call ended %s after the hangup: %s", tc.name, took.Round(time.Millisecond), end.Raw)
+			if took > 700*time.Millisecond {
+				t.Errorf("the call ended %s after the hangup, want within 0.5 s", took.Round(time.Millisecond))
+			}
+			if c := mid(end).Call; c.End == nil || c.End.Cause != "local-hangup" {
+				t.Errorf("ended %s, want cause local-hangup", end.Raw)
+			}
+			if tc.vanish {
+				ev, err := e.WaitEvent(isOutcome(id, "CANCEL"), 3*time.Second)
+				if err != nil {
+					t.Fatalf("no outcome for the CANCEL to the vanished callee: %v", err)
+				}
+				o := outcomeOf(t, ev)
+				t.Logf("%s: %s", tc.name, o.Text)
+				if o.Outcome != "transport_error" {
+					t.Errorf("CANCEL outcome %q, want transport_error", o.Outcome)
+				}
+			} else if peer.Exited() {
+				t.Fatalf("the silent callee exited early:\n%s", tailString(peer.Output(), 4<<10))
+			}
+			otherCallWorks(t, e)
+			stopWithin(t, e, 2*time.Second)
+		})
+	}
+}
