@@ -271,3 +271,51 @@ func TestChaosIgnoredCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestChaosInFlightBound: twelve calls to a callee that ignores BYE, all
+// hung up, with --max-in-flight 4: every call ends for the user at once,
+// four BYEs stay in flight to the silent peer and the other eight are not
+// sent (request_outcome not_sent) instead of piling up goroutines and
+// timers; other calls go on and the endpoint stops within 2 s.
+func TestChaosInFlightBound(t *testing.T) {
+	t.Parallel()
+	const calls, limit = 12, 4
+	e := startEndpoint(t, "--name", "yuri", "--stdin-eof", "exit", "--max-in-flight", fmt.Sprint(limit))
+	peer := startSipp(t, chaosFile("uas_bye_silent.xml"), "-m", fmt.Sprint(calls))
+	to := fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port)
+	var ids []string
+	for i := range calls {
+		ids = append(ids, placeCall(t, e, fmt.Sprintf("d%d", i), to))
+	}
+	for i, id := range ids {
+		sent := time.Now()
+		if err := e.Send(map[string]any{"id": fmt.Sprintf("h%d", i), "cmd": "hangup", "args": map[string]any{"call_id": id}}); err != nil {
+			t.Fatal(err)
+		}
+		end, err := e.WaitEvent(midPred(midCallIs(id, "ended")), 5*time.Second)
+		if err != nil {
+			t.Fatalf("call %d never ended: %v", i, err)
+		}
+		if d := eventTime(t, end).Sub(sent); d > 100*time.Millisecond {
+			t.Errorf("call %d ended %s after its hangup, want within 100 ms", i, d.Round(time.Millisecond))
+		}
+	}
+	notSent := 0
+	for i, id := range ids {
+		if i < limit {
+			continue // in flight: their outcome comes with Timer F
+		}
+		ev, err := e.WaitEvent(isOutcome(id, "BYE"), 2*time.Second)
+		if err != nil {
+			t.Fatalf("no BYE outcome for call %d beyond the bound: %v", i, err)
+		}
+		if o := outcomeOf(t, ev); o.Outcome == "not_sent" {
+			notSent++
+		} else {
+			t.Errorf("call %d: BYE outcome %s, want not_sent", i, o.Text)
+		}
+	}
+	t.Logf("%d of %d BYEs not sent with %d in flight to the silent peer", notSent, calls, limit)
+	otherCallWorks(t, e)
+	stopWithin(t, e, 2*time.Second)
+}

@@ -40,6 +40,7 @@ type EndpointCmd struct {
 	Audio       string        `help:"What we send: null, tone:HZ, wav:PATH, echo." default:"null"`
 	Record      string        `help:"Record what each call receives to this WAV path (%c: call id)."`
 	MaxCalls    int           `help:"Concurrent calls; more get 486." default:"64"`
+	MaxInFlight int           `help:"Requests awaiting an answer from one peer (host:port); beyond it a request is not sent and fails at once (request_outcome not_sent)." default:"32" name:"max-in-flight"`
 	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or (at 200 INVITEs/s or more) an INVITE takes over a sixth of it to reach the handler, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
 	DTMF        string        `help:"Digits to send 500 ms after each call becomes active." name:"dtmf"`
@@ -69,18 +70,19 @@ type EndpointCmd struct {
 
 func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 	pc := phone.Config{
-		Name:             e.Name,
-		Listen:           e.Listen,
-		Transport:        e.Transport,
-		MaxCalls:         e.MaxCalls,
-		OverloadDelay:    e.Overload,
-		RTPTimeout:       e.RTPTimeout,
-		RTPTimeoutHangup: e.RTPTimeoutHangup,
-		TraceFile:        e.TraceFile,
-		NoTrace:          e.NoTrace,
-		HoldMusic:        e.HoldMusic,
-		StrictHold:       e.StrictHold,
-		FollowRedirects:  e.MaxRedirects,
+		Name:               e.Name,
+		Listen:             e.Listen,
+		Transport:          e.Transport,
+		MaxCalls:           e.MaxCalls,
+		MaxInFlightPerPeer: e.MaxInFlight,
+		OverloadDelay:      e.Overload,
+		RTPTimeout:         e.RTPTimeout,
+		RTPTimeoutHangup:   e.RTPTimeoutHangup,
+		TraceFile:          e.TraceFile,
+		NoTrace:            e.NoTrace,
+		HoldMusic:          e.HoldMusic,
+		StrictHold:         e.StrictHold,
+		FollowRedirects:    e.MaxRedirects,
 	}
 	var err error
 	if pc.HoldDialect, err = phone.ParseHoldDialect(e.HoldDialect); err != nil {
