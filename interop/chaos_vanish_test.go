@@ -319,3 +319,31 @@ func TestChaosInFlightBound(t *testing.T) {
 	otherCallWorks(t, e)
 	stopWithin(t, e, 2*time.Second)
 }
+
+// TestChaosIgnoredNotifyOutcome: we are the transferee and the transferor
+// ignores our NOTIFYs (seed 004's bot). The transfer goes on at once
+// (TestChaosSilentTransferor); here the fate of the unanswered NOTIFY is
+// visible: a request_outcome for the referred leg's NOTIFY, given up after
+// its 4 s bound, not a silent log line.
+func TestChaosIgnoredNotifyOutcome(t *testing.T) {
+	t.Parallel()
+	customer := startEndpoint(t, "--name", "customer")
+	agent := startEndpoint(t, "--name", "agent", "--stdin-eof", "exit")
+	startSipp(t, chaosFile("uac_refer_silent.xml"), agent.Addr, "-m", "1", "-s", "agent",
+		"-key", "conn", "127.0.0.1", "-key", "dir", "sendonly", "-key", "target", customer.URI)
+	ref, err := agent.WaitEvent(midPred(func(m midEvent) bool { return m.Event == "refer_received" && m.Accepted }), 10*time.Second)
+	if err != nil {
+		t.Fatalf("no accepted refer: %v", err)
+	}
+	first := mid(ref).CallID
+	ev, err := agent.WaitEvent(isOutcome(first, "NOTIFY"), 8*time.Second)
+	if err != nil {
+		t.Fatalf("no outcome for the unanswered NOTIFY: %v", err)
+	}
+	o := outcomeOf(t, ev)
+	t.Logf("%s (%s after the REFER)", o.Text, eventTime(t, ev).Sub(eventTime(t, ref)).Round(time.Millisecond))
+	if o.Outcome != "given_up" && o.Outcome != "timed_out" {
+		t.Errorf("NOTIFY outcome %q (%s), want given_up or timed_out", o.Outcome, o.Text)
+	}
+	stopWithin(t, agent, 2*time.Second)
+}
