@@ -123,6 +123,14 @@ func TestChaosVanishedCalleeBye(t *testing.T) {
 			if took > 1500*time.Millisecond {
 				t.Errorf("the BYE's transport error came %s after the hangup, want within ~1 s", took.Round(time.Millisecond))
 			}
+			// The call's ladder shows it after the BYE.
+			if err := e.Send(map[string]any{"id": "l1", "cmd": "ladder", "args": map[string]any{"call_id": id}}); err != nil {
+				t.Fatal(err)
+			}
+			lad, _ := respTo(t, e, "l1", 2*time.Second)
+			if !strings.Contains(lad.Raw, `"summary":"BYE: transport error after`) {
+				t.Errorf("the ladder has no entry for the BYE's outcome:\n%s", tailString(lad.Raw, 2<<10))
+			}
 			otherCallWorksOn(t, e, tr)
 			stopWithin(t, e, 2*time.Second)
 		})
