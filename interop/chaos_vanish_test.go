@@ -355,3 +355,65 @@ func TestChaosIgnoredNotifyOutcome(t *testing.T) {
 	}
 	stopWithin(t, agent, 2*time.Second)
 }
+
+// TestChaosIgnoredRefer: we transfer a call and the transferee ignores the
+// REFER (silent) or has vanished. The transfer command answers within
+// about a second either way (it waited for Timer F before); a vanished
+// transferee's REFER fails as a transport error, the transfer is reported
+// failed and the call ends (RFC 3261 §12.2.1.2); the silent one keeps the
+// call while the REFER is followed in the background; other calls go on
+// and the endpoint stops within 2 s.
+func TestChaosIgnoredRefer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		vanish bool
+	}{{"silent", false}, {"vanished", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := startEndpoint(t, "--name", "zoe", "--stdin-eof", "exit")
+			peer := startSipp(t, chaosFile("uas_refer_ignored.xml"), "-m", "1")
+			to := fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port)
+			id := placeCall(t, e, "d1", to)
+			target := startEndpoint(t, "--name", "target")
+			if err := e.Send(map[string]any{"id": "x1", "cmd": "transfer", "args": map[string]any{"call_id": id, "target": target.URI}}); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if tc.vanish {
+				// The hold re-INVITE is answered; the REFER finds the peer gone.
+				if _, err := e.WaitEvent(func(ev Event) bool {
+					return ev.Event == "call" && strings.Contains(ev.Raw, `"local_hold":true`)
+				}, 5*time.Second); err != nil {
+					t.Fatalf("the transfer never held the call: %v", err)
+				}
+				vanish(t, peer.proc)
+				start = time.Now()
+			}
+			resp, _ := respTo(t, e, "x1", 5*time.Second)
+			took := time.Since(start)
+			t.Logf("%s: the transfer command answered after %s: %s", tc.name, took.Round(time.Millisecond), resp.Raw)
+			if took > 2500*time.Millisecond {
+				t.Errorf("the transfer command took %s, want about 1 s (plus the hold)", took.Round(time.Millisecond))
+			}
+			if tc.vanish {
+				ev, err := e.WaitEvent(isOutcome(id, "REFER"), 3*time.Second)
+				if err != nil {
+					t.Fatalf("no outcome for the REFER to the vanished transferee: %v", err)
+				}
+				if o := outcomeOf(t, ev); o.Outcome != "transport_error" {
+					t.Errorf("REFER outcome %s, want transport_error", o.Text)
+				}
+				if _, err := e.WaitEvent(midPred(func(m midEvent) bool { return m.Event == "transfer_progress" && m.Final && !m.OK }), 3*time.Second); err != nil {
+					t.Errorf("no failed transfer_progress: %v", err)
+				}
+				if _, err := e.WaitEvent(midPred(midCallIs(id, "ended")), 3*time.Second); err != nil {
+					t.Errorf("the call to the vanished transferee was kept: %v", err)
+				}
+			} else if ids := callsNow(t, e, "c1"); len(ids) != 1 {
+				t.Errorf("calls while the REFER hangs: %v, want the one call", ids)
+			}
+			otherCallWorks(t, e)
+			stopWithin(t, e, 2*time.Second)
+		})
+	}
+}

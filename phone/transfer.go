@@ -185,11 +185,13 @@ func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo stri
 		sip.NewHeader("Refer-To", referTo),
 		sip.NewHeader("Referred-By", "<"+p.localParty().URI+">"),
 	}
-	// The REFER is fire-and-track (issue 17): the command returns once it
-	// is on its way; a refusal, a timeout or a vanished peer arrive as a
-	// final TransferProgress (and a RequestOutcome, inflight.go), and the
-	// call is taken off hold again. A silent transferee costs a timer,
-	// never the user's command.
+	// The REFER is fire-and-track (issue 17): the command waits for the
+	// peer's answer at most referAnswerWait, so a refusal still comes back
+	// as the command's error (a RejectedError); a transferee that says
+	// nothing costs the user that much and no more: the REFER goes on in
+	// the background and its fate arrives as a final TransferProgress (and
+	// a RequestOutcome, inflight.go), the call taken off hold again.
+	answered := make(chan error, 1)
 	p.wg.Go(func() {
 		// Owned by the phone, joined by Shutdown: sends the REFER, then
 		// waits for the final NOTIFY.
@@ -206,6 +208,7 @@ func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo stri
 			err = ErrBadState
 		}
 		c.mc.reinvite.Unlock()
+		answered <- err
 		if err != nil {
 			code := statusOf(err)
 			reason := err.Error()
@@ -219,8 +222,29 @@ func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo stri
 		}
 		p.awaitTransfer(c, dlg, ts)
 	})
-	return nil
+	t := time.NewTimer(referAnswerWait)
+	defer t.Stop()
+	select {
+	case err := <-answered:
+		if err == nil {
+			return nil
+		}
+		if code := statusOf(err); code != 0 {
+			// The peer refused the REFER: an outcome as data (errors.As).
+			return fmt.Errorf("transfer %s: %w: %w", c.id, &RejectedError{Code: code, Reason: SIPPhrase(code)}, err)
+		}
+		return fmt.Errorf("transfer %s: %w", c.id, err)
+	case <-t.C:
+		p.log.Info("transfer: no answer to the REFER yet, following it in the background", "call_id", c.id)
+		return nil
+	case <-ctx.Done():
+		return nil // the REFER goes on; its outcome arrives as events
+	}
 }
+
+// referAnswerWait bounds how long Transfer waits for the answer to its
+// REFER before it returns and leaves the REFER to the background.
+const referAnswerWait = time.Second
 
 // awaitTransfer waits for the outcome of a REFER we sent.
 func (p *Phone) awaitTransfer(c *call, dlg diago.DialogSession, ts *transferState) {
