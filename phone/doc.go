@@ -56,6 +56,15 @@
 //     transfer.go sends our own Referred-By and gives up on a REFER without
 //     a final NOTIFY (#13, #14); refer.go moves Replaces out of the
 //     Refer-To URI into a header (#15).
+//   - inflight.go makes every request we send fire-and-track (issue 17):
+//     the request hook passes non-INVITE requests through trackRequest,
+//     which bounds those awaiting an answer per peer
+//     (Config.MaxInFlightPerPeer), reports each outcome as a RequestOutcome
+//     and a ladder entry, and probes the peer of an unanswered request so a
+//     vanished one fails as a transport error in about a second (#26);
+//     bye.go ends the call before its BYE is answered, call.go endSoon ends
+//     a cancelled call whatever the callee does with the CANCEL (#25), and
+//     transfer.go waits at most a second for the answer to a REFER.
 //   - trace.go installs sipgo's process-wide tracer (SIPDebugTracer, in
 //     place of SIPDebug on stderr, #23) and routes each message to the phone
 //     and call it belongs to, for the ladder and the trace file.
