@@ -39,6 +39,7 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.Notice{Level: cti.NoticeWarn, Text: "no sound card: using null audio"},
 		cti.Lagged{Dropped: 3},
 		cti.TransferProgress{CallID: "c1", Target: "sip:carol@127.0.0.1", Code: 200, Reason: "OK", Final: true, OK: true},
+		cti.RequestOutcome{CallID: "c1", Method: "BYE", Peer: "127.0.0.1:5070", Outcome: "timed_out", Reason: "no answer", Seconds: 32.5, Text: "BYE: timed out after 32 s"},
 		cti.ReferReceived{CallID: "c1", ReferredBy: "sip:bob@127.0.0.1", Target: "sip:carol@127.0.0.1", Pending: true},
 		cti.InitialHoldResult{CallID: "c3", Dialect: cti.HoldInactive, Tried: []cti.HoldDialect{cti.HoldSendonly, cti.HoldInactive}, OK: true},
 		cti.PolicyDecision{CallID: "c4", Decision: busy.Decision{Action: busy.Busy, Rule: busy.RuleBusy, Code: 486, Phrase: "Busy Here"}},
