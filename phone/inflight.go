@@ -290,6 +290,10 @@ func (t *trackedTx) pump(ctx context.Context) {
 			case <-t.stop:
 				t.err = sip.ErrTransactionCanceled
 				return
+			case <-ctx.Done(): // a caller that stopped reading must not hold Close
+				inner.Terminate()
+				t.err = sip.ErrTransactionCanceled
+				return
 			}
 		case <-inner.Done():
 			t.err = inner.Err()
