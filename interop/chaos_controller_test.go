@@ -39,44 +39,53 @@ active = ["mobile"]
   uris = true
 `
 
-// TestChaosControllerDeviceLeg (issue 17, against the AnyDevice
-// controller): alice's mobile answers her callback and then ignores the
-// controller's BYE (silent), or dies mid-call (vanished). Alice's hang-up
+// TestChaosControllerLeg (issue 17, against the AnyDevice
+// controller): alice's mobile (the device leg) or her destination (the
+// remote leg) answers her callback and then ignores the controller's BYE
+// (silent), or dies mid-call (vanished). Alice's hang-up
 // returns at once, bob's callback through the same controller is bridged
 // and ended as usual while alice's BYE hangs, and the controller stops
 // within 2 s with the silent device still silent.
-func TestChaosControllerDeviceLeg(t *testing.T) {
+func TestChaosControllerLeg(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		vanish bool
-	}{{"silent", false}, {"vanished", true}} {
+		remote bool // the chaos peer is alice's destination, not her mobile
+	}{{"silent device", false, false}, {"vanished device", true, false}, {"silent remote", false, true}, {"vanished remote", true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			aliceMobile := startSipp(t, chaosFile("uas_bye_silent.xml"), "-m", "1")
+			chaos := startSipp(t, chaosFile("uas_bye_silent.xml"), "-m", "1")
+			chaosURI := fmt.Sprintf("sip:+4930111@127.0.0.1:%d", chaos.Port)
+			aliceMobileURI, aliceDestURI := chaosURI, ""
+			var aliceOK *Endpoint // alice's well-behaved party
+			if tc.remote {
+				aliceOK = startEndpoint(t, "--name", "alicemobile")
+				aliceMobileURI, aliceDestURI = aliceOK.URI, chaosURI
+			} else {
+				aliceOK = startEndpoint(t, "--name", "+4930111")
+				aliceDestURI = aliceOK.URI
+			}
 			bobMobile := startEndpoint(t, "--name", "bobmobile")
-			conf := strings.NewReplacer("{{ALICE}}", fmt.Sprintf("sip:alice@127.0.0.1:%d", aliceMobile.Port), "{{BOB}}", bobMobile.URI).Replace(adTwoUsersConf)
+			conf := strings.NewReplacer("{{ALICE}}", aliceMobileURI, "{{BOB}}", bobMobile.URI).Replace(adTwoUsersConf)
 			ctl := startController(t, conf)
-			aliceDest := startEndpoint(t, "--name", "+4930111")
 			bobDest := startEndpoint(t, "--name", "+4930222")
 
-			if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", aliceDest.URI); err != nil {
+			if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", aliceDestURI); err != nil {
 				t.Fatalf("alice's callback: %v", err)
 			}
-			if _, err := aliceDest.WaitEvent(isCall("active"), 10*time.Second); err != nil {
-				t.Fatalf("alice's destination never answered: %v", err)
-			}
+			ctl.WaitSession(t, "alice's session bridged", 10*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
 			if tc.vanish {
-				vanish(t, aliceMobile.proc)
+				vanish(t, chaos.proc)
 			}
 			start := time.Now()
 			if _, err := ctlAs(t, ctl, "alice", "alice-token", "hangup", "--all"); err != nil {
 				t.Fatalf("alice's hangup: %v", err)
 			}
 			if d := time.Since(start); d > time.Second {
-				t.Errorf("alice's hangup command took %s with a %s device", d.Round(time.Millisecond), tc.name)
+				t.Errorf("alice's hangup command took %s with a %s", d.Round(time.Millisecond), tc.name)
 			}
-			if _, err := aliceDest.WaitEvent(isCall("ended"), 2*time.Second); err != nil {
-				t.Errorf("alice's destination was not hung up: %v", err)
+			if _, err := aliceOK.WaitEvent(isCall("ended"), 2*time.Second); err != nil {
+				t.Errorf("alice's well-behaved party was not hung up: %v", err)
 			}
 
 			// Bob's callback goes through while alice's BYE hangs.
@@ -95,8 +104,8 @@ func TestChaosControllerDeviceLeg(t *testing.T) {
 			if _, err := bobDest.WaitEvent(isCall("ended"), 2*time.Second); err != nil {
 				t.Errorf("bob's destination was not hung up: %v", err)
 			}
-			if !tc.vanish && aliceMobile.Exited() {
-				t.Fatalf("alice's silent mobile exited early:\n%s", tailString(aliceMobile.Output(), 4<<10))
+			if !tc.vanish && chaos.Exited() {
+				t.Fatalf("alice's silent peer exited early:\n%s", tailString(chaos.Output(), 4<<10))
 			}
 
 			// Shutdown with the silent device still silent.
