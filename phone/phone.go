@@ -59,8 +59,14 @@ type Config struct {
 	Listen string
 	// Transport is udp (default), tcp or tls.
 	Transport string
-	// TLS configures the tls transport (server certificate and, for
-	// outgoing calls, RootCAs for verification).
+	// Transport "" means udp, or tls when the account's registrar is a
+	// sips: URI.
+	//
+	// TLS configures the tls transport (tls.go): RootCAs verify servers
+	// (nil: the system roots), ServerName overrides the host name checked
+	// (empty: the host dialled). Certificates, if any, make the phone also
+	// listen for TLS and serve as its client certificate; without one it
+	// dials TLS only. Nil for transport tls: system roots, TLS 1.2+.
 	TLS *tls.Config
 	// Account, if set, is used for From, auth and registration.
 	Account *Account
@@ -146,8 +152,9 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("transport: %q is not udp, tcp or tls", c.Transport)
 	}
-	if strings.EqualFold(c.Transport, "tls") && c.TLS == nil {
-		return errors.New("tls: transport tls needs a certificate")
+	if c.Account != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.Account.Registrar)), "sips:") &&
+		c.Transport != "" && !strings.EqualFold(c.Transport, "tls") {
+		return fmt.Errorf("account.registrar: a sips: registrar needs transport tls, not %s", c.Transport)
 	}
 	if c.OverloadDelay < 0 {
 		return fmt.Errorf("overload_delay: %s is negative", c.OverloadDelay)
@@ -225,9 +232,12 @@ func New(cfg Config) (*Phone, error) {
 		cfg.Listen = "127.0.0.1:0"
 	}
 	if cfg.Transport == "" {
-		cfg.Transport = "udp"
+		cfg.Transport = impliedTransport(cfg.Account)
 	}
 	cfg.Transport = strings.ToLower(cfg.Transport)
+	if cfg.Transport == "tls" && cfg.TLS == nil {
+		cfg.TLS = defaultTLS()
+	}
 	if cfg.Name == "" {
 		cfg.Name = "anyphone"
 		if cfg.Account != nil {
@@ -335,13 +345,23 @@ func (p *Phone) Start(ctx context.Context) error {
 			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
 		}}),
 	)
-	if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
+	if p.cfg.tlsClientOnly() {
+		// TLS without a certificate: no listener (tls.go).
+		p.dg.HandleFunc(p.serveIncoming)
+	} else if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
 		p.cancel()
 		unregisterTracer(p)
 		return fmt.Errorf("listen %s/%s: %w", p.cfg.Transport, p.Addr(), err)
 	}
-	p.waitListening()
-	p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
+	if p.cfg.tlsClientOnly() {
+		p.log.Info("tls client only: no certificate, so no tls listener", "contact", p.Addr())
+	} else {
+		p.waitListening()
+		p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
+	}
+	if p.TLSInsecure() {
+		p.log.Warn("TLS SERVER CERTIFICATES ARE NOT VERIFIED (tls_insecure_skip_verify): anyone on the path can read and change this phone's signalling")
+	}
 	if a := p.cfg.Account; a != nil && a.Registrar != "" {
 		if err := p.Register(p.ctx); err != nil {
 			return err
