@@ -59,6 +59,9 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if p.serveRefer(req, rtx) {
 			return // referrecv.go: we carry out the transfer, NOTIFYs in flight
 		}
+		if p.serveNotify(req, rtx) {
+			return // notify.go: NOTIFY by Event package (message-summary, ...)
+		}
 		if !req.IsInvite() && req.IsAck() && len(req.Body()) > 0 {
 			if clean, _, err := sdpfence.Normalize(req.Body()); err == nil {
 				req.SetBody(clean)

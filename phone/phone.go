@@ -135,6 +135,13 @@ type Config struct {
 	// itself), an incoming INVITE with Replaces (authorize.go). Nil lets
 	// every call go.
 	Authorize AuthorizeFunc
+	// MWI subscribes to message-summary (RFC 3842) at Voicemail, or at the
+	// account's AOR through the registrar (mwi.go). NOTIFYs of that
+	// package are accepted without it too (unsolicited MWI).
+	MWI bool
+	// Voicemail is the voicemail server's URI: where MWI subscribes and
+	// what a front end's voicemail key calls.
+	Voicemail string
 	// TransferTimeout bounds a transfer we start (REFER until the final
 	// NOTIFY) and a REFER waiting for the user under TransferAsk. 0: 30 s.
 	TransferTimeout time.Duration
@@ -155,6 +162,9 @@ func (c *Config) Validate() error {
 	if c.Account != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.Account.Registrar)), "sips:") &&
 		c.Transport != "" && !strings.EqualFold(c.Transport, "tls") {
 		return fmt.Errorf("account.registrar: a sips: registrar needs transport tls, not %s", c.Transport)
+	}
+	if err := c.validateMWI(); err != nil { // mwi.go
+		return err
 	}
 	if c.OverloadDelay < 0 {
 		return fmt.Errorf("overload_delay: %s is negative", c.OverloadDelay)
@@ -208,6 +218,8 @@ type Phone struct {
 	cancels map[string]cancelNote // SIP Call-ID → what a received CANCEL said (call.go cancelEnd)
 	closed  bool
 	seq     atomic.Uint64
+
+	mwi mwiState // message waiting (mwi.go)
 
 	reg     *registration
 	regStop context.CancelFunc
@@ -364,6 +376,11 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 	if a := p.cfg.Account; a != nil && a.Registrar != "" {
 		if err := p.Register(p.ctx); err != nil {
+			return err
+		}
+	}
+	if p.cfg.MWI {
+		if err := p.startMWI(); err != nil { // mwi.go
 			return err
 		}
 	}
@@ -524,6 +541,7 @@ func (p *Phone) Shutdown(ctx context.Context) error {
 	// The BYEs of the calls just hung up get a short grace: a silent
 	// peer must not hold the exit (issue 17).
 	p.byes.stop(ctx, byeGrace)
+	p.stopMWI(ctx) // mwi.go: unsubscribe while the transport is open
 	p.stopRegistration(ctx)
 	return p.Close()
 }
