@@ -128,6 +128,8 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
+	case phone.MessageWaiting:
+		out = MessageWaiting{MWI: e.Summary}
 	case phone.RedirectFollowed:
 		s.redirected(e) // endnote.go
 		return
@@ -184,6 +186,10 @@ func (s *Service) Snapshot() Snapshot {
 	if r, ok := s.ph.Registration(); ok {
 		snap.Regs = []RegInfo{r}
 	}
+	if ms, ok := s.ph.MWI(); ok {
+		snap.MWI = &ms
+	}
+	snap.Transport, snap.TLSInsecure = s.ph.Transport(), s.ph.TLSInsecure()
 	s.mu.Lock()
 	snap.Notices = append([]Notice(nil), s.notes...)
 	s.mu.Unlock()

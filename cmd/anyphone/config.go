@@ -591,6 +591,8 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 		RTPTimeout:  s.RTPTimeout.D(),
 		TraceFile:   expandHome(s.TraceFile),
 		HoldDialect: hold,
+		MWI:         s.MWI,
+		Voicemail:   strings.TrimSpace(s.Voicemail),
 	}
 	if pc.Listen == "" {
 		pc.Listen = defaultSIPListen

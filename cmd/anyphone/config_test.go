@@ -104,6 +104,8 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 		{"listen port name", "[sip]\nlisten = \"127.0.0.1:sip\"\n", "sip.listen", "port \"sip\""},
 		{"proxy port", "[account]\naor = \"sip:a@example.org\"\nproxy = \"pbx.example.org:0\"\n", "account.proxy", "from 1 to 65535"},
 		{"tls cert without key", "[sip]\ntransport = \"tls\"\ntls_cert = \"c.pem\"\n", "sip.tls_key", "go together"},
+		{"voicemail", "[sip]\nvoicemail = \"*97\"\n", "sip.voicemail", "not a SIP URI"},
+		{"mwi without target", "[sip]\nmwi = true\n", "sip.mwi", "sip.voicemail"},
 		{"tls ca unreadable", "[sip]\ntransport = \"tls\"\ntls_ca = \"/nonexistent/ca.pem\"\n", "sip.tls_ca", "no such file"},
 		{"tls server name", "[sip]\ntransport = \"tls\"\ntls_server_name = \"sip://pbx\"\n", "sip.tls_server_name", "not a host name"},
 		{"sips registrar over udp", "[sip]\ntransport = \"udp\"\n[account]\naor = \"sip:a@127.0.0.1\"\nregistrar = \"sips:127.0.0.1\"\n", "account.registrar", "transport = \"tls\""},

@@ -29,6 +29,8 @@ type EndpointCmd struct {
 	TLSKey       string        `help:"PEM key of --tls-cert." name:"tls-key" type:"path"`
 	TLSServer    string        `help:"Host name the server certificate must carry (default: the host dialled)." name:"tls-server-name"`
 	TLSInsecure  bool          `help:"Accept any TLS server certificate (a lab only)." name:"tls-insecure-skip-verify"`
+	MWI          bool          `help:"Subscribe to message-summary (RFC 3842) at --mwi-voicemail or the account." name:"mwi"`
+	MWIVoicemail string        `help:"Voicemail URI: where --mwi subscribes (and what the voicemail key calls)." name:"mwi-voicemail"`
 	Name         string        `help:"User part of our Contact and From." default:"endpoint"`
 	Account      string        `help:"Address of record, e.g. sip:alice@127.0.0.1."`
 	Registrar    string        `help:"Registrar URI, e.g. sip:127.0.0.1:5060 (needs --account)."`
@@ -86,6 +88,8 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		HoldMusic:        e.HoldMusic,
 		StrictHold:       e.StrictHold,
 		FollowRedirects:  e.MaxRedirects,
+		MWI:              e.MWI,
+		Voicemail:        e.MWIVoicemail,
 	}
 	var err error
 	if e.Transport == "tls" {

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"os"
 	"strings"
+
+	"github.com/anyphone/anyphone/phone"
 )
 
 // sipsURI reports whether u is a sips: URI (RFC 3261 §19.1: TLS on every
@@ -21,6 +23,9 @@ func (c *Config) validateTLS() error {
 	tr := strings.ToLower(s.Transport)
 	if sipsURI(c.Account.Registrar) && tr != "" && tr != "tls" {
 		return fieldErr("account.registrar", "%s is a sips: URI, which needs [sip] transport = \"tls\" (not %s)", c.Account.Registrar, tr)
+	}
+	if err := c.validateMWI(); err != nil {
+		return err
 	}
 	if strings.ContainsAny(s.TLSServerName, " \t/:@") {
 		return fieldErr("sip.tls_server_name", "%q is not a host name", s.TLSServerName)
@@ -77,4 +82,22 @@ func loadTLS(s SIPConfig) (*tls.Config, error) {
 	// A lab setting: the phone logs a warning and the TUI shows it.
 	tc.InsecureSkipVerify = s.TLSInsecureSkipVerify
 	return tc, nil
+}
+
+// validateMWI checks [sip] mwi and voicemail: the voicemail is a SIP URI;
+// mwi needs it or an account to subscribe at.
+func (c *Config) validateMWI() error {
+	s := c.SIP
+	if v := strings.TrimSpace(s.Voicemail); v != "" {
+		if !strings.HasPrefix(v, "sip:") && !strings.HasPrefix(v, "sips:") || !strings.Contains(v, "@") {
+			return fieldErr("sip.voicemail", "%q is not a SIP URI (sip:user@host)", s.Voicemail)
+		}
+		if pc := (phone.Config{Voicemail: v}); pc.Validate() != nil {
+			return fieldErr("sip.voicemail", "%q is not a SIP URI", s.Voicemail)
+		}
+	}
+	if s.MWI && strings.TrimSpace(s.Voicemail) == "" && c.Account.AOR == "" {
+		return fieldErr("sip.mwi", "needs sip.voicemail or an [account] aor to subscribe at")
+	}
+	return nil
 }
