@@ -96,7 +96,13 @@ func New(opts Options) (*Service, error) {
 
 // Start brings the phone up (listen, register).
 func (s *Service) Start(ctx context.Context) error {
-	return s.ph.Start(ctx)
+	if err := s.ph.Start(ctx); err != nil {
+		return err
+	}
+	if s.ph.TLSInsecure() {
+		s.Notify(NoticeWarn, "TLS server certificates are NOT verified (tls_insecure_skip_verify): anyone on the path can read and change your calls' signalling")
+	}
+	return nil
 }
 
 // Addr is the SIP address we listen on (host:port).
