@@ -147,7 +147,7 @@ func TestKamailioTLS(t *testing.T) {
 	// alice registers at a sips: registrar, by host name (localhost).
 	alice := startEndpoint(t, "--tls-ca", pki.CA, "--transport", "tls", "--name", "alice", "--account", aor("alice"),
 		"--registrar", fmt.Sprintf("sips:localhost:%d", k.Port), "--audio", "tone:440", "--expect-tone", "1000",
-		"--hangup-after", "3s")
+		"--script", "hold@1s,resume@2s", "--hangup-after", "4s")
 	if _, err := alice.WaitEvent(isRegistered, 5*time.Second); err != nil {
 		t.Fatalf("alice never registered at sips:localhost over TLS: %v\n%s", err, k.Output())
 	}
@@ -157,8 +157,16 @@ func TestKamailioTLS(t *testing.T) {
 	if _, err := bob.WaitEvent(isCall("active"), 10*time.Second); err != nil {
 		t.Fatalf("the TLS call through kamailio never became active at bob: %v\n%s", err, k.Output())
 	}
+	// alice (the caller) holds and resumes: her re-INVITEs must follow
+	// kamailio's Record-Route over TLS (bob's Contact has no listener).
+	if _, err := bob.WaitEvent(func(ev Event) bool { return isCall("active")(ev) && strings.Contains(ev.Raw, `"remote_hold":true`) }, 5*time.Second); err != nil {
+		t.Errorf("alice's hold never reached bob through kamailio: %v\n%s", err, k.Output())
+	}
 	if _, err := alice.WaitEvent(isCall("ended"), 10*time.Second); err != nil {
-		t.Fatalf("alice's call did not end after 3 s: %v", err)
+		t.Fatalf("alice's call did not end after 4 s: %v", err)
+	}
+	if n := strings.Count(k.Output(), "REQ INVITE sips:bob@"); n < 2 {
+		t.Errorf("kamailio relayed %d in-dialog re-INVITEs to bob, want hold and resume (2)", n)
 	}
 	if _, err := alice.WaitEvent(toneEvent(1000), 3*time.Second); err != nil {
 		t.Errorf("alice did not hear bob's 1000 Hz over the TLS call: %v", err)

@@ -231,6 +231,7 @@ func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.Client
 // fixRequest edits what we send: diago's 64-bit o= session ids become
 // int64-safe (defect #10) and we advertise what we support.
 func (p *Phone) fixRequest(req *sip.Request) {
+	fixRouteDestination(req) // routeset.go: in-dialog requests follow Record-Route
 	if b := req.Body(); len(b) > 0 {
 		req.SetBody(sdpfence.FixOrigin(b))
 		if req.IsInvite() {
