@@ -34,7 +34,7 @@ func (c *Config) validateTLS() error {
 		return nil // the files are read only for transport tls
 	}
 	if s.TLSCA != "" {
-		if _, err := readCAFile(s.TLSCA); err != nil {
+		if _, err := readCAFile("sip.tls_ca", s.TLSCA); err != nil {
 			return err
 		}
 	}
@@ -46,15 +46,15 @@ func (c *Config) validateTLS() error {
 	return nil
 }
 
-// readCAFile reads a PEM bundle of CA certificates.
-func readCAFile(path string) (*x509.CertPool, error) {
+// readCAFile reads a PEM bundle of CA certificates; errors name key.
+func readCAFile(key, path string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(expandHome(path))
 	if err != nil {
-		return nil, &FieldError{Field: "sip.tls_ca", Err: err}
+		return nil, &FieldError{Field: key, Err: err}
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fieldErr("sip.tls_ca", "%s holds no PEM certificate", path)
+		return nil, fieldErr(key, "%s holds no PEM certificate", path)
 	}
 	return pool, nil
 }
@@ -63,17 +63,21 @@ func readCAFile(path string) (*x509.CertPool, error) {
 // against tls_ca or the system roots and their host name (the host dialled,
 // or tls_server_name), a client certificate only when tls_cert and tls_key
 // are set, TLS 1.2 or newer.
-func loadTLS(s SIPConfig) (*tls.Config, error) {
+func loadTLS(s SIPConfig) (*tls.Config, error) { return loadTLSKeys("sip.", s) }
+
+// loadTLSKeys is loadTLS with errors naming prefix+key ("sip.tls_ca", or
+// the controller file's "tls_ca").
+func loadTLSKeys(prefix string, s SIPConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.TLSServerName}
 	if s.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(expandHome(s.TLSCert), expandHome(s.TLSKey))
 		if err != nil {
-			return nil, &FieldError{Field: "sip.tls_cert", Err: err}
+			return nil, &FieldError{Field: prefix + "tls_cert", Err: err}
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	if s.TLSCA != "" {
-		pool, err := readCAFile(s.TLSCA)
+		pool, err := readCAFile(prefix+"tls_ca", s.TLSCA)
 		if err != nil {
 			return nil, err
 		}

@@ -89,3 +89,32 @@ func TestTLSConfigCAWithoutPEM(t *testing.T) {
 		t.Fatalf("tls_ca without PEM: %v", err)
 	}
 }
+
+// TestControllerTLSConfig: the controller file takes the same TLS keys as
+// [sip]; a sips: registrar implies tls; a bad CA file is named.
+func TestControllerTLSConfig(t *testing.T) {
+	ca := writeCA(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	body := "tls_ca = \"" + ca + "\"\ntls_server_name = \"pbx.example.org\"\n" +
+		"[account]\naor = \"sip:+4989100@pbx.example.org\"\nregistrar = \"sips:127.0.0.1:5061\"\n" +
+		"[[users]]\nid = \"x\"\ntoken = \"t\"\nnumbers = [\"+4989100\"]\n"
+	if err := os.WriteFile(good, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := loadControllerConfig(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Phone.Transport != "tls" || cfg.Phone.TLS == nil || cfg.Phone.TLS.RootCAs == nil || cfg.Phone.TLS.ServerName != "pbx.example.org" || len(cfg.Phone.TLS.Certificates) != 0 {
+		t.Errorf("controller TLS: transport %q, %+v", cfg.Phone.Transport, cfg.Phone.TLS)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("transport = \"tls\"\ntls_ca = \"/nonexistent/ca.pem\"\n[[users]]\nid = \"x\"\ntoken = \"t\"\nnumbers = [\"+4989100\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var fe *FieldError
+	if _, _, err := loadControllerConfig(bad); !errors.As(err, &fe) || fe.Field != "tls_ca" {
+		t.Errorf("controller tls_ca unreadable: %v", err)
+	}
+}
