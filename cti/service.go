@@ -60,6 +60,7 @@ type Service struct {
 	opts  Options
 	mu    sync.Mutex
 	notes []Notice
+	tls   tlsNotices // tlsnotice.go
 	hooks []func(Event)
 
 	policy   policyState       // see policy.go
@@ -134,6 +135,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
+		if text := s.tls.regNotice(e.Reg.AOR, e.Reg.Err); text != "" {
+			defer s.Notify(NoticeError, text) // after the registration event
+		}
 	case phone.MessageWaiting:
 		out = MessageWaiting{MWI: e.Summary}
 	case phone.RedirectFollowed:
