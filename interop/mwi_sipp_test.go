@@ -3,6 +3,7 @@ package interop
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -97,4 +98,30 @@ func filterEvents(evs []Event, pred func(Event) bool) []Event {
 		}
 	}
 	return out
+}
+
+// TestSippMWISubscribeAccount: without a voicemail URI the endpoint
+// subscribes to message-summary at its own address of record, answers the
+// notifier's digest challenge with the account's credentials, shows the
+// NOTIFY (5/1) and unsubscribes on shutdown.
+func TestSippMWISubscribeAccount(t *testing.T) {
+	s := startSipp(t, "testdata/mwi/notifier_auth_uas.xml", "-m", "1")
+	aor := fmt.Sprintf("sip:alice@127.0.0.1:%d", s.Port)
+	ep := startEndpointEnv(t, []string{"INTEROP_ALICE_PW=secret"}, "--name", "alice", "--account", aor,
+		"--password-env", "INTEROP_ALICE_PW", "--mwi")
+	if _, err := ep.WaitEvent(isMWI(true, 5, 1), 5*time.Second); err != nil {
+		t.Fatalf("no mwi 5/1 after the authenticated SUBSCRIBE: %v\n%s", err, s.Output())
+	}
+	if err := ep.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, err := ep.Wait(10 * time.Second); err != nil || code != 0 {
+		t.Errorf("endpoint after SIGTERM: exit %d, %v", code, err)
+	}
+	if code, err := s.Wait(10 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp notifier: exit %d, %v (digest, NOTIFY, unsubscribe)\n%s", code, err, s.Output())
+	}
+	if strings.Contains(ep.proc.Output(), "secret") {
+		t.Error("the password appears in the endpoint's output")
+	}
 }
