@@ -181,6 +181,16 @@ func TestKamailioTLS(t *testing.T) {
 		t.Errorf("kamailio's log shows no INVITE for bob over TLS:\n%s", out)
 	}
 
+	// The registrar relays an unsolicited MWI NOTIFY (sipp over UDP) to
+	// alice over her TLS connection: shown, and a broken one gets 400.
+	s := startSipp(t, "testdata/mwi/notify_uac.xml", fmt.Sprintf("127.0.0.1:%d", k.Port), "-s", "alice", "-m", "1")
+	if code, err := s.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Errorf("MWI NOTIFY through kamailio to alice over TLS: sipp exit %d, %v\n%s", code, err, s.Output())
+	}
+	if _, err := alice.WaitEvent(isMWI(true, 2, 8), 3*time.Second); err != nil {
+		t.Errorf("alice did not show the MWI NOTIFY relayed over TLS: %v", err)
+	}
+
 	for _, tc := range []struct {
 		name string
 		args []string
