@@ -75,12 +75,13 @@ func (h *header) View() string {
 	add(keepName, h.st.Header.Render("anyphone"))
 	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "sip:"), "sips:")
 	switch {
-	case h.insecure:
-		state += ", " + h.st.Warn.Render("TLS UNVERIFIED")
+	case h.insecure: // tls_insecure_skip_verify: a warning, not a detail
+		add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+", ")+h.st.Warn.Render("TLS UNVERIFIED")+h.st.HeaderDim.Render(")"))
 	case h.transport == "tls":
-		state += ", TLS"
+		add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+", TLS)"))
+	default:
+		add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+")"))
 	}
-	add(keepAccount, h.st.HeaderDim.Render(acct+" (")+state+h.st.HeaderDim.Render(")"))
 	if s, mark := mwiLabel(h.mwi); s != "" { // mwi.go
 		st := h.st.HeaderDim
 		if mark {
