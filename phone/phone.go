@@ -338,6 +338,10 @@ func (p *Phone) Start(ctx context.Context) error {
 		BindHost:  host,
 		BindPort:  port,
 		TLSConf:   p.cfg.TLS,
+		// Over TLS, in-dialog requests without a route set go over the
+		// connection the dialog came on (tls.go: a client-only peer has
+		// no listener at its Contact).
+		RewriteContact: p.cfg.Transport == "tls",
 	}
 	// Our own server so that UPDATE, which diago does not register, gets
 	// an answer instead of sipgo's 405 (reinvite.go).

@@ -25,6 +25,12 @@ import (
 //     the registrar, which keeps it open with REGISTER refreshes; the
 //     registrar must send over it (kamailio: fix_nated_register or
 //     RFC 5626 outbound), as every TLS softphone behind NAT requires.
+//     A peer that dials us directly reaches us the same way: our TLS
+//     transport sets diago's RewriteContact, so a dialog without a route
+//     set sends its in-dialog requests (hold, BYE) to the source of the
+//     dialog's INVITE or 2xx, i.e. over the connection it came on
+//     (connection reuse, RFC 5923 in spirit), not to a Contact where
+//     nobody listens.
 //   - Server TLS (a certificate in Config.TLS.Certificates or
 //     GetCertificate): we also listen for TLS on Config.Listen, with that
 //     certificate, and present it as a client certificate when a peer

@@ -149,3 +149,28 @@ func TestSIPSNeedsTLS(t *testing.T) {
 		t.Fatalf("dial sips: over udp: %v, want ErrNeedsTLS", err)
 	}
 }
+
+// TestTLSClientOnlyCalleeRequests: the callee's in-dialog requests (hold,
+// BYE) reach a client-only TLS caller over the caller's connection; its
+// Contact has no listener.
+func TestTLSClientOnlyCalleeRequests(t *testing.T) {
+	cert, pool := selfSigned(t)
+	b := phonetest.NewPhone(t, 1000, &phone.Config{Name: "bob", Transport: "tls", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	a := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice", Transport: "tls", TLS: &tls.Config{RootCAs: pool}})
+	id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := answerOn(t, b)
+	a.Events.WaitState(t, id, phone.CallActive)
+	if err := b.Hold(in.ID); err != nil {
+		t.Fatalf("callee hold over the caller's TLS connection: %v", err)
+	}
+	a.Events.WaitCall(t, 5*time.Second, "remote hold", func(ci phone.CallInfo) bool { return ci.ID == id && ci.RemoteHold })
+	if err := b.Hangup(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if end := a.Events.WaitState(t, id, phone.CallEnded); end.End == nil || end.End.Cause != phone.EndRemoteHangup {
+		t.Errorf("caller's end: %+v, want remote-hangup", end.End)
+	}
+}
