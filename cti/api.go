@@ -28,6 +28,8 @@ type (
 	JournalChanged      = api.JournalChanged
 	Lagged              = api.Lagged
 	MediaTimeout        = api.MediaTimeout
+	MessageSummary      = api.MessageSummary
+	MessageWaiting      = api.MessageWaiting
 	Notice              = api.Notice
 	NoticeLevel         = api.NoticeLevel
 	Party               = api.Party

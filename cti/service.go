@@ -60,6 +60,7 @@ type Service struct {
 	opts  Options
 	mu    sync.Mutex
 	notes []Notice
+	tls   tlsNotices // tlsnotice.go
 	hooks []func(Event)
 
 	policy   policyState       // see policy.go
@@ -96,7 +97,13 @@ func New(opts Options) (*Service, error) {
 
 // Start brings the phone up (listen, register).
 func (s *Service) Start(ctx context.Context) error {
-	return s.ph.Start(ctx)
+	if err := s.ph.Start(ctx); err != nil {
+		return err
+	}
+	if s.ph.TLSInsecure() {
+		s.Notify(NoticeWarn, "TLS server certificates are NOT verified (tls_insecure_skip_verify): anyone on the path can read and change your calls' signalling")
+	}
+	return nil
 }
 
 // Addr is the SIP address we listen on (host:port).
@@ -128,6 +135,11 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
+		if text := s.tls.regNotice(e.Reg.AOR, e.Reg.Err); text != "" {
+			defer s.Notify(NoticeError, text) // after the registration event
+		}
+	case phone.MessageWaiting:
+		out = MessageWaiting{MWI: e.Summary}
 	case phone.RedirectFollowed:
 		s.redirected(e) // endnote.go
 		return
@@ -184,6 +196,10 @@ func (s *Service) Snapshot() Snapshot {
 	if r, ok := s.ph.Registration(); ok {
 		snap.Regs = []RegInfo{r}
 	}
+	if ms, ok := s.ph.MWI(); ok {
+		snap.MWI = &ms
+	}
+	snap.Transport, snap.TLSInsecure = s.ph.Transport(), s.ph.TLSInsecure()
 	s.mu.Lock()
 	snap.Notices = append([]Notice(nil), s.notes...)
 	s.mu.Unlock()

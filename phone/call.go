@@ -210,6 +210,9 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 	if p.dg == nil {
 		return "", fmt.Errorf("dial %s: %w", target, ErrClosed)
 	}
+	if err := p.checkScheme(uri); err != nil { // tls.go
+		return "", fmt.Errorf("dial %s: %w", target, err)
+	}
 	id := p.newCallID()
 	if err := p.authorize(CallRequest{Kind: RequestDial, Call: id, Target: uriString(uri), Owner: o.Owner}); err != nil {
 		return "", fmt.Errorf("dial %s: %w", target, err)
@@ -426,7 +429,7 @@ func (p *Phone) inviteError(c *call, ctx context.Context, err error) EndInfo {
 	case errors.Is(err, sip.ErrTransactionTimeout):
 		return EndInfo{Cause: EndTimeout, Code: 408, Reason: "Request Timeout", Text: err.Error()}
 	}
-	return EndInfo{Cause: EndFailed, Text: err.Error()}
+	return EndInfo{Cause: EndFailed, Text: tlsVerifyError(err).Error()} // tls.go
 }
 
 // onResponse runs on a sipgo goroutine for every response to our INVITE. It
@@ -881,6 +884,9 @@ func transportOf(u sip.Uri, def string) string {
 		if t, ok := u.UriParams.Get("transport"); ok && t != "" {
 			return strings.ToLower(t)
 		}
+	}
+	if u.IsEncrypted() { // RFC 3261 §26.2.2: sips: means TLS (tls.go)
+		return "tls"
 	}
 	return def
 }

@@ -60,6 +60,9 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if p.serveRefer(req, rtx) {
 			return // referrecv.go: we carry out the transfer, NOTIFYs in flight
 		}
+		if p.serveNotify(req, rtx) {
+			return // notify.go: NOTIFY by Event package (message-summary, ...)
+		}
 		if !req.IsInvite() && req.IsAck() && len(req.Body()) > 0 {
 			if clean, _, err := sdpfence.Normalize(req.Body()); err == nil {
 				req.SetBody(clean)
@@ -248,6 +251,7 @@ func (h *requestHook) send(ctx context.Context, req *sip.Request) (sip.ClientTra
 // fixRequest edits what we send: diago's 64-bit o= session ids become
 // int64-safe (defect #10) and we advertise what we support.
 func (p *Phone) fixRequest(req *sip.Request) {
+	fixRouteDestination(req) // routeset.go: in-dialog requests follow Record-Route
 	if b := req.Body(); len(b) > 0 {
 		req.SetBody(sdpfence.FixOrigin(b))
 		if req.IsInvite() {

@@ -59,8 +59,14 @@ type Config struct {
 	Listen string
 	// Transport is udp (default), tcp or tls.
 	Transport string
-	// TLS configures the tls transport (server certificate and, for
-	// outgoing calls, RootCAs for verification).
+	// Transport "" means udp, or tls when the account's registrar is a
+	// sips: URI.
+	//
+	// TLS configures the tls transport (tls.go): RootCAs verify servers
+	// (nil: the system roots), ServerName overrides the host name checked
+	// (empty: the host dialled). Certificates, if any, make the phone also
+	// listen for TLS and serve as its client certificate; without one it
+	// dials TLS only. Nil for transport tls: system roots, TLS 1.2+.
 	TLS *tls.Config
 	// Account, if set, is used for From, auth and registration.
 	Account *Account
@@ -129,6 +135,13 @@ type Config struct {
 	// itself), an incoming INVITE with Replaces (authorize.go). Nil lets
 	// every call go.
 	Authorize AuthorizeFunc
+	// MWI subscribes to message-summary (RFC 3842) at Voicemail, or at the
+	// account's AOR through the registrar (mwi.go). NOTIFYs of that
+	// package are accepted without it too (unsolicited MWI).
+	MWI bool
+	// Voicemail is the voicemail server's URI: where MWI subscribes and
+	// what a front end's voicemail key calls.
+	Voicemail string
 	// TransferTimeout bounds a transfer we start (REFER until the final
 	// NOTIFY) and a REFER waiting for the user under TransferAsk. 0: 30 s.
 	TransferTimeout time.Duration
@@ -150,8 +163,12 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("transport: %q is not udp, tcp or tls", c.Transport)
 	}
-	if strings.EqualFold(c.Transport, "tls") && c.TLS == nil {
-		return errors.New("tls: transport tls needs a certificate")
+	if c.Account != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.Account.Registrar)), "sips:") &&
+		c.Transport != "" && !strings.EqualFold(c.Transport, "tls") {
+		return fmt.Errorf("account.registrar: a sips: registrar needs transport tls, not %s", c.Transport)
+	}
+	if err := c.validateMWI(); err != nil { // mwi.go
+		return err
 	}
 	if c.OverloadDelay < 0 {
 		return fmt.Errorf("overload_delay: %s is negative", c.OverloadDelay)
@@ -211,6 +228,8 @@ type Phone struct {
 	closed  bool
 	seq     atomic.Uint64
 
+	mwi mwiState // message waiting (mwi.go)
+
 	reg     *registration
 	regStop context.CancelFunc
 	regDone chan struct{}
@@ -234,9 +253,12 @@ func New(cfg Config) (*Phone, error) {
 		cfg.Listen = "127.0.0.1:0"
 	}
 	if cfg.Transport == "" {
-		cfg.Transport = "udp"
+		cfg.Transport = impliedTransport(cfg.Account)
 	}
 	cfg.Transport = strings.ToLower(cfg.Transport)
+	if cfg.Transport == "tls" && cfg.TLS == nil {
+		cfg.TLS = defaultTLS()
+	}
 	if cfg.Name == "" {
 		cfg.Name = "anyphone"
 		if cfg.Account != nil {
@@ -325,6 +347,10 @@ func (p *Phone) Start(ctx context.Context) error {
 		BindHost:  host,
 		BindPort:  port,
 		TLSConf:   p.cfg.TLS,
+		// Over TLS, in-dialog requests without a route set go over the
+		// connection the dialog came on (tls.go: a client-only peer has
+		// no listener at its Contact).
+		RewriteContact: p.cfg.Transport == "tls",
 	}
 	// Our own server so that UPDATE, which diago does not register, gets
 	// an answer instead of sipgo's 405 (reinvite.go).
@@ -344,15 +370,30 @@ func (p *Phone) Start(ctx context.Context) error {
 			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
 		}}),
 	)
-	if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
+	if p.cfg.tlsClientOnly() {
+		// TLS without a certificate: no listener (tls.go).
+		p.dg.HandleFunc(p.serveIncoming)
+	} else if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
 		p.cancel()
 		unregisterTracer(p)
 		return fmt.Errorf("listen %s/%s: %w", p.cfg.Transport, p.Addr(), err)
 	}
-	p.waitListening()
-	p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
+	if p.cfg.tlsClientOnly() {
+		p.log.Info("tls client only: no certificate, so no tls listener", "contact", p.Addr())
+	} else {
+		p.waitListening()
+		p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
+	}
+	if p.TLSInsecure() {
+		p.log.Warn("TLS SERVER CERTIFICATES ARE NOT VERIFIED (tls_insecure_skip_verify): anyone on the path can read and change this phone's signalling")
+	}
 	if a := p.cfg.Account; a != nil && a.Registrar != "" {
 		if err := p.Register(p.ctx); err != nil {
+			return err
+		}
+	}
+	if p.cfg.MWI {
+		if err := p.startMWI(); err != nil { // mwi.go
 			return err
 		}
 	}
@@ -524,6 +565,7 @@ func (p *Phone) Shutdown(ctx context.Context) error {
 	// The BYEs of the calls just hung up get a short grace: a silent
 	// peer must not hold the exit (issue 17).
 	p.byes.stop(ctx, byeGrace)
+	p.stopMWI(ctx) // mwi.go: unsubscribe while the transport is open
 	p.stopRegistration(ctx)
 	return p.Close()
 }

@@ -32,6 +32,7 @@ type KeyMap struct {
 	Journal          key.Binding // the journal pane
 	Devices          key.Binding // the AnyDevice devices pane
 	Settings         key.Binding // the settings pane
+	Voicemail        key.Binding // call the voicemail (message waiting)
 	Help             key.Binding
 	Command          key.Binding
 	Quit             key.Binding
@@ -80,6 +81,7 @@ func DefaultKeyMap() KeyMap {
 		Journal:          b("j", "journal", "j"),
 		Devices:          b("D", "devices", "D"),
 		Settings:         b("S", "settings", "S"),
+		Voicemail:        b("v", "voicemail", "v"),
 		Help:             b("?", "help", "?"),
 		Command:          b(":", "command", ":"),
 		Quit:             b("q", "quit", "q", "ctrl+c"),
@@ -110,7 +112,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"toggle": &k.Toggle, "mute": &k.Mute, "dial": &k.Dial, "dtmf": &k.DTMF,
 		"transfer": &k.Transfer, "consult": &k.Consult, "conference": &k.Conference,
 		"complete_transfer": &k.CompleteTransfer, "up": &k.Up, "down": &k.Down,
-		"ladder": &k.Ladder, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings,
+		"ladder": &k.Ladder, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings, "voicemail": &k.Voicemail,
 		"help": &k.Help, "command": &k.Command, "quit": &k.Quit, "submit": &k.Submit,
 		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "pcap": &k.Pcap, "search": &k.Search, "page_up": &k.PageUp,
 		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,

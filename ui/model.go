@@ -32,6 +32,9 @@ type Options struct {
 	Unregistered string
 	// Device names the active audio device in the header.
 	Device string
+	// Voicemail is the URI the voicemail key calls; "" uses the one the
+	// message-waiting state names.
+	Voicemail string
 	// Number is the user's office number, the one people call: the header
 	// shows where it rings ("+4930… on mobile"). "" shows the active
 	// device alone.
@@ -347,6 +350,8 @@ func (m *Model) applySnapshot(s api.Snapshot) {
 	if n := len(s.Notices); n > 0 {
 		m.notice.last = s.Notices[n-1]
 	}
+	m.header.mwi = s.MWI
+	m.header.transport, m.header.insecure = s.Transport, s.TLSInsecure
 }
 
 // layout hands each component its size: header, rule, body, input,
@@ -404,7 +409,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.startTick()
 	case api.CallChanged:
 		return m, tea.Batch(waitEvent(m.sub), m.onCall(msg.Call))
-	case api.RegistrationChanged, api.PolicyChanged:
+	case api.RegistrationChanged, api.PolicyChanged, api.MessageWaiting:
 		m.header.Update(msg)
 		return m, waitEvent(m.sub)
 	case api.JournalChanged:
@@ -661,6 +666,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openDevices()
 	case key.Matches(msg, m.km.Settings):
 		return m.openSettings()
+	case key.Matches(msg, m.km.Voicemail):
+		return m.callVoicemail() // mwi.go
 	case key.Matches(msg, m.km.DTMF):
 		if have && c.State == api.CallActive && !c.LocalHold {
 			return m.dtmf(c.ID, msg.String())

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -71,11 +69,28 @@ type SIPConfig struct {
 	TraceFile string `toml:"trace_file"`
 	// MaxCalls limits concurrent calls; 0 means 64.
 	MaxCalls int `toml:"max_calls"`
-	// TLSCert and TLSKey are PEM files for transport tls (both needed).
+	// TLSCert and TLSKey are a PEM certificate and key for transport tls,
+	// both or neither. Optional: without them the phone dials TLS and
+	// verifies servers but opens no TLS listener; with them it also
+	// listens for TLS and presents the certificate to servers that ask.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
-	// TLSCA is a PEM bundle to verify peers with; default: system roots.
+	// TLSCA is a PEM bundle to verify servers with; default: the system
+	// roots.
 	TLSCA string `toml:"tls_ca"`
+	// TLSServerName is the host name the server certificate must carry;
+	// default: the host dialled (registrar, proxy or the URI's host).
+	TLSServerName string `toml:"tls_server_name"`
+	// TLSInsecureSkipVerify accepts any server certificate. For a lab
+	// only: it is logged as a warning and shown in the TUI header.
+	TLSInsecureSkipVerify bool `toml:"tls_insecure_skip_verify"`
+	// MWI subscribes to message-summary (RFC 3842) at Voicemail, or at the
+	// account's address of record through the registrar, and shows waiting
+	// messages in the header.
+	MWI bool `toml:"mwi"`
+	// Voicemail is the voicemail server's URI ("sip:*97@pbx.example.org"):
+	// where MWI subscribes and what the voicemail key calls.
+	Voicemail string `toml:"voicemail"`
 }
 
 // AccountConfig is the [account] section. Without an aor the phone has no
@@ -341,16 +356,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch strings.ToLower(s.Transport) {
-	case "", "udp", "tcp":
-	case "tls":
-		if s.TLSCert == "" || s.TLSKey == "" {
-			return fieldErr("sip.tls_cert", "transport tls needs tls_cert and tls_key")
-		}
+	case "", "udp", "tcp", "tls":
 	default:
 		return fieldErr("sip.transport", "%q is not udp, tcp or tls", s.Transport)
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return fieldErr("sip.tls_key", "tls_cert and tls_key go together")
+	}
+	if err := c.validateTLS(); err != nil { // tlsconfig.go
+		return err
 	}
 	if strings.ContainsAny(s.Name, " \t@:;<>\"") {
 		return fieldErr("sip.name", "%q is not a SIP user name", s.Name)
@@ -577,11 +591,16 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 		RTPTimeout:  s.RTPTimeout.D(),
 		TraceFile:   expandHome(s.TraceFile),
 		HoldDialect: hold,
+		MWI:         s.MWI,
+		Voicemail:   strings.TrimSpace(s.Voicemail),
 	}
 	if pc.Listen == "" {
 		pc.Listen = defaultSIPListen
 	}
-	if s.TLSCert != "" {
+	if pc.Transport == "" && sipsURI(c.Account.Registrar) {
+		pc.Transport = "tls" // a sips: registrar implies TLS (tlsconfig.go)
+	}
+	if pc.Transport == "tls" {
 		tc, err := loadTLS(s)
 		if err != nil {
 			return phone.Config{}, err
@@ -653,27 +672,6 @@ func checkSecretFile(key, path string) error {
 	return nil
 }
 
-// loadTLS builds the TLS configuration of transport tls.
-func loadTLS(s SIPConfig) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(expandHome(s.TLSCert), expandHome(s.TLSKey))
-	if err != nil {
-		return nil, &FieldError{Field: "sip.tls_cert", Err: err}
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if s.TLSCA != "" {
-		pem, err := os.ReadFile(expandHome(s.TLSCA))
-		if err != nil {
-			return nil, &FieldError{Field: "sip.tls_ca", Err: err}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fieldErr("sip.tls_ca", "%s holds no PEM certificate", s.TLSCA)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
-}
-
 // expandHome replaces a leading "~/" with the home directory.
 func expandHome(p string) string {
 	if rest, ok := strings.CutPrefix(p, "~/"); ok {
@@ -738,7 +736,7 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # SIP address; port 0 picks a free port. Use 0.0.0.0:5060 to be reachable
 # from other hosts.
 # listen = "127.0.0.1:0"
-# udp, tcp or tls (tls needs tls_cert and tls_key).
+# udp, tcp or tls (a sips: registrar implies tls).
 # transport = "udp"
 # User part of our Contact and From (default: the account's user).
 # name = "anyphone"
@@ -750,10 +748,19 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # trace_file = ""
 # Limit of concurrent calls; further INVITEs get 486. 0 means 64.
 # max_calls = 0
-# PEM certificate and key for transport tls, and CAs to verify peers.
+# TLS: server certificates are verified against tls_ca (default: the
+# system roots) and the host dialled (or tls_server_name). A certificate
+# and key are optional: with them the phone also listens for TLS.
+# tls_ca = ""
+# tls_server_name = ""
 # tls_cert = ""
 # tls_key = ""
-# tls_ca = ""
+# Accept any server certificate (a lab only; warned in the log and header).
+# tls_insecure_skip_verify = false
+# Message waiting (RFC 3842): subscribe to message-summary at voicemail, or
+# at the account through the registrar; the header shows new/old messages.
+# mwi = false
+# voicemail = "sip:*97@pbx.example.org"
 
 [account]
 # Without an aor there is no account: dial SIP URIs directly.

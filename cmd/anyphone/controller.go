@@ -41,16 +41,22 @@ type ControllerCmd struct {
 
 // controllerFile is the TOML layout of the controller config.
 type controllerFile struct {
-	Listen       string   `toml:"listen"`
-	Transport    string   `toml:"transport"`
-	API          string   `toml:"api"`
-	Trunk        string   `toml:"trunk"`
-	Domain       string   `toml:"domain"`
-	MaxChannels  int      `toml:"max_channels"`
-	State        string   `toml:"state"`
-	Journal      string   `toml:"journal"`
-	TraceFile    string   `toml:"trace_file"`
-	AllowSources []string `toml:"allow_sources"`
+	Listen    string `toml:"listen"`
+	Transport string `toml:"transport"`
+	// TLS for transport tls (tlsconfig.go): the same keys as [sip].
+	TLSCA                 string   `toml:"tls_ca"`
+	TLSCert               string   `toml:"tls_cert"`
+	TLSKey                string   `toml:"tls_key"`
+	TLSServerName         string   `toml:"tls_server_name"`
+	TLSInsecureSkipVerify bool     `toml:"tls_insecure_skip_verify"`
+	API                   string   `toml:"api"`
+	Trunk                 string   `toml:"trunk"`
+	Domain                string   `toml:"domain"`
+	MaxChannels           int      `toml:"max_channels"`
+	State                 string   `toml:"state"`
+	Journal               string   `toml:"journal"`
+	TraceFile             string   `toml:"trace_file"`
+	AllowSources          []string `toml:"allow_sources"`
 	// InviteSources are where new calls may come from (default: the
 	// trunk's and registrar's addresses).
 	InviteSources []string `toml:"invite_sources"`
@@ -107,6 +113,20 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 	}
 	if cfg.InviteSources, err = parsePrefixes("invite_sources", f.InviteSources); err != nil {
 		return cfg, set, err
+	}
+	if cfg.Phone.Transport == "" && f.Account != nil && sipsURI(f.Account.Registrar) {
+		cfg.Phone.Transport = "tls" // a sips: registrar implies TLS
+	}
+	if strings.EqualFold(cfg.Phone.Transport, "tls") {
+		if (f.TLSCert == "") != (f.TLSKey == "") {
+			return cfg, set, fmt.Errorf("controller config %s: %w", path, fieldErr("tls_key", "tls_cert and tls_key go together"))
+		}
+		tc, err := loadTLSKeys("", SIPConfig{TLSCA: f.TLSCA, TLSCert: f.TLSCert, TLSKey: f.TLSKey,
+			TLSServerName: f.TLSServerName, TLSInsecureSkipVerify: f.TLSInsecureSkipVerify})
+		if err != nil {
+			return cfg, set, fmt.Errorf("controller config %s: %w", path, err)
+		}
+		cfg.Phone.TLS = tc
 	}
 	if a := f.Account; a != nil {
 		acc := &phone.Account{AOR: a.AOR, Registrar: a.Registrar, Proxy: a.Proxy, Username: a.Username}

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/phone"
 )
@@ -167,6 +168,9 @@ type statusView struct {
 		Level string `json:"level"`
 		Text  string `json:"text"`
 	} `json:"notices"`
+	MWI         *api.MessageSummary `json:"mwi"`
+	Transport   string              `json:"transport"`
+	TLSInsecure bool                `json:"tls_insecure"`
 }
 
 func status(ctx context.Context, cl *ctl.Client) (statusView, json.RawMessage, error) {
@@ -606,6 +610,16 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 		}
 	}
 	tw.Flush()
+	if m := st.MWI; m != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, mwiLine(*m))
+	}
+	switch {
+	case st.TLSInsecure:
+		fmt.Fprintln(w, "transport: tls, SERVER CERTIFICATES NOT VERIFIED (tls_insecure_skip_verify)")
+	case st.Transport == "tls":
+		fmt.Fprintln(w, "transport: tls (server certificates verified)")
+	}
 	for _, n := range st.Notices {
 		fmt.Fprintf(w, "%s: %s\n", n.Level, n.Text)
 	}
@@ -745,4 +759,25 @@ func (c *CtlLadderCmd) Run(g *Globals, p *CtlCmd) error {
 		}
 	}
 	return nil
+}
+
+// mwiLine is the message-waiting state in one line: "voicemail: 2 new, 8
+// old (1 urgent), waiting; subscription active".
+func mwiLine(m api.MessageSummary) string {
+	line := fmt.Sprintf("voicemail: %d new, %d old", m.New, m.Old)
+	if u := m.NewUrgent + m.OldUrgent; u > 0 {
+		line += fmt.Sprintf(" (%d urgent)", u)
+	}
+	if m.Waiting {
+		line += ", waiting"
+	} else {
+		line += ", none waiting"
+	}
+	if m.Subscription != "" {
+		line += "; subscription " + m.Subscription
+	}
+	if m.Voicemail != "" {
+		line += "; call " + m.Voicemail
+	}
+	return line
 }

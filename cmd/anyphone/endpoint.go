@@ -23,7 +23,14 @@ import (
 // EndpointCmd is the headless test endpoint.
 type EndpointCmd struct {
 	Listen       string        `help:"SIP listen address." default:"127.0.0.1:0"`
-	Transport    string        `help:"udp or tcp." default:"udp" enum:"udp,tcp"`
+	Transport    string        `help:"udp, tcp or tls." default:"udp" enum:"udp,tcp,tls"`
+	TLSCA        string        `help:"PEM CAs to verify TLS servers with (default: the system roots)." name:"tls-ca" type:"path"`
+	TLSCert      string        `help:"PEM certificate for TLS (optional: with it the endpoint also listens for TLS)." name:"tls-cert" type:"path"`
+	TLSKey       string        `help:"PEM key of --tls-cert." name:"tls-key" type:"path"`
+	TLSServer    string        `help:"Host name the server certificate must carry (default: the host dialled)." name:"tls-server-name"`
+	TLSInsecure  bool          `help:"Accept any TLS server certificate (a lab only)." name:"tls-insecure-skip-verify"`
+	MWI          bool          `help:"Subscribe to message-summary (RFC 3842) at --mwi-voicemail or the account." name:"mwi"`
+	MWIVoicemail string        `help:"Voicemail URI: where --mwi subscribes (and what the voicemail key calls)." name:"mwi-voicemail"`
 	Name         string        `help:"User part of our Contact and From." default:"endpoint"`
 	Account      string        `help:"Address of record, e.g. sip:alice@127.0.0.1."`
 	Registrar    string        `help:"Registrar URI, e.g. sip:127.0.0.1:5060 (needs --account)."`
@@ -83,8 +90,19 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		HoldMusic:          e.HoldMusic,
 		StrictHold:         e.StrictHold,
 		FollowRedirects:    e.MaxRedirects,
+		MWI:                e.MWI,
+		Voicemail:          e.MWIVoicemail,
 	}
 	var err error
+	if e.Transport == "tls" {
+		if (e.TLSCert == "") != (e.TLSKey == "") {
+			return pc, errors.New("tls-key: --tls-cert and --tls-key go together")
+		}
+		if pc.TLS, err = loadTLS(SIPConfig{TLSCA: e.TLSCA, TLSCert: e.TLSCert, TLSKey: e.TLSKey,
+			TLSServerName: e.TLSServer, TLSInsecureSkipVerify: e.TLSInsecure}); err != nil {
+			return pc, err
+		}
+	}
 	if pc.HoldDialect, err = phone.ParseHoldDialect(e.HoldDialect); err != nil {
 		return pc, err
 	}

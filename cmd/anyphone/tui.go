@@ -649,6 +649,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
 		NoBell:    c.NoBell,
 		AltScreen: true, Mouse: !c.NoMouse,
+		Voicemail: pc.Voicemail,
 	})
 	p := tea.NewProgram(m, tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {

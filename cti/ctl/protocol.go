@@ -157,6 +157,7 @@ const (
 	EventDTMF         = "dtmf"
 	EventMediaTimeout = "media_timeout"
 	EventRegistration = "registration"
+	EventMWI          = "mwi"
 	EventNotice       = "notice"
 	EventLagged       = "lagged"
 
@@ -200,6 +201,10 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 		return EncodeEvent(EventRegistration, t, struct {
 			Reg api.RegInfo `json:"registration"`
 		}{e.Reg})
+	case api.MessageWaiting:
+		return EncodeEvent(EventMWI, t, struct {
+			MWI api.MessageSummary `json:"mwi"`
+		}{e.MWI})
 	case api.Notice:
 		return EncodeEvent(EventNotice, t, wireNotice{e.Level, e.Text})
 	case api.Lagged:

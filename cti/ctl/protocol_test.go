@@ -47,6 +47,7 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.JournalChanged{Entry: journal.Entry{ID: 7, User: "me", Key: "k", Started: at}, UnreadMissed: 2},
 		cti.CallbackPlaced{To: "sip:bob@127.0.0.1:5070", Device: "mobile", Session: "s1"},
 		cti.DevicesChanged{Active: []string{"mobile"}, Devices: []cti.DeviceInfo{{Name: "desk", Target: "sip:me@127.0.0.1", Local: true}, {Name: "mobile", Target: "+4917012345"}}},
+		cti.MessageWaiting{MWI: cti.MessageSummary{Waiting: true, Account: "sip:me@127.0.0.1", New: 2, Old: 8, NewUrgent: 1, Voicemail: "sip:*97@127.0.0.1", Subscription: "active", Updated: at}},
 	}
 	var out bytes.Buffer
 	for i, ev := range events {

@@ -120,6 +120,13 @@ func decodeEvent(ev Event) (api.Event, bool) {
 		if ev.Decode(&v) == nil {
 			return api.CallChanged{Call: v.Call}, true
 		}
+	case EventMWI:
+		var v struct {
+			MWI api.MessageSummary `json:"mwi"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.MessageWaiting{MWI: v.MWI}, true
+		}
 	case EventNotice:
 		var v wireNotice
 		if ev.Decode(&v) == nil {
@@ -264,14 +271,17 @@ func (r *Remote) Snapshot() api.Snapshot {
 		return api.Snapshot{Notices: []api.Notice{{Level: api.NoticeError, Text: "status: " + err.Error()}}}
 	}
 	var w struct {
-		Calls   []api.CallInfo `json:"calls"`
-		Regs    []api.RegInfo  `json:"registrations"`
-		Notices []wireNotice   `json:"notices"`
+		Calls       []api.CallInfo      `json:"calls"`
+		Regs        []api.RegInfo       `json:"registrations"`
+		Notices     []wireNotice        `json:"notices"`
+		MWI         *api.MessageSummary `json:"mwi"`
+		Transport   string              `json:"transport"`
+		TLSInsecure bool                `json:"tls_insecure"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return api.Snapshot{Notices: []api.Notice{{Level: api.NoticeError, Text: "status: " + err.Error()}}}
 	}
-	snap := api.Snapshot{Calls: w.Calls, Regs: w.Regs}
+	snap := api.Snapshot{Calls: w.Calls, Regs: w.Regs, MWI: w.MWI, Transport: w.Transport, TLSInsecure: w.TLSInsecure}
 	for _, n := range w.Notices {
 		snap.Notices = append(snap.Notices, api.Notice{Level: n.Level, Text: n.Text})
 	}
