@@ -3,6 +3,7 @@ package phone
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -88,11 +89,20 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		return false
 	}
 	// Require was checked by sipguard.ValidateRequest before we got here.
+	initial := req.To() == nil || !req.To().Params.Has("tag")
 	if !p.sessionTimer(req, tx) {
-		return false // update.go: RFC 4028 Session-Expires below Min-SE
+		// update.go: RFC 4028 Session-Expires below Min-SE (422) or no
+		// number (400); an initial INVITE so refused is reported.
+		if code := int(tx.status.Load()); initial && code >= 400 {
+			why := "Session-Expires is no number"
+			if code == 422 {
+				why = fmt.Sprintf("Session-Expires below our Min-SE %d s (the caller may retry with it)", minSE)
+			}
+			p.refusedInvite(req, code, tx.reason, RuleSessionInterval, why)
+		}
+		return false
 	}
 	body := req.Body()
-	initial := req.To() == nil || !req.To().Params.Has("tag")
 	// refuse answers an initial INVITE and reports it as an ended call
 	// (refused.go); a re-INVITE refused leaves its call as it was.
 	refuse := func(code int, reason, rule, why string, hdrs ...sip.Header) bool {
@@ -182,6 +192,8 @@ type responseHook struct {
 	req       *sip.Request
 	fix       func(*sip.Response)
 	responded atomic.Bool
+	status    atomic.Int32 // the final status sent, 0 before
+	reason    string       // its reason phrase; read after Respond returned, on the same goroutine
 }
 
 func (t *responseHook) Respond(r *sip.Response) error {
@@ -196,6 +208,9 @@ func (t *responseHook) Respond(r *sip.Response) error {
 	}
 	if r.StatusCode >= 200 {
 		t.responded.Store(true)
+		if t.status.CompareAndSwap(0, int32(r.StatusCode)) {
+			t.reason = r.Reason
+		}
 	}
 	return t.ServerTransaction.Respond(r)
 }
