@@ -54,6 +54,16 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if req.IsInvite() && !p.checkInvite(req, rtx) {
 			return
 		}
+		if req.IsInvite() {
+			// RFC 3261 §17.2.1: 100 Trying at once, through the hook, so
+			// the ladder times it when it is sent. sipgo's own (its
+			// transaction sends one after 200 ms without a response,
+			// past our hook, and the trace timed it after the write) no
+			// longer fires when a gate or a re-INVITE waiting for its
+			// turn takes longer; diago's later Trying is a repeat the
+			// hook drops.
+			_ = rtx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+		}
 		if !p.screenRefer(req, rtx) {
 			return // authorize.go: the gate refused the REFER's target
 		}
@@ -192,11 +202,15 @@ type responseHook struct {
 	req       *sip.Request
 	fix       func(*sip.Response)
 	responded atomic.Bool
+	tried     atomic.Bool  // a 100 Trying went out
 	status    atomic.Int32 // the final status sent, 0 before
 	reason    string       // its reason phrase; read after Respond returned, on the same goroutine
 }
 
 func (t *responseHook) Respond(r *sip.Response) error {
+	if r.StatusCode == 100 && t.tried.Swap(true) {
+		return nil // one 100 Trying per transaction (middleware sent it)
+	}
 	if t.fix != nil {
 		t.fix(r)
 	}
