@@ -29,7 +29,8 @@ var tracers = struct {
 type tracerFunc struct{}
 
 func (tracerFunc) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
-	if strings.EqualFold(transport, "udp") {
+	if !strings.EqualFold(transport, "tcp") && !strings.EqualFold(transport, "tls") {
+		// UDP: one datagram; WebSocket: one frame, one message (RFC 7118 §5.1).
 		dispatchTrace(false, transport, laddr, raddr, msg)
 		return
 	}
