@@ -93,3 +93,26 @@ func TestDialogListWithoutCall(t *testing.T) {
 		t.Fatalf("l without a call: mode %v\n%s", m.mode, v)
 	}
 }
+
+// TestDialogListRefreshes: the open list is read again every second (a
+// keepalive OPTIONS or a registration refresh adds messages, no event says
+// so).
+func TestDialogListRefreshes(t *testing.T) {
+	f := newFake()
+	f.dlgs = []cti.Dialog{{SIPCallID: "opt-1", Method: "OPTIONS", Peer: "127.0.0.1:5060", Messages: 2, Last: base}}
+	m := newTestModel(t, f, 100, 30)
+	press(m, "L")
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "2 messages") {
+		t.Fatalf("list:\n%s", v)
+	}
+	f.mu.Lock()
+	f.dlgs = []cti.Dialog{{SIPCallID: "opt-1", Method: "OPTIONS", Peer: "127.0.0.1:5060", Messages: 4, Last: base.Add(30 * time.Second)}}
+	f.mu.Unlock()
+	_, cmd := m.Update(tickMsg(base.Add(31 * time.Second)))
+	for _, msg := range run(cmd) {
+		m.Update(msg)
+	}
+	if v := ansi.Strip(m.View().Content); !strings.Contains(v, "4 messages") {
+		t.Errorf("list after a tick:\n%s", v)
+	}
+}

@@ -79,7 +79,9 @@ func (f *fakeCtl) Ladder(id cti.CallID) []cti.SIPMessage {
 
 func (f *fakeCtl) Dialogs() []cti.Dialog {
 	_ = f.rec("dialogs")
-	return f.dlgs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.dlgs)
 }
 
 func (f *fakeCtl) Transfer(_ context.Context, id cti.CallID, to string) error {

@@ -337,7 +337,7 @@ func (m *Model) Init() tea.Cmd {
 }
 
 func (m *Model) startTick() tea.Cmd {
-	if m.ticking || len(m.calls.calls) == 0 {
+	if m.ticking || len(m.calls.calls) == 0 && !m.sipView() {
 		return nil
 	}
 	m.ticking = true
@@ -393,11 +393,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.now = time.Time(msg)
 		m.header.now = m.now
-		if len(m.calls.calls) == 0 {
+		if len(m.calls.calls) == 0 && !m.sipView() {
 			m.ticking = false
 			return m, nil
 		}
 		m.ticking = true
+		switch m.mode {
+		case modeDialogs: // a keepalive or a refresh adds messages
+			return m, tea.Batch(tickCmd(), dialogsCmd(m.ctl))
+		case modeLadder:
+			return m, tea.Batch(tickCmd(), ladderCmd(m.ctl, m.ladder.id))
+		}
 		return m, tickCmd()
 	case feedClosedMsg:
 		m.notice.set(api.NoticeWarn, "the phone stopped")
@@ -668,7 +674,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 			r, _ := m.dialogs.selected()
 			m.ladder.open(r.id, r.peer)
 			m.mode, m.fromList = modeLadder, true
-			return ladderCmd(m.ctl, r.id)
+			return tea.Batch(ladderCmd(m.ctl, r.id), m.startTick())
 		}
 		return nil
 	case modeJournal:
@@ -914,9 +920,14 @@ type bindings []key.Binding
 func (b bindings) ShortHelp() []key.Binding  { return b }
 func (b bindings) FullHelp() [][]key.Binding { return [][]key.Binding{b} }
 
-// openDialogs shows the SIP dialog list, fetching the dialogs no call owns.
+// openDialogs shows the SIP dialog list, fetching the dialogs no call owns
+// (again every second while it is open).
 func (m *Model) openDialogs() tea.Cmd {
 	m.mode = modeDialogs
 	m.dialogs.set(m.seen, m.others)
-	return dialogsCmd(m.ctl)
+	return tea.Batch(dialogsCmd(m.ctl), m.startTick())
 }
+
+// sipView reports whether the dialog list or a ladder is open: they are
+// read again every second.
+func (m *Model) sipView() bool { return m.mode == modeDialogs || m.mode == modeLadder }
