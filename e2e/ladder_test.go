@@ -87,5 +87,20 @@ func ladderOfFailedCall(t *testing.T, transport string) {
 		}
 	}
 	t.Logf("%s: the ladder has %d messages, tshark read %d SIP messages over %s", id, len(lines), len(got), transport)
+
+	// The SIP dialog list (sngrep's call list) has the ended call; enter
+	// opens its ladder with the INVITE first, esc comes back to the list.
+	tm.keys(false, "L")
+	tm.waitFor("the dialog list with the refused call", func(s string) bool {
+		return strings.Contains(s, "SIP dialogs") && strings.Contains(s, string(id)+" ended 486 Busy Here")
+	})
+	tm.keys(false, "Enter")
+	tm.waitFor("the refused call's ladder from the list", func(s string) bool {
+		return strings.Contains(s, "SIP ladder") && strings.Contains(s, "── INVITE ─") && strings.Contains(s, "486 Busy Here")
+	})
+	tm.keys(false, "Escape")
+	tm.waitFor("back in the list", contains("SIP dialogs"))
+	tm.keys(false, "Escape")
+	tm.waitFor("back in the calls", func(s string) bool { return !strings.Contains(s, "SIP dialogs") })
 	tm.quit()
 }
