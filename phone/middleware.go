@@ -56,7 +56,8 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		if req.IsInvite() {
 			// RFC 3261 §17.2.1: 100 Trying at once, through the hook, so
-			// the ladder times it when it is sent. sipgo's own (its
+			// the ladder times it when it is sent (LIBRARIES §3 #30).
+			// sipgo's own (its
 			// transaction sends one after 200 ms without a response,
 			// past our hook, and the trace timed it after the write) no
 			// longer fires when a gate or a re-INVITE waiting for its
