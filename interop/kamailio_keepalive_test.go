@@ -39,6 +39,11 @@ func TestKamailioKeepaliveNoticesLostRegistrar(t *testing.T) {
 	}
 	noticed := time.Since(stopped)
 	t.Logf("registrar stopped; noticed after %s: %s", noticed.Round(10*time.Millisecond), ev.Registration.Err)
+	if _, err := ep.WaitEvent(func(ev Event) bool {
+		return ev.Event == "notice" && strings.Contains(ev.Raw, "unreachable")
+	}, 2*time.Second); err != nil {
+		t.Errorf("no notice that the registrar is unreachable: %v", err)
+	}
 
 	k2 := startKamailioOn(t, k.Port, true)
 	restarted := time.Now()
@@ -51,6 +56,11 @@ func TestKamailioKeepaliveNoticesLostRegistrar(t *testing.T) {
 	t.Logf("registered again %s after the restart", time.Since(restarted).Round(10*time.Millisecond))
 	if _, err := ep.WaitEvents(isRegistered, 2, 5*time.Second); err != nil {
 		t.Errorf("no registered event after the restart: %v", err)
+	}
+	if _, err := ep.WaitEvent(func(ev Event) bool {
+		return ev.Event == "notice" && strings.Contains(ev.Raw, "registered again")
+	}, 2*time.Second); err != nil {
+		t.Errorf("no notice that the phone registered again: %v", err)
 	}
 }
 
