@@ -3,6 +3,7 @@ package phone_test
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/anyphone/anyphone/phone"
 	"github.com/anyphone/anyphone/phone/phonetest"
@@ -42,7 +43,7 @@ func TestAllowSources(t *testing.T) {
 			_ = ev
 			// Reported as a refused call (issue 13: the ACL's 403 left no
 			// notice or journal row), never as one that rang.
-			ref := b.Events.WaitFor(t, 0, "CallRefused", func(ev phone.Event) bool {
+			ref := b.Events.WaitFor(t, 5*time.Second, "CallRefused", func(ev phone.Event) bool {
 				r, ok := ev.(phone.CallRefused)
 				return ok && r.Call.Rule == phone.RuleSourceACL
 			}).(phone.CallRefused)

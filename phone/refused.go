@@ -108,6 +108,11 @@ func (p *Phone) refusedInvite(req *sip.Request, code int, reason, rule, why stri
 		ci.Local = partyOf(to.DisplayName, to.Address)
 	}
 	p.log.Info("initial INVITE refused", "call_id", ci.ID, "sip_call_id", ci.SIPCallID, "code", code, "rule", rule)
+	if p.ladders != nil && !p.cfg.NoTrace {
+		// Its ladder (the INVITE and our answer) is read by the call's
+		// id like any call's: ctl ladder cN, the TUI's dialog list.
+		p.ladders.link(ci.ID, ci.SIPCallID)
+	}
 	l := &p.refusals
 	l.mu.Lock()
 	if l.rules == nil {

@@ -1,6 +1,8 @@
 package phone_test
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +102,21 @@ func TestRefusedSiblingsReported(t *testing.T) {
 			p.Events.WaitCall(t, 5*time.Second, "the refused call, ended", func(ci phone.CallInfo) bool {
 				return ci.ID == ev.Call.ID && ci.State == phone.CallEnded
 			})
+			// Its ladder is read by the call's id, the INVITE first.
+			var sum []string
+			for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				sum = sum[:0]
+				for _, m := range p.Ladder(ev.Call.ID) {
+					sum = append(sum, m.Summary)
+				}
+				if len(sum) >= 2 || time.Now().After(deadline) {
+					break
+				}
+			}
+			answered := slices.ContainsFunc(sum, func(s string) bool { return strings.HasPrefix(s, strconv.Itoa(tc.code)+" ") })
+			if len(sum) < 2 || sum[0] != "INVITE" || !answered {
+				t.Errorf("%s: ladder of %s = %v, want the INVITE and the %d", tc.name, ev.Call.ID, sum, tc.code)
+			}
 			t.Logf("%s: refused %d %s (%s): %s", tc.name, ev.Call.End.Code, ev.Call.End.Reason, ev.Call.Rule, ev.Why)
 		})
 	}
