@@ -102,6 +102,9 @@ func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
 		Summary: firstLineSummary(msg), CSeq: headerValue(msg, "CSeq", ""),
 		Protocol: strings.ToLower(transport),
 	}
+	if m.Protocol == "tcp" && owner.cfg.Transport == "tls" {
+		m.Protocol = "tls" // sipgo's TLS connection is its TCPConnection: it traces "TCP"
+	}
 	if sent && owner.ladders != nil {
 		// ordered by when it was handed to the transport (ladders.go)
 		if t, ok := owner.ladders.sentAt(callID, m.CSeq, m.Summary); ok {
