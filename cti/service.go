@@ -68,6 +68,7 @@ type Service struct {
 	route    AnyDeviceRoute    // dial routing, see anydevice.go; guarded by mu
 	devices  deviceTracker     // calls carried by other devices (devicecalls.go)
 	contacts map[string]string // name → URI for Dial (SetContacts); guarded by mu
+	regs     regNotices        // registrar unreachable and back (regnotice.go)
 }
 
 // New builds a Service around a new phone. Call Start.
@@ -135,6 +136,7 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
+		s.regNotice(e.Reg) // regnotice.go
 		if text := s.tls.regNotice(e.Reg.AOR, e.Reg.Err); text != "" {
 			defer s.Notify(NoticeError, text) // after the registration event
 		}

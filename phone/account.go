@@ -66,6 +66,7 @@ func (p *Phone) Register(ctx context.Context) error {
 		// an admin's ul.rm) at the next refresh or :register.
 		CheckBinding: true,
 		OnLost:       func(ri RegInfo) { p.emit(BindingLost{Reg: ri}) },
+		Keepalive:    keepaliveOf(a.Keepalive),
 		Logger:       p.log,
 	})
 	rctx, stop := context.WithCancel(p.ctx)
@@ -117,4 +118,15 @@ func (p *Phone) Registration() (RegInfo, bool) {
 		return RegInfo{}, false
 	}
 	return r.Info(), true
+}
+
+// keepaliveOf is Account.Keepalive as regConfig takes it (0: off).
+func keepaliveOf(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultKeepalive
+	case d < 0:
+		return 0
+	}
+	return d
 }

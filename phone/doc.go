@@ -49,7 +49,9 @@
 //     ACL, logger and Shed count).
 //   - register.go replaces diago's Register, which panics on a silent
 //     registrar (#11), ignores a Contact ;expires= grant, stops on one 503
-//     and unregisters every binding with "Contact: *" (#12).
+//     and unregisters every binding with "Contact: *" (#12); regcheck.go
+//     notices a binding the registrar lost and regkeepalive.go a registrar
+//     that stopped answering (OPTIONS while registered).
 //   - media.go stops our RTP while the peer's SDP forbids sending (#4) and
 //     raises MediaTimeout when RTP stops (#19); relay.go hands RTP payloads
 //     to anydevice's relay as they are, in place of diago's Bridge (#16);
@@ -67,7 +69,10 @@
 //     transfer.go waits at most a second for the answer to a REFER.
 //   - trace.go installs sipgo's process-wide tracer (SIPDebugTracer, in
 //     place of SIPDebug on stderr, #23) and routes each message to the phone
-//     and call it belongs to, for the ladder and the trace file.
+//     and call it belongs to, for the ladder and the trace file; it frames
+//     the per-Read trace of TCP and TLS into messages (#24). The
+//     middleware's immediate 100 Trying keeps sipgo's own, unstamped one
+//     from firing (#30).
 //
 // # Events
 //

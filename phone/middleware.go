@@ -54,6 +54,17 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if req.IsInvite() && !p.checkInvite(req, rtx) {
 			return
 		}
+		if req.IsInvite() {
+			// RFC 3261 §17.2.1: 100 Trying at once, through the hook, so
+			// the ladder times it when it is sent (LIBRARIES §3 #30).
+			// sipgo's own (its
+			// transaction sends one after 200 ms without a response,
+			// past our hook, and the trace timed it after the write) no
+			// longer fires when a gate or a re-INVITE waiting for its
+			// turn takes longer; diago's later Trying is a repeat the
+			// hook drops.
+			_ = rtx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+		}
 		if !p.screenRefer(req, rtx) {
 			return // authorize.go: the gate refused the REFER's target
 		}
@@ -92,11 +103,20 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		return false
 	}
 	// Require was checked by sipguard.ValidateRequest before we got here.
+	initial := req.To() == nil || !req.To().Params.Has("tag")
 	if !p.sessionTimer(req, tx) {
-		return false // update.go: RFC 4028 Session-Expires below Min-SE
+		// update.go: RFC 4028 Session-Expires below Min-SE (422) or no
+		// number (400); an initial INVITE so refused is reported.
+		if code := int(tx.status.Load()); initial && code >= 400 {
+			why := "Session-Expires is no number"
+			if code == 422 {
+				why = fmt.Sprintf("Session-Expires below our Min-SE %d s (the caller may retry with it)", minSE)
+			}
+			p.refusedInvite(req, code, tx.reason, RuleSessionInterval, why)
+		}
+		return false
 	}
 	body := req.Body()
-	initial := req.To() == nil || !req.To().Params.Has("tag")
 	// refuse answers an initial INVITE and reports it as an ended call
 	// (refused.go); a re-INVITE refused leaves its call as it was.
 	refuse := func(code int, reason, rule, why string, hdrs ...sip.Header) bool {
@@ -186,9 +206,15 @@ type responseHook struct {
 	req       *sip.Request
 	fix       func(*sip.Response)
 	responded atomic.Bool
+	tried     atomic.Bool  // a 100 Trying went out
+	status    atomic.Int32 // the final status sent, 0 before
+	reason    string       // its reason phrase; read after Respond returned, on the same goroutine
 }
 
 func (t *responseHook) Respond(r *sip.Response) error {
+	if r.StatusCode == 100 && t.tried.Swap(true) {
+		return nil // one 100 Trying per transaction (middleware sent it)
+	}
 	if t.fix != nil {
 		t.fix(r)
 	}
@@ -200,6 +226,9 @@ func (t *responseHook) Respond(r *sip.Response) error {
 	}
 	if r.StatusCode >= 200 {
 		t.responded.Store(true)
+		if t.status.CompareAndSwap(0, int32(r.StatusCode)) {
+			t.reason = r.Reason
+		}
 	}
 	return t.ServerTransaction.Respond(r)
 }

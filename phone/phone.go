@@ -42,6 +42,10 @@ type Account struct {
 	Password Secret
 	// Expiry requested for the binding; 0 means 600 s.
 	Expiry time.Duration
+	// Keepalive is how often a registered phone sends OPTIONS to its
+	// registrar (or Proxy) to notice one that went away (regkeepalive.go);
+	// 0 means DefaultKeepalive, negative turns it off.
+	Keepalive time.Duration
 }
 
 // MediaFunc gives a call its audio: what we send and where what we receive

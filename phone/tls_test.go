@@ -69,6 +69,12 @@ func TestTLSCallVerifiesCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.Events.WaitState(t, in.ID, phone.CallEnded)
+		// The ladder says the messages went over TLS (sipgo traces "TCP").
+		for i, m := range a.Ladder(id) {
+			if m.Protocol != "tls" {
+				t.Errorf("ladder message %d (%s) over %q, want tls", i, m.Summary, m.Protocol)
+			}
+		}
 	})
 	t.Run("untrusted certificate is refused", func(t *testing.T) {
 		other, _ := selfSigned(t)

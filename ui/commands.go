@@ -13,7 +13,7 @@ import (
 
 // commandNames are the command line's verbs (completed after ":").
 var commandNames = []string{
-	"accept-transfer", "answer", "complete", "conference", "consult", "dial", "dtmf",
+	"accept-transfer", "answer", "complete", "conference", "consult", "dial", "dialogs", "dtmf",
 	"hangup", "hangup-all", "help", "hold", "ladder", "mute", "quit", "refuse-transfer",
 	"register", "reject", "resume", "transfer", "unmute", "unregister",
 }
@@ -94,6 +94,8 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return nil
 		}
 		return m.dtmf(c.ID, arg)
+	case "dialogs":
+		return m.openDialogs()
 	case "ladder":
 		if arg != "" {
 			// a call by its id: an ended one's ladder is kept

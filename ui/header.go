@@ -71,6 +71,11 @@ func (h *header) View() string {
 		if h.reg.Code != 0 && h.reg.State != api.RegRegistered {
 			state += fmt.Sprintf(" %d", h.reg.Code)
 		}
+		if h.reg.Code == 0 && h.reg.State == api.RegRetrying {
+			// No answer at all: a REGISTER or keepalive OPTIONS timed out
+			// or the transport failed (phone/regkeepalive.go).
+			state += ": registrar unreachable"
+		}
 	}
 	add(keepName, h.st.Header.Render("anyphone"))
 	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "sip:"), "sips:")

@@ -29,6 +29,7 @@ type KeyMap struct {
 	Up               key.Binding
 	Down             key.Binding
 	Ladder           key.Binding
+	Dialogs          key.Binding // the SIP dialog list (sngrep's call list)
 	Journal          key.Binding // the journal pane
 	Devices          key.Binding // the AnyDevice devices pane
 	Settings         key.Binding // the settings pane
@@ -78,6 +79,7 @@ func DefaultKeyMap() KeyMap {
 		Up:               b("↑", "up", "up"),
 		Down:             b("↓", "down", "down"),
 		Ladder:           b("l", "SIP ladder", "l"),
+		Dialogs:          b("L", "SIP dialogs", "L"),
 		Journal:          b("j", "journal", "j"),
 		Devices:          b("D", "devices", "D"),
 		Settings:         b("S", "settings", "S"),
@@ -112,7 +114,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"toggle": &k.Toggle, "mute": &k.Mute, "dial": &k.Dial, "dtmf": &k.DTMF,
 		"transfer": &k.Transfer, "consult": &k.Consult, "conference": &k.Conference,
 		"complete_transfer": &k.CompleteTransfer, "up": &k.Up, "down": &k.Down,
-		"ladder": &k.Ladder, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings, "voicemail": &k.Voicemail,
+		"ladder": &k.Ladder, "dialogs": &k.Dialogs, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings, "voicemail": &k.Voicemail,
 		"help": &k.Help, "command": &k.Command, "quit": &k.Quit, "submit": &k.Submit,
 		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "pcap": &k.Pcap, "search": &k.Search, "page_up": &k.PageUp,
 		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,
@@ -159,7 +161,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Dial, k.DTMF, k.Answer, k.Reject, k.Hangup},
 		{k.Hold, k.Toggle, k.Mute, k.Transfer, k.Consult, k.CompleteTransfer, k.Conference},
-		{k.Up, k.Down, k.Ladder, k.Journal, k.Devices, k.Settings, k.Command, k.Help, k.Quit},
+		{k.Up, k.Down, k.Ladder, k.Dialogs, k.Journal, k.Devices, k.Settings, k.Command, k.Help, k.Quit},
 		{k.Submit, k.Cancel, k.Complete, k.PageUp, k.PageDown},
 	}
 }

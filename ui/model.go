@@ -90,6 +90,7 @@ const (
 	modeJournal
 	modeDevices
 	modeSettings
+	modeDialogs
 )
 
 // Model is the root model: it routes messages to the components and owns
@@ -119,6 +120,12 @@ type Model struct {
 	notice noticeLine
 	help   help.Model
 	ladder ladderView
+	// dialogs is the SIP dialog list; seen the calls it lists, others the
+	// dialogs no call owns; fromList: the open ladder was picked there.
+	dialogs  dialogList
+	seen     []seenCall
+	others   []api.Dialog
+	fromList bool
 
 	journal  journalPane
 	devices  devicesPane
@@ -169,6 +176,7 @@ func New(ctl Controller, o Options) *Model {
 	m.help = help.New()
 	m.help.Styles = m.st.Help
 	m.ladder = ladderView{st: m.st, km: km}
+	m.dialogs = dialogList{st: m.st, km: km, loc: o.Location}
 	m.journal = journalPane{st: m.st, km: km, loc: o.Location}
 	m.devices = devicesPane{st: m.st, km: km}
 	_, canHoldWith := ctl.(HoldWither)
@@ -332,7 +340,7 @@ func (m *Model) Init() tea.Cmd {
 }
 
 func (m *Model) startTick() tea.Cmd {
-	if m.ticking || len(m.calls.calls) == 0 {
+	if m.ticking || len(m.calls.calls) == 0 && !m.sipView() {
 		return nil
 	}
 	m.ticking = true
@@ -341,6 +349,9 @@ func (m *Model) startTick() tea.Cmd {
 
 func (m *Model) applySnapshot(s api.Snapshot) {
 	m.calls.reset(s.Calls)
+	for _, c := range s.Calls {
+		m.seen = noteCall(m.seen, c, m.opts.Now())
+	}
 	m.header.calls = len(m.calls.calls)
 	m.devices.setCalls(m.calls.calls)
 	if len(s.Regs) > 0 {
@@ -361,6 +372,7 @@ func (m *Model) layout() {
 	m.header.SetSize(m.w, 1)
 	m.calls.SetSize(m.w, body)
 	m.ladder.SetSize(m.w, body)
+	m.dialogs.SetSize(m.w, body)
 	m.journal.SetSize(m.w, body)
 	m.devices.SetSize(m.w, body)
 	m.settings.SetSize(m.w, body)
@@ -386,11 +398,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.now = time.Time(msg)
 		m.header.now = m.now
-		if len(m.calls.calls) == 0 {
+		if len(m.calls.calls) == 0 && !m.sipView() {
 			m.ticking = false
 			return m, nil
 		}
 		m.ticking = true
+		switch m.mode {
+		case modeDialogs: // a keepalive or a refresh adds messages
+			return m, tea.Batch(tickCmd(), dialogsCmd(m.ctl))
+		case modeLadder:
+			return m, tea.Batch(tickCmd(), ladderCmd(m.ctl, m.ladder.id))
+		}
 		return m, tickCmd()
 	case feedClosedMsg:
 		m.notice.set(api.NoticeWarn, "the phone stopped")
@@ -411,6 +429,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(waitEvent(m.sub), m.onCall(msg.Call))
 	case api.RegistrationChanged, api.PolicyChanged, api.MessageWaiting:
 		m.header.Update(msg)
+		if _, reg := msg.(api.RegistrationChanged); reg && m.mode == modeDialogs {
+			return m, tea.Batch(waitEvent(m.sub), dialogsCmd(m.ctl)) // a REGISTER dialog grew
+		}
 		return m, waitEvent(m.sub)
 	case api.JournalChanged:
 		m.header.Update(msg)
@@ -474,6 +495,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.id == m.ladder.id {
 			m.ladder.set(msg.msgs)
 		}
+		return m, nil
+	case dialogsMsg:
+		m.others = msg.dialogs
+		m.dialogs.set(m.seen, m.others)
 		return m, nil
 	case journalMsg:
 		m.journal.set(msg)
@@ -546,6 +571,10 @@ func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 		}
 	}
 	isNew := m.calls.upsert(c)
+	m.seen = noteCall(m.seen, c, m.now)
+	if m.mode == modeDialogs {
+		m.dialogs.set(m.seen, m.others)
+	}
 	m.header.calls = len(m.calls.calls)
 	m.devices.setCalls(m.calls.calls)
 	var cmds []tea.Cmd
@@ -626,8 +655,34 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		if key.Matches(msg, m.km.Pcap) {
 			return exportLadderCmd(m.opts.ExportDir, m.ladder.id, m.ladder.msgs, m.now)
 		}
-		if key.Matches(msg, m.km.Quit) || m.ladder.Update(msg) {
+		if key.Matches(msg, m.km.Dialogs) {
+			return m.openDialogs()
+		}
+		if key.Matches(msg, m.km.Quit) {
 			m.mode = modeCalls
+			return nil
+		}
+		if m.ladder.Update(msg) {
+			if m.fromList {
+				return m.openDialogs() // back to the list it was picked from
+			}
+			m.mode = modeCalls
+		}
+		return nil
+	case modeDialogs:
+		if key.Matches(msg, m.km.Quit) {
+			m.mode = modeCalls
+			return nil
+		}
+		open, back := m.dialogs.Update(msg)
+		switch {
+		case back:
+			m.mode = modeCalls
+		case open:
+			r, _ := m.dialogs.selected()
+			m.ladder.open(r.id, r.peer)
+			m.mode, m.fromList = modeLadder, true
+			return tea.Batch(ladderCmd(m.ctl, r.id), m.startTick())
 		}
 		return nil
 	case modeJournal:
@@ -662,6 +717,9 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.calls.Update(msg)
 	case key.Matches(msg, m.km.Journal):
 		return m.openJournal()
+	case key.Matches(msg, m.km.Dialogs), key.Matches(msg, m.km.Ladder) && !have:
+		// l without a call: the list of every dialog to pick one from
+		return m.openDialogs()
 	case key.Matches(msg, m.km.Devices):
 		return m.openDevices()
 	case key.Matches(msg, m.km.Settings):
@@ -698,7 +756,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, m.km.Ladder):
 		name, _ := peerNames(c.Remote)
 		m.ladder.open(c.ID, name)
-		m.mode = modeLadder
+		m.mode, m.fromList = modeLadder, false
 		return ladderCmd(m.ctl, c.ID)
 	case key.Matches(msg, m.km.Transfer):
 		return m.startTransfer(c, promptTransfer)
@@ -842,6 +900,9 @@ func (m *Model) Render() string {
 	case modeLadder:
 		main = m.ladder.View()
 		hk = &m.ladder
+	case modeDialogs:
+		main = m.dialogs.View()
+		hk = &m.dialogs
 	case modeJournal:
 		main = m.journal.View()
 		hk = &m.journal
@@ -868,3 +929,15 @@ type bindings []key.Binding
 
 func (b bindings) ShortHelp() []key.Binding  { return b }
 func (b bindings) FullHelp() [][]key.Binding { return [][]key.Binding{b} }
+
+// openDialogs shows the SIP dialog list, fetching the dialogs no call owns
+// (again every second while it is open).
+func (m *Model) openDialogs() tea.Cmd {
+	m.mode = modeDialogs
+	m.dialogs.set(m.seen, m.others)
+	return tea.Batch(dialogsCmd(m.ctl), m.startTick())
+}
+
+// sipView reports whether the dialog list or a ladder is open: they are
+// read again every second.
+func (m *Model) sipView() bool { return m.mode == modeDialogs || m.mode == modeLadder }

@@ -69,6 +69,10 @@ type SIPConfig struct {
 	TraceFile string `toml:"trace_file"`
 	// MaxCalls limits concurrent calls; 0 means 64.
 	MaxCalls int `toml:"max_calls"`
+	// Keepalive is how often a registered phone sends OPTIONS to its
+	// registrar (or outbound proxy) to notice one that went away; "0"
+	// turns it off. Unset: 30s (phone.DefaultKeepalive).
+	Keepalive *Duration `toml:"keepalive"`
 	// TLSCert and TLSKey are a PEM certificate and key for transport tls,
 	// both or neither. Optional: without them the phone dials TLS and
 	// verifies servers but opens no TLS listener; with them it also
@@ -378,6 +382,9 @@ func (c *Config) Validate() error {
 	if s.MaxCalls < 0 {
 		return fieldErr("sip.max_calls", "%d is negative", s.MaxCalls)
 	}
+	if k := s.Keepalive; k != nil && (*k < 0 || *k > 0 && k.D() < minKeepalive) {
+		return fieldErr("sip.keepalive", "%s is not 0 (off) or at least %s", *k, minKeepalive)
+	}
 
 	a := c.Account
 	if a.AOR == "" {
@@ -620,6 +627,7 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 			Username:    a.Username,
 			Password:    pw,
 			Expiry:      a.Expiry.D(),
+			Keepalive:   keepaliveOf(s.Keepalive),
 		}
 	}
 	return pc, nil
@@ -748,6 +756,9 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # trace_file = ""
 # Limit of concurrent calls; further INVITEs get 486. 0 means 64.
 # max_calls = 0
+# While registered, send OPTIONS to the registrar this often to notice one
+# that went away (the header then says retrying); "0" turns it off.
+# keepalive = "30s"
 # TLS: server certificates are verified against tls_ca (default: the
 # system roots) and the host dialled (or tls_server_name). A certificate
 # and key are optional: with them the phone also listens for TLS.
@@ -983,4 +994,20 @@ func (c *ConfigCheckCmd) Run(g *Globals, parent *ConfigCmd) error {
 	}
 	fmt.Fprintf(parent.stdout(), "%s: ok\n", path)
 	return nil
+}
+
+// minKeepalive is the shortest [sip] keepalive: OPTIONS more often only
+// load the registrar.
+const minKeepalive = 5 * time.Second
+
+// keepaliveOf maps [sip] keepalive to phone.Account.Keepalive: unset is
+// the phone's default, "0" is off (negative there).
+func keepaliveOf(k *Duration) time.Duration {
+	switch {
+	case k == nil:
+		return 0
+	case *k == 0:
+		return -1
+	}
+	return k.D()
 }

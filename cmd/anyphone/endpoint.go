@@ -38,6 +38,7 @@ type EndpointCmd struct {
 	PasswordEnv  string        `help:"Read the password from this environment variable."`
 	PasswordFile string        `help:"Read the password from this file." type:"path"`
 	Expiry       time.Duration `help:"Registration expiry to ask for." default:"600s"`
+	Keepalive    time.Duration `help:"While registered, send OPTIONS to the registrar this often to notice one that went away (0: off)." default:"30s"`
 
 	Answer      string        `help:"auto, manual or reject." default:"auto" enum:"auto,manual,reject"`
 	AnswerDelay time.Duration `help:"Wait before answering (180 is sent at once)." default:"0s"`
@@ -115,7 +116,10 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		}
 		return pc, nil
 	}
-	a := &phone.Account{AOR: e.Account, Registrar: e.Registrar, Username: e.Username, Expiry: e.Expiry}
+	a := &phone.Account{AOR: e.Account, Registrar: e.Registrar, Username: e.Username, Expiry: e.Expiry, Keepalive: e.Keepalive}
+	if e.Keepalive == 0 {
+		a.Keepalive = -1 // off; phone's 0 is its default
+	}
 	switch {
 	case e.PasswordEnv != "":
 		v, ok := os.LookupEnv(e.PasswordEnv)
