@@ -104,15 +104,20 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 	}
 	// Require was checked by sipguard.ValidateRequest before we got here.
 	initial := req.To() == nil || !req.To().Params.Has("tag")
+	if initial {
+		p.retried(req) // refused.go: a 422's retry is no refused call
+	}
 	if !p.sessionTimer(req, tx) {
 		// update.go: RFC 4028 Session-Expires below Min-SE (422) or no
-		// number (400); an initial INVITE so refused is reported.
-		if code := int(tx.status.Load()); initial && code >= 400 {
-			why := "Session-Expires is no number"
-			if code == 422 {
-				why = fmt.Sprintf("Session-Expires below our Min-SE %d s (the caller may retry with it)", minSE)
-			}
-			p.refusedInvite(req, code, tx.reason, RuleSessionInterval, why)
+		// number (400); an initial INVITE so refused is reported, a 422
+		// only when the caller does not retry with our Min-SE.
+		switch code := int(tx.status.Load()); {
+		case !initial || code < 400:
+		case code == 422:
+			why := fmt.Sprintf("Session-Expires below our Min-SE %d s and not retried with it", minSE)
+			p.refusedRetryable(req, code, tx.reason, RuleSessionInterval, why)
+		default:
+			p.refusedInvite(req, code, tx.reason, RuleSessionInterval, "Session-Expires is no number")
 		}
 		return false
 	}

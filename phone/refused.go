@@ -49,7 +49,8 @@ const refusalWindow = time.Second
 // CallRefused reports an initial INVITE the phone refused before a call
 // existed for it (Config.StrictHold's 488 to a held offer, 415 to a body
 // that is not SDP, 400/488 to an unusable offer, 486 at Config.MaxCalls,
-// 403 from the source ACL, 422 to a short Session-Expires, 420 / 406 / 400
+// 403 from the source ACL, 422 to a short Session-Expires that the caller
+// did not retry with our Min-SE within retryWindow, 420 / 406 / 400
 // / 416 / 505 from request validation).
 // The CallChanged of that call, already ended with the refusal, follows
 // it, so that the owner shows and journals it like any other call.
@@ -73,6 +74,56 @@ func (CallRefused) phoneEvent() {}
 type refusalLimiter struct {
 	mu    sync.Mutex
 	rules map[string]*refusalRule
+	// retry holds the 422s not reported yet, by SIP Call-ID: a caller
+	// that knows RFC 4028 retries at once with our Min-SE on the same
+	// Call-ID, and that negotiation is no refused call (retryWindow).
+	retry map[string]*time.Timer
+}
+
+// retryWindow is how long a 422 waits for the caller's retry before it
+// is reported as a refused call.
+const retryWindow = 2 * time.Second
+
+// refusedRetryable reports a 422 unless the caller retries the INVITE on
+// the same Call-ID within retryWindow (retried).
+func (p *Phone) refusedRetryable(req *sip.Request, code int, reason, rule, why string) {
+	if req.CallID() == nil {
+		return
+	}
+	id := callIDOf(req)
+	l := &p.refusals
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.retry == nil {
+		l.retry = make(map[string]*time.Timer)
+	}
+	if t := l.retry[id]; t != nil {
+		t.Stop()
+	}
+	l.retry[id] = time.AfterFunc(retryWindow, func() {
+		l.mu.Lock()
+		_, pending := l.retry[id]
+		delete(l.retry, id)
+		l.mu.Unlock()
+		if pending {
+			p.refusedInvite(req, code, reason, rule, why)
+		}
+	})
+}
+
+// retried drops the pending 422 report of an INVITE's Call-ID: the
+// caller came back with a new Session-Expires.
+func (p *Phone) retried(req *sip.Request) {
+	if req.CallID() == nil {
+		return
+	}
+	l := &p.refusals
+	l.mu.Lock()
+	if t := l.retry[callIDOf(req)]; t != nil {
+		t.Stop()
+		delete(l.retry, callIDOf(req))
+	}
+	l.mu.Unlock()
 }
 
 type refusalRule struct {
