@@ -1,0 +1,420 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anyphone/anyphone/audio"
+)
+
+// These tests run the real binary with the portaudio backend against a
+// real sound server: PulseAudio in user mode with two null sinks, "spk"
+// (the speaker; its monitor is what the user hears) and "micsrc" (its
+// monitor is the default source, the microphone). paplay plays a tone into
+// the microphone, parec records the speaker, and a peer endpoint plays and
+// expects a tone on the far side of the call.
+
+// pulseTools returns the paths of pulseaudio, paplay and parec. They are in
+// make test's TEST_PKGS: a missing one fails the test (under -short outside
+// CI it skips).
+func pulseTools(t *testing.T) (daemon, play, rec string) {
+	t.Helper()
+	var missing []string
+	look := func(name string) string {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			missing = append(missing, name)
+		}
+		return p
+	}
+	daemon, play, rec = look("pulseaudio"), look("paplay"), look("parec")
+	if len(missing) > 0 {
+		msg := "missing " + strings.Join(missing, ", ") + " (make test installs pulseaudio pulseaudio-utils)"
+		if os.Getenv("CI") == "true" || !testing.Short() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return daemon, play, rec
+}
+
+// pulseServer is a PulseAudio daemon in user mode in a temp dir, free of
+// D-Bus and of the user's own sound server.
+type pulseServer struct {
+	t                  *testing.T
+	daemon, play, rec  string
+	dir, sock, clientC string
+	cmd                *exec.Cmd
+	done               chan struct{}
+}
+
+func startPulse(t *testing.T) *pulseServer {
+	t.Helper()
+	daemon, play, rec := pulseTools(t)
+	// A short path: unix socket paths are limited to 108 bytes.
+	dir, err := os.MkdirTemp("", "pa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ps := &pulseServer{t: t, daemon: daemon, play: play, rec: rec, dir: dir, sock: filepath.Join(dir, "pulse.sock")}
+	script := fmt.Sprintf(`load-module module-native-protocol-unix auth-anonymous=1 socket=%s
+load-module module-null-sink sink_name=spk
+load-module module-null-sink sink_name=micsrc
+set-default-sink spk
+set-default-source micsrc.monitor
+load-module module-always-sink
+`, ps.sock)
+	if err := os.WriteFile(filepath.Join(dir, "pa.pa"), []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Clients must never spawn a server of their own while ours is down.
+	ps.clientC = filepath.Join(dir, "client.conf")
+	if err := os.WriteFile(ps.clientC, []byte("autospawn = no\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ps.start()
+	t.Cleanup(ps.kill)
+	return ps
+}
+
+// env is the environment a client of this server needs.
+func (ps *pulseServer) env() []string {
+	return []string{"PULSE_SERVER=unix:" + ps.sock, "PULSE_CLIENTCONFIG=" + ps.clientC}
+}
+
+// start starts the daemon and waits until it answers.
+func (ps *pulseServer) start() {
+	t := ps.t
+	t.Helper()
+	log, err := os.OpenFile(filepath.Join(ps.dir, "pulse.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ps.daemon, "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n", "-F", filepath.Join(ps.dir, "pa.pa"))
+	cmd.Env = append(os.Environ(), "PULSE_RUNTIME_PATH="+ps.dir, "PULSE_STATE_PATH="+ps.dir, "HOME="+ps.dir)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pulseaudio: %v", err)
+	}
+	ps.cmd, ps.done = cmd, make(chan struct{})
+	done := ps.done
+	go func() { _ = cmd.Wait(); log.Close(); close(done) }() // the daemon's waiter: ends with it
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pa := exec.Command("pactl", "info")
+		pa.Env = append(os.Environ(), ps.env()...)
+		if pa.Run() == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(ps.dir, "pulse.log"))
+			t.Fatalf("pulseaudio did not come up:\n%s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill kills the daemon (SIGKILL: a crash, not a goodbye) and waits for it.
+func (ps *pulseServer) kill() {
+	if ps.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-ps.cmd.Process.Pid, syscall.SIGKILL)
+	<-ps.done
+	ps.cmd = nil
+}
+
+// client starts paplay or parec against the server; it dies with the
+// server and is killed at the end of the test.
+func (ps *pulseServer) client(name string, stdout *os.File, args ...string) *exec.Cmd {
+	t := ps.t
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), ps.env()...)
+	cmd.Stdout = stdout
+	cmd.Stderr = &logWriter{t: t, prefix: filepath.Base(name) + ": "}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }() // the client's waiter: ends with it
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	return cmd
+}
+
+// playMic plays the WAV at path into the microphone.
+func (ps *pulseServer) playMic(path string) *exec.Cmd {
+	return ps.client(ps.play, nil, "-d", "micsrc", path)
+}
+
+// recordSpeaker records the speaker sink's monitor as raw 8 kHz mono s16le
+// into a new file under the test's temp dir and returns its path.
+func (ps *pulseServer) recordSpeaker(name string) (string, *exec.Cmd) {
+	path := filepath.Join(ps.t.TempDir(), name+".raw")
+	f, err := os.Create(path)
+	if err != nil {
+		ps.t.Fatal(err)
+	}
+	ps.t.Cleanup(func() { f.Close() })
+	cmd := ps.client(ps.rec, f, "-d", "spk.monitor", "--rate=8000", "--channels=1", "--format=s16le", "--latency-msec=20")
+	return path, cmd
+}
+
+// writeTone writes a tone of hz at amplitude amp lasting d as an 8 kHz
+// mono WAV.
+func writeTone(t *testing.T, path string, hz, amp float64, d time.Duration) {
+	t.Helper()
+	f := audio.Narrowband
+	samples := make([]int16, int(d.Seconds()*float64(f.SampleRate)))
+	_ = audio.NewTone(f, hz, amp).ReadFrame(samples)
+	w, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audio.WriteWAV(w, f, samples); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loadRaw reads raw 8 kHz mono s16le samples.
+func loadRaw(t *testing.T, path string) []int16 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := make([]int16, len(b)/2)
+	for i := range s {
+		s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return s
+}
+
+// toneRun is what a recording holds of a tone: the steady part (from a
+// second after it first sounds to 300 ms before it last does).
+type toneRun struct {
+	Start, End time.Duration // of the steady part, from the recording's start
+	LevelDB    float64       // RMS of the steady part, dBFS
+	Ratio      float64       // share of its power at the tone's frequency
+	Gaps       []gap         // dropouts (5 ms windows 6 dB or more under the level expected)
+}
+
+type gap struct{ At, Len time.Duration }
+
+func (r toneRun) longestGap() gap {
+	var g gap
+	for _, x := range r.Gaps {
+		if x.Len > g.Len {
+			g = x
+		}
+	}
+	return g
+}
+
+const win = 40 // 5 ms at 8 kHz
+
+// analyseTone measures the tone of hz, expected at amplitude amp, in
+// samples (8 kHz).
+func analyseTone(samples []int16, hz, amp float64) toneRun {
+	wantRMS := amp / math.Sqrt2
+	loud := func(i int) bool { return math.Sqrt(audio.MeanSquare(samples[i:i+win])) >= wantRMS/2 }
+	first, last := -1, -1
+	for i := 0; i+win <= len(samples); i += win {
+		if loud(i) {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	var r toneRun
+	if first < 0 {
+		return r
+	}
+	from, to := first+8000, last-2400
+	if to-from < 8000 {
+		return r
+	}
+	r.Start, r.End = samplesDur(from), samplesDur(to)
+	seg := samples[from:to]
+	ms := audio.MeanSquare(seg)
+	r.LevelDB = 10 * math.Log10(ms)
+	r.Ratio = audio.Goertzel(seg, 8000, hz) / ms
+	for i := from; i+win <= to; {
+		if loud(i) {
+			i += win
+			continue
+		}
+		j := i
+		for j+win <= to && !loud(j) {
+			j += win
+		}
+		r.Gaps = append(r.Gaps, gap{At: samplesDur(i), Len: samplesDur(j - i)})
+		i = j
+	}
+	return r
+}
+
+func samplesDur(n int) time.Duration { return time.Duration(n) * time.Second / 8000 }
+
+// dB is the level of a sine of amplitude amp, dBFS (RMS).
+func dB(amp float64) float64 { return 20 * math.Log10(amp/math.Sqrt2) }
+
+// checkTone fails unless run holds hz at amp's level within 1 dB, with no
+// dropout over 40 ms, for at least minLen.
+func checkTone(t *testing.T, what string, r toneRun, hz, amp float64, minLen time.Duration) {
+	t.Helper()
+	g := r.longestGap()
+	t.Logf("%s: %.0f Hz steady %v..%v, level %.2f dBFS (want %.2f), ratio %.4f, %d dropouts, longest %v at %v",
+		what, hz, r.Start, r.End, r.LevelDB, dB(amp), r.Ratio, len(r.Gaps), g.Len, g.At)
+	if r.End-r.Start < minLen {
+		t.Fatalf("%s: %v of steady %.0f Hz, want at least %v", what, r.End-r.Start, hz, minLen)
+	}
+	if r.Ratio < 0.9 {
+		t.Errorf("%s: only %.1f %% of the power at %.0f Hz", what, 100*r.Ratio, hz)
+	}
+	if d := math.Abs(r.LevelDB - dB(amp)); d > 1 {
+		t.Errorf("%s: level %.2f dBFS is %.2f dB off %.2f", what, r.LevelDB, d, dB(amp))
+	}
+	if g.Len > 40*time.Millisecond {
+		t.Errorf("%s: dropout of %v at %v (want none over 40 ms; all: %v)", what, g.Len, g.At, r.Gaps)
+	}
+}
+
+// peer is an `anyphone endpoint` whose stdout (JSON lines) goes to a file.
+type peer struct {
+	uri, out string
+}
+
+func startPeer(t *testing.T, bin string, args ...string) peer {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "peer.jsonl")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"endpoint", "--listen", "127.0.0.1:0"}, args...)...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = f
+	cmd.Stderr = &logWriter{t: t, prefix: "peer: "}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); f.Close(); close(exited) }() // the peer's waiter
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	p := peer{out: out}
+	ev := p.waitEvent(t, "ready", 10*time.Second)
+	p.uri, _ = ev["uri"].(string)
+	return p
+}
+
+// waitEvent waits for the first event named name and returns it.
+func (p peer) waitEvent(t *testing.T, name string, d time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if f, err := os.Open(p.out); err == nil {
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				var ev map[string]any
+				if json.Unmarshal(sc.Bytes(), &ev) == nil && ev["event"] == name {
+					f.Close()
+					return ev
+				}
+			}
+			f.Close()
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(p.out)
+			t.Fatalf("peer: no %q event within %v:\n%s", name, d, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Tones of the pulse tests: the user speaks 700 Hz, the peer 1 kHz, both
+// at 0.3 of full scale (-13.5 dBFS).
+const (
+	micHz, peerHz = 700.0, 1000.0
+	toneAmp       = 0.3
+)
+
+// pulseCall starts the sound server, the peer and the TUI (default audio:
+// the sound server through portaudio's ALSA "default") with the tone
+// playing into the microphone and the speaker recorded, and dials the
+// peer. It returns when the call is active.
+func pulseCall(t *testing.T) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw, micWAV string) {
+	bin, tmux := need(t)
+	ps = startPulse(t)
+	dir := t.TempDir()
+	micWAV = filepath.Join(dir, "mic.wav")
+	writeTone(t, micWAV, micHz, toneAmp, 5*time.Minute)
+	peerWAV = filepath.Join(dir, "peer.wav")
+	p = startPeer(t, bin, "--audio", fmt.Sprintf("tone:%g,%g", peerHz, toneAmp), "--expect-tone", fmt.Sprint(micHz), "--record", peerWAV)
+	ps.playMic(micWAV)
+	spkRaw, _ = ps.recordSpeaker("speaker")
+	tm = startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" -- --log-level debug")
+	tm.waitFor("the idle view", contains("no calls"))
+	tm.keys(false, "d")
+	tm.keys(true, p.uri)
+	tm.keys(false, "Enter")
+	tm.waitFor("active", rowHas("active"))
+	return ps, tm, p, peerWAV, spkRaw, micWAV
+}
+
+// TestPulseAudioBothWays: through a real sound server, the microphone's
+// tone reaches the peer and the peer's tone reaches the speaker, each at
+// its level within 1 dB and with no dropout over 40 ms.
+func TestPulseAudioBothWays(t *testing.T) {
+	_, tm, p, peerWAV, spkRaw, _ := pulseCall(t)
+	time.Sleep(8 * time.Second)
+	tm.keys(false, "e")
+	tm.waitFor("the idle view after hang up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
+	if ev := p.waitEvent(t, "tone", 5*time.Second); ev["detected"] != true {
+		t.Errorf("the peer did not hear %g Hz: %v", micHz, ev)
+	}
+	if d := os.Getenv("PULSE_TEST_KEEP"); d != "" {
+		_ = exec.Command("cp", peerWAV, spkRaw, d).Run()
+	}
+	got, err := audio.LoadWAV(peerWAV, audio.Narrowband)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTone(t, "microphone → peer", analyseTone(got, micHz, toneAmp), micHz, toneAmp, 4*time.Second)
+	checkTone(t, "peer → speaker", analyseTone(loadRaw(t, spkRaw), peerHz, toneAmp), peerHz, toneAmp, 4*time.Second)
+	start := time.Now()
+	tm.quit()
+	t.Logf("q exited after %v", time.Since(start))
+}
