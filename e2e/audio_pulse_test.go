@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -159,7 +161,42 @@ func (ps *pulseServer) client(name string, stdout *os.File, args ...string) *exe
 
 // playMic plays the WAV at path into the microphone.
 func (ps *pulseServer) playMic(path string) *exec.Cmd {
-	return ps.client(ps.play, nil, "-d", "micsrc", path)
+	// Low latency, as a microphone has: else the null sink renders the
+	// monitor (our microphone) in large blocks.
+	return ps.client(ps.play, nil, "-d", "micsrc", "--latency-msec=20", path)
+}
+
+// waitMicLive returns when the microphone (micsrc's monitor) carries
+// sound: a freshly started null sink renders its first block of up to 2 s
+// before it follows its clients' latency, which a real microphone never
+// does, so "the server is back" is counted from then.
+func (ps *pulseServer) waitMicLive() time.Time {
+	t := ps.t
+	t.Helper()
+	cmd := exec.Command(ps.rec, "-d", "micsrc.monitor", "--rate=8000", "--channels=1", "--format=s16le", "--latency-msec=20")
+	cmd.Env = append(os.Environ(), ps.env()...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	buf := make([]byte, 320)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := io.ReadFull(out, buf); err != nil {
+			t.Fatalf("probe the microphone: %v", err)
+		}
+		for i := 0; i+1 < len(buf); i += 2 {
+			if v := int16(binary.LittleEndian.Uint16(buf[i:])); v > 1000 || v < -1000 {
+				return time.Now()
+			}
+		}
+	}
+	t.Fatal("the microphone stayed silent for 5 s after the server came back")
+	return time.Time{}
 }
 
 // recordSpeaker records the speaker sink's monitor as raw 8 kHz mono s16le
@@ -417,4 +454,109 @@ func TestPulseAudioBothWays(t *testing.T) {
 	start := time.Now()
 	tm.quit()
 	t.Logf("q exited after %v", time.Since(start))
+}
+
+// TestPulseAudioServerLoss kills the sound server mid-call and starts it
+// again, round after round: each time the TUI shows the loss within a
+// second, the device is back and the peer hears the microphone again
+// within 2 s of the server's return (and the speaker plays the peer), and
+// at the end q exits within a second.
+func TestPulseAudioServerLoss(t *testing.T) {
+	rounds := 10
+	if n, err := strconv.Atoi(os.Getenv("ANYPHONE_PULSE_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	ps, tm, p, peerWAV, _, micWAV := pulseCall(t)
+	time.Sleep(2 * time.Second)
+	type round struct {
+		back    time.Time     // the server's microphone is live again
+		away    time.Duration // from the kill until back
+		spk     string        // the speaker recorded from then on
+		spkFrom time.Time
+	}
+	var rs []round
+	for i := range rounds {
+		killed := time.Now()
+		ps.kill()
+		tm.waitFor(fmt.Sprintf("round %d: the loss on screen", i+1), contains("audio device lost"))
+		if d := time.Since(killed); d > time.Second {
+			t.Errorf("round %d: the loss showed after %v, want within 1 s", i+1, d)
+		} else {
+			t.Logf("round %d: the loss showed after %v", i+1, d.Round(time.Millisecond))
+		}
+		time.Sleep(time.Second)
+		ps.start()
+		up := time.Now()
+		ps.playMic(micWAV)
+		r := round{back: ps.waitMicLive()}
+		r.away = r.back.Sub(killed)
+		t.Logf("round %d: the server is up, its microphone live %v later", i+1, r.back.Sub(up).Round(time.Millisecond))
+		r.spk, _ = ps.recordSpeaker(fmt.Sprintf("speaker-%d", i+1))
+		r.spkFrom = time.Now()
+		tm.waitFor(fmt.Sprintf("round %d: the device back on screen", i+1), contains("audio device back"))
+		t.Logf("round %d: the device back on screen %v after the server", i+1, time.Since(r.back).Round(time.Millisecond))
+		rs = append(rs, r)
+		time.Sleep(3 * time.Second)
+	}
+	tm.keys(false, "e")
+	tm.waitFor("the idle view after hang up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
+	p.waitEvent(t, "tone", 5*time.Second)
+	start := time.Now()
+	tm.quit()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("q took %v to exit, want within 1 s", d)
+	} else {
+		t.Logf("q exited after %v", d.Round(time.Millisecond))
+	}
+
+	// The peer hears one silence per round: from the kill until the
+	// microphone is back. Each must be no longer than the server was away
+	// (until its microphone was live again) plus 2 s.
+	got, err := audio.LoadWAV(peerWAV, audio.Narrowband)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var silences []gap
+	for _, g := range analyseTone(got, micHz, toneAmp).Gaps {
+		if g.Len >= 200*time.Millisecond {
+			silences = append(silences, g)
+		}
+	}
+	if len(silences) != len(rs) {
+		t.Errorf("the peer heard %d silences over 200 ms, want one per round (%d): %v", len(silences), len(rs), silences)
+	}
+	ok := 0
+	for i, r := range rs {
+		spkFirst := firstTone(loadRaw(t, r.spk), peerHz, toneAmp)
+		spkBack := samplesDur(spkFirst) + r.spkFrom.Sub(r.back)
+		if i >= len(silences) {
+			break
+		}
+		micBack := silences[i].Len - r.away
+		t.Logf("round %d: the peer heard silence for %v, the server was away %v: microphone back %v after it, speaker %v after it",
+			i+1, silences[i].Len, r.away.Round(time.Millisecond), micBack.Round(time.Millisecond), spkBack.Round(time.Millisecond))
+		switch {
+		case spkFirst < 0:
+			t.Errorf("round %d: the speaker never played the peer again", i+1)
+		case micBack > 2*time.Second || spkBack > 2*time.Second:
+			t.Errorf("round %d: audio back after %v (mic) and %v (speaker), want within 2 s", i+1, micBack, spkBack)
+		default:
+			ok++
+		}
+	}
+	t.Logf("%d of %d rounds: audio back within 2 s", ok, len(rs))
+}
+
+// firstTone returns the index of the first 100 ms of samples that holds
+// hz at amp's level (within 3 dB), or -1.
+func firstTone(samples []int16, hz, amp float64) int {
+	const block = 800
+	want := amp * amp / 2
+	for i := 0; i+block <= len(samples); i += win {
+		b := samples[i : i+block]
+		if p := audio.Goertzel(b, 8000, hz); p > want/2 && p > 0.9*audio.MeanSquare(b) {
+			return i
+		}
+	}
+	return -1
 }

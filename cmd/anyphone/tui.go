@@ -509,7 +509,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 	defer cancel()
 
 	spec := c.audioSpec(cfg)
-	src, sink, dev, notice, err := audio.OpenDevice(spec, audio.Narrowband, log)
+	audioNote := &audioNotices{}
+	guard := audio.GuardOptions{OnChange: audioNote.onChange}
+	src, sink, dev, notice, err := audio.OpenGuardedDevice(spec, audio.Narrowband, log, guard)
 	if err != nil {
 		return usageError(fmt.Errorf("audio: %w", err))
 	}
@@ -519,6 +521,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 	hub := audio.NewHub(src, sink, audio.Narrowband)
 	audioSw := newAudioSwitch(hub, dev, log)
+	audioSw.open = func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error) {
+		return audio.OpenGuardedDevice(spec, f, log, guard)
+	}
 	hubDone := make(chan struct{})
 	go func() {
 		// The hub goroutine: owned by Run, joined below after the device closes.
@@ -555,6 +560,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		return usageError(err)
 	}
 	svc.OnEvent(wiring.onEvent)
+	audioNote.setNotify(svc.Notify)
 	byName := map[string]string{}
 	for _, ct := range contacts {
 		byName[ct.Name] = ct.URI // `anyphone ctl dial echo` as the TUI's d echo
