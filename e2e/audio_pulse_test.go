@@ -404,15 +404,17 @@ func (p peer) waitEvent(t *testing.T, name string, d time.Duration) map[string]a
 // Tones of the pulse tests: the user speaks 700 Hz, the peer 1 kHz, both
 // at 0.3 of full scale (-13.5 dBFS).
 const (
-	micHz, peerHz = 700.0, 1000.0
-	toneAmp       = 0.3
+	// stderrBurstMax is how many C library lines a second the log may take.
+	stderrBurstMax = 5
+	micHz, peerHz  = 700.0, 1000.0
+	toneAmp        = 0.3
 )
 
 // pulseCall starts the sound server, the peer and the TUI (default audio:
 // the sound server through portaudio's ALSA "default") with the tone
 // playing into the microphone and the speaker recorded, and dials the
 // peer. It returns when the call is active.
-func pulseCall(t *testing.T) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw, micWAV string) {
+func pulseCall(t *testing.T) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw, micWAV, logPath string) {
 	bin, tmux := need(t)
 	ps = startPulse(t)
 	dir := t.TempDir()
@@ -422,20 +424,22 @@ func pulseCall(t *testing.T) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw
 	p = startPeer(t, bin, "--audio", fmt.Sprintf("tone:%g,%g", peerHz, toneAmp), "--expect-tone", fmt.Sprint(micHz), "--record", peerWAV)
 	ps.playMic(micWAV)
 	spkRaw, _ = ps.recordSpeaker("speaker")
-	tm = startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" -- --log-level debug")
+	state := t.TempDir()
+	logPath = filepath.Join(state, "anyphone", "anyphone.log")
+	tm = startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" XDG_STATE_HOME="+state+" -- --log-level debug")
 	tm.waitFor("the idle view", contains("no calls"))
 	tm.keys(false, "d")
 	tm.keys(true, p.uri)
 	tm.keys(false, "Enter")
 	tm.waitFor("active", rowHas("active"))
-	return ps, tm, p, peerWAV, spkRaw, micWAV
+	return ps, tm, p, peerWAV, spkRaw, micWAV, logPath
 }
 
 // TestPulseAudioBothWays: through a real sound server, the microphone's
 // tone reaches the peer and the peer's tone reaches the speaker, each at
 // its level within 1 dB and with no dropout over 40 ms.
 func TestPulseAudioBothWays(t *testing.T) {
-	_, tm, p, peerWAV, spkRaw, _ := pulseCall(t)
+	_, tm, p, peerWAV, spkRaw, _, _ := pulseCall(t)
 	time.Sleep(8 * time.Second)
 	tm.keys(false, "e")
 	tm.waitFor("the idle view after hang up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
@@ -466,8 +470,9 @@ func TestPulseAudioServerLoss(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("ANYPHONE_PULSE_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	ps, tm, p, peerWAV, _, micWAV := pulseCall(t)
+	ps, tm, p, peerWAV, _, micWAV, logPath := pulseCall(t)
 	time.Sleep(2 * time.Second)
+	began := time.Now()
 	type round struct {
 		back    time.Time     // the server's microphone is live again
 		away    time.Duration // from the kill until back
@@ -507,6 +512,30 @@ func TestPulseAudioServerLoss(t *testing.T) {
 		t.Errorf("q took %v to exit, want within 1 s", d)
 	} else {
 		t.Logf("q exited after %v", d.Round(time.Millisecond))
+	}
+
+	// The C libraries' complaints while the server is down reach the log
+	// as structured lines, a few a second, never raw.
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, clib := 0, 0
+	for ln := range strings.Lines(string(b)) {
+		if !strings.HasPrefix(ln, "time=") && strings.TrimSpace(ln) != "" {
+			raw++
+		}
+		if strings.Contains(ln, `msg="c library stderr"`) {
+			clib++
+		}
+	}
+	secs := time.Since(began).Seconds()
+	t.Logf("log: %d raw lines, %d C library lines in %.0f s", raw, clib, secs)
+	if raw > 0 {
+		t.Errorf("%d raw lines in the log (want every line structured)", raw)
+	}
+	if float64(clib) > (stderrBurstMax+1)*secs {
+		t.Errorf("%d C library lines in %.0f s: the flood is not bounded", clib, secs)
 	}
 
 	// The peer hears one silence per round: from the kill until the

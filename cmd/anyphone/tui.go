@@ -16,7 +16,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/audio"
@@ -81,23 +80,6 @@ func defaultContacts() string {
 		return ""
 	}
 	return filepath.Join(d, "anyphone", "contacts")
-}
-
-// redirectStderr points fd 2 at f until restore: portaudio's C libraries
-// and panics write there, which would tear the screen.
-func redirectStderr(f *os.File) (restore func(), err error) {
-	saved, err := unix.Dup(2)
-	if err != nil {
-		return func() {}, err
-	}
-	if err := unix.Dup2(int(f.Fd()), 2); err != nil {
-		_ = unix.Close(saved)
-		return func() {}, err
-	}
-	return func() {
-		_ = unix.Dup2(saved, 2)
-		_ = unix.Close(saved)
-	}, nil
 }
 
 // builtin is an in-process contact: a second cti.Service with a scripted
@@ -481,7 +463,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 	defer closeLog.Close()
 	if f, ok := closeLog.(*os.File); ok {
-		restore, err := redirectStderr(f)
+		restore, err := stderrToLog(log, f)
 		if err != nil {
 			log.Warn("stderr redirect", "err", err)
 		}
