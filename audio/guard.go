@@ -305,7 +305,7 @@ func (g *Guard) openCtx(ctx context.Context) error {
 func (g *Guard) start(src Source, sink Sink, c io.Closer) {
 	s := &session{
 		src: src, sink: sink, c: c,
-		in: newFrameRing(hubQueue, g.n), out: newFrameRing(hubQueue, g.n),
+		in: newFrameRing(guardInQueue, g.n), out: newFrameRing(hubQueue, g.n),
 		inReady: make(chan struct{}, 1), outReady: make(chan struct{}, 1),
 		done: make(chan struct{}), log: g.o.Log,
 	}
@@ -377,6 +377,7 @@ type session struct {
 
 	mu      sync.Mutex
 	in, out frameRing // guarded by mu
+	dropped uint64    // captured frames dropped for latency, guarded by mu
 
 	inReady, outReady chan struct{}
 	done              chan struct{} // closed by kill
@@ -421,9 +422,16 @@ func (s *session) health(stall time.Duration) error {
 	return nil
 }
 
+// popIn takes the oldest captured frame. Beyond guardInKeep frames the
+// oldest are dropped: a microphone clock faster than the hub's must not
+// add latency for good.
 func (s *session) popIn(dst []int16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for s.in.count > guardInKeep {
+		s.in.pop(dst)
+		s.dropped++
+	}
 	return s.in.pop(dst)
 }
 
@@ -521,3 +529,11 @@ func OpenGuardedDevice(spec string, f Format, log *slog.Logger, o GuardOptions) 
 	g := NewGuard(func() (Source, Sink, io.Closer, error) { return openSpec(reopen, f, log) }, &Opened{Src: src, Sink: sink, Closer: closer}, o)
 	return g, g, g, "", nil
 }
+
+// guardInQueue is how many captured frames a session holds for the hub
+// (200 ms): a sound server may deliver the microphone in bursts of several
+// frames, which a shorter queue would cut into.
+const guardInQueue = 10
+
+// guardInKeep is how many captured frames may wait for the hub (80 ms).
+const guardInKeep = 4

@@ -39,6 +39,8 @@ type Hub struct {
 
 	inPeak, outPeak atomic.Uint64 // math.Float64bits of the last frame's peak, 0..1
 
+	needMu sync.Mutex // orders calls to the device's SetNeeded
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	running  sync.WaitGroup
@@ -70,6 +72,7 @@ func NewHub(src Source, sink Sink, f Format) *Hub {
 	for c := CueRing; c <= CueWaiting; c++ {
 		h.cues[c] = NewCueSource(f, c)
 	}
+	h.updateNeed()
 	return h
 }
 
@@ -92,18 +95,41 @@ func (h *Hub) SetDevice(src Source, sink Sink) (oldSrc Source, oldSink Sink) {
 		}
 	}
 	old := h.dev.Swap(&hubDevice{src: src, snk: sink})
+	h.updateNeed()
 	return old.src, old.snk
+}
+
+// Needer is a device that opens only while needed (a Guard with Lazy).
+// The hub tells it whether any call (ringing, active or held) or a cue
+// needs the device, so an idle phone holds no sound card stream.
+type Needer interface {
+	SetNeeded(bool)
+}
+
+// updateNeed tells the device whether the hub needs it. It must be
+// called without h.mu held.
+func (h *Hub) updateNeed() {
+	h.needMu.Lock()
+	defer h.needMu.Unlock()
+	h.mu.Lock()
+	need := len(h.ports) > 0 || h.cue != nil
+	h.mu.Unlock()
+	if n, ok := h.dev.Load().src.(Needer); ok {
+		n.SetNeeded(need)
+	}
 }
 
 // Port returns the port of call id, creating it (not live) on first use.
 func (h *Hub) Port(id string) *Port {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if p, ok := h.ports[id]; ok {
+		h.mu.Unlock()
 		return p
 	}
 	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n)}
 	h.ports[id] = p
+	h.mu.Unlock()
+	h.updateNeed()
 	return p
 }
 
@@ -124,7 +150,6 @@ func (h *Hub) SetLive(id string, live bool) {
 // cue already playing does not restart its cadence.
 func (h *Hub) SetCue(c Cue) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	var next *CueSource
 	if c == CueRing || c == CueWaiting {
 		next = h.cues[c]
@@ -132,7 +157,12 @@ func (h *Hub) SetCue(c Cue) {
 	if next != h.cue && next != nil {
 		next.Reset()
 	}
+	changed := (h.cue == nil) != (next == nil)
 	h.cue = next
+	h.mu.Unlock()
+	if changed {
+		h.updateNeed()
+	}
 }
 
 // Levels returns the peak of the last microphone frame and of the last
@@ -277,10 +307,14 @@ func (p *Port) WriteFrame(src []int16) error {
 // Close removes the port from the hub. It always returns nil.
 func (p *Port) Close() error {
 	p.h.mu.Lock()
-	defer p.h.mu.Unlock()
 	p.closed = true
-	if p.h.ports[p.id] == p {
+	removed := p.h.ports[p.id] == p
+	if removed {
 		delete(p.h.ports, p.id)
+	}
+	p.h.mu.Unlock()
+	if removed {
+		p.h.updateNeed()
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -367,5 +368,57 @@ func TestHubSetDeviceWhileRunning(t *testing.T) {
 	}
 	if _, err := mic2.WaitReceived(ctx, 1600); err != nil || !hears(mic2.Received(), 1500) {
 		t.Errorf("the second speaker did not play the call (err %v)", err)
+	}
+}
+
+// needDevice is a Null that records what the hub says it needs.
+type needDevice struct {
+	Null
+	mu    sync.Mutex
+	needs []bool
+}
+
+func (d *needDevice) SetNeeded(n bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.needs = append(d.needs, n)
+}
+
+func (d *needDevice) last() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.needs) > 0 && d.needs[len(d.needs)-1]
+}
+
+// TestHubNeedsDeviceOnlyForCallsAndCues: the hub needs its device while a
+// call has a port or a cue plays, and lets it go after (an idle phone
+// holds no stream).
+func TestHubNeedsDeviceOnlyForCallsAndCues(t *testing.T) {
+	d := &needDevice{}
+	h := NewHub(d, d, Narrowband)
+	steps := []struct {
+		name string
+		do   func()
+		want bool
+	}{
+		{"idle", func() {}, false},
+		{"ringing tone", func() { h.SetCue(CueRing) }, true},
+		{"ringing stops", func() { h.SetCue(CueNone) }, false},
+		{"a call", func() { h.Port("a") }, true},
+		{"a second call", func() { h.Port("b") }, true},
+		{"first ends", func() { _ = h.Port("a").Close() }, true},
+		{"last ends", func() { _ = h.Port("b").Close() }, false},
+	}
+	for i, st := range steps {
+		st.do()
+		if got := d.last(); got != st.want {
+			t.Errorf("step %d %s: needed %v, want %v", i, st.name, got, st.want)
+		}
+	}
+	other := &needDevice{}
+	h.Port("c")
+	h.SetDevice(other, other)
+	if !other.last() {
+		t.Error("a device switched in during a call is not told it is needed")
 	}
 }

@@ -492,7 +492,9 @@ func (c *TuiCmd) Run(g *Globals) error {
 
 	spec := c.audioSpec(cfg)
 	audioNote := &audioNotices{}
-	guard := audio.GuardOptions{OnChange: audioNote.onChange}
+	// Lazy: the device opens for the first call (or ringing) and closes
+	// after the last, so an idle phone holds no stream.
+	guard := audio.GuardOptions{OnChange: audioNote.onChange, Lazy: true}
 	src, sink, dev, notice, err := audio.OpenGuardedDevice(spec, audio.Narrowband, log, guard)
 	if err != nil {
 		return usageError(fmt.Errorf("audio: %w", err))
