@@ -89,6 +89,7 @@ type Guard struct {
 	cur    atomic.Pointer[session] // nil: no device (idle or lost)
 	needed chan bool               // SetNeeded → supervisor, latest wins
 	state  atomic.Int32            // DeviceState, for State
+	name   atomic.Pointer[string]  // the last device's DeviceName
 
 	timer *time.Timer // ReadFrame's wait; ReadFrame is called from one goroutine
 
@@ -129,6 +130,10 @@ func NewGuard(open OpenFunc, first *Opened, o GuardOptions) *Guard {
 		if want {
 			g.start(first.Src, first.Sink, first.Closer)
 		} else {
+			if n, ok := first.Src.(DeviceNamer); ok {
+				name := n.DeviceName()
+				g.name.Store(&name)
+			}
 			_ = first.Closer.Close()
 		}
 	}
@@ -141,6 +146,20 @@ type Opened struct {
 	Src    Source
 	Sink   Sink
 	Closer io.Closer
+}
+
+// DeviceNamer is a device that can name itself as a spec (a portaudio
+// Stream: "portaudio:default").
+type DeviceNamer interface {
+	DeviceName() string
+}
+
+// DeviceName is the name of the device last opened, "" if it has no name.
+func (g *Guard) DeviceName() string {
+	if p := g.name.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // State returns the device's state now.
@@ -303,6 +322,10 @@ func (g *Guard) openCtx(ctx context.Context) error {
 
 // start makes an open device the current session.
 func (g *Guard) start(src Source, sink Sink, c io.Closer) {
+	if n, ok := src.(DeviceNamer); ok {
+		name := n.DeviceName()
+		g.name.Store(&name)
+	}
 	s := &session{
 		src: src, sink: sink, c: c,
 		in: newFrameRing(guardInQueue, g.n), out: newFrameRing(hubQueue, g.n),
@@ -357,9 +380,10 @@ func (g *Guard) setState(st DeviceState, err error) {
 }
 
 var (
-	_ Source    = (*Guard)(nil)
-	_ Sink      = (*Guard)(nil)
-	_ io.Closer = (*Guard)(nil)
+	_ Source      = (*Guard)(nil)
+	_ Sink        = (*Guard)(nil)
+	_ io.Closer   = (*Guard)(nil)
+	_ DeviceNamer = (*Guard)(nil)
 )
 
 // firstFrameGrace is how much longer than Stall a new session may take

@@ -659,6 +659,11 @@ func TestPulseAudioIdleHoldsNoStream(t *testing.T) {
 			t.Errorf("%s: %d anyphone streams on the sound server", what, n)
 		}
 	}
+	// The header names the sound card "auto" opened (wide enough to show it).
+	if out, err := tm.run("resize-window", "-t", "ui", "-x", "160", "-y", "30"); err != nil {
+		t.Fatalf("resize: %v: %s", err, out)
+	}
+	tm.waitFor("the device in the header", contains("audio: portaudio:default"))
 	time.Sleep(time.Second)
 	streams("idle", func(n int) bool { return n == 0 })
 	tm.keys(false, "d")

@@ -44,6 +44,8 @@ type Stream struct {
 	outRes  *audio.Resampler
 	outFIFO []int16 // resampled, not yet played
 
+	inName, outName string // set by open
+
 	overflows  atomic.Uint64
 	underflows atomic.Uint64
 	closed     atomic.Bool
@@ -68,6 +70,15 @@ func newStream(f audio.Format, in port, inBuf []int16, inRate int, out port, out
 		outFIFO: make([]int16, 0, len(outBuf)+outRes.MaxOut(n)),
 		abort:   abort, release: release,
 	}
+}
+
+// DeviceName is the spec of the devices in use, as --audio takes it:
+// "portaudio:NAME", or "portaudio:in=NAME;out=NAME" when they differ.
+func (s *Stream) DeviceName() string {
+	if s.inName == s.outName {
+		return Name + ":" + s.inName
+	}
+	return Name + ":in=" + s.inName + ";out=" + s.outName
 }
 
 // Format returns the call-side format of the stream.

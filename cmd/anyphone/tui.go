@@ -497,9 +497,13 @@ func (c *TuiCmd) Run(g *Globals) error {
 	guard := audio.GuardOptions{OnChange: audioNote.onChange, Lazy: true}
 	src, sink, dev, notice, err := audio.OpenGuardedDevice(spec, audio.Narrowband, log, guard)
 	if err != nil {
-		return usageError(fmt.Errorf("audio: %w", err))
+		field := "--audio"
+		if c.Audio == "" {
+			field = "[audio] device"
+		}
+		return usageError(audioSpecError(field, err))
 	}
-	device := spec
+	device := deviceName(spec, src)
 	if notice != "" {
 		device = "null (no sound card)"
 	}
@@ -719,7 +723,7 @@ func (a *audioSwitch) SwitchAudio(_ context.Context, spec string) (device, notic
 		a.log.Warn("close audio device", "err", err)
 	}
 	a.log.Info("audio device switched", "device", spec, "notice", notice)
-	device = spec
+	device = deviceName(spec, src)
 	if notice != "" {
 		device = "null (no sound card)"
 	}
