@@ -4,10 +4,11 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/anyphone
-# portaudio is cgo behind a build tag; the Makefile turns it on.
-TAGS ?= portaudio
+# portaudio and the jitter buffer (SpeexDSP, spandsp) are cgo behind build
+# tags; the Makefile turns them on.
+TAGS ?= portaudio,speexdsp
 # make run needs only what builds the binary; make test installs the peers.
-BUILD_PKGS := portaudio19-dev pkg-config
+BUILD_PKGS := portaudio19-dev pkg-config libspeexdsp-dev libspandsp-dev
 TEST_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon tmux zsh fish pulseaudio pulseaudio-utils sox
 FUZZTIME ?= 60s
 

@@ -126,7 +126,7 @@ func (h *Hub) Port(id string) *Port {
 		h.mu.Unlock()
 		return p
 	}
-	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n)}
+	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
 	h.ports[id] = p
 	h.mu.Unlock()
 	h.updateNeed()
@@ -142,6 +142,9 @@ func (h *Hub) SetLive(id string, live bool) {
 		p.live = live
 		p.tx.reset()
 		p.rx.reset()
+		if p.jb != nil {
+			p.jb.Reset()
+		}
 		clear(p.last)
 	}
 }
@@ -250,7 +253,10 @@ func (h *Hub) playFrame() error {
 	clear(h.out)
 	h.mu.Lock()
 	for _, p := range h.ports {
-		if !p.rx.pop(p.last) {
+		switch {
+		case p.jb != nil:
+			p.jb.Get(p.last) // a frame, a concealed one, or silence
+		case !p.rx.pop(p.last):
 			clear(p.last)
 		}
 		if p.live {
@@ -275,6 +281,9 @@ type Port struct {
 	tx, rx frameRing // guarded by h.mu
 	last   []int16   // rx frame being played, guarded by h.mu
 	closed bool      // guarded by h.mu
+	// jb, when a jitter buffer is built in, replaces rx for frames that
+	// come with their RTP timestamp (WriteTimed). Guarded by h.mu.
+	jb JitterBuffer
 }
 
 // ReadFrame fills dst with the next frame to send: the microphone (and the
@@ -304,9 +313,33 @@ func (p *Port) WriteFrame(src []int16) error {
 	return nil
 }
 
+// WriteTimed queues a received frame with its RTP timestamp and sequence
+// number: into the port's jitter buffer when one is built in, which orders
+// frames, conceals lost ones and sets the playout delay; else as
+// WriteFrame.
+func (p *Port) WriteTimed(src []int16, ts uint32, seq uint16) error {
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if !p.live {
+		return nil
+	}
+	if p.jb != nil {
+		p.jb.Put(src, ts, seq)
+	} else {
+		p.rx.push(src)
+	}
+	return nil
+}
+
 // Close removes the port from the hub. It always returns nil.
 func (p *Port) Close() error {
 	p.h.mu.Lock()
+	if !p.closed && p.jb != nil {
+		_ = p.jb.Close()
+	}
 	p.closed = true
 	removed := p.h.ports[p.id] == p
 	if removed {
@@ -320,8 +353,9 @@ func (p *Port) Close() error {
 }
 
 var (
-	_ Source = (*Port)(nil)
-	_ Sink   = (*Port)(nil)
+	_ Source    = (*Port)(nil)
+	_ Sink      = (*Port)(nil)
+	_ TimedSink = (*Port)(nil)
 )
 
 // frameRing is a fixed queue of frames; pushing onto a full ring drops the

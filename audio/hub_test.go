@@ -422,3 +422,63 @@ func TestHubNeedsDeviceOnlyForCallsAndCues(t *testing.T) {
 		t.Error("a device switched in during a call is not told it is needed")
 	}
 }
+
+// fakeJitter records what a port puts and plays a marked frame on Get.
+type fakeJitter struct {
+	mu     sync.Mutex
+	puts   []uint32
+	gets   int
+	resets int
+	closed bool
+}
+
+func (j *fakeJitter) Put(frame []int16, ts uint32, seq uint16) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.puts = append(j.puts, ts)
+}
+
+func (j *fakeJitter) Get(dst []int16) JitterResult {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.gets++
+	for i := range dst {
+		dst[i] = 7
+	}
+	return JitterPlayed
+}
+
+func (j *fakeJitter) Reset()             { j.mu.Lock(); j.resets++; j.mu.Unlock() }
+func (j *fakeJitter) Stats() JitterStats { return JitterStats{} }
+func (j *fakeJitter) Close() error       { j.mu.Lock(); j.closed = true; j.mu.Unlock(); return nil }
+
+// TestHubPortJitterBuffer: with a jitter buffer built in, a port puts
+// timed frames into it and the speaker plays what it gives out.
+func TestHubPortJitterBuffer(t *testing.T) {
+	var jbs []*fakeJitter
+	RegisterJitterBuffer(func(Format) JitterBuffer { j := &fakeJitter{}; jbs = append(jbs, j); return j })
+	defer newJitter.Store(nil)
+	spk := NewCapture(0)
+	h := NewHub(new(Null), spk, Narrowband)
+	p := h.Port("a")
+	h.SetLive("a", true)
+	frame := make([]int16, Narrowband.Samples())
+	if err := p.WriteTimed(frame, 160, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.playFrame(); err != nil {
+		t.Fatal(err)
+	}
+	j := jbs[0]
+	if len(j.puts) != 1 || j.puts[0] != 160 || j.gets != 1 {
+		t.Errorf("jitter buffer: puts %v, gets %d", j.puts, j.gets)
+	}
+	if got := spk.Samples(); len(got) == 0 || got[0] != 7 {
+		t.Errorf("speaker did not play the jitter buffer's frame: %v", got[:min(len(got), 4)])
+	}
+	h.SetLive("a", false)
+	_ = p.Close()
+	if j.resets != 2 || !j.closed { // going live and leaving it both start over
+		t.Errorf("resets %d closed %v", j.resets, j.closed)
+	}
+}

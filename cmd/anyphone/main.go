@@ -14,7 +14,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	// The portaudio backend registers itself when built with -tags portaudio.
+	// The jitter buffer (SpeexDSP) registers itself when built with -tags
+	// speexdsp, the portaudio backend with -tags portaudio.
+	_ "github.com/anyphone/anyphone/audio/jitter"
 	_ "github.com/anyphone/anyphone/audio/portaudio"
 )
 
