@@ -39,7 +39,11 @@ type Hub struct {
 
 	inPeak, outPeak atomic.Uint64 // math.Float64bits of the last frame's peak, 0..1
 
-	needMu sync.Mutex // orders calls to the device's SetNeeded
+	needMu sync.Mutex  // orders calls to the device's SetNeeded
+	needed atomic.Bool // a call or a cue needs the device
+
+	ec     atomic.Pointer[ecBox] // echo canceller in use; nil: off
+	aecOut []int16               // capture goroutine only
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -65,7 +69,7 @@ func NewHub(src Source, sink Sink, f Format) *Hub {
 	h := &Hub{
 		f: f, n: n,
 		ports: map[string]*Port{},
-		mic:   make([]int16, n), tmp: make([]int16, n), out: make([]int16, n),
+		mic:   make([]int16, n), tmp: make([]int16, n), out: make([]int16, n), aecOut: make([]int16, n),
 		stop: make(chan struct{}),
 	}
 	h.dev.Store(&hubDevice{src: src, snk: sink})
@@ -114,9 +118,28 @@ func (h *Hub) updateNeed() {
 	h.mu.Lock()
 	need := len(h.ports) > 0 || h.cue != nil
 	h.mu.Unlock()
+	h.needed.Store(need)
 	if n, ok := h.dev.Load().src.(Needer); ok {
 		n.SetNeeded(need)
 	}
+}
+
+// ecBox holds an EchoCanceller for an atomic pointer.
+type ecBox struct{ ec EchoCanceller }
+
+// SetEchoCanceller makes ec clean the microphone from the next frame on
+// (nil: off) and returns the one it replaces, which the caller closes
+// once no frame can be using it (after Close, or a frame later). While no
+// call or cue needs the device, the canceller is not run.
+func (h *Hub) SetEchoCanceller(ec EchoCanceller) (old EchoCanceller) {
+	var b *ecBox
+	if ec != nil {
+		b = &ecBox{ec}
+	}
+	if o := h.ec.Swap(b); o != nil {
+		return o.ec
+	}
+	return nil
 }
 
 // Port returns the port of call id, creating it (not live) on first use.
@@ -228,6 +251,9 @@ func (h *Hub) captureFrame() error {
 	err := h.dev.Load().src.ReadFrame(h.mic)
 	if err != nil {
 		clear(h.mic)
+	} else if b := h.ec.Load(); b != nil && h.needed.Load() {
+		b.ec.Capture(h.mic, h.aecOut)
+		copy(h.mic, h.aecOut)
 	}
 	h.inPeak.Store(math.Float64bits(peak(h.mic)))
 	h.mu.Lock()
@@ -268,6 +294,9 @@ func (h *Hub) playFrame() error {
 		mixInto(h.out, h.tmp)
 	}
 	h.mu.Unlock()
+	if b := h.ec.Load(); b != nil && h.needed.Load() {
+		b.ec.Playback(h.out)
+	}
 	h.outPeak.Store(math.Float64bits(peak(h.out)))
 	return h.dev.Load().snk.WriteFrame(h.out)
 }

@@ -482,3 +482,51 @@ func TestHubPortJitterBuffer(t *testing.T) {
 		t.Errorf("resets %d closed %v", j.resets, j.closed)
 	}
 }
+
+// fakeEC records what the hub tells it and marks what it cleans.
+type fakeEC struct {
+	mu           sync.Mutex
+	plays, capts int
+}
+
+func (e *fakeEC) Playback([]int16) { e.mu.Lock(); e.plays++; e.mu.Unlock() }
+func (e *fakeEC) Capture(mic, out []int16) {
+	e.mu.Lock()
+	e.capts++
+	e.mu.Unlock()
+	for i := range out {
+		out[i] = 3
+	}
+}
+func (e *fakeEC) Close() error { return nil }
+
+// TestHubEchoCanceller: with a canceller set, the speaker's frames are its
+// reference and calls send what it cleaned; idle, it is not run.
+func TestHubEchoCanceller(t *testing.T) {
+	mic := NewTone(Narrowband, 440, 0.5)
+	h := NewHub(mic, new(Null), Narrowband)
+	ec := &fakeEC{}
+	if old := h.SetEchoCanceller(ec); old != nil {
+		t.Fatalf("a canceller before any was set: %v", old)
+	}
+	_ = h.captureFrame()
+	_ = h.playFrame()
+	if ec.capts != 0 || ec.plays != 0 {
+		t.Errorf("idle hub ran the canceller: %d captures, %d playbacks", ec.capts, ec.plays)
+	}
+	p := h.Port("a")
+	h.SetLive("a", true)
+	_ = h.captureFrame()
+	_ = h.playFrame()
+	if ec.capts != 1 || ec.plays != 1 {
+		t.Errorf("in a call: %d captures, %d playbacks, want 1 each", ec.capts, ec.plays)
+	}
+	got := make([]int16, Narrowband.Samples())
+	_ = p.ReadFrame(got)
+	if got[0] != 3 || got[len(got)-1] != 3 {
+		t.Errorf("the call sent %v..., not the cleaned frame", got[:4])
+	}
+	if old := h.SetEchoCanceller(nil); old != ec {
+		t.Error("SetEchoCanceller(nil) did not return the canceller in use")
+	}
+}

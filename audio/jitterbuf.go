@@ -60,7 +60,7 @@ type JitterStats struct {
 var newJitter atomic.Pointer[func(Format) JitterBuffer]
 
 // RegisterJitterBuffer makes fn the constructor NewJitterBuffer uses
-// (audio/jitter registers SpeexDSP's when built with the speexdsp tag).
+// (audio/speex registers SpeexDSP's when built with the speexdsp tag).
 func RegisterJitterBuffer(fn func(Format) JitterBuffer) { newJitter.Store(&fn) }
 
 // NewJitterBuffer returns a jitter buffer for frames of f, or nil when

@@ -16,7 +16,7 @@ import (
 
 	// The jitter buffer (SpeexDSP) registers itself when built with -tags
 	// speexdsp, the portaudio backend with -tags portaudio.
-	_ "github.com/anyphone/anyphone/audio/jitter"
+	_ "github.com/anyphone/anyphone/audio/speex"
 	_ "github.com/anyphone/anyphone/audio/portaudio"
 )
 

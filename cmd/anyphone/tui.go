@@ -32,19 +32,20 @@ import (
 // come from the config file (--config, else the default path; a missing
 // default file is the embedded default), the flags override them.
 type TuiCmd struct {
-	Listen      string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
-	Name        string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
-	Account     string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
-	Registrar   string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
-	Username    string   `help:"Digest user (default: the AOR user)."`
-	PasswordEnv string   `help:"Read the password from this environment variable."`
-	Audio       string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
-	Contacts    string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
-	NoBuiltins  bool     `help:"Do not serve the built-in echo and tone contacts."`
-	NoBell      bool     `help:"No terminal bell on incoming calls."`
-	NoMouse     bool     `help:"Leave the mouse to the terminal."`
-	Key         []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
-	Control     string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
+	Listen       string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
+	Name         string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
+	Account      string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
+	Registrar    string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
+	Username     string   `help:"Digest user (default: the AOR user)."`
+	PasswordEnv  string   `help:"Read the password from this environment variable."`
+	Audio        string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
+	Contacts     string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
+	NoBuiltins   bool     `help:"Do not serve the built-in echo and tone contacts."`
+	NoEchoCancel bool     `help:"Turn echo cancellation off (on by default with a sound card; needs the speexdsp build tag)." name:"no-echo-cancel"`
+	NoBell       bool     `help:"No terminal bell on incoming calls."`
+	NoMouse      bool     `help:"Leave the mouse to the terminal."`
+	Key          []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
+	Control      string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
 
 	// AnyDevice: the user's other devices, served by an embedded controller.
 	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks (default: [anydevice] number)." placeholder:"E164"`
@@ -508,7 +509,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 		device = "null (no sound card)"
 	}
 	hub := audio.NewHub(src, sink, audio.Narrowband)
+	aec := &echoCancel{hub: hub, off: c.NoEchoCancel, log: log}
+	aec.set(notice == "" && audio.IsDeviceSpec(spec))
+	defer aec.close()
 	audioSw := newAudioSwitch(hub, dev, log)
+	audioSw.onSwitch = aec.set
 	audioSw.open = func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error) {
 		return audio.OpenGuardedDevice(spec, f, log, guard)
 	}
@@ -682,6 +687,10 @@ type audioSwitch struct {
 	open func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error)
 	list func() ([]audio.Device, error)
 
+	// onSwitch, if set, is told after a switch whether the new device is a
+	// sound card (echo cancellation follows it).
+	onSwitch func(soundCard bool)
+
 	mu  sync.Mutex // serialises switches; guards dev
 	dev io.Closer  // the device in use
 }
@@ -717,6 +726,9 @@ func (a *audioSwitch) SwitchAudio(_ context.Context, spec string) (device, notic
 		return "", "", err
 	}
 	a.hub.SetDevice(src, sink)
+	if a.onSwitch != nil {
+		a.onSwitch(notice == "" && audio.IsDeviceSpec(spec))
+	}
 	old := a.dev
 	a.dev = dev
 	if err := old.Close(); err != nil {

@@ -1,6 +1,6 @@
 //go:build speexdsp
 
-package jitter
+package speex
 
 /*
 #cgo pkg-config: speexdsp spandsp

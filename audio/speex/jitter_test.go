@@ -1,6 +1,6 @@
 //go:build speexdsp
 
-package jitter
+package speex
 
 import (
 	"math/rand/v2"
