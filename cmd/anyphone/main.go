@@ -16,8 +16,8 @@ import (
 
 	// The jitter buffer (SpeexDSP) registers itself when built with -tags
 	// speexdsp, the portaudio backend with -tags portaudio.
-	_ "github.com/anyphone/anyphone/audio/speex"
 	_ "github.com/anyphone/anyphone/audio/portaudio"
+	_ "github.com/anyphone/anyphone/audio/speex"
 )
 
 // Globals are the flags every command shares.
