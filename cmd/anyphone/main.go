@@ -14,8 +14,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	// The jitter buffer (SpeexDSP) registers itself when built with -tags
-	// speexdsp, the portaudio backend with -tags portaudio.
+	// The portaudio backend registers itself when built with -tags
+	// portaudio, the jitter buffer and echo canceller (SpeexDSP) with -tags
+	// speexdsp.
 	_ "github.com/anyphone/anyphone/audio/portaudio"
 	_ "github.com/anyphone/anyphone/audio/speex"
 )
