@@ -109,7 +109,7 @@ func (s *Stream) ReadFrame(dst []int16) error {
 				if s.closed.Load() {
 					return audio.ErrClosed
 				}
-				return fmt.Errorf("portaudio: read: %w", err)
+				return fmt.Errorf("portaudio: read: %w", named(err))
 			}
 			s.overflows.Add(1) // the buffer still holds fresh samples
 		}
@@ -143,12 +143,24 @@ func (s *Stream) WriteFrame(src []int16) error {
 				if s.closed.Load() {
 					return audio.ErrClosed
 				}
-				return fmt.Errorf("portaudio: write: %w", err)
+				return fmt.Errorf("portaudio: write: %w", named(err))
 			}
 			s.underflows.Add(1)
 		}
 	}
 	return nil
+}
+
+// errNoText stands in for a PortAudio error whose text is empty (the ALSA
+// host API's when the sound server behind it died).
+var errNoText = errors.New("device stopped (sound server gone?)")
+
+// named returns err, or errNoText wrapping it when its text is empty.
+func named(err error) error {
+	if err.Error() == "" {
+		return fmt.Errorf("%w%w", errNoText, err)
+	}
+	return err
 }
 
 // Close stops and closes the devices. Pending and later reads and writes
