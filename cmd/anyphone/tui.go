@@ -640,6 +640,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 
 	m := ui.New(svc, ui.Options{
 		Levels:       hub.Levels,
+		AudioLost:    audioNote.lostNow,
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
 		HoldDialect:  pc.HoldDialect,
