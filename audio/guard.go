@@ -93,6 +93,8 @@ type Guard struct {
 
 	timer *time.Timer // ReadFrame's wait; ReadFrame is called from one goroutine
 
+	ec atomic.Pointer[ecBox] // echo canceller the sessions run; nil: none
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -164,6 +166,18 @@ func (g *Guard) DeviceName() string {
 
 // State returns the device's state now.
 func (g *Guard) State() DeviceState { return DeviceState(g.state.Load()) }
+
+// UseEchoCanceller makes the device's reader and writer run ec (nil:
+// none): Playback with each frame as it is written to the sound card,
+// Capture on each frame as it is read, so the echo delay the canceller
+// models is the device's own.
+func (g *Guard) UseEchoCanceller(ec EchoCanceller) {
+	if ec == nil {
+		g.ec.Store(nil)
+		return
+	}
+	g.ec.Store(&ecBox{ec})
+}
 
 // SetNeeded tells a lazy guard whether a call (or a ringing tone) needs the
 // device. It never blocks.
@@ -330,7 +344,7 @@ func (g *Guard) start(src Source, sink Sink, c io.Closer) {
 		src: src, sink: sink, c: c,
 		in: newFrameRing(guardInQueue, g.n), out: newFrameRing(hubQueue, g.n),
 		inReady: make(chan struct{}, 1), outReady: make(chan struct{}, 1),
-		done: make(chan struct{}), log: g.o.Log,
+		done: make(chan struct{}), log: g.o.Log, ec: &g.ec,
 	}
 	// A sound server may take a while to deliver the first frame (it
 	// adapts its latency to the new stream): the stall clock starts later.
@@ -384,6 +398,7 @@ var (
 	_ Sink        = (*Guard)(nil)
 	_ io.Closer   = (*Guard)(nil)
 	_ DeviceNamer = (*Guard)(nil)
+	_ EchoDevice  = (*Guard)(nil)
 )
 
 // firstFrameGrace is how much longer than Stall a new session may take
@@ -395,6 +410,7 @@ const firstFrameGrace = 2500 * time.Millisecond
 // session is one opening of the device, with its reader and writer.
 type session struct {
 	log  *slog.Logger
+	ec   *atomic.Pointer[ecBox] // the guard's echo canceller
 	src  Source
 	sink Sink
 	c    io.Closer
@@ -462,12 +478,16 @@ func (s *session) popIn(dst []int16) bool {
 // reader reads the microphone until the session dies or a read fails.
 func (s *session) reader(n int) {
 	defer s.wg.Done()
-	buf := make([]int16, n)
+	buf, clean := make([]int16, n), make([]int16, n)
 	first := true
 	for !s.dead.Load() {
 		if err := s.src.ReadFrame(buf); err != nil {
 			s.fail(fmt.Errorf("microphone: %w", err))
 			return
+		}
+		if b := s.ec.Load(); b != nil {
+			b.ec.Capture(buf, clean)
+			copy(buf, clean)
 		}
 		now := time.Now().UnixNano()
 		if first {
@@ -502,6 +522,9 @@ func (s *session) writer(n int) {
 			s.mu.Unlock()
 			if !ok || s.dead.Load() {
 				break
+			}
+			if b := s.ec.Load(); b != nil {
+				b.ec.Playback(buf)
 			}
 			s.writeBusy.Store(time.Now().UnixNano())
 			err := s.sink.WriteFrame(buf)

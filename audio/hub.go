@@ -42,8 +42,9 @@ type Hub struct {
 	needMu sync.Mutex  // orders calls to the device's SetNeeded
 	needed atomic.Bool // a call or a cue needs the device
 
-	ec     atomic.Pointer[ecBox] // echo canceller in use; nil: off
-	aecOut []int16               // capture goroutine only
+	ec         atomic.Pointer[ecBox] // echo canceller in use; nil: off
+	ecInDevice atomic.Bool           // the device runs it (EchoDevice)
+	aecOut     []int16               // capture goroutine only
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -98,7 +99,12 @@ func (h *Hub) SetDevice(src Source, sink Sink) (oldSrc Source, oldSink Sink) {
 			sink = n
 		}
 	}
-	old := h.dev.Swap(&hubDevice{src: src, snk: sink})
+	next := &hubDevice{src: src, snk: sink}
+	old := h.dev.Swap(next)
+	if d, ok := old.src.(EchoDevice); ok {
+		d.UseEchoCanceller(nil)
+	}
+	h.applyEC(next)
 	h.updateNeed()
 	return old.src, old.snk
 }
@@ -136,10 +142,34 @@ func (h *Hub) SetEchoCanceller(ec EchoCanceller) (old EchoCanceller) {
 	if ec != nil {
 		b = &ecBox{ec}
 	}
-	if o := h.ec.Swap(b); o != nil {
+	o := h.ec.Swap(b)
+	h.applyEC(h.dev.Load())
+	if o != nil {
 		return o.ec
 	}
 	return nil
+}
+
+// EchoDevice is a device that runs an echo canceller next to its own I/O
+// (a Guard: the reference is the frame as it is written to the sound
+// card, the capture the frame as it is read), where the delay between
+// them is the device's, steady, instead of the hub's queues'.
+type EchoDevice interface {
+	UseEchoCanceller(EchoCanceller)
+}
+
+// applyEC hands the echo canceller to dev when it runs one itself, else
+// keeps it in the hub's frames.
+func (h *Hub) applyEC(dev *hubDevice) {
+	var ec EchoCanceller
+	if b := h.ec.Load(); b != nil {
+		ec = b.ec
+	}
+	d, ok := dev.src.(EchoDevice)
+	if ok {
+		d.UseEchoCanceller(ec)
+	}
+	h.ecInDevice.Store(ok)
 }
 
 // Port returns the port of call id, creating it (not live) on first use.
@@ -251,7 +281,7 @@ func (h *Hub) captureFrame() error {
 	err := h.dev.Load().src.ReadFrame(h.mic)
 	if err != nil {
 		clear(h.mic)
-	} else if b := h.ec.Load(); b != nil && h.needed.Load() {
+	} else if b := h.ec.Load(); b != nil && h.needed.Load() && !h.ecInDevice.Load() {
 		b.ec.Capture(h.mic, h.aecOut)
 		copy(h.mic, h.aecOut)
 	}
@@ -294,7 +324,7 @@ func (h *Hub) playFrame() error {
 		mixInto(h.out, h.tmp)
 	}
 	h.mu.Unlock()
-	if b := h.ec.Load(); b != nil && h.needed.Load() {
+	if b := h.ec.Load(); b != nil && h.needed.Load() && !h.ecInDevice.Load() {
 		b.ec.Playback(h.out)
 	}
 	h.outPeak.Store(math.Float64bits(peak(h.out)))

@@ -36,6 +36,8 @@ type EchoCanceller struct {
 	n        int
 	play     unsafe.Pointer // C buffers of one frame each
 	mic, out unsafe.Pointer
+	refs     [][]int16 // played frames waiting for their capture, oldest first
+	free     [][]int16 // spare frames for refs
 }
 
 // NewEchoCanceller returns an echo canceller for frames of f.
@@ -60,6 +62,14 @@ func NewEchoCanceller(f audio.Format) *EchoCanceller {
 
 func (e *EchoCanceller) slice(p unsafe.Pointer) []int16 { return unsafe.Slice((*int16)(p), e.n) }
 
+// refKeep is how many played frames may wait for their capture: the
+// reference must not lag the microphone by more than the echo delay
+// (else the echo comes before its reference and cannot be cancelled), so
+// older ones are dropped. speex_echo_playback keeps only two frames and
+// drops bursts, which a writer that plays queued frames back to back
+// makes; this queue absorbs them.
+const refKeep = 2
+
 // Playback tells the canceller a frame went to the speaker.
 func (e *EchoCanceller) Playback(frame []int16) {
 	e.mu.Lock()
@@ -67,9 +77,21 @@ func (e *EchoCanceller) Playback(frame []int16) {
 	if e.st == nil || len(frame) < e.n {
 		return
 	}
-	copy(e.slice(e.play), frame)
-	C.speex_echo_playback(e.st, (*C.spx_int16_t)(e.play))
+	if len(e.refs) >= refQueue {
+		e.refs = e.refs[1:]
+	}
+	var f []int16
+	if n := len(e.free); n > 0 {
+		f, e.free = e.free[n-1], e.free[:n-1]
+	} else {
+		f = make([]int16, e.n)
+	}
+	copy(f, frame)
+	e.refs = append(e.refs, f)
 }
+
+// refQueue bounds the reference queue.
+const refQueue = 16
 
 // Capture writes to out the microphone frame mic without the echo.
 func (e *EchoCanceller) Capture(mic, out []int16) {
@@ -79,8 +101,20 @@ func (e *EchoCanceller) Capture(mic, out []int16) {
 		copy(out, mic)
 		return
 	}
+	for len(e.refs) > refKeep {
+		e.free = append(e.free, e.refs[0])
+		e.refs = e.refs[1:]
+	}
+	play := e.slice(e.play)
+	if len(e.refs) > 0 {
+		copy(play, e.refs[0])
+		e.free = append(e.free, e.refs[0])
+		e.refs = e.refs[1:]
+	} else {
+		clear(play)
+	}
 	copy(e.slice(e.mic), mic)
-	C.speex_echo_capture(e.st, (*C.spx_int16_t)(e.mic), (*C.spx_int16_t)(e.out))
+	C.speex_echo_cancellation(e.st, (*C.spx_int16_t)(e.mic), (*C.spx_int16_t)(e.play), (*C.spx_int16_t)(e.out))
 	C.speex_preprocess_run(e.pp, (*C.spx_int16_t)(e.out))
 	copy(out, e.slice(e.out))
 }
