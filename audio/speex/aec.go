@@ -62,13 +62,15 @@ func NewEchoCanceller(f audio.Format) *EchoCanceller {
 
 func (e *EchoCanceller) slice(p unsafe.Pointer) []int16 { return unsafe.Slice((*int16)(p), e.n) }
 
-// refKeep is how many played frames may wait for their capture: the
-// reference must not lag the microphone by more than the echo delay
-// (else the echo comes before its reference and cannot be cancelled), so
-// older ones are dropped. speex_echo_playback keeps only two frames and
-// drops bursts, which a writer that plays queued frames back to back
-// makes; this queue absorbs them.
-const refKeep = 2
+// refKeep is how many played frames may wait for their capture before
+// the oldest are dropped. Each capture takes exactly one reference frame,
+// so the reference stream stays unbroken and its lag steady; dropping
+// only when the queue grows past refKeep (a long stall) resyncs it.
+// speex_echo_playback keeps only two frames and drops the bursts a writer
+// that plays queued frames back to back makes; this queue absorbs them.
+// Measured through PulseAudio with speech-like sound: 16-17 dB with 6
+// (1-2 frames: 3-41 dB, unsteady; hub-level reference: 4 dB).
+const refKeep = 6
 
 // Playback tells the canceller a frame went to the speaker.
 func (e *EchoCanceller) Playback(frame []int16) {
