@@ -26,7 +26,8 @@ import (
 // the speaker is the round trip, read on one clock. Baseline: a plain
 // `parec | pacat` loop at 20 ms latency. anyphone: the TUI (portaudio,
 // jitter buffer) in a call with `anyphone endpoint --audio echo`, so the
-// loop is mouth → TUI → RTP → echo peer → RTP → TUI → ear. Both in one run.
+// loop is mouth → TUI → RTP → echo peer → RTP → TUI → ear, with echo
+// cancellation off (the loop is an echo). Both in one run.
 func BenchmarkAudioRoundTrip(b *testing.B) {
 	for _, tool := range []string{"pulseaudio", "parec", "pacat", "paplay", "tmux"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -83,7 +84,7 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 			return string(o), err
 		}
 		home := filepath.Join(dir, "home")
-		cmdline := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s/state XDG_CONFIG_HOME=%s/config TERM=xterm-256color %s %s --no-builtins",
+		cmdline := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s/state XDG_CONFIG_HOME=%s/config TERM=xterm-256color %s %s --no-builtins --no-echo-cancel",
 			home, home, home, strings.Join(env[len(os.Environ()):], " "), bin)
 		if o, err := tmux("new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", cmdline); err != nil {
 			b.Fatalf("tmux: %v: %s", err, o)
