@@ -217,7 +217,11 @@ func (mp *mediaPump) readLoop() {
 		if conf != nil {
 			conf.rx.push(frame[:samples])
 		}
-		if mp.sink != nil {
+		if ts, ok := mp.sink.(audio.TimedSink); ok {
+			// The hub's jitter buffer orders frames by RTP timestamp.
+			hdr := mp.m.RTPPacketReader.PacketHeader
+			_ = ts.WriteTimed(frame[:samples], hdr.Timestamp, hdr.SequenceNumber)
+		} else if mp.sink != nil {
 			_ = mp.sink.WriteFrame(frame[:samples])
 		}
 	}

@@ -24,6 +24,7 @@ type header struct {
 	// unregistered replaces "no registrar" while no registration is known.
 	unregistered string
 	audio        string
+	audioLost    bool // the sound card is gone: shown before anything but the count
 	reg          *api.RegInfo
 	calls        int
 	policy       *busy.Policy // nil without a PolicyController
@@ -111,7 +112,10 @@ func (h *header) View() string {
 		}
 		add(keepDevice, h.st.HeaderDim.Render(on))
 	}
-	if h.audio != "" {
+	switch {
+	case h.audioLost:
+		add(keepPolicy, h.st.Error.Render("audio lost"))
+	case h.audio != "":
 		add(keepAudio, h.st.HeaderDim.Render("audio: "+h.audio))
 	}
 	if h.calls > 0 {

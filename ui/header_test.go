@@ -65,3 +65,17 @@ func TestHeaderRegistrarUnreachable(t *testing.T) {
 		t.Errorf("header %q for a 503", v)
 	}
 }
+
+// TestHeaderAudioLost (issue 14): a lost sound card replaces the device
+// name and survives a 100-column line that drops the name.
+func TestHeaderAudioLost(t *testing.T) {
+	h := header{st: NewStyles(true, false), w: 100, account: "me@127.0.0.1:36238", active: "desk", number: "+4930123456789",
+		audio: "portaudio:default", calls: 1}
+	if v := ansi.Strip(h.View()); strings.Contains(v, "audio lost") {
+		t.Errorf("header %q says lost before the loss", v)
+	}
+	h.audioLost = true
+	if v := ansi.Strip(h.View()); !strings.Contains(v, "audio lost") || strings.Contains(v, "portaudio:default") {
+		t.Errorf("header %q: want audio lost instead of the device", v)
+	}
+}

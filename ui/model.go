@@ -56,6 +56,10 @@ type Options struct {
 	Now func() time.Time
 	// Location is where journal times are shown; nil means time.Local.
 	Location *time.Location
+	// AudioLost reports whether the sound card is lost (calls go on with
+	// null audio until it is back); read when a notice arrives, since the
+	// loss and the return are announced as notices. nil: never.
+	AudioLost func() bool
 	// Levels returns the microphone and speaker peaks (0..1) for the
 	// settings pane's meter (audio.Hub.Levels); nil shows silence.
 	Levels func() (mic, speaker float64)
@@ -451,6 +455,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case api.Notice:
 		m.notice.Update(msg)
+		if m.opts.AudioLost != nil {
+			m.header.audioLost = m.opts.AudioLost() // lost and back come as notices
+		}
 		return m, waitEvent(m.sub)
 	case api.DTMFReceived:
 		m.notice.set(api.NoticeInfo, "received DTMF "+msg.Digit)

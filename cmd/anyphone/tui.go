@@ -16,7 +16,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/audio"
@@ -33,19 +32,20 @@ import (
 // come from the config file (--config, else the default path; a missing
 // default file is the embedded default), the flags override them.
 type TuiCmd struct {
-	Listen      string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
-	Name        string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
-	Account     string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
-	Registrar   string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
-	Username    string   `help:"Digest user (default: the AOR user)."`
-	PasswordEnv string   `help:"Read the password from this environment variable."`
-	Audio       string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
-	Contacts    string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
-	NoBuiltins  bool     `help:"Do not serve the built-in echo and tone contacts."`
-	NoBell      bool     `help:"No terminal bell on incoming calls."`
-	NoMouse     bool     `help:"Leave the mouse to the terminal."`
-	Key         []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
-	Control     string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
+	Listen       string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
+	Name         string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
+	Account      string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
+	Registrar    string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
+	Username     string   `help:"Digest user (default: the AOR user)."`
+	PasswordEnv  string   `help:"Read the password from this environment variable."`
+	Audio        string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
+	Contacts     string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
+	NoBuiltins   bool     `help:"Do not serve the built-in echo and tone contacts."`
+	NoEchoCancel bool     `help:"Turn echo cancellation off (on by default with a sound card; needs the speexdsp build tag)." name:"no-echo-cancel"`
+	NoBell       bool     `help:"No terminal bell on incoming calls."`
+	NoMouse      bool     `help:"Leave the mouse to the terminal."`
+	Key          []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
+	Control      string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
 
 	// AnyDevice: the user's other devices, served by an embedded controller.
 	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks (default: [anydevice] number)." placeholder:"E164"`
@@ -81,23 +81,6 @@ func defaultContacts() string {
 		return ""
 	}
 	return filepath.Join(d, "anyphone", "contacts")
-}
-
-// redirectStderr points fd 2 at f until restore: portaudio's C libraries
-// and panics write there, which would tear the screen.
-func redirectStderr(f *os.File) (restore func(), err error) {
-	saved, err := unix.Dup(2)
-	if err != nil {
-		return func() {}, err
-	}
-	if err := unix.Dup2(int(f.Fd()), 2); err != nil {
-		_ = unix.Close(saved)
-		return func() {}, err
-	}
-	return func() {
-		_ = unix.Dup2(saved, 2)
-		_ = unix.Close(saved)
-	}, nil
 }
 
 // builtin is an in-process contact: a second cti.Service with a scripted
@@ -481,7 +464,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 	defer closeLog.Close()
 	if f, ok := closeLog.(*os.File); ok {
-		restore, err := redirectStderr(f)
+		restore, err := stderrToLog(log, f)
 		if err != nil {
 			log.Warn("stderr redirect", "err", err)
 		}
@@ -509,16 +492,31 @@ func (c *TuiCmd) Run(g *Globals) error {
 	defer cancel()
 
 	spec := c.audioSpec(cfg)
-	src, sink, dev, notice, err := audio.OpenDevice(spec, audio.Narrowband, log)
+	audioNote := &audioNotices{}
+	// Lazy: the device opens for the first call (or ringing) and closes
+	// after the last, so an idle phone holds no stream.
+	guard := audio.GuardOptions{OnChange: audioNote.onChange, Lazy: true}
+	src, sink, dev, notice, err := audio.OpenGuardedDevice(spec, audio.Narrowband, log, guard)
 	if err != nil {
-		return usageError(fmt.Errorf("audio: %w", err))
+		field := "--audio"
+		if c.Audio == "" {
+			field = "[audio] device"
+		}
+		return usageError(audioSpecError(field, err))
 	}
-	device := spec
+	device := deviceName(spec, src)
 	if notice != "" {
 		device = "null (no sound card)"
 	}
 	hub := audio.NewHub(src, sink, audio.Narrowband)
+	aec := &echoCancel{hub: hub, off: c.NoEchoCancel, log: log}
+	aec.set(notice == "" && audio.IsDeviceSpec(spec))
+	defer aec.close()
 	audioSw := newAudioSwitch(hub, dev, log)
+	audioSw.onSwitch = aec.set
+	audioSw.open = func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error) {
+		return audio.OpenGuardedDevice(spec, f, log, guard)
+	}
 	hubDone := make(chan struct{})
 	go func() {
 		// The hub goroutine: owned by Run, joined below after the device closes.
@@ -555,6 +553,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		return usageError(err)
 	}
 	svc.OnEvent(wiring.onEvent)
+	audioNote.setNotify(svc.Notify)
 	byName := map[string]string{}
 	for _, ct := range contacts {
 		byName[ct.Name] = ct.URI // `anyphone ctl dial echo` as the TUI's d echo
@@ -641,6 +640,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 
 	m := ui.New(svc, ui.Options{
 		Levels:       hub.Levels,
+		AudioLost:    audioNote.lostNow,
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
 		HoldDialect:  pc.HoldDialect,
@@ -689,6 +689,10 @@ type audioSwitch struct {
 	open func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error)
 	list func() ([]audio.Device, error)
 
+	// onSwitch, if set, is told after a switch whether the new device is a
+	// sound card (echo cancellation follows it).
+	onSwitch func(soundCard bool)
+
 	mu  sync.Mutex // serialises switches; guards dev
 	dev io.Closer  // the device in use
 }
@@ -724,13 +728,16 @@ func (a *audioSwitch) SwitchAudio(_ context.Context, spec string) (device, notic
 		return "", "", err
 	}
 	a.hub.SetDevice(src, sink)
+	if a.onSwitch != nil {
+		a.onSwitch(notice == "" && audio.IsDeviceSpec(spec))
+	}
 	old := a.dev
 	a.dev = dev
 	if err := old.Close(); err != nil {
 		a.log.Warn("close audio device", "err", err)
 	}
 	a.log.Info("audio device switched", "device", spec, "notice", notice)
-	device = spec
+	device = deviceName(spec, src)
 	if notice != "" {
 		device = "null (no sound card)"
 	}
