@@ -19,6 +19,8 @@ const (
 	RuleBadSDP = "bad-sdp"
 	// RuleMaxCalls: 486, Config.MaxCalls calls exist already.
 	RuleMaxCalls = "max-calls"
+	// RuleSRTP: 488, an offer without the SRTP Config.SRTP requires (srtp.go).
+	RuleSRTP = "srtp"
 )
 
 // refusalWindow is how often one rule is reported at most: a flood of
