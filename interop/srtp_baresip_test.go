@@ -110,3 +110,63 @@ func TestSRTPMandatoryRefusesClearBaresip(t *testing.T) {
 		t.Errorf("baresip's call closed with %q, want 488", ev.Param)
 	}
 }
+
+// TestSRTPBaresipHoldsAnyphone: baresip (srtp-mand) calls the endpoint and
+// holds and resumes it: its re-INVITEs carry fresh SDES keys, which the
+// endpoint must take (audio both ways after the resume, SRTP on the wire).
+func TestSRTPBaresipHoldsAnyphone(t *testing.T) {
+	h := holdSchedule
+	bs := startBaresip(t, baresipOpts{Tone: 440, MediaEnc: "srtp-mand"})
+	capture := startCapture(t, fmt.Sprintf("udp portrange %d-%d", bs.RTPPorts[0], bs.RTPPorts[1]))
+	rec := filepath.Join(t.TempDir(), "heard-%c.wav")
+	ep := startEndpoint(t, "--srtp", "mandatory", "--audio", "tone:1000", "--record", rec, "--expect-tone", "440",
+		"--expect-calls", "1", "--exit-after", "30s")
+	if _, err := bs.Command("dial", ep.URI, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.WaitEvent("CALL_ESTABLISHED", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(h.Hold)
+	if _, err := bs.Command("hold", "", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ep.WaitEvent(midPred(func(m midEvent) bool {
+		return midCallIs("", "active")(m) && m.Call.RemoteHold
+	}), 5*time.Second); err != nil {
+		t.Fatalf("endpoint never showed the call held by remote: %v", err)
+	}
+	time.Sleep(h.Resume - h.Hold)
+	if _, err := bs.Command("resume", "", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := ep.Send(map[string]any{"id": "1", "cmd": "dtmf", "args": map[string]string{"call_id": "c1", "digits": afterResumeDigits}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(h.End - h.Resume - time.Second)
+	if _, err := bs.Command("hangup", "", 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	code, sum, err := ep.Wait(10 * time.Second)
+	if err != nil {
+		t.Fatalf("endpoint: %v", err)
+	}
+	if code != 0 || sum == nil || !sum.OK || sum.Answered != 1 {
+		t.Errorf("endpoint exit %d, summary %+v; want 0, ok, 1 answered", code, sum)
+	}
+	if s := srtpOf(t, ep); !strings.HasPrefix(s, "AES_CM_128_HMAC_SHA1_") {
+		t.Errorf("endpoint call srtp = %q, want an AES_CM_128 suite", s)
+	}
+	assertHoldSequence(t, ep, "", func(c *midCall) bool { return c.RemoteHold })
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(rec), "heard-*.wav"))
+	if len(files) != 1 {
+		t.Fatalf("endpoint recordings: %v", files)
+	}
+	assertHeldAudio(t, "endpoint", files[0], 440, h, true)
+	assertBaresipAfterResume(t, bs)
+	assertEncrypted(t, capture.Payloads(), 250)
+}
