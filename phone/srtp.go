@@ -373,6 +373,39 @@ func (p *Phone) srtpReOffer(req *sip.Request, o sdesOffer) (bool, string) {
 	if s == nil {
 		return true, ""
 	}
+	if ok, why := s.reOffer(o); !ok {
+		return false, why
+	}
+	req.SetBody(stripSDES(req.Body()))
+	return true, ""
+}
+
+// srtpUpdate handles the SDES of an offer in an UPDATE (update.go): it
+// returns the offer for diago and a function that puts our key into the
+// answer; ok false: refuse with 488.
+func (c *call) srtpUpdate(offer []byte) (clean []byte, answer func([]byte) []byte, ok bool, why string) {
+	s := c.srtpState()
+	same := func(b []byte) []byte { return b }
+	if s == nil {
+		return offer, same, true, ""
+	}
+	if ok, why := s.reOffer(parseSDES(offer)); !ok {
+		return nil, nil, false, why
+	}
+	return stripSDES(offer), func(b []byte) []byte {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.active || len(b) == 0 {
+			return b
+		}
+		return addSDES(b, s.proto, []sdesCrypto{s.local})
+	}, true, ""
+}
+
+// reOffer applies the SDES of a new offer from the peer (re-INVITE,
+// UPDATE) to a call that has SRTP: the peer's key (renewed or kept), the
+// tag our answer must carry.
+func (s *callSRTP) reOffer(o sdesOffer) (bool, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.active {
@@ -401,7 +434,6 @@ func (p *Phone) srtpReOffer(req *sip.Request, o sdesOffer) (bool, string) {
 	if o.proto != "" {
 		s.proto = o.proto
 	}
-	req.SetBody(stripSDES(req.Body()))
 	return true, ""
 }
 
