@@ -87,6 +87,10 @@ func (p *Phone) redial(c *call, d *diago.DialogClientSession, uri sip.Uri) (*dia
 	if err != nil {
 		return nil, err
 	}
+	if err := p.srtpDial(c, nd); err != nil { // srtp.go: new dialog, new SRTP sockets and keys
+		_ = nd.Close()
+		return nil, err
+	}
 	if dest := d.InviteRequest.Destination(); dest != "" && dest != d.InviteRequest.Recipient.HostPort() {
 		nd.InviteRequest.SetDestination(dest)
 	}

@@ -2,6 +2,7 @@ package phone_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +92,28 @@ func TestSRTPMandatoryRefusesClearOffer(t *testing.T) {
 	ci := a.Events.WaitState(t, id, phone.CallActive)
 	if ci.SRTP != "" {
 		t.Errorf("clear call shows SRTP %q", ci.SRTP)
+	}
+	a.Media.WaitTone(t, id, 1000, 5*time.Second)
+	c.Media.WaitTone(t, in.ID, 440, 5*time.Second)
+}
+
+// TestSRTPFollowsRedirect: a mandatory-SRTP caller that follows a 302 makes
+// a new dialog with new SRTP sockets and keys; the call to the phone it is
+// sent to is encrypted and carries audio both ways.
+func TestSRTPFollowsRedirect(t *testing.T) {
+	a := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice", SRTP: phone.SRTPMandatory, FollowRedirects: phone.DefaultRedirectLimit})
+	c := phonetest.NewPhone(t, 1000, &phone.Config{Name: "carol", SRTP: phone.SRTPMandatory})
+	var to atomic.Value
+	to.Store(c.URI())
+	b := redirector(t, "bob", &to)
+	id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := answerOn(t, c)
+	ci := a.Events.WaitState(t, id, phone.CallActive)
+	if ci.SRTP == "" || len(ci.Redirects) != 1 {
+		t.Errorf("call srtp %q redirects %d; want encrypted after one 302", ci.SRTP, len(ci.Redirects))
 	}
 	a.Media.WaitTone(t, id, 1000, 5*time.Second)
 	c.Media.WaitTone(t, in.ID, 440, 5*time.Second)
