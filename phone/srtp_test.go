@@ -118,3 +118,25 @@ func TestSRTPFollowsRedirect(t *testing.T) {
 	a.Media.WaitTone(t, id, 1000, 5*time.Second)
 	c.Media.WaitTone(t, in.ID, 440, 5*time.Second)
 }
+
+// TestSRTPBlindTransfer: all three phones require SRTP; alice transfers
+// bob to carol: bob's new call to carol is encrypted and carries audio.
+func TestSRTPBlindTransfer(t *testing.T) {
+	cfg := func(name string) *phone.Config { return &phone.Config{Name: name, SRTP: phone.SRTPMandatory} }
+	a := phonetest.NewPhone(t, 440, cfg("alice"))
+	b := phonetest.NewPhone(t, 1000, cfg("bob"))
+	c := phonetest.NewPhone(t, 2000, cfg("carol"))
+	aID, bID := connect(t, a, b, 440, 1000)
+	if err := a.Transfer(aID, c.URI()); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	in := answerOn(t, c)
+	nb := b.Events.WaitCall(t, 10*time.Second, "bob's call to carol active", func(ci phone.CallInfo) bool {
+		return ci.TransferredFrom == bID && ci.State == phone.CallActive
+	})
+	if nb.SRTP == "" {
+		t.Errorf("bob's call to carol is not encrypted")
+	}
+	b.Media.WaitTone(t, nb.ID, 2000, 5*time.Second)
+	c.Media.WaitTone(t, in.ID, 1000, 5*time.Second)
+}
