@@ -170,3 +170,26 @@ func TestSRTPBaresipHoldsAnyphone(t *testing.T) {
 	assertBaresipAfterResume(t, bs)
 	assertEncrypted(t, capture.Payloads(), 250)
 }
+
+// TestSRTPOptionalFallsBackAfter488: a PBX (sipp) refuses the endpoint's
+// optional SDES offer with 488; the endpoint retries in clear on a new
+// dialog and the call is answered (sipp 488s any offer with crypto, so
+// both its calls succeed only as offer with crypto, then retry without).
+func TestSRTPOptionalFallsBackAfter488(t *testing.T) {
+	pbx := startSipp(t, filepath.Join("testdata", "srtp", "refuse_crypto_uas.xml"), "-m", "2")
+	ep := startEndpoint(t, "--srtp", "optional", "--dial", fmt.Sprintf("sip:pbx@127.0.0.1:%d", pbx.Port),
+		"--hangup-after", "1s", "--expect-calls", "1", "--exit-after", "15s")
+	code, sum, err := ep.Wait(15 * time.Second)
+	if err != nil || code != 0 || sum == nil || sum.Answered != 1 {
+		t.Fatalf("endpoint: exit %d, %v, summary %+v; want the retry in clear answered", code, err, sum)
+	}
+	if s := srtpOf(t, ep); s != "" {
+		t.Errorf("call srtp = %q after the fallback, want clear", s)
+	}
+	if c, err := pbx.Wait(10 * time.Second); err != nil || c != 0 {
+		t.Fatalf("sipp: exit %d, %v (no offer with crypto first, or no retry?)\n%s", c, err, tailString(pbx.Output(), 4<<10))
+	}
+	if ok := pbx.StatInt(t, "SuccessfulCall(C)"); ok != 2 {
+		t.Errorf("sipp: %d successful calls, want 2 (the 488 and the clear retry)", ok)
+	}
+}

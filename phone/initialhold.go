@@ -43,7 +43,18 @@ func nextHoldDialect(d HoldDialect) (HoldDialect, bool) {
 // returns the dialog in use, which replaces d.
 func (p *Phone) invite(ctx context.Context, c *call, d *diago.DialogClientSession, uri sip.Uri, opts diago.InviteClientOptions, o DialOptions) (*diago.DialogClientSession, error) {
 	if o.Hold == nil {
-		return d, d.Invite(ctx, opts)
+		headers := opts.Headers
+		err := d.Invite(ctx, opts)
+		if statusOf(err) == 488 && c.srtpFallback() { // srtp.go: optional SRTP refused
+			p.log.Info("srtp offer refused, retrying in clear", "call_id", c.id)
+			nd, nerr := p.redial(c, d, uri)
+			if nerr != nil {
+				return d, err
+			}
+			opts.Headers = cloneHeaders(headers)
+			return nd, nd.Invite(ctx, opts)
+		}
+		return d, err
 	}
 	dialect := *o.Hold
 	if dialect == HoldDefault {

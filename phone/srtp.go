@@ -156,6 +156,9 @@ type callSRTP struct {
 	failed  bool         // mandatory SRTP and the answer had none
 	// swallow drops the 183 ProgressMediaOptions sends (incoming calls).
 	swallow bool
+	// declined: the peer refused our optional SDES offer with 488; the
+	// retry goes in clear (srtpFallback).
+	declined bool
 }
 
 // Suite is the negotiated crypto-suite, "" when media is in clear.
@@ -225,6 +228,12 @@ func (p *Phone) srtpMediaSession(k *srtpKeys) (*media.MediaSession, error) {
 func (p *Phone) srtpDial(c *call, d *diago.DialogClientSession) error {
 	mode := p.cfg.SRTP
 	if mode == SRTPOff {
+		return nil
+	}
+	if prev := c.srtpState(); prev != nil && prev.isDeclined() {
+		c.mu.Lock()
+		c.srtp = nil // the retry after a 488 to our optional offer: in clear
+		c.mu.Unlock()
 		return nil
 	}
 	s := &callSRTP{mode: mode, keys: &srtpKeys{block: mode == SRTPMandatory}, proto: "RTP/AVP"}
@@ -308,6 +317,30 @@ func (p *Phone) srtpAnswerReceived(c *call, res *sip.Response) {
 	}
 	s.active = false
 	s.keys.clear()
+}
+
+// srtpFallback reports whether a 488 to our first INVITE should be retried
+// without SRTP: optional SRTP that was offered and never negotiated (some
+// PBXs refuse a=crypto in RTP/AVP). It marks the call so the retry's new
+// dialog goes in clear.
+func (c *call) srtpFallback() bool {
+	s := c.srtpState()
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mode != SRTPOptional || s.active || s.declined {
+		return false
+	}
+	s.declined = true
+	return true
+}
+
+func (s *callSRTP) isDeclined() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.declined
 }
 
 // srtpFailedAnswer reports whether the answer lacked the SRTP we require.
