@@ -11,7 +11,7 @@ import (
 // alice's mobile, baresip with mediaenc srtp, then the sipp destination,
 // which answers plain RTP and echoes it. The relay decrypts the mobile's
 // SRTP towards sipp and encrypts sipp's echo back: baresip hears its own
-// 1000 Hz; on the wire the mobile's leg has no clear tone and sipp's leg
+// 1000 Hz and gets its own DTMF back; on the wire the mobile's leg has no clear tone and sipp's leg
 // has it in clear.
 func TestSRTPAnyDeviceBridgesSRTPToRTP(t *testing.T) {
 	bs := startBaresip(t, baresipOpts{User: "alice-mobile", Tone: 1000, MediaEnc: "srtp"})
@@ -38,6 +38,16 @@ func TestSRTPAnyDeviceBridgesSRTPToRTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctl.WaitSession(t, "bridged", 10*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
+	// DTMF across: baresip's RFC 4733 digits go SRTP → relay → RTP to
+	// sipp, whose echo brings them back the other way.
+	time.Sleep(time.Second)
+	const digits = "159"
+	for _, d := range digits {
+		if _, err := bs.Command("sndcode", string(d), 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond) // baresip sends one event at a time
+	}
 	if _, err := bs.WaitEvent("CALL_CLOSED", 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +65,15 @@ func TestSRTPAnyDeviceBridgesSRTPToRTP(t *testing.T) {
 	t.Logf("talk segment: %.2f s loud, 1000 Hz ratio %.3f", echo.LoudSeconds, echo.Ratio)
 	if echo.LoudSeconds < 1.5 || echo.Ratio < 0.5 {
 		t.Errorf("the mobile did not hear its 1000 Hz back through the relay and sipp: %+v", echo)
+	}
+	var echoed string
+	for _, m := range bsMessages(bs) {
+		if m.Event && m.Type == "CALL_DTMF_START" {
+			echoed += m.Param
+		}
+	}
+	if echoed != digits {
+		t.Errorf("baresip got its DTMF back as %q through the relay and sipp's echo, want %q", echoed, digits)
 	}
 	assertEncrypted(t, mobileWire.Payloads(), 200)
 	audio, n := rtpAudio(destWire.Payloads(), 0)
