@@ -169,6 +169,7 @@ func entryFor(ci phone.CallInfo, user, device, calledAOR, region string) journal
 		BusyRule:  ci.Rule,
 		Device:    device,
 		Note:      endNote(ci), // endnote.go
+		SRTP:      ci.SRTP,
 	}
 	if e.Key == "" {
 		e.Key = "local:" + string(ci.ID) + ";" + ci.Created.UTC().Format(time.RFC3339Nano)

@@ -24,6 +24,7 @@ type baresipOpts struct {
 	Tone       float64 // Hz baresip sends, from an aufile WAV (default 440)
 	AutoAnswer bool    // answermode=auto
 	AuthPass   string  // digest password, if a proxy challenges
+	MediaEnc   string  // mediaenc of the account (srtp, srtp-mand), loads srtp.so
 }
 
 // baresip is a running baresip with a ctrl_tcp connection. What it hears is
@@ -36,6 +37,7 @@ type baresip struct {
 	SIPPort  int
 	CtrlPort int
 	AOR      string
+	RTPPorts [2]int // first and last of its RTP port range
 
 	conn   net.Conn
 	mu     sync.Mutex
@@ -97,6 +99,7 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 	dir := t.TempDir()
 	b := &baresip{Dir: dir, RecDir: filepath.Join(dir, "rec"), SIPPort: freePort(t, 1), CtrlPort: freePort(t, 1), change: make(chan struct{})}
 	rtp := freePort(t, 20)
+	b.RTPPorts = [2]int{rtp, rtp + 19}
 	if err := os.Mkdir(b.RecDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +108,9 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 	cfg := strings.NewReplacer("{{SIP}}", strconv.Itoa(b.SIPPort), "{{TONE}}", tone,
 		"{{RTP0}}", strconv.Itoa(rtp), "{{RTP1}}", strconv.Itoa(rtp+19),
 		"{{REC}}", b.RecDir, "{{CTRL}}", strconv.Itoa(b.CtrlPort)).Replace(baresipConfig)
+	if o.MediaEnc != "" {
+		cfg += "module			srtp.so\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +125,9 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 	}
 	if o.AuthPass != "" {
 		acct += ";auth_pass=" + o.AuthPass
+	}
+	if o.MediaEnc != "" {
+		acct += ";mediaenc=" + o.MediaEnc
 	}
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct+"\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,9 @@ type call struct {
 	p         *Phone
 	id        CallID
 	sipCallID string
-	log       interface {
+	// srtp is the call's SDES-SRTP state (srtp.go), nil in clear; guarded by mu.
+	srtp *callSRTP
+	log  interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 		Debug(string, ...any)
@@ -250,6 +252,11 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 		Remote:    Party{URI: uriString(uri), User: uri.User},
 		Created:   time.Now(),
 	}
+	if err := p.srtpDial(c, d); err != nil { // srtp.go
+		d.Close()
+		p.unplaced(id, err)
+		return "", fmt.Errorf("dial %s: %w", target, err)
+	}
 	if err := p.addCall(c); err != nil {
 		d.Close()
 		p.unplaced(id, err)
@@ -358,15 +365,25 @@ func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *c
 	c.dialog = d
 	c.cancelInvite = nil
 	c.mu.Unlock()
+	sec := c.srtpState().suite() // srtp.go
 	c.apply(inAnswered, func(ci *CallInfo) {
 		ci.Answered = time.Now()
 		ci.Codec = codecName(d.Media())
+		ci.SRTP = sec
 		if res := d.InviteResponse; res != nil {
 			if to := res.To(); to != nil {
 				ci.Remote.DisplayName = to.DisplayName
 			}
 		}
 	})
+	if c.srtpFailedAnswer() { // srtp.go: mandatory SRTP, clear answer
+		c.mu.Lock()
+		if c.info.End == nil {
+			c.info.End = &EndInfo{Cause: EndFailed, Text: errSRTPRequired.Error()}
+		}
+		c.mu.Unlock()
+		go func() { _ = c.hangup() }()
+	}
 	p.startMedia(c, d.Media())
 	p.afterAnswered(c)
 	p.waitEnd(c, d.Context())
@@ -436,6 +453,7 @@ func (p *Phone) inviteError(c *call, ctx context.Context, err error) EndInfo {
 // only posts inputs; it never blocks.
 func (p *Phone) onResponse(c *call, res *sip.Response) {
 	p.cleanResponseSDP(res)
+	p.srtpAnswerReceived(c, res) // srtp.go: the peer's key, crypto out for diago
 	switch code := int(res.StatusCode); {
 	case code == 180 || code == 181 || code == 182 || (code == 183 && len(res.Body()) == 0):
 		c.apply(inProvisional, nil)
@@ -578,6 +596,11 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		c.finish(EndInfo{Cause: EndRejected, Code: dec.code, Reason: dec.reason})
 		return
 	}
+	if err := p.srtpAnswerIncoming(c, d); err != nil { // srtp.go
+		_ = d.Respond(488, "Not Acceptable Here", nil)
+		c.finish(EndInfo{Cause: EndFailed, Code: 488, Reason: "Not Acceptable Here", Text: err.Error()})
+		return
+	}
 	err := d.AnswerOptions(diago.AnswerOptions{
 		OnMediaUpdate: func(m *diago.DialogMedia) { p.onMediaUpdate(c, m) },
 		OnRefer:       func(rd *diago.DialogClientSession) error { return p.onRefer(c, rd) },
@@ -622,9 +645,11 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		c.finish(EndInfo{Cause: EndLocalHangup})
 		return
 	}
+	sec := c.srtpState().suite() // srtp.go
 	c.apply(inAck, func(ci *CallInfo) {
 		ci.Answered = time.Now()
 		ci.Codec = codecName(d.Media())
+		ci.SRTP = sec
 	})
 	p.startMedia(c, d.Media())
 	if replaced != nil {

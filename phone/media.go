@@ -399,11 +399,12 @@ func (p *Phone) applyRemoteSDP(c *call, body []byte) {
 // not block: it only refreshes the codec shown.
 func (p *Phone) onMediaUpdate(c *call, m *diago.DialogMedia) {
 	codec := media.CodecAudioFromSession(m.MediaSession()).Name
+	sec := c.srtpState().suite() // srtp.go
 	c.mu.Lock()
-	same := c.info.Codec == codec
+	same := c.info.Codec == codec && c.info.SRTP == sec
 	c.mu.Unlock()
 	if !same {
-		c.update(func(ci *CallInfo) { ci.Codec = codec })
+		c.update(func(ci *CallInfo) { ci.Codec, ci.SRTP = codec, sec })
 	}
 }
 

@@ -165,6 +165,10 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 			}
 		}
 		req.SetBody(p.remapTelephoneEvent(req, tx, clean, info))
+		if ok, why := p.srtpIncoming(req, initial); !ok { // srtp.go
+			p.log.Info("srtp offer refused", "call_id", callIDOf(req), "why", why)
+			return refuse(488, "Not Acceptable Here", RuleSRTP, why)
+		}
 	}
 	to := req.To()
 	if to != nil && to.Params.Has("tag") {
@@ -224,6 +228,9 @@ func (t *responseHook) Respond(r *sip.Response) error {
 		t.fix(r)
 	}
 	if t.p != nil && t.req != nil {
+		if t.p.srtpRespond(t.req, r) { // srtp.go: our key in, the helper 183 out
+			return nil
+		}
 		t.p.fixHeldAnswer(t.req, r)
 		t.p.keepOriginResponse(t.req, r)
 		t.p.peerOfferAccepted(t.req, r)
@@ -290,6 +297,7 @@ func (p *Phone) fixRequest(req *sip.Request) {
 		req.SetBody(sdpfence.FixOrigin(b))
 		if req.IsInvite() {
 			p.rewriteHoldOffer(req)
+			p.srtpOffer(req) // srtp.go
 			req.SetBody(p.keepOrigin(callIDOf(req), req.Body()))
 		}
 	}

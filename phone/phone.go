@@ -111,6 +111,10 @@ type Config struct {
 	TraceFile string
 	// HoldDialect is how we hold by default.
 	HoldDialect HoldDialect
+	// SRTP offers and accepts SDES-SRTP (RFC 4568): off (default),
+	// optional (RTP/AVP with a=crypto, clear if the peer declines) or
+	// mandatory (RTP/SAVP; 488 to offers without it) (srtp.go).
+	SRTP SRTPMode
 	// AllowSources, if not empty, is the address ACL for incoming SIP:
 	// requests from other sources get 403 and a SourceRejected event
 	// (acl.go).
@@ -217,6 +221,11 @@ type Phone struct {
 	cli  *sipgo.Client
 	host string
 	port int
+	// codecs are the audio codecs we offer (diago's MediaConfig and the
+	// SRTP media sessions, srtp.go).
+	codecs []media.Codec
+	// srtpPending holds incoming SDES offers until answered (srtp.go).
+	srtpPending sync.Map
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -346,6 +355,9 @@ func (p *Phone) Start(ctx context.Context) error {
 	}
 	registerTracer(p)
 
+	p.codecs = []media.Codec{
+		media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
+	}
 	tr := diago.Transport{
 		Transport: p.cfg.Transport,
 		BindHost:  host,
@@ -370,9 +382,7 @@ func (p *Phone) Start(ctx context.Context) error {
 		diago.WithClient(cli),
 		diago.WithLogger(p.log),
 		diago.WithServerRequestMiddleware(p.middleware),
-		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{
-			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
-		}}),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: slices.Clone(p.codecs)}),
 	)
 	if p.cfg.tlsClientOnly() {
 		// TLS without a certificate: no listener (tls.go).
@@ -530,6 +540,7 @@ func (p *Phone) removeCall(c *call) {
 		delete(p.bySIP, c.sipCallID)
 	}
 	delete(p.cancels, c.sipCallID)
+	p.srtpPending.Delete(c.sipCallID)
 }
 
 // Shutdown hangs up every call, unregisters and stops listening. It waits

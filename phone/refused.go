@@ -33,12 +33,14 @@ const (
 	// RuleInvalidRequest: the other faults request validation answers
 	// (400 a header missing or doubled, 416 URI scheme, 505 version; internal/sipguard).
 	RuleInvalidRequest = "invalid-request"
+	// RuleSRTP: 488, an offer without the SRTP Config.SRTP requires (srtp.go).
+	RuleSRTP = "srtp"
 )
 
 // RefusalRules are the rules of CallRefused, for owners that treat a
 // refused INVITE as declined by this phone rather than a missed call.
 var RefusalRules = []string{RuleStrictHold, RuleUnsupportedMedia, RuleBadSDP, RuleMaxCalls,
-	RuleSourceACL, RuleSessionInterval, RuleBadExtension, RuleNotAcceptable, RuleInvalidRequest}
+	RuleSourceACL, RuleSessionInterval, RuleBadExtension, RuleNotAcceptable, RuleInvalidRequest, RuleSRTP}
 
 // refusalWindow is how often one rule is reported at most: a flood of
 // refused INVITEs (max-calls under load, a scanner sending garbage) makes

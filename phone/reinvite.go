@@ -342,6 +342,7 @@ func (g *glareTx) pump(ctx context.Context) {
 			case r.StatusCode >= 300:
 				g.c.setOffer(offerFailed)
 			case r.StatusCode >= 200:
+				g.p.srtpAnswerReceived(g.c, r) // srtp.go
 				g.c.setOffer(offerAnswered)
 			}
 			if r.StatusCode >= 200 {

@@ -66,6 +66,7 @@ func unregisterTracer(p *Phone) {
 }
 
 func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
+	msg = redactSDES(msg) // srtpsdp.go: SRTP keys are never shown
 	tracers.RLock()
 	var owner *Phone
 	for p := range tracers.phones {

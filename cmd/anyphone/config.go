@@ -65,6 +65,8 @@ type SIPConfig struct {
 	RTPTimeout Duration `toml:"rtp_timeout"`
 	// HoldDialect is how we hold: sendonly (default), inactive or zero-ip.
 	HoldDialect string `toml:"hold_dialect"`
+	// SRTP is SDES-SRTP for call media: off (default), optional or mandatory.
+	SRTP string `toml:"srtp"`
 	// TraceFile receives every SIP message in sngrep-like text.
 	TraceFile string `toml:"trace_file"`
 	// MaxCalls limits concurrent calls; 0 means 64.
@@ -379,6 +381,9 @@ func (c *Config) Validate() error {
 	if _, err := phone.ParseHoldDialect(s.HoldDialect); err != nil {
 		return fieldErr("sip.hold_dialect", "%q is not sendonly, inactive or zero-ip", s.HoldDialect)
 	}
+	if _, err := phone.ParseSRTPMode(s.SRTP); err != nil {
+		return fieldErr("sip.srtp", "%q is not off, optional or mandatory", s.SRTP)
+	}
 	if s.MaxCalls < 0 {
 		return fieldErr("sip.max_calls", "%d is negative", s.MaxCalls)
 	}
@@ -590,6 +595,7 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 	}
 	s := c.SIP
 	hold, _ := phone.ParseHoldDialect(s.HoldDialect)
+	srtpMode, _ := phone.ParseSRTPMode(s.SRTP)
 	pc := phone.Config{
 		Name:        s.Name,
 		Listen:      s.Listen,
@@ -600,6 +606,7 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 		HoldDialect: hold,
 		MWI:         s.MWI,
 		Voicemail:   strings.TrimSpace(s.Voicemail),
+		SRTP:        srtpMode,
 	}
 	if pc.Listen == "" {
 		pc.Listen = defaultSIPListen
@@ -752,6 +759,9 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # rtp_timeout = "0"
 # How we hold: sendonly, inactive or zero-ip (RFC 2543 c=0.0.0.0).
 # hold_dialect = "sendonly"
+# SDES-SRTP for call media: off, optional (RTP/AVP with a=crypto, clear if
+# the peer declines) or mandatory (RTP/SAVP; 488 to calls without SRTP).
+# srtp = "off"
 # Write every SIP message to this file.
 # trace_file = ""
 # Limit of concurrent calls; further INVITEs get 486. 0 means 64.

@@ -47,6 +47,7 @@ transport = "TCP"
 name = "desk"
 rtp_timeout = "30s"
 hold_dialect = "inactive"
+srtp = "mandatory"
 max_calls = 4
 
 [account]
@@ -76,7 +77,7 @@ retention = "90d"
 	}
 	want := phone.Config{
 		Name: "desk", Listen: "127.0.0.1:5070", Transport: "tcp", MaxCalls: 4,
-		RTPTimeout: 30 * time.Second, HoldDialect: phone.HoldInactive,
+		RTPTimeout: 30 * time.Second, HoldDialect: phone.HoldInactive, SRTP: phone.SRTPMandatory,
 		Account: &phone.Account{
 			AOR: "sip:alice@127.0.0.1", DisplayName: "Alice", Registrar: "sip:127.0.0.1:5099",
 			Proxy: "127.0.0.1:5099", Password: "hunter2", Expiry: 5 * time.Minute,
@@ -111,6 +112,7 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 		{"sips registrar over udp", "[sip]\ntransport = \"udp\"\n[account]\naor = \"sip:a@127.0.0.1\"\nregistrar = \"sips:127.0.0.1\"\n", "account.registrar", "transport = \"tls\""},
 		{"name", "[sip]\nname = \"a b\"\n", "sip.name", "not a SIP user name"},
 		{"hold dialect", "[sip]\nhold_dialect = \"pause\"\n", "sip.hold_dialect", "pause"},
+		{"srtp", "[sip]\nsrtp = \"always\"\n", "sip.srtp", `"always" is not off, optional or mandatory`},
 		{"max calls", "[sip]\nmax_calls = -1\n", "sip.max_calls", "negative"},
 		{"negative keepalive", "[sip]\nkeepalive = \"-30s\"\n", "sip.keepalive", "at least 5s"},
 		{"short keepalive", "[sip]\nkeepalive = \"1s\"\n", "sip.keepalive", "at least 5s"},

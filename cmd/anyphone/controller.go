@@ -57,6 +57,10 @@ type controllerFile struct {
 	Journal               string   `toml:"journal"`
 	TraceFile             string   `toml:"trace_file"`
 	AllowSources          []string `toml:"allow_sources"`
+	// SRTP is SDES-SRTP on every leg: off (default), optional (each leg
+	// encrypted when its peer accepts, the relay bridges SRTP and RTP legs)
+	// or mandatory.
+	SRTP string `toml:"srtp"`
 	// InviteSources are where new calls may come from (default: the
 	// trunk's and registrar's addresses).
 	InviteSources []string `toml:"invite_sources"`
@@ -110,6 +114,9 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 	}
 	if cfg.Phone.AllowSources, err = parsePrefixes("allow_sources", f.AllowSources); err != nil {
 		return cfg, set, err
+	}
+	if cfg.Phone.SRTP, err = phone.ParseSRTPMode(f.SRTP); err != nil {
+		return cfg, set, fmt.Errorf("controller config %s: srtp: %w", path, err)
 	}
 	if cfg.InviteSources, err = parsePrefixes("invite_sources", f.InviteSources); err != nil {
 		return cfg, set, err

@@ -140,6 +140,8 @@ type callView struct {
 	State     string `json:"state"`
 	LocalHold bool   `json:"local_hold"`
 	Device    string `json:"device"`
+	Codec     string `json:"codec"`
+	SRTP      string `json:"srtp"`
 	Remote    struct {
 		DisplayName string `json:"display_name"`
 		URI         string `json:"uri"`
@@ -564,13 +566,27 @@ func (c *CtlStatusCmd) Run(g *Globals, p *CtlCmd) error {
 	return nil
 }
 
+// mediaLabel is the MEDIA column of a call: its codec and, when its media
+// is encrypted, "SRTP" ("PCMU SRTP", "PCMA", "-" before media).
+func mediaLabel(codec, srtp string) string {
+	switch {
+	case codec == "" && srtp == "":
+		return "-"
+	case srtp == "":
+		return codec
+	case codec == "":
+		return "SRTP"
+	}
+	return codec + " SRTP"
+}
+
 // writeStatus prints calls, registrations and notices as aligned tables.
 func writeStatus(w io.Writer, st statusView, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(st.Calls) == 0 {
 		fmt.Fprintln(tw, "no calls")
 	} else {
-		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tDEVICE\tREMOTE\tDURATION")
+		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tDEVICE\tREMOTE\tDURATION\tMEDIA")
 		for _, c := range st.Calls {
 			remote := c.Remote.URI
 			if c.Remote.DisplayName != "" {
@@ -591,7 +607,7 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 			if device == "" {
 				device = "here"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, device, remote, dur)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, device, remote, dur, mediaLabel(c.Codec, c.SRTP))
 		}
 	}
 	if len(st.Regs) > 0 {

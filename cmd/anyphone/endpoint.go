@@ -67,6 +67,7 @@ type EndpointCmd struct {
 
 	HoldDialect    string `help:"How we hold: sendonly, inactive or zero-ip." default:"sendonly" name:"hold-dialect"`
 	HoldMusic      string `help:"What the peer hears while we hold with sendonly: tone:HZ, wav:PATH (default silence)." name:"hold-music"`
+	SRTP           string `help:"SDES-SRTP for call media: off, optional or mandatory." default:"off" enum:"off,optional,mandatory" name:"srtp"`
 	StrictHold     bool   `help:"Answer 488 to initial INVITEs held with c=0.0.0.0 or a=inactive (Skype for Business profile)." name:"strict-hold"`
 	MaxRedirects   int    `help:"How many 3xx a call we place follows (0: none; the call ends with the 3xx)." default:"5" name:"max-redirects"`
 	TransferPolicy string `help:"What to do with REFERs from peers: auto or reject." default:"auto" enum:"auto,reject" name:"transfer-policy"`
@@ -108,6 +109,9 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		return pc, err
 	}
 	if pc.TransferPolicy, err = phone.ParseTransferPolicy(e.TransferPolicy); err != nil {
+		return pc, err
+	}
+	if pc.SRTP, err = phone.ParseSRTPMode(e.SRTP); err != nil {
 		return pc, err
 	}
 	if e.Account == "" {

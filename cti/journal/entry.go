@@ -218,6 +218,9 @@ type Entry struct {
 	// "redirected by 302 to sip:vm@h, answered by sip:vm@h", the BYE's
 	// Reason, ms-diagnostics (cti/endnote.go).
 	Note string `json:"note,omitempty"`
+	// SRTP is the crypto-suite that protected the media
+	// (AES_CM_128_HMAC_SHA1_80); empty: RTP in clear or never connected.
+	SRTP string `json:"srtp,omitempty"`
 
 	// Missed is computed by Record (see IsMissed); it is ignored on input.
 	Missed bool `json:"missed"`
@@ -319,6 +322,7 @@ func merge(old, n Entry) Entry {
 	}
 	str(&m.BusyRule, n.BusyRule)
 	str(&m.Note, n.Note)
+	str(&m.SRTP, n.SRTP)
 	m.Read = old.Read || n.Read
 	return m
 }

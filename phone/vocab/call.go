@@ -113,10 +113,13 @@ type CallInfo struct {
 	// Device is the device that carries a call placed or taken through
 	// AnyDevice (mobile, home, ...; while a follow-me call rings, the
 	// devices ringing, joined by "+"). Empty: this phone.
-	Device     string `json:"device,omitempty"`
-	Local      Party  `json:"local"`
-	Remote     Party  `json:"remote"`
-	Codec      string `json:"codec,omitempty"`
+	Device string `json:"device,omitempty"`
+	Local  Party  `json:"local"`
+	Remote Party  `json:"remote"`
+	Codec  string `json:"codec,omitempty"`
+	// SRTP is the SDES crypto-suite that protects the media
+	// (AES_CM_128_HMAC_SHA1_80 or _32); empty: RTP in clear.
+	SRTP       string `json:"srtp,omitempty"`
 	LocalHold  bool   `json:"local_hold,omitempty"`
 	RemoteHold bool   `json:"remote_hold,omitempty"`
 	Muted      bool   `json:"muted,omitempty"`
