@@ -53,6 +53,9 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if req.IsInvite() && !p.checkInvite(req, rtx) {
 			return
 		}
+		if p.serveEvent(req, rtx) {
+			return // events.go: SUBSCRIBE, and NOTIFYs of our event packages
+		}
 		if !p.screenRefer(req, rtx) {
 			return // authorize.go: the gate refused the REFER's target
 		}
