@@ -162,6 +162,7 @@ func New(cfg Config) (*Controller, error) {
 // ctx ends or Close.
 func (c *Controller) Start(ctx context.Context) error {
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.servePresence() // presence.go
 	if err := c.ph.Start(c.ctx); err != nil {
 		return fmt.Errorf("anydevice: %w", err)
 	}
@@ -208,6 +209,7 @@ func (c *Controller) Close() error {
 }
 
 func (c *Controller) emit(ev Event) {
+	c.presenceEvent(ev) // presence.go
 	if c.cfg.Events != nil {
 		c.cfg.Events(ev)
 	}

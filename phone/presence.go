@@ -76,10 +76,11 @@ type dialogSub struct {
 	timer    *time.Timer
 	last     map[string]vocab.DialogState // dialogs in the last NOTIFY
 	lastDoc  string                       // its body at version 0: unchanged state sends nothing
-	queue    []*sip.Request
-	final    bool
+	dirty    bool                         // a NOTIFY is wanted (notifySub)
+	force    bool                         // ... even if the state did not change
+	endState string                       // the final NOTIFY is wanted with this Subscription-State (endSub)
+	final    bool                         // the final NOTIFY is built: nothing more
 	wake     chan struct{}
-	finished bool
 }
 
 // ServePresence replaces whose dialog state the phone serves. Call it
@@ -100,7 +101,7 @@ func (p *Phone) ownPresence(user string) (vocab.PresenceInfo, bool) {
 	info := vocab.PresenceInfo{Entity: p.entity()}
 	for _, c := range p.Calls() {
 		// An ending call is gone for its watchers: the next NOTIFY shows
-		// it terminated once (queueLocked), not again when it has ended.
+		// it terminated once (buildLocked), not again when it has ended.
 		if d := DialogStateOf(c); d.State != vocab.PhaseTerminated {
 			info.Dialogs = append(info.Dialogs, d)
 		}
@@ -205,22 +206,24 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 			return
 		}
 	}
-	src := p.presenceSource()
-	if src.Password != nil && !p.presenceAuthorized(req, tx, src) {
-		return
-	}
 	from, to := req.From(), req.To()
 	if from == nil || to == nil || !from.Params.Has("tag") {
 		respond(tx, req, 400, "Bad Request - From tag")
 		return
 	}
 	if tag, ok := to.Params.Get("tag"); ok {
+		// A refresh or unsubscribe names a subscription we granted: its
+		// Call-ID and our random 64-bit tag are the watcher's proof, as
+		// the authenticated SUBSCRIBE that created it was.
 		p.refreshDialogSub(req, tx, tag, expiry)
 		return
 	}
+	src := p.presenceSource()
+	if src.Password != nil && !p.presenceAuthorized(req, tx, src) {
+		return
+	}
 	user := req.Recipient.User
-	info, ok := src.Lookup(user)
-	if !ok {
+	if _, ok := src.Lookup(user); !ok {
 		respond(tx, req, 404, "Not Found")
 		return
 	}
@@ -264,10 +267,7 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 	p.wg.Go(s.run) // owned by the phone: ends after the final NOTIFY or at Close
 	if expiry == 0 {
 		// RFC 6665 §4.2.1.4: a fetch: one NOTIFY, then terminated.
-		s.mu.Lock()
-		s.final = true
-		s.queueLocked(info, "terminated;reason=timeout", true)
-		s.mu.Unlock()
+		p.endSub(s, "terminated;reason=timeout")
 		return
 	}
 	s.setExpiry(expiry)
@@ -278,8 +278,12 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 // refresh, or unsubscribe with Expires: 0.
 func (p *Phone) refreshDialogSub(req *sip.Request, tx sip.ServerTransaction, tag string, expiry int) {
 	key := req.CallID().Value() + "/" + tag
+	ft, _ := req.From().Params.Get("tag")
 	p.presence.mu.Lock()
 	s := p.presence.subs[key]
+	if s != nil && ft != s.toTag() {
+		s = nil // the same Call-ID and our tag, another watcher's From tag
+	}
 	if s != nil && expiry == 0 {
 		delete(p.presence.subs, key)
 	}
@@ -298,6 +302,12 @@ func (p *Phone) refreshDialogSub(req *sip.Request, tx sip.ServerTransaction, tag
 	p.notifySub(s, true) // RFC 6665 §4.2.1.2: a refresh gets a NOTIFY
 }
 
+// toTag is the watcher's tag.
+func (s *dialogSub) toTag() string {
+	t, _ := s.to.Params.Get("tag")
+	return t
+}
+
 // setExpiry (re)arms the subscription's expiry timer.
 func (s *dialogSub) setExpiry(expiry int) {
 	s.mu.Lock()
@@ -307,54 +317,49 @@ func (s *dialogSub) setExpiry(expiry int) {
 		s.timer.Stop()
 	}
 	s.timer = time.AfterFunc(time.Duration(expiry)*time.Second, func() {
-		s.p.presence.mu.Lock()
-		delete(s.p.presence.subs, s.key)
-		s.p.presence.mu.Unlock()
 		s.p.log.Info("dialog subscription expired", "user", s.user)
 		s.p.endSub(s, "terminated;reason=timeout")
 	})
 }
 
-// endSub sends the final NOTIFY with state (a terminated
-// Subscription-State).
+// endSub asks for the final NOTIFY with state (a terminated
+// Subscription-State); run sends it and ends.
 func (p *Phone) endSub(s *dialogSub, state string) {
-	info, _ := p.presenceSource().Lookup(s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.final {
+	if s.final || s.endState != "" {
 		return
 	}
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	s.final = true
-	s.queueLocked(info, state, true)
+	s.endState = state
+	s.wakeLocked()
 }
 
-// notifySub queues a NOTIFY with the user's current state; unless force
-// (the first NOTIFY, a refresh), only when the state changed.
+// notifySub asks for a NOTIFY with the user's current state; unless force
+// (the first NOTIFY, a refresh), only when the state changed. It returns
+// at once: run looks the state up and sends.
 func (p *Phone) notifySub(s *dialogSub, force bool) {
-	info, ok := p.presenceSource().Lookup(s.user)
-	if !ok {
-		p.presence.mu.Lock()
-		delete(p.presence.subs, s.key)
-		p.presence.mu.Unlock()
-		p.endSub(s, "terminated;reason=noresource")
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.final {
-		return
+	s.dirty = true
+	s.force = s.force || force
+	s.wakeLocked()
+}
+
+// wakeLocked wakes run. s.mu must be held.
+func (s *dialogSub) wakeLocked() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
-	left := max(0, int(time.Until(s.expires).Seconds()+0.5))
-	s.queueLocked(info, "active;expires="+strconv.Itoa(left), force)
 }
 
 // queueLocked builds the next NOTIFY: the current dialogs plus those of
 // the last NOTIFY that are gone, as terminated; nothing when the state is
 // the last NOTIFY's and not force. s.mu must be held.
-func (s *dialogSub) queueLocked(info vocab.PresenceInfo, state string, force bool) {
+func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force bool) *sip.Request {
 	seen := map[string]bool{}
 	next := map[string]vocab.DialogState{}
 	live := vocab.PresenceInfo{Entity: info.Entity}
@@ -376,10 +381,10 @@ func (s *dialogSub) queueLocked(info vocab.PresenceInfo, state string, force boo
 	key, err := MarshalDialogInfo(live, 0)
 	if err != nil {
 		s.p.log.Warn("dialog-info", "err", err)
-		return
+		return nil
 	}
 	if !force && gone == 0 && string(key) == s.lastDoc {
-		return
+		return nil
 	}
 	s.last, s.lastDoc = next, string(key)
 	body, _ := MarshalDialogInfo(info, s.version)
@@ -399,11 +404,7 @@ func (s *dialogSub) queueLocked(info vocab.PresenceInfo, state string, force boo
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sip.NewHeader("Content-Type", DialogInfoType))
 	req.SetBody(body)
-	s.queue = append(s.queue, req)
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	return req
 }
 
 // run sends the subscription's NOTIFYs in order, each awaited (RFC 6665
@@ -412,12 +413,7 @@ func (s *dialogSub) queueLocked(info vocab.PresenceInfo, state string, force boo
 func (s *dialogSub) run() {
 	for {
 		s.mu.Lock()
-		if len(s.queue) == 0 {
-			if s.final {
-				s.finished = true
-				s.mu.Unlock()
-				return
-			}
+		if !s.dirty && s.endState == "" {
 			s.mu.Unlock()
 			select {
 			case <-s.wake:
@@ -426,29 +422,63 @@ func (s *dialogSub) run() {
 				return
 			}
 		}
-		req := s.queue[0]
-		s.queue = s.queue[1:]
+		force, end := s.force, s.endState
+		s.dirty, s.force = false, false
 		s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(s.p.ctx, notifyTimeout)
-		res, err := s.p.cli.Do(ctx, req)
-		cancel()
-		switch {
-		case err != nil:
-			s.p.log.Info("dialog notify unanswered", "user", s.user, "err", err)
-		case res.StatusCode == 481 || res.StatusCode >= 400 && res.StatusCode != 408 && res.StatusCode < 500:
-			// RFC 6665 §4.2.2: the watcher is gone.
-			s.p.log.Info("dialog notify refused: subscription ended", "user", s.user, "code", res.StatusCode)
-			s.p.presence.mu.Lock()
-			delete(s.p.presence.subs, s.key)
-			s.p.presence.mu.Unlock()
-			s.mu.Lock()
-			s.final, s.queue = true, nil
+
+		info, ok := s.p.presenceSource().Lookup(s.user) // no lock held: the source takes its own
+		if !ok && end == "" {
+			end = "terminated;reason=noresource"
+		}
+		s.mu.Lock()
+		state := end
+		if end == "" {
+			state = "active;expires=" + strconv.Itoa(max(0, int(time.Until(s.expires).Seconds()+0.5)))
+		} else {
+			s.final = true
 			if s.timer != nil {
 				s.timer.Stop()
 			}
-			s.mu.Unlock()
+		}
+		req := s.buildLocked(info, state, force || end != "")
+		s.mu.Unlock()
+		if end != "" {
+			s.p.presence.mu.Lock()
+			delete(s.p.presence.subs, s.key)
+			s.p.presence.mu.Unlock()
+		}
+		if req != nil && !s.send(req) {
+			return
+		}
+		if end != "" {
+			return
 		}
 	}
+}
+
+// send sends one NOTIFY and waits for its answer; false when the watcher
+// refused it, which ends the subscription (RFC 6665 §4.2.2).
+func (s *dialogSub) send(req *sip.Request) bool {
+	ctx, cancel := context.WithTimeout(s.p.ctx, notifyTimeout)
+	res, err := s.p.cli.Do(ctx, req)
+	cancel()
+	switch {
+	case err != nil:
+		s.p.log.Info("dialog notify unanswered", "user", s.user, "err", err)
+	case res.StatusCode >= 300 && res.StatusCode != 408 && res.StatusCode < 500:
+		s.p.log.Info("dialog notify refused: subscription ended", "user", s.user, "code", res.StatusCode)
+		s.p.presence.mu.Lock()
+		delete(s.p.presence.subs, s.key)
+		s.p.presence.mu.Unlock()
+		s.mu.Lock()
+		s.final = true
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		s.mu.Unlock()
+		return false
+	}
+	return true
 }
 
 // presenceAuthorized checks the watcher's digest credentials; false means

@@ -1,0 +1,147 @@
+package anydevice
+
+// Dialog state for each user (issue 15): the controller answers SUBSCRIBE
+// Event: dialog for its users itself, from its sessions (every call the
+// user places or takes on any device), with RFC 4235 NOTIFYs on every
+// change. Watchers authenticate with digest: username a user id of this
+// controller, password that user's token (the same secret as the control
+// protocol's); an unknown watcher gets 403, a missing or wrong answer 401,
+// a user the controller does not serve 404.
+
+import (
+	"strings"
+
+	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
+)
+
+// servePresence hooks the controller's users into its phone. Called by
+// Start.
+func (c *Controller) servePresence() {
+	c.ph.ServePresence(phone.PresenceSource{
+		Lookup:   c.Presence,
+		Password: c.presencePassword,
+		Realm:    "anydevice",
+	})
+}
+
+// presencePassword is the digest password of watcher: its token.
+func (c *Controller) presencePassword(watcher string) (string, bool) {
+	u, ok := c.user(watcher)
+	if !ok || u.Token.Reveal() == "" {
+		return "", false
+	}
+	return u.Token.Reveal(), true
+}
+
+// presenceUser finds the user a SUBSCRIBE names: by id, else by number.
+func (c *Controller) presenceUser(name string) (User, bool) {
+	if u, ok := c.user(name); ok {
+		return u, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if u := c.byNumber[name]; u != nil {
+		return *u, true
+	}
+	return User{}, false
+}
+
+// Presence returns user's dialog state: one dialog per session that has
+// not ended, on whichever device carries it; false for a user this
+// controller does not serve.
+func (c *Controller) Presence(user string) (vocab.PresenceInfo, bool) {
+	u, ok := c.presenceUser(user)
+	if !ok {
+		return vocab.PresenceInfo{}, false
+	}
+	info := vocab.PresenceInfo{Entity: "sip:" + u.ID + "@" + c.ph.Addr()}
+	c.mu.Lock()
+	var ss []*session
+	for _, s := range c.sessions {
+		if s.user.ID == u.ID {
+			ss = append(ss, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range ss {
+		s.mu.Lock()
+		si := s.info
+		s.mu.Unlock()
+		if d, ok := dialogStateOf(u, si); ok {
+			d.Local.URI = info.Entity
+			info.Dialogs = append(info.Dialogs, d)
+		}
+	}
+	// Sessions live in a map: order the dialogs by creation for stable
+	// documents.
+	sortDialogs(info.Dialogs, ss)
+	return info, true
+}
+
+// dialogStateOf maps a session to an RFC 4235 dialog from the user's side;
+// false for a session that has ended.
+func dialogStateOf(u User, si SessionInfo) (vocab.DialogState, bool) {
+	d := vocab.DialogState{
+		ID: string(si.ID), Device: si.Device, Held: si.Held,
+		Local:  vocab.Party{URI: u.ID, DisplayName: u.Display},
+		Remote: vocab.Party{URI: si.Remote},
+	}
+	switch si.Kind {
+	case KindCallback:
+		d.Direction = vocab.Outgoing
+	case KindFollowMe:
+		d.Direction = vocab.Incoming
+	}
+	switch si.State {
+	case StateIdle, StateDeviceRinging:
+		if si.Kind == KindCallback {
+			d.State = vocab.PhaseTrying // the user's own device rings first
+		} else {
+			d.State = vocab.PhaseEarly
+		}
+	case StateRemoteRinging, StateConfirming:
+		d.State = vocab.PhaseEarly
+	case StateBridged:
+		d.State = vocab.PhaseConfirmed
+	default:
+		return d, false
+	}
+	for _, l := range si.Legs {
+		if l.Role == "remote" {
+			d.CallID = l.Call.SIPCallID
+			if l.Call.Remote.URI != "" {
+				d.Remote = l.Call.Remote
+			}
+		}
+	}
+	if !strings.Contains(d.Remote.URI, ":") && d.Remote.URI != "" {
+		d.Remote.URI = "tel:" + d.Remote.URI
+	}
+	return d, true
+}
+
+// sortDialogs orders ds like the sessions' creation times.
+func sortDialogs(ds []vocab.DialogState, ss []*session) {
+	created := map[string]int64{}
+	for _, s := range ss {
+		s.mu.Lock()
+		created[string(s.id)] = s.info.Created.UnixNano()
+		s.mu.Unlock()
+	}
+	for i := 1; i < len(ds); i++ {
+		for j := i; j > 0 && created[ds[j].ID] < created[ds[j-1].ID]; j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+}
+
+// presenceEvent NOTIFYs the watchers of a session's user when it changes.
+func (c *Controller) presenceEvent(ev Event) {
+	switch e := ev.(type) {
+	case SessionChanged:
+		c.ph.PresenceChanged(e.Session.User)
+	case SessionEnded:
+		c.ph.PresenceChanged(e.Session.User)
+	}
+}
