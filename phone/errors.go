@@ -17,4 +17,9 @@ var (
 	ErrClosed = errors.New("phone: closed")
 	// ErrTooManyCalls is returned when MaxCalls is reached.
 	ErrTooManyCalls = errors.New("phone: too many calls")
+	// ErrBadTarget is returned by Watch for a target that is no SIP URI or
+	// user name.
+	ErrBadTarget = errors.New("phone: bad watch target")
+	// ErrNotWatched is returned by Unwatch for a target not watched.
+	ErrNotWatched = errors.New("phone: not watched")
 )

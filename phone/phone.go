@@ -187,6 +187,7 @@ type Phone struct {
 	// presence serves the dialog package (presence.go).
 	events   eventRouter
 	presence presenceServer
+	watching watchSet // watch.go
 	log      *slog.Logger
 	ua       *sipgo.UserAgent
 	dg       *diago.Diago
@@ -328,9 +329,9 @@ func (p *Phone) Start(ctx context.Context) error {
 		return fmt.Errorf("sip server: %w", err)
 	}
 	srv.OnUpdate(p.middleware(p.handleUpdate))
-	srv.OnNoRoute(p.middleware(p.handleNoRoute))                             // validate.go
-	srv.OnSubscribe(p.middleware(p.handleNoRoute))                           // events.go routes it in the middleware
-	p.handleEvent("dialog", eventHandler{Subscribe: p.serveDialogSubscribe}) // presence.go
+	srv.OnNoRoute(p.middleware(p.handleNoRoute))                                                          // validate.go
+	srv.OnSubscribe(p.middleware(p.handleNoRoute))                                                        // events.go routes it in the middleware
+	p.handleEvent("dialog", eventHandler{Subscribe: p.serveDialogSubscribe, Notify: p.serveDialogNotify}) // presence.go, watch.go
 	p.dg = diago.NewDiago(ua,
 		diago.WithServer(srv),
 		diago.WithTransport(tr),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // DialogPhase is the state of one dialog in RFC 4235 dialog-info (§3.7.1):
@@ -106,4 +107,86 @@ type PresenceInfo struct {
 	// Entity is the user's AOR.
 	Entity  string        `json:"entity"`
 	Dialogs []DialogState `json:"dialogs"`
+}
+
+// WatchState is where a subscription to a colleague's dialog state stands.
+type WatchState int
+
+const (
+	WatchUnknown  WatchState = iota
+	WatchPending             // SUBSCRIBE sent, no NOTIFY yet
+	WatchActive              // NOTIFYs arrive: Info is live
+	WatchRetrying            // refused, unanswered or terminated: subscribing again after a backoff
+)
+
+func (s WatchState) String() string {
+	switch s {
+	case WatchPending:
+		return "pending"
+	case WatchActive:
+		return "active"
+	case WatchRetrying:
+		return "retrying"
+	default:
+		return "unknown"
+	}
+}
+
+func (s WatchState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s *WatchState) UnmarshalText(b []byte) error {
+	for w := WatchPending; w <= WatchRetrying; w++ {
+		if w.String() == string(b) {
+			*s = w
+			return nil
+		}
+	}
+	*s = WatchUnknown
+	return nil
+}
+
+// Watch is one watched colleague at one moment: the full value events
+// carry.
+type Watch struct {
+	// Target is whom we watch: the SUBSCRIBE's Request-URI.
+	Target string     `json:"target"`
+	State  WatchState `json:"state"`
+	// Info is the colleague's dialog state from the last NOTIFY.
+	Info PresenceInfo `json:"info"`
+	// Code and Err say why the last SUBSCRIBE failed (Retrying).
+	Code    int       `json:"code,omitempty"`
+	Err     string    `json:"err,omitempty"`
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// Busy summarises a watched colleague for a busy lamp: "idle",
+// "ringing", "on the phone" (a confirmed dialog), "unknown" when no state
+// has arrived. Ringing wins over on the phone: a call to pick up.
+func (w Watch) Busy() string {
+	if w.State != WatchActive {
+		return "unknown"
+	}
+	return w.Info.Busy()
+}
+
+// Busy summarises a user's dialogs: "ringing" while one is early or
+// trying, "on the phone" while one is confirmed, else "idle".
+func (p PresenceInfo) Busy() string {
+	ringing, talking := false, false
+	for _, d := range p.Dialogs {
+		switch d.State {
+		case PhaseTrying, PhaseProceeding, PhaseEarly:
+			ringing = true
+		case PhaseConfirmed:
+			talking = true
+		}
+	}
+	switch {
+	case ringing:
+		return "ringing"
+	case talking:
+		return "on the phone"
+	default:
+		return "idle"
+	}
 }
