@@ -190,7 +190,9 @@ func (w *watcher) run(ctx context.Context) {
 				code = re.Code
 			}
 			w.p.log.Info("watch subscribe failed", "target", w.w.Target, "err", err, "retry_in", backoff)
-			w.update(func(x *Watch) { x.State, x.Code, x.Err, x.Info = vocab.WatchRetrying, code, err.Error(), vocab.PresenceInfo{} })
+			w.update(func(x *Watch) {
+				x.State, x.Code, x.Err, x.Info = vocab.WatchRetrying, code, err.Error(), vocab.PresenceInfo{}
+			})
 			if !sleepCtx(ctx, backoff) {
 				return
 			}
