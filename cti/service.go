@@ -89,6 +89,7 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.ph = ph
+	s.initPresence() // presence.go
 	s.initJournal(&pc)
 	s.devices.publish, s.devices.notify, s.devices.journal = s.publish, s.Notify, s.journalCall
 	return s, nil
@@ -134,6 +135,8 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 	case phone.CallRefused:
 		s.refused(e) // endnote.go
 		return
+	case phone.PresenceReceived:
+		out = PresenceChanged{Watch: e.Watch}
 	case phone.BindingLost:
 		s.Notify(NoticeWarn, "the registrar "+e.Reg.Registrar+" lost our binding for "+e.Reg.AOR+": registering again")
 		return
@@ -152,6 +155,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 }
 
 func (s *Service) publish(ev Event) {
+	if _, ok := ev.(CallChanged); ok {
+		s.presenceCallChanged() // presence.go
+	}
 	s.mu.Lock()
 	hooks := s.hooks
 	s.mu.Unlock()

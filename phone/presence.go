@@ -93,10 +93,8 @@ func (p *Phone) ServePresence(src PresenceSource) {
 
 // ownPresence is the default source: the phone's own user and calls.
 func (p *Phone) ownPresence(user string) (vocab.PresenceInfo, bool) {
-	if !strings.EqualFold(user, p.cfg.Name) {
-		if a := p.cfg.Account; a == nil || !strings.EqualFold(user, userOf(a.AOR)) {
-			return vocab.PresenceInfo{}, false
-		}
+	if !p.ServesUser(user) {
+		return vocab.PresenceInfo{}, false
 	}
 	info := vocab.PresenceInfo{Entity: p.entity()}
 	for _, c := range p.Calls() {
@@ -109,7 +107,19 @@ func (p *Phone) ownPresence(user string) (vocab.PresenceInfo, bool) {
 	return info, true
 }
 
-// entity is our AOR: the account's, else our direct URI.
+// ServesUser reports whether user (a Request-URI user part) is this
+// phone's own user: its name or its account's AOR user.
+func (p *Phone) ServesUser(user string) bool {
+	if strings.EqualFold(user, p.cfg.Name) {
+		return true
+	}
+	a := p.cfg.Account
+	return a != nil && user != "" && strings.EqualFold(user, userOf(a.AOR))
+}
+
+// Entity is our AOR for presence: the account's, else our direct URI.
+func (p *Phone) Entity() string { return p.entity() }
+
 func (p *Phone) entity() string {
 	if a := p.cfg.Account; a != nil && a.AOR != "" {
 		return a.AOR
@@ -142,10 +152,17 @@ func DialogStateOf(c CallInfo) vocab.DialogState {
 // dialog state (dialogs gone since the last NOTIFY as terminated). It
 // never blocks on the network.
 func (p *Phone) PresenceChanged(user string) {
+	p.presenceChangedFor(func(u string) bool { return strings.EqualFold(u, user) })
+}
+
+// OwnPresenceChanged NOTIFYs the watchers of our own user (ServesUser).
+func (p *Phone) OwnPresenceChanged() { p.presenceChangedFor(p.ServesUser) }
+
+func (p *Phone) presenceChangedFor(match func(user string) bool) {
 	p.presence.mu.Lock()
 	var subs []*dialogSub
 	for _, s := range p.presence.subs {
-		if strings.EqualFold(s.user, user) {
+		if match(s.user) {
 			subs = append(subs, s)
 		}
 	}
@@ -162,7 +179,7 @@ func (p *Phone) presenceCallChanged(ci CallInfo) {
 	own := p.presence.src.Lookup == nil && len(p.presence.subs) > 0
 	p.presence.mu.Unlock()
 	if own {
-		p.PresenceChanged(p.cfg.Name)
+		p.OwnPresenceChanged()
 	}
 }
 

@@ -42,6 +42,7 @@ type EndpointCmd struct {
 	MaxCalls    int           `help:"Concurrent calls; more get 486." default:"64"`
 	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or (at 200 INVITEs/s or more) an INVITE takes over a sixth of it to reach the handler, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
+	Watch       []string      `help:"Watch a colleague's phone state (SUBSCRIBE dialog): a user name or SIP URI (repeatable); presence events follow."`
 	DTMF        string        `help:"Digits to send 500 ms after each call becomes active." name:"dtmf"`
 
 	ExpectCalls int           `help:"Succeed only if at least N calls were answered and ended."`
@@ -176,6 +177,12 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	// Shutdown then hangs up and unregisters over a transport still open.
 	if err := svc.Start(context.Background()); err != nil {
 		return err
+	}
+	for _, w := range e.Watch {
+		if _, err := svc.Watch(ctx, w); err != nil {
+			_ = svc.Shutdown(context.Background())
+			return usageError(err)
+		}
 	}
 	ready := map[string]any{"addr": svc.Addr(), "uri": svc.URI(), "transport": e.Transport}
 	if e.Control != "" {

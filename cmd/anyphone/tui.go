@@ -568,6 +568,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer scancel()
 		_ = svc.Shutdown(sctx)
 	}()
+	for _, w := range cfg.Presence.Watch { // the team panel's colleagues
+		if _, err := svc.Watch(ctx, w); err != nil {
+			svc.Notify(cti.NoticeWarn, "presence: "+err.Error())
+		}
+	}
 	statePath := "" // the active device persists across runs when the state dir exists
 	if dir, err := stateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 		statePath = filepath.Join(dir, "devices.json")
