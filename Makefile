@@ -8,7 +8,7 @@ BIN := bin/anyphone
 TAGS ?= portaudio
 # make run needs only what builds the binary; make test installs the peers.
 BUILD_PKGS := portaudio19-dev pkg-config
-TEST_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon tmux zsh fish
+TEST_PKGS := sip-tester baresip kamailio kamailio-presence-modules linphone-cli rtpengine-daemon tmux zsh fish
 FUZZTIME ?= 60s
 
 .PHONY: help deps deps-build build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet tidy-check ci clean

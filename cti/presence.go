@@ -54,3 +54,11 @@ func (s *Service) Unwatch(_ context.Context, target string) error {
 
 // Watches returns the colleagues we watch with their last state.
 func (s *Service) Watches() []api.Watch { return s.ph.Watches() }
+
+// startPublishing PUBLISHes our state to Options.PresenceServer, if set.
+func (s *Service) startPublishing() error {
+	if s.opts.PresenceServer == "" {
+		return nil
+	}
+	return s.ph.StartPublishing(s.opts.PresenceServer)
+}

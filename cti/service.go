@@ -50,6 +50,9 @@ type Options struct {
 	// AnswerKeepsOthers: Answer does not hold the other active calls first
 	// (answer.go); for load endpoints whose calls are independent.
 	AnswerKeepsOthers bool
+	// PresenceServer, when set, receives our phone state as RFC 3903
+	// PUBLISHes of dialog-info (a sip: URI or host:port; presence.go).
+	PresenceServer string
 }
 
 // Service is the product API. All methods are safe for concurrent use.
@@ -97,7 +100,10 @@ func New(opts Options) (*Service, error) {
 
 // Start brings the phone up (listen, register).
 func (s *Service) Start(ctx context.Context) error {
-	return s.ph.Start(ctx)
+	if err := s.ph.Start(ctx); err != nil {
+		return err
+	}
+	return s.startPublishing() // presence.go
 }
 
 // Addr is the SIP address we listen on (host:port).

@@ -56,6 +56,7 @@ type presenceServer struct {
 	src  PresenceSource
 	subs map[string]*dialogSub // Call-ID + our tag
 	auth *diago.DigestAuthServer
+	pub  *publisher // publish.go; nil without a presence server
 }
 
 // dialogSub is one watcher's subscription to one user's dialog state.
@@ -155,8 +156,12 @@ func (p *Phone) PresenceChanged(user string) {
 	p.presenceChangedFor(func(u string) bool { return strings.EqualFold(u, user) })
 }
 
-// OwnPresenceChanged NOTIFYs the watchers of our own user (ServesUser).
-func (p *Phone) OwnPresenceChanged() { p.presenceChangedFor(p.ServesUser) }
+// OwnPresenceChanged NOTIFYs the watchers of our own user (ServesUser)
+// and, with a presence server, PUBLISHes our new state (publish.go).
+func (p *Phone) OwnPresenceChanged() {
+	p.presenceChangedFor(p.ServesUser)
+	p.publishChanged()
+}
 
 func (p *Phone) presenceChangedFor(match func(user string) bool) {
 	p.presence.mu.Lock()
@@ -176,7 +181,7 @@ func (p *Phone) presenceChangedFor(match func(user string) bool) {
 // calls: the default source's watchers learn of it.
 func (p *Phone) presenceCallChanged(ci CallInfo) {
 	p.presence.mu.Lock()
-	own := p.presence.src.Lookup == nil && len(p.presence.subs) > 0
+	own := p.presence.src.Lookup == nil
 	p.presence.mu.Unlock()
 	if own {
 		p.OwnPresenceChanged()

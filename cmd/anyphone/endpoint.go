@@ -43,6 +43,7 @@ type EndpointCmd struct {
 	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or (at 200 INVITEs/s or more) an INVITE takes over a sixth of it to reach the handler, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
 	Watch       []string      `help:"Watch a colleague's phone state (SUBSCRIBE dialog): a user name or SIP URI (repeatable); presence events follow."`
+	PresenceSrv string        `help:"PUBLISH our phone state (dialog-info) to this presence server: sip:host:port." name:"presence-server"`
 	DTMF        string        `help:"Digits to send 500 ms after each call becomes active." name:"dtmf"`
 
 	ExpectCalls int           `help:"Succeed only if at least N calls were answered and ended."`
@@ -153,7 +154,7 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	ep := endpoint.New(b, log)
 	defer ep.Close()
 	pc.Media = ep.Media
-	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers}
+	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers, PresenceServer: e.PresenceSrv}
 	closeJournal, err := e.Busy.apply(&opts)
 	if err != nil {
 		return usageError(err)

@@ -357,7 +357,7 @@ func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) 
 	if pc.FollowRedirects == 0 {
 		pc.FollowRedirects = phone.DefaultRedirectLimit // a desk phone follows 3xx; the controller never does
 	}
-	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device}
+	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device, PresenceServer: cfg.Presence.Server}
 	p, err := c.policy(cfg)
 	if err != nil {
 		return o, nil, usageError(err)

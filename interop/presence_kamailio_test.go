@@ -1,0 +1,125 @@
+package interop
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// kamailioDBText is where Debian's kamailio package keeps the db_text
+// table files the presence module needs.
+const kamailioDBText = "/usr/share/kamailio/dbtext/kamailio"
+
+// startPresenceKamailio runs testdata/presence/kamailio.cfg (registrar,
+// proxy and presence server with presence_dialoginfo) on a free port with
+// fresh db_text tables, and returns the port and the process.
+func startPresenceKamailio(t *testing.T) (int, *proc) {
+	t.Helper()
+	bin := lookPeer(t, "kamailio")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	if err := os.Mkdir(db, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"version", "presentity", "active_watchers", "watchers", "xcap", "pua"} {
+		b, err := os.ReadFile(filepath.Join(kamailioDBText, table))
+		if err != nil {
+			t.Fatalf("kamailio db_text table %s (Debian kamailio): %v", table, err)
+		}
+		if err := os.WriteFile(filepath.Join(db, table), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/kamailio/modules/presence_dialoginfo.so"); err != nil {
+		t.Fatalf("kamailio presence_dialoginfo module (Debian kamailio-presence-modules): %v", err)
+	}
+	port := freePort(t, 1)
+	b, err := os.ReadFile(filepath.Join("testdata", "presence", "kamailio.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.NewReplacer("SIP_PORT", strconv.Itoa(port), "CTL_SOCKET_PATH", filepath.Join(dir, "ctl.sock"), "DB_DIR", db).Replace(string(b))
+	path := filepath.Join(dir, "kamailio.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := startProc(t, bin, dir, nil, "-f", path, "-DD", "-E", "-w", dir, "-Y", dir, "-P", filepath.Join(dir, "kamailio.pid"))
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(k.Output(), "INFO") && !k.Exited() && portTaken(port) }) {
+		t.Fatalf("kamailio did not start on %d (exited: %v)\n%s", port, k.Exited(), tailString(k.Output(), 4<<10))
+	}
+	return port, k
+}
+
+// TestKamailioPresenceWatchEachOther (issue 15, with a presence server):
+// alice and bob register at kamailio, PUBLISH their dialog state there
+// and watch each other through it (SUBSCRIBE dialog to the AOR, answered
+// by kamailio's presence_dialoginfo). carol calls bob's AOR through
+// kamailio; bob answers after 1.5 s and hangs up a second later. alice
+// sees bob early within 1 s of bob's phone ringing, confirmed within 1 s
+// of the answer, and idle within 1 s of the hang-up.
+func TestKamailioPresenceWatchEachOther(t *testing.T) {
+	port, k := startPresenceKamailio(t)
+	srv := fmt.Sprintf("sip:127.0.0.1:%d", port)
+	aor := func(u string) string { return fmt.Sprintf("sip:%s@127.0.0.1:%d", u, port) }
+	bob := startEndpoint(t, "--name", "bob", "--account", aor("bob"), "--registrar", srv, "--presence-server", srv,
+		"--watch", aor("alice"), "--answer-delay", "1500ms", "--hangup-after", "1s")
+	alice := startEndpoint(t, "--name", "alice", "--account", aor("alice"), "--registrar", srv, "--presence-server", srv,
+		"--watch", aor("bob"))
+	for _, ep := range []*Endpoint{alice, bob} {
+		if _, err := ep.WaitEvent(func(ev Event) bool {
+			return ev.Event == "registration" && ev.Registration != nil && ev.Registration.State == "registered"
+		}, 10*time.Second); err != nil {
+			t.Fatalf("%s not registered: %v", ep.Addr, err)
+		}
+	}
+	waitPresence(t, alice, "alice's watch of bob active", aor("bob"), 10*time.Second, func(p presenceEvent) bool {
+		return p.Watch.State == "active"
+	})
+	waitPresence(t, bob, "bob's watch of alice active", aor("alice"), 10*time.Second, func(p presenceEvent) bool {
+		return p.Watch.State == "active"
+	})
+
+	carol := startEndpoint(t, "--name", "carol", "--dial", aor("bob"), "--expect-calls", "1", "--exit-after", "6s")
+	if _, err := bob.WaitEvent(isCall("incoming"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rang := time.Now()
+	ring := waitPresence(t, alice, "alice sees bob ringing", aor("bob"), time.Second, func(p presenceEvent) bool {
+		return strings.Contains(dialogStates(p), "early")
+	})
+	t.Logf("bob ringing at alice %s after bob's phone rang", time.Since(rang).Round(time.Millisecond))
+	if d := ring.Watch.Info.Dialogs[0]; d.Direction != "incoming" {
+		t.Errorf("ringing dialog %+v: want incoming (recipient)", d)
+	}
+	if _, err := bob.WaitEvent(isCall("active"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	answered := time.Now()
+	waitPresence(t, alice, "alice sees bob on the phone", aor("bob"), time.Second, func(p presenceEvent) bool {
+		return strings.Contains(dialogStates(p), "confirmed")
+	})
+	t.Logf("bob confirmed at alice %s after the answer", time.Since(answered).Round(time.Millisecond))
+	if _, err := bob.WaitEvent(isCall("ended"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Now()
+	waitPresence(t, alice, "alice sees bob idle again", aor("bob"), time.Second, func(p presenceEvent) bool {
+		s := dialogStates(p)
+		return !strings.Contains(s, "early") && !strings.Contains(s, "confirmed") && !strings.Contains(s, "trying")
+	})
+	t.Logf("bob idle at alice %s after the hang-up", time.Since(ended).Round(time.Millisecond))
+	if code, sum, err := carol.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("carol: exit %d %+v %v", code, sum, err)
+	}
+	// The state went through kamailio: both PUBLISHed and SUBSCRIBEd there.
+	out := k.Output()
+	for _, want := range []string{"REQ PUBLISH " + aor("bob"), "REQ PUBLISH " + aor("alice"), "REQ SUBSCRIBE " + aor("bob"), "REQ SUBSCRIBE " + aor("alice")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kamailio never logged %q", want)
+		}
+	}
+}
