@@ -2,6 +2,9 @@ package cti
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/phone"
@@ -61,4 +64,31 @@ func (s *Service) startPublishing() error {
 		return nil
 	}
 	return s.ph.StartPublishing(s.opts.PresenceServer)
+}
+
+// ErrNothingToPickup is returned by Pickup when the colleague has no call
+// ringing that names its dialog (call-id and both tags).
+var ErrNothingToPickup = errors.New("cti: no ringing call to pick up")
+
+// Pickup picks up a colleague's ringing call (RFC 4235 §4, RFC 5359
+// §2.12): it calls the caller with Replaces naming the early dialog from
+// the colleague's dialog state; the caller answers it and CANCELs the
+// colleague's ringing phone with Reason cause 200 (answered elsewhere).
+func (s *Service) Pickup(ctx context.Context, w api.Watch) (api.CallID, error) {
+	for _, d := range w.Info.Dialogs {
+		if d.Direction != api.Incoming || d.CallID == "" || d.LocalTag == "" || d.RemoteTag == "" || d.Remote.URI == "" {
+			continue
+		}
+		if d.State != vocab.PhaseEarly && d.State != vocab.PhaseProceeding && d.State != vocab.PhaseTrying {
+			continue
+		}
+		if strings.ContainsAny(d.CallID+d.LocalTag+d.RemoteTag, ";,\r\n \t") {
+			return "", fmt.Errorf("pickup: dialog %q: %w", d.ID, ErrNothingToPickup) // not a header value we send on
+		}
+		// The tags as the caller sees its dialog: its tag (the
+		// colleague's remote tag) is the to-tag.
+		replaces := d.CallID + ";to-tag=" + d.RemoteTag + ";from-tag=" + d.LocalTag + ";early-only"
+		return s.dialLocal(ctx, d.Remote.URI, api.DialOptions{Headers: map[string]string{"Replaces": replaces}}) // the desk picks up
+	}
+	return "", ErrNothingToPickup
 }

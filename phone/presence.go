@@ -144,7 +144,7 @@ func DialogStateOf(c CallInfo) vocab.DialogState {
 		Local: c.Local, Remote: c.Remote, Device: c.Device, Held: c.LocalHold,
 	}
 	if c.Direction == Incoming {
-		d.RemoteTag = c.SIPFromTag
+		d.LocalTag, d.RemoteTag = c.SIPToTag, c.SIPFromTag
 	}
 	return d
 }

@@ -277,3 +277,7 @@ func (f *fakeController) Watch(_ context.Context, target string) (api.Watch, err
 func (f *fakeController) Unwatch(_ context.Context, target string) error {
 	return f.record("Unwatch", target)
 }
+
+func (f *fakeController) Pickup(_ context.Context, w api.Watch) (cti.CallID, error) {
+	return "c9", f.record("Pickup", w.Target)
+}

@@ -19,6 +19,7 @@ type PresenceController interface {
 	Watches() []api.Watch
 	Watch(ctx context.Context, target string) (api.Watch, error)
 	Unwatch(ctx context.Context, target string) error
+	Pickup(ctx context.Context, w api.Watch) (api.CallID, error)
 }
 
 // EventPresence is a watched colleague's new state.
@@ -84,6 +85,23 @@ func presenceCommands() map[string]commandSpec {
 					return nil, badRequest("%v", err)
 				}
 				return watchResult{w}, nil
+			}),
+		"pickup": command("pick up a watched colleague's ringing call: target (as watched); the new call's call_id",
+			func(ctx context.Context, s *session, a watchArgs) (any, error) {
+				pc, err := s.presenceController()
+				if err != nil {
+					return nil, err
+				}
+				for _, w := range pc.Watches() {
+					if w.Target == a.Target || strings.HasPrefix(strings.TrimPrefix(w.Target, "sip:"), a.Target+"@") {
+						id, err := pc.Pickup(ctx, w)
+						if err != nil {
+							return nil, &Error{Code: CodeBadState, Message: err.Error()}
+						}
+						return dialResult{id}, nil
+					}
+				}
+				return nil, badRequest("pickup %s: not watched", a.Target)
 			}),
 		"unwatch": command("stop watching a colleague: target",
 			func(ctx context.Context, s *session, a watchArgs) (any, error) {
