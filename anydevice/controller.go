@@ -643,6 +643,9 @@ func (c *Controller) screen(ci phone.CallInfo) (phone.Screening, bool) {
 		_ = c.refuse("", "unknown-number", "incoming call to "+ci.Local.User)
 		return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:unknown-number", Code: 404, Phrase: "Not Found"}, true
 	}
+	if scr, busy := c.busyOnBusy(cp, ci); busy {
+		return scr, true // presence.go
+	}
 	if !c.channelsFree(2) {
 		_ = c.refuse(cp.ID, "channels", "incoming call from "+ci.Remote.User)
 		return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:channels", Code: 503, Phrase: "Service Unavailable"}, true

@@ -145,3 +145,36 @@ func (c *Controller) presenceEvent(ev Event) {
 		c.ph.PresenceChanged(e.Session.User)
 	}
 }
+
+// busyOnBusy refuses a call to a user who is on the phone (a confirmed
+// dialog in the same state watchers see) when the user's OnBusy says so:
+// no device is rung (seed 002: "Ruf gar nicht forken").
+func (c *Controller) busyOnBusy(u User, ci phone.CallInfo) (phone.Screening, bool) {
+	if u.OnBusy == "" {
+		return phone.Screening{}, false
+	}
+	info, _ := c.Presence(u.ID)
+	if info.Busy() != "on the phone" && !hasConfirmed(info) {
+		return phone.Screening{}, false
+	}
+	c.log.Info("busy on busy", "user", u.ID, "from", ci.Remote.User, "action", u.OnBusy)
+	if u.OnBusy == "voicemail" && u.Voicemail != "" {
+		return phone.Screening{
+			Action: phone.ScreenRedirect, Rule: "anydevice:busy-voicemail", Target: u.Voicemail, Code: 302, Phrase: "Moved Temporarily",
+			Headers: [][2]string{{"History-Info", historyInfo(c.identityURI(u.Office()), u.Voicemail, 486)}},
+		}, true
+	}
+	return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:busy", Code: 486, Phrase: "Busy Here",
+		Reason: `Q.850;cause=17;text="User busy"`}, true
+}
+
+// hasConfirmed reports whether one of the dialogs is confirmed (a call
+// on hold while another rings still makes the user busy).
+func hasConfirmed(info vocab.PresenceInfo) bool {
+	for _, d := range info.Dialogs {
+		if d.State == vocab.PhaseConfirmed {
+			return true
+		}
+	}
+	return false
+}

@@ -259,3 +259,45 @@ func between(s, a, b string) string {
 	}
 	return ""
 }
+
+// TestControllerBusyOnBusy (issue 15): alice's policy says busy while she
+// is on the phone (on_busy = "busy"). During her callback through her
+// mobile, a call to her number gets 486 with Q.850 cause 17 from the
+// controller and her mobile is not rung again; after the call, the same
+// number rings her mobile.
+func TestControllerBusyOnBusy(t *testing.T) {
+	mobile := startEndpoint(t, "--name", "mobile", "--answer-delay", "300ms")
+	conf := strings.Replace(adPresenceConf, `active = ["mobile"]`, "active = [\"mobile\"]\non_busy = \"busy\"", 1)
+	ctl := startController(t, strings.ReplaceAll(conf, "{{MOBILE}}", mobile.URI))
+	dest := startEndpoint(t, "--name", "+4930555")
+	if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", dest.URI); err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	ctl.WaitSession(t, "bridged", 15*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
+	caller := startEndpoint(t, "--name", "dave", "--dial", "sip:+4989100@"+ctl.Addr, "--exit-after", "5s")
+	end, err := caller.WaitEvent(isCall("ended"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end.Call.End == nil || end.Call.End.Code != 486 || end.Call.End.Q850 != 17 {
+		t.Errorf("the call to busy alice ended %+v, want 486 with Q.850 17", end.Call.End)
+	}
+	n := 0
+	for _, ev := range mobile.Events() {
+		if ev.Event == "call" && ev.Call != nil && ev.Call.State == "incoming" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("alice's mobile rang %d times, want once (the callback only)", n)
+	}
+	if _, err := ctlAs(t, ctl, "alice", "alice-token", "hangup", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	ctl.WaitSession(t, "ended", 10*time.Second, func(s sessionEvent) bool { return s.Event == "session_ended" })
+	// Idle again: the number rings the mobile.
+	startEndpoint(t, "--name", "erin", "--dial", "sip:+4989100@"+ctl.Addr, "--exit-after", "5s")
+	if _, err := mobile.WaitEvents(isCall("incoming"), 2, 5*time.Second); err != nil {
+		t.Errorf("after the call the number did not ring the mobile: %v", err)
+	}
+}
