@@ -20,7 +20,9 @@ func TestDirectedPickup(t *testing.T) {
 	bob := startEndpoint(t, "--name", "bob", "--answer", "manual", "--journal", db)
 	alice := startEndpoint(t, "--name", "alice", "--watch", bob.URI)
 	waitPresence(t, alice, "alice sees bob idle", "sip:bob@", 5*time.Second, func(p presenceEvent) bool { return p.Watch.State == "active" })
-	carol := startEndpoint(t, "--name", "carol", "--dial", bob.URI)
+	// --expect-calls 3: the picked-up call ends as failed; one expected
+	// call would end the endpoint, and the new call with it.
+	carol := startEndpoint(t, "--name", "carol", "--dial", bob.URI, "--expect-calls", "3", "--exit-after", "30s")
 	in, err := bob.WaitEvent(isCall("incoming"), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -58,4 +60,11 @@ func TestDirectedPickup(t *testing.T) {
 	waitPresence(t, alice, "alice sees bob idle again", "sip:bob@", 2*time.Second, func(p presenceEvent) bool {
 		return dialogStates(p) == "terminated"
 	})
+	// alice and carol stay connected.
+	time.Sleep(time.Second)
+	for _, ev := range alice.Events() {
+		if ev.Event == "call" && ev.Call != nil && ev.Call.State == "ended" {
+			t.Errorf("alice's pickup call ended: %s", ev.Raw)
+		}
+	}
 }
