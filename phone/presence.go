@@ -31,9 +31,14 @@ import (
 // Subscription bounds (RFC 6665 §4.2.1.1, RFC 4235 §3.3: default 3600 s).
 const (
 	presenceDefaultExpiry = 3600
-	presenceMaxExpiry     = 3600
-	presenceMinExpiry     = 60
 	presenceMaxSubs       = 1024
+)
+
+// The granted expiry's bounds; variables so that tests can expire a
+// subscription in seconds.
+var (
+	presenceMaxExpiry = 3600
+	presenceMinExpiry = 60
 )
 
 // PresenceSource says whose dialog state the phone serves and to whom.
