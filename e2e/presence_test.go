@@ -115,7 +115,9 @@ func TestTUIMobileCallPublished(t *testing.T) {
 	tm.keys(false, "d")
 	tm.keys(true, "echo")
 	tm.keys(false, "Enter")
-	tm.waitFor("the callback through the mobile", func(s string) bool { return strings.Contains(row(s, 1), "active") && strings.Contains(row(s, 1), "@mobile") })
+	tm.waitFor("the callback through the mobile", func(s string) bool {
+		return strings.Contains(row(s, 1), "active") && strings.Contains(row(s, 1), "@mobile")
+	})
 	bobSees("on the phone", "on the phone")
 	tm.keys(false, "e")
 	bobSees("idle again", "idle")
