@@ -123,3 +123,57 @@ func TestKamailioPresenceWatchEachOther(t *testing.T) {
 		}
 	}
 }
+
+// TestSippWatchesAtKamailio (issue 15): sipp, a third-party desk phone,
+// SUBSCRIBEs to bob's dialog state at kamailio, the presence server bob
+// PUBLISHes to. carol calls bob through kamailio; bob answers after a
+// second and hangs up a second later. The NOTIFY bodies kamailio sends
+// show, in order: early (direction recipient, remote identity carol),
+// confirmed, terminated.
+func TestSippWatchesAtKamailio(t *testing.T) {
+	port, _ := startPresenceKamailio(t)
+	srv := fmt.Sprintf("sip:127.0.0.1:%d", port)
+	aor := func(u string) string { return fmt.Sprintf("sip:%s@127.0.0.1:%d", u, port) }
+	bob := startEndpoint(t, "--name", "bob", "--account", aor("bob"), "--registrar", srv, "--presence-server", srv,
+		"--answer-delay", "1s", "--hangup-after", "1s")
+	if _, err := bob.WaitEvent(func(ev Event) bool {
+		return ev.Event == "registration" && ev.Registration != nil && ev.Registration.State == "registered"
+	}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !waitLog(bob, "publishing presence", 5*time.Second) {
+		t.Fatal("bob never published")
+	}
+	sc := presenceScenario(t, "subscribe_plain.xml", map[string]string{"AFTER": watchLoop})
+	msgs := filepath.Join(t.TempDir(), "messages.log")
+	s := startSipp(t, sc, fmt.Sprintf("127.0.0.1:%d", port), "-m", "1", "-s", "bob", "-trace_msg", "-message_file", msgs)
+	time.Sleep(500 * time.Millisecond) // the SUBSCRIBE and its first NOTIFY
+	carol := startEndpoint(t, "--name", "carol", "--dial", aor("bob"), "--expect-calls", "1", "--exit-after", "8s")
+	if code, err := s.Wait(20 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp: exit %d, %v\n%s", code, err, tailString(s.Output(), 6<<10))
+	}
+	if code, sum, err := carol.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("carol: exit %d %+v %v", code, sum, err)
+	}
+	b, err := os.ReadFile(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for i, body := range notifyBodies(string(b)) {
+		st := between(body, "<state>", "</state>")
+		t.Logf("NOTIFY %d: state %q", i, st)
+		if st == "" {
+			continue
+		}
+		if len(states) == 0 || states[len(states)-1] != st {
+			states = append(states, st)
+		}
+		if st == "early" && (!strings.Contains(body, `direction="recipient"`) || !strings.Contains(body, "sip:carol@")) {
+			t.Errorf("early NOTIFY: want direction recipient and carol as remote identity:\n%s", body)
+		}
+	}
+	if got := strings.Join(states, ","); got != "early,confirmed,terminated" {
+		t.Errorf("dialog states in order: %s, want early,confirmed,terminated", got)
+	}
+}
