@@ -387,34 +387,16 @@ func (s *dialogSub) wakeLocked() {
 // the last NOTIFY that are gone, as terminated; nothing when the state is
 // the last NOTIFY's and not force. s.mu must be held.
 func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force bool) *sip.Request {
-	seen := map[string]bool{}
-	next := map[string]vocab.DialogState{}
-	live := vocab.PresenceInfo{Entity: info.Entity}
-	for _, d := range info.Dialogs {
-		seen[d.ID] = true
-		if d.State != vocab.PhaseTerminated {
-			next[d.ID] = d
-			live.Dialogs = append(live.Dialogs, d)
-		}
+	doc, key, next, gone := diffDialogs(s.last, info) // publish.go
+	if !force && gone == 0 && key == s.lastDoc {
+		return nil
 	}
-	gone := 0
-	for id, d := range s.last {
-		if !seen[id] {
-			d.State = vocab.PhaseTerminated
-			info.Dialogs = append(info.Dialogs, d)
-			gone++
-		}
-	}
-	key, err := MarshalDialogInfo(live, 0)
+	body, err := MarshalDialogInfo(doc, s.version)
 	if err != nil {
 		s.p.log.Warn("dialog-info", "err", err)
 		return nil
 	}
-	if !force && gone == 0 && string(key) == s.lastDoc {
-		return nil
-	}
-	s.last, s.lastDoc = next, string(key)
-	body, _ := MarshalDialogInfo(info, s.version)
+	s.last, s.lastDoc = next, key
 	s.version++
 	s.cseq++
 	req := sip.NewRequest(sip.NOTIFY, *s.target.Clone())
