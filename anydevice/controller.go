@@ -594,7 +594,10 @@ func (c *Controller) onPhoneEvent(ev phone.Event) {
 	s := c.legs[id]
 	if s == nil {
 		if cc, ok := ev.(phone.CallChanged); ok && cc.Call.Direction == phone.Incoming {
-			if cc.Call.State == phone.CallIncoming && !c.closed {
+			// A call our screen refused (busy on busy, channels) is
+			// published as incoming before its final response: no fork.
+			refused := cc.Call.Screen == phone.ScreenReject || cc.Call.Screen == phone.ScreenRedirect
+			if cc.Call.State == phone.CallIncoming && !c.closed && !refused {
 				s = c.newFollowMeLocked(cc.Call)
 			}
 		} else if len(c.orphans) < 4096 {
