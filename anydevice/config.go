@@ -110,6 +110,12 @@ type Config struct {
 	// Domain is the host part of identities we assert (From and
 	// P-Asserted-Identity); default the controller's own address.
 	Domain string
+	// PresenceServer, when set (sip:host:port), gets each user's dialog
+	// state as PUBLISH (RFC 3903) for sip:<user id>@<its host> (or
+	// @Domain), e.g. kamailio's presence_dialoginfo; watchers then
+	// SUBSCRIBE there (issue 15). The controller serves SUBSCRIBEs itself
+	// either way.
+	PresenceServer string
 	// Users the controller acts for.
 	Users []User
 	// MaxChannels limits trunk channels in use at once (every leg counts

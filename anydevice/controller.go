@@ -166,7 +166,7 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err := c.ph.Start(c.ctx); err != nil {
 		return fmt.Errorf("anydevice: %w", err)
 	}
-	return nil
+	return c.publishPresence() // presence.go
 }
 
 // Phone is the controller's SIP user agent (its address, ladder, calls).

@@ -9,6 +9,8 @@ package anydevice
 // a user the controller does not serve 404.
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/anyphone/anyphone/phone"
@@ -177,4 +179,27 @@ func hasConfirmed(info vocab.PresenceInfo) bool {
 		}
 	}
 	return false
+}
+
+// publishPresence PUBLISHes each user's state to Config.PresenceServer,
+// if set. Called by Start.
+func (c *Controller) publishPresence() error {
+	srv := c.cfg.PresenceServer
+	if srv == "" {
+		return nil
+	}
+	host := c.cfg.Domain
+	if host == "" {
+		u, err := url.Parse(srv)
+		if err != nil || u.Opaque == "" {
+			return fmt.Errorf("anydevice: presence server %q: want sip:host:port", srv)
+		}
+		host = u.Opaque
+	}
+	for _, id := range c.Users() {
+		if err := c.ph.StartPublishingFor(srv, id, "sip:"+id+"@"+host); err != nil {
+			return fmt.Errorf("anydevice: %w", err)
+		}
+	}
+	return nil
 }

@@ -177,3 +177,37 @@ func TestSippWatchesAtKamailio(t *testing.T) {
 		t.Errorf("dialog states in order: %s, want early,confirmed,terminated", got)
 	}
 }
+
+// TestControllerPublishesToKamailio (issue 15): a shared controller with
+// presence_server PUBLISHes each user's state at kamailio; bob, registered
+// there, watches alice through kamailio. alice's callback through her
+// mobile shows at bob as on the phone (confirmed), then idle.
+func TestControllerPublishesToKamailio(t *testing.T) {
+	port, k := startPresenceKamailio(t)
+	srv := fmt.Sprintf("sip:127.0.0.1:%d", port)
+	mobile := startEndpoint(t, "--name", "mobile", "--answer-delay", "300ms")
+	conf := strings.Replace(adPresenceConf, `allow_sources = ["127.0.0.0/8"]`,
+		fmt.Sprintf("allow_sources = [\"127.0.0.0/8\"]\npresence_server = %q\ndomain = \"127.0.0.1:%d\"", srv, port), 1)
+	ctl := startController(t, strings.ReplaceAll(conf, "{{MOBILE}}", mobile.URI))
+	alice := fmt.Sprintf("sip:alice@127.0.0.1:%d", port)
+	bob := startEndpoint(t, "--name", "bob", "--account", fmt.Sprintf("sip:bob@127.0.0.1:%d", port), "--registrar", srv, "--watch", alice)
+	waitPresence(t, bob, "bob's watch of alice active", alice, 10*time.Second, func(p presenceEvent) bool { return p.Watch.State == "active" })
+	dest := startEndpoint(t, "--name", "+4930555")
+	if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", dest.URI); err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	ctl.WaitSession(t, "bridged", 15*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
+	waitPresence(t, bob, "bob sees alice on the phone", alice, 2*time.Second, func(p presenceEvent) bool {
+		return strings.Contains(dialogStates(p), "confirmed")
+	})
+	if _, err := ctlAs(t, ctl, "alice", "alice-token", "hangup", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	waitPresence(t, bob, "bob sees alice idle again", alice, 2*time.Second, func(p presenceEvent) bool {
+		s := dialogStates(p)
+		return !strings.Contains(s, "confirmed") && !strings.Contains(s, "early") && !strings.Contains(s, "trying")
+	})
+	if !strings.Contains(k.Output(), "REQ PUBLISH "+alice) {
+		t.Errorf("kamailio never got a PUBLISH for %s", alice)
+	}
+}

@@ -61,7 +61,7 @@ type presenceServer struct {
 	src  PresenceSource
 	subs map[string]*dialogSub // Call-ID + our tag
 	auth *diago.DigestAuthServer
-	pub  *publisher // publish.go; nil without a presence server
+	pubs map[string]*publisher // publish.go: by user; empty without a presence server
 }
 
 // dialogSub is one watcher's subscription to one user's dialog state.
@@ -158,14 +158,16 @@ func DialogStateOf(c CallInfo) vocab.DialogState {
 // dialog state (dialogs gone since the last NOTIFY as terminated). It
 // never blocks on the network.
 func (p *Phone) PresenceChanged(user string) {
-	p.presenceChangedFor(func(u string) bool { return strings.EqualFold(u, user) })
+	match := func(u string) bool { return strings.EqualFold(u, user) }
+	p.presenceChangedFor(match)
+	p.publishChanged(match)
 }
 
 // OwnPresenceChanged NOTIFYs the watchers of our own user (ServesUser)
 // and, with a presence server, PUBLISHes our new state (publish.go).
 func (p *Phone) OwnPresenceChanged() {
 	p.presenceChangedFor(p.ServesUser)
-	p.publishChanged()
+	p.publishChanged(p.ServesUser)
 }
 
 func (p *Phone) presenceChangedFor(match func(user string) bool) {

@@ -119,6 +119,9 @@ func TestPublishETag(t *testing.T) {
 		n     int
 		etags = []string{"e1", "", "e2", "e3", "e4", "e5", "e6"}
 	)
+	// A phone first: its start sets sipgo's package globals (the tracer)
+	// once, which our server's read loop then reads.
+	alice, _ := startTestPhone(t, "alice", nil)
 	ua, err := sipgo.NewUA()
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +159,6 @@ func TestPublishETag(t *testing.T) {
 	go func() { _ = srv.ServeUDP(pc) }() // ends when pc closes
 	t.Cleanup(func() { _ = pc.Close(); _ = ua.Close() })
 
-	alice, _ := startTestPhone(t, "alice", nil)
 	if err := alice.StartPublishing("sip:" + pc.LocalAddr().String()); err != nil {
 		t.Fatal(err)
 	}

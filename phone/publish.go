@@ -27,9 +27,11 @@ const publishExpiry = 600 * time.Second
 // publisher PUBLISHes our state to one server. Its goroutine is owned by
 // the phone (StartPublishing), and ends with the phone's context.
 type publisher struct {
-	p    *Phone
-	dest string // host:port of the server
-	wake chan struct{}
+	p      *Phone
+	dest   string // host:port of the server
+	user   string // whose state (PresenceSource.Lookup)
+	entity string // for which AOR; "" is ours
+	wake   chan struct{}
 
 	mu      sync.Mutex
 	dirty   bool
@@ -44,6 +46,15 @@ type publisher struct {
 // our own user) to server (a sip: URI or host:port) from now on, on
 // every change. Call it after Start.
 func (p *Phone) StartPublishing(server string) error {
+	return p.StartPublishingFor(server, p.cfg.Name, "")
+}
+
+// StartPublishingFor PUBLISHes the dialog state of user (as the
+// PresenceSource looks it up) for entity (its AOR at the presence server;
+// "" is our own) to server, on every change (PresenceChanged(user), or
+// OwnPresenceChanged for our own user). The AnyDevice controller publishes
+// each of its users this way.
+func (p *Phone) StartPublishingFor(server, user, entity string) error {
 	dest := strings.TrimSpace(server)
 	if strings.HasPrefix(strings.ToLower(dest), "sip:") {
 		u, err := parseURI(dest)
@@ -55,32 +66,46 @@ func (p *Phone) StartPublishing(server string) error {
 	if dest == "" || strings.ContainsAny(dest, " \r\n<>@;") {
 		return fmt.Errorf("presence server %q: %w", clip(server, 60), ErrBadTarget)
 	}
+	if entity != "" {
+		if u, err := parseURI(entity); err != nil || u.User == "" {
+			return fmt.Errorf("presence entity %q: %w", clip(entity, 60), ErrBadTarget)
+		}
+	}
 	if p.ctx == nil {
 		return ErrClosed
 	}
-	pub := &publisher{p: p, dest: dest, wake: make(chan struct{}, 1), dirty: true, last: map[string]vocab.DialogState{}}
+	pub := &publisher{p: p, dest: dest, user: user, entity: entity, wake: make(chan struct{}, 1), dirty: true, last: map[string]vocab.DialogState{}}
 	p.presence.mu.Lock()
-	if p.presence.pub != nil {
+	if old := p.presence.pubs[strings.ToLower(user)]; old != nil {
 		p.presence.mu.Unlock()
-		return fmt.Errorf("presence server: already publishing to %s", p.presence.pub.dest)
+		return fmt.Errorf("presence server: already publishing %s to %s", user, old.dest)
 	}
-	p.presence.pub = pub
+	if p.presence.pubs == nil {
+		p.presence.pubs = map[string]*publisher{}
+	}
+	p.presence.pubs[strings.ToLower(user)] = pub
 	p.presence.mu.Unlock()
 	p.wg.Go(func() { pub.run(p.ctx) })
 	pub.poke()
 	return nil
 }
 
-// publishChanged marks our state changed for the publisher, if any.
-func (p *Phone) publishChanged() {
+// publishChanged marks the state of the users match accepts changed for
+// their publishers.
+func (p *Phone) publishChanged(match func(user string) bool) {
 	p.presence.mu.Lock()
-	pub := p.presence.pub
+	var pubs []*publisher
+	for _, b := range p.presence.pubs {
+		if match(b.user) {
+			pubs = append(pubs, b)
+		}
+	}
 	p.presence.mu.Unlock()
-	if pub != nil {
-		pub.mu.Lock()
-		pub.dirty = true
-		pub.mu.Unlock()
-		pub.poke()
+	for _, b := range pubs {
+		b.mu.Lock()
+		b.dirty = true
+		b.mu.Unlock()
+		b.poke()
 	}
 }
 
@@ -130,8 +155,8 @@ func (b *publisher) run(ctx context.Context) {
 func (b *publisher) publish(ctx context.Context, dirty bool) (time.Duration, error) {
 	p := b.p
 	src := p.presenceSource()
-	info, _ := src.Lookup(p.cfg.Name)
-	info.Entity = p.entity()
+	info, _ := src.Lookup(b.user)
+	info.Entity = b.aor()
 	b.mu.Lock()
 	etag := b.etag
 	var body []byte
@@ -186,7 +211,7 @@ func (b *publisher) publish(ctx context.Context, dirty bool) (time.Duration, err
 // account's credentials when challenged).
 func (b *publisher) send(ctx context.Context, etag string, body []byte, expires time.Duration) (*sip.Response, error) {
 	p := b.p
-	aor, err := parseURI(p.entity())
+	aor, err := parseURI(b.aor())
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +246,14 @@ func (b *publisher) send(ctx context.Context, etag string, body []byte, expires 
 		res, err = p.cli.DoDigestAuth(tctx, req, res, sipgo.DigestAuth{Username: user, Password: a.Password.Reveal()})
 	}
 	return res, err
+}
+
+// aor is the entity published for.
+func (b *publisher) aor() string {
+	if b.entity != "" {
+		return b.entity
+	}
+	return b.p.entity()
 }
 
 // remove withdraws our state at shutdown (Expires: 0), bounded.
