@@ -66,7 +66,15 @@ func TestTeamPane(t *testing.T) {
 	}
 	press(m, "down", "p")
 	press(m, "P", "down", "down", "enter")
-	want := []string{"pickup sip:bob@pbx abc@h", "dial sip:dave@pbx"}
+	press(m, ":")
+	for _, r := range "watch erin" {
+		press(m, string(r))
+	}
+	press(m, "enter")
+	if s := ansi.Strip(m.Render()); !strings.Contains(s, "? erin") {
+		t.Errorf(":watch erin: erin not in the team pane:\n%s", s)
+	}
+	want := []string{"pickup sip:bob@pbx abc@h", "dial sip:dave@pbx", "watch erin"}
 	if got := f.calls(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("calls %q, want %q", got, want)
 	}
