@@ -103,6 +103,16 @@ func TestDialogSubscriptionExpires(t *testing.T) {
 		}
 	}
 	alice.presence.mu.Unlock()
+	// alice's ladder of that dialog ends with the final NOTIFY.
+	final := false
+	for _, m := range alice.Ladder(CallID(cid)) {
+		if m.Sent && strings.HasPrefix(m.Summary, "NOTIFY") && strings.Contains(m.Raw, "Subscription-State: terminated;reason=timeout") {
+			final = true
+		}
+	}
+	if !final {
+		t.Errorf("no final NOTIFY (terminated;reason=timeout) in alice's ladder of %s", cid)
+	}
 }
 
 // TestPublishETag: the first PUBLISH carries the state and no
