@@ -181,7 +181,7 @@ func TestSippWatchesAtKamailio(t *testing.T) {
 // TestControllerPublishesToKamailio (issue 15): a shared controller with
 // presence_server PUBLISHes each user's state at kamailio; bob, registered
 // there, watches alice through kamailio. alice's callback through her
-// mobile shows at bob as on the phone (confirmed), then idle.
+// mobile shows at bob as on the phone (confirmed) on the mobile, then idle.
 func TestControllerPublishesToKamailio(t *testing.T) {
 	port, k := startPresenceKamailio(t)
 	srv := fmt.Sprintf("sip:127.0.0.1:%d", port)
@@ -197,9 +197,14 @@ func TestControllerPublishesToKamailio(t *testing.T) {
 		t.Fatalf("dial: %v", err)
 	}
 	ctl.WaitSession(t, "bridged", 15*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
-	waitPresence(t, bob, "bob sees alice on the phone", alice, 2*time.Second, func(p presenceEvent) bool {
+	on := waitPresence(t, bob, "bob sees alice on the phone", alice, 2*time.Second, func(p presenceEvent) bool {
 		return strings.Contains(dialogStates(p), "confirmed")
 	})
+	// The device travels as the local target's "device" parameter
+	// (RFC 4235 §4.1.6.3), through kamailio's aggregation: "on mobile".
+	if d := on.Watch.Info.Dialogs[0]; d.Device != "mobile" {
+		t.Errorf("dialog %s: device %q, want mobile", d.ID, d.Device)
+	}
 	if _, err := ctlAs(t, ctl, "alice", "alice-token", "hangup", "--all"); err != nil {
 		t.Fatal(err)
 	}

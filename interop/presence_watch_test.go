@@ -19,6 +19,7 @@ type presenceEvent struct {
 				CallID    string `json:"call_id"`
 				Direction string `json:"direction"`
 				State     string `json:"state"`
+				Device    string `json:"device"`
 				Remote    struct {
 					URI string `json:"uri"`
 				} `json:"remote"`

@@ -51,8 +51,19 @@ type xmlIdentity struct {
 }
 
 type xmlTarget struct {
-	URI string `xml:"uri,attr"`
+	URI    string     `xml:"uri,attr"`
+	Params []xmlParam `xml:"param,omitempty"`
 }
+
+// xmlParam is a target's parameter (RFC 4235 §4.1.6.3); we name the
+// AnyDevice device carrying the dialog with pname "device".
+type xmlParam struct {
+	Name  string `xml:"pname,attr"`
+	Value string `xml:"pval,attr"`
+}
+
+// paramDevice is the target parameter naming the device (mobile, home).
+const paramDevice = "device"
 
 // direction attribute values (RFC 4235 §4.1.2).
 const (
@@ -74,6 +85,9 @@ func MarshalDialogInfo(info vocab.PresenceInfo, version uint64) ([]byte, error) 
 		}
 		if d.Local.URI != "" {
 			x.Local = &xmlParticip{Identity: &xmlIdentity{Display: d.Local.DisplayName, URI: d.Local.URI}}
+			if d.Device != "" {
+				x.Local.Target = &xmlTarget{URI: d.Local.URI, Params: []xmlParam{{Name: paramDevice, Value: d.Device}}}
+			}
 		}
 		if d.Remote.URI != "" {
 			x.Remote = &xmlParticip{Identity: &xmlIdentity{Display: d.Remote.DisplayName, URI: d.Remote.URI}, Target: &xmlTarget{URI: d.Remote.URI}}
@@ -126,6 +140,13 @@ func ParseDialogInfo(body []byte) (info vocab.PresenceInfo, version uint64, full
 		}
 		if x.Local != nil && x.Local.Identity != nil {
 			d.Local = vocab.Party{DisplayName: x.Local.Identity.Display, URI: strings.TrimSpace(x.Local.Identity.URI)}
+		}
+		if x.Local != nil && x.Local.Target != nil {
+			for _, p := range x.Local.Target.Params {
+				if p.Name == paramDevice && len(p.Value) <= 32 {
+					d.Device = p.Value
+				}
+			}
 		}
 		if x.Remote != nil {
 			if x.Remote.Identity != nil {

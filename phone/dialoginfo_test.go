@@ -12,7 +12,8 @@ func TestDialogInfoRoundTrip(t *testing.T) {
 	in := vocab.PresenceInfo{Entity: "sip:bob@example.com", Dialogs: []vocab.DialogState{
 		{ID: "c1", CallID: "abc@h", RemoteTag: "rt", Direction: vocab.Incoming, State: vocab.PhaseEarly,
 			Local: vocab.Party{URI: "sip:bob@example.com"}, Remote: vocab.Party{DisplayName: "Alice & Co", URI: "sip:alice@example.com"}},
-		{ID: "c2", Direction: vocab.Outgoing, State: vocab.PhaseConfirmed, Remote: vocab.Party{URI: "sip:carol@example.com"}},
+		{ID: "c2", Direction: vocab.Outgoing, State: vocab.PhaseConfirmed, Remote: vocab.Party{URI: "sip:carol@example.com"},
+			Local: vocab.Party{URI: "sip:bob@example.com"}, Device: "mobile"},
 	}}
 	b, err := MarshalDialogInfo(in, 7)
 	if err != nil {
@@ -32,7 +33,7 @@ func TestDialogInfoRoundTrip(t *testing.T) {
 	}
 	for i := range in.Dialogs {
 		w, g := in.Dialogs[i], got.Dialogs[i]
-		if g.ID != w.ID || g.CallID != w.CallID || g.RemoteTag != w.RemoteTag || g.Direction != w.Direction || g.State != w.State || g.Remote != w.Remote {
+		if g.ID != w.ID || g.CallID != w.CallID || g.RemoteTag != w.RemoteTag || g.Direction != w.Direction || g.State != w.State || g.Remote != w.Remote || g.Device != w.Device {
 			t.Errorf("dialog %d: got %+v, want %+v", i, g, w)
 		}
 	}
