@@ -9,7 +9,7 @@ BIN := bin/anyphone
 TAGS ?= portaudio,speexdsp
 # make run needs only what builds the binary; make test installs the peers.
 BUILD_PKGS := portaudio19-dev pkg-config libspeexdsp-dev libspandsp-dev
-TEST_PKGS := sip-tester baresip kamailio kamailio-tls-modules linphone-cli rtpengine-daemon tmux zsh fish tshark pulseaudio pulseaudio-utils sox
+TEST_PKGS := sip-tester baresip kamailio kamailio-tls-modules kamailio-presence-modules linphone-cli rtpengine-daemon tmux zsh fish tshark pulseaudio pulseaudio-utils sox
 FUZZTIME ?= 60s
 
 .PHONY: help deps deps-build build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet tidy-check ci clean

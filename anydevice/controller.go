@@ -162,10 +162,11 @@ func New(cfg Config) (*Controller, error) {
 // ctx ends or Close.
 func (c *Controller) Start(ctx context.Context) error {
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.servePresence() // presence.go
 	if err := c.ph.Start(c.ctx); err != nil {
 		return fmt.Errorf("anydevice: %w", err)
 	}
-	return nil
+	return c.publishPresence() // presence.go
 }
 
 // Phone is the controller's SIP user agent (its address, ladder, calls).
@@ -208,6 +209,7 @@ func (c *Controller) Close() error {
 }
 
 func (c *Controller) emit(ev Event) {
+	c.presenceEvent(ev) // presence.go
 	if c.cfg.Events != nil {
 		c.cfg.Events(ev)
 	}
@@ -592,7 +594,10 @@ func (c *Controller) onPhoneEvent(ev phone.Event) {
 	s := c.legs[id]
 	if s == nil {
 		if cc, ok := ev.(phone.CallChanged); ok && cc.Call.Direction == phone.Incoming {
-			if cc.Call.State == phone.CallIncoming && !c.closed {
+			// A call our screen refused (busy on busy, channels) is
+			// published as incoming before its final response: no fork.
+			refused := cc.Call.Screen == phone.ScreenReject || cc.Call.Screen == phone.ScreenRedirect
+			if cc.Call.State == phone.CallIncoming && !c.closed && !refused {
 				s = c.newFollowMeLocked(cc.Call)
 			}
 		} else if len(c.orphans) < 4096 {
@@ -640,6 +645,9 @@ func (c *Controller) screen(ci phone.CallInfo) (phone.Screening, bool) {
 	if u == nil {
 		_ = c.refuse("", "unknown-number", "incoming call to "+ci.Local.User)
 		return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:unknown-number", Code: 404, Phrase: "Not Found"}, true
+	}
+	if scr, busy := c.busyOnBusy(cp, ci); busy {
+		return scr, true // presence.go
 	}
 	if !c.channelsFree(2) {
 		_ = c.refuse(cp.ID, "channels", "incoming call from "+ci.Remote.User)

@@ -34,6 +34,7 @@ type (
 	NoticeLevel         = api.NoticeLevel
 	Party               = api.Party
 	PolicyChanged       = api.PolicyChanged
+	PresenceChanged     = api.PresenceChanged
 	PolicyDecision      = api.PolicyDecision
 	ReferReceived       = api.ReferReceived
 	RegInfo             = api.RegInfo

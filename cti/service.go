@@ -50,6 +50,9 @@ type Options struct {
 	// AnswerKeepsOthers: Answer does not hold the other active calls first
 	// (answer.go); for load endpoints whose calls are independent.
 	AnswerKeepsOthers bool
+	// PresenceServer, when set, receives our phone state as RFC 3903
+	// PUBLISHes of dialog-info (a sip: URI or host:port; presence.go).
+	PresenceServer string
 }
 
 // Service is the product API. All methods are safe for concurrent use.
@@ -91,6 +94,7 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.ph = ph
+	s.initPresence() // presence.go
 	s.initJournal(&pc)
 	s.devices.publish, s.devices.notify, s.devices.journal = s.publish, s.Notify, s.journalCall
 	return s, nil
@@ -104,7 +108,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.ph.TLSInsecure() {
 		s.Notify(NoticeWarn, "TLS server certificates are NOT verified (tls_insecure_skip_verify): anyone on the path can read and change your calls' signalling")
 	}
-	return nil
+	return s.startPublishing() // presence.go
 }
 
 // Addr is the SIP address we listen on (host:port).
@@ -148,6 +152,8 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 	case phone.CallRefused:
 		s.refused(e) // endnote.go
 		return
+	case phone.PresenceReceived:
+		out = PresenceChanged{Watch: e.Watch}
 	case phone.BindingLost:
 		s.Notify(NoticeWarn, "the registrar "+e.Reg.Registrar+" lost our binding for "+e.Reg.AOR+": registering again")
 		return
@@ -166,6 +172,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 }
 
 func (s *Service) publish(ev Event) {
+	if _, ok := ev.(CallChanged); ok {
+		s.presenceCallChanged() // presence.go
+	}
 	s.mu.Lock()
 	hooks := s.hooks
 	s.mu.Unlock()

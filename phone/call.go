@@ -494,6 +494,7 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		ID:         c.id,
 		SIPCallID:  c.sipCallID,
 		SIPFromTag: fromTagOf(req),
+		SIPToTag:   toTagOf(req), // sipgo put our tag in the INVITE's To (pickup.go)
 		Direction:  Incoming,
 		Local:      partyOf(req.To().DisplayName, req.To().Address),
 		Remote:     remoteParty(req),

@@ -65,14 +65,14 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			// hook drops.
 			_ = rtx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
 		}
+		if p.serveEvent(req, rtx) {
+			return // events.go: SUBSCRIBE, and NOTIFYs of our event packages
+		}
 		if !p.screenRefer(req, rtx) {
 			return // authorize.go: the gate refused the REFER's target
 		}
 		if p.serveRefer(req, rtx) {
 			return // referrecv.go: we carry out the transfer, NOTIFYs in flight
-		}
-		if p.serveNotify(req, rtx) {
-			return // notify.go: NOTIFY by Event package (message-summary, ...)
 		}
 		if !req.IsInvite() && req.IsAck() && len(req.Body()) > 0 {
 			if clean, _, err := sdpfence.Normalize(req.Body()); err == nil {

@@ -24,7 +24,7 @@ import (
 // again when the notifier ends it. NOTIFYs with Event: message-summary are
 // accepted whether they belong to our subscription or come unsolicited
 // (many PBXs send MWI to every registered contact without a SUBSCRIBE);
-// notify.go routes them here. A body that does not parse gets 400, never a
+// events.go routes them here. A body that does not parse gets 400, never a
 // panic (FuzzParseMessageSummary).
 
 // MessageSummary is the state of the voicemail box (phone/vocab).

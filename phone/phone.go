@@ -214,13 +214,18 @@ var sipGlobals sync.Once
 // Phone is a SIP user agent: it listens, registers, places and receives
 // calls and moves their audio. All methods are safe for concurrent use.
 type Phone struct {
-	cfg  Config
-	log  *slog.Logger
-	ua   *sipgo.UserAgent
-	dg   *diago.Diago
-	cli  *sipgo.Client
-	host string
-	port int
+	cfg Config
+	// events routes SUBSCRIBE and subscription NOTIFYs by package (events.go);
+	// presence serves the dialog package (presence.go).
+	events   eventRouter
+	presence presenceServer
+	watching watchSet // watch.go
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	dg       *diago.Diago
+	cli      *sipgo.Client
+	host     string
+	port     int
 	// codecs are the audio codecs we offer (diago's MediaConfig and the
 	// SRTP media sessions, srtp.go).
 	codecs []media.Codec
@@ -375,7 +380,10 @@ func (p *Phone) Start(ctx context.Context) error {
 		return fmt.Errorf("sip server: %w", err)
 	}
 	srv.OnUpdate(p.middleware(p.handleUpdate))
-	srv.OnNoRoute(p.middleware(p.handleNoRoute)) // validate.go
+	srv.OnNoRoute(p.middleware(p.handleNoRoute))                                                          // validate.go
+	srv.OnSubscribe(p.middleware(p.handleNoRoute))                                                        // events.go routes it in the middleware
+	p.handleEvent("dialog", eventHandler{Subscribe: p.serveDialogSubscribe, Notify: p.serveDialogNotify}) // presence.go, watch.go
+	p.handleEvent(mwiEvent, eventHandler{Notify: p.serveMWINotify})                                       // mwi.go
 	p.dg = diago.NewDiago(ua,
 		diago.WithServer(srv),
 		diago.WithTransport(tr),
@@ -503,6 +511,9 @@ func (p *Phone) lookup(id CallID) *call {
 }
 
 func (p *Phone) emit(ev Event) {
+	if cc, ok := ev.(CallChanged); ok {
+		p.presenceCallChanged(cc.Call) // presence.go
+	}
 	if p.cfg.Events != nil {
 		p.cfg.Events(ev)
 	}
@@ -595,6 +606,7 @@ func (p *Phone) Close() error {
 	}
 	p.byes.stop(context.Background(), 0)
 	p.reqs.stop(context.Background(), 0)
+	p.closePresence()
 	unregisterTracer(p)
 	if p.regStop != nil {
 		p.regStop()

@@ -15,7 +15,7 @@ import (
 var commandNames = []string{
 	"accept-transfer", "answer", "complete", "conference", "consult", "dial", "dialogs", "dtmf",
 	"hangup", "hangup-all", "help", "hold", "ladder", "mute", "quit", "refuse-transfer",
-	"register", "reject", "resume", "transfer", "unmute", "unregister",
+	"register", "reject", "resume", "transfer", "unmute", "unregister", "watch",
 }
 
 // runCommand runs one command line: a verb and its arguments.
@@ -34,6 +34,13 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		return have
 	}
 	switch verb {
+	case "watch": // team.go
+		if arg == "" {
+			m.notice.set(api.NoticeError, "watch: whom? e.g. :watch alice")
+			return nil
+		}
+		m.mode = modeTeam
+		return m.watchCmd(arg)
 	case "dial", "call":
 		if arg == "" {
 			m.notice.set(api.NoticeError, "dial: what? e.g. :dial echo")

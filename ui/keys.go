@@ -56,6 +56,11 @@ type KeyMap struct {
 	MarkAllRead key.Binding
 	Select      key.Binding // devices: make the selected device active; settings: change the value
 	Edit        key.Binding // devices: change the selected device's number or URI
+
+	// Team pane (busy-lamp field, team.go).
+	Team          key.Binding
+	CallColleague key.Binding // team: dial the selected colleague
+	Pickup        key.Binding // team: pick up the selected colleague's ringing call
 }
 
 // DefaultKeyMap returns the default keys.
@@ -104,6 +109,10 @@ func DefaultKeyMap() KeyMap {
 		MarkAllRead: b("R", "mark all read", "R"),
 		Select:      b("enter", "select", "enter", "space"),
 		Edit:        b("E", "edit", "E"),
+
+		Team:          b("P", "team", "P"),
+		CallColleague: b("enter", "call", "enter"),
+		Pickup:        b("p", "pick up", "p"),
 	}
 }
 
@@ -120,6 +129,7 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,
 		"call_back": &k.CallBack, "mark_read": &k.MarkRead, "mark_all_read": &k.MarkAllRead,
 		"select": &k.Select, "edit": &k.Edit,
+		"team": &k.Team, "call_colleague": &k.CallColleague, "pickup": &k.Pickup,
 	}
 }
 
@@ -161,7 +171,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Dial, k.DTMF, k.Answer, k.Reject, k.Hangup},
 		{k.Hold, k.Toggle, k.Mute, k.Transfer, k.Consult, k.CompleteTransfer, k.Conference},
-		{k.Up, k.Down, k.Ladder, k.Dialogs, k.Journal, k.Devices, k.Settings, k.Command, k.Help, k.Quit},
+		{k.Up, k.Down, k.Ladder, k.Dialogs, k.Journal, k.Devices, k.Team, k.Settings, k.Command, k.Help, k.Quit},
 		{k.Submit, k.Cancel, k.Complete, k.PageUp, k.PageDown},
 	}
 }

@@ -95,6 +95,7 @@ const (
 	modeDevices
 	modeSettings
 	modeDialogs
+	modeTeam // team.go
 )
 
 // Model is the root model: it routes messages to the components and owns
@@ -134,6 +135,7 @@ type Model struct {
 	journal  journalPane
 	devices  devicesPane
 	settings settingsPane
+	team     teamPane // team.go
 }
 
 // New builds the root model. It subscribes to ctl at once, so no event
@@ -148,6 +150,12 @@ func New(ctl Controller, o Options) *Model {
 	_, isDev := ctl.(DeviceController)
 	if _, ok := ctl.(DeviceEditor); !ok || !isDev {
 		km.Edit.SetEnabled(false)
+	}
+	if _, ok := ctl.(PresenceWatcher); !ok {
+		km.Team.SetEnabled(false) // team.go
+	}
+	if _, ok := ctl.(Picker); !ok {
+		km.Pickup.SetEnabled(false)
 	}
 	if _, ok := ctl.(Transferer); !ok {
 		km.Transfer.SetEnabled(false)
@@ -183,6 +191,7 @@ func New(ctl Controller, o Options) *Model {
 	m.dialogs = dialogList{st: m.st, km: km, loc: o.Location}
 	m.journal = journalPane{st: m.st, km: km, loc: o.Location}
 	m.devices = devicesPane{st: m.st, km: km}
+	m.team = teamPane{st: m.st, km: km}
 	_, canHoldWith := ctl.(HoldWither)
 	m.settings = settingsPane{st: m.st, km: km, hold: o.HoldDialect, audio: o.Device, audioDevs: o.AudioDevices, canHoldWith: canHoldWith, switcher: o.Audio}
 	m.sub = ctl.Subscribe()
@@ -337,6 +346,9 @@ func (m *Model) Init() tea.Cmd {
 	if d, ok := m.deviceController(); ok {
 		cmds = append(cmds, devicesCmd(d, m.opts.CommandTimeout))
 	}
+	if pw, ok := m.ctl.(PresenceWatcher); ok {
+		cmds = append(cmds, watchesCmd(pw))
+	}
 	if c := m.startTick(); c != nil {
 		cmds = append(cmds, c)
 	}
@@ -379,6 +391,7 @@ func (m *Model) layout() {
 	m.dialogs.SetSize(m.w, body)
 	m.journal.SetSize(m.w, body)
 	m.devices.SetSize(m.w, body)
+	m.team.SetSize(m.w, body)
 	m.settings.SetSize(m.w, body)
 	m.dial.SetSize(m.w, 1)
 	m.notice.SetSize(m.w, 1)
@@ -426,6 +439,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case api.DevicesChanged:
 		m.onDevices(devicesMsg{st: deviceStatus{Devices: msg.Devices, Active: msg.Active}})
 		return m, waitEvent(m.sub)
+	case api.PresenceChanged:
+		m.team.upsert(msg.Watch)
+		return m, waitEvent(m.sub)
+	case watchesMsg:
+		m.team.set(msg.ws)
+		return m, nil
 	case snapshotMsg:
 		m.applySnapshot(msg.snap)
 		return m, m.startTick()
@@ -696,6 +715,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.journalKey(msg)
 	case modeDevices:
 		return m.devicesKey(msg)
+	case modeTeam:
+		return m.teamKey(msg)
 	case modeSettings:
 		return m.settingsKey(msg)
 	}
@@ -729,6 +750,8 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openDialogs()
 	case key.Matches(msg, m.km.Devices):
 		return m.openDevices()
+	case key.Matches(msg, m.km.Team):
+		return m.openTeam()
 	case key.Matches(msg, m.km.Settings):
 		return m.openSettings()
 	case key.Matches(msg, m.km.Voicemail):
@@ -916,6 +939,9 @@ func (m *Model) Render() string {
 	case modeDevices:
 		main = m.devices.View()
 		hk = &m.devices
+	case modeTeam:
+		main = m.team.View()
+		hk = &m.team
 	case modeSettings:
 		main = m.settings.View(m.header.policy, m.now)
 		hk = &m.settings

@@ -48,6 +48,19 @@ type Config struct {
 	// AnyDevice are the user's other devices for AnyDevice callbacks and
 	// the office number shown on them. --number and --anydevice override it.
 	AnyDevice AnyDeviceConfig `toml:"anydevice"`
+	// Presence is the [presence] section: colleagues to watch (issue 15).
+	Presence PresenceConfig `toml:"presence"`
+}
+
+// PresenceConfig is the [presence] section.
+type PresenceConfig struct {
+	// Watch lists colleagues whose phone state the team panel shows: user
+	// names (in the account's domain) or SIP URIs.
+	Watch []string `toml:"watch"`
+	// Server is a presence server (sip:host:port) that gets our phone
+	// state as PUBLISH (RFC 3903) of dialog-info; watchers then SUBSCRIBE
+	// there. Empty: watchers SUBSCRIBE to this phone directly.
+	Server string `toml:"server"`
 }
 
 // SIPConfig is the [sip] section: the local user agent.
@@ -355,6 +368,14 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 
 // Validate reports the first bad value, as a *FieldError naming its key.
 func (c *Config) Validate() error {
+	if v := strings.TrimSpace(c.Presence.Server); v != "" && (!strings.HasPrefix(strings.ToLower(v), "sip:") || strings.ContainsAny(v, " \t<>\"")) {
+		return fieldErr("presence.server", "%q is not a sip: URI", c.Presence.Server)
+	}
+	for i, w := range c.Presence.Watch {
+		if t := strings.TrimSpace(w); t == "" || len(t) > 256 || strings.ContainsAny(t, " \t\r\n<>\"") {
+			return fieldErr(fmt.Sprintf("presence.watch[%d]", i), "%q is not a user name or SIP URI", w)
+		}
+	}
 	s := c.SIP
 	if s.Listen != "" {
 		if _, err := hostPort("sip.listen", s.Listen, 0); err != nil {
@@ -869,6 +890,15 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # stagger), hold (the dialect it accepts), fast_answer (answers sooner are
 # taken for a carrier voicemail).
 # devices = [{ name = "mobile", target = "+4917012345", ring_delay = "5s", hold = "inactive", fast_answer = "2s" }, { name = "home", target = "sip:home@192.0.2.7" }]
+
+[presence]
+# Colleagues whose phone state (idle, ringing, on the phone) the team panel
+# shows, from SUBSCRIBE dialog (RFC 4235): user names in your account's
+# domain or SIP URIs. Watchers may SUBSCRIBE to yours at this phone.
+# watch = ["alice", "sip:bob@example.org"]
+# A presence server (kamailio presence + presence_dialoginfo) to PUBLISH
+# your state to; without one watchers SUBSCRIBE to this phone.
+# server = "sip:presence.example.org:5060"
 
 [log]
 # Log file (default: stderr; the TUI logs to a file in the state dir).

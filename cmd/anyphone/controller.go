@@ -52,6 +52,7 @@ type controllerFile struct {
 	API                   string   `toml:"api"`
 	Trunk                 string   `toml:"trunk"`
 	Domain                string   `toml:"domain"`
+	Presence              string   `toml:"presence_server"`
 	MaxChannels           int      `toml:"max_channels"`
 	State                 string   `toml:"state"`
 	Journal               string   `toml:"journal"`
@@ -106,11 +107,12 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 		return anydevice.Config{}, set, fmt.Errorf("controller config %s: unknown key %s", path, un[0])
 	}
 	cfg := anydevice.Config{
-		Phone:       phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport, TraceFile: f.TraceFile},
-		Trunk:       f.Trunk,
-		Domain:      f.Domain,
-		MaxChannels: f.MaxChannels,
-		StatePath:   f.State,
+		Phone:          phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport, TraceFile: f.TraceFile},
+		Trunk:          f.Trunk,
+		Domain:         f.Domain,
+		PresenceServer: f.Presence,
+		MaxChannels:    f.MaxChannels,
+		StatePath:      f.State,
 	}
 	if cfg.Phone.AllowSources, err = parsePrefixes("allow_sources", f.AllowSources); err != nil {
 		return cfg, set, err

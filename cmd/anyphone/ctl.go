@@ -52,6 +52,8 @@ type CtlCmd struct {
 	Dialogs    CtlDialogsCmd    `cmd:"" help:"List the SIP dialogs no call owns (REGISTER, OPTIONS, SUBSCRIBE) whose messages are kept."`
 	Policy     CtlPolicyCmd     `cmd:"" help:"Show the busy policy; --let-through N minutes or --clear an override."`
 	Journal    CtlJournalCmd    `cmd:"" help:"List the call journal as JSON."`
+	Presence   CtlPresenceCmd   `cmd:"" help:"Show our phone state and the colleagues we watch."`
+	Watch      CtlWatchCmd      `cmd:"" help:"Watch a colleague's phone state (SUBSCRIBE dialog) and print it; --follow prints each change."`
 
 	out io.Writer // stdout; tests set it
 }

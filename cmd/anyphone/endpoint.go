@@ -51,6 +51,8 @@ type EndpointCmd struct {
 	MaxInFlight int           `help:"Requests awaiting an answer from one peer (host:port); beyond it a request is not sent and fails at once (request_outcome not_sent)." default:"32" name:"max-in-flight"`
 	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or (at 200 INVITEs/s or more) an INVITE takes over a sixth of it to reach the handler, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
+	Watch       []string      `help:"Watch a colleague's phone state (SUBSCRIBE dialog): a user name or SIP URI (repeatable); presence events follow."`
+	PresenceSrv string        `help:"PUBLISH our phone state (dialog-info) to this presence server: sip:host:port." name:"presence-server"`
 	DTMF        string        `help:"Digits to send 500 ms after each call becomes active." name:"dtmf"`
 
 	ExpectCalls int           `help:"Succeed only if at least N calls were answered and ended."`
@@ -180,7 +182,7 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	ep := endpoint.New(b, log)
 	defer ep.Close()
 	pc.Media = ep.Media
-	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers}
+	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers, PresenceServer: e.PresenceSrv}
 	closeJournal, err := e.Busy.apply(&opts)
 	if err != nil {
 		return usageError(err)
@@ -204,6 +206,12 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	// Shutdown then hangs up and unregisters over a transport still open.
 	if err := svc.Start(context.Background()); err != nil {
 		return err
+	}
+	for _, w := range e.Watch {
+		if _, err := svc.Watch(ctx, w); err != nil {
+			_ = svc.Shutdown(context.Background())
+			return usageError(err)
+		}
 	}
 	ready := map[string]any{"addr": svc.Addr(), "uri": svc.URI(), "transport": e.Transport}
 	if e.Control != "" {

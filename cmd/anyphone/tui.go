@@ -340,7 +340,7 @@ func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) 
 	if pc.FollowRedirects == 0 {
 		pc.FollowRedirects = phone.DefaultRedirectLimit // a desk phone follows 3xx; the controller never does
 	}
-	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device}
+	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device, PresenceServer: cfg.Presence.Server}
 	p, err := c.policy(cfg)
 	if err != nil {
 		return o, nil, usageError(err)
@@ -567,6 +567,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer scancel()
 		_ = svc.Shutdown(sctx)
 	}()
+	for _, w := range cfg.Presence.Watch { // the team panel's colleagues
+		if _, err := svc.Watch(ctx, w); err != nil {
+			svc.Notify(cti.NoticeWarn, "presence: "+err.Error())
+		}
+	}
 	statePath := "" // the active device persists across runs when the state dir exists
 	if dir, err := stateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 		statePath = filepath.Join(dir, "devices.json")

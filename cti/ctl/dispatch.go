@@ -418,9 +418,10 @@ func commandTable() map[string]commandSpec {
 				return r, nil
 			}),
 	}
-	maps.Copy(t, policyCommands())  // policy.go
-	maps.Copy(t, journalCommands()) // journal.go
-	maps.Copy(t, deviceCommands())  // devices.go
+	maps.Copy(t, policyCommands())   // policy.go
+	maps.Copy(t, journalCommands())  // journal.go
+	maps.Copy(t, deviceCommands())   // devices.go
+	maps.Copy(t, presenceCommands()) // presence.go
 	return t
 }
 

@@ -278,6 +278,8 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 		}{e.To, e.Device, e.Session})
 	case api.DevicesChanged:
 		return EncodeEvent(EventDevicesChanged, t, devicesResult{Active: e.Active, Devices: e.Devices})
+	case api.PresenceChanged:
+		return EncodeEvent(EventPresence, t, watchResult{e.Watch})
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}

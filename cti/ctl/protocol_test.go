@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/journal"
 )
@@ -48,6 +49,9 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.CallbackPlaced{To: "sip:bob@127.0.0.1:5070", Device: "mobile", Session: "s1"},
 		cti.DevicesChanged{Active: []string{"mobile"}, Devices: []cti.DeviceInfo{{Name: "desk", Target: "sip:me@127.0.0.1", Local: true}, {Name: "mobile", Target: "+4917012345"}}},
 		cti.MessageWaiting{MWI: cti.MessageSummary{Waiting: true, Account: "sip:me@127.0.0.1", New: 2, Old: 8, NewUrgent: 1, Voicemail: "sip:*97@127.0.0.1", Subscription: "active", Updated: at}},
+		cti.PresenceChanged{Watch: api.Watch{Target: "sip:alice@127.0.0.1", State: api.WatchActive, Updated: at, Info: api.PresenceInfo{
+			Entity: "sip:alice@127.0.0.1", Dialogs: []api.DialogState{{ID: "c7", CallID: "xyz@127.0.0.1", RemoteTag: "t1",
+				Direction: cti.Incoming, State: api.PhaseEarly, Remote: cti.Party{URI: "sip:carol@127.0.0.1"}}}}}},
 	}
 	var out bytes.Buffer
 	for i, ev := range events {

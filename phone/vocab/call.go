@@ -107,9 +107,13 @@ type CallInfo struct {
 	// Call-ID it tells apart calls a forking proxy or a B2BUA sends with
 	// one Call-ID (RFC 3261 §12: the dialog is Call-ID plus both tags).
 	// Outgoing calls leave it empty: their Call-ID is ours and unique.
-	SIPFromTag string    `json:"sip_from_tag,omitempty"`
-	Direction  Direction `json:"direction"`
-	State      CallState `json:"state"`
+	SIPFromTag string `json:"sip_from_tag,omitempty"`
+	// SIPToTag is our own tag on an incoming call (its 1xx and 2xx To
+	// tag): with SIPFromTag what a colleague's pickup names in Replaces
+	// (RFC 3891, RFC 4235 §4).
+	SIPToTag  string    `json:"sip_to_tag,omitempty"`
+	Direction Direction `json:"direction"`
+	State     CallState `json:"state"`
 	// Device is the device that carries a call placed or taken through
 	// AnyDevice (mobile, home, ...; while a follow-me call rings, the
 	// devices ringing, joined by "+"). Empty: this phone.
