@@ -63,6 +63,10 @@ type midcall struct {
 	// applied its answer (Hold/Unhold returned); a re-INVITE from the
 	// peer waits for it to close (see answerGlare).
 	offerApplying chan struct{}
+	// ackCSeq is the CSeq number of our latest re-INVITE: the ACK of its
+	// 2xx carries it (RFC 3261 §13.2.2.4) even when a REFER went out
+	// while it was pending (fixAckCSeq).
+	ackCSeq uint32
 	// peerUnacked is non-nil from our 2xx to the peer's re-INVITE until
 	// diago handled its ACK: that INVITE transaction is still in progress
 	// (RFC 6026 "Accepted"), so our own re-INVITE waits for it to close.
@@ -183,6 +187,7 @@ func (p *Phone) sendReInvite(ctx context.Context, req *sip.Request, send func(co
 		p.reportOutcome(req, RequestOutcome{Method: "re-INVITE", Peer: peerOf(req), Outcome: OutcomeTransportError, Reason: err.Error(), After: time.Since(start)})
 		return nil, err
 	}
+	c.noteReInviteCSeq(req)
 	g := &glareTx{
 		p: p, c: c, req: req, tx: tx,
 		res:  make(chan *sip.Response),
@@ -412,7 +417,40 @@ func (g *glareTx) resend(ctx context.Context) (sip.ClientTransaction, error) {
 		c.setOffer(offerFailed)
 		return nil, fmt.Errorf("resend re-INVITE after 491: %w", err)
 	}
+	c.noteReInviteCSeq(r)
 	return tx, nil
+}
+
+// noteReInviteCSeq records the CSeq of a re-INVITE of ours (ackCSeq).
+func (c *call) noteReInviteCSeq(req *sip.Request) {
+	if h := req.CSeq(); h != nil {
+		c.mu.Lock()
+		c.mc.ackCSeq = h.SeqNo
+		c.mu.Unlock()
+	}
+}
+
+// fixAckCSeq gives the ACK of a 2xx to our re-INVITE that re-INVITE's
+// CSeq number. sipgo numbers an ACK with the dialog's last CSeq, which is a
+// REFER's when the transfer sent one while its hold re-INVITE was pending
+// (transfer.go transferHold): the peer would not match that ACK to its 2xx
+// and end the dialog (RFC 3261 §13.2.2.4, §13.3.1.4).
+func (p *Phone) fixAckCSeq(req *sip.Request) {
+	if !req.IsAck() || req.To() == nil || !req.To().Params.Has("tag") {
+		return
+	}
+	c := p.callFor(req)
+	h := req.CSeq()
+	if c == nil || h == nil {
+		return
+	}
+	c.mu.Lock()
+	want := c.mc.ackCSeq
+	c.mu.Unlock()
+	if want != 0 && h.SeqNo > want {
+		c.log.Debug("ack: cseq of the re-invite", "call_id", c.id, "had", h.SeqNo, "cseq", want)
+		h.SeqNo = want
+	}
 }
 
 // lockOffers serialises diago's handling of one call's in-dialog INVITE,
