@@ -64,3 +64,56 @@ func TestChaosTransferHoldIgnored(t *testing.T) {
 	sippOK(t, peer, 1, 10*time.Second)
 	stopWithin(t, e, 2*time.Second)
 }
+
+// TestChaosConsultHoldIgnored (issue 17): the user consults while the
+// first call's peer ignores re-INVITEs. The consultation must not wait
+// for the hold's answer (Timer B, 32 s): the target's phone rings within
+// 1 s of the command, and a toggle to the consultation (which holds the
+// silent call again: its hold is still unanswered) answers within about a
+// second too.
+func TestChaosConsultHoldIgnored(t *testing.T) {
+	t.Parallel()
+	e := startEndpoint(t, "--name", "zoe", "--stdin-eof", "exit")
+	peer := startSipp(t, chaosFile("uas_reinvite_silent.xml"), "-m", "1")
+	id := placeCall(t, e, "d1", fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port))
+	target := startEndpoint(t, "--name", "target")
+	start := time.Now()
+	if err := e.Send(map[string]any{"id": "c1", "cmd": "consult", "args": map[string]any{"call_id": id, "target": target.URI}}); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := target.WaitEvent(isCall("incoming"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("the consultation never reached the target while the hold hangs: %v", err)
+	}
+	took := eventTime(t, ring).Sub(start)
+	t.Logf("the consultation reached the target %s after the command", took.Round(time.Millisecond))
+	if took > time.Second {
+		t.Errorf("the consultation reached the target %s after the command, want within 1 s", took.Round(time.Millisecond))
+	}
+	resp, _ := respTo(t, e, "c1", 5*time.Second)
+	var r struct {
+		OK     bool `json:"ok"`
+		Result struct {
+			CallID string `json:"call_id"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(resp.Raw), &r); err != nil || !r.OK || r.Result.CallID == "" {
+		t.Fatalf("consult: %s", resp.Raw)
+	}
+	if _, err := e.WaitEvent(midPred(midCallIs(r.Result.CallID, "active")), 5*time.Second); err != nil {
+		t.Fatalf("the consultation never became active: %v", err)
+	}
+	start = time.Now()
+	if err := e.Send(map[string]any{"id": "t1", "cmd": "toggle", "args": map[string]any{"call_id": r.Result.CallID}}); err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := respTo(t, e, "t1", 5*time.Second)
+	t.Logf("toggle answered after %s: %s", time.Since(start).Round(time.Millisecond), tr.Raw)
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("toggle answered after %s, want within ~1 s", d.Round(time.Millisecond))
+	}
+	for _, c := range []string{id, r.Result.CallID} {
+		_ = e.Send(map[string]any{"id": "h-" + c, "cmd": "hangup", "args": map[string]any{"call_id": c}})
+	}
+	stopWithin(t, e, 2*time.Second)
+}

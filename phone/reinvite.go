@@ -63,6 +63,10 @@ type midcall struct {
 	// applied its answer (Hold/Unhold returned); a re-INVITE from the
 	// peer waits for it to close (see answerGlare).
 	offerApplying chan struct{}
+	// heard is true once the peer's UA answered our current re-INVITE
+	// with more than a 100 Trying (a 491 and its back-off, a 18x): it is
+	// there and negotiating, not silent (transfer.go waitHold).
+	heard bool
 	// ackCSeq is the CSeq number of our latest re-INVITE: the ACK of its
 	// 2xx carries it (RFC 3261 §13.2.2.4) even when a REFER went out
 	// while it was pending (fixAckCSeq).
@@ -179,6 +183,9 @@ func (p *Phone) sendReInvite(ctx context.Context, req *sip.Request, send func(co
 		return send(ctx, req)
 	}
 	c.waitPeerAck(ctx)
+	c.mu.Lock()
+	c.mc.heard = false
+	c.mu.Unlock()
 	c.setOffer(offerSent)
 	start := time.Now()
 	tx, err := send(ctx, req)
@@ -330,6 +337,11 @@ func (g *glareTx) pump(ctx context.Context) {
 			g.finish(errPeerVanished)
 			return
 		case r := <-tx.Responses():
+			if r.StatusCode == sip.StatusRequestPending || (r.StatusCode > 100 && r.StatusCode < 200) {
+				g.c.mu.Lock()
+				g.c.mc.heard = true // not a 100: the transaction layer sends it for a hung UA too
+				g.c.mu.Unlock()
+			}
 			switch {
 			case r.StatusCode == sip.StatusRequestPending:
 				g.c.setOffer(offerPending)
@@ -419,6 +431,14 @@ func (g *glareTx) resend(ctx context.Context) (sip.ClientTransaction, error) {
 	}
 	c.noteReInviteCSeq(r)
 	return tx, nil
+}
+
+// offerHeard reports whether the peer's UA answered our current
+// re-INVITE with more than a 100 Trying.
+func (c *call) offerHeard() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mc.heard
 }
 
 // noteReInviteCSeq records the CSeq of a re-INVITE of ours (ackCSeq).
