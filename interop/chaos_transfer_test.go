@@ -3,6 +3,7 @@ package interop
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -113,6 +114,42 @@ func TestChaosConsultHoldIgnored(t *testing.T) {
 		t.Errorf("toggle answered after %s, want within ~1 s", d.Round(time.Millisecond))
 	}
 	for _, c := range []string{id, r.Result.CallID} {
+		_ = e.Send(map[string]any{"id": "h-" + c, "cmd": "hangup", "args": map[string]any{"call_id": c}})
+	}
+	stopWithin(t, e, 2*time.Second)
+}
+
+// TestChaosSplitHoldIgnored (issue 17): the user splits a local conference
+// whose other party ignores re-INVITEs: the split holds that party, and
+// the command answers within about a second instead of after Timer B; the
+// call taken out stays active.
+func TestChaosSplitHoldIgnored(t *testing.T) {
+	t.Parallel()
+	e := startEndpoint(t, "--name", "zoe", "--stdin-eof", "exit")
+	peer := startSipp(t, chaosFile("uas_reinvite_silent.xml"), "-m", "1")
+	silent := placeCall(t, e, "d1", fmt.Sprintf("sip:silent@127.0.0.1:%d", peer.Port))
+	other := startEndpoint(t, "--name", "other")
+	id := placeCall(t, e, "d2", other.URI)
+	if err := e.Send(map[string]any{"id": "k1", "cmd": "conference", "args": map[string]any{"call_id": silent, "other_id": id}}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := respTo(t, e, "k1", 5*time.Second); !strings.Contains(resp.Raw, `"ok":true`) {
+		t.Fatalf("conference: %s", resp.Raw)
+	}
+	start := time.Now()
+	if err := e.Send(map[string]any{"id": "s1", "cmd": "split", "args": map[string]any{"call_id": id}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := respTo(t, e, "s1", 40*time.Second)
+	took := time.Since(start)
+	t.Logf("split answered after %s: %s", took.Round(time.Millisecond), resp.Raw)
+	if took > 1500*time.Millisecond {
+		t.Errorf("split answered after %s, want within ~1 s", took.Round(time.Millisecond))
+	}
+	if ids := callsNow(t, e, "st"); len(ids) != 2 {
+		t.Errorf("calls after the split: %v, want both", ids)
+	}
+	for _, c := range []string{silent, id} {
 		_ = e.Send(map[string]any{"id": "h-" + c, "cmd": "hangup", "args": map[string]any{"call_id": c}})
 	}
 	stopWithin(t, e, 2*time.Second)
