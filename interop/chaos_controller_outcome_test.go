@@ -49,12 +49,26 @@ func outcomesIn(t *testing.T, stream string) []outcomeEvent {
 // TestChaosControllerOutcomeToUser (issue 17): the outcome of a request
 // the controller sends on a user's leg reaches that user through the
 // control protocol, as a desk phone's does. Alice's mobile (sipp) dies
-// mid-call; her hang-up's BYE to it fails as a transport error, and
-// `anyphone ctl events` of alice shows a request_outcome for her call
-// (BYE, transport_error, the text naming the mobile) within about a
-// second; bob's stream on the same controller shows none of it.
+// mid-call (vanished) or ignores the BYE (silent); her hang-up's BYE to it
+// fails as a transport error within about a second, or times out after
+// Timer F (32 s, after the session ended), and `anyphone ctl events` of
+// alice shows it as a request_outcome for her call, the text naming the
+// mobile; bob's stream on the same controller shows only his own.
 func TestChaosControllerOutcomeToUser(t *testing.T) {
-	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		vanish  bool
+		outcome string
+		within  time.Duration
+	}{{"vanished mobile", true, "transport_error", 2 * time.Second}, {"silent mobile", false, "timed_out", 40 * time.Second}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			chaosOutcomeToUser(t, tc.vanish, tc.outcome, tc.within)
+		})
+	}
+}
+
+func chaosOutcomeToUser(t *testing.T, vanished bool, want string, within time.Duration) {
 	chaos := startSipp(t, chaosFile("uas_bye_silent.xml"), "-m", "1")
 	aliceDest := startEndpoint(t, "--name", "+4930111")
 	bobMobile := startEndpoint(t, "--name", "bobmobile")
@@ -69,35 +83,14 @@ func TestChaosControllerOutcomeToUser(t *testing.T) {
 	}
 	id := strings.TrimSpace(out)
 	ctl.WaitSession(t, "alice's session bridged", 10*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
-	vanish(t, chaos.proc)
+	if vanished {
+		vanish(t, chaos.proc)
+	}
 	start := time.Now()
 	if _, err := ctlAs(t, ctl, "alice", "alice-token", "hangup", "--all"); err != nil {
 		t.Fatalf("alice's hangup: %v", err)
 	}
-	var bye *outcomeEvent
-	waitFor(5*time.Second, func() bool {
-		for _, o := range outcomesIn(t, aliceEvents.String()) {
-			if o.Method == "BYE" && o.Outcome != "answered" {
-				bye = &o
-				return true
-			}
-		}
-		return false
-	})
-	if bye == nil {
-		t.Fatalf("alice's ctl events never showed the BYE to her vanished mobile:\n%s", aliceEvents.String())
-	}
-	t.Logf("alice saw %q %s after her hangup", bye.Text, time.Since(start).Round(time.Millisecond))
-	if bye.CallID != id {
-		t.Errorf("the BYE's outcome names call %q, want alice's call %q", bye.CallID, id)
-	}
-	if bye.Outcome != "transport_error" {
-		t.Errorf("BYE outcome %s, want transport_error", bye.Text)
-	}
-	if !strings.HasPrefix(bye.Text, "mobile: BYE:") {
-		t.Errorf("the outcome's text %q does not name the leg (mobile)", bye.Text)
-	}
-	// Bob's callback ends as usual; his stream has his own outcomes only.
+	// Bob's callback ends as usual meanwhile.
 	bobDest := startEndpoint(t, "--name", "+4930222")
 	if _, err := ctlAs(t, ctl, "bob", "alice-token", "dial", bobDest.URI); err != nil {
 		t.Fatalf("bob's callback: %v", err)
@@ -111,11 +104,34 @@ func TestChaosControllerOutcomeToUser(t *testing.T) {
 	if _, err := bobDest.WaitEvent(isCall("ended"), 2*time.Second); err != nil {
 		t.Errorf("bob's destination was not hung up: %v", err)
 	}
-	var bobs []outcomeEvent
-	waitFor(3*time.Second, func() bool {
-		bobs = outcomesIn(t, bobEvents.String())
-		return len(bobs) >= 2 // the BYEs to his mobile and his destination
+
+	var bye *outcomeEvent
+	waitFor(within, func() bool {
+		for _, o := range outcomesIn(t, aliceEvents.String()) {
+			if o.Method == "BYE" && o.Outcome != "answered" {
+				bye = &o
+				return true
+			}
+		}
+		return false
 	})
+	if bye == nil {
+		t.Fatalf("alice's ctl events never showed the BYE to her mobile:\n%s", aliceEvents.String())
+	}
+	t.Logf("alice saw %q %s after her hangup", bye.Text, time.Since(start).Round(time.Millisecond))
+	if bye.CallID != id {
+		t.Errorf("the BYE's outcome names call %q, want alice's call %q", bye.CallID, id)
+	}
+	if vanished && bye.Seconds > 1.5 {
+		t.Errorf("the BYE to the vanished mobile failed after %.1f s, want about 0.5 s", bye.Seconds)
+	}
+	if bye.Outcome != want {
+		t.Errorf("BYE outcome %s, want %s", bye.Text, want)
+	}
+	if !strings.HasPrefix(bye.Text, "mobile: BYE:") {
+		t.Errorf("the outcome's text %q does not name the leg (mobile)", bye.Text)
+	}
+	bobs := outcomesIn(t, bobEvents.String())
 	for _, o := range bobs {
 		if o.CallID == id || o.Outcome != "answered" {
 			t.Errorf("bob's stream shows %+v, not his", o)
