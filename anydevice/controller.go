@@ -38,6 +38,9 @@ type Controller struct {
 	orphans  map[phone.CallID][]phone.Event
 	ports    map[phone.CallID]*Port
 	charged  map[phone.CallID]bool // calls holding a trunk channel (gate.go)
+	// past remembers the session of each ended leg for legMemory: the
+	// outcome of a request on it can come later (outcome.go).
+	past map[phone.CallID]pastLeg
 	// edits are the device targets set with SetDeviceTarget: user →
 	// device → target (saved with the active devices).
 	edits    map[string]map[string]savedTarget
@@ -72,6 +75,7 @@ func New(cfg Config) (*Controller, error) {
 		orphans:  map[phone.CallID][]phone.Event{},
 		ports:    map[phone.CallID]*Port{},
 		charged:  map[phone.CallID]bool{},
+		past:     map[phone.CallID]pastLeg{},
 	}
 	for i := range cfg.Users {
 		u := cfg.Users[i]
@@ -570,6 +574,9 @@ func (c *Controller) onPhoneEvent(ev phone.Event) {
 		id = e.Call.ID
 	case phone.DTMFReceived:
 		id = e.CallID
+	case phone.RequestOutcome:
+		c.onRequestOutcome(e) // outcome.go
+		return
 	case phone.SourceRejected:
 		_ = c.refuse("", "sip-source", fmt.Sprintf("%s from %s", e.Method, e.Source))
 		return
@@ -625,6 +632,9 @@ func (c *Controller) attach(id phone.CallID, s *session) {
 // detach forgets a call that ended.
 func (c *Controller) detach(id phone.CallID) {
 	c.mu.Lock()
+	if s := c.legs[id]; s != nil {
+		c.rememberLocked(id, s) // outcome.go
+	}
 	delete(c.legs, id)
 	delete(c.ports, id)
 	delete(c.orphans, id)

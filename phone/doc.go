@@ -66,7 +66,11 @@
 //     vanished one fails as a transport error in about a second (#26);
 //     bye.go ends the call before its BYE is answered, call.go endSoon ends
 //     a cancelled call whatever the callee does with the CANCEL (#25), and
-//     transfer.go waits at most a second for the answer to a REFER.
+//     transfer.go waits at most a second for the answer to a REFER and at
+//     most 500 ms for a hold the peer does not answer (beyond 100 Trying)
+//     before the REFER, the consultation call, the toggle or the split
+//     goes on (waitHold); reinvite.go fixAckCSeq keeps
+//     the ACK of a late 2xx on its re-INVITE's CSeq (#33).
 //   - trace.go installs sipgo's process-wide tracer (SIPDebugTracer, in
 //     place of SIPDebug on stderr, #23) and routes each message to the phone
 //     and call it belongs to, for the ladder and the trace file; it frames

@@ -304,6 +304,7 @@ func (p *Phone) fixRequest(req *sip.Request) {
 	if req.IsInvite() && req.GetHeader("Allow") == nil {
 		req.AppendHeader(sip.NewHeader("Allow", sipguard.Allowed))
 	}
+	p.fixAckCSeq(req)    // reinvite.go: a REFER sent during our re-INVITE
 	p.ladders.stamp(req) // ladders.go: timed before it is sent
 }
 

@@ -110,7 +110,7 @@ func (r *Remote) reconnect() *Client {
 }
 
 // decodeEvent turns a wire event back into an api event (the ones a front
-// end shows: calls, notices, digits, lag, devices).
+// end shows: calls, notices, digits, lag, devices, request outcomes).
 func decodeEvent(ev Event) (api.Event, bool) {
 	switch ev.Name {
 	case EventCall:
@@ -153,6 +153,20 @@ func decodeEvent(ev Event) (api.Event, bool) {
 		}
 		if ev.Decode(&v) == nil {
 			return api.JournalChanged{UnreadMissed: v.UnreadMissed}, true
+		}
+	case EventRequestOutcome:
+		var v struct {
+			CallID  api.CallID `json:"call_id"`
+			Method  string     `json:"method"`
+			Peer    string     `json:"peer"`
+			Outcome string     `json:"outcome"`
+			Code    int        `json:"code"`
+			Reason  string     `json:"reason"`
+			Seconds float64    `json:"seconds"`
+			Text    string     `json:"text"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.RequestOutcome(v), true
 		}
 	case EventDevicesChanged:
 		var v devicesResult
