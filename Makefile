@@ -4,11 +4,12 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/anyphone
-# portaudio is cgo behind a build tag; the Makefile turns it on.
-TAGS ?= portaudio
+# portaudio and the jitter buffer (SpeexDSP, spandsp) are cgo behind build
+# tags; the Makefile turns them on.
+TAGS ?= portaudio,speexdsp
 # make run needs only what builds the binary; make test installs the peers.
-BUILD_PKGS := portaudio19-dev pkg-config libopus-dev libopusfile-dev libspandsp-dev libspeexdsp-dev
-TEST_PKGS := sip-tester baresip kamailio linphone-cli rtpengine-daemon tmux zsh fish
+BUILD_PKGS := portaudio19-dev pkg-config libspeexdsp-dev libspandsp-dev libopus-dev libopusfile-dev
+TEST_PKGS := sip-tester baresip kamailio kamailio-tls-modules kamailio-presence-modules linphone-cli rtpengine-daemon tmux zsh fish tshark pulseaudio pulseaudio-utils sox
 FUZZTIME ?= 60s
 
 .PHONY: help deps deps-build build run test test-unit test-interop bench fuzz soak lint fmt fmt-check vet tidy-check ci clean

@@ -61,6 +61,12 @@ type User struct {
 	VoicemailAfter time.Duration `toml:"voicemail_after" json:"voicemail_after,omitempty"`
 	// Policy limits what the user may dial.
 	Policy Policy `toml:"policy" json:"policy"`
+	// OnBusy is what a call to the user's number gets while the user is on
+	// the phone (a confirmed dialog in the user's presence, on any
+	// device): "" rings the devices as usual (call waiting), "busy" 486
+	// without forking to any device, "voicemail" a 302 to Voicemail (486
+	// without one). Issue 15: busy-on-busy from the presence state.
+	OnBusy string `toml:"on_busy" json:"on_busy,omitempty"`
 }
 
 // Office is the user's office number (the first of Numbers).
@@ -104,6 +110,12 @@ type Config struct {
 	// Domain is the host part of identities we assert (From and
 	// P-Asserted-Identity); default the controller's own address.
 	Domain string
+	// PresenceServer, when set (sip:host:port), gets each user's dialog
+	// state as PUBLISH (RFC 3903) for sip:<user id>@<its host> (or
+	// @Domain), e.g. kamailio's presence_dialoginfo; watchers then
+	// SUBSCRIBE there (issue 15). The controller serves SUBSCRIBEs itself
+	// either way.
+	PresenceServer string
 	// Users the controller acts for.
 	Users []User
 	// MaxChannels limits trunk channels in use at once (every leg counts
@@ -129,6 +141,11 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	numbers := map[string]string{}
 	for i, u := range c.Users {
+		switch u.OnBusy {
+		case "", "busy", "voicemail":
+		default:
+			return fmt.Errorf("users[%d].on_busy: %q is not busy or voicemail", i, u.OnBusy)
+		}
 		if u.ID == "" {
 			return fmt.Errorf("users[%d].id: empty", i)
 		}

@@ -38,6 +38,9 @@ type Controller struct {
 	orphans  map[phone.CallID][]phone.Event
 	ports    map[phone.CallID]*Port
 	charged  map[phone.CallID]bool // calls holding a trunk channel (gate.go)
+	// past remembers the session of each ended leg for legMemory: the
+	// outcome of a request on it can come later (outcome.go).
+	past map[phone.CallID]pastLeg
 	// edits are the device targets set with SetDeviceTarget: user →
 	// device → target (saved with the active devices).
 	edits    map[string]map[string]savedTarget
@@ -72,6 +75,7 @@ func New(cfg Config) (*Controller, error) {
 		orphans:  map[phone.CallID][]phone.Event{},
 		ports:    map[phone.CallID]*Port{},
 		charged:  map[phone.CallID]bool{},
+		past:     map[phone.CallID]pastLeg{},
 	}
 	for i := range cfg.Users {
 		u := cfg.Users[i]
@@ -162,10 +166,11 @@ func New(cfg Config) (*Controller, error) {
 // ctx ends or Close.
 func (c *Controller) Start(ctx context.Context) error {
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.servePresence() // presence.go
 	if err := c.ph.Start(c.ctx); err != nil {
 		return fmt.Errorf("anydevice: %w", err)
 	}
-	return nil
+	return c.publishPresence() // presence.go
 }
 
 // Phone is the controller's SIP user agent (its address, ladder, calls).
@@ -208,6 +213,7 @@ func (c *Controller) Close() error {
 }
 
 func (c *Controller) emit(ev Event) {
+	c.presenceEvent(ev) // presence.go
 	if c.cfg.Events != nil {
 		c.cfg.Events(ev)
 	}
@@ -568,6 +574,9 @@ func (c *Controller) onPhoneEvent(ev phone.Event) {
 		id = e.Call.ID
 	case phone.DTMFReceived:
 		id = e.CallID
+	case phone.RequestOutcome:
+		c.onRequestOutcome(e) // outcome.go
+		return
 	case phone.SourceRejected:
 		_ = c.refuse("", "sip-source", fmt.Sprintf("%s from %s", e.Method, e.Source))
 		return
@@ -592,7 +601,10 @@ func (c *Controller) onPhoneEvent(ev phone.Event) {
 	s := c.legs[id]
 	if s == nil {
 		if cc, ok := ev.(phone.CallChanged); ok && cc.Call.Direction == phone.Incoming {
-			if cc.Call.State == phone.CallIncoming && !c.closed {
+			// A call our screen refused (busy on busy, channels) is
+			// published as incoming before its final response: no fork.
+			refused := cc.Call.Screen == phone.ScreenReject || cc.Call.Screen == phone.ScreenRedirect
+			if cc.Call.State == phone.CallIncoming && !c.closed && !refused {
 				s = c.newFollowMeLocked(cc.Call)
 			}
 		} else if len(c.orphans) < 4096 {
@@ -620,6 +632,9 @@ func (c *Controller) attach(id phone.CallID, s *session) {
 // detach forgets a call that ended.
 func (c *Controller) detach(id phone.CallID) {
 	c.mu.Lock()
+	if s := c.legs[id]; s != nil {
+		c.rememberLocked(id, s) // outcome.go
+	}
 	delete(c.legs, id)
 	delete(c.ports, id)
 	delete(c.orphans, id)
@@ -640,6 +655,9 @@ func (c *Controller) screen(ci phone.CallInfo) (phone.Screening, bool) {
 	if u == nil {
 		_ = c.refuse("", "unknown-number", "incoming call to "+ci.Local.User)
 		return phone.Screening{Action: phone.ScreenReject, Rule: "anydevice:unknown-number", Code: 404, Phrase: "Not Found"}, true
+	}
+	if scr, busy := c.busyOnBusy(cp, ci); busy {
+		return scr, true // presence.go
 	}
 	if !c.channelsFree(2) {
 		_ = c.refuse(cp.ID, "channels", "incoming call from "+ci.Remote.User)

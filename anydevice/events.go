@@ -148,9 +148,34 @@ type DTMF struct {
 	Digit   rune      `json:"digit"`
 }
 
+// RequestOutcome reports how a request the controller sent on one of a
+// user's legs ended (issue 17): a BYE, CANCEL, REFER, NOTIFY, re-INVITE,
+// UPDATE or INFO to a device or a remote party that answered, stayed
+// silent (timed out, given up) or vanished (transport error). It belongs
+// to the session's user alone; it can come after the session ended (a
+// BYE nobody answers is given up after Timer F).
+type RequestOutcome struct {
+	User    string    `json:"user"`
+	Session SessionID `json:"session"`
+	// Role is the leg's role ("device", "remote", "consult"); Device
+	// names the device of a device leg.
+	Role    string               `json:"role"`
+	Device  string               `json:"device,omitempty"`
+	Outcome phone.RequestOutcome `json:"outcome"`
+}
+
+// Leg names the leg for people: the device's name, else its role.
+func (o RequestOutcome) Leg() string {
+	if o.Device != "" {
+		return o.Device
+	}
+	return o.Role
+}
+
 func (SessionChanged) anydeviceEvent()      {}
 func (SessionEnded) anydeviceEvent()        {}
 func (Refused) anydeviceEvent()             {}
 func (ActiveDeviceChanged) anydeviceEvent() {}
 func (DeviceChanged) anydeviceEvent()       {}
 func (DTMF) anydeviceEvent()                {}
+func (RequestOutcome) anydeviceEvent()      {}

@@ -39,6 +39,13 @@ type Hub struct {
 
 	inPeak, outPeak atomic.Uint64 // math.Float64bits of the last frame's peak, 0..1
 
+	needMu sync.Mutex  // orders calls to the device's SetNeeded
+	needed atomic.Bool // a call or a cue needs the device
+
+	ec         atomic.Pointer[ecBox] // echo canceller in use; nil: off
+	ecInDevice atomic.Bool           // the device runs it (EchoDevice)
+	aecOut     []int16               // capture goroutine only
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	running  sync.WaitGroup
@@ -63,13 +70,14 @@ func NewHub(src Source, sink Sink, f Format) *Hub {
 	h := &Hub{
 		f: f, n: n,
 		ports: map[string]*Port{},
-		mic:   make([]int16, n), tmp: make([]int16, n), out: make([]int16, n),
+		mic:   make([]int16, n), tmp: make([]int16, n), out: make([]int16, n), aecOut: make([]int16, n),
 		stop: make(chan struct{}),
 	}
 	h.dev.Store(&hubDevice{src: src, snk: sink})
 	for c := CueRing; c <= CueWaiting; c++ {
 		h.cues[c] = NewCueSource(f, c)
 	}
+	h.updateNeed()
 	return h
 }
 
@@ -91,19 +99,90 @@ func (h *Hub) SetDevice(src Source, sink Sink) (oldSrc Source, oldSink Sink) {
 			sink = n
 		}
 	}
-	old := h.dev.Swap(&hubDevice{src: src, snk: sink})
+	next := &hubDevice{src: src, snk: sink}
+	old := h.dev.Swap(next)
+	if d, ok := old.src.(EchoDevice); ok {
+		d.UseEchoCanceller(nil)
+	}
+	h.applyEC(next)
+	h.updateNeed()
 	return old.src, old.snk
+}
+
+// Needer is a device that opens only while needed (a Guard with Lazy).
+// The hub tells it whether any call (ringing, active or held) or a cue
+// needs the device, so an idle phone holds no sound card stream.
+type Needer interface {
+	SetNeeded(bool)
+}
+
+// updateNeed tells the device whether the hub needs it. It must be
+// called without h.mu held.
+func (h *Hub) updateNeed() {
+	h.needMu.Lock()
+	defer h.needMu.Unlock()
+	h.mu.Lock()
+	need := len(h.ports) > 0 || h.cue != nil
+	h.mu.Unlock()
+	h.needed.Store(need)
+	if n, ok := h.dev.Load().src.(Needer); ok {
+		n.SetNeeded(need)
+	}
+}
+
+// ecBox holds an EchoCanceller for an atomic pointer.
+type ecBox struct{ ec EchoCanceller }
+
+// SetEchoCanceller makes ec clean the microphone from the next frame on
+// (nil: off) and returns the one it replaces, which the caller closes
+// once no frame can be using it (after Close, or a frame later). While no
+// call or cue needs the device, the canceller is not run.
+func (h *Hub) SetEchoCanceller(ec EchoCanceller) (old EchoCanceller) {
+	var b *ecBox
+	if ec != nil {
+		b = &ecBox{ec}
+	}
+	o := h.ec.Swap(b)
+	h.applyEC(h.dev.Load())
+	if o != nil {
+		return o.ec
+	}
+	return nil
+}
+
+// EchoDevice is a device that runs an echo canceller next to its own I/O
+// (a Guard: the reference is the frame as it is written to the sound
+// card, the capture the frame as it is read), where the delay between
+// them is the device's, steady, instead of the hub's queues'.
+type EchoDevice interface {
+	UseEchoCanceller(EchoCanceller)
+}
+
+// applyEC hands the echo canceller to dev when it runs one itself, else
+// keeps it in the hub's frames.
+func (h *Hub) applyEC(dev *hubDevice) {
+	var ec EchoCanceller
+	if b := h.ec.Load(); b != nil {
+		ec = b.ec
+	}
+	d, ok := dev.src.(EchoDevice)
+	if ok {
+		d.UseEchoCanceller(ec)
+	}
+	h.ecInDevice.Store(ok)
 }
 
 // Port returns the port of call id, creating it (not live) on first use.
 func (h *Hub) Port(id string) *Port {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if p, ok := h.ports[id]; ok {
+		h.mu.Unlock()
 		return p
 	}
-	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n)}
+	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
 	h.ports[id] = p
+	h.mu.Unlock()
+	h.updateNeed()
 	return p
 }
 
@@ -116,6 +195,9 @@ func (h *Hub) SetLive(id string, live bool) {
 		p.live = live
 		p.tx.reset()
 		p.rx.reset()
+		if p.jb != nil {
+			p.jb.Reset()
+		}
 		clear(p.last)
 	}
 }
@@ -124,7 +206,6 @@ func (h *Hub) SetLive(id string, live bool) {
 // cue already playing does not restart its cadence.
 func (h *Hub) SetCue(c Cue) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	var next *CueSource
 	if c == CueRing || c == CueWaiting {
 		next = h.cues[c]
@@ -132,7 +213,12 @@ func (h *Hub) SetCue(c Cue) {
 	if next != h.cue && next != nil {
 		next.Reset()
 	}
+	changed := (h.cue == nil) != (next == nil)
 	h.cue = next
+	h.mu.Unlock()
+	if changed {
+		h.updateNeed()
+	}
 }
 
 // Levels returns the peak of the last microphone frame and of the last
@@ -195,6 +281,9 @@ func (h *Hub) captureFrame() error {
 	err := h.dev.Load().src.ReadFrame(h.mic)
 	if err != nil {
 		clear(h.mic)
+	} else if b := h.ec.Load(); b != nil && h.needed.Load() && !h.ecInDevice.Load() {
+		b.ec.Capture(h.mic, h.aecOut)
+		copy(h.mic, h.aecOut)
 	}
 	h.inPeak.Store(math.Float64bits(peak(h.mic)))
 	h.mu.Lock()
@@ -220,7 +309,10 @@ func (h *Hub) playFrame() error {
 	clear(h.out)
 	h.mu.Lock()
 	for _, p := range h.ports {
-		if !p.rx.pop(p.last) {
+		switch {
+		case p.jb != nil:
+			p.jb.Get(p.last) // a frame, a concealed one, or silence
+		case !p.rx.pop(p.last):
 			clear(p.last)
 		}
 		if p.live {
@@ -232,6 +324,9 @@ func (h *Hub) playFrame() error {
 		mixInto(h.out, h.tmp)
 	}
 	h.mu.Unlock()
+	if b := h.ec.Load(); b != nil && h.needed.Load() && !h.ecInDevice.Load() {
+		b.ec.Playback(h.out)
+	}
 	h.outPeak.Store(math.Float64bits(peak(h.out)))
 	return h.dev.Load().snk.WriteFrame(h.out)
 }
@@ -245,6 +340,9 @@ type Port struct {
 	tx, rx frameRing // guarded by h.mu
 	last   []int16   // rx frame being played, guarded by h.mu
 	closed bool      // guarded by h.mu
+	// jb, when a jitter buffer is built in, replaces rx for frames that
+	// come with their RTP timestamp (WriteTimed). Guarded by h.mu.
+	jb JitterBuffer
 }
 
 // ReadFrame fills dst with the next frame to send: the microphone (and the
@@ -274,20 +372,49 @@ func (p *Port) WriteFrame(src []int16) error {
 	return nil
 }
 
+// WriteTimed queues a received frame with its RTP timestamp and sequence
+// number: into the port's jitter buffer when one is built in, which orders
+// frames, conceals lost ones and sets the playout delay; else as
+// WriteFrame.
+func (p *Port) WriteTimed(src []int16, ts uint32, seq uint16) error {
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if !p.live {
+		return nil
+	}
+	if p.jb != nil {
+		p.jb.Put(src, ts, seq)
+	} else {
+		p.rx.push(src)
+	}
+	return nil
+}
+
 // Close removes the port from the hub. It always returns nil.
 func (p *Port) Close() error {
 	p.h.mu.Lock()
-	defer p.h.mu.Unlock()
+	if !p.closed && p.jb != nil {
+		_ = p.jb.Close()
+	}
 	p.closed = true
-	if p.h.ports[p.id] == p {
+	removed := p.h.ports[p.id] == p
+	if removed {
 		delete(p.h.ports, p.id)
+	}
+	p.h.mu.Unlock()
+	if removed {
+		p.h.updateNeed()
 	}
 	return nil
 }
 
 var (
-	_ Source = (*Port)(nil)
-	_ Sink   = (*Port)(nil)
+	_ Source    = (*Port)(nil)
+	_ Sink      = (*Port)(nil)
+	_ TimedSink = (*Port)(nil)
 )
 
 // frameRing is a fixed queue of frames; pushing onto a full ring drops the

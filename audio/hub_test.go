@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -367,5 +368,165 @@ func TestHubSetDeviceWhileRunning(t *testing.T) {
 	}
 	if _, err := mic2.WaitReceived(ctx, 1600); err != nil || !hears(mic2.Received(), 1500) {
 		t.Errorf("the second speaker did not play the call (err %v)", err)
+	}
+}
+
+// needDevice is a Null that records what the hub says it needs.
+type needDevice struct {
+	Null
+	mu    sync.Mutex
+	needs []bool
+}
+
+func (d *needDevice) SetNeeded(n bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.needs = append(d.needs, n)
+}
+
+func (d *needDevice) last() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.needs) > 0 && d.needs[len(d.needs)-1]
+}
+
+// TestHubNeedsDeviceOnlyForCallsAndCues: the hub needs its device while a
+// call has a port or a cue plays, and lets it go after (an idle phone
+// holds no stream).
+func TestHubNeedsDeviceOnlyForCallsAndCues(t *testing.T) {
+	d := &needDevice{}
+	h := NewHub(d, d, Narrowband)
+	steps := []struct {
+		name string
+		do   func()
+		want bool
+	}{
+		{"idle", func() {}, false},
+		{"ringing tone", func() { h.SetCue(CueRing) }, true},
+		{"ringing stops", func() { h.SetCue(CueNone) }, false},
+		{"a call", func() { h.Port("a") }, true},
+		{"a second call", func() { h.Port("b") }, true},
+		{"first ends", func() { _ = h.Port("a").Close() }, true},
+		{"last ends", func() { _ = h.Port("b").Close() }, false},
+	}
+	for i, st := range steps {
+		st.do()
+		if got := d.last(); got != st.want {
+			t.Errorf("step %d %s: needed %v, want %v", i, st.name, got, st.want)
+		}
+	}
+	other := &needDevice{}
+	h.Port("c")
+	h.SetDevice(other, other)
+	if !other.last() {
+		t.Error("a device switched in during a call is not told it is needed")
+	}
+}
+
+// fakeJitter records what a port puts and plays a marked frame on Get.
+type fakeJitter struct {
+	mu     sync.Mutex
+	puts   []uint32
+	gets   int
+	resets int
+	closed bool
+}
+
+func (j *fakeJitter) Put(frame []int16, ts uint32, seq uint16) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.puts = append(j.puts, ts)
+}
+
+func (j *fakeJitter) Get(dst []int16) JitterResult {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.gets++
+	for i := range dst {
+		dst[i] = 7
+	}
+	return JitterPlayed
+}
+
+func (j *fakeJitter) Reset()             { j.mu.Lock(); j.resets++; j.mu.Unlock() }
+func (j *fakeJitter) Stats() JitterStats { return JitterStats{} }
+func (j *fakeJitter) Close() error       { j.mu.Lock(); j.closed = true; j.mu.Unlock(); return nil }
+
+// TestHubPortJitterBuffer: with a jitter buffer built in, a port puts
+// timed frames into it and the speaker plays what it gives out.
+func TestHubPortJitterBuffer(t *testing.T) {
+	var jbs []*fakeJitter
+	RegisterJitterBuffer(func(Format) JitterBuffer { j := &fakeJitter{}; jbs = append(jbs, j); return j })
+	defer newJitter.Store(nil)
+	spk := NewCapture(0)
+	h := NewHub(new(Null), spk, Narrowband)
+	p := h.Port("a")
+	h.SetLive("a", true)
+	frame := make([]int16, Narrowband.Samples())
+	if err := p.WriteTimed(frame, 160, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.playFrame(); err != nil {
+		t.Fatal(err)
+	}
+	j := jbs[0]
+	if len(j.puts) != 1 || j.puts[0] != 160 || j.gets != 1 {
+		t.Errorf("jitter buffer: puts %v, gets %d", j.puts, j.gets)
+	}
+	if got := spk.Samples(); len(got) == 0 || got[0] != 7 {
+		t.Errorf("speaker did not play the jitter buffer's frame: %v", got[:min(len(got), 4)])
+	}
+	h.SetLive("a", false)
+	_ = p.Close()
+	if j.resets != 2 || !j.closed { // going live and leaving it both start over
+		t.Errorf("resets %d closed %v", j.resets, j.closed)
+	}
+}
+
+// fakeEC records what the hub tells it and marks what it cleans.
+type fakeEC struct {
+	mu           sync.Mutex
+	plays, capts int
+}
+
+func (e *fakeEC) Playback([]int16) { e.mu.Lock(); e.plays++; e.mu.Unlock() }
+func (e *fakeEC) Capture(mic, out []int16) {
+	e.mu.Lock()
+	e.capts++
+	e.mu.Unlock()
+	for i := range out {
+		out[i] = 3
+	}
+}
+func (e *fakeEC) Close() error { return nil }
+
+// TestHubEchoCanceller: with a canceller set, the speaker's frames are its
+// reference and calls send what it cleaned; idle, it is not run.
+func TestHubEchoCanceller(t *testing.T) {
+	mic := NewTone(Narrowband, 440, 0.5)
+	h := NewHub(mic, new(Null), Narrowband)
+	ec := &fakeEC{}
+	if old := h.SetEchoCanceller(ec); old != nil {
+		t.Fatalf("a canceller before any was set: %v", old)
+	}
+	_ = h.captureFrame()
+	_ = h.playFrame()
+	if ec.capts != 0 || ec.plays != 0 {
+		t.Errorf("idle hub ran the canceller: %d captures, %d playbacks", ec.capts, ec.plays)
+	}
+	p := h.Port("a")
+	h.SetLive("a", true)
+	_ = h.captureFrame()
+	_ = h.playFrame()
+	if ec.capts != 1 || ec.plays != 1 {
+		t.Errorf("in a call: %d captures, %d playbacks, want 1 each", ec.capts, ec.plays)
+	}
+	got := make([]int16, Narrowband.Samples())
+	_ = p.ReadFrame(got)
+	if got[0] != 3 || got[len(got)-1] != 3 {
+		t.Errorf("the call sent %v..., not the cleaned frame", got[:4])
+	}
+	if old := h.SetEchoCanceller(nil); old != ec {
+		t.Error("SetEchoCanceller(nil) did not return the canceller in use")
 	}
 }

@@ -28,13 +28,17 @@ type (
 	JournalChanged      = api.JournalChanged
 	Lagged              = api.Lagged
 	MediaTimeout        = api.MediaTimeout
+	MessageSummary      = api.MessageSummary
+	MessageWaiting      = api.MessageWaiting
 	Notice              = api.Notice
 	NoticeLevel         = api.NoticeLevel
 	Party               = api.Party
 	PolicyChanged       = api.PolicyChanged
+	PresenceChanged     = api.PresenceChanged
 	PolicyDecision      = api.PolicyDecision
 	ReferReceived       = api.ReferReceived
 	RegInfo             = api.RegInfo
+	RequestOutcome      = api.RequestOutcome
 	RegState            = api.RegState
 	RegistrationChanged = api.RegistrationChanged
 	RejectedError       = api.RejectedError

@@ -111,6 +111,10 @@ func (t *deviceTracker) watch(r AnyDeviceRoute) {
 					if e.User == r.User {
 						t.devicesChanged(r)
 					}
+				case anydevice.RequestOutcome:
+					if e.User == r.User {
+						t.publish(deviceOutcome(e))
+					}
 				case anydevice.Refused:
 					if e.User == r.User && e.Target != "" {
 						t.notify(NoticeWarn, "AnyDevice refused "+e.Target+": "+e.Rule+" ("+e.Detail+")")
@@ -121,6 +125,23 @@ func (t *deviceTracker) watch(r AnyDeviceRoute) {
 			}
 		}
 	}()
+}
+
+// deviceOutcome is the outcome of a request the controller sent on one of
+// a device call's legs, as the user's own: the call is the device call (or
+// its consultation), the text names the leg ("mobile: BYE: timed out after
+// 32 s").
+func deviceOutcome(e anydevice.RequestOutcome) RequestOutcome {
+	id := deviceCallID(e.Session)
+	if e.Role == "consult" {
+		id = consultCallID(e.Session)
+	}
+	o := midcallEvent(e.Outcome).(RequestOutcome)
+	o.CallID = id
+	if leg := e.Leg(); leg != "" {
+		o.Text = leg + ": " + o.Text
+	}
+	return o
 }
 
 // close ends the watcher and waits for it.

@@ -14,7 +14,11 @@ import (
 // redirected publishes a followed 3xx as an event and a notice.
 func (s *Service) redirected(e phone.RedirectFollowed) {
 	s.publish(Redirected{CallID: e.CallID, Hop: e.Hop, Redirect: e.Redirect})
-	s.Notify(NoticeInfo, fmt.Sprintf("%s redirected (%d %s) to %s", e.CallID, e.Code, e.Reason, e.To))
+	text := fmt.Sprintf("%s redirected (%d %s) to %s", e.CallID, e.Code, e.Reason, e.To)
+	if e.After != "" {
+		text += " (" + e.After + ")"
+	}
+	s.Notify(NoticeInfo, text)
 }
 
 // endNote is the journal note of an ended call: "redirected by 302 to
@@ -22,7 +26,11 @@ func (s *Service) redirected(e phone.RedirectFollowed) {
 func endNote(ci phone.CallInfo) string {
 	var parts []string
 	for _, r := range ci.Redirects {
-		parts = append(parts, fmt.Sprintf("redirected by %d to %s", r.Code, r.To))
+		p := fmt.Sprintf("redirected by %d to %s", r.Code, r.To)
+		if r.After != "" {
+			p += " (" + r.After + ")"
+		}
+		parts = append(parts, p)
 	}
 	if len(ci.Redirects) > 0 && !ci.Answered.IsZero() {
 		parts = append(parts, "answered by "+ci.Remote.URI)

@@ -3,6 +3,7 @@ package cti
 import (
 	"context"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -169,6 +170,7 @@ func entryFor(ci phone.CallInfo, user, device, calledAOR, region string) journal
 		Device:    device,
 		Note:      endNote(ci), // endnote.go
 		Codec:     ci.Codec,
+		SRTP:      ci.SRTP,
 	}
 	if e.Key == "" {
 		e.Key = "local:" + string(ci.ID) + ";" + ci.Created.UTC().Format(time.RFC3339Nano)
@@ -211,9 +213,10 @@ func outcomeOf(ci phone.CallInfo) journal.Outcome {
 		return journal.OutcomeDeclined
 	}
 	if !answered && ci.Direction == phone.Incoming &&
-		(ci.Rule == phone.RuleStrictHold || ci.Rule == phone.RuleBadSDP || ci.Rule == phone.RuleUnsupportedMedia) {
+		ci.Rule != phone.RuleMaxCalls && slices.Contains(phone.RefusalRules, ci.Rule) {
 		// Our strict-hold profile refused a held offer, or the offer was
-		// unusable (phone.CallRefused): declined by this phone, not a
+		// unusable, or the ACL, validation or the session timer refused it
+		// (phone.CallRefused): declined by this phone, not a
 		// missed call (the caller usually retries in another dialect and
 		// gets through). A max-calls 486 keeps its code's outcome (busy).
 		return journal.OutcomeDeclined

@@ -38,6 +38,9 @@ func midcallEvent(ev phone.Event) Event {
 		return ReferReceived(e)
 	case phone.InitialHoldResult:
 		return InitialHoldResult(e)
+	case phone.RequestOutcome:
+		return RequestOutcome{CallID: e.CallID, Method: e.Method, Peer: e.Peer, Outcome: e.Outcome.String(),
+			Code: e.Code, Reason: e.Reason, Seconds: e.After.Seconds(), Text: e.String()}
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (s *Service) screen(ci phone.CallInfo) phone.Screening {
 	}
 	sc := screenScratchPool.Get().(*screenScratch)
 	sc.calls = s.ph.CallStatuses(sc.calls[:0])
-	sit := busy.SummarizeStatus(sc.ids, sc.calls, ci.ID, nil)
+	sit := busy.SummarizeStatus(sc.ids, sc.calls, ci.ID, s.inConference)
 	d := s.policy.engine.Decide(sit, in)
 	sc.ids = sit.Calls
 	screenScratchPool.Put(sc)
@@ -97,6 +97,15 @@ func (s *Service) screen(ci phone.CallInfo) phone.Screening {
 	s.log.Debug("busy policy", "call_id", ci.ID, "action", d.Action, "rule", d.Rule, "detail", d.Detail)
 	s.publish(ev)
 	return scr
+}
+
+// inConference reports whether the call is one leg of a local three-way
+// conference, so the policy's in_conference action applies to a call that
+// arrives meanwhile (issue 15; before, every conference leg counted as a
+// plain active call).
+func (s *Service) inConference(id phone.CallID) bool {
+	c, ok := s.ph.Call(id)
+	return ok && c.Conference != ""
 }
 
 // screenScratch holds screen's per-call lists, reused: they grow with the

@@ -1,6 +1,7 @@
 package cti
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -73,6 +74,29 @@ func TestMaxCallsRefusalReported(t *testing.T) {
 		return ok && jc.Entry.Code == 486
 	}).(JournalChanged)
 	if e := jc.Entry; e.Direction != phone.Incoming || e.BusyRule != phone.RuleMaxCalls || !strings.Contains(e.Note, "max calls") {
+		t.Errorf("journal row = %+v", e)
+	}
+	t.Logf("journal: outcome %s, code %d %s, rule %s, note %q", jc.Entry.Outcome, jc.Entry.Code, jc.Entry.Phrase, jc.Entry.BusyRule, jc.Entry.Note)
+}
+
+// TestACLRefusalReported (issue 13): an INVITE the source ACL answered
+// 403 is an ended call, a notice and a journal row (declined by this
+// phone); it left none of them before.
+func TestACLRefusalReported(t *testing.T) {
+	guarded := newTestSvc(t, "guarded", Options{Phone: phone.Config{InviteSources: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}, Journal: openJournal(t)})
+	caller := newTestSvc(t, "caller", Options{})
+	if _, err := caller.Dial(t.Context(), guarded.URI(), DialOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	guarded.wait(t, "a notice", func(ev Event) bool {
+		n, ok := ev.(Notice)
+		return ok && strings.Contains(n.Text, "refused: 403") && strings.Contains(n.Text, "ACL")
+	})
+	jc := guarded.wait(t, "the journal row", func(ev Event) bool {
+		jc, ok := ev.(JournalChanged)
+		return ok && jc.Entry.Code == 403
+	}).(JournalChanged)
+	if e := jc.Entry; e.Direction != phone.Incoming || e.Outcome != journal.OutcomeDeclined || e.Missed || e.BusyRule != phone.RuleSourceACL || !strings.Contains(e.Note, "not allowed") {
 		t.Errorf("journal row = %+v", e)
 	}
 	t.Logf("journal: outcome %s, code %d %s, rule %s, note %q", jc.Entry.Outcome, jc.Entry.Code, jc.Entry.Phrase, jc.Entry.BusyRule, jc.Entry.Note)

@@ -50,6 +50,9 @@ type Options struct {
 	// AnswerKeepsOthers: Answer does not hold the other active calls first
 	// (answer.go); for load endpoints whose calls are independent.
 	AnswerKeepsOthers bool
+	// PresenceServer, when set, receives our phone state as RFC 3903
+	// PUBLISHes of dialog-info (a sip: URI or host:port; presence.go).
+	PresenceServer string
 }
 
 // Service is the product API. All methods are safe for concurrent use.
@@ -60,6 +63,7 @@ type Service struct {
 	opts  Options
 	mu    sync.Mutex
 	notes []Notice
+	tls   tlsNotices // tlsnotice.go
 	hooks []func(Event)
 
 	policy   policyState       // see policy.go
@@ -67,6 +71,7 @@ type Service struct {
 	route    AnyDeviceRoute    // dial routing, see anydevice.go; guarded by mu
 	devices  deviceTracker     // calls carried by other devices (devicecalls.go)
 	contacts map[string]string // name → URI for Dial (SetContacts); guarded by mu
+	regs     regNotices        // registrar unreachable and back (regnotice.go)
 }
 
 // New builds a Service around a new phone. Call Start.
@@ -89,6 +94,7 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.ph = ph
+	s.initPresence() // presence.go
 	s.initJournal(&pc)
 	s.devices.publish, s.devices.notify, s.devices.journal = s.publish, s.Notify, s.journalCall
 	return s, nil
@@ -96,7 +102,13 @@ func New(opts Options) (*Service, error) {
 
 // Start brings the phone up (listen, register).
 func (s *Service) Start(ctx context.Context) error {
-	return s.ph.Start(ctx)
+	if err := s.ph.Start(ctx); err != nil {
+		return err
+	}
+	if s.ph.TLSInsecure() {
+		s.Notify(NoticeWarn, "TLS server certificates are NOT verified (tls_insecure_skip_verify): anyone on the path can read and change your calls' signalling")
+	}
+	return s.startPublishing() // presence.go
 }
 
 // Addr is the SIP address we listen on (host:port).
@@ -128,12 +140,20 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 		out = MediaTimeout{CallID: e.CallID, Seconds: e.Silent.Seconds()}
 	case phone.RegistrationChanged:
 		out = RegistrationChanged{Reg: e.Reg}
+		s.regNotice(e.Reg) // regnotice.go
+		if text := s.tls.regNotice(e.Reg.AOR, e.Reg.Err); text != "" {
+			defer s.Notify(NoticeError, text) // after the registration event
+		}
+	case phone.MessageWaiting:
+		out = MessageWaiting{MWI: e.Summary}
 	case phone.RedirectFollowed:
 		s.redirected(e) // endnote.go
 		return
 	case phone.CallRefused:
 		s.refused(e) // endnote.go
 		return
+	case phone.PresenceReceived:
+		out = PresenceChanged{Watch: e.Watch}
 	case phone.BindingLost:
 		s.Notify(NoticeWarn, "the registrar "+e.Reg.Registrar+" lost our binding for "+e.Reg.AOR+": registering again")
 		return
@@ -152,6 +172,9 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 }
 
 func (s *Service) publish(ev Event) {
+	if _, ok := ev.(CallChanged); ok {
+		s.presenceCallChanged() // presence.go
+	}
 	s.mu.Lock()
 	hooks := s.hooks
 	s.mu.Unlock()
@@ -184,6 +207,10 @@ func (s *Service) Snapshot() Snapshot {
 	if r, ok := s.ph.Registration(); ok {
 		snap.Regs = []RegInfo{r}
 	}
+	if ms, ok := s.ph.MWI(); ok {
+		snap.MWI = &ms
+	}
+	snap.Transport, snap.TLSInsecure = s.ph.Transport(), s.ph.TLSInsecure()
 	s.mu.Lock()
 	snap.Notices = append([]Notice(nil), s.notes...)
 	s.mu.Unlock()

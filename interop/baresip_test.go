@@ -29,6 +29,7 @@ type baresipOpts struct {
 	Codecs     string  // the account's audio_codecs (default "PCMU"), e.g. "opus/48000/2"
 	ToneRate   int     // sample rate of the tone WAV (default 8000)
 	ToneStereo bool    // a two-channel tone WAV (aufile needs it for Opus)
+	MediaEnc   string  // mediaenc of the account (srtp, srtp-mand), loads srtp.so
 }
 
 // baresip is a running baresip with a ctrl_tcp connection. What it hears is
@@ -41,6 +42,7 @@ type baresip struct {
 	SIPPort  int
 	CtrlPort int
 	AOR      string
+	RTPPorts [2]int // first and last of its RTP port range
 
 	conn   net.Conn
 	mu     sync.Mutex
@@ -104,6 +106,7 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 	dir := t.TempDir()
 	b := &baresip{Dir: dir, RecDir: filepath.Join(dir, "rec"), SIPPort: freePort(t, 1), CtrlPort: freePort(t, 1), change: make(chan struct{})}
 	rtp := freePort(t, 20)
+	b.RTPPorts = [2]int{rtp, rtp + 19}
 	if err := os.Mkdir(b.RecDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +119,9 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 	cfg := strings.NewReplacer("{{SIP}}", strconv.Itoa(b.SIPPort), "{{TONE}}", tone,
 		"{{RTP0}}", strconv.Itoa(rtp), "{{RTP1}}", strconv.Itoa(rtp+19),
 		"{{REC}}", b.RecDir, "{{CTRL}}", strconv.Itoa(b.CtrlPort)).Replace(baresipConfig)
+	if o.MediaEnc != "" {
+		cfg += "module			srtp.so\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +139,9 @@ func startBaresip(t *testing.T, o baresipOpts) *baresip {
 	}
 	if o.AuthPass != "" {
 		acct += ";auth_pass=" + o.AuthPass
+	}
+	if o.MediaEnc != "" {
+		acct += ";mediaenc=" + o.MediaEnc
 	}
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct+"\n"), 0o644); err != nil {
 		t.Fatal(err)

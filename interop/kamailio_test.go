@@ -24,10 +24,16 @@ type kamailio struct {
 // withAuth: every password is "secret") and waits until kamcmd answers.
 func startKamailio(t *testing.T, withAuth bool) *kamailio {
 	t.Helper()
+	return startKamailioOn(t, freePort(t, 1), withAuth)
+}
+
+// startKamailioOn is startKamailio on port (to restart one where it was).
+func startKamailioOn(t *testing.T, port int, withAuth bool) *kamailio {
+	t.Helper()
 	bin := lookPeer(t, "kamailio")
 	lookPeer(t, "kamcmd")
 	dir := t.TempDir()
-	k := &kamailio{Port: freePort(t, 1), ctl: filepath.Join(dir, "kamailio.ctl")}
+	k := &kamailio{Port: port, ctl: filepath.Join(dir, "kamailio.ctl")}
 	tmpl, err := os.ReadFile("testdata/kamailio.cfg")
 	if err != nil {
 		t.Fatal(err)

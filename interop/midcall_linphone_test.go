@@ -31,6 +31,7 @@ default_proxy=-1
 register_only_when_network_is_up=0
 inc_timeout=20
 max_calls=2
+{{SIPEXTRA}}
 
 [rtp]
 audio_rtp_port={{RTP0}}-{{RTP1}}
@@ -61,6 +62,13 @@ type linphonec struct {
 // opens its SIP socket), and waits for its SIP port to be bound.
 func startLinphonec(t *testing.T, user string) *linphonec {
 	t.Helper()
+	return startLinphonecWith(t, user, "")
+}
+
+// startLinphonecWith is startLinphonec with sipExtra added to the [sip]
+// section of its linphonerc (e.g. media_encryption=srtp).
+func startLinphonecWith(t *testing.T, user, sipExtra string) *linphonec {
+	t.Helper()
 	bin := lookPeer(t, "linphonec")
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
@@ -71,7 +79,7 @@ func startLinphonec(t *testing.T, user string) *linphonec {
 	rtp, vrtp := freePort(t, 10), freePort(t, 10)
 	rc := strings.NewReplacer("{{SIP}}", fmt.Sprint(l.Port), "{{USER}}", user,
 		"{{RTP0}}", fmt.Sprint(rtp), "{{RTP1}}", fmt.Sprint(rtp+9),
-		"{{VRTP0}}", fmt.Sprint(vrtp), "{{VRTP1}}", fmt.Sprint(vrtp+9)).Replace(linphonercTemplate)
+		"{{VRTP0}}", fmt.Sprint(vrtp), "{{VRTP1}}", fmt.Sprint(vrtp+9), "{{SIPEXTRA}}", sipExtra).Replace(linphonercTemplate)
 	rcPath := filepath.Join(dir, "linphonerc")
 	if err := os.WriteFile(rcPath, []byte(rc), 0o644); err != nil {
 		t.Fatal(err)

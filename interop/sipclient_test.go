@@ -129,7 +129,8 @@ func (c *rawClient) Responses(callID string) []rawResponse {
 }
 
 // WaitFinal waits up to timeout for a final (>= 200) response with callID
-// and cseqMethod in its CSeq ("" for any) and returns it.
+// and cseqMethod in its CSeq ("" for any) and returns it; cseqMethod may
+// name the number too ("2 INVITE") for a request sent again on a Call-ID.
 func (c *rawClient) WaitFinal(callID, cseqMethod string, timeout time.Duration) (rawResponse, bool) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -137,7 +138,7 @@ func (c *rawClient) WaitFinal(callID, cseqMethod string, timeout time.Duration) 
 		c.mu.Lock()
 		ch := c.change
 		for _, r := range c.resps {
-			if r.CallID == callID && r.Code >= 200 && (cseqMethod == "" || strings.HasSuffix(r.CSeq, " "+cseqMethod)) {
+			if r.CallID == callID && r.Code >= 200 && (cseqMethod == "" || r.CSeq == cseqMethod || strings.HasSuffix(r.CSeq, " "+cseqMethod)) {
 				c.mu.Unlock()
 				return r, true
 			}

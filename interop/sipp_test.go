@@ -50,7 +50,7 @@ func startSipp(t *testing.T, scenario string, args ...string) *sipp {
 	s.proc = startProc(t, bin, dir, nil, full...)
 	// Wait for sipp's SIP socket, read from the kernel's table (binding the
 	// port ourselves to find out could steal it from sipp).
-	if !waitFor(5*time.Second, func() bool { return udpBound(s.Port) || s.Exited() }) {
+	if !waitFor(5*time.Second, func() bool { return udpBound(s.Port) || tcpListening(s.Port) || s.Exited() }) {
 		t.Fatalf("sipp never bound 127.0.0.1:%d", s.Port)
 	}
 	t.Cleanup(func() {

@@ -37,6 +37,7 @@ func (p *Phone) Register(ctx context.Context) error {
 		p.mu.Unlock()
 		return fmt.Errorf("account.registrar: %w", err)
 	}
+	registrar = withTransport(registrar, p.cfg.Transport) // tls.go
 	contact := sip.ContactHeader{
 		Address: sip.Uri{Scheme: "sip", User: p.cfg.Name, Host: p.host, Port: p.port, UriParams: sip.NewParams(), Headers: sip.NewParams()},
 		Params:  sip.NewParams(),
@@ -49,7 +50,8 @@ func (p *Phone) Register(ctx context.Context) error {
 		proxy = registrar.HostPort()
 	}
 	r := newRegistration(regDoerFunc(func(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-		return p.cli.Do(ctx, req)
+		res, err := p.cli.Do(ctx, req)
+		return res, tlsVerifyError(err) // tls.go: a clear certificate error
 	}), regConfig{
 		AOR:       aor,
 		Registrar: registrar,
@@ -64,6 +66,7 @@ func (p *Phone) Register(ctx context.Context) error {
 		// an admin's ul.rm) at the next refresh or :register.
 		CheckBinding: true,
 		OnLost:       func(ri RegInfo) { p.emit(BindingLost{Reg: ri}) },
+		Keepalive:    keepaliveOf(a.Keepalive),
 		Logger:       p.log,
 	})
 	rctx, stop := context.WithCancel(p.ctx)
@@ -115,4 +118,15 @@ func (p *Phone) Registration() (RegInfo, bool) {
 		return RegInfo{}, false
 	}
 	return r.Info(), true
+}
+
+// keepaliveOf is Account.Keepalive as regConfig takes it (0: off).
+func keepaliveOf(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return DefaultKeepalive
+	case d < 0:
+		return 0
+	}
+	return d
 }

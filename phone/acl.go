@@ -8,6 +8,7 @@ import (
 
 // SourceRejected reports a SIP request refused because its source address
 // is not in Config.AllowSources: it was answered 403 (an ACK is dropped).
+// An initial INVITE refused so is a CallRefused too (rule RuleSourceACL).
 type SourceRejected struct {
 	Source string // host:port the request came from
 	Method string // INVITE, OPTIONS, ...
@@ -44,4 +45,9 @@ func (p *Phone) refuseSource(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
+	if req.IsInvite() && (req.To() == nil || !req.To().Params.Has("tag")) {
+		// A call refused: reported like the others (refused.go), at most
+		// once a second, so a scanner's flood makes one notice a second.
+		p.refusedInvite(req, 403, "Forbidden", RuleSourceACL, "source "+req.Source()+" not allowed (ACL)")
+	}
 }

@@ -3,6 +3,7 @@ package phone_test
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/anyphone/anyphone/phone"
 	"github.com/anyphone/anyphone/phone/phonetest"
@@ -40,8 +41,17 @@ func TestAllowSources(t *testing.T) {
 				return ok && r.Method == "INVITE" && r.Source != ""
 			})
 			_ = ev
+			// Reported as a refused call (issue 13: the ACL's 403 left no
+			// notice or journal row), never as one that rang.
+			ref := b.Events.WaitFor(t, 5*time.Second, "CallRefused", func(ev phone.Event) bool {
+				r, ok := ev.(phone.CallRefused)
+				return ok && r.Call.Rule == phone.RuleSourceACL
+			}).(phone.CallRefused)
+			if ref.Call.End == nil || ref.Call.End.Code != 403 || ref.Call.State != phone.CallEnded {
+				t.Errorf("%s: refusal = %+v end %+v", tc.name, ref, ref.Call.End)
+			}
 			for _, ev := range b.Events.All() {
-				if cc, ok := ev.(phone.CallChanged); ok {
+				if cc, ok := ev.(phone.CallChanged); ok && cc.Call.State != phone.CallEnded {
 					t.Errorf("%s: refused INVITE still made call %s (%s)", tc.name, cc.Call.ID, cc.Call.State)
 				}
 			}

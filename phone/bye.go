@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/emiago/diago"
@@ -39,73 +38,6 @@ var byeTimeout = 64*sip.T1 + time.Second
 // terminates their transactions: peers that answer do so within
 // milliseconds; silent ones must not hold the exit (2 s budget).
 const byeGrace = 500 * time.Millisecond
-
-// inflight tracks background transactions owned by the Phone. Its zero
-// value is ready; stop ends them. A transaction tracked once stop has
-// begun is given up at once (the phone is going away).
-type inflight struct {
-	mu      sync.Mutex
-	ctx     context.Context
-	cancel  context.CancelFunc
-	stopped bool
-	wg      sync.WaitGroup // Add only under mu and before stopped: never concurrent with stop's Wait
-}
-
-// context returns the context every tracked transaction runs under.
-func (f *inflight) context() context.Context {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.contextLocked()
-}
-
-func (f *inflight) contextLocked() context.Context {
-	if f.ctx == nil {
-		f.ctx, f.cancel = context.WithCancel(context.Background())
-	}
-	return f.ctx
-}
-
-// track runs fn on a goroutine owned by f (joined by stop); once stop has
-// begun, it runs fn at once with a cancelled context.
-func (f *inflight) track(fn func(ctx context.Context)) {
-	f.mu.Lock()
-	ctx := f.contextLocked()
-	if f.stopped {
-		f.mu.Unlock()
-		dead, cancel := context.WithCancel(ctx)
-		cancel()
-		fn(dead) // gives up at once
-		return
-	}
-	f.wg.Add(1)
-	f.mu.Unlock()
-	go func() {
-		defer f.wg.Done()
-		fn(ctx)
-	}()
-}
-
-// stop waits up to grace (bounded by ctx) for the tracked transactions,
-// then cancels the rest and joins them.
-func (f *inflight) stop(ctx context.Context, grace time.Duration) {
-	f.mu.Lock()
-	f.stopped = true
-	f.contextLocked()
-	cancel := f.cancel
-	f.mu.Unlock()
-	done := make(chan struct{})
-	go func() { f.wg.Wait(); close(done) }() // ends once wg is done, which the cancel below guarantees
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	cancel()
-	<-done
-}
 
 // sendBye starts the BYE of c's established dialog (with extra headers,
 // e.g. Reason), ends the dialog for us at once and tracks the BYE's

@@ -28,7 +28,9 @@ type call struct {
 	p         *Phone
 	id        CallID
 	sipCallID string
-	log       interface {
+	// srtp is the call's SDES-SRTP state (srtp.go), nil in clear; guarded by mu.
+	srtp *callSRTP
+	log  interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 		Debug(string, ...any)
@@ -210,6 +212,9 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 	if p.dg == nil {
 		return "", fmt.Errorf("dial %s: %w", target, ErrClosed)
 	}
+	if err := p.checkScheme(uri); err != nil { // tls.go
+		return "", fmt.Errorf("dial %s: %w", target, err)
+	}
 	id := p.newCallID()
 	if err := p.authorize(CallRequest{Kind: RequestDial, Call: id, Target: uriString(uri), Owner: o.Owner}); err != nil {
 		return "", fmt.Errorf("dial %s: %w", target, err)
@@ -246,6 +251,11 @@ func (p *Phone) Dial(ctx context.Context, target string, o DialOptions) (CallID,
 		Local:     local,
 		Remote:    Party{URI: uriString(uri), User: uri.User},
 		Created:   time.Now(),
+	}
+	if err := p.srtpDial(c, d); err != nil { // srtp.go
+		d.Close()
+		p.unplaced(id, err)
+		return "", fmt.Errorf("dial %s: %w", target, err)
 	}
 	if err := p.addCall(c); err != nil {
 		d.Close()
@@ -355,15 +365,25 @@ func (p *Phone) runOutgoing(ctx context.Context, cancel context.CancelFunc, c *c
 	c.dialog = d
 	c.cancelInvite = nil
 	c.mu.Unlock()
+	sec := c.srtpState().suite() // srtp.go
 	c.apply(inAnswered, func(ci *CallInfo) {
 		ci.Answered = time.Now()
 		ci.Codec = codecName(d.Media())
+		ci.SRTP = sec
 		if res := d.InviteResponse; res != nil {
 			if to := res.To(); to != nil {
 				ci.Remote.DisplayName = to.DisplayName
 			}
 		}
 	})
+	if c.srtpFailedAnswer() { // srtp.go: mandatory SRTP, clear answer
+		c.mu.Lock()
+		if c.info.End == nil {
+			c.info.End = &EndInfo{Cause: EndFailed, Text: errSRTPRequired.Error()}
+		}
+		c.mu.Unlock()
+		go func() { _ = c.hangup() }()
+	}
 	p.startMedia(c, d.Media())
 	p.afterAnswered(c)
 	p.waitEnd(c, d.Context())
@@ -426,13 +446,14 @@ func (p *Phone) inviteError(c *call, ctx context.Context, err error) EndInfo {
 	case errors.Is(err, sip.ErrTransactionTimeout):
 		return EndInfo{Cause: EndTimeout, Code: 408, Reason: "Request Timeout", Text: err.Error()}
 	}
-	return EndInfo{Cause: EndFailed, Text: err.Error()}
+	return EndInfo{Cause: EndFailed, Text: tlsVerifyError(err).Error()} // tls.go
 }
 
 // onResponse runs on a sipgo goroutine for every response to our INVITE. It
 // only posts inputs; it never blocks.
 func (p *Phone) onResponse(c *call, res *sip.Response) {
 	p.cleanResponseSDP(res)
+	p.srtpAnswerReceived(c, res) // srtp.go: the peer's key, crypto out for diago
 	switch code := int(res.StatusCode); {
 	case code == 180 || code == 181 || code == 182 || (code == 183 && len(res.Body()) == 0):
 		c.apply(inProvisional, nil)
@@ -473,6 +494,7 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		ID:         c.id,
 		SIPCallID:  c.sipCallID,
 		SIPFromTag: fromTagOf(req),
+		SIPToTag:   toTagOf(req), // sipgo put our tag in the INVITE's To (pickup.go)
 		Direction:  Incoming,
 		Local:      partyOf(req.To().DisplayName, req.To().Address),
 		Remote:     remoteParty(req),
@@ -575,6 +597,11 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		c.finish(EndInfo{Cause: EndRejected, Code: dec.code, Reason: dec.reason})
 		return
 	}
+	if err := p.srtpAnswerIncoming(c, d); err != nil { // srtp.go
+		_ = d.Respond(488, "Not Acceptable Here", nil)
+		c.finish(EndInfo{Cause: EndFailed, Code: 488, Reason: "Not Acceptable Here", Text: err.Error()})
+		return
+	}
 	err := d.AnswerOptions(diago.AnswerOptions{
 		Codecs:        p.answerCodecs(d.InviteRequest.Body()), // codec.go: Opus on the offerer's payload type
 		OnMediaUpdate: func(m *diago.DialogMedia) { p.onMediaUpdate(c, m) },
@@ -620,9 +647,11 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		c.finish(EndInfo{Cause: EndLocalHangup})
 		return
 	}
+	sec := c.srtpState().suite() // srtp.go
 	c.apply(inAck, func(ci *CallInfo) {
 		ci.Answered = time.Now()
 		ci.Codec = codecName(d.Media())
+		ci.SRTP = sec
 	})
 	p.startMedia(c, d.Media())
 	if replaced != nil {
@@ -809,8 +838,25 @@ func (c *call) hangupCtx(ctx context.Context) error {
 	}
 	if cancel != nil {
 		cancel() // diago sends CANCEL
+		c.endSoon()
 	}
 	return nil
+}
+
+// cancelGrace is how long a cancelled outgoing call may wait for the
+// callee's 487 before it ends for the user anyway.
+const cancelGrace = 500 * time.Millisecond
+
+// endSoon ends a call we cancelled for the user after cancelGrace, whatever
+// the callee does with our CANCEL (issue 17): sipgo sends it with no
+// deadline but Timer F and then waits 64*T1 for the 487, so a callee that
+// ignores it kept the call "ending" for over a minute. The INVITE and the
+// CANCEL stay tracked in the background (inflight.go).
+func (c *call) endSoon() {
+	time.AfterFunc(cancelGrace, func() {
+		// Runs once, on its own: finish is a no-op on an ended call.
+		c.finish(EndInfo{Cause: EndLocalHangup, Text: "cancelled; the callee did not confirm in time"})
+	})
 }
 
 // SendDTMF sends digits (0-9 * # A-D) as RFC 4733 events, in order.
@@ -865,6 +911,9 @@ func transportOf(u sip.Uri, def string) string {
 		if t, ok := u.UriParams.Get("transport"); ok && t != "" {
 			return strings.ToLower(t)
 		}
+	}
+	if u.IsEncrypted() { // RFC 3261 §26.2.2: sips: means TLS (tls.go)
+		return "tls"
 	}
 	return def
 }

@@ -68,6 +68,7 @@ func (p *Phone) HangupWithReason(id CallID, reason string) error {
 		if !c.markEnding(reason) {
 			return nil
 		}
+		c.endSoon() // the CANCEL is tracked; the user need not wait for it
 		p.wg.Add(1)
 		go func() {
 			// Owned by p.wg: joined by Shutdown.

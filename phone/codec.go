@@ -186,22 +186,37 @@ func (t *transcoder) encode(dst []byte, pcm []int16) (int, error) {
 // decode turns one payload into PCM at the Media rate, calling deliver with
 // each frame (at the codec rate without resampling; 20 ms frames with).
 // deliver must not keep the slice.
-func (t *transcoder) decode(payload []byte, deliver func([]int16)) error {
+func (t *transcoder) decode(payload []byte, deliver func(frame []int16, at int)) error {
 	n, err := t.c.Decode(t.dec, payload)
 	if err != nil {
 		return err
 	}
 	if t.down == nil {
-		deliver(t.dec[:n])
+		deliver(t.dec[:n], 0)
 		return nil
 	}
+	// at is where a frame starts relative to this payload's first sample,
+	// at the Media rate: frames completed with samples of earlier payloads
+	// start before it (the resampler's own delay is the same for all).
+	held := len(t.downBuf)
 	t.downBuf = t.down.Process(t.downBuf, t.dec[:n])
 	i := 0
 	for ; len(t.downBuf)-i >= t.frame; i += t.frame {
-		deliver(t.downBuf[i : i+t.frame])
+		deliver(t.downBuf[i:i+t.frame], i-held)
 	}
 	t.downBuf = t.downBuf[:copy(t.downBuf, t.downBuf[i:])]
 	return nil
+}
+
+// mediaTimestamp is an RTP timestamp at the clock rate clock (8000 for
+// G.722, RFC 3551 §4.5.2; 48000 for Opus) as samples at the Media rate
+// rate, the unit of the hub's jitter buffer; at is the frame's offset
+// from the payload's first sample (decode).
+func mediaTimestamp(ts uint32, clock, rate, at int) uint32 {
+	if clock <= 0 || clock == rate {
+		return ts + uint32(int32(at))
+	}
+	return uint32(uint64(ts)*uint64(rate)/uint64(clock)) + uint32(int32(at))
 }
 
 func (t *transcoder) close() {

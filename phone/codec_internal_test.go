@@ -32,7 +32,7 @@ func TestTranscoderFrames(t *testing.T) {
 			if err != nil || n == 0 {
 				t.Fatalf("%s at %d: encode n=%d err=%v", tc.codec, tc.rate, n, err)
 			}
-			_ = dec.decode(payload[:n], func(f []int16) {
+			_ = dec.decode(payload[:n], func(f []int16, _ int) {
 				if len(f) != tc.rate/50 {
 					t.Fatalf("%s at %d: delivered %d samples, want %d", tc.codec, tc.rate, len(f), tc.rate/50)
 				}
@@ -74,9 +74,9 @@ func BenchmarkTranscodeCall(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				// wideband leg → narrowband leg
-				_ = wideIn.decode(widePkt[:nw], func(f []int16) { _, _ = narrowOut.encode(out, f) })
+				_ = wideIn.decode(widePkt[:nw], func(f []int16, _ int) { _, _ = narrowOut.encode(out, f) })
 				// narrowband leg → wideband leg
-				_ = narrowIn.decode(narrowPkt[:nn], func(f []int16) { _, _ = wideOut.encode(out, f) })
+				_ = narrowIn.decode(narrowPkt[:nn], func(f []int16, _ int) { _, _ = wideOut.encode(out, f) })
 			}
 			perCall := b.Elapsed().Seconds() / float64(b.N) * 50 * 100 // % of a core per call
 			b.ReportMetric(perCall, "cpu%/call")

@@ -127,7 +127,9 @@ func (p *Phone) SplitContext(ctx context.Context, id CallID) error {
 	}
 	p.unlinkConference(c)
 	if l.other.state() == CallActive {
-		if err := p.HoldContext(ctx, l.other.id); err != nil {
+		// A peer that ignores the hold costs the user 500 ms, not Timer B
+		// (transfer.go holdAwhile, issue 17).
+		if err := p.holdAwhile(ctx, l.other); err != nil {
 			return fmt.Errorf("split: hold %s: %w", l.other.id, err)
 		}
 	}

@@ -49,7 +49,9 @@
 //     ACL, logger and Shed count).
 //   - register.go replaces diago's Register, which panics on a silent
 //     registrar (#11), ignores a Contact ;expires= grant, stops on one 503
-//     and unregisters every binding with "Contact: *" (#12).
+//     and unregisters every binding with "Contact: *" (#12); regcheck.go
+//     notices a binding the registrar lost and regkeepalive.go a registrar
+//     that stopped answering (OPTIONS while registered).
 //   - media.go stops our RTP while the peer's SDP forbids sending (#4) and
 //     raises MediaTimeout when RTP stops (#19); relay.go hands RTP payloads
 //     to anydevice's relay as they are, in place of diago's Bridge (#16);
@@ -60,9 +62,25 @@
 //     and Opus on the offerer's payload type (#36), and codes each call's
 //     audio through audio/codec (G.711, G.722, Opus) with SpeexDSP
 //     resampling between the codec's rate and Config.AudioRate.
+//   - inflight.go makes every request we send fire-and-track (issue 17):
+//     the request hook passes non-INVITE requests through trackRequest,
+//     which bounds those awaiting an answer per peer
+//     (Config.MaxInFlightPerPeer), reports each outcome as a RequestOutcome
+//     and a ladder entry, and probes the peer of an unanswered request so a
+//     vanished one fails as a transport error in about a second (#26);
+//     bye.go ends the call before its BYE is answered, call.go endSoon ends
+//     a cancelled call whatever the callee does with the CANCEL (#25), and
+//     transfer.go waits at most a second for the answer to a REFER and at
+//     most 500 ms for a hold the peer does not answer (beyond 100 Trying)
+//     before the REFER, the consultation call, the toggle or the split
+//     goes on (waitHold); reinvite.go fixAckCSeq keeps
+//     the ACK of a late 2xx on its re-INVITE's CSeq (#33).
 //   - trace.go installs sipgo's process-wide tracer (SIPDebugTracer, in
 //     place of SIPDebug on stderr, #23) and routes each message to the phone
-//     and call it belongs to, for the ladder and the trace file.
+//     and call it belongs to, for the ladder and the trace file; it frames
+//     the per-Read trace of TCP and TLS into messages (#24). The
+//     middleware's immediate 100 Trying keeps sipgo's own, unstamped one
+//     from firing (#30).
 //
 // # Events
 //

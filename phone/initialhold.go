@@ -43,7 +43,18 @@ func nextHoldDialect(d HoldDialect) (HoldDialect, bool) {
 // returns the dialog in use, which replaces d.
 func (p *Phone) invite(ctx context.Context, c *call, d *diago.DialogClientSession, uri sip.Uri, opts diago.InviteClientOptions, o DialOptions) (*diago.DialogClientSession, error) {
 	if o.Hold == nil {
-		return d, d.Invite(ctx, opts)
+		headers := opts.Headers
+		err := d.Invite(ctx, opts)
+		if statusOf(err) == 488 && c.srtpFallback() { // srtp.go: optional SRTP refused
+			p.log.Info("srtp offer refused, retrying in clear", "call_id", c.id)
+			nd, nerr := p.redial(c, d, uri)
+			if nerr != nil {
+				return d, err
+			}
+			opts.Headers = cloneHeaders(headers)
+			return nd, nd.Invite(ctx, opts)
+		}
+		return d, err
 	}
 	dialect := *o.Hold
 	if dialect == HoldDefault {
@@ -85,6 +96,10 @@ func (p *Phone) invite(ctx context.Context, c *call, d *diago.DialogClientSessio
 func (p *Phone) redial(c *call, d *diago.DialogClientSession, uri sip.Uri) (*diago.DialogClientSession, error) {
 	nd, err := p.dg.NewDialog(uri, diago.NewDialogOptions{Transport: transportOf(uri, p.cfg.Transport)})
 	if err != nil {
+		return nil, err
+	}
+	if err := p.srtpDial(c, nd); err != nil { // srtp.go: new dialog, new SRTP sockets and keys
+		_ = nd.Close()
 		return nil, err
 	}
 	if dest := d.InviteRequest.Destination(); dest != "" && dest != d.InviteRequest.Recipient.HostPort() {

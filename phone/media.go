@@ -172,11 +172,17 @@ func (mp *mediaPump) readLoop() {
 	bufs := readBufPool.Get().(*readBufs)
 	defer readBufPool.Put(bufs)
 	buf := bufs.buf
-	deliver := func(frame []int16) {
+	clock, rate := int(props.Codec.SampleRate), c.p.pcmRate(props.Codec.Name)
+	deliver := func(frame []int16, at int) {
 		if conf := c.confLinkOf(); conf != nil {
 			conf.rx.push(frame)
 		}
-		if mp.sink != nil {
+		if ts, ok := mp.sink.(audio.TimedSink); ok {
+			// The hub's jitter buffer orders frames by RTP timestamp,
+			// counted in samples at the Media rate.
+			hdr := mp.m.RTPPacketReader.PacketHeader
+			_ = ts.WriteTimed(frame, mediaTimestamp(hdr.Timestamp, clock, rate, at), hdr.SequenceNumber)
+		} else if mp.sink != nil {
 			_ = mp.sink.WriteFrame(frame)
 		}
 	}
@@ -406,11 +412,12 @@ func (p *Phone) applyRemoteSDP(c *call, body []byte) {
 // not block: it only refreshes the codec shown.
 func (p *Phone) onMediaUpdate(c *call, m *diago.DialogMedia) {
 	codec := media.CodecAudioFromSession(m.MediaSession()).Name
+	sec := c.srtpState().suite() // srtp.go
 	c.mu.Lock()
-	same := c.info.Codec == codec
+	same := c.info.Codec == codec && c.info.SRTP == sec
 	c.mu.Unlock()
 	if !same {
-		c.update(func(ci *CallInfo) { ci.Codec = codec })
+		c.update(func(ci *CallInfo) { ci.Codec, ci.SRTP = codec, sec })
 	}
 }
 

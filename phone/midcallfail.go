@@ -36,6 +36,11 @@ func dialogGone(err error) (code int, gone bool) {
 	if errors.Is(err, sip.ErrTransactionTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		return 408, true
 	}
+	if errors.Is(err, sip.ErrTransactionTransport) {
+		// The peer vanished (inflight.go): no response will ever come.
+		// RFC 3261 §8.1.3.1 treats a transport error like a 503.
+		return 503, true
+	}
 	return 0, false
 }
 
@@ -49,6 +54,9 @@ func (c *call) endAfterFailedRequest(what string, err error) bool {
 		return false
 	}
 	end := EndInfo{Cause: EndTimeout, Code: code, Reason: SIPPhrase(code), Text: what + ": no answer (RFC 3261 §12.2.1.2)"}
+	if code == 503 {
+		end = EndInfo{Cause: EndFailed, Code: code, Reason: SIPPhrase(code), Text: what + ": the peer is unreachable (RFC 3261 §8.1.3.1)"}
+	}
 	if code == 481 {
 		end = EndInfo{Cause: EndFailed, Code: code, Reason: SIPPhrase(code), Text: what + ": the peer lost the dialog (RFC 3261 §12.2.1.2)"}
 	}

@@ -3,6 +3,7 @@ package phone
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -53,6 +54,20 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if req.IsInvite() && !p.checkInvite(req, rtx) {
 			return
 		}
+		if req.IsInvite() {
+			// RFC 3261 §17.2.1: 100 Trying at once, through the hook, so
+			// the ladder times it when it is sent (LIBRARIES §3 #30).
+			// sipgo's own (its
+			// transaction sends one after 200 ms without a response,
+			// past our hook, and the trace timed it after the write) no
+			// longer fires when a gate or a re-INVITE waiting for its
+			// turn takes longer; diago's later Trying is a repeat the
+			// hook drops.
+			_ = rtx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+		}
+		if p.serveEvent(req, rtx) {
+			return // events.go: SUBSCRIBE, and NOTIFYs of our event packages
+		}
 		if !p.screenRefer(req, rtx) {
 			return // authorize.go: the gate refused the REFER's target
 		}
@@ -88,11 +103,25 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 		return false
 	}
 	// Require was checked by sipguard.ValidateRequest before we got here.
+	initial := req.To() == nil || !req.To().Params.Has("tag")
+	if initial {
+		p.retried(req) // refused.go: a 422's retry is no refused call
+	}
 	if !p.sessionTimer(req, tx) {
-		return false // update.go: RFC 4028 Session-Expires below Min-SE
+		// update.go: RFC 4028 Session-Expires below Min-SE (422) or no
+		// number (400); an initial INVITE so refused is reported, a 422
+		// only when the caller does not retry with our Min-SE.
+		switch code := int(tx.status.Load()); {
+		case !initial || code < 400:
+		case code == 422:
+			why := fmt.Sprintf("Session-Expires below our Min-SE %d s and not retried with it", minSE)
+			p.refusedRetryable(req, code, tx.reason, RuleSessionInterval, why)
+		default:
+			p.refusedInvite(req, code, tx.reason, RuleSessionInterval, "Session-Expires is no number")
+		}
+		return false
 	}
 	body := req.Body()
-	initial := req.To() == nil || !req.To().Params.Has("tag")
 	// refuse answers an initial INVITE and reports it as an ended call
 	// (refused.go); a re-INVITE refused leaves its call as it was.
 	refuse := func(code int, reason, rule, why string, hdrs ...sip.Header) bool {
@@ -136,6 +165,10 @@ func (p *Phone) checkInvite(req *sip.Request, tx *responseHook) bool {
 			}
 		}
 		req.SetBody(p.remapTelephoneEvent(req, tx, clean, info))
+		if ok, why := p.srtpIncoming(req, initial); !ok { // srtp.go
+			p.log.Info("srtp offer refused", "call_id", callIDOf(req), "why", why)
+			return refuse(488, "Not Acceptable Here", RuleSRTP, why)
+		}
 	}
 	to := req.To()
 	if to != nil && to.Params.Has("tag") {
@@ -182,13 +215,22 @@ type responseHook struct {
 	req       *sip.Request
 	fix       func(*sip.Response)
 	responded atomic.Bool
+	tried     atomic.Bool  // a 100 Trying went out
+	status    atomic.Int32 // the final status sent, 0 before
+	reason    string       // its reason phrase; read after Respond returned, on the same goroutine
 }
 
 func (t *responseHook) Respond(r *sip.Response) error {
+	if r.StatusCode == 100 && t.tried.Swap(true) {
+		return nil // one 100 Trying per transaction (middleware sent it)
+	}
 	if t.fix != nil {
 		t.fix(r)
 	}
 	if t.p != nil && t.req != nil {
+		if t.p.srtpRespond(t.req, r) { // srtp.go: our key in, the helper 183 out
+			return nil
+		}
 		t.p.fixHeldAnswer(t.req, r)
 		t.p.keepOriginResponse(t.req, r)
 		t.p.peerOfferAccepted(t.req, r)
@@ -196,6 +238,9 @@ func (t *responseHook) Respond(r *sip.Response) error {
 	}
 	if r.StatusCode >= 200 {
 		t.responded.Store(true)
+		if t.status.CompareAndSwap(0, int32(r.StatusCode)) {
+			t.reason = r.Reason
+		}
 	}
 	return t.ServerTransaction.Respond(r)
 }
@@ -207,37 +252,59 @@ type requestHook struct {
 	fix func(*sip.Request)
 	// reinvite, if set, sends re-INVITEs (reinvite.go: glare, RFC 3261 §14).
 	reinvite func(context.Context, *sip.Request, func(context.Context, *sip.Request) (sip.ClientTransaction, error)) (sip.ClientTransaction, error)
+	// track, if set, sends every other non-INVITE request (inflight.go:
+	// per-peer bound, outcome, vanished peers).
+	track func(context.Context, *sip.Request, func(context.Context, *sip.Request) (sip.ClientTransaction, error)) (sip.ClientTransaction, error)
 }
 
 func (h *requestHook) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
 	if isGlareRetry(ctx) {
-		return h.ua.TransactionLayer().Request(ctx, req) // fixed when first sent
+		return h.send(ctx, req) // fixed when first sent
 	}
 	h.fix(req)
 	if req.IsAck() {
 		return nil, h.ua.TransportLayer().WriteMsg(req)
 	}
 	if h.reinvite != nil && isReInvite(req) {
-		return h.reinvite(ctx, req, func(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
-			return h.ua.TransactionLayer().Request(ctx, req)
-		})
+		return h.reinvite(ctx, req, h.send)
 	}
-	return h.ua.TransactionLayer().Request(ctx, req)
+	if h.track != nil && !req.IsInvite() {
+		return h.track(ctx, req, h.send)
+	}
+	return h.send(ctx, req)
+}
+
+// send starts req's client transaction. A request that cannot be sent (a
+// TCP connection refused: the peer vanished) fails as a transport error
+// (sip.ErrTransactionTransport), as it does when sipgo's write fails:
+// RFC 3261 §8.1.3.1 treats both alike.
+func (h *requestHook) send(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	tx, err := h.ua.TransactionLayer().Request(ctx, req)
+	if err != nil {
+		if !errors.Is(err, sip.ErrTransactionTransport) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", sip.ErrTransactionTransport, err)
+		}
+		return nil, err
+	}
+	return tx, nil
 }
 
 // fixRequest edits what we send: diago's 64-bit o= session ids become
 // int64-safe (defect #10) and we advertise what we support.
 func (p *Phone) fixRequest(req *sip.Request) {
+	fixRouteDestination(req) // routeset.go: in-dialog requests follow Record-Route
 	if b := req.Body(); len(b) > 0 {
 		req.SetBody(sdpfence.FixOrigin(b))
 		if req.IsInvite() {
 			p.rewriteHoldOffer(req)
+			p.srtpOffer(req) // srtp.go
 			req.SetBody(p.keepOrigin(callIDOf(req), req.Body()))
 		}
 	}
 	if req.IsInvite() && req.GetHeader("Allow") == nil {
 		req.AppendHeader(sip.NewHeader("Allow", sipguard.Allowed))
 	}
+	p.fixAckCSeq(req)    // reinvite.go: a REFER sent during our re-INVITE
 	p.ladders.stamp(req) // ladders.go: timed before it is sent
 }
 

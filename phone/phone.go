@@ -42,6 +42,10 @@ type Account struct {
 	Password Secret
 	// Expiry requested for the binding; 0 means 600 s.
 	Expiry time.Duration
+	// Keepalive is how often a registered phone sends OPTIONS to its
+	// registrar (or Proxy) to notice one that went away (regkeepalive.go);
+	// 0 means DefaultKeepalive, negative turns it off.
+	Keepalive time.Duration
 }
 
 // MediaFunc gives a call its audio: what we send and where what we receive
@@ -59,8 +63,14 @@ type Config struct {
 	Listen string
 	// Transport is udp (default), tcp or tls.
 	Transport string
-	// TLS configures the tls transport (server certificate and, for
-	// outgoing calls, RootCAs for verification).
+	// Transport "" means udp, or tls when the account's registrar is a
+	// sips: URI.
+	//
+	// TLS configures the tls transport (tls.go): RootCAs verify servers
+	// (nil: the system roots), ServerName overrides the host name checked
+	// (empty: the host dialled). Certificates, if any, make the phone also
+	// listen for TLS and serve as its client certificate; without one it
+	// dials TLS only. Nil for transport tls: system roots, TLS 1.2+.
 	TLS *tls.Config
 	// Account, if set, is used for From, auth and registration.
 	Account *Account
@@ -112,6 +122,10 @@ type Config struct {
 	TraceFile string
 	// HoldDialect is how we hold by default.
 	HoldDialect HoldDialect
+	// SRTP offers and accepts SDES-SRTP (RFC 4568): off (default),
+	// optional (RTP/AVP with a=crypto, clear if the peer declines) or
+	// mandatory (RTP/SAVP; 488 to offers without it) (srtp.go).
+	SRTP SRTPMode
 	// AllowSources, if not empty, is the address ACL for incoming SIP:
 	// requests from other sources get 403 and a SourceRejected event
 	// (acl.go).
@@ -140,9 +154,20 @@ type Config struct {
 	// itself), an incoming INVITE with Replaces (authorize.go). Nil lets
 	// every call go.
 	Authorize AuthorizeFunc
+	// MWI subscribes to message-summary (RFC 3842) at Voicemail, or at the
+	// account's AOR through the registrar (mwi.go). NOTIFYs of that
+	// package are accepted without it too (unsolicited MWI).
+	MWI bool
+	// Voicemail is the voicemail server's URI: where MWI subscribes and
+	// what a front end's voicemail key calls.
+	Voicemail string
 	// TransferTimeout bounds a transfer we start (REFER until the final
 	// NOTIFY) and a REFER waiting for the user under TransferAsk. 0: 30 s.
 	TransferTimeout time.Duration
+	// MaxInFlightPerPeer bounds our non-INVITE requests awaiting an answer
+	// from one peer (host:port); beyond it a request fails at once with
+	// ErrTooManyInFlight (inflight.go). 0: 32.
+	MaxInFlightPerPeer int
 }
 
 // Validate reports the first bad field by name.
@@ -157,14 +182,21 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("transport: %q is not udp, tcp or tls", c.Transport)
 	}
-	if strings.EqualFold(c.Transport, "tls") && c.TLS == nil {
-		return errors.New("tls: transport tls needs a certificate")
+	if c.Account != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(c.Account.Registrar)), "sips:") &&
+		c.Transport != "" && !strings.EqualFold(c.Transport, "tls") {
+		return fmt.Errorf("account.registrar: a sips: registrar needs transport tls, not %s", c.Transport)
+	}
+	if err := c.validateMWI(); err != nil { // mwi.go
+		return err
 	}
 	if c.OverloadDelay < 0 {
 		return fmt.Errorf("overload_delay: %s is negative", c.OverloadDelay)
 	}
 	if c.MaxCalls < 0 {
 		return fmt.Errorf("max_calls: %d is negative", c.MaxCalls)
+	}
+	if c.MaxInFlightPerPeer < 0 {
+		return fmt.Errorf("max_in_flight_per_peer: %d is negative", c.MaxInFlightPerPeer)
 	}
 	if c.RTPTimeout < 0 {
 		return fmt.Errorf("rtp_timeout: %s is negative", c.RTPTimeout)
@@ -201,19 +233,31 @@ var sipGlobals sync.Once
 // Phone is a SIP user agent: it listens, registers, places and receives
 // calls and moves their audio. All methods are safe for concurrent use.
 type Phone struct {
-	cfg    Config
-	log    *slog.Logger
-	codecs []media.Codec // Config.Codecs as diago's, with telephone-event (codec.go)
-	ua     *sipgo.UserAgent
-	dg     *diago.Diago
-	cli    *sipgo.Client
-	host   string
-	port   int
+	cfg Config
+	// events routes SUBSCRIBE and subscription NOTIFYs by package (events.go);
+	// presence serves the dialog package (presence.go).
+	events   eventRouter
+	presence presenceServer
+	watching watchSet // watch.go
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	dg       *diago.Diago
+	cli      *sipgo.Client
+	host     string
+	port     int
+	// codecs are the audio codecs we offer, Config.Codecs with
+	// telephone-event (codec.go): diago's MediaConfig and the SRTP media
+	// sessions (srtp.go).
+	codecs []media.Codec
+	// srtpPending holds incoming SDES offers until answered (srtp.go).
+	srtpPending sync.Map
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	byes   inflight // BYEs in flight after the hang-up (bye.go)
+	byes   inflight  // BYEs in flight after the hang-up (bye.go)
+	reqs   inflight  // tracked requests and their probes (inflight.go)
+	peers  peerLimit // requests awaiting an answer per peer (inflight.go)
 
 	mu      sync.Mutex
 	calls   map[CallID]*call
@@ -221,6 +265,8 @@ type Phone struct {
 	cancels map[string]cancelNote // SIP Call-ID → what a received CANCEL said (call.go cancelEnd)
 	closed  bool
 	seq     atomic.Uint64
+
+	mwi mwiState // message waiting (mwi.go)
 
 	reg     *registration
 	regStop context.CancelFunc
@@ -245,9 +291,12 @@ func New(cfg Config) (*Phone, error) {
 		cfg.Listen = "127.0.0.1:0"
 	}
 	if cfg.Transport == "" {
-		cfg.Transport = "udp"
+		cfg.Transport = impliedTransport(cfg.Account)
 	}
 	cfg.Transport = strings.ToLower(cfg.Transport)
+	if cfg.Transport == "tls" && cfg.TLS == nil {
+		cfg.TLS = defaultTLS()
+	}
 	if cfg.Name == "" {
 		cfg.Name = "anyphone"
 		if cfg.Account != nil {
@@ -318,7 +367,7 @@ func (p *Phone) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sip client: %w", err)
 	}
-	cli.TxRequester = &requestHook{ua: ua, fix: p.fixRequest, reinvite: p.sendReInvite}
+	cli.TxRequester = &requestHook{ua: ua, fix: p.fixRequest, reinvite: p.sendReInvite, track: p.trackRequest}
 	p.cli = cli
 
 	if p.cfg.TraceFile != "" {
@@ -338,6 +387,10 @@ func (p *Phone) Start(ctx context.Context) error {
 		BindHost:  host,
 		BindPort:  port,
 		TLSConf:   p.cfg.TLS,
+		// Over TLS, in-dialog requests without a route set go over the
+		// connection the dialog came on (tls.go: a client-only peer has
+		// no listener at its Contact).
+		RewriteContact: p.cfg.Transport == "tls",
 	}
 	// Our own server so that UPDATE, which diago does not register, gets
 	// an answer instead of sipgo's 405 (reinvite.go).
@@ -346,24 +399,42 @@ func (p *Phone) Start(ctx context.Context) error {
 		return fmt.Errorf("sip server: %w", err)
 	}
 	srv.OnUpdate(p.middleware(p.handleUpdate))
-	srv.OnNoRoute(p.middleware(p.handleNoRoute)) // validate.go
+	srv.OnNoRoute(p.middleware(p.handleNoRoute))                                                          // validate.go
+	srv.OnSubscribe(p.middleware(p.handleNoRoute))                                                        // events.go routes it in the middleware
+	p.handleEvent("dialog", eventHandler{Subscribe: p.serveDialogSubscribe, Notify: p.serveDialogNotify}) // presence.go, watch.go
+	p.handleEvent(mwiEvent, eventHandler{Notify: p.serveMWINotify})                                       // mwi.go
 	p.dg = diago.NewDiago(ua,
 		diago.WithServer(srv),
 		diago.WithTransport(tr),
 		diago.WithClient(cli),
 		diago.WithLogger(p.log),
 		diago.WithServerRequestMiddleware(p.middleware),
-		diago.WithMediaConfig(diago.MediaConfig{Codecs: p.codecs}),
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: slices.Clone(p.codecs)}),
 	)
-	if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
+	if p.cfg.tlsClientOnly() {
+		// TLS without a certificate: no listener (tls.go).
+		p.dg.HandleFunc(p.serveIncoming)
+	} else if err := p.serve(srv); err != nil { // validate.go: UDP through the guard
 		p.cancel()
 		unregisterTracer(p)
 		return fmt.Errorf("listen %s/%s: %w", p.cfg.Transport, p.Addr(), err)
 	}
-	p.waitListening()
-	p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
+	if p.cfg.tlsClientOnly() {
+		p.log.Info("tls client only: no certificate, so no tls listener", "contact", p.Addr())
+	} else {
+		p.waitListening()
+		p.log.Info("listening", "addr", p.Addr(), "transport", p.cfg.Transport)
+	}
+	if p.TLSInsecure() {
+		p.log.Warn("TLS SERVER CERTIFICATES ARE NOT VERIFIED (tls_insecure_skip_verify): anyone on the path can read and change this phone's signalling")
+	}
 	if a := p.cfg.Account; a != nil && a.Registrar != "" {
 		if err := p.Register(p.ctx); err != nil {
+			return err
+		}
+	}
+	if p.cfg.MWI {
+		if err := p.startMWI(); err != nil { // mwi.go
 			return err
 		}
 	}
@@ -459,6 +530,9 @@ func (p *Phone) lookup(id CallID) *call {
 }
 
 func (p *Phone) emit(ev Event) {
+	if cc, ok := ev.(CallChanged); ok {
+		p.presenceCallChanged(cc.Call) // presence.go
+	}
 	if p.cfg.Events != nil {
 		p.cfg.Events(ev)
 	}
@@ -496,6 +570,7 @@ func (p *Phone) removeCall(c *call) {
 		delete(p.bySIP, c.sipCallID)
 	}
 	delete(p.cancels, c.sipCallID)
+	p.srtpPending.Delete(c.sipCallID)
 }
 
 // Shutdown hangs up every call, unregisters and stops listening. It waits
@@ -517,13 +592,25 @@ func (p *Phone) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()
+	grace := time.NewTimer(byeGrace)
+	defer grace.Stop()
 	select {
 	case <-done:
 	case <-ctx.Done():
+	case <-grace.C:
+		// Requests a silent peer leaves unanswered (a CANCEL, a NOTIFY)
+		// hold the goroutines that wait for them: give them up so the
+		// exit is not theirs to decide (issue 17).
+		p.reqs.stop(ctx, 0)
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
 	}
 	// The BYEs of the calls just hung up get a short grace: a silent
 	// peer must not hold the exit (issue 17).
 	p.byes.stop(ctx, byeGrace)
+	p.stopMWI(ctx) // mwi.go: unsubscribe while the transport is open
 	p.stopRegistration(ctx)
 	return p.Close()
 }
@@ -537,6 +624,8 @@ func (p *Phone) Close() error {
 		p.cancel()
 	}
 	p.byes.stop(context.Background(), 0)
+	p.reqs.stop(context.Background(), 0)
+	p.closePresence()
 	unregisterTracer(p)
 	if p.regStop != nil {
 		p.regStop()

@@ -197,6 +197,9 @@ func (p *Phone) onRefer(c *call, rd *diago.DialogClientSession) error {
 	}
 	nc.mc.onAnswered = func() { p.endTransferred(c) }
 	nc.mc.referrer = c
+	if err := p.srtpDial(nc, rd); err != nil { // srtp.go: the transferred call is encrypted too
+		return declined(req, 500, "Server Internal Error")
+	}
 	if err := p.addCall(nc); err != nil {
 		// The gate may have counted it: tell the owner it ended.
 		nc.finish(EndInfo{Cause: EndFailed, Code: 486, Reason: "Busy Here", Text: "refer: " + err.Error()})

@@ -107,6 +107,12 @@ type regConfig struct {
 	// OnLost is called on the Run goroutine when CheckBinding found our
 	// binding gone; the refresh that follows registers it again.
 	OnLost func(RegInfo)
+	// Keepalive, when positive, sends OPTIONS to the registrar (through
+	// Proxy) this often while registered (regkeepalive.go). No answer
+	// within Timeout, or a transport error, makes the registration
+	// RegRetrying ("registrar unreachable") and registers again with
+	// backoff until the registrar answers. 0: off.
+	Keepalive time.Duration
 	// Logger receives state changes; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -169,9 +175,10 @@ type registration struct {
 	chal      *digest.Challenge // last challenge, reused with nc+1
 	chalProxy bool              // chal came in a 407
 	nc        int
-	failures  int  // consecutive failed attempts (backoff exponent)
-	bound     bool // the registrar holds (or may hold) our binding
-	querying  bool // newRequest builds a bindings query (regcheck.go)
+	failures  int       // consecutive failed attempts (backoff exponent)
+	bound     bool      // the registrar holds (or may hold) our binding
+	querying  bool      // newRequest builds a bindings query (regcheck.go)
+	ka        keepalive // regkeepalive.go
 
 	mu   sync.Mutex
 	info RegInfo
@@ -221,18 +228,13 @@ func (r *registration) Refresh() {
 // Registration failures are not returned: they are states (see Info).
 // Run must be called once.
 func (r *registration) Run(ctx context.Context) error {
+	defer r.ka.probes.Wait() // keepalive probes end with ctx
 	for {
 		wait := r.attempt(ctx)
 		if ctx.Err() != nil {
 			break
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		case <-r.refresh:
-		}
-		t.Stop()
+		r.idle(ctx, wait) // regkeepalive.go: OPTIONS while we wait
 		if ctx.Err() != nil {
 			break
 		}
@@ -243,7 +245,10 @@ func (r *registration) Run(ctx context.Context) error {
 // attempt performs one registration (with digest, 423 and NAT rounds),
 // publishes the outcome and returns how long to wait before the next one.
 func (r *registration) attempt(ctx context.Context) time.Duration {
-	if r.bound && r.cfg.CheckBinding {
+	r.ka.gen++ // a keepalive answer from before this attempt is stale
+	if r.bound && r.cfg.CheckBinding && r.failures == 0 {
+		// (After a failure the registrar may be down: the check would only
+		// add its timeout before the REGISTER.)
 		r.checkBinding(ctx) // regcheck.go
 	}
 	if st := r.Info().State; st != RegRegistered {

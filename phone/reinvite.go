@@ -63,6 +63,14 @@ type midcall struct {
 	// applied its answer (Hold/Unhold returned); a re-INVITE from the
 	// peer waits for it to close (see answerGlare).
 	offerApplying chan struct{}
+	// heard is true once the peer's UA answered our current re-INVITE
+	// with more than a 100 Trying (a 491 and its back-off, a 18x): it is
+	// there and negotiating, not silent (transfer.go waitHold).
+	heard bool
+	// ackCSeq is the CSeq number of our latest re-INVITE: the ACK of its
+	// 2xx carries it (RFC 3261 §13.2.2.4) even when a REFER went out
+	// while it was pending (fixAckCSeq).
+	ackCSeq uint32
 	// peerUnacked is non-nil from our 2xx to the peer's re-INVITE until
 	// diago handled its ACK: that INVITE transaction is still in progress
 	// (RFC 6026 "Accepted"), so our own re-INVITE waits for it to close.
@@ -175,12 +183,18 @@ func (p *Phone) sendReInvite(ctx context.Context, req *sip.Request, send func(co
 		return send(ctx, req)
 	}
 	c.waitPeerAck(ctx)
+	c.mu.Lock()
+	c.mc.heard = false
+	c.mu.Unlock()
 	c.setOffer(offerSent)
+	start := time.Now()
 	tx, err := send(ctx, req)
 	if err != nil {
 		c.setOffer(offerFailed)
+		p.reportOutcome(req, RequestOutcome{Method: "re-INVITE", Peer: peerOf(req), Outcome: OutcomeTransportError, Reason: err.Error(), After: time.Since(start)})
 		return nil, err
 	}
+	c.noteReInviteCSeq(req)
 	g := &glareTx{
 		p: p, c: c, req: req, tx: tx,
 		res:  make(chan *sip.Response),
@@ -304,9 +318,30 @@ func (g *glareTx) finish(err error) {
 
 func (g *glareTx) pump(ctx context.Context) {
 	tx := g.current()
+	// A peer that vanished never answers: give the re-INVITE up as a
+	// transport error at once instead of after Timer B (inflight.go).
+	watchStop := make(chan struct{})
+	defer close(watchStop)
+	peer, start := peerOf(g.req), time.Now()
+	gone := g.p.watchVanish(g.req, peer, watchStop)
+	report := func(o RequestOutcome) {
+		o.CallID, o.Method, o.Peer, o.After = g.c.id, "re-INVITE", peer, time.Since(start)
+		g.p.reportOutcome(g.req, o)
+	}
 	for {
 		select {
+		case <-gone:
+			g.c.setOffer(offerFailed)
+			tx.Terminate()
+			report(RequestOutcome{Outcome: OutcomeTransportError, Reason: "peer unreachable"})
+			g.finish(errPeerVanished)
+			return
 		case r := <-tx.Responses():
+			if r.StatusCode == sip.StatusRequestPending || (r.StatusCode > 100 && r.StatusCode < 200) {
+				g.c.mu.Lock()
+				g.c.mc.heard = true // not a 100: the transaction layer sends it for a hung UA too
+				g.c.mu.Unlock()
+			}
 			switch {
 			case r.StatusCode == sip.StatusRequestPending:
 				g.c.setOffer(offerPending)
@@ -324,7 +359,11 @@ func (g *glareTx) pump(ctx context.Context) {
 			case r.StatusCode >= 300:
 				g.c.setOffer(offerFailed)
 			case r.StatusCode >= 200:
+				g.p.srtpAnswerReceived(g.c, r) // srtp.go
 				g.c.setOffer(offerAnswered)
+			}
+			if r.StatusCode >= 200 {
+				report(RequestOutcome{Outcome: OutcomeAnswered, Code: int(r.StatusCode), Reason: r.Reason})
 			}
 			select {
 			case g.res <- r:
@@ -339,6 +378,7 @@ func (g *glareTx) pump(ctx context.Context) {
 			}
 		case <-tx.Done():
 			g.c.setOffer(offerFailed)
+			report(outcomeOf(tx.Err()))
 			g.finish(tx.Err())
 			return
 		case <-g.stop:
@@ -390,7 +430,48 @@ func (g *glareTx) resend(ctx context.Context) (sip.ClientTransaction, error) {
 		c.setOffer(offerFailed)
 		return nil, fmt.Errorf("resend re-INVITE after 491: %w", err)
 	}
+	c.noteReInviteCSeq(r)
 	return tx, nil
+}
+
+// offerHeard reports whether the peer's UA answered our current
+// re-INVITE with more than a 100 Trying.
+func (c *call) offerHeard() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mc.heard
+}
+
+// noteReInviteCSeq records the CSeq of a re-INVITE of ours (ackCSeq).
+func (c *call) noteReInviteCSeq(req *sip.Request) {
+	if h := req.CSeq(); h != nil {
+		c.mu.Lock()
+		c.mc.ackCSeq = h.SeqNo
+		c.mu.Unlock()
+	}
+}
+
+// fixAckCSeq gives the ACK of a 2xx to our re-INVITE that re-INVITE's
+// CSeq number. sipgo numbers an ACK with the dialog's last CSeq, which is a
+// REFER's when the transfer sent one while its hold re-INVITE was pending
+// (transfer.go transferHold): the peer would not match that ACK to its 2xx
+// and end the dialog (RFC 3261 §13.2.2.4, §13.3.1.4).
+func (p *Phone) fixAckCSeq(req *sip.Request) {
+	if !req.IsAck() || req.To() == nil || !req.To().Params.Has("tag") {
+		return
+	}
+	c := p.callFor(req)
+	h := req.CSeq()
+	if c == nil || h == nil {
+		return
+	}
+	c.mu.Lock()
+	want := c.mc.ackCSeq
+	c.mu.Unlock()
+	if want != 0 && h.SeqNo > want {
+		c.log.Debug("ack: cseq of the re-invite", "call_id", c.id, "had", h.SeqNo, "cseq", want)
+		h.SeqNo = want
+	}
 }
 
 // lockOffers serialises diago's handling of one call's in-dialog INVITE,

@@ -158,6 +158,9 @@ func (p *Phone) matchReplaces(req *sip.Request) (*call, bool) {
 	if c == nil {
 		return nil, false
 	}
+	if early, ok := p.matchEarlyReplaces(c, r); ok {
+		return early, early != nil // pickup.go: a colleague picks up our ringing call
+	}
 	c.mu.Lock()
 	dlg, st := c.dialog, c.info.State
 	c.mu.Unlock()
@@ -185,6 +188,9 @@ func (p *Phone) matchReplaces(req *sip.Request) (*call, bool) {
 // endReplaced hangs up a call another one has just replaced; it ends as
 // transferred.
 func (p *Phone) endReplaced(old *call) {
+	if p.endPickedUp(old) {
+		return // pickup.go
+	}
 	old.mu.Lock()
 	if old.info.End == nil {
 		old.info.End = &EndInfo{Cause: EndTransferred, Text: "replaced"}

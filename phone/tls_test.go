@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net"
 	"strings"
@@ -68,6 +69,12 @@ func TestTLSCallVerifiesCertificate(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.Events.WaitState(t, in.ID, phone.CallEnded)
+		// The ladder says the messages went over TLS (sipgo traces "TCP").
+		for i, m := range a.Ladder(id) {
+			if m.Protocol != "tls" {
+				t.Errorf("ladder message %d (%s) over %q, want tls", i, m.Summary, m.Protocol)
+			}
+		}
 	})
 	t.Run("untrusted certificate is refused", func(t *testing.T) {
 		other, _ := selfSigned(t)
@@ -83,4 +90,93 @@ func TestTLSCallVerifiesCertificate(t *testing.T) {
 			t.Errorf("call over an unverified TLS connection: %+v", end)
 		}
 	})
+}
+
+// TestTLSClientOnly: a phone with transport tls and no certificate of its
+// own (the usual softphone) dials a TLS server, verifies its certificate
+// against RootCAs and its host name, and opens no TLS listener.
+func TestTLSClientOnly(t *testing.T) {
+	cert, pool := selfSigned(t)
+	b := phonetest.NewPhone(t, 1000, &phone.Config{Name: "bob", Transport: "tls",
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+
+	t.Run("verified", func(t *testing.T) {
+		a := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice", Transport: "tls", TLS: &tls.Config{RootCAs: pool}})
+		if !a.TLSClientOnly() {
+			t.Fatal("a phone without a certificate should be TLS client only")
+		}
+		if c, err := net.DialTimeout("tcp", a.Addr(), time.Second); err == nil {
+			c.Close()
+			t.Errorf("client-only TLS phone accepts TCP connections on %s", a.Addr())
+		}
+		id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := answerOn(t, b)
+		a.Events.WaitState(t, id, phone.CallActive)
+		a.Media.WaitTone(t, id, 1000, 5*time.Second)
+		b.Media.WaitTone(t, in.ID, 440, 5*time.Second)
+		if err := a.Hangup(id); err != nil {
+			t.Fatal(err)
+		}
+		b.Events.WaitState(t, in.ID, phone.CallEnded)
+	})
+	for _, tc := range []struct {
+		name string
+		conf func() *tls.Config
+		want string
+	}{
+		{"unknown authority", func() *tls.Config { _, other := selfSigned(t); return &tls.Config{RootCAs: other} }, "tls_ca"},
+		{"system roots", func() *tls.Config { return nil }, "tls_ca"},
+		{"wrong host name", func() *tls.Config { return &tls.Config{RootCAs: pool, ServerName: "wrong.example"} }, "tls_server_name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := phonetest.NewPhone(t, 440, &phone.Config{Name: "mallory", Transport: "tls", TLS: tc.conf()})
+			id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := a.Events.WaitState(t, id, phone.CallEnded)
+			if end.End == nil || end.End.Cause != phone.EndFailed || !end.Answered.IsZero() ||
+				!strings.Contains(end.End.Text, "certificate verification failed") || !strings.Contains(end.End.Text, tc.want) {
+				t.Errorf("%s: call over an unverified TLS connection: %+v", tc.name, end.End)
+			}
+		})
+	}
+}
+
+// TestSIPSNeedsTLS: dialling a sips: URI from a UDP phone is refused at
+// once instead of going out in clear.
+func TestSIPSNeedsTLS(t *testing.T) {
+	a := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice"})
+	_, err := a.Dial(t.Context(), "sips:bob@127.0.0.1:5061", phone.DialOptions{})
+	if !errors.Is(err, phone.ErrNeedsTLS) {
+		t.Fatalf("dial sips: over udp: %v, want ErrNeedsTLS", err)
+	}
+}
+
+// TestTLSClientOnlyCalleeRequests: the callee's in-dialog requests (hold,
+// BYE) reach a client-only TLS caller over the caller's connection; its
+// Contact has no listener.
+func TestTLSClientOnlyCalleeRequests(t *testing.T) {
+	cert, pool := selfSigned(t)
+	b := phonetest.NewPhone(t, 1000, &phone.Config{Name: "bob", Transport: "tls", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	a := phonetest.NewPhone(t, 440, &phone.Config{Name: "alice", Transport: "tls", TLS: &tls.Config{RootCAs: pool}})
+	id, err := a.Dial(t.Context(), b.URI(), phone.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := answerOn(t, b)
+	a.Events.WaitState(t, id, phone.CallActive)
+	if err := b.Hold(in.ID); err != nil {
+		t.Fatalf("callee hold over the caller's TLS connection: %v", err)
+	}
+	a.Events.WaitCall(t, 5*time.Second, "remote hold", func(ci phone.CallInfo) bool { return ci.ID == id && ci.RemoteHold })
+	if err := b.Hangup(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if end := a.Events.WaitState(t, id, phone.CallEnded); end.End == nil || end.End.Cause != phone.EndRemoteHangup {
+		t.Errorf("caller's end: %+v, want remote-hangup", end.End)
+	}
 }

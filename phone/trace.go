@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,17 @@ var tracers = struct {
 type tracerFunc struct{}
 
 func (tracerFunc) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
-	dispatchTrace(false, transport, laddr, raddr, msg)
+	if !strings.EqualFold(transport, "tcp") && !strings.EqualFold(transport, "tls") {
+		// UDP: one datagram; WebSocket: one frame, one message (RFC 7118 §5.1).
+		dispatchTrace(false, transport, laddr, raddr, msg)
+		return
+	}
+	// sipgo traces what one Read of a connection returned (LIBRARIES
+	// §3 #24): several messages, or part of one. Each complete message
+	// is recorded on its own.
+	for _, m := range streamMessages(transport+" "+laddr+" "+raddr, msg) {
+		dispatchTrace(false, transport, laddr, raddr, m)
+	}
 }
 
 func (tracerFunc) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
@@ -55,6 +66,7 @@ func unregisterTracer(p *Phone) {
 }
 
 func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
+	msg = redactSDES(msg) // srtpsdp.go: SRTP keys are never shown
 	tracers.RLock()
 	var owner *Phone
 	for p := range tracers.phones {
@@ -91,6 +103,9 @@ func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
 		Summary: firstLineSummary(msg), CSeq: headerValue(msg, "CSeq", ""),
 		Protocol: strings.ToLower(transport),
 	}
+	if m.Protocol == "tcp" && owner.cfg.Transport == "tls" {
+		m.Protocol = "tls" // sipgo's TLS connection is its TCPConnection: it traces "TCP"
+	}
 	if sent && owner.ladders != nil {
 		// ordered by when it was handed to the transport (ladders.go)
 		if t, ok := owner.ladders.sentAt(callID, m.CSeq, m.Summary); ok {
@@ -105,6 +120,62 @@ func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
 	}
 	m.Raw = string(redactAuth(msg))
 	owner.ladders.add(callID, m)
+}
+
+// streams holds, per connection, the start of a message a Read of it
+// returned without its end.
+var streams = struct {
+	sync.Mutex
+	bufs map[string][]byte
+}{bufs: map[string][]byte{}}
+
+// maxStreamBuf bounds what is held for one connection; more is not SIP
+// we can frame and is dropped.
+const maxStreamBuf = 1 << 20
+
+// streamMessages frames what a connection's Read returned (chunk) into
+// whole SIP messages (RFC 3261 §18.3: headers up to an empty line, then
+// Content-Length bytes of body), keeping an incomplete tail for the next
+// Read of key. CRLF keep-alives (RFC 5626 §3.5.1) between messages are
+// skipped.
+func streamMessages(key string, chunk []byte) [][]byte {
+	streams.Lock()
+	defer streams.Unlock()
+	buf := append(streams.bufs[key], chunk...)
+	var out [][]byte
+	for {
+		for len(buf) > 0 && (buf[0] == '\r' || buf[0] == '\n') {
+			buf = buf[1:]
+		}
+		end := bytes.Index(buf, []byte("\r\n\r\n"))
+		if end < 0 {
+			break
+		}
+		n := end + 4
+		if v := headerValue(buf[:n], "Content-Length", "l"); v != "" {
+			cl, err := strconv.Atoi(v)
+			if err != nil || cl < 0 || cl > maxStreamBuf {
+				buf = nil // not SIP we can frame: start over
+				break
+			}
+			n += cl
+		}
+		if len(buf) < n {
+			break
+		}
+		out = append(out, bytes.Clone(buf[:n]))
+		buf = buf[n:]
+	}
+	switch {
+	case len(buf) == 0 || len(buf) > maxStreamBuf:
+		delete(streams.bufs, key)
+	default:
+		if len(streams.bufs) > 4096 {
+			clear(streams.bufs) // tails of connections long gone
+		}
+		streams.bufs[key] = bytes.Clone(buf)
+	}
+	return out
 }
 
 // firstLineSummary gives "INVITE" for requests and "180 Ringing" for responses.

@@ -24,7 +24,11 @@ var ErrTransferPending = vocab.ErrTransferPending
 type transferState struct {
 	target  string
 	consult *call // attended transfer: the consultation call, nil for blind
-	held    bool  // we put the call on hold for the transfer
+	// held: we put the call on hold for the transfer; failed: the
+	// transfer failed (both guarded by the call's mu: a late hold answer
+	// sets held, transferHold).
+	held   bool
+	failed bool
 
 	once   sync.Once
 	done   chan struct{}
@@ -75,10 +79,61 @@ func (p *Phone) Consult(ctx context.Context, id CallID, target string) (CallID, 
 	if c.state() != CallActive {
 		return "", ErrBadState
 	}
-	if err := p.HoldContext(ctx, id); err != nil {
+	if err := p.holdAwhile(ctx, c); err != nil {
 		return "", fmt.Errorf("consult: %w", err)
 	}
 	return p.Dial(ctx, target, DialOptions{})
+}
+
+// holdAwhile holds c for the commands that go on with another call while
+// this one is held (Consult, Toggle, Split). A peer that gives the hold no
+// answer within transferHoldWait (nothing, or only the 100 Trying its
+// transaction layer sends for a hung UA too) costs them that much, not
+// Timer B (issue 17): the command goes on, the hold follows in the
+// background (its fate arrives as a RequestOutcome and, with no answer at
+// all, ends the call per RFC 3261 §12.2.1.2). A peer that negotiates (a
+// 491 and its §14.1 back-off of up to 4 s, a 18x) is there: the command
+// waits for the hold as before, so the held party does not overhear the
+// next call. It returns the hold's error when it ended in time.
+func (p *Phone) holdAwhile(ctx context.Context, c *call) error {
+	settled := make(chan struct{})
+	var err error
+	p.wg.Go(func() {
+		// Owned by the phone, joined by Shutdown; the re-INVITE is bounded
+		// by Timer B and given up when the call ends (setHold).
+		defer close(settled)
+		err = p.HoldContext(p.ctx, c.id)
+	})
+	if p.waitHold(ctx, c, settled) {
+		return err
+	}
+	p.log.Info("no answer to the hold yet, going on", "call_id", c.id)
+	return nil
+}
+
+// waitHold waits for settled, the end of c's hold re-INVITE: at most
+// transferHoldWait unless the peer negotiates (offerHeard: then as long
+// as it takes, bounded by Timer B and the 491 back-off), or until ctx
+// ends. It reports whether the hold settled.
+func (p *Phone) waitHold(ctx context.Context, c *call, settled <-chan struct{}) bool {
+	t := time.NewTimer(transferHoldWait)
+	defer t.Stop()
+	select {
+	case <-settled:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+		return false
+	}
+	if !c.offerHeard() {
+		return false
+	}
+	select {
+	case <-settled:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Toggle makes call id the active one: every other active call we do not
@@ -98,7 +153,11 @@ func (p *Phone) ToggleContext(ctx context.Context, id CallID) error {
 		if o.ID == id || o.State != CallActive || o.LocalHold || o.Conference != "" {
 			continue
 		}
-		if err := p.HoldContext(ctx, o.ID); err != nil && !errors.Is(err, ErrNoSuchCall) {
+		oc := p.lookup(o.ID)
+		if oc == nil {
+			continue
+		}
+		if err := p.holdAwhile(ctx, oc); err != nil && !errors.Is(err, ErrNoSuchCall) {
 			return fmt.Errorf("toggle: hold %s: %w", o.ID, err)
 		}
 	}
@@ -160,11 +219,11 @@ func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo stri
 		return ErrTransferPending
 	}
 	ts := &transferState{target: uriString(target), consult: consult, done: make(chan struct{})}
+	// holding is non-nil while the transfer's hold re-INVITE is still
+	// unanswered when the REFER goes out (transferHold).
+	var holding <-chan struct{}
 	if !held {
-		// RFC 5589 §6: the transferor holds the transferee while it waits.
-		if err := p.HoldContext(ctx, c.id); err == nil {
-			ts.held = true
-		}
+		holding = p.transferHold(ctx, c, ts)
 	}
 	c.mu.Lock()
 	if c.mc.transfer != nil {
@@ -185,37 +244,111 @@ func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo stri
 		sip.NewHeader("Refer-To", referTo),
 		sip.NewHeader("Referred-By", "<"+p.localParty().URI+">"),
 	}
-	ctx, cancel := p.requestCtx(ctx, 32*time.Second)
-	defer cancel()
-	c.mc.reinvite.Lock()
-	var err error
-	switch d := dlg.(type) {
-	case *diago.DialogClientSession:
-		err = d.ReferOptions(ctx, target, diago.ReferClientOptions{Headers: hdrs, OnNotify: onNotify})
-	case *diago.DialogServerSession:
-		err = d.ReferOptions(ctx, target, diago.ReferServerOptions{Headers: hdrs, OnNotify: onNotify})
-	default:
-		err = ErrBadState
-	}
-	c.mc.reinvite.Unlock()
-	if err != nil {
-		code := statusOf(err)
-		reason := err.Error()
-		if code != 0 {
-			reason = SIPPhrase(code)
-		}
-		p.transferFailed(c, ts, code, reason)
-		if code != 0 {
-			// The peer refused the REFER: an outcome as data (errors.As).
-			return fmt.Errorf("transfer %s: %w: %w", c.id, &RejectedError{Code: code, Reason: reason}, err)
-		}
-		return fmt.Errorf("transfer %s: %w", c.id, err)
-	}
+	// The REFER is fire-and-track (issue 17): the command waits for the
+	// peer's answer at most referAnswerWait, so a refusal still comes back
+	// as the command's error (a RejectedError); a transferee that says
+	// nothing costs the user that much and no more: the REFER goes on in
+	// the background and its fate arrives as a final TransferProgress (and
+	// a RequestOutcome, inflight.go), the call taken off hold again.
+	answered := make(chan error, 1)
 	p.wg.Go(func() {
-		// Owned by the phone, joined by Shutdown: waits for the final NOTIFY.
+		// Owned by the phone, joined by Shutdown: sends the REFER, then
+		// waits for the final NOTIFY.
+		rctx, cancel := p.requestCtx(p.ctx, 32*time.Second)
+		defer cancel()
+		// The REFER is serialised with our re-INVITEs, except with the
+		// transfer's own hold when the transferee has not answered it:
+		// RFC 3261 §14.1 forbids only a second INVITE transaction while one
+		// is pending, a REFER may go (its CSeq follows the re-INVITE's; the
+		// ACK of a late 2xx keeps the re-INVITE's, reinvite.go ackCSeq).
+		unlock := func() {}
+		if holding == nil {
+			c.mc.reinvite.Lock()
+			unlock = c.mc.reinvite.Unlock
+		}
+		var err error
+		switch d := dlg.(type) {
+		case *diago.DialogClientSession:
+			err = d.ReferOptions(rctx, target, diago.ReferClientOptions{Headers: hdrs, OnNotify: onNotify})
+		case *diago.DialogServerSession:
+			err = d.ReferOptions(rctx, target, diago.ReferServerOptions{Headers: hdrs, OnNotify: onNotify})
+		default:
+			err = ErrBadState
+		}
+		unlock()
+		answered <- err
+		if err != nil {
+			code := statusOf(err)
+			reason := err.Error()
+			if code != 0 {
+				reason = SIPPhrase(code)
+			}
+			p.log.Info("transfer refused", "call_id", c.id, "code", code, "err", err)
+			p.transferFailed(c, ts, code, reason)
+			c.endAfterFailedRequest("REFER", err) // 408, 481, no answer: RFC 3261 §12.2.1.2
+			return
+		}
 		p.awaitTransfer(c, dlg, ts)
 	})
-	return nil
+	t := time.NewTimer(referAnswerWait)
+	defer t.Stop()
+	select {
+	case err := <-answered:
+		if err == nil {
+			return nil
+		}
+		if code := statusOf(err); code != 0 {
+			// The peer refused the REFER: an outcome as data (errors.As).
+			return fmt.Errorf("transfer %s: %w: %w", c.id, &RejectedError{Code: code, Reason: SIPPhrase(code)}, err)
+		}
+		return fmt.Errorf("transfer %s: %w", c.id, err)
+	case <-t.C:
+		p.log.Info("transfer: no answer to the REFER yet, following it in the background", "call_id", c.id)
+		return nil
+	case <-ctx.Done():
+		return nil // the REFER goes on; its outcome arrives as events
+	}
+}
+
+// referAnswerWait bounds how long Transfer waits for the answer to its
+// REFER before it returns and leaves the REFER to the background.
+const referAnswerWait = time.Second
+
+// transferHoldWait bounds how long a transfer (and Consult, Toggle, Split)
+// waits for a peer that gives the hold re-INVITE no answer (at most a 100
+// Trying) before it goes on (issue 17): a transferee that ignores the hold would
+// otherwise hold the transfer for Timer B.
+const transferHoldWait = 500 * time.Millisecond
+
+// transferHold holds c for the transfer ts (RFC 5589 §6: the transferor
+// holds the transferee while it waits) and waits for the answer as
+// waitHold does: at most transferHoldWait from a peer that does not
+// negotiate (ctx may end the wait sooner). It returns nil once the
+// hold is settled, answered or refused; otherwise a channel that closes
+// when the hold, still under way, settles. A hold answered late marks ts
+// held then, and is taken back if the transfer failed meanwhile.
+func (p *Phone) transferHold(ctx context.Context, c *call, ts *transferState) <-chan struct{} {
+	settled := make(chan struct{})
+	p.wg.Go(func() {
+		// Owned by the phone, joined by Shutdown; the hold re-INVITE is
+		// bounded by Timer B and given up when the call ends (setHold).
+		defer close(settled)
+		err := p.HoldContext(p.ctx, c.id)
+		c.mu.Lock()
+		ts.held = err == nil
+		failed := ts.failed
+		c.mu.Unlock()
+		if err == nil && failed && c.state() == CallActive {
+			if err := p.Resume(c.id); err != nil {
+				p.log.Warn("resume after failed transfer", "call_id", c.id, "err", err)
+			}
+		}
+	})
+	if p.waitHold(ctx, c, settled) {
+		return nil
+	}
+	p.log.Info("transfer: no answer to the hold yet, sending the REFER", "call_id", c.id)
+	return settled
 }
 
 // awaitTransfer waits for the outcome of a REFER we sent.
@@ -281,9 +414,11 @@ func (p *Phone) awaitTransfer(c *call, dlg diago.DialogSession, ts *transferStat
 func (p *Phone) transferFailed(c *call, ts *transferState, code int, reason string) {
 	c.mu.Lock()
 	c.mc.transfer = nil
+	ts.failed = true
+	held := ts.held
 	c.mu.Unlock()
 	p.emit(TransferProgress{CallID: c.id, Target: ts.target, Code: code, Reason: reason, Final: true})
-	if ts.held && c.state() == CallActive {
+	if held && c.state() == CallActive {
 		if err := p.Resume(c.id); err != nil {
 			p.log.Warn("resume after failed transfer", "call_id", c.id, "err", err)
 		}

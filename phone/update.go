@@ -49,9 +49,18 @@ func (p *Phone) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		clean, info, removed, err := sdpfence.FenceIncoming(req.Body())
+		withKey := func(b []byte) []byte { return b }
 		if err == nil {
 			clean = p.remapTelephoneEvent(req, rtx, clean, info)
+			var ok bool
+			var why string
+			if clean, withKey, ok, why = c.srtpUpdate(clean); !ok { // srtp.go
+				err = errors.New(why)
+			}
+		}
+		if err == nil {
 			answer, err = p.applyOffer(c, clean)
+			answer = withKey(answer)
 		}
 		if err != nil {
 			p.log.Info("update offer refused", "call_id", c.id, "err", err)

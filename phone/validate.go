@@ -30,14 +30,30 @@ func (p *Phone) answerInvalid(req *sip.Request, tx sip.ServerTransaction) bool {
 		res.AppendHeader(h)
 	}
 	_ = tx.Respond(res)
-	if rej.Code == 415 && req.IsInvite() && req.To() != nil && !req.To().Params.Has("tag") {
-		// An offer that is not SDP is a refused call (refused.go); the
-		// other faults here are broken requests, not calls.
-		why := "body is not SDP"
-		if ct := req.ContentType(); ct != nil {
-			why = "body is " + clip(ct.Value(), 60) + ", not SDP"
+	if req.IsInvite() && req.To() != nil && !req.To().Params.Has("tag") {
+		// An initial INVITE refused is a refused call (refused.go); in a
+		// dialog the call goes on as it was.
+		rule, why := RuleInvalidRequest, rej.Reason
+		switch rej.Code {
+		case 415:
+			rule, why = RuleUnsupportedMedia, "body is not SDP"
+			if ct := req.ContentType(); ct != nil {
+				why = "body is " + clip(ct.Value(), 60) + ", not SDP"
+			}
+		case 420:
+			rule, why = RuleBadExtension, "requires an extension we do not support"
+			for _, h := range rej.Headers {
+				if h.Name() == "Unsupported" {
+					why = "requires " + clip(h.Value(), 60) + ", not supported"
+				}
+			}
+		case 406:
+			rule, why = RuleNotAcceptable, "accepts no SDP answer"
+			if h := req.GetHeader("Accept"); h != nil {
+				why = "accepts only " + clip(h.Value(), 60) + ", no SDP"
+			}
 		}
-		p.refusedInvite(req, rej.Code, rej.Reason, RuleUnsupportedMedia, why)
+		p.refusedInvite(req, rej.Code, rej.Reason, rule, why)
 	}
 	return true
 }

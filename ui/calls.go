@@ -186,6 +186,9 @@ func (l *callList) row(i int, now time.Time) string {
 	if c.Muted {
 		marks = append(marks, "[muted]")
 	}
+	if c.SRTP != "" {
+		marks = append(marks, "[srtp]") // media encrypted (SDES-SRTP)
+	}
 	if c.Conference != "" {
 		marks = append(marks, "[conf]")
 	}

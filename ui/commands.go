@@ -13,9 +13,9 @@ import (
 
 // commandNames are the command line's verbs (completed after ":").
 var commandNames = []string{
-	"accept-transfer", "answer", "complete", "conference", "consult", "dial", "dtmf",
+	"accept-transfer", "answer", "complete", "conference", "consult", "dial", "dialogs", "dtmf",
 	"hangup", "hangup-all", "help", "hold", "ladder", "mute", "quit", "refuse-transfer",
-	"register", "reject", "resume", "transfer", "unmute", "unregister",
+	"register", "reject", "resume", "transfer", "unmute", "unregister", "watch",
 }
 
 // runCommand runs one command line: a verb and its arguments.
@@ -34,6 +34,13 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		return have
 	}
 	switch verb {
+	case "watch": // team.go
+		if arg == "" {
+			m.notice.set(api.NoticeError, "watch: whom? e.g. :watch alice")
+			return nil
+		}
+		m.mode = modeTeam
+		return m.watchCmd(arg)
 	case "dial", "call":
 		if arg == "" {
 			m.notice.set(api.NoticeError, "dial: what? e.g. :dial echo")
@@ -94,6 +101,8 @@ func (m *Model) runCommand(line string) tea.Cmd {
 			return nil
 		}
 		return m.dtmf(c.ID, arg)
+	case "dialogs":
+		return m.openDialogs()
 	case "ladder":
 		if arg != "" {
 			// a call by its id: an ended one's ladder is kept

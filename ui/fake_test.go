@@ -21,6 +21,7 @@ type fakeCtl struct {
 	log    []string
 	snap   cti.Snapshot
 	ladder []cti.SIPMessage
+	dlgs   []cti.Dialog // Dialogs: the dialogs no call owns
 	err    error
 	sub    *cti.Subscription
 	plain  bool // newTestModel hands the UI a plainCtl
@@ -74,6 +75,13 @@ func (f *fakeCtl) Subscribe() *cti.Subscription     { return f.sub }
 func (f *fakeCtl) Ladder(id cti.CallID) []cti.SIPMessage {
 	_ = f.rec("ladder %s", id)
 	return f.ladder
+}
+
+func (f *fakeCtl) Dialogs() []cti.Dialog {
+	_ = f.rec("dialogs")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.dlgs)
 }
 
 func (f *fakeCtl) Transfer(_ context.Context, id cti.CallID, to string) error {

@@ -47,6 +47,8 @@ func TestGoldenViews(t *testing.T) {
 	remoteHeld := active
 	remoteHeld.RemoteHold = true
 	remoteHeld.Muted = true
+	encrypted := active
+	encrypted.SRTP = "AES_CM_128_HMAC_SHA1_80"
 	second := call("c2", cti.Outgoing, cti.CallActive, "", "1002", 30, 34)
 	waiting := call("c2", cti.Incoming, cti.CallIncoming, "Carol", "+4930123456", 70, 0)
 	tests := []struct {
@@ -63,6 +65,7 @@ func TestGoldenViews(t *testing.T) {
 		{name: "incoming_forwarded", calls: []cti.CallInfo{forwarded}},
 		{name: "active", calls: []cti.CallInfo{active}},
 		{name: "active_remote_hold_muted", calls: []cti.CallInfo{remoteHeld}},
+		{name: "active_srtp", calls: []cti.CallInfo{encrypted}},
 		{name: "held", calls: []cti.CallInfo{held(active)}},
 		{name: "two_calls_one_held", calls: []cti.CallInfo{held(active), second}, keys: []string{"down"}},
 		{name: "call_waiting", calls: []cti.CallInfo{active}, setup: func(m *Model) { m.onCall(waiting) }},

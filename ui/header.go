@@ -24,6 +24,7 @@ type header struct {
 	// unregistered replaces "no registrar" while no registration is known.
 	unregistered string
 	audio        string
+	audioLost    bool // the sound card is gone: shown before anything but the count
 	reg          *api.RegInfo
 	calls        int
 	policy       *busy.Policy // nil without a PolicyController
@@ -31,6 +32,9 @@ type header struct {
 	active       string       // active device(s), "" without AnyDevice
 	number       string       // the user's office number, "" if none
 	now          time.Time
+	mwi          *api.MessageSummary // message waiting, nil while unknown (mwi.go)
+	transport    string              // the line's SIP transport: "tls" is shown
+	insecure     bool                // TLS without certificate checks: a warning
 }
 
 func (h *header) SetSize(w, _ int) { h.w = w }
@@ -45,6 +49,9 @@ func (h *header) Update(msg tea.Msg) tea.Cmd {
 		h.policy = &p
 	case api.JournalChanged:
 		h.missed = e.UnreadMissed
+	case api.MessageWaiting:
+		ms := e.MWI
+		h.mwi = &ms
 	}
 	return nil
 }
@@ -65,10 +72,29 @@ func (h *header) View() string {
 		if h.reg.Code != 0 && h.reg.State != api.RegRegistered {
 			state += fmt.Sprintf(" %d", h.reg.Code)
 		}
+		if h.reg.Code == 0 && h.reg.State == api.RegRetrying {
+			// No answer at all: a REGISTER or keepalive OPTIONS timed out
+			// or the transport failed (phone/regkeepalive.go).
+			state += ": registrar unreachable"
+		}
 	}
 	add(keepName, h.st.Header.Render("anyphone"))
 	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "sip:"), "sips:")
-	add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+")"))
+	switch {
+	case h.insecure: // tls_insecure_skip_verify: a warning, not a detail
+		add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+", ")+h.st.Warn.Render("TLS UNVERIFIED")+h.st.HeaderDim.Render(")"))
+	case h.transport == "tls":
+		add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+", TLS)"))
+	default:
+		add(keepAccount, h.st.HeaderDim.Render(acct+" ("+state+")"))
+	}
+	if s, mark := mwiLabel(h.mwi); s != "" { // mwi.go
+		st := h.st.HeaderDim
+		if mark {
+			st = h.st.Mark
+		}
+		add(keepCount, st.Render(s))
+	}
 	if h.missed > 0 {
 		add(keepCount, h.st.Mark.Render(fmt.Sprintf("%d missed", h.missed)))
 	}
@@ -86,7 +112,10 @@ func (h *header) View() string {
 		}
 		add(keepDevice, h.st.HeaderDim.Render(on))
 	}
-	if h.audio != "" {
+	switch {
+	case h.audioLost:
+		add(keepPolicy, h.st.Error.Render("audio lost"))
+	case h.audio != "":
 		add(keepAudio, h.st.HeaderDim.Render("audio: "+h.audio))
 	}
 	if h.calls > 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 )
 
@@ -47,5 +48,34 @@ func TestHeaderKeepsCallCount(t *testing.T) {
 	h.w = 200
 	if v := ansi.Strip(h.View()); !strings.Contains(v, "audio: null") || !strings.Contains(v, "on desk") {
 		t.Errorf("wide header %q dropped parts", v)
+	}
+}
+
+// TestHeaderRegistrarUnreachable (issue 13): a registration retrying
+// because the registrar answered nothing (the keepalive OPTIONS or a
+// REGISTER timed out) says so in the header.
+func TestHeaderRegistrarUnreachable(t *testing.T) {
+	h := header{st: NewStyles(true, false), w: 200, account: "alice@127.0.0.1"}
+	h.reg = &api.RegInfo{AOR: "sip:alice@127.0.0.1", State: api.RegRetrying, Err: "registrar unreachable: no answer to OPTIONS within 10s"}
+	if v := ansi.Strip(h.View()); !strings.Contains(v, "(retrying: registrar unreachable)") {
+		t.Errorf("header %q does not say the registrar is unreachable", v)
+	}
+	h.reg = &api.RegInfo{AOR: "sip:alice@127.0.0.1", State: api.RegRetrying, Code: 503}
+	if v := ansi.Strip(h.View()); !strings.Contains(v, "(retrying 503)") {
+		t.Errorf("header %q for a 503", v)
+	}
+}
+
+// TestHeaderAudioLost (issue 14): a lost sound card replaces the device
+// name and survives a 100-column line that drops the name.
+func TestHeaderAudioLost(t *testing.T) {
+	h := header{st: NewStyles(true, false), w: 100, account: "me@127.0.0.1:36238", active: "desk", number: "+4930123456789",
+		audio: "portaudio:default", calls: 1}
+	if v := ansi.Strip(h.View()); strings.Contains(v, "audio lost") {
+		t.Errorf("header %q says lost before the loss", v)
+	}
+	h.audioLost = true
+	if v := ansi.Strip(h.View()); !strings.Contains(v, "audio lost") || strings.Contains(v, "portaudio:default") {
+		t.Errorf("header %q: want audio lost instead of the device", v)
 	}
 }

@@ -29,9 +29,11 @@ type KeyMap struct {
 	Up               key.Binding
 	Down             key.Binding
 	Ladder           key.Binding
+	Dialogs          key.Binding // the SIP dialog list (sngrep's call list)
 	Journal          key.Binding // the journal pane
 	Devices          key.Binding // the AnyDevice devices pane
 	Settings         key.Binding // the settings pane
+	Voicemail        key.Binding // call the voicemail (message waiting)
 	Help             key.Binding
 	Command          key.Binding
 	Quit             key.Binding
@@ -54,6 +56,11 @@ type KeyMap struct {
 	MarkAllRead key.Binding
 	Select      key.Binding // devices: make the selected device active; settings: change the value
 	Edit        key.Binding // devices: change the selected device's number or URI
+
+	// Team pane (busy-lamp field, team.go).
+	Team          key.Binding
+	CallColleague key.Binding // team: dial the selected colleague
+	Pickup        key.Binding // team: pick up the selected colleague's ringing call
 }
 
 // DefaultKeyMap returns the default keys.
@@ -77,9 +84,11 @@ func DefaultKeyMap() KeyMap {
 		Up:               b("↑", "up", "up"),
 		Down:             b("↓", "down", "down"),
 		Ladder:           b("l", "SIP ladder", "l"),
+		Dialogs:          b("L", "SIP dialogs", "L"),
 		Journal:          b("j", "journal", "j"),
 		Devices:          b("D", "devices", "D"),
 		Settings:         b("S", "settings", "S"),
+		Voicemail:        b("v", "voicemail", "v"),
 		Help:             b("?", "help", "?"),
 		Command:          b(":", "command", ":"),
 		Quit:             b("q", "quit", "q", "ctrl+c"),
@@ -100,6 +109,10 @@ func DefaultKeyMap() KeyMap {
 		MarkAllRead: b("R", "mark all read", "R"),
 		Select:      b("enter", "select", "enter", "space"),
 		Edit:        b("E", "edit", "E"),
+
+		Team:          b("P", "team", "P"),
+		CallColleague: b("enter", "call", "enter"),
+		Pickup:        b("p", "pick up", "p"),
 	}
 }
 
@@ -110,12 +123,13 @@ func (k *KeyMap) actions() map[string]*key.Binding {
 		"toggle": &k.Toggle, "mute": &k.Mute, "dial": &k.Dial, "dtmf": &k.DTMF,
 		"transfer": &k.Transfer, "consult": &k.Consult, "conference": &k.Conference,
 		"complete_transfer": &k.CompleteTransfer, "up": &k.Up, "down": &k.Down,
-		"ladder": &k.Ladder, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings,
+		"ladder": &k.Ladder, "dialogs": &k.Dialogs, "journal": &k.Journal, "devices": &k.Devices, "settings": &k.Settings, "voicemail": &k.Voicemail,
 		"help": &k.Help, "command": &k.Command, "quit": &k.Quit, "submit": &k.Submit,
 		"cancel": &k.Cancel, "complete": &k.Complete, "raw": &k.Raw, "pcap": &k.Pcap, "search": &k.Search, "page_up": &k.PageUp,
 		"page_down": &k.PageDown, "next_filter": &k.NextFilter, "prev_filter": &k.PrevFilter,
 		"call_back": &k.CallBack, "mark_read": &k.MarkRead, "mark_all_read": &k.MarkAllRead,
 		"select": &k.Select, "edit": &k.Edit,
+		"team": &k.Team, "call_colleague": &k.CallColleague, "pickup": &k.Pickup,
 	}
 }
 
@@ -157,7 +171,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Dial, k.DTMF, k.Answer, k.Reject, k.Hangup},
 		{k.Hold, k.Toggle, k.Mute, k.Transfer, k.Consult, k.CompleteTransfer, k.Conference},
-		{k.Up, k.Down, k.Ladder, k.Journal, k.Devices, k.Settings, k.Command, k.Help, k.Quit},
+		{k.Up, k.Down, k.Ladder, k.Dialogs, k.Journal, k.Devices, k.Team, k.Settings, k.Command, k.Help, k.Quit},
 		{k.Submit, k.Cancel, k.Complete, k.PageUp, k.PageDown},
 	}
 }

@@ -148,6 +148,20 @@ func (m *Model) swap() tea.Cmd {
 	})
 }
 
+// onRequestOutcome shows in the status line the requests whose fate the
+// user should know: a BYE nobody answered (the call is over for us all the
+// same) and a re-INVITE given up (hold or resume did not happen). Other
+// outcomes are in the call's ladder.
+func (m *Model) onRequestOutcome(o api.RequestOutcome) {
+	if !o.Failed() {
+		return
+	}
+	switch o.Method {
+	case "BYE", "re-INVITE", "REFER", "CANCEL":
+		m.notice.set(api.NoticeWarn, o.Text)
+	}
+}
+
 // onMidcall shows the mid-call events as notices.
 func (m *Model) onMidcall(ev api.Event) {
 	switch e := ev.(type) {

@@ -32,6 +32,9 @@ type Options struct {
 	Unregistered string
 	// Device names the active audio device in the header.
 	Device string
+	// Voicemail is the URI the voicemail key calls; "" uses the one the
+	// message-waiting state names.
+	Voicemail string
 	// Number is the user's office number, the one people call: the header
 	// shows where it rings ("+4930… on mobile"). "" shows the active
 	// device alone.
@@ -53,6 +56,10 @@ type Options struct {
 	Now func() time.Time
 	// Location is where journal times are shown; nil means time.Local.
 	Location *time.Location
+	// AudioLost reports whether the sound card is lost (calls go on with
+	// null audio until it is back); read when a notice arrives, since the
+	// loss and the return are announced as notices. nil: never.
+	AudioLost func() bool
 	// Levels returns the microphone and speaker peaks (0..1) for the
 	// settings pane's meter (audio.Hub.Levels); nil shows silence.
 	Levels func() (mic, speaker float64)
@@ -87,6 +94,8 @@ const (
 	modeJournal
 	modeDevices
 	modeSettings
+	modeDialogs
+	modeTeam // team.go
 )
 
 // Model is the root model: it routes messages to the components and owns
@@ -116,10 +125,17 @@ type Model struct {
 	notice noticeLine
 	help   help.Model
 	ladder ladderView
+	// dialogs is the SIP dialog list; seen the calls it lists, others the
+	// dialogs no call owns; fromList: the open ladder was picked there.
+	dialogs  dialogList
+	seen     []seenCall
+	others   []api.Dialog
+	fromList bool
 
 	journal  journalPane
 	devices  devicesPane
 	settings settingsPane
+	team     teamPane // team.go
 }
 
 // New builds the root model. It subscribes to ctl at once, so no event
@@ -134,6 +150,12 @@ func New(ctl Controller, o Options) *Model {
 	_, isDev := ctl.(DeviceController)
 	if _, ok := ctl.(DeviceEditor); !ok || !isDev {
 		km.Edit.SetEnabled(false)
+	}
+	if _, ok := ctl.(PresenceWatcher); !ok {
+		km.Team.SetEnabled(false) // team.go
+	}
+	if _, ok := ctl.(Picker); !ok {
+		km.Pickup.SetEnabled(false)
 	}
 	if _, ok := ctl.(Transferer); !ok {
 		km.Transfer.SetEnabled(false)
@@ -166,8 +188,10 @@ func New(ctl Controller, o Options) *Model {
 	m.help = help.New()
 	m.help.Styles = m.st.Help
 	m.ladder = ladderView{st: m.st, km: km}
+	m.dialogs = dialogList{st: m.st, km: km, loc: o.Location}
 	m.journal = journalPane{st: m.st, km: km, loc: o.Location}
 	m.devices = devicesPane{st: m.st, km: km}
+	m.team = teamPane{st: m.st, km: km}
 	_, canHoldWith := ctl.(HoldWither)
 	m.settings = settingsPane{st: m.st, km: km, hold: o.HoldDialect, audio: o.Device, audioDevs: o.AudioDevices, canHoldWith: canHoldWith, switcher: o.Audio}
 	m.sub = ctl.Subscribe()
@@ -322,6 +346,9 @@ func (m *Model) Init() tea.Cmd {
 	if d, ok := m.deviceController(); ok {
 		cmds = append(cmds, devicesCmd(d, m.opts.CommandTimeout))
 	}
+	if pw, ok := m.ctl.(PresenceWatcher); ok {
+		cmds = append(cmds, watchesCmd(pw))
+	}
 	if c := m.startTick(); c != nil {
 		cmds = append(cmds, c)
 	}
@@ -329,7 +356,7 @@ func (m *Model) Init() tea.Cmd {
 }
 
 func (m *Model) startTick() tea.Cmd {
-	if m.ticking || len(m.calls.calls) == 0 {
+	if m.ticking || len(m.calls.calls) == 0 && !m.sipView() {
 		return nil
 	}
 	m.ticking = true
@@ -338,6 +365,9 @@ func (m *Model) startTick() tea.Cmd {
 
 func (m *Model) applySnapshot(s api.Snapshot) {
 	m.calls.reset(s.Calls)
+	for _, c := range s.Calls {
+		m.seen = noteCall(m.seen, c, m.opts.Now())
+	}
 	m.header.calls = len(m.calls.calls)
 	m.devices.setCalls(m.calls.calls)
 	if len(s.Regs) > 0 {
@@ -347,6 +377,8 @@ func (m *Model) applySnapshot(s api.Snapshot) {
 	if n := len(s.Notices); n > 0 {
 		m.notice.last = s.Notices[n-1]
 	}
+	m.header.mwi = s.MWI
+	m.header.transport, m.header.insecure = s.Transport, s.TLSInsecure
 }
 
 // layout hands each component its size: header, rule, body, input,
@@ -356,8 +388,10 @@ func (m *Model) layout() {
 	m.header.SetSize(m.w, 1)
 	m.calls.SetSize(m.w, body)
 	m.ladder.SetSize(m.w, body)
+	m.dialogs.SetSize(m.w, body)
 	m.journal.SetSize(m.w, body)
 	m.devices.SetSize(m.w, body)
+	m.team.SetSize(m.w, body)
 	m.settings.SetSize(m.w, body)
 	m.dial.SetSize(m.w, 1)
 	m.notice.SetSize(m.w, 1)
@@ -381,11 +415,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.now = time.Time(msg)
 		m.header.now = m.now
-		if len(m.calls.calls) == 0 {
+		if len(m.calls.calls) == 0 && !m.sipView() {
 			m.ticking = false
 			return m, nil
 		}
 		m.ticking = true
+		switch m.mode {
+		case modeDialogs: // a keepalive or a refresh adds messages
+			return m, tea.Batch(tickCmd(), dialogsCmd(m.ctl))
+		case modeLadder:
+			return m, tea.Batch(tickCmd(), ladderCmd(m.ctl, m.ladder.id))
+		}
 		return m, tickCmd()
 	case feedClosedMsg:
 		m.notice.set(api.NoticeWarn, "the phone stopped")
@@ -399,13 +439,22 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case api.DevicesChanged:
 		m.onDevices(devicesMsg{st: deviceStatus{Devices: msg.Devices, Active: msg.Active}})
 		return m, waitEvent(m.sub)
+	case api.PresenceChanged:
+		m.team.upsert(msg.Watch)
+		return m, waitEvent(m.sub)
+	case watchesMsg:
+		m.team.set(msg.ws)
+		return m, nil
 	case snapshotMsg:
 		m.applySnapshot(msg.snap)
 		return m, m.startTick()
 	case api.CallChanged:
 		return m, tea.Batch(waitEvent(m.sub), m.onCall(msg.Call))
-	case api.RegistrationChanged, api.PolicyChanged:
+	case api.RegistrationChanged, api.PolicyChanged, api.MessageWaiting:
 		m.header.Update(msg)
+		if _, reg := msg.(api.RegistrationChanged); reg && m.mode == modeDialogs {
+			return m, tea.Batch(waitEvent(m.sub), dialogsCmd(m.ctl)) // a REGISTER dialog grew
+		}
 		return m, waitEvent(m.sub)
 	case api.JournalChanged:
 		m.header.Update(msg)
@@ -425,12 +474,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case api.Notice:
 		m.notice.Update(msg)
+		if m.opts.AudioLost != nil {
+			m.header.audioLost = m.opts.AudioLost() // lost and back come as notices
+		}
 		return m, waitEvent(m.sub)
 	case api.DTMFReceived:
 		m.notice.set(api.NoticeInfo, "received DTMF "+msg.Digit)
 		return m, waitEvent(m.sub)
 	case api.MediaTimeout:
 		m.notice.set(api.NoticeWarn, fmt.Sprintf("no audio from the other side for %.0f s", msg.Seconds))
+		return m, waitEvent(m.sub)
+	case api.RequestOutcome:
+		m.onRequestOutcome(msg)
 		return m, waitEvent(m.sub)
 	case api.TransferProgress, api.ReferReceived, api.InitialHoldResult:
 		if r, ok := msg.(api.ReferReceived); ok && r.Pending {
@@ -466,6 +521,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.id == m.ladder.id {
 			m.ladder.set(msg.msgs)
 		}
+		return m, nil
+	case dialogsMsg:
+		m.others = msg.dialogs
+		m.dialogs.set(m.seen, m.others)
 		return m, nil
 	case journalMsg:
 		m.journal.set(msg)
@@ -538,6 +597,10 @@ func (m *Model) onCall(c api.CallInfo) tea.Cmd {
 		}
 	}
 	isNew := m.calls.upsert(c)
+	m.seen = noteCall(m.seen, c, m.now)
+	if m.mode == modeDialogs {
+		m.dialogs.set(m.seen, m.others)
+	}
 	m.header.calls = len(m.calls.calls)
 	m.devices.setCalls(m.calls.calls)
 	var cmds []tea.Cmd
@@ -618,14 +681,42 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		if key.Matches(msg, m.km.Pcap) {
 			return exportLadderCmd(m.opts.ExportDir, m.ladder.id, m.ladder.msgs, m.now)
 		}
-		if key.Matches(msg, m.km.Quit) || m.ladder.Update(msg) {
+		if key.Matches(msg, m.km.Dialogs) {
+			return m.openDialogs()
+		}
+		if key.Matches(msg, m.km.Quit) {
 			m.mode = modeCalls
+			return nil
+		}
+		if m.ladder.Update(msg) {
+			if m.fromList {
+				return m.openDialogs() // back to the list it was picked from
+			}
+			m.mode = modeCalls
+		}
+		return nil
+	case modeDialogs:
+		if key.Matches(msg, m.km.Quit) {
+			m.mode = modeCalls
+			return nil
+		}
+		open, back := m.dialogs.Update(msg)
+		switch {
+		case back:
+			m.mode = modeCalls
+		case open:
+			r, _ := m.dialogs.selected()
+			m.ladder.open(r.id, r.peer)
+			m.mode, m.fromList = modeLadder, true
+			return tea.Batch(ladderCmd(m.ctl, r.id), m.startTick())
 		}
 		return nil
 	case modeJournal:
 		return m.journalKey(msg)
 	case modeDevices:
 		return m.devicesKey(msg)
+	case modeTeam:
+		return m.teamKey(msg)
 	case modeSettings:
 		return m.settingsKey(msg)
 	}
@@ -654,10 +745,17 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.calls.Update(msg)
 	case key.Matches(msg, m.km.Journal):
 		return m.openJournal()
+	case key.Matches(msg, m.km.Dialogs), key.Matches(msg, m.km.Ladder) && !have:
+		// l without a call: the list of every dialog to pick one from
+		return m.openDialogs()
 	case key.Matches(msg, m.km.Devices):
 		return m.openDevices()
+	case key.Matches(msg, m.km.Team):
+		return m.openTeam()
 	case key.Matches(msg, m.km.Settings):
 		return m.openSettings()
+	case key.Matches(msg, m.km.Voicemail):
+		return m.callVoicemail() // mwi.go
 	case key.Matches(msg, m.km.DTMF):
 		if have && c.State == api.CallActive && !c.LocalHold {
 			return m.dtmf(c.ID, msg.String())
@@ -688,7 +786,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, m.km.Ladder):
 		name, _ := peerNames(c.Remote)
 		m.ladder.open(c.ID, name)
-		m.mode = modeLadder
+		m.mode, m.fromList = modeLadder, false
 		return ladderCmd(m.ctl, c.ID)
 	case key.Matches(msg, m.km.Transfer):
 		return m.startTransfer(c, promptTransfer)
@@ -832,12 +930,18 @@ func (m *Model) Render() string {
 	case modeLadder:
 		main = m.ladder.View()
 		hk = &m.ladder
+	case modeDialogs:
+		main = m.dialogs.View()
+		hk = &m.dialogs
 	case modeJournal:
 		main = m.journal.View()
 		hk = &m.journal
 	case modeDevices:
 		main = m.devices.View()
 		hk = &m.devices
+	case modeTeam:
+		main = m.team.View()
+		hk = &m.team
 	case modeSettings:
 		main = m.settings.View(m.header.policy, m.now)
 		hk = &m.settings
@@ -858,3 +962,15 @@ type bindings []key.Binding
 
 func (b bindings) ShortHelp() []key.Binding  { return b }
 func (b bindings) FullHelp() [][]key.Binding { return [][]key.Binding{b} }
+
+// openDialogs shows the SIP dialog list, fetching the dialogs no call owns
+// (again every second while it is open).
+func (m *Model) openDialogs() tea.Cmd {
+	m.mode = modeDialogs
+	m.dialogs.set(m.seen, m.others)
+	return tea.Batch(dialogsCmd(m.ctl), m.startTick())
+}
+
+// sipView reports whether the dialog list or a ladder is open: they are
+// read again every second.
+func (m *Model) sipView() bool { return m.mode == modeDialogs || m.mode == modeLadder }

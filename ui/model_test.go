@@ -221,6 +221,16 @@ func TestUpdateEvents(t *testing.T) {
 			}
 		}},
 		{name: "snapshot replaces the calls", calls: []cti.CallInfo{act}, msg: snapshotMsg{snap: cti.Snapshot{Calls: []cti.CallInfo{in}}}, wantCalls: []cti.CallID{"c2"}, wantSel: "c2"},
+		{name: "BYE not answered shows", msg: cti.RequestOutcome{CallID: "c1", Method: "BYE", Outcome: "timed_out", Seconds: 32, Text: "BYE: timed out after 32 s"},
+			wantNotice: "BYE: timed out after 32 s", wantLevel: cti.NoticeWarn},
+		{name: "re-INVITE given up shows", msg: cti.RequestOutcome{CallID: "c1", Method: "re-INVITE", Outcome: "transport_error", Text: "re-INVITE: transport error after 0.5 s (peer unreachable)"},
+			wantNotice: "re-INVITE: transport error", wantLevel: cti.NoticeWarn},
+		{name: "an answered BYE stays quiet", msg: cti.RequestOutcome{CallID: "c1", Method: "BYE", Outcome: "answered", Code: 200, Text: "BYE: 200 OK after 0.0 s"},
+			check: func(t *testing.T, m *Model, _ []tea.Msg) {
+				if strings.Contains(m.Render(), "BYE") {
+					t.Errorf("an answered BYE reached the screen:\n%s", m.Render())
+				}
+			}},
 		{name: "feed closed", msg: feedClosedMsg{}, wantNotice: "the phone stopped", wantLevel: cti.NoticeWarn},
 		{name: "command error", msg: resultMsg{what: "hold", err: errors.New("boom")}, wantNotice: "hold: boom", wantLevel: cti.NoticeError},
 		{name: "dial rejected", msg: dialResultMsg{to: "1001", err: &cti.RejectedError{Code: 404, Reason: "Not Found"}}, wantNotice: "dial 1001:", wantLevel: cti.NoticeError},

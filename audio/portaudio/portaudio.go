@@ -151,6 +151,7 @@ func open(in, out string, f audio.Format, log *slog.Logger) (*Stream, error) {
 		}
 		s = newStream(f, paPort{inStream}, inBuf, inRate, paPort{outStream}, outBuf, outRate, abort, release)
 		inName, outName = inDev.Name, outDev.Name
+		s.inName, s.outName = inName, outName
 		ok = true
 		return nil
 	})

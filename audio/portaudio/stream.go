@@ -44,6 +44,8 @@ type Stream struct {
 	outRes  *audio.Resampler
 	outFIFO []int16 // resampled, not yet played
 
+	inName, outName string // set by open
+
 	overflows  atomic.Uint64
 	underflows atomic.Uint64
 	closed     atomic.Bool
@@ -68,6 +70,15 @@ func newStream(f audio.Format, in port, inBuf []int16, inRate int, out port, out
 		outFIFO: make([]int16, 0, len(outBuf)+outRes.MaxOut(n)),
 		abort:   abort, release: release,
 	}
+}
+
+// DeviceName is the spec of the devices in use, as --audio takes it:
+// "portaudio:NAME", or "portaudio:in=NAME;out=NAME" when they differ.
+func (s *Stream) DeviceName() string {
+	if s.inName == s.outName {
+		return Name + ":" + s.inName
+	}
+	return Name + ":in=" + s.inName + ";out=" + s.outName
 }
 
 // Format returns the call-side format of the stream.
@@ -98,7 +109,7 @@ func (s *Stream) ReadFrame(dst []int16) error {
 				if s.closed.Load() {
 					return audio.ErrClosed
 				}
-				return fmt.Errorf("portaudio: read: %w", err)
+				return fmt.Errorf("portaudio: read: %w", named(err))
 			}
 			s.overflows.Add(1) // the buffer still holds fresh samples
 		}
@@ -132,12 +143,24 @@ func (s *Stream) WriteFrame(src []int16) error {
 				if s.closed.Load() {
 					return audio.ErrClosed
 				}
-				return fmt.Errorf("portaudio: write: %w", err)
+				return fmt.Errorf("portaudio: write: %w", named(err))
 			}
 			s.underflows.Add(1)
 		}
 	}
 	return nil
+}
+
+// errNoText stands in for a PortAudio error whose text is empty (the ALSA
+// host API's when the sound server behind it died).
+var errNoText = errors.New("device stopped (sound server gone?)")
+
+// named returns err, or errNoText wrapping it when its text is empty.
+func named(err error) error {
+	if err.Error() == "" {
+		return fmt.Errorf("%w%w", errNoText, err)
+	}
+	return err
 }
 
 // Close stops and closes the devices. Pending and later reads and writes

@@ -212,3 +212,18 @@ func TestRegistered(t *testing.T) {
 		t.Errorf("audio.Open with bad argument: %v", err)
 	}
 }
+
+// TestStreamNamesSilentErrors: PortAudio's ALSA host API fails with an
+// empty error text when the sound server dies; the stream names it.
+func TestStreamNamesSilentErrors(t *testing.T) {
+	s, in, out, _, _ := fakeStream(8000, 440)
+	in.errs = []error{errors.New("")}
+	out.errs = []error{errors.New("")}
+	frame := make([]int16, audio.Narrowband.Samples())
+	if err := s.ReadFrame(frame); !errors.Is(err, errNoText) || err.Error() == "portaudio: read: " {
+		t.Errorf("read: %q", err)
+	}
+	if err := s.WriteFrame(frame); !errors.Is(err, errNoText) {
+		t.Errorf("write: %q", err)
+	}
+}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +48,19 @@ type Config struct {
 	// AnyDevice are the user's other devices for AnyDevice callbacks and
 	// the office number shown on them. --number and --anydevice override it.
 	AnyDevice AnyDeviceConfig `toml:"anydevice"`
+	// Presence is the [presence] section: colleagues to watch (issue 15).
+	Presence PresenceConfig `toml:"presence"`
+}
+
+// PresenceConfig is the [presence] section.
+type PresenceConfig struct {
+	// Watch lists colleagues whose phone state the team panel shows: user
+	// names (in the account's domain) or SIP URIs.
+	Watch []string `toml:"watch"`
+	// Server is a presence server (sip:host:port) that gets our phone
+	// state as PUBLISH (RFC 3903) of dialog-info; watchers then SUBSCRIBE
+	// there. Empty: watchers SUBSCRIBE to this phone directly.
+	Server string `toml:"server"`
 }
 
 // SIPConfig is the [sip] section: the local user agent.
@@ -67,15 +78,38 @@ type SIPConfig struct {
 	RTPTimeout Duration `toml:"rtp_timeout"`
 	// HoldDialect is how we hold: sendonly (default), inactive or zero-ip.
 	HoldDialect string `toml:"hold_dialect"`
+	// SRTP is SDES-SRTP for call media: off (default), optional or mandatory.
+	SRTP string `toml:"srtp"`
 	// TraceFile receives every SIP message in sngrep-like text.
 	TraceFile string `toml:"trace_file"`
 	// MaxCalls limits concurrent calls; 0 means 64.
 	MaxCalls int `toml:"max_calls"`
-	// TLSCert and TLSKey are PEM files for transport tls (both needed).
+	// Keepalive is how often a registered phone sends OPTIONS to its
+	// registrar (or outbound proxy) to notice one that went away; "0"
+	// turns it off. Unset: 30s (phone.DefaultKeepalive).
+	Keepalive *Duration `toml:"keepalive"`
+	// TLSCert and TLSKey are a PEM certificate and key for transport tls,
+	// both or neither. Optional: without them the phone dials TLS and
+	// verifies servers but opens no TLS listener; with them it also
+	// listens for TLS and presents the certificate to servers that ask.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
-	// TLSCA is a PEM bundle to verify peers with; default: system roots.
+	// TLSCA is a PEM bundle to verify servers with; default: the system
+	// roots.
 	TLSCA string `toml:"tls_ca"`
+	// TLSServerName is the host name the server certificate must carry;
+	// default: the host dialled (registrar, proxy or the URI's host).
+	TLSServerName string `toml:"tls_server_name"`
+	// TLSInsecureSkipVerify accepts any server certificate. For a lab
+	// only: it is logged as a warning and shown in the TUI header.
+	TLSInsecureSkipVerify bool `toml:"tls_insecure_skip_verify"`
+	// MWI subscribes to message-summary (RFC 3842) at Voicemail, or at the
+	// account's address of record through the registrar, and shows waiting
+	// messages in the header.
+	MWI bool `toml:"mwi"`
+	// Voicemail is the voicemail server's URI ("sip:*97@pbx.example.org"):
+	// where MWI subscribes and what the voicemail key calls.
+	Voicemail string `toml:"voicemail"`
 }
 
 // AccountConfig is the [account] section. Without an aor the phone has no
@@ -341,6 +375,14 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 
 // Validate reports the first bad value, as a *FieldError naming its key.
 func (c *Config) Validate() error {
+	if v := strings.TrimSpace(c.Presence.Server); v != "" && (!strings.HasPrefix(strings.ToLower(v), "sip:") || strings.ContainsAny(v, " \t<>\"")) {
+		return fieldErr("presence.server", "%q is not a sip: URI", c.Presence.Server)
+	}
+	for i, w := range c.Presence.Watch {
+		if t := strings.TrimSpace(w); t == "" || len(t) > 256 || strings.ContainsAny(t, " \t\r\n<>\"") {
+			return fieldErr(fmt.Sprintf("presence.watch[%d]", i), "%q is not a user name or SIP URI", w)
+		}
+	}
 	s := c.SIP
 	if s.Listen != "" {
 		if _, err := hostPort("sip.listen", s.Listen, 0); err != nil {
@@ -348,16 +390,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch strings.ToLower(s.Transport) {
-	case "", "udp", "tcp":
-	case "tls":
-		if s.TLSCert == "" || s.TLSKey == "" {
-			return fieldErr("sip.tls_cert", "transport tls needs tls_cert and tls_key")
-		}
+	case "", "udp", "tcp", "tls":
 	default:
 		return fieldErr("sip.transport", "%q is not udp, tcp or tls", s.Transport)
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return fieldErr("sip.tls_key", "tls_cert and tls_key go together")
+	}
+	if err := c.validateTLS(); err != nil { // tlsconfig.go
+		return err
 	}
 	if strings.ContainsAny(s.Name, " \t@:;<>\"") {
 		return fieldErr("sip.name", "%q is not a SIP user name", s.Name)
@@ -368,8 +409,14 @@ func (c *Config) Validate() error {
 	if _, err := phone.ParseHoldDialect(s.HoldDialect); err != nil {
 		return fieldErr("sip.hold_dialect", "%q is not sendonly, inactive or zero-ip", s.HoldDialect)
 	}
+	if _, err := phone.ParseSRTPMode(s.SRTP); err != nil {
+		return fieldErr("sip.srtp", "%q is not off, optional or mandatory", s.SRTP)
+	}
 	if s.MaxCalls < 0 {
 		return fieldErr("sip.max_calls", "%d is negative", s.MaxCalls)
+	}
+	if k := s.Keepalive; k != nil && (*k < 0 || *k > 0 && k.D() < minKeepalive) {
+		return fieldErr("sip.keepalive", "%s is not 0 (off) or at least %s", *k, minKeepalive)
 	}
 
 	a := c.Account
@@ -584,6 +631,7 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 	}
 	s := c.SIP
 	hold, _ := phone.ParseHoldDialect(s.HoldDialect)
+	srtpMode, _ := phone.ParseSRTPMode(s.SRTP)
 	pc := phone.Config{
 		Name:        s.Name,
 		Listen:      s.Listen,
@@ -594,11 +642,17 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 		HoldDialect: hold,
 		Codecs:      c.Audio.Codecs,
 		AudioRate:   c.Audio.Rate,
+		MWI:         s.MWI,
+		Voicemail:   strings.TrimSpace(s.Voicemail),
+		SRTP:        srtpMode,
 	}
 	if pc.Listen == "" {
 		pc.Listen = defaultSIPListen
 	}
-	if s.TLSCert != "" {
+	if pc.Transport == "" && sipsURI(c.Account.Registrar) {
+		pc.Transport = "tls" // a sips: registrar implies TLS (tlsconfig.go)
+	}
+	if pc.Transport == "tls" {
 		tc, err := loadTLS(s)
 		if err != nil {
 			return phone.Config{}, err
@@ -618,6 +672,7 @@ func (c *Config) PhoneConfig() (phone.Config, error) {
 			Username:    a.Username,
 			Password:    pw,
 			Expiry:      a.Expiry.D(),
+			Keepalive:   keepaliveOf(s.Keepalive),
 		}
 	}
 	return pc, nil
@@ -668,27 +723,6 @@ func checkSecretFile(key, path string) error {
 		return fieldErr(key, "%s is readable or writable by others (mode %04o): chmod 600 it", path, m)
 	}
 	return nil
-}
-
-// loadTLS builds the TLS configuration of transport tls.
-func loadTLS(s SIPConfig) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(expandHome(s.TLSCert), expandHome(s.TLSKey))
-	if err != nil {
-		return nil, &FieldError{Field: "sip.tls_cert", Err: err}
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if s.TLSCA != "" {
-		pem, err := os.ReadFile(expandHome(s.TLSCA))
-		if err != nil {
-			return nil, &FieldError{Field: "sip.tls_ca", Err: err}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fieldErr("sip.tls_ca", "%s holds no PEM certificate", s.TLSCA)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
 }
 
 // expandHome replaces a leading "~/" with the home directory.
@@ -755,7 +789,7 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # SIP address; port 0 picks a free port. Use 0.0.0.0:5060 to be reachable
 # from other hosts.
 # listen = "127.0.0.1:0"
-# udp, tcp or tls (tls needs tls_cert and tls_key).
+# udp, tcp or tls (a sips: registrar implies tls).
 # transport = "udp"
 # User part of our Contact and From (default: the account's user).
 # name = "anyphone"
@@ -763,14 +797,29 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # rtp_timeout = "0"
 # How we hold: sendonly, inactive or zero-ip (RFC 2543 c=0.0.0.0).
 # hold_dialect = "sendonly"
+# SDES-SRTP for call media: off, optional (RTP/AVP with a=crypto, clear if
+# the peer declines) or mandatory (RTP/SAVP; 488 to calls without SRTP).
+# srtp = "off"
 # Write every SIP message to this file.
 # trace_file = ""
 # Limit of concurrent calls; further INVITEs get 486. 0 means 64.
 # max_calls = 0
-# PEM certificate and key for transport tls, and CAs to verify peers.
+# While registered, send OPTIONS to the registrar this often to notice one
+# that went away (the header then says retrying); "0" turns it off.
+# keepalive = "30s"
+# TLS: server certificates are verified against tls_ca (default: the
+# system roots) and the host dialled (or tls_server_name). A certificate
+# and key are optional: with them the phone also listens for TLS.
+# tls_ca = ""
+# tls_server_name = ""
 # tls_cert = ""
 # tls_key = ""
-# tls_ca = ""
+# Accept any server certificate (a lab only; warned in the log and header).
+# tls_insecure_skip_verify = false
+# Message waiting (RFC 3842): subscribe to message-summary at voicemail, or
+# at the account through the registrar; the header shows new/old messages.
+# mwi = false
+# voicemail = "sip:*97@pbx.example.org"
 
 [account]
 # Without an aor there is no account: dial SIP URIs directly.
@@ -863,6 +912,15 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # stagger), hold (the dialect it accepts), fast_answer (answers sooner are
 # taken for a carrier voicemail).
 # devices = [{ name = "mobile", target = "+4917012345", ring_delay = "5s", hold = "inactive", fast_answer = "2s" }, { name = "home", target = "sip:home@192.0.2.7" }]
+
+[presence]
+# Colleagues whose phone state (idle, ringing, on the phone) the team panel
+# shows, from SUBSCRIBE dialog (RFC 4235): user names in your account's
+# domain or SIP URIs. Watchers may SUBSCRIBE to yours at this phone.
+# watch = ["alice", "sip:bob@example.org"]
+# A presence server (kamailio presence + presence_dialoginfo) to PUBLISH
+# your state to; without one watchers SUBSCRIBE to this phone.
+# server = "sip:presence.example.org:5060"
 
 [log]
 # Log file (default: stderr; the TUI logs to a file in the state dir).
@@ -998,4 +1056,20 @@ func (c *ConfigCheckCmd) Run(g *Globals, parent *ConfigCmd) error {
 	}
 	fmt.Fprintf(parent.stdout(), "%s: ok\n", path)
 	return nil
+}
+
+// minKeepalive is the shortest [sip] keepalive: OPTIONS more often only
+// load the registrar.
+const minKeepalive = 5 * time.Second
+
+// keepaliveOf maps [sip] keepalive to phone.Account.Keepalive: unset is
+// the phone's default, "0" is off (negative there).
+func keepaliveOf(k *Duration) time.Duration {
+	switch {
+	case k == nil:
+		return 0
+	case *k == 0:
+		return -1
+	}
+	return k.D()
 }

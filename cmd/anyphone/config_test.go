@@ -47,6 +47,7 @@ transport = "TCP"
 name = "desk"
 rtp_timeout = "30s"
 hold_dialect = "inactive"
+srtp = "mandatory"
 max_calls = 4
 
 [account]
@@ -80,7 +81,7 @@ retention = "90d"
 	}
 	want := phone.Config{
 		Name: "desk", Listen: "127.0.0.1:5070", Transport: "tcp", MaxCalls: 4,
-		RTPTimeout: 30 * time.Second, HoldDialect: phone.HoldInactive,
+		RTPTimeout: 30 * time.Second, HoldDialect: phone.HoldInactive, SRTP: phone.SRTPMandatory,
 		Codecs: []string{"opus", "g722", "PCMU"}, AudioRate: 16000,
 		Account: &phone.Account{
 			AOR: "sip:alice@127.0.0.1", DisplayName: "Alice", Registrar: "sip:127.0.0.1:5099",
@@ -108,13 +109,22 @@ func TestLoadConfigRefusesBadValues(t *testing.T) {
 		{"listen port", "[sip]\nlisten = \"127.0.0.1:99999\"\n", "sip.listen", "port \"99999\" is not a number from 0 to 65535"},
 		{"listen port name", "[sip]\nlisten = \"127.0.0.1:sip\"\n", "sip.listen", "port \"sip\""},
 		{"proxy port", "[account]\naor = \"sip:a@example.org\"\nproxy = \"pbx.example.org:0\"\n", "account.proxy", "from 1 to 65535"},
-		{"tls without cert", "[sip]\ntransport = \"tls\"\n", "sip.tls_cert", "tls_cert"},
+		{"tls cert without key", "[sip]\ntransport = \"tls\"\ntls_cert = \"c.pem\"\n", "sip.tls_key", "go together"},
+		{"voicemail", "[sip]\nvoicemail = \"*97\"\n", "sip.voicemail", "not a SIP URI"},
+		{"mwi without target", "[sip]\nmwi = true\n", "sip.mwi", "sip.voicemail"},
+		{"tls ca unreadable", "[sip]\ntransport = \"tls\"\ntls_ca = \"/nonexistent/ca.pem\"\n", "sip.tls_ca", "no such file"},
+		{"tls server name", "[sip]\ntransport = \"tls\"\ntls_server_name = \"sip://pbx\"\n", "sip.tls_server_name", "not a host name"},
+		{"sips registrar over udp", "[sip]\ntransport = \"udp\"\n[account]\naor = \"sip:a@127.0.0.1\"\nregistrar = \"sips:127.0.0.1\"\n", "account.registrar", "transport = \"tls\""},
 		{"name", "[sip]\nname = \"a b\"\n", "sip.name", "not a SIP user name"},
 		{"hold dialect", "[sip]\nhold_dialect = \"pause\"\n", "sip.hold_dialect", "pause"},
 		{"unknown codec", "[audio]\ncodecs = [\"opus\", \"gsm\"]\n", "audio.codecs", "gsm"},
 		{"codec twice", "[audio]\ncodecs = [\"G722\", \"g722\"]\n", "audio.codecs", "twice"},
 		{"audio rate", "[audio]\nrate = 44100\n", "audio.rate", "44100"},
+		{"srtp", "[sip]\nsrtp = \"always\"\n", "sip.srtp", `"always" is not off, optional or mandatory`},
 		{"max calls", "[sip]\nmax_calls = -1\n", "sip.max_calls", "negative"},
+		{"negative keepalive", "[sip]\nkeepalive = \"-30s\"\n", "sip.keepalive", "at least 5s"},
+		{"short keepalive", "[sip]\nkeepalive = \"1s\"\n", "sip.keepalive", "at least 5s"},
+		{"keepalive garbage", "[sip]\nkeepalive = \"often\"\n", "", "sip.keepalive"},
 		{"negative rtp timeout", "[sip]\nrtp_timeout = \"-5s\"\n", "sip.rtp_timeout", "negative"},
 		{"duration without unit", "[sip]\nrtp_timeout = 30\n", "", "sip.rtp_timeout"},
 		{"duration garbage", "[sip]\nrtp_timeout = \"soon\"\n", "", "sip.rtp_timeout"},

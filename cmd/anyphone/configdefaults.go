@@ -2,6 +2,8 @@ package main
 
 import (
 	"time"
+
+	"github.com/anyphone/anyphone/phone"
 )
 
 // The phone's own defaults for fields where 0 means "the default", so that
@@ -19,6 +21,10 @@ const (
 func (c *Config) applyShownDefaults() {
 	if c.Account.Expiry == 0 {
 		c.Account.Expiry = Duration(shownDefaultExpiry)
+	}
+	if c.SIP.Keepalive == nil {
+		k := Duration(phone.DefaultKeepalive)
+		c.SIP.Keepalive = &k
 	}
 	if c.SIP.MaxCalls == 0 {
 		c.SIP.MaxCalls = shownDefaultMaxCalls

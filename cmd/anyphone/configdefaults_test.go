@@ -21,7 +21,7 @@ func TestConfigShowEffective(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`on_busy = "wait"`, `in_conference = "wait"`, `secondary = "wait"`, `expiry = "10m0s"`,
-		`dnd_action = "voicemail"`, `no_answer_action = "voicemail"`, "no_answer_seconds = 20", "max_calls = 64"} {
+		`dnd_action = "voicemail"`, `no_answer_action = "voicemail"`, "no_answer_seconds = 20", "max_calls = 64", `keepalive = "30s"`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("config show lacks %s:\n%s", want, out)
 		}

@@ -41,19 +41,30 @@ type ControllerCmd struct {
 
 // controllerFile is the TOML layout of the controller config.
 type controllerFile struct {
-	Listen      string `toml:"listen"`
-	Transport   string `toml:"transport"`
-	API         string `toml:"api"`
-	Trunk       string `toml:"trunk"`
-	Domain      string `toml:"domain"`
-	MaxChannels int    `toml:"max_channels"`
-	State       string `toml:"state"`
-	Journal     string `toml:"journal"`
-	TraceFile   string `toml:"trace_file"`
+	Listen    string `toml:"listen"`
+	Transport string `toml:"transport"`
+	// TLS for transport tls (tlsconfig.go): the same keys as [sip].
+	TLSCA                 string `toml:"tls_ca"`
+	TLSCert               string `toml:"tls_cert"`
+	TLSKey                string `toml:"tls_key"`
+	TLSServerName         string `toml:"tls_server_name"`
+	TLSInsecureSkipVerify bool   `toml:"tls_insecure_skip_verify"`
+	API                   string `toml:"api"`
+	Trunk                 string `toml:"trunk"`
+	Domain                string `toml:"domain"`
+	Presence              string `toml:"presence_server"`
+	MaxChannels           int    `toml:"max_channels"`
+	State                 string `toml:"state"`
+	Journal               string `toml:"journal"`
+	TraceFile             string `toml:"trace_file"`
 	// Codecs are offered on every leg in this order (PCMU, PCMA, G722,
 	// opus); the relay transcodes between legs that differ.
 	Codecs       []string `toml:"codecs"`
 	AllowSources []string `toml:"allow_sources"`
+	// SRTP is SDES-SRTP on every leg: off (default), optional (each leg
+	// encrypted when its peer accepts, the relay bridges SRTP and RTP legs)
+	// or mandatory.
+	SRTP string `toml:"srtp"`
 	// InviteSources are where new calls may come from (default: the
 	// trunk's and registrar's addresses).
 	InviteSources []string `toml:"invite_sources"`
@@ -99,17 +110,35 @@ func loadControllerFile(path string) (anydevice.Config, controllerSettings, erro
 		return anydevice.Config{}, set, fmt.Errorf("controller config %s: unknown key %s", path, un[0])
 	}
 	cfg := anydevice.Config{
-		Phone:       phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport, TraceFile: f.TraceFile, Codecs: f.Codecs},
-		Trunk:       f.Trunk,
-		Domain:      f.Domain,
-		MaxChannels: f.MaxChannels,
-		StatePath:   f.State,
+		Phone:          phone.Config{Name: "anydevice", Listen: f.Listen, Transport: f.Transport, TraceFile: f.TraceFile, Codecs: f.Codecs},
+		Trunk:          f.Trunk,
+		Domain:         f.Domain,
+		PresenceServer: f.Presence,
+		MaxChannels:    f.MaxChannels,
+		StatePath:      f.State,
 	}
 	if cfg.Phone.AllowSources, err = parsePrefixes("allow_sources", f.AllowSources); err != nil {
 		return cfg, set, err
 	}
+	if cfg.Phone.SRTP, err = phone.ParseSRTPMode(f.SRTP); err != nil {
+		return cfg, set, fmt.Errorf("controller config %s: srtp: %w", path, err)
+	}
 	if cfg.InviteSources, err = parsePrefixes("invite_sources", f.InviteSources); err != nil {
 		return cfg, set, err
+	}
+	if cfg.Phone.Transport == "" && f.Account != nil && sipsURI(f.Account.Registrar) {
+		cfg.Phone.Transport = "tls" // a sips: registrar implies TLS
+	}
+	if strings.EqualFold(cfg.Phone.Transport, "tls") {
+		if (f.TLSCert == "") != (f.TLSKey == "") {
+			return cfg, set, fmt.Errorf("controller config %s: %w", path, fieldErr("tls_key", "tls_cert and tls_key go together"))
+		}
+		tc, err := loadTLSKeys("", SIPConfig{TLSCA: f.TLSCA, TLSCert: f.TLSCert, TLSKey: f.TLSKey,
+			TLSServerName: f.TLSServerName, TLSInsecureSkipVerify: f.TLSInsecureSkipVerify})
+		if err != nil {
+			return cfg, set, fmt.Errorf("controller config %s: %w", path, err)
+		}
+		cfg.Phone.TLS = tc
 	}
 	if a := f.Account; a != nil {
 		acc := &phone.Account{AOR: a.AOR, Registrar: a.Registrar, Proxy: a.Proxy, Username: a.Username}

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/phone"
 )
@@ -51,6 +52,8 @@ type CtlCmd struct {
 	Dialogs    CtlDialogsCmd    `cmd:"" help:"List the SIP dialogs no call owns (REGISTER, OPTIONS, SUBSCRIBE) whose messages are kept."`
 	Policy     CtlPolicyCmd     `cmd:"" help:"Show the busy policy; --let-through N minutes or --clear an override."`
 	Journal    CtlJournalCmd    `cmd:"" help:"List the call journal as JSON."`
+	Presence   CtlPresenceCmd   `cmd:"" help:"Show our phone state and the colleagues we watch."`
+	Watch      CtlWatchCmd      `cmd:"" help:"Watch a colleague's phone state (SUBSCRIBE dialog) and print it; --follow prints each change."`
 
 	out io.Writer // stdout; tests set it
 }
@@ -140,6 +143,7 @@ type callView struct {
 	LocalHold bool   `json:"local_hold"`
 	Device    string `json:"device"`
 	Codec     string `json:"codec"`
+	SRTP      string `json:"srtp"`
 	Remote    struct {
 		DisplayName string `json:"display_name"`
 		URI         string `json:"uri"`
@@ -168,6 +172,9 @@ type statusView struct {
 		Level string `json:"level"`
 		Text  string `json:"text"`
 	} `json:"notices"`
+	MWI         *api.MessageSummary `json:"mwi"`
+	Transport   string              `json:"transport"`
+	TLSInsecure bool                `json:"tls_insecure"`
 }
 
 func status(ctx context.Context, cl *ctl.Client) (statusView, json.RawMessage, error) {
@@ -561,13 +568,27 @@ func (c *CtlStatusCmd) Run(g *Globals, p *CtlCmd) error {
 	return nil
 }
 
+// mediaLabel is the MEDIA column of a call: its codec and, when its media
+// is encrypted, "SRTP" ("PCMU SRTP", "PCMA", "-" before media).
+func mediaLabel(codec, srtp string) string {
+	switch {
+	case codec == "" && srtp == "":
+		return "-"
+	case srtp == "":
+		return codec
+	case codec == "":
+		return "SRTP"
+	}
+	return codec + " SRTP"
+}
+
 // writeStatus prints calls, registrations and notices as aligned tables.
 func writeStatus(w io.Writer, st statusView, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(st.Calls) == 0 {
 		fmt.Fprintln(tw, "no calls")
 	} else {
-		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tDEVICE\tREMOTE\tDURATION\tCODEC")
+		fmt.Fprintln(tw, "CALL\tDIRECTION\tSTATE\tDEVICE\tREMOTE\tDURATION\tMEDIA")
 		for _, c := range st.Calls {
 			remote := c.Remote.URI
 			if c.Remote.DisplayName != "" {
@@ -588,11 +609,7 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 			if device == "" {
 				device = "here"
 			}
-			codec := c.Codec
-			if codec == "" {
-				codec = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, device, remote, dur, codec)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Direction, state, device, remote, dur, mediaLabel(c.Codec, c.SRTP))
 		}
 	}
 	if len(st.Regs) > 0 {
@@ -611,6 +628,16 @@ func writeStatus(w io.Writer, st statusView, now time.Time) {
 		}
 	}
 	tw.Flush()
+	if m := st.MWI; m != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, mwiLine(*m))
+	}
+	switch {
+	case st.TLSInsecure:
+		fmt.Fprintln(w, "transport: tls, SERVER CERTIFICATES NOT VERIFIED (tls_insecure_skip_verify)")
+	case st.Transport == "tls":
+		fmt.Fprintln(w, "transport: tls (server certificates verified)")
+	}
 	for _, n := range st.Notices {
 		fmt.Fprintf(w, "%s: %s\n", n.Level, n.Text)
 	}
@@ -750,4 +777,25 @@ func (c *CtlLadderCmd) Run(g *Globals, p *CtlCmd) error {
 		}
 	}
 	return nil
+}
+
+// mwiLine is the message-waiting state in one line: "voicemail: 2 new, 8
+// old (1 urgent), waiting; subscription active".
+func mwiLine(m api.MessageSummary) string {
+	line := fmt.Sprintf("voicemail: %d new, %d old", m.New, m.Old)
+	if u := m.NewUrgent + m.OldUrgent; u > 0 {
+		line += fmt.Sprintf(" (%d urgent)", u)
+	}
+	if m.Waiting {
+		line += ", waiting"
+	} else {
+		line += ", none waiting"
+	}
+	if m.Subscription != "" {
+		line += "; subscription " + m.Subscription
+	}
+	if m.Voicemail != "" {
+		line += "; call " + m.Voicemail
+	}
+	return line
 }

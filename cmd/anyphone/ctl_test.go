@@ -187,7 +187,7 @@ func (f *ctlFake) Ladder(id cti.CallID) []cti.SIPMessage {
 
 var (
 	ringing = cti.CallInfo{ID: "c1", Direction: cti.Incoming, State: cti.CallIncoming, Remote: cti.Party{URI: "sip:alice@127.0.0.1"}}
-	active  = cti.CallInfo{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{DisplayName: "Bob", URI: "sip:bob@127.0.0.1"}, Codec: "G722"}
+	active  = cti.CallInfo{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{DisplayName: "Bob", URI: "sip:bob@127.0.0.1"}, Codec: "PCMU", SRTP: "AES_CM_128_HMAC_SHA1_80"}
 	held    = cti.CallInfo{ID: "c3", Direction: cti.Outgoing, State: cti.CallActive, LocalHold: true, Remote: cti.Party{URI: "sip:carol@127.0.0.1"}}
 )
 
@@ -346,8 +346,10 @@ func TestCtlStatus(t *testing.T) {
 	out := e.out.String()
 	for _, want := range []string{
 		"CALL  DIRECTION  STATE     DEVICE  REMOTE",
+		"DURATION  MEDIA",
 		"c1    incoming   incoming  here    sip:alice@127.0.0.1",
 		`c2    outgoing   active    here    "Bob" <sip:bob@127.0.0.1>`,
+		"PCMU SRTP",
 		"sip:me@127.0.0.1  sip:127.0.0.1:5099  registered",
 		"warn: audio: null",
 	} {

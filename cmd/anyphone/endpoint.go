@@ -24,7 +24,14 @@ import (
 // EndpointCmd is the headless test endpoint.
 type EndpointCmd struct {
 	Listen       string        `help:"SIP listen address." default:"127.0.0.1:0"`
-	Transport    string        `help:"udp or tcp." default:"udp" enum:"udp,tcp"`
+	Transport    string        `help:"udp, tcp or tls." default:"udp" enum:"udp,tcp,tls"`
+	TLSCA        string        `help:"PEM CAs to verify TLS servers with (default: the system roots)." name:"tls-ca" type:"path"`
+	TLSCert      string        `help:"PEM certificate for TLS (optional: with it the endpoint also listens for TLS)." name:"tls-cert" type:"path"`
+	TLSKey       string        `help:"PEM key of --tls-cert." name:"tls-key" type:"path"`
+	TLSServer    string        `help:"Host name the server certificate must carry (default: the host dialled)." name:"tls-server-name"`
+	TLSInsecure  bool          `help:"Accept any TLS server certificate (a lab only)." name:"tls-insecure-skip-verify"`
+	MWI          bool          `help:"Subscribe to message-summary (RFC 3842) at --mwi-voicemail or the account." name:"mwi"`
+	MWIVoicemail string        `help:"Voicemail URI: where --mwi subscribes (and what the voicemail key calls)." name:"mwi-voicemail"`
 	Name         string        `help:"User part of our Contact and From." default:"endpoint"`
 	Account      string        `help:"Address of record, e.g. sip:alice@127.0.0.1."`
 	Registrar    string        `help:"Registrar URI, e.g. sip:127.0.0.1:5060 (needs --account)."`
@@ -32,6 +39,7 @@ type EndpointCmd struct {
 	PasswordEnv  string        `help:"Read the password from this environment variable."`
 	PasswordFile string        `help:"Read the password from this file." type:"path"`
 	Expiry       time.Duration `help:"Registration expiry to ask for." default:"600s"`
+	Keepalive    time.Duration `help:"While registered, send OPTIONS to the registrar this often to notice one that went away (0: off)." default:"30s"`
 
 	Answer      string        `help:"auto, manual or reject." default:"auto" enum:"auto,manual,reject"`
 	AnswerDelay time.Duration `help:"Wait before answering (180 is sent at once)." default:"0s"`
@@ -43,8 +51,11 @@ type EndpointCmd struct {
 	Codecs      []string      `help:"Audio codecs in order of preference: PCMU, PCMA, G722, opus (comma-separated)." default:"PCMU,PCMA"`
 	AudioRate   string        `help:"Sample rate of --audio, --record and --expect-tone: codec (the negotiated codec's: 8000, 16000 for G.722, 48000 for Opus), 8000, 16000 or 48000." default:"codec" enum:"codec,8000,16000,48000" name:"audio-rate"`
 	MaxCalls    int           `help:"Concurrent calls; more get 486." default:"64"`
+	MaxInFlight int           `help:"Requests awaiting an answer from one peer (host:port); beyond it a request is not sent and fails at once (request_outcome not_sent)." default:"32" name:"max-in-flight"`
 	Overload    time.Duration `help:"Load shedding (UDP): while datagrams wait longer than this in the socket queue, or (at 200 INVITEs/s or more) an INVITE takes over a sixth of it to reach the handler, new INVITEs get 503 with Retry-After (0: off). Below T1 (500 ms), when UACs start retransmitting." default:"300ms" name:"overload-delay"`
 	Dial        []string      `help:"Place a call at start (repeatable)."`
+	Watch       []string      `help:"Watch a colleague's phone state (SUBSCRIBE dialog): a user name or SIP URI (repeatable); presence events follow."`
+	PresenceSrv string        `help:"PUBLISH our phone state (dialog-info) to this presence server: sip:host:port." name:"presence-server"`
 	DTMF        string        `help:"Digits to send 500 ms after each call becomes active." name:"dtmf"`
 
 	ExpectCalls int           `help:"Succeed only if at least N calls were answered and ended."`
@@ -61,6 +72,7 @@ type EndpointCmd struct {
 
 	HoldDialect    string `help:"How we hold: sendonly, inactive or zero-ip." default:"sendonly" name:"hold-dialect"`
 	HoldMusic      string `help:"What the peer hears while we hold with sendonly: tone:HZ, wav:PATH (default silence)." name:"hold-music"`
+	SRTP           string `help:"SDES-SRTP for call media: off, optional or mandatory." default:"off" enum:"off,optional,mandatory" name:"srtp"`
 	StrictHold     bool   `help:"Answer 488 to initial INVITEs held with c=0.0.0.0 or a=inactive (Skype for Business profile)." name:"strict-hold"`
 	MaxRedirects   int    `help:"How many 3xx a call we place follows (0: none; the call ends with the 3xx)." default:"5" name:"max-redirects"`
 	TransferPolicy string `help:"What to do with REFERs from peers: auto or reject." default:"auto" enum:"auto,reject" name:"transfer-policy"`
@@ -80,26 +92,41 @@ func (e *EndpointCmd) audioRate() int {
 
 func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 	pc := phone.Config{
-		Name:             e.Name,
-		Listen:           e.Listen,
-		Transport:        e.Transport,
-		MaxCalls:         e.MaxCalls,
-		OverloadDelay:    e.Overload,
-		RTPTimeout:       e.RTPTimeout,
-		RTPTimeoutHangup: e.RTPTimeoutHangup,
-		TraceFile:        e.TraceFile,
-		NoTrace:          e.NoTrace,
-		HoldMusic:        e.HoldMusic,
-		StrictHold:       e.StrictHold,
-		FollowRedirects:  e.MaxRedirects,
-		Codecs:           e.Codecs,
-		AudioRate:        e.audioRate(),
+		Name:               e.Name,
+		Listen:             e.Listen,
+		Transport:          e.Transport,
+		MaxCalls:           e.MaxCalls,
+		MaxInFlightPerPeer: e.MaxInFlight,
+		OverloadDelay:      e.Overload,
+		RTPTimeout:         e.RTPTimeout,
+		RTPTimeoutHangup:   e.RTPTimeoutHangup,
+		TraceFile:          e.TraceFile,
+		NoTrace:            e.NoTrace,
+		HoldMusic:          e.HoldMusic,
+		StrictHold:         e.StrictHold,
+		FollowRedirects:    e.MaxRedirects,
+		MWI:                e.MWI,
+		Voicemail:          e.MWIVoicemail,
+		Codecs:             e.Codecs,
+		AudioRate:          e.audioRate(),
 	}
 	var err error
+	if e.Transport == "tls" {
+		if (e.TLSCert == "") != (e.TLSKey == "") {
+			return pc, errors.New("tls-key: --tls-cert and --tls-key go together")
+		}
+		if pc.TLS, err = loadTLS(SIPConfig{TLSCA: e.TLSCA, TLSCert: e.TLSCert, TLSKey: e.TLSKey,
+			TLSServerName: e.TLSServer, TLSInsecureSkipVerify: e.TLSInsecure}); err != nil {
+			return pc, err
+		}
+	}
 	if pc.HoldDialect, err = phone.ParseHoldDialect(e.HoldDialect); err != nil {
 		return pc, err
 	}
 	if pc.TransferPolicy, err = phone.ParseTransferPolicy(e.TransferPolicy); err != nil {
+		return pc, err
+	}
+	if pc.SRTP, err = phone.ParseSRTPMode(e.SRTP); err != nil {
 		return pc, err
 	}
 	if e.Account == "" {
@@ -108,7 +135,10 @@ func (e *EndpointCmd) phoneConfig() (phone.Config, error) {
 		}
 		return pc, nil
 	}
-	a := &phone.Account{AOR: e.Account, Registrar: e.Registrar, Username: e.Username, Expiry: e.Expiry}
+	a := &phone.Account{AOR: e.Account, Registrar: e.Registrar, Username: e.Username, Expiry: e.Expiry, Keepalive: e.Keepalive}
+	if e.Keepalive == 0 {
+		a.Keepalive = -1 // off; phone's 0 is its default
+	}
 	switch {
 	case e.PasswordEnv != "":
 		v, ok := os.LookupEnv(e.PasswordEnv)
@@ -165,7 +195,7 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	ep := endpoint.New(b, log)
 	defer ep.Close()
 	pc.Media = ep.Media
-	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers}
+	opts := cti.Options{Phone: pc, Logger: log, SubscriberBuffer: 4096, AnswerKeepsOthers: e.KeepOthers, PresenceServer: e.PresenceSrv}
 	closeJournal, err := e.Busy.apply(&opts)
 	if err != nil {
 		return usageError(err)
@@ -189,6 +219,12 @@ func (e *EndpointCmd) Run(g *Globals) error {
 	// Shutdown then hangs up and unregisters over a transport still open.
 	if err := svc.Start(context.Background()); err != nil {
 		return err
+	}
+	for _, w := range e.Watch {
+		if _, err := svc.Watch(ctx, w); err != nil {
+			_ = svc.Shutdown(context.Background())
+			return usageError(err)
+		}
 	}
 	ready := map[string]any{"addr": svc.Addr(), "uri": svc.URI(), "transport": e.Transport}
 	if e.Control != "" {

@@ -14,8 +14,11 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	// The portaudio backend registers itself when built with -tags portaudio.
+	// The portaudio backend registers itself when built with -tags
+	// portaudio, the jitter buffer and echo canceller (SpeexDSP) with -tags
+	// speexdsp.
 	_ "github.com/anyphone/anyphone/audio/portaudio"
+	_ "github.com/anyphone/anyphone/audio/speex"
 )
 
 // Globals are the flags every command shares.

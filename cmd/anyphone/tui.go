@@ -16,7 +16,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/anyphone/anyphone/anydevice"
 	"github.com/anyphone/anyphone/audio"
@@ -33,19 +32,20 @@ import (
 // come from the config file (--config, else the default path; a missing
 // default file is the embedded default), the flags override them.
 type TuiCmd struct {
-	Listen      string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
-	Name        string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
-	Account     string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
-	Registrar   string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
-	Username    string   `help:"Digest user (default: the AOR user)."`
-	PasswordEnv string   `help:"Read the password from this environment variable."`
-	Audio       string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
-	Contacts    string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
-	NoBuiltins  bool     `help:"Do not serve the built-in echo and tone contacts."`
-	NoBell      bool     `help:"No terminal bell on incoming calls."`
-	NoMouse     bool     `help:"Leave the mouse to the terminal."`
-	Key         []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
-	Control     string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
+	Listen       string   `help:"SIP listen address (default: [sip] listen, else 127.0.0.1:0)."`
+	Name         string   `help:"User part of our Contact and From (default: [sip] name, else me)."`
+	Account      string   `help:"Address of record, e.g. sip:alice@example.com (replaces [account]; needs --registrar to register)."`
+	Registrar    string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
+	Username     string   `help:"Digest user (default: the AOR user)."`
+	PasswordEnv  string   `help:"Read the password from this environment variable."`
+	Audio        string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
+	Contacts     string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
+	NoBuiltins   bool     `help:"Do not serve the built-in echo and tone contacts."`
+	NoEchoCancel bool     `help:"Turn echo cancellation off (on by default with a sound card; needs the speexdsp build tag)." name:"no-echo-cancel"`
+	NoBell       bool     `help:"No terminal bell on incoming calls."`
+	NoMouse      bool     `help:"Leave the mouse to the terminal."`
+	Key          []string `help:"Rebind an action: ACTION=KEY[,KEY] (repeatable; --key '?' lists the actions)." sep:"none" placeholder:"ACTION=KEY"`
+	Control      string   `help:"Serve the control API on host:port (default: [control] listen; off when empty)." placeholder:"ADDR"`
 
 	// AnyDevice: the user's other devices, served by an embedded controller.
 	Number    string            `help:"Your office number in E.164 (+4930...): shown as the caller on AnyDevice callbacks (default: [anydevice] number)." placeholder:"E164"`
@@ -81,23 +81,6 @@ func defaultContacts() string {
 		return ""
 	}
 	return filepath.Join(d, "anyphone", "contacts")
-}
-
-// redirectStderr points fd 2 at f until restore: portaudio's C libraries
-// and panics write there, which would tear the screen.
-func redirectStderr(f *os.File) (restore func(), err error) {
-	saved, err := unix.Dup(2)
-	if err != nil {
-		return func() {}, err
-	}
-	if err := unix.Dup2(int(f.Fd()), 2); err != nil {
-		_ = unix.Close(saved)
-		return func() {}, err
-	}
-	return func() {
-		_ = unix.Dup2(saved, 2)
-		_ = unix.Close(saved)
-	}, nil
 }
 
 // builtin is an in-process contact: a second cti.Service with a scripted
@@ -357,7 +340,7 @@ func (c *TuiCmd) serviceOptions(cfg *Config, pc phone.Config, log *slog.Logger) 
 	if pc.FollowRedirects == 0 {
 		pc.FollowRedirects = phone.DefaultRedirectLimit // a desk phone follows 3xx; the controller never does
 	}
-	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device}
+	o := cti.Options{Phone: pc, Logger: log, User: c.Busy.User, Device: c.Busy.Device, PresenceServer: cfg.Presence.Server}
 	p, err := c.policy(cfg)
 	if err != nil {
 		return o, nil, usageError(err)
@@ -481,7 +464,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 	}
 	defer closeLog.Close()
 	if f, ok := closeLog.(*os.File); ok {
-		restore, err := redirectStderr(f)
+		restore, err := stderrToLog(log, f)
 		if err != nil {
 			log.Warn("stderr redirect", "err", err)
 		}
@@ -513,17 +496,32 @@ func (c *TuiCmd) Run(g *Globals) error {
 	if cfg.Audio.Rate > 0 {
 		af.SampleRate = cfg.Audio.Rate // [audio] rate: calls resample to it (phone.Config.AudioRate)
 	}
-	src, sink, dev, notice, err := audio.OpenDevice(spec, af, log)
+	audioNote := &audioNotices{}
+	// Lazy: the device opens for the first call (or ringing) and closes
+	// after the last, so an idle phone holds no stream.
+	guard := audio.GuardOptions{OnChange: audioNote.onChange, Lazy: true}
+	src, sink, dev, notice, err := audio.OpenGuardedDevice(spec, af, log, guard)
 	if err != nil {
-		return usageError(fmt.Errorf("audio: %w", err))
+		field := "--audio"
+		if c.Audio == "" {
+			field = "[audio] device"
+		}
+		return usageError(audioSpecError(field, err))
 	}
-	device := spec
+	device := deviceName(spec, src)
 	if notice != "" {
 		device = "null (no sound card)"
 	}
 	hub := audio.NewHub(src, sink, af)
+	aec := &echoCancel{hub: hub, f: af, off: c.NoEchoCancel, log: log}
+	aec.set(notice == "" && audio.IsDeviceSpec(spec))
+	defer aec.close()
 	audioSw := newAudioSwitch(hub, dev, log)
 	audioSw.format = af
+	audioSw.onSwitch = aec.set
+	audioSw.open = func(spec string, f audio.Format, log *slog.Logger) (audio.Source, audio.Sink, io.Closer, string, error) {
+		return audio.OpenGuardedDevice(spec, f, log, guard)
+	}
 	hubDone := make(chan struct{})
 	go func() {
 		// The hub goroutine: owned by Run, joined below after the device closes.
@@ -560,6 +558,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		return usageError(err)
 	}
 	svc.OnEvent(wiring.onEvent)
+	audioNote.setNotify(svc.Notify)
 	byName := map[string]string{}
 	for _, ct := range contacts {
 		byName[ct.Name] = ct.URI // `anyphone ctl dial echo` as the TUI's d echo
@@ -573,6 +572,11 @@ func (c *TuiCmd) Run(g *Globals) error {
 		defer scancel()
 		_ = svc.Shutdown(sctx)
 	}()
+	for _, w := range cfg.Presence.Watch { // the team panel's colleagues
+		if _, err := svc.Watch(ctx, w); err != nil {
+			svc.Notify(cti.NoticeWarn, "presence: "+err.Error())
+		}
+	}
 	statePath := "" // the active device persists across runs when the state dir exists
 	if dir, err := stateDir(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 		statePath = filepath.Join(dir, "devices.json")
@@ -646,6 +650,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 
 	m := ui.New(svc, ui.Options{
 		Levels:       hub.Levels,
+		AudioLost:    audioNote.lostNow,
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
 		HoldDialect:  pc.HoldDialect,
@@ -654,6 +659,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 		Why:       func(ci cti.CallInfo) string { return phone.ClassifySecondary(ci.Headers, ci.Local.URI).Describe() },
 		NoBell:    c.NoBell,
 		AltScreen: true, Mouse: !c.NoMouse,
+		Voicemail: pc.Voicemail,
 	})
 	p := tea.NewProgram(m, tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
@@ -695,6 +701,9 @@ type audioSwitch struct {
 
 	// format is the hub's; zero means audio.Narrowband.
 	format audio.Format
+	// onSwitch, if set, is told after a switch whether the new device is a
+	// sound card (echo cancellation follows it).
+	onSwitch func(soundCard bool)
 
 	mu  sync.Mutex // serialises switches; guards dev
 	dev io.Closer  // the device in use
@@ -735,13 +744,16 @@ func (a *audioSwitch) SwitchAudio(_ context.Context, spec string) (device, notic
 		return "", "", err
 	}
 	a.hub.SetDevice(src, sink)
+	if a.onSwitch != nil {
+		a.onSwitch(notice == "" && audio.IsDeviceSpec(spec))
+	}
 	old := a.dev
 	a.dev = dev
 	if err := old.Close(); err != nil {
 		a.log.Warn("close audio device", "err", err)
 	}
 	a.log.Info("audio device switched", "device", spec, "notice", notice)
-	device = spec
+	device = deviceName(spec, src)
 	if notice != "" {
 		device = "null (no sound card)"
 	}

@@ -64,9 +64,28 @@ type InitialHoldResult struct {
 	OK      bool
 }
 
+// RequestOutcome reports how a request we sent ended (issue 17): Outcome
+// is answered, timed_out, transport_error, not_sent or given_up; Code is
+// the final status when answered; Text is the line the ladder shows
+// ("BYE: timed out after 32 s"). CallID is empty outside a call.
+type RequestOutcome struct {
+	CallID  CallID
+	Method  string
+	Peer    string
+	Outcome string
+	Code    int
+	Reason  string
+	Seconds float64
+	Text    string
+}
+
+// Failed reports whether the request got no answer, or a refusal.
+func (o RequestOutcome) Failed() bool { return o.Outcome != "answered" || o.Code >= 300 }
+
 func (TransferProgress) ctiEvent()  {}
 func (ReferReceived) ctiEvent()     {}
 func (InitialHoldResult) ctiEvent() {}
+func (RequestOutcome) ctiEvent()    {}
 
 // ErrNoJournal is returned by the journal methods of a Service built
 // without Options.Journal.

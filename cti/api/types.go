@@ -17,6 +17,8 @@ type (
 	Diagnostic = vocab.Diagnostic
 	RegInfo    = vocab.RegInfo
 	RegState   = vocab.RegState
+	// MessageSummary is the voicemail box's state (RFC 3842).
+	MessageSummary = vocab.MessageSummary
 )
 
 // Re-exported constants of the aliased enums.
@@ -71,6 +73,11 @@ type MediaTimeout struct {
 // RegistrationChanged carries the full new value of a registration.
 type RegistrationChanged struct{ Reg RegInfo }
 
+// MessageWaiting carries the full new message-waiting state (RFC 3842
+// message-summary): after every NOTIFY and every change of the
+// subscription.
+type MessageWaiting struct{ MWI MessageSummary }
+
 // NoticeLevel grades a Notice.
 type NoticeLevel int
 
@@ -122,6 +129,7 @@ func (CallChanged) ctiEvent()         {}
 func (DTMFReceived) ctiEvent()        {}
 func (MediaTimeout) ctiEvent()        {}
 func (RegistrationChanged) ctiEvent() {}
+func (MessageWaiting) ctiEvent()      {}
 func (Notice) ctiEvent()              {}
 func (Lagged) ctiEvent()              {}
 func (PolicyDecision) ctiEvent()      {}
@@ -133,6 +141,12 @@ type Snapshot struct {
 	Calls   []CallInfo `json:"calls"`
 	Regs    []RegInfo  `json:"registrations"`
 	Notices []Notice   `json:"notices,omitempty"`
+	// MWI is the message-waiting state, nil while there is none.
+	MWI *MessageSummary `json:"mwi,omitempty"`
+	// Transport is the SIP transport of the line (udp, tcp, tls);
+	// TLSInsecure says server certificates go unverified.
+	Transport   string `json:"transport,omitempty"`
+	TLSInsecure bool   `json:"tls_insecure,omitempty"`
 }
 
 // DeviceInfo is one of the user's AnyDevice devices.

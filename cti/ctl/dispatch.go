@@ -223,14 +223,18 @@ type (
 	}
 	// wireSnapshot is api.Snapshot with JSON names for the notices.
 	wireSnapshot struct {
-		Calls   []api.CallInfo `json:"calls"`
-		Regs    []api.RegInfo  `json:"registrations"`
-		Notices []wireNotice   `json:"notices"`
+		Calls       []api.CallInfo      `json:"calls"`
+		Regs        []api.RegInfo       `json:"registrations"`
+		Notices     []wireNotice        `json:"notices"`
+		MWI         *api.MessageSummary `json:"mwi,omitempty"`
+		Transport   string              `json:"transport,omitempty"`
+		TLSInsecure bool                `json:"tls_insecure,omitempty"`
 	}
 )
 
 func toWire(s api.Snapshot) wireSnapshot {
-	w := wireSnapshot{Calls: s.Calls, Regs: s.Regs, Notices: make([]wireNotice, 0, len(s.Notices))}
+	w := wireSnapshot{Calls: s.Calls, Regs: s.Regs, Notices: make([]wireNotice, 0, len(s.Notices)),
+		MWI: s.MWI, Transport: s.Transport, TLSInsecure: s.TLSInsecure}
 	if w.Calls == nil {
 		w.Calls = []api.CallInfo{}
 	}
@@ -414,9 +418,10 @@ func commandTable() map[string]commandSpec {
 				return r, nil
 			}),
 	}
-	maps.Copy(t, policyCommands())  // policy.go
-	maps.Copy(t, journalCommands()) // journal.go
-	maps.Copy(t, deviceCommands())  // devices.go
+	maps.Copy(t, policyCommands())   // policy.go
+	maps.Copy(t, journalCommands())  // journal.go
+	maps.Copy(t, deviceCommands())   // devices.go
+	maps.Copy(t, presenceCommands()) // presence.go
 	return t
 }
 

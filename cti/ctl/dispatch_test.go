@@ -180,8 +180,8 @@ func TestCommandsListsTable(t *testing.T) {
 	d := NewDispatcher(newFake(), nil)
 	want := []string{"accept_refer", "answer", "calls", "clear_override", "commands", "complete_transfer", "conference", "consult",
 		"device", "dial", "dialogs", "dtmf", "export_journal", "hangup", "hangup_all", "hold", "journal", "ladder", "let_through", "mark_read",
-		"move", "mute", "ping", "policy", "register", "reject", "reject_refer", "resume", "set_policy", "split", "status",
-		"subscribe", "target", "toggle", "transfer", "unmute", "unread_missed", "unregister", "unsubscribe"}
+		"move", "mute", "pickup", "ping", "policy", "presence", "register", "reject", "reject_refer", "resume", "set_policy", "split", "status",
+		"subscribe", "target", "toggle", "transfer", "unmute", "unread_missed", "unregister", "unsubscribe", "unwatch", "watch"}
 	if got := d.Commands(); !slices.Equal(got, want) {
 		t.Errorf("Commands() = %q, want %q", got, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/journal"
 )
@@ -261,4 +262,22 @@ func (f *fakeController) ExportJournal(ctx context.Context, w io.Writer, format 
 	f.mu.Unlock()
 	_, err := fmt.Fprintf(w, "%s:%d", format, n)
 	return err
+}
+
+func (f *fakeController) Presence() api.PresenceInfo {
+	return api.PresenceInfo{Entity: "sip:me@127.0.0.1"}
+}
+
+func (f *fakeController) Watches() []api.Watch { return nil }
+
+func (f *fakeController) Watch(_ context.Context, target string) (api.Watch, error) {
+	return api.Watch{Target: "sip:" + target + "@127.0.0.1", State: api.WatchPending}, f.record("Watch", target)
+}
+
+func (f *fakeController) Unwatch(_ context.Context, target string) error {
+	return f.record("Unwatch", target)
+}
+
+func (f *fakeController) Pickup(_ context.Context, w api.Watch) (cti.CallID, error) {
+	return "c9", f.record("Pickup", w.Target)
 }

@@ -157,6 +157,7 @@ const (
 	EventDTMF         = "dtmf"
 	EventMediaTimeout = "media_timeout"
 	EventRegistration = "registration"
+	EventMWI          = "mwi"
 	EventNotice       = "notice"
 	EventLagged       = "lagged"
 
@@ -169,6 +170,7 @@ const (
 	EventCallbackPlaced   = "callback_placed"
 	EventDevicesChanged   = "devices_changed"
 	EventRedirected       = "redirected"
+	EventRequestOutcome   = "request_outcome"
 )
 
 // wireNotice is a notice on the wire (api.Notice has no JSON tags).
@@ -199,6 +201,10 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 		return EncodeEvent(EventRegistration, t, struct {
 			Reg api.RegInfo `json:"registration"`
 		}{e.Reg})
+	case api.MessageWaiting:
+		return EncodeEvent(EventMWI, t, struct {
+			MWI api.MessageSummary `json:"mwi"`
+		}{e.MWI})
 	case api.Notice:
 		return EncodeEvent(EventNotice, t, wireNotice{e.Level, e.Text})
 	case api.Lagged:
@@ -223,6 +229,17 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 			Pending    bool       `json:"pending"`
 			Accepted   bool       `json:"accepted"`
 		}{e.CallID, e.ReferredBy, e.Target, e.Replaces, e.Pending, e.Accepted})
+	case api.RequestOutcome:
+		return EncodeEvent(EventRequestOutcome, t, struct {
+			CallID  api.CallID `json:"call_id,omitempty"`
+			Method  string     `json:"method"`
+			Peer    string     `json:"peer"`
+			Outcome string     `json:"outcome"`
+			Code    int        `json:"code,omitempty"`
+			Reason  string     `json:"reason,omitempty"`
+			Seconds float64    `json:"seconds"`
+			Text    string     `json:"text"`
+		}{e.CallID, e.Method, e.Peer, e.Outcome, e.Code, e.Reason, e.Seconds, e.Text})
 	case api.Redirected:
 		return EncodeEvent(EventRedirected, t, struct {
 			CallID api.CallID `json:"call_id"`
@@ -261,6 +278,8 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 		}{e.To, e.Device, e.Session})
 	case api.DevicesChanged:
 		return EncodeEvent(EventDevicesChanged, t, devicesResult{Active: e.Active, Devices: e.Devices})
+	case api.PresenceChanged:
+		return EncodeEvent(EventPresence, t, watchResult{e.Watch})
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}

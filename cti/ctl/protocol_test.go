@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/anyphone/anyphone/cti"
+	"github.com/anyphone/anyphone/cti/api"
 	"github.com/anyphone/anyphone/cti/busy"
 	"github.com/anyphone/anyphone/cti/journal"
 )
@@ -39,6 +40,7 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.Notice{Level: cti.NoticeWarn, Text: "no sound card: using null audio"},
 		cti.Lagged{Dropped: 3},
 		cti.TransferProgress{CallID: "c1", Target: "sip:carol@127.0.0.1", Code: 200, Reason: "OK", Final: true, OK: true},
+		cti.RequestOutcome{CallID: "c1", Method: "BYE", Peer: "127.0.0.1:5070", Outcome: "timed_out", Reason: "no answer", Seconds: 32.5, Text: "BYE: timed out after 32 s"},
 		cti.ReferReceived{CallID: "c1", ReferredBy: "sip:bob@127.0.0.1", Target: "sip:carol@127.0.0.1", Pending: true},
 		cti.InitialHoldResult{CallID: "c3", Dialect: cti.HoldInactive, Tried: []cti.HoldDialect{cti.HoldSendonly, cti.HoldInactive}, OK: true},
 		cti.PolicyDecision{CallID: "c4", Decision: busy.Decision{Action: busy.Busy, Rule: busy.RuleBusy, Code: 486, Phrase: "Busy Here"}},
@@ -46,6 +48,10 @@ func TestMarshalEventGolden(t *testing.T) {
 		cti.JournalChanged{Entry: journal.Entry{ID: 7, User: "me", Key: "k", Started: at}, UnreadMissed: 2},
 		cti.CallbackPlaced{To: "sip:bob@127.0.0.1:5070", Device: "mobile", Session: "s1"},
 		cti.DevicesChanged{Active: []string{"mobile"}, Devices: []cti.DeviceInfo{{Name: "desk", Target: "sip:me@127.0.0.1", Local: true}, {Name: "mobile", Target: "+4917012345"}}},
+		cti.MessageWaiting{MWI: cti.MessageSummary{Waiting: true, Account: "sip:me@127.0.0.1", New: 2, Old: 8, NewUrgent: 1, Voicemail: "sip:*97@127.0.0.1", Subscription: "active", Updated: at}},
+		cti.PresenceChanged{Watch: api.Watch{Target: "sip:alice@127.0.0.1", State: api.WatchActive, Updated: at, Info: api.PresenceInfo{
+			Entity: "sip:alice@127.0.0.1", Dialogs: []api.DialogState{{ID: "c7", CallID: "xyz@127.0.0.1", RemoteTag: "t1",
+				Direction: cti.Incoming, State: api.PhaseEarly, Remote: cti.Party{URI: "sip:carol@127.0.0.1"}}}}}},
 	}
 	var out bytes.Buffer
 	for i, ev := range events {

@@ -110,7 +110,7 @@ func (r *Remote) reconnect() *Client {
 }
 
 // decodeEvent turns a wire event back into an api event (the ones a front
-// end shows: calls, notices, digits, lag, devices).
+// end shows: calls, notices, digits, lag, devices, request outcomes).
 func decodeEvent(ev Event) (api.Event, bool) {
 	switch ev.Name {
 	case EventCall:
@@ -119,6 +119,13 @@ func decodeEvent(ev Event) (api.Event, bool) {
 		}
 		if ev.Decode(&v) == nil {
 			return api.CallChanged{Call: v.Call}, true
+		}
+	case EventMWI:
+		var v struct {
+			MWI api.MessageSummary `json:"mwi"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.MessageWaiting{MWI: v.MWI}, true
 		}
 	case EventNotice:
 		var v wireNotice
@@ -146,6 +153,20 @@ func decodeEvent(ev Event) (api.Event, bool) {
 		}
 		if ev.Decode(&v) == nil {
 			return api.JournalChanged{UnreadMissed: v.UnreadMissed}, true
+		}
+	case EventRequestOutcome:
+		var v struct {
+			CallID  api.CallID `json:"call_id"`
+			Method  string     `json:"method"`
+			Peer    string     `json:"peer"`
+			Outcome string     `json:"outcome"`
+			Code    int        `json:"code"`
+			Reason  string     `json:"reason"`
+			Seconds float64    `json:"seconds"`
+			Text    string     `json:"text"`
+		}
+		if ev.Decode(&v) == nil {
+			return api.RequestOutcome(v), true
 		}
 	case EventDevicesChanged:
 		var v devicesResult
@@ -264,14 +285,17 @@ func (r *Remote) Snapshot() api.Snapshot {
 		return api.Snapshot{Notices: []api.Notice{{Level: api.NoticeError, Text: "status: " + err.Error()}}}
 	}
 	var w struct {
-		Calls   []api.CallInfo `json:"calls"`
-		Regs    []api.RegInfo  `json:"registrations"`
-		Notices []wireNotice   `json:"notices"`
+		Calls       []api.CallInfo      `json:"calls"`
+		Regs        []api.RegInfo       `json:"registrations"`
+		Notices     []wireNotice        `json:"notices"`
+		MWI         *api.MessageSummary `json:"mwi"`
+		Transport   string              `json:"transport"`
+		TLSInsecure bool                `json:"tls_insecure"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return api.Snapshot{Notices: []api.Notice{{Level: api.NoticeError, Text: "status: " + err.Error()}}}
 	}
-	snap := api.Snapshot{Calls: w.Calls, Regs: w.Regs}
+	snap := api.Snapshot{Calls: w.Calls, Regs: w.Regs, MWI: w.MWI, Transport: w.Transport, TLSInsecure: w.TLSInsecure}
 	for _, n := range w.Notices {
 		snap.Notices = append(snap.Notices, api.Notice{Level: n.Level, Text: n.Text})
 	}

@@ -31,7 +31,7 @@ func TestClientAgainstRealService(t *testing.T) {
 	c := dial(t, s.Addr(), "")
 
 	res, err := c.Do(t.Context(), "status", nil)
-	if err != nil || !jsonEqual(t, string(res), `{"calls":[],"registrations":[],"notices":[]}`) {
+	if err != nil || !jsonEqual(t, string(res), `{"calls":[],"registrations":[],"notices":[],"transport":"udp"}`) {
 		t.Errorf("status = %s, %v", res, err)
 	}
 	if _, err := c.Do(t.Context(), "hangup", map[string]string{"call_id": "nope"}); !errors.Is(err, &Error{Code: CodeNoSuchCall}) {

@@ -222,6 +222,9 @@ type Entry struct {
 	// the AnyDevice relay transcoded, the device leg's and the remote
 	// leg's: "opus/PCMU".
 	Codec string `json:"codec,omitempty"`
+	// SRTP is the crypto-suite that protected the media
+	// (AES_CM_128_HMAC_SHA1_80); empty: RTP in clear or never connected.
+	SRTP string `json:"srtp,omitempty"`
 
 	// Missed is computed by Record (see IsMissed); it is ignored on input.
 	Missed bool `json:"missed"`
@@ -324,6 +327,7 @@ func merge(old, n Entry) Entry {
 	str(&m.BusyRule, n.BusyRule)
 	str(&m.Note, n.Note)
 	str(&m.Codec, n.Codec)
+	str(&m.SRTP, n.SRTP)
 	m.Read = old.Read || n.Read
 	return m
 }

@@ -52,7 +52,9 @@ var migrations = []string{
 	// 2: what happened beyond the outcome (redirects followed, the BYE's
 	// Reason, ms-diagnostics).
 	`ALTER TABLE calls ADD COLUMN note TEXT NOT NULL DEFAULT '';`,
-	// 3: the audio codec (Entry.Codec).
+	// 3: the SRTP crypto-suite that protected the media ('' in clear).
+	`ALTER TABLE calls ADD COLUMN srtp TEXT NOT NULL DEFAULT '';`,
+	// 4: the audio codec (Entry.Codec).
 	`ALTER TABLE calls ADD COLUMN codec TEXT NOT NULL DEFAULT '';`,
 }
 
@@ -170,7 +172,7 @@ func (j *Journal) Close() error { return j.db.Close() }
 const entryCols = `id, user, key, sip_call_id, from_tag, direction,
 	local_name, local_uri, local_number, remote_name, remote_uri, remote_number,
 	secondary, secondary_text, started_ms, answered_ms, ended_ms,
-	outcome, code, phrase, q850, busy_rule, device, missed, read, note, codec`
+	outcome, code, phrase, q850, busy_rule, device, missed, read, note, srtp, codec`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -183,7 +185,7 @@ func scanEntry(s scanner) (Entry, error) {
 	err := s.Scan(&e.ID, &e.User, &e.Key, &e.SIPCallID, &e.FromTag, &dir,
 		&e.Local.Name, &e.Local.URI, &e.Local.Number, &e.Remote.Name, &e.Remote.URI, &e.Remote.Number,
 		&sec, &e.SecondaryText, &started, &answered, &end,
-		&outcome, &e.Code, &e.Phrase, &e.Q850, &e.BusyRule, &e.Device, &e.Missed, &e.Read, &e.Note, &e.Codec)
+		&outcome, &e.Code, &e.Phrase, &e.Q850, &e.BusyRule, &e.Device, &e.Missed, &e.Read, &e.Note, &e.SRTP, &e.Codec)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -241,7 +243,7 @@ func (j *Journal) Record(ctx context.Context, e Entry) (int64, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		e.Missed = e.IsMissed()
 		res, err := tx.ExecContext(ctx, `INSERT INTO calls (`+entryCols[len("id, "):]+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, entryArgs(e)...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, entryArgs(e)...)
 		if err != nil {
 			return 0, fmt.Errorf("journal: record: %w", err)
 		}
@@ -257,7 +259,7 @@ func (j *Journal) Record(ctx context.Context, e Entry) (int64, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE calls SET user = ?, key = ?, sip_call_id = ?, from_tag = ?, direction = ?,
 			local_name = ?, local_uri = ?, local_number = ?, remote_name = ?, remote_uri = ?, remote_number = ?,
 			secondary = ?, secondary_text = ?, started_ms = ?, answered_ms = ?, ended_ms = ?,
-			outcome = ?, code = ?, phrase = ?, q850 = ?, busy_rule = ?, device = ?, missed = ?, read = ?, note = ?, codec = ?
+			outcome = ?, code = ?, phrase = ?, q850 = ?, busy_rule = ?, device = ?, missed = ?, read = ?, note = ?, srtp = ?, codec = ?
 			WHERE id = ?`, args...); err != nil {
 			return 0, fmt.Errorf("journal: record: %w", err)
 		}
@@ -272,7 +274,7 @@ func entryArgs(e Entry) []any {
 	return []any{e.User, e.Key, e.SIPCallID, e.FromTag, e.Direction.String(),
 		e.Local.Name, e.Local.URI, e.Local.Number, e.Remote.Name, e.Remote.URI, e.Remote.Number,
 		e.Secondary.String(), e.SecondaryText, millis(e.Started), millis(e.Answered), millis(e.Ended),
-		e.Outcome.String(), e.Code, e.Phrase, e.Q850, e.BusyRule, e.Device, e.Missed, e.Read, e.Note, e.Codec}
+		e.Outcome.String(), e.Code, e.Phrase, e.Q850, e.BusyRule, e.Device, e.Missed, e.Read, e.Note, e.SRTP, e.Codec}
 }
 
 // View selects a kind of call in a Filter.

@@ -107,16 +107,23 @@ type CallInfo struct {
 	// Call-ID it tells apart calls a forking proxy or a B2BUA sends with
 	// one Call-ID (RFC 3261 §12: the dialog is Call-ID plus both tags).
 	// Outgoing calls leave it empty: their Call-ID is ours and unique.
-	SIPFromTag string    `json:"sip_from_tag,omitempty"`
-	Direction  Direction `json:"direction"`
-	State      CallState `json:"state"`
+	SIPFromTag string `json:"sip_from_tag,omitempty"`
+	// SIPToTag is our own tag on an incoming call (its 1xx and 2xx To
+	// tag): with SIPFromTag what a colleague's pickup names in Replaces
+	// (RFC 3891, RFC 4235 §4).
+	SIPToTag  string    `json:"sip_to_tag,omitempty"`
+	Direction Direction `json:"direction"`
+	State     CallState `json:"state"`
 	// Device is the device that carries a call placed or taken through
 	// AnyDevice (mobile, home, ...; while a follow-me call rings, the
 	// devices ringing, joined by "+"). Empty: this phone.
-	Device     string `json:"device,omitempty"`
-	Local      Party  `json:"local"`
-	Remote     Party  `json:"remote"`
-	Codec      string `json:"codec,omitempty"`
+	Device string `json:"device,omitempty"`
+	Local  Party  `json:"local"`
+	Remote Party  `json:"remote"`
+	Codec  string `json:"codec,omitempty"`
+	// SRTP is the SDES crypto-suite that protects the media
+	// (AES_CM_128_HMAC_SHA1_80 or _32); empty: RTP in clear.
+	SRTP       string `json:"srtp,omitempty"`
 	LocalHold  bool   `json:"local_hold,omitempty"`
 	RemoteHold bool   `json:"remote_hold,omitempty"`
 	Muted      bool   `json:"muted,omitempty"`

@@ -48,19 +48,19 @@ func reject(code int, reason string, hdrs ...sip.Header) *Rejection {
 
 // Allowed is the Allow header value of the methods phone serves: what a
 // 405 or 501 lists, and what our INVITEs advertise.
-const Allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO"
+const Allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY, INFO, SUBSCRIBE"
 
 // routedMethods are the methods this phone serves (diago's handlers, UPDATE
 // and INFO in the middleware).
 var routedMethods = map[sip.RequestMethod]bool{
 	sip.INVITE: true, sip.ACK: true, sip.CANCEL: true, sip.BYE: true, sip.OPTIONS: true,
-	sip.REFER: true, sip.NOTIFY: true, sip.INFO: true, sip.UPDATE: true,
+	sip.REFER: true, sip.NOTIFY: true, sip.INFO: true, sip.UPDATE: true, sip.SUBSCRIBE: true,
 }
 
 // knownMethods are methods we recognise but do not serve: 405, not 501
 // (RFC 3261 §8.2.1; a UA is not a registrar: RFC 4475 §3.3.7).
 var knownMethods = map[sip.RequestMethod]bool{
-	sip.REGISTER: true, sip.PRACK: true, sip.SUBSCRIBE: true, sip.MESSAGE: true, sip.PUBLISH: true,
+	sip.REGISTER: true, sip.PRACK: true, sip.MESSAGE: true, sip.PUBLISH: true,
 }
 
 // singleHeaders may appear once only (RFC 3261 §7.3.1, §20; RFC 4475

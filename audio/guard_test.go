@@ -1,0 +1,274 @@
+package audio
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeCard is a sound card paced like a real one (a frame every frame
+// time) that a test can make fail or hang, as a sound server's client
+// library does when the server dies.
+type fakeCard struct {
+	f      Format
+	hang   chan struct{} // closed: reads never return (until release)
+	fail   atomic.Bool   // reads and writes return an error
+	closed atomic.Bool
+	reads  atomic.Int64
+	writes atomic.Int64
+	value  int16 // every captured sample
+}
+
+var errCardGone = errors.New("card gone")
+
+func newFakeCard(f Format, v int16) *fakeCard {
+	return &fakeCard{f: f, hang: make(chan struct{}), value: v}
+}
+
+func (c *fakeCard) ReadFrame(dst []int16) error {
+	time.Sleep(c.f.Frame)
+	select {
+	case <-c.hang:
+		select {} // stuck for good, like Pa_ReadStream on a dead server
+	default:
+	}
+	if c.fail.Load() {
+		return errCardGone
+	}
+	for i := range dst {
+		dst[i] = c.value
+	}
+	c.reads.Add(1)
+	return nil
+}
+
+func (c *fakeCard) WriteFrame(src []int16) error {
+	if c.fail.Load() {
+		return errCardGone
+	}
+	c.writes.Add(1)
+	return nil
+}
+
+func (c *fakeCard) Close() error { c.closed.Store(true); return nil }
+
+// cardOpener hands out the cards a test queues; with none queued, or
+// while down, it fails as an open against a dead server does.
+type cardOpener struct {
+	mu    sync.Mutex
+	down  bool
+	cards []*fakeCard
+	opens int
+}
+
+func (o *cardOpener) open() (Source, Sink, io.Closer, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.opens++
+	if o.down || len(o.cards) == 0 {
+		return nil, nil, nil, errors.New("connection refused")
+	}
+	c := o.cards[0]
+	o.cards = o.cards[1:]
+	return c, c, c, nil
+}
+
+func (o *cardOpener) set(down bool, cards ...*fakeCard) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = down
+	o.cards = append(o.cards, cards...)
+}
+
+// events records a guard's state changes.
+type events struct {
+	mu  sync.Mutex
+	evs []DeviceEvent
+	at  []time.Time
+}
+
+func (e *events) add(ev DeviceEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.evs = append(e.evs, ev)
+	e.at = append(e.at, time.Now())
+}
+
+// waitState waits up to d for the state st after index from, returning
+// when it was reached.
+func (e *events) waitState(t *testing.T, st DeviceState, d time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		e.mu.Lock()
+		for i := len(e.evs) - 1; i >= 0; i-- {
+			if e.evs[i].State == st {
+				at := e.at[i]
+				e.mu.Unlock()
+				return at
+			}
+		}
+		e.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t.Fatalf("no %v within %v; events %+v", st, d, e.evs)
+	return time.Time{}
+}
+
+// pump plays the hub's part: it reads and writes a frame every frame
+// time until stop, and counts frames that carried the card's value.
+func pump(g *Guard, f Format, value int16, stop <-chan struct{}, heard *atomic.Int64) {
+	buf := make([]int16, f.Samples())
+	t := time.NewTicker(f.Frame)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		_ = g.ReadFrame(buf)
+		if time.Since(start) > 3*f.Frame {
+			panic("ReadFrame blocked")
+		}
+		if buf[0] == value {
+			heard.Add(1)
+		}
+		_ = g.WriteFrame(buf)
+	}
+}
+
+func TestGuardSurvivesLostDevice(t *testing.T) {
+	for _, how := range []string{"hang", "fail"} {
+		t.Run(how, func(t *testing.T) {
+			f := Narrowband
+			first := newFakeCard(f, 1000)
+			op := &cardOpener{}
+			op.set(false, first)
+			var ev events
+			g := NewGuard(op.open, nil, GuardOptions{Format: f, OnChange: ev.add})
+			stop := make(chan struct{})
+			var heard atomic.Int64
+			var wg sync.WaitGroup
+			wg.Go(func() { pump(g, f, 1000, stop, &heard) })
+			defer func() { close(stop); wg.Wait() }()
+
+			ev.waitState(t, DeviceOpen, time.Second)
+			time.Sleep(300 * time.Millisecond)
+			if heard.Load() < 5 {
+				t.Fatalf("%s: heard %d frames of the card before the loss", how, heard.Load())
+			}
+			op.set(true) // the server is gone: opens fail
+			lostAt := time.Now()
+			if how == "hang" {
+				close(first.hang)
+			} else {
+				first.fail.Store(true)
+			}
+			at := ev.waitState(t, DeviceLost, 2*time.Second)
+			if d := at.Sub(lostAt); d > time.Second {
+				t.Errorf("%s: loss noticed after %v, want within 1 s", how, d)
+			}
+			time.Sleep(500 * time.Millisecond) // reopen attempts fail meanwhile
+
+			second := newFakeCard(f, 2000)
+			back := time.Now()
+			op.set(false, second)
+			reopen := func() time.Time {
+				deadline := time.Now().Add(3 * time.Second)
+				for time.Now().Before(deadline) {
+					if second.reads.Load() > 0 && g.State() == DeviceOpen {
+						return time.Now()
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				t.Fatalf("%s: device not reopened within 3 s; events %+v", how, ev.evs)
+				return time.Time{}
+			}()
+			if d := reopen.Sub(back); d > 2*time.Second {
+				t.Errorf("%s: reopened %v after the device came back, want within 2 s", how, d)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if second.writes.Load() == 0 {
+				t.Errorf("%s: nothing played on the reopened device", how)
+			}
+			if how == "fail" && !first.closed.Load() {
+				t.Errorf("%s: the failed device was not closed", how)
+			}
+			if how == "hang" && first.closed.Load() {
+				t.Errorf("%s: the stuck device was closed under its blocked read", how)
+			}
+
+			start := time.Now()
+			_ = g.Close()
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s: Close took %v", how, d)
+			}
+			if !second.closed.Load() {
+				t.Errorf("%s: Close left the device open", how)
+			}
+		})
+	}
+}
+
+// TestGuardCloseAbandonsStuckRead: quitting with the device stuck in a
+// read returns at once and never closes the device under the read.
+func TestGuardCloseAbandonsStuckRead(t *testing.T) {
+	f := Narrowband
+	c := newFakeCard(f, 1)
+	op := &cardOpener{}
+	op.set(false, c)
+	// A long Stall: Close must not rely on the loss being noticed first.
+	g := NewGuard(op.open, nil, GuardOptions{Format: f, Stall: time.Hour})
+	deadline := time.Now().Add(time.Second)
+	for c.reads.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(c.hang)
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	_ = g.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %v with a stuck read", d)
+	}
+	if c.closed.Load() {
+		t.Error("the device was closed under a blocked read")
+	}
+}
+
+// TestGuardLazy: a lazy guard opens the device only while needed and
+// closes it after.
+func TestGuardLazy(t *testing.T) {
+	f := Narrowband
+	op := &cardOpener{}
+	a, b := newFakeCard(f, 1), newFakeCard(f, 2)
+	op.set(false, a, b)
+	var ev events
+	g := NewGuard(op.open, nil, GuardOptions{Format: f, Lazy: true, OnChange: ev.add})
+	defer g.Close()
+	time.Sleep(200 * time.Millisecond)
+	if op.opens != 0 || g.State() != DeviceIdle {
+		t.Fatalf("idle lazy guard: %d opens, state %v", op.opens, g.State())
+	}
+	g.SetNeeded(true)
+	ev.waitState(t, DeviceOpen, time.Second)
+	g.SetNeeded(false)
+	ev.waitState(t, DeviceIdle, time.Second)
+	if !a.closed.Load() {
+		t.Error("device still open with nothing needing it")
+	}
+	g.SetNeeded(true)
+	deadline := time.Now().Add(time.Second)
+	for b.reads.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if b.reads.Load() == 0 {
+		t.Error("device not opened again for the next call")
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !speexdsp
+
+package speex
+
+// Available reports whether the SpeexDSP jitter buffer is built in.
+const Available = false

@@ -1,0 +1,280 @@
+//go:build linux
+
+package bench
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkAudioRoundTrip measures the audio round trip through a real
+// sound server (PulseAudio in user mode, one null sink "spk" whose monitor
+// is the default source): the speaker is fed back into the microphone, so
+// a burst played once circulates, and the interval between its returns on
+// the speaker is the round trip, read on one clock. Baseline: a plain
+// `parec | pacat` loop at 20 ms latency. anyphone: the TUI (portaudio,
+// jitter buffer) in a call with `anyphone endpoint --audio echo`, so the
+// loop is mouth → TUI → RTP → echo peer → RTP → TUI → ear, with echo
+// cancellation off (the loop is an echo). Both in one run.
+func BenchmarkAudioRoundTrip(b *testing.B) {
+	for _, tool := range []string{"pulseaudio", "parec", "pacat", "paplay", "tmux"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			b.Fatalf("%s not installed (make test installs pulseaudio pulseaudio-utils tmux): %v", tool, err)
+		}
+	}
+	bin, err := anyphoneBin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "pa")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	env := startBenchPulse(b, dir)
+	burst := filepath.Join(dir, "burst.wav")
+	writeBurst(b, burst)
+
+	base := func() []time.Duration {
+		loop := exec.Command("sh", "-c", "parec -d spk.monitor --rate=8000 --channels=1 --format=s16le --latency-msec=20 | pacat -d spk --rate=8000 --channels=1 --format=s16le --latency-msec=20")
+		loop.Env = env
+		loop.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := loop.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = syscall.Kill(-loop.Process.Pid, syscall.SIGKILL); _ = loop.Wait() }()
+		time.Sleep(time.Second)
+		return roundTrips(b, env, burst)
+	}()
+
+	phone := func() []time.Duration {
+		peer := exec.Command(bin, "endpoint", "--listen", "127.0.0.1:0", "--audio", "echo")
+		out, err := peer.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		stdin, _ := peer.StdinPipe()
+		if err := peer.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = stdin.Close(); _ = peer.Process.Kill(); _ = peer.Wait() }()
+		var ready struct{ Event, URI string }
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if json.Unmarshal(sc.Bytes(), &ready) == nil && ready.Event == "ready" {
+				break
+			}
+		}
+		go func() { _, _ = io.Copy(io.Discard, out) }() // drains the peer's events until it exits
+		sock := fmt.Sprintf("bench-audio-%d", os.Getpid())
+		tmux := func(args ...string) (string, error) {
+			o, err := exec.Command("tmux", append([]string{"-L", sock}, args...)...).CombinedOutput()
+			return string(o), err
+		}
+		home := filepath.Join(dir, "home")
+		cmdline := fmt.Sprintf("env HOME=%s XDG_STATE_HOME=%s/state XDG_CONFIG_HOME=%s/config TERM=xterm-256color %s %s --no-builtins --no-echo-cancel",
+			home, home, home, strings.Join(env[len(os.Environ()):], " "), bin)
+		if o, err := tmux("new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", cmdline); err != nil {
+			b.Fatalf("tmux: %v: %s", err, o)
+		}
+		defer func() { _, _ = tmux("kill-server") }()
+		waitScreen := func(what string) {
+			deadline := time.Now().Add(15 * time.Second)
+			for time.Now().Before(deadline) {
+				if s, _ := tmux("capture-pane", "-p", "-t", "ui"); strings.Contains(s, what) {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			s, _ := tmux("capture-pane", "-p", "-t", "ui")
+			b.Fatalf("waiting for %q:\n%s", what, s)
+		}
+		waitScreen("no calls")
+		_, _ = tmux("send-keys", "-t", "ui", "d")
+		_, _ = tmux("send-keys", "-t", "ui", "-l", ready.URI)
+		_, _ = tmux("send-keys", "-t", "ui", "Enter")
+		waitScreen("active")
+		time.Sleep(3 * time.Second) // the device's first frames
+		return roundTrips(b, env, burst)
+	}()
+
+	med := func(d []time.Duration) float64 {
+		if len(d) == 0 {
+			return math.NaN()
+		}
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return float64(s[len(s)/2]) / 1e6
+	}
+	b.Logf("parec|pacat round trips %v", base)
+	b.Logf("anyphone round trips %v", phone)
+	results.Set("audio round trip via PulseAudio, anyphone + echo peer (ms, median)", sutAnyphone, med(phone))
+	results.Set("audio round trip via PulseAudio, parec|pacat at 20 ms (ms, median)", sutAnyphone, med(base))
+	results.Note("audio round trip: anyphone's includes RTP both ways, the echo peer's buffer (up to 80 ms) and the jitter buffer")
+	b.ReportMetric(med(phone), "anyphone-rtt-ms")
+	b.ReportMetric(med(base), "parec-pacat-rtt-ms")
+	if len(phone) < 3 || len(base) < 3 {
+		b.Errorf("too few round trips measured: anyphone %d, baseline %d", len(phone), len(base))
+	}
+}
+
+// startBenchPulse starts PulseAudio in user mode in dir and returns the
+// environment its clients need. It is killed when the benchmark ends. The
+// null sink runs without rewinds: with them its monitor replays re-rendered
+// fragments and a looped burst comes back cut to 1-2 ms.
+func startBenchPulse(b *testing.B, dir string) []string {
+	sock := filepath.Join(dir, "pulse.sock")
+	script := fmt.Sprintf("load-module module-native-protocol-unix auth-anonymous=1 socket=%s\nload-module module-null-sink sink_name=spk norewinds=1\nset-default-sink spk\nset-default-source spk.monitor\nload-module module-always-sink\n", sock)
+	if err := os.WriteFile(filepath.Join(dir, "pa.pa"), []byte(script), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "client.conf"), []byte("autospawn = no\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command("pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n", "-F", filepath.Join(dir, "pa.pa"))
+	cmd.Env = append(os.Environ(), "PULSE_RUNTIME_PATH="+dir, "PULSE_STATE_PATH="+dir, "HOME="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+	env := append(os.Environ(), "PULSE_SERVER=unix:"+sock, "PULSE_CLIENTCONFIG="+filepath.Join(dir, "client.conf"))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		pa := exec.Command("pactl", "info")
+		pa.Env = env
+		if pa.Run() == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("pulseaudio did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Let the null sink's first 2 s block pass.
+	time.Sleep(2500 * time.Millisecond)
+	return env
+}
+
+// writeBurst writes 10 ms of 1 kHz at half scale as an 8 kHz mono WAV.
+func writeBurst(b *testing.B, path string) {
+	const n = 80
+	var data []byte
+	for i := range n {
+		v := int16(16384 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+		data = binary.LittleEndian.AppendUint16(data, uint16(v))
+	}
+	h := []byte("RIFF")
+	h = binary.LittleEndian.AppendUint32(h, uint32(36+len(data)))
+	h = append(h, "WAVEfmt "...)
+	h = binary.LittleEndian.AppendUint32(h, 16)
+	h = binary.LittleEndian.AppendUint16(h, 1)
+	h = binary.LittleEndian.AppendUint16(h, 1)
+	h = binary.LittleEndian.AppendUint32(h, 8000)
+	h = binary.LittleEndian.AppendUint32(h, 16000)
+	h = binary.LittleEndian.AppendUint16(h, 2)
+	h = binary.LittleEndian.AppendUint16(h, 16)
+	h = append(h, "data"...)
+	h = binary.LittleEndian.AppendUint32(h, uint32(len(data)))
+	if err := os.WriteFile(path, append(h, data...), 0o600); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// roundTrips plays the burst once into the speaker, records the speaker
+// for 3 s and returns the intervals between the burst's returns.
+func roundTrips(b *testing.B, env []string, burst string) []time.Duration {
+	rec := exec.Command("parec", "-d", "spk.monitor", "--rate=8000", "--channels=1", "--format=s16le", "--latency-msec=10")
+	rec.Env = env
+	out, err := rec.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := rec.Start(); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan []byte, 1)
+	go func() { // the recorder's reader: ends when parec is killed
+		all, _ := io.ReadAll(out)
+		done <- all
+	}()
+	time.Sleep(300 * time.Millisecond)
+	play := exec.Command("paplay", "-d", "spk", "--latency-msec=10", burst)
+	play.Env = env
+	if o, err := play.CombinedOutput(); err != nil {
+		b.Fatalf("paplay: %v: %s", err, o)
+	}
+	time.Sleep(3 * time.Second)
+	_ = rec.Process.Kill()
+	raw := <-done
+	_ = rec.Wait()
+	s := make([]int16, len(raw)/2)
+	for i := range s {
+		s[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+	}
+	return onsetIntervals(s)
+}
+
+// onsetIntervals returns the round trip of the circulating burst in s:
+// the lag of the first strong peak of the autocorrelation of its envelope
+// (1 ms means of |x|) over the 1.5 s after the burst first sounds, read
+// once per 300 ms slice so the spread shows. A loop shorter than 5 ms or
+// longer than 500 ms is not found.
+func onsetIntervals(s []int16) []time.Duration {
+	const ms = 8
+	env := make([]float64, len(s)/ms)
+	for i := range env {
+		var sum float64
+		for _, v := range s[i*ms : (i+1)*ms] {
+			sum += math.Abs(float64(v))
+		}
+		env[i] = sum / ms
+	}
+	start := -1
+	for i, v := range env {
+		if v > 0.03*32768 {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return nil
+	}
+	var d []time.Duration
+	for slice := 0; slice < 5; slice++ {
+		from := start + slice*300
+		to := from + 300
+		if to+500 > len(env) {
+			break
+		}
+		ac := func(lag int) float64 {
+			var sum float64
+			for i := from; i < to; i++ {
+				sum += env[i] * env[i+lag]
+			}
+			return sum
+		}
+		best := 0.0
+		for lag := 5; lag <= 500; lag++ {
+			best = max(best, ac(lag))
+		}
+		for lag := 5; lag <= 500; lag++ {
+			if a := ac(lag); a >= 0.6*best && a >= ac(lag-1) && a >= ac(lag+1) {
+				d = append(d, time.Duration(lag)*time.Millisecond)
+				break
+			}
+		}
+	}
+	return d
+}

@@ -1,0 +1,94 @@
+package cti
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/anyphone/anyphone/cti/api"
+	"github.com/anyphone/anyphone/phone"
+	"github.com/anyphone/anyphone/phone/vocab"
+)
+
+// Presence (issue 15): the user's phone state is derived here, in one
+// place, from every call the Service shows, desk calls and calls on
+// other devices alike, and served to watchers who SUBSCRIBE to "dialog"
+// at our phone. Colleagues we watch arrive as PresenceChanged events.
+
+// initPresence makes the phone serve our merged state. Called by New.
+func (s *Service) initPresence() {
+	s.ph.ServePresence(phone.PresenceSource{Lookup: func(user string) (api.PresenceInfo, bool) {
+		if !s.ph.ServesUser(user) {
+			return api.PresenceInfo{}, false
+		}
+		return s.Presence(), true
+	}})
+}
+
+// Presence returns our phone state: one RFC 4235 dialog per call that
+// has not ended, whatever device carries it.
+func (s *Service) Presence() api.PresenceInfo {
+	info := api.PresenceInfo{Entity: s.ph.Entity()}
+	for _, c := range append(s.ph.Calls(), s.devices.snapshot()...) {
+		if d := phone.DialogStateOf(c); d.State != vocab.PhaseTerminated && d.State != vocab.PhaseUnknown {
+			info.Dialogs = append(info.Dialogs, d)
+		}
+	}
+	return info
+}
+
+// presenceCallChanged tells our watchers that a call changed. It never
+// blocks: the NOTIFYs are built and sent by each subscription.
+func (s *Service) presenceCallChanged() {
+	s.ph.OwnPresenceChanged()
+}
+
+// Watch subscribes to a colleague's phone state: a user name (in our
+// account's domain) or a SIP URI. PresenceChanged events follow.
+func (s *Service) Watch(_ context.Context, target string) (api.Watch, error) {
+	return s.ph.Watch(target)
+}
+
+// Unwatch stops watching target.
+func (s *Service) Unwatch(_ context.Context, target string) error {
+	return s.ph.Unwatch(target)
+}
+
+// Watches returns the colleagues we watch with their last state.
+func (s *Service) Watches() []api.Watch { return s.ph.Watches() }
+
+// startPublishing PUBLISHes our state to Options.PresenceServer, if set.
+func (s *Service) startPublishing() error {
+	if s.opts.PresenceServer == "" {
+		return nil
+	}
+	return s.ph.StartPublishing(s.opts.PresenceServer)
+}
+
+// ErrNothingToPickup is returned by Pickup when the colleague has no call
+// ringing that names its dialog (call-id and both tags).
+var ErrNothingToPickup = errors.New("cti: no ringing call to pick up")
+
+// Pickup picks up a colleague's ringing call (RFC 4235 §4, RFC 5359
+// §2.12): it calls the caller with Replaces naming the early dialog from
+// the colleague's dialog state; the caller answers it and CANCELs the
+// colleague's ringing phone with Reason cause 200 (answered elsewhere).
+func (s *Service) Pickup(ctx context.Context, w api.Watch) (api.CallID, error) {
+	for _, d := range w.Info.Dialogs {
+		if d.Direction != api.Incoming || d.CallID == "" || d.LocalTag == "" || d.RemoteTag == "" || d.Remote.URI == "" {
+			continue
+		}
+		if d.State != vocab.PhaseEarly && d.State != vocab.PhaseProceeding && d.State != vocab.PhaseTrying {
+			continue
+		}
+		if strings.ContainsAny(d.CallID+d.LocalTag+d.RemoteTag, ";,\r\n \t") {
+			return "", fmt.Errorf("pickup: dialog %q: %w", d.ID, ErrNothingToPickup) // not a header value we send on
+		}
+		// The tags as the caller sees its dialog: its tag (the
+		// colleague's remote tag) is the to-tag.
+		replaces := d.CallID + ";to-tag=" + d.RemoteTag + ";from-tag=" + d.LocalTag + ";early-only"
+		return s.dialLocal(ctx, d.Remote.URI, api.DialOptions{Headers: map[string]string{"Replaces": replaces}}) // the desk picks up
+	}
+	return "", ErrNothingToPickup
+}
