@@ -169,6 +169,8 @@ func TestTLSClientOnlyCalleeRequests(t *testing.T) {
 	}
 	in := answerOn(t, b)
 	a.Events.WaitState(t, id, phone.CallActive)
+	// RFC 3261 §14.1: the callee re-INVITEs only after the ACK.
+	b.Events.WaitState(t, in.ID, phone.CallActive)
 	if err := b.Hold(in.ID); err != nil {
 		t.Fatalf("callee hold over the caller's TLS connection: %v", err)
 	}
