@@ -187,7 +187,7 @@ func (f *ctlFake) Ladder(id cti.CallID) []cti.SIPMessage {
 
 var (
 	ringing = cti.CallInfo{ID: "c1", Direction: cti.Incoming, State: cti.CallIncoming, Remote: cti.Party{URI: "sip:alice@127.0.0.1"}}
-	active  = cti.CallInfo{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{DisplayName: "Bob", URI: "sip:bob@127.0.0.1"}, Codec: "PCMU", SRTP: "AES_CM_128_HMAC_SHA1_80"}
+	active  = cti.CallInfo{ID: "c2", Direction: cti.Outgoing, State: cti.CallActive, Remote: cti.Party{DisplayName: "Bob", URI: "sip:bob@127.0.0.1"}, Codec: "G722", SRTP: "AES_CM_128_HMAC_SHA1_80"}
 	held    = cti.CallInfo{ID: "c3", Direction: cti.Outgoing, State: cti.CallActive, LocalHold: true, Remote: cti.Party{URI: "sip:carol@127.0.0.1"}}
 )
 
@@ -349,7 +349,7 @@ func TestCtlStatus(t *testing.T) {
 		"DURATION  MEDIA",
 		"c1    incoming   incoming  here    sip:alice@127.0.0.1",
 		`c2    outgoing   active    here    "Bob" <sip:bob@127.0.0.1>`,
-		"PCMU SRTP",
+		"G722 SRTP",
 		"sip:me@127.0.0.1  sip:127.0.0.1:5099  registered",
 		"warn: audio: null",
 	} {
@@ -361,10 +361,10 @@ func TestCtlStatus(t *testing.T) {
 		f := strings.Fields(line)
 		switch {
 		case len(f) == 0:
-		case f[0] == "CALL" && f[len(f)-1] != "CODEC",
+		case f[0] == "CALL" && f[len(f)-1] != "MEDIA",
 			f[0] == "c1" && f[len(f)-1] != "-",
-			f[0] == "c2" && f[len(f)-1] != "G722":
-			t.Errorf("codec column wrong in %q", line)
+			f[0] == "c2" && strings.Join(f[len(f)-2:], " ") != "G722 SRTP":
+			t.Errorf("media column (codec, SRTP) wrong in %q", line)
 		}
 	}
 	e.out.Reset()
