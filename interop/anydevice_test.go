@@ -128,6 +128,8 @@ type sessionEvent struct {
 			Note   string `json:"note"`
 			Call   struct {
 				State string `json:"state"`
+				Codec string `json:"codec"`
+				SRTP  string `json:"srtp"`
 			} `json:"call"`
 		} `json:"legs"`
 		Channels int `json:"channels"`

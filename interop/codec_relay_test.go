@@ -3,6 +3,7 @@ package interop
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,27 +17,41 @@ import (
 // legs differ, so the relay transcodes (Opus ↔ PCMU, G.722 ↔ PCMA):
 // baresip hears its own 1 kHz tone back after the round trip through both
 // transcodings, and the digits it sends cross to sipp as RFC 4733 events
-// and come back to it.
+// and come back to it. Issue 16's case: the mobile on Opus with mandatory
+// SRTP, the destination on PCMU in clear (the relay decrypts, transcodes,
+// encrypts; no clear payload on the mobile's leg).
 func TestAnyDeviceTranscodes(t *testing.T) {
 	for _, tc := range []struct {
 		mobile, baresip, dest, destPT string
 		rate                          int
 		stereo                        bool
+		srtp                          bool
 	}{
-		{"opus", "opus/48000/2", "PCMU", "0", 48000, true},
-		{"G722", "G722/16000/1", "PCMA", "8", 16000, false},
+		{"opus", "opus/48000/2", "PCMU", "0", 48000, true, false},
+		{"G722", "G722/16000/1", "PCMA", "8", 16000, false, false},
+		{"opus", "opus/48000/2", "PCMU", "0", 48000, true, true},
 	} {
-		t.Run(tc.mobile+" to "+tc.dest, func(t *testing.T) {
-			transcodes(t, tc.mobile, tc.baresip, tc.dest, tc.destPT, tc.rate, tc.stereo)
+		name := tc.mobile + " to " + tc.dest
+		if tc.srtp {
+			name = tc.mobile + "+SRTP to " + tc.dest
+		}
+		t.Run(name, func(t *testing.T) {
+			transcodes(t, tc.mobile, tc.baresip, tc.dest, tc.destPT, tc.rate, tc.stereo, tc.srtp)
 		})
 	}
 }
 
-func transcodes(t *testing.T, mobileCodec, baresipCodec, destCodec, destPT string, rate int, stereo bool) {
+func transcodes(t *testing.T, mobileCodec, baresipCodec, destCodec, destPT string, rate int, stereo, srtp bool) {
 	const digits = "159#"
-	bs := startBaresip(t, baresipOpts{User: "alice-mobile", Tone: 1000, ToneRate: rate, ToneStereo: stereo, Codecs: baresipCodec})
+	opts := baresipOpts{User: "alice-mobile", Tone: 1000, ToneRate: rate, ToneStereo: stereo, Codecs: baresipCodec}
+	extra := fmt.Sprintf("codecs = [%q, %q]\n", mobileCodec, destCodec)
+	if srtp {
+		opts.MediaEnc = "srtp-mand"
+		extra += "srtp = \"optional\"\n"
+	}
+	bs := startBaresip(t, opts)
 	conf := strings.Replace(strings.ReplaceAll(adCallbackConf, "{{MOBILE}}", bs.AOR),
-		"allow_sources = [", fmt.Sprintf("codecs = [%q, %q]\nallow_sources = [", mobileCodec, destCodec), 1)
+		"allow_sources = [", extra+"allow_sources = [", 1)
 	ctl := startController(t, conf)
 	scen := adScenario(t, "dest_g711_te_uas.xml", map[string]string{
 		"OFFICE": adOffice, "RING_MS": "500", "TALK_MS": "7000", "BYE_REASON": "",
@@ -91,6 +106,19 @@ func transcodes(t *testing.T, mobileCodec, baresipCodec, destCodec, destPT strin
 	}
 	if heard != digits {
 		t.Errorf("baresip got back DTMF %q through the relay and sipp's echo, want %q", heard, digits)
+	}
+	if srtp {
+		// baresip with srtp-mand takes no call in clear and refuses SDES
+		// in RTP/AVP: the controller's optional offer is retried as
+		// RTP/SAVP; the mobile's leg is Opus and SRTP, the destination's
+		// PCMU in clear.
+		if b, _ := os.ReadFile(ctl.Trace); !strings.Contains(string(b), "RTP/SAVP 96") {
+			t.Errorf("no RTP/SAVP offer to the mobile in the controller's trace")
+		}
+		s := ctl.WaitSession(t, "the legs' media", 5*time.Second, func(s sessionEvent) bool { return s.Event == "session_ended" && len(s.Session.Legs) == 2 })
+		if dev, rem := s.Session.Legs[0].Call, s.Session.Legs[1].Call; dev.Codec != mobileCodec || dev.SRTP == "" || rem.Codec != destCodec || rem.SRTP != "" {
+			t.Errorf("legs: mobile %s srtp %q, destination %s srtp %q; want %s with SRTP, %s in clear", dev.Codec, dev.SRTP, rem.Codec, rem.SRTP, mobileCodec, destCodec)
+		}
 	}
 
 	// The journal records both legs' codecs.

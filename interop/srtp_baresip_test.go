@@ -176,7 +176,7 @@ func TestSRTPBaresipHoldsAnyphone(t *testing.T) {
 // dialog and the call is answered (sipp 488s any offer with crypto, so
 // both its calls succeed only as offer with crypto, then retry without).
 func TestSRTPOptionalFallsBackAfter488(t *testing.T) {
-	pbx := startSipp(t, filepath.Join("testdata", "srtp", "refuse_crypto_uas.xml"), "-m", "2")
+	pbx := startSipp(t, filepath.Join("testdata", "srtp", "refuse_crypto_uas.xml"), "-m", "3")
 	ep := startEndpoint(t, "--srtp", "optional", "--dial", fmt.Sprintf("sip:pbx@127.0.0.1:%d", pbx.Port),
 		"--hangup-after", "1s", "--expect-calls", "1", "--exit-after", "15s")
 	code, sum, err := ep.Wait(15 * time.Second)
@@ -189,7 +189,7 @@ func TestSRTPOptionalFallsBackAfter488(t *testing.T) {
 	if c, err := pbx.Wait(10 * time.Second); err != nil || c != 0 {
 		t.Fatalf("sipp: exit %d, %v (no offer with crypto first, or no retry?)\n%s", c, err, tailString(pbx.Output(), 4<<10))
 	}
-	if ok := pbx.StatInt(t, "SuccessfulCall(C)"); ok != 2 {
-		t.Errorf("sipp: %d successful calls, want 2 (the 488 and the clear retry)", ok)
+	if ok := pbx.StatInt(t, "SuccessfulCall(C)"); ok != 3 {
+		t.Errorf("sipp: %d successful calls, want 3 (488 to RTP/AVP with crypto, 488 to RTP/SAVP, the clear retry)", ok)
 	}
 }

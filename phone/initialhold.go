@@ -45,14 +45,15 @@ func (p *Phone) invite(ctx context.Context, c *call, d *diago.DialogClientSessio
 	if o.Hold == nil {
 		headers := opts.Headers
 		err := d.Invite(ctx, opts)
-		if statusOf(err) == 488 && c.srtpFallback() { // srtp.go: optional SRTP refused
-			p.log.Info("srtp offer refused, retrying in clear", "call_id", c.id)
+		for statusOf(err) == 488 && c.srtpFallback() { // srtp.go: optional SRTP refused
+			p.log.Info("srtp offer refused, retrying", "call_id", c.id, "retry", c.srtpState().retries())
 			nd, nerr := p.redial(c, d, uri)
 			if nerr != nil {
 				return d, err
 			}
+			d = nd
 			opts.Headers = cloneHeaders(headers)
-			return nd, nd.Invite(ctx, opts)
+			err = d.Invite(ctx, opts)
 		}
 		return d, err
 	}

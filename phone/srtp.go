@@ -156,9 +156,11 @@ type callSRTP struct {
 	failed  bool         // mandatory SRTP and the answer had none
 	// swallow drops the 183 ProgressMediaOptions sends (incoming calls).
 	swallow bool
-	// declined: the peer refused our optional SDES offer with 488; the
-	// retry goes in clear (srtpFallback).
-	declined bool
+	// retry counts the 488s to our optional SDES offers (srtpFallback):
+	// 0 the first offer (RTP/AVP with a=crypto, what clear peers ignore),
+	// 1 the retry as RTP/SAVP (for peers that take SRTP only in its own
+	// profile), 2 the last retry, in clear.
+	retry int
 }
 
 // Suite is the negotiated crypto-suite, "" when media is in clear.
@@ -230,14 +232,18 @@ func (p *Phone) srtpDial(c *call, d *diago.DialogClientSession) error {
 	if mode == SRTPOff {
 		return nil
 	}
-	if prev := c.srtpState(); prev != nil && prev.isDeclined() {
+	retry := 0
+	if prev := c.srtpState(); prev != nil {
+		retry = prev.retries()
+	}
+	if retry >= 2 {
 		c.mu.Lock()
-		c.srtp = nil // the retry after a 488 to our optional offer: in clear
+		c.srtp = nil // the last retry after 488s to our optional offers: in clear
 		c.mu.Unlock()
 		return nil
 	}
-	s := &callSRTP{mode: mode, keys: &srtpKeys{block: mode == SRTPMandatory}, proto: "RTP/AVP"}
-	if mode == SRTPMandatory {
+	s := &callSRTP{mode: mode, keys: &srtpKeys{block: mode == SRTPMandatory}, proto: "RTP/AVP", retry: retry}
+	if mode == SRTPMandatory || retry == 1 {
 		s.proto = "RTP/SAVP"
 	}
 	for i, suite := range sdesSuites {
@@ -319,10 +325,12 @@ func (p *Phone) srtpAnswerReceived(c *call, res *sip.Response) {
 	s.keys.clear()
 }
 
-// srtpFallback reports whether a 488 to our first INVITE should be retried
-// without SRTP: optional SRTP that was offered and never negotiated (some
-// PBXs refuse a=crypto in RTP/AVP). It marks the call so the retry's new
-// dialog goes in clear.
+// srtpFallback reports whether a 488 to our INVITE should be retried with
+// the next optional offer: optional SRTP that was offered and never
+// negotiated. The first offer is RTP/AVP with a=crypto (best effort, what
+// clear peers ignore); some peers take SDES only as RTP/SAVP (baresip's
+// srtp-mand, SRTP-only trunks), some refuse a=crypto in RTP/AVP (PBXs):
+// the retries go as RTP/SAVP, then in clear, each on a new dialog.
 func (c *call) srtpFallback() bool {
 	s := c.srtpState()
 	if s == nil {
@@ -330,18 +338,19 @@ func (c *call) srtpFallback() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mode != SRTPOptional || s.active || s.declined {
+	if s.mode != SRTPOptional || s.active || s.retry >= 2 {
 		return false
 	}
-	s.declined = true
+	s.retry++
 	return true
 }
 
-func (s *callSRTP) isDeclined() bool {
+func (s *callSRTP) retries() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.declined
+	return s.retry
 }
+
 
 // srtpFailedAnswer reports whether the answer lacked the SRTP we require.
 func (c *call) srtpFailedAnswer() bool {
