@@ -18,6 +18,8 @@ type Echo struct {
 	n       int     // samples held
 	dropped uint64
 	closed  bool
+
+	low, reads int // least samples held after a read in this window, reads in it
 }
 
 // NewEcho returns an Echo holding up to frames frames of format f
@@ -66,7 +68,28 @@ func (e *Echo) ReadFrame(dst []int16) error {
 	clear(dst[take:])
 	e.head = (e.head + take) % len(e.buf)
 	e.n -= take
+	e.trim(len(dst))
 	return nil
+}
+
+// trim holds the echo's standing delay at one frame at most: when the
+// samples left after every read of a window of trimWindow reads stayed
+// over a frame (the writer's and the reader's clocks run at the same rate,
+// so a burst's depth would stay for good), the oldest surplus goes.
+func (e *Echo) trim(frame int) {
+	if e.reads == 0 || e.n < e.low {
+		e.low = e.n
+	}
+	e.reads++
+	if e.reads < trimWindow {
+		return
+	}
+	if over := e.low - frame; over > 0 {
+		e.head = (e.head + over) % len(e.buf)
+		e.n -= over
+		e.dropped += uint64(over)
+	}
+	e.reads = 0
 }
 
 // Dropped returns how many samples were dropped because the ring was full.

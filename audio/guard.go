@@ -342,7 +342,7 @@ func (g *Guard) start(src Source, sink Sink, c io.Closer) {
 	}
 	s := &session{
 		src: src, sink: sink, c: c,
-		in: newFrameRing(guardInQueue, g.n), out: newFrameRing(hubQueue, g.n),
+		in: newTrimRing(guardInQueue, g.n, 1), out: newTrimRing(hubQueue, g.n, 1),
 		inReady: make(chan struct{}, 1), outReady: make(chan struct{}, 1),
 		done: make(chan struct{}), log: g.o.Log, ec: &g.ec,
 	}

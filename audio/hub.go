@@ -179,7 +179,7 @@ func (h *Hub) Port(id string) *Port {
 		h.mu.Unlock()
 		return p
 	}
-	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
+	p := &Port{h: h, id: id, tx: newTrimRing(hubQueue, h.n, 1), rx: newTrimRing(hubQueue, h.n, 1), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
 	h.ports[id] = p
 	h.mu.Unlock()
 	h.updateNeed()
@@ -419,19 +419,44 @@ var (
 
 // frameRing is a fixed queue of frames; pushing onto a full ring drops the
 // oldest frame.
+//
+// With keep > 0 it also holds its standing depth bounded: two clocks that
+// run at the same rate (a sound card and the RTP pacing, say) leave a queue
+// at whatever depth a burst once filled it to, and every frame it holds is
+// latency for the rest of the call. A ring watches the least depth it had
+// after each pop over a window of trimWindow pops; when it never fell to
+// keep, the quietest queued frame is dropped (a frame dropped in silence is
+// not heard), so the depth settles at keep frames at most.
 type frameRing struct {
 	buf         []int16
 	n           int // samples per frame
 	head, count int
+
+	keep    int // standing depth allowed; 0: no trimming
+	low     int // least depth after a pop in this window
+	pops    int // pops in this window
+	trimmed uint64
 }
 
+// trimWindow is how many pops a ring watches its depth over before it
+// drops a frame it never needed (0.5 s of 20 ms frames).
+const trimWindow = 25
+
 func newFrameRing(frames, n int) frameRing {
-	return frameRing{buf: make([]int16, frames*n), n: n}
+	return frameRing{buf: make([]int16, frames*n), n: n, low: frames}
+}
+
+// newTrimRing is a frameRing that holds its standing depth at keep frames
+// at most.
+func newTrimRing(frames, n, keep int) frameRing {
+	r := newFrameRing(frames, n)
+	r.keep = keep
+	return r
 }
 
 func (r *frameRing) cap() int { return len(r.buf) / r.n }
 
-func (r *frameRing) reset() { r.head, r.count = 0, 0 }
+func (r *frameRing) reset() { r.head, r.count, r.low, r.pops = 0, 0, r.cap(), 0 }
 
 func (r *frameRing) push(src []int16) {
 	if r.count == r.cap() {
@@ -446,13 +471,59 @@ func (r *frameRing) push(src []int16) {
 
 func (r *frameRing) pop(dst []int16) bool {
 	if r.count == 0 {
+		r.low = 0
+		r.tick()
 		return false
 	}
 	f := r.buf[r.head*r.n : (r.head+1)*r.n]
 	clear(dst[copy(dst, f):])
 	r.head = (r.head + 1) % r.cap()
 	r.count--
+	r.low = min(r.low, r.count)
+	r.tick()
 	return true
+}
+
+// tick ends a pop: at the end of a window whose least depth stayed over
+// keep, the quietest queued frame goes.
+func (r *frameRing) tick() {
+	if r.keep <= 0 {
+		return
+	}
+	r.pops++
+	if r.pops < trimWindow {
+		return
+	}
+	if r.low > r.keep && r.count > 0 {
+		r.dropQuietest()
+		r.trimmed++
+	}
+	r.low, r.pops = r.count, 0
+}
+
+// dropQuietest removes the queued frame with the least energy, keeping the
+// others in order.
+func (r *frameRing) dropQuietest() {
+	c := r.cap()
+	best, bestE := 0, int64(math.MaxInt64)
+	for k := range r.count {
+		i := (r.head + k) % c
+		var e int64
+		for _, v := range r.buf[i*r.n : (i+1)*r.n] {
+			e += int64(v) * int64(v)
+		}
+		if e < bestE {
+			best, bestE = k, e
+		}
+	}
+	// Shift the frames before it one slot later, then advance head.
+	for k := best; k > 0; k-- {
+		dst := (r.head + k) % c
+		src := (r.head + k - 1) % c
+		copy(r.buf[dst*r.n:(dst+1)*r.n], r.buf[src*r.n:(src+1)*r.n])
+	}
+	r.head = (r.head + 1) % c
+	r.count--
 }
 
 // mixInto adds src to dst sample by sample, saturating at the int16 range.

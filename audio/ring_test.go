@@ -1,0 +1,67 @@
+package audio
+
+import "testing"
+
+// A queue that a burst left three frames deep, between a writer and a
+// reader at the same rate, must not hold that delay for good: within a
+// couple of windows it is down to one frame, and the frame dropped is the
+// quietest.
+func TestFrameRingTrimsStandingDepth(t *testing.T) {
+	const n = 4
+	r := newTrimRing(10, n, 1)
+	frame := func(v int16) []int16 { return []int16{v, v, v, v} }
+	for i := range 4 { // the burst: four frames at once
+		r.push(frame(int16(100 + i)))
+	}
+	dst := make([]int16, n)
+	for i := range 3 * trimWindow { // then one in, one out
+		if !r.pop(dst) {
+			t.Fatalf("pop %d: empty", i)
+		}
+		v := int16(200 + i)
+		if i == trimWindow-3 {
+			v = 1 // the quietest queued when the first window ends
+		}
+		r.push(frame(v))
+		if dst[0] == 1 {
+			t.Errorf("pop %d: the quietest frame was played, want it dropped", i)
+		}
+	}
+	if r.count > 2 {
+		t.Errorf("standing depth %d frames after %d pops, want at most 2 (one kept, one just pushed)", r.count, 3*trimWindow)
+	}
+	if r.trimmed == 0 {
+		t.Error("nothing trimmed")
+	}
+
+	// A ring without keep holds what it holds.
+	u := newFrameRing(10, n)
+	for range 4 {
+		u.push(frame(7))
+	}
+	for range 3 * trimWindow {
+		u.pop(dst)
+		u.push(frame(7))
+	}
+	if u.count != 4 {
+		t.Errorf("untrimmed ring: depth %d, want 4", u.count)
+	}
+}
+
+// The echo reflector holds one frame at most for long, whatever a burst
+// of received frames left in it.
+func TestEchoTrimsStandingDelay(t *testing.T) {
+	f := Narrowband
+	e := NewEcho(f, 0)
+	fr := make([]int16, f.Samples())
+	for range 4 {
+		_ = e.WriteFrame(fr)
+	}
+	for range 3 * trimWindow {
+		_ = e.ReadFrame(fr)
+		_ = e.WriteFrame(fr)
+	}
+	if e.n > 2*f.Samples() {
+		t.Errorf("echo holds %d samples after a burst, want at most two frames (%d)", e.n, 2*f.Samples())
+	}
+}
