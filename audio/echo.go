@@ -68,15 +68,16 @@ func (e *Echo) ReadFrame(dst []int16) error {
 	clear(dst[take:])
 	e.head = (e.head + take) % len(e.buf)
 	e.n -= take
-	e.trim(len(dst))
+	e.trim()
 	return nil
 }
 
-// trim holds the echo's standing delay at one frame at most: when the
-// samples left after every read of a window of trimWindow reads stayed
-// over a frame (the writer's and the reader's clocks run at the same rate,
-// so a burst's depth would stay for good), the oldest surplus goes.
-func (e *Echo) trim(frame int) {
+// trim holds the echo's standing delay down: when samples were left after
+// every read of a window of trimWindow reads (the writer's and the
+// reader's clocks run at the same rate, so a burst's depth would stay for
+// good), the oldest of them go, as many as were always left, if they are
+// quiet (a sound is not cut; the next window tries again).
+func (e *Echo) trim() {
 	if e.reads == 0 || e.n < e.low {
 		e.low = e.n
 	}
@@ -84,12 +85,22 @@ func (e *Echo) trim(frame int) {
 	if e.reads < trimWindow {
 		return
 	}
-	if over := e.low - frame; over > 0 {
+	if over := e.low; over > 0 && e.quietHead(over) {
 		e.head = (e.head + over) % len(e.buf)
 		e.n -= over
 		e.dropped += uint64(over)
 	}
 	e.reads = 0
+}
+
+// quietHead reports whether the oldest n samples held are under -40 dBFS.
+func (e *Echo) quietHead(n int) bool {
+	var sum float64
+	for i := range n {
+		v := float64(e.buf[(e.head+i)%len(e.buf)])
+		sum += v * v
+	}
+	return sum < float64(n)*327.68*327.68
 }
 
 // Dropped returns how many samples were dropped because the ring was full.

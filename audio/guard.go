@@ -220,6 +220,13 @@ func (g *Guard) ReadFrame(dst []int16) error {
 	return nil
 }
 
+// Paced reports whether ReadFrame waits for the device's frames: a device
+// is open and alive (the hub then reads at the device's pace).
+func (g *Guard) Paced() bool {
+	s := g.cur.Load()
+	return s != nil && !s.dead.Load()
+}
+
 // WriteFrame queues src for the speaker; without a device it is dropped.
 // It never blocks.
 func (g *Guard) WriteFrame(src []int16) error {
@@ -257,6 +264,8 @@ func (g *Guard) run(ctx context.Context, want bool) {
 		retryAt time.Time
 		backoff = g.o.Retry
 		lastErr error
+
+		lastDepths time.Time
 	)
 	for {
 		s := g.cur.Load()
@@ -282,6 +291,13 @@ func (g *Guard) run(ctx context.Context, want bool) {
 		case !want && s != nil:
 			g.stop(s, DeviceIdle, nil)
 		case s != nil:
+			if t := time.Now(); t.Sub(lastDepths) >= 5*time.Second {
+				lastDepths = t
+				s.mu.Lock()
+				args := []any{"in", s.in.count, "in_trimmed", s.in.trimmed, "in_dropped", s.dropped, "out", s.out.count, "out_trimmed", s.out.trimmed, "out_skipped", s.skipped.Load()}
+				g.o.Log.Debug("audio device queues", args...)
+				s.mu.Unlock()
+			}
 			if err := s.health(g.o.Stall); err != nil {
 				g.stop(s, DeviceLost, err)
 				retryAt = time.Now().Add(backoff)
@@ -342,9 +358,9 @@ func (g *Guard) start(src Source, sink Sink, c io.Closer) {
 	}
 	s := &session{
 		src: src, sink: sink, c: c,
-		in: newTrimRing(guardInQueue, g.n, 1), out: newTrimRing(hubQueue, g.n, 1),
+		in: newTrimRing(guardInQueue, g.n, 0), out: newTrimRing(hubQueue, g.n, 0),
 		inReady: make(chan struct{}, 1), outReady: make(chan struct{}, 1),
-		done: make(chan struct{}), log: g.o.Log, ec: &g.ec,
+		done: make(chan struct{}), log: g.o.Log, ec: &g.ec, frame: g.o.Format.Frame,
 	}
 	// A sound server may take a while to deliver the first frame (it
 	// adapts its latency to the new stream): the stall clock starts later.
@@ -399,6 +415,7 @@ var (
 	_ io.Closer   = (*Guard)(nil)
 	_ DeviceNamer = (*Guard)(nil)
 	_ EchoDevice  = (*Guard)(nil)
+	_ FramePacer  = (*Guard)(nil)
 )
 
 // firstFrameGrace is how much longer than Stall a new session may take
@@ -416,8 +433,10 @@ type session struct {
 	c    io.Closer
 
 	mu      sync.Mutex
-	in, out frameRing // guarded by mu
-	dropped uint64    // captured frames dropped for latency, guarded by mu
+	in, out frameRing     // guarded by mu
+	dropped uint64        // captured frames dropped for latency, guarded by mu
+	skipped atomic.Uint64 // frames the speaker skipped for latency
+	frame   time.Duration // one frame
 
 	inReady, outReady chan struct{}
 	done              chan struct{} // closed by kill
@@ -510,6 +529,7 @@ func (s *session) reader(n int) {
 func (s *session) writer(n int) {
 	defer s.wg.Done()
 	buf := make([]int16, n)
+	lead := leadLimiter{frame: s.frame}
 	for {
 		select {
 		case <-s.done:
@@ -523,6 +543,10 @@ func (s *session) writer(n int) {
 			if !ok || s.dead.Load() {
 				break
 			}
+			if lead.skip(time.Now(), buf) {
+				s.skipped.Add(1)
+				continue
+			}
 			if b := s.ec.Load(); b != nil {
 				b.ec.Playback(buf)
 			}
@@ -535,6 +559,64 @@ func (s *session) writer(n int) {
 			}
 		}
 	}
+}
+
+// leadLimiter holds the speaker's standing delay bounded. The sound
+// server takes a blocking write as soon as it has room in its buffer (the
+// PulseAudio ALSA plugin's is 40 ms deep), and the speaker plays at the
+// rate the hub writes: whatever a burst of frames once put ahead of the
+// speaker stays ahead for the whole call. The limiter counts how far the
+// frames written run ahead of the wall clock since the first (the sound
+// card's clock, to a few ppm); when the least lead over a window of
+// leadWindow writes stayed over leadKeep, one frame is dropped: a quiet
+// one (under -40 dBFS) at once, a loud one after 4 windows (a steady tone
+// has no quiet frame). A lead below zero means the speaker ran dry: the
+// count starts again from there.
+type leadLimiter struct {
+	frame   time.Duration
+	t0      time.Time     // when the frames written so far started to play
+	written time.Duration // audio written since t0
+	low     time.Duration // least lead in this window
+	writes  int           // writes in this window
+}
+
+// leadWindow is how many writes the lead is watched over (0.5 s).
+const leadWindow = 25
+
+// leadKeep is how far ahead of the speaker writes may stay: a frame and a
+// half of scheduling slack.
+const leadKeep = 3
+
+func (l *leadLimiter) skip(now time.Time, buf []int16) bool {
+	if l.t0.IsZero() {
+		l.t0 = now
+	}
+	lead := l.written - now.Sub(l.t0)
+	if lead < 0 { // ran dry: what is written now plays now
+		l.t0, l.written, lead = now, 0, 0
+	}
+	if l.writes == 0 || lead < l.low {
+		l.low = lead
+	}
+	l.writes++
+	if l.writes >= leadWindow && l.low > l.frame*leadKeep/2 && (quietFrame(buf) || l.writes >= 4*leadWindow) {
+		l.writes = 0
+		return true
+	}
+	if l.writes >= leadWindow && l.low <= l.frame*leadKeep/2 {
+		l.writes = 0
+	}
+	l.written += l.frame
+	return false
+}
+
+// quietFrame reports whether a frame is under -40 dBFS (RMS).
+func quietFrame(b []int16) bool {
+	var e float64
+	for _, v := range b {
+		e += float64(v) * float64(v)
+	}
+	return e < float64(len(b))*327.68*327.68
 }
 
 // IsDeviceSpec reports whether spec names a sound device (auto, or a

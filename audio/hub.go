@@ -179,7 +179,7 @@ func (h *Hub) Port(id string) *Port {
 		h.mu.Unlock()
 		return p
 	}
-	p := &Port{h: h, id: id, tx: newTrimRing(hubQueue, h.n, 1), rx: newTrimRing(hubQueue, h.n, 1), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
+	p := &Port{h: h, id: id, tx: newTrimRing(hubQueue, h.n, 0), rx: newTrimRing(hubQueue, h.n, 0), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
 	h.ports[id] = p
 	h.mu.Unlock()
 	h.updateNeed()
@@ -244,7 +244,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 	}()
 	var wg sync.WaitGroup
-	wg.Go(func() { h.loop(ctx, h.captureFrame) })
+	wg.Go(func() { h.captureLoop(ctx) })
 	wg.Go(func() { h.loop(ctx, h.playFrame) })
 	wg.Wait()
 	return nil
@@ -262,6 +262,35 @@ func (h *Hub) loop(ctx context.Context, step func() error) {
 		case <-t.C:
 		}
 		if err := step(); err != nil && ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// FramePacer is a Source whose ReadFrame, while Paced, waits for the
+// device's next frame (a guarded sound card): the hub's capture then runs
+// at the device's pace rather than its ticker's, so a captured frame is
+// passed on as it arrives instead of waiting up to a frame for a tick.
+type FramePacer interface {
+	Paced() bool
+}
+
+// captureLoop is loop for the capture: paced by the device while it paces
+// itself, else by the ticker.
+func (h *Hub) captureLoop(ctx context.Context) {
+	t := time.NewTicker(h.f.Frame)
+	defer t.Stop()
+	for {
+		if p, ok := h.dev.Load().src.(FramePacer); !ok || !p.Paced() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		if err := h.captureFrame(); err != nil && ctx.Err() != nil {
 			return
 		}
 	}
@@ -432,9 +461,10 @@ type frameRing struct {
 	n           int // samples per frame
 	head, count int
 
-	keep    int // standing depth allowed; 0: no trimming
-	low     int // least depth after a pop in this window
-	pops    int // pops in this window
+	trim    bool // hold the standing depth at keep
+	keep    int  // standing depth allowed
+	low     int  // least depth after a pop in this window
+	pops    int  // pops in this window
 	trimmed uint64
 }
 
@@ -450,7 +480,7 @@ func newFrameRing(frames, n int) frameRing {
 // at most.
 func newTrimRing(frames, n, keep int) frameRing {
 	r := newFrameRing(frames, n)
-	r.keep = keep
+	r.trim, r.keep = true, keep
 	return r
 }
 
@@ -487,7 +517,7 @@ func (r *frameRing) pop(dst []int16) bool {
 // tick ends a pop: at the end of a window whose least depth stayed over
 // keep, the quietest queued frame goes.
 func (r *frameRing) tick() {
-	if r.keep <= 0 {
+	if !r.trim {
 		return
 	}
 	r.pops++

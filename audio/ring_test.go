@@ -1,6 +1,9 @@
 package audio
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // A queue that a burst left three frames deep, between a writer and a
 // reader at the same rate, must not hold that delay for good: within a
@@ -8,7 +11,7 @@ import "testing"
 // quietest.
 func TestFrameRingTrimsStandingDepth(t *testing.T) {
 	const n = 4
-	r := newTrimRing(10, n, 1)
+	r := newTrimRing(10, n, 0)
 	frame := func(v int16) []int16 { return []int16{v, v, v, v} }
 	for i := range 4 { // the burst: four frames at once
 		r.push(frame(int16(100 + i)))
@@ -27,8 +30,8 @@ func TestFrameRingTrimsStandingDepth(t *testing.T) {
 			t.Errorf("pop %d: the quietest frame was played, want it dropped", i)
 		}
 	}
-	if r.count > 2 {
-		t.Errorf("standing depth %d frames after %d pops, want at most 2 (one kept, one just pushed)", r.count, 3*trimWindow)
+	if r.count > 1 {
+		t.Errorf("standing depth %d frames after %d pops, want at most 1 (the one just pushed)", r.count, 3*trimWindow)
 	}
 	if r.trimmed == 0 {
 		t.Error("nothing trimmed")
@@ -61,7 +64,43 @@ func TestEchoTrimsStandingDelay(t *testing.T) {
 		_ = e.ReadFrame(fr)
 		_ = e.WriteFrame(fr)
 	}
-	if e.n > 2*f.Samples() {
-		t.Errorf("echo holds %d samples after a burst, want at most two frames (%d)", e.n, 2*f.Samples())
+	if e.n > f.Samples() {
+		t.Errorf("echo holds %d samples after a burst, want at most the frame just written (%d)", e.n, f.Samples())
+	}
+}
+
+// A burst of frames written to the speaker at once stays ahead of it for
+// good unless the writer drops some: the limiter brings the lead down to
+// a frame and a half, dropping quiet frames only while loud ones keep
+// coming less than 4 windows.
+func TestLeadLimiterBoundsSpeakerLead(t *testing.T) {
+	frame := Narrowband.Frame
+	l := leadLimiter{frame: frame}
+	quiet := make([]int16, Narrowband.Samples())
+	now := time.Unix(0, 0)
+	played := time.Duration(0) // what went to the device
+	write := func() {
+		if !l.skip(now, quiet) {
+			played += frame
+		}
+	}
+	for range 5 { // the burst: 100 ms at once
+		write()
+	}
+	start := now
+	for range 6 * leadWindow {
+		now = now.Add(frame)
+		write()
+	}
+	lead := played - now.Sub(start)
+	if lead > frame*leadKeep/2+frame {
+		t.Errorf("the speaker is %v ahead after %d frames, want at most %v", lead, 6*leadWindow, frame*leadKeep/2+frame)
+	}
+	// Steady writes with no burst drop nothing.
+	l2 := leadLimiter{frame: frame}
+	for i := range 10 * leadWindow {
+		if l2.skip(time.Unix(0, 0).Add(time.Duration(i)*frame), quiet) {
+			t.Fatalf("write %d: a steady writer had a frame dropped", i)
+		}
 	}
 }
