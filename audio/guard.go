@@ -207,17 +207,27 @@ func (g *Guard) ReadFrame(dst []int16) error {
 	if s.popIn(dst) {
 		return nil
 	}
+	// A wake-up may be stale (its frame was taken by the last call without
+	// waiting): only a frame or the deadline ends the wait, else a
+	// silent frame would be slipped in before the frame about to come.
 	g.timer.Reset(g.o.Format.Frame * 3 / 2)
-	select {
-	case <-s.inReady:
-	case <-s.done:
-	case <-g.timer.C:
+	defer g.timer.Stop()
+	for {
+		select {
+		case <-s.inReady:
+			if s.popIn(dst) {
+				return nil
+			}
+		case <-s.done:
+			clear(dst)
+			return nil
+		case <-g.timer.C:
+			if !s.popIn(dst) {
+				clear(dst)
+			}
+			return nil
+		}
 	}
-	g.timer.Stop()
-	if !s.popIn(dst) {
-		clear(dst)
-	}
-	return nil
 }
 
 // Paced reports whether ReadFrame waits for the device's frames: a device
@@ -436,6 +446,7 @@ type session struct {
 	in, out frameRing     // guarded by mu
 	dropped uint64        // captured frames dropped for latency, guarded by mu
 	skipped atomic.Uint64 // frames the speaker skipped for latency
+	late    atomic.Uint64 // microphone frames that came over 3 frames after the last
 	frame   time.Duration // one frame
 
 	inReady, outReady chan struct{}
@@ -494,6 +505,12 @@ func (s *session) popIn(dst []int16) bool {
 	return s.in.pop(dst)
 }
 
+func (s *session) queuedIn() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.in.count
+}
+
 // reader reads the microphone until the session dies or a read fails.
 func (s *session) reader(n int) {
 	defer s.wg.Done()
@@ -512,6 +529,9 @@ func (s *session) reader(n int) {
 		if first {
 			first = false
 			s.log.Debug("first microphone frame", "after", time.Duration(now-s.started))
+		} else if gap := time.Duration(now - s.lastRead.Load()); gap > 3*s.frame {
+			s.late.Add(1)
+			s.log.Debug("microphone frame late", "gap", gap.Round(time.Millisecond), "queued", s.queuedIn())
 		}
 		s.lastRead.Store(now)
 		s.mu.Lock()

@@ -272,3 +272,37 @@ func TestGuardLazy(t *testing.T) {
 		t.Error("device not opened again for the next call")
 	}
 }
+
+// TestGuardReadNoStaleSilence: a reader that takes each frame as soon as it
+// is captured (the hub, paced by the device) gets every frame and never a
+// silent one slipped in: the wake-up of a frame already taken is stale.
+// The peer heard dropouts after each reconnect from those silences.
+func TestGuardReadNoStaleSilence(t *testing.T) {
+	c := newFakeCard(Narrowband, 1000)
+	g := NewGuard(func() (Source, Sink, io.Closer, error) { return c, c, c, nil }, nil, GuardOptions{})
+	defer g.Close()
+	buf := make([]int16, Narrowband.Samples())
+	deadline := time.Now().Add(3 * time.Second)
+	for c.reads.Load() < 3 { // the device is open and moving frames
+		if time.Now().After(deadline) {
+			t.Fatal("the device never delivered")
+		}
+		_ = g.ReadFrame(buf)
+	}
+	silent := 0
+	for i := range 50 {
+		if !g.Paced() {
+			t.Fatalf("read %d: the guard is not pacing", i)
+		}
+		_ = g.ReadFrame(buf)
+		if buf[0] == 0 {
+			silent++
+		}
+		if i%5 == 0 {
+			time.Sleep(Narrowband.Frame + Narrowband.Frame/4) // a late reader: a frame waits, its wake-up with it
+		}
+	}
+	if silent > 0 {
+		t.Errorf("%d of 50 frames silent, want none", silent)
+	}
+}

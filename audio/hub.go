@@ -63,6 +63,15 @@ type hubDevice struct {
 // ride out scheduling jitter, short enough to keep latency down.
 const hubQueue = 3
 
+// txQueue is how many captured frames a port holds for the call (160 ms).
+// The hub captures at the device's pace, and a sound server may deliver
+// the microphone in bursts for a while (PulseAudio re-rendering a source in
+// larger blocks after it restarted, or as a client of it comes or goes):
+// the queue absorbs a burst rather than dropping its oldest frames and
+// then sending silence until the next. Its standing depth is trimmed
+// (frameRing), so the room costs no delay while the delivery is smooth.
+const txQueue = 8
+
 // NewHub returns a hub over a device's source and sink in format f. Start
 // it with Run.
 func NewHub(src Source, sink Sink, f Format) *Hub {
@@ -179,7 +188,7 @@ func (h *Hub) Port(id string) *Port {
 		h.mu.Unlock()
 		return p
 	}
-	p := &Port{h: h, id: id, tx: newTrimRing(hubQueue, h.n, 0), rx: newTrimRing(hubQueue, h.n, 0), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
+	p := &Port{h: h, id: id, tx: newTrimRing(txQueue, h.n, 0), rx: newTrimRing(hubQueue, h.n, 0), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
 	h.ports[id] = p
 	h.mu.Unlock()
 	h.updateNeed()
