@@ -207,25 +207,39 @@ func (g *Guard) ReadFrame(dst []int16) error {
 	if s.popIn(dst) {
 		return nil
 	}
-	// A wake-up may be stale (its frame was taken by the last call without
-	// waiting): only a frame or the deadline ends the wait, else a
-	// silent frame would be slipped in before the frame about to come.
+	if !g.waitIn(s, dst) {
+		clear(dst)
+	}
+	return nil
+}
+
+// ReadPaced is ReadFrame for a reader paced by the device (the hub): it
+// returns false, not silence, when no frame came in a frame and a half.
+func (g *Guard) ReadPaced(dst []int16) bool {
+	s := g.cur.Load()
+	if s == nil || s.dead.Load() {
+		return false
+	}
+	return s.popIn(dst) || g.waitIn(s, dst)
+}
+
+// waitIn waits up to a frame and a half for a frame of s. A wake-up may be
+// stale (its frame was taken by the last call without waiting): only a
+// frame or the deadline ends the wait, else a silent frame would be
+// slipped in before the frame about to come.
+func (g *Guard) waitIn(s *session, dst []int16) bool {
 	g.timer.Reset(g.o.Format.Frame * 3 / 2)
 	defer g.timer.Stop()
 	for {
 		select {
 		case <-s.inReady:
 			if s.popIn(dst) {
-				return nil
+				return true
 			}
 		case <-s.done:
-			clear(dst)
-			return nil
+			return false
 		case <-g.timer.C:
-			if !s.popIn(dst) {
-				clear(dst)
-			}
-			return nil
+			return s.popIn(dst)
 		}
 	}
 }

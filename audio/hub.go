@@ -282,6 +282,11 @@ func (h *Hub) loop(ctx context.Context, step func() error) {
 // passed on as it arrives instead of waiting up to a frame for a tick.
 type FramePacer interface {
 	Paced() bool
+	// ReadPaced fills dst with the next captured frame, waiting at most
+	// about a frame and a half; without one it returns false and dst is
+	// undefined. The hub then sends nothing rather than a silent frame
+	// that would delay the frames about to come.
+	ReadPaced(dst []int16) bool
 }
 
 // captureLoop is loop for the capture: paced by the device while it paces
@@ -290,14 +295,19 @@ func (h *Hub) captureLoop(ctx context.Context) {
 	t := time.NewTicker(h.f.Frame)
 	defer t.Stop()
 	for {
-		if p, ok := h.dev.Load().src.(FramePacer); !ok || !p.Paced() {
-			select {
-			case <-ctx.Done():
+		if p, ok := h.dev.Load().src.(FramePacer); ok && p.Paced() {
+			if ctx.Err() != nil {
 				return
-			case <-t.C:
 			}
-		} else if ctx.Err() != nil {
+			if p.ReadPaced(h.mic) {
+				h.passMic(nil)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
 			return
+		case <-t.C:
 		}
 		if err := h.captureFrame(); err != nil && ctx.Err() != nil {
 			return
@@ -316,7 +326,12 @@ func (h *Hub) Close() error {
 // captureFrame reads one microphone frame and queues it for every live
 // port, mixed with what the other live ports received (conference).
 func (h *Hub) captureFrame() error {
-	err := h.dev.Load().src.ReadFrame(h.mic)
+	return h.passMic(h.dev.Load().src.ReadFrame(h.mic))
+}
+
+// passMic queues the microphone frame in h.mic, read with err, for every
+// live port.
+func (h *Hub) passMic(err error) error {
 	if err != nil {
 		clear(h.mic)
 	} else if b := h.ec.Load(); b != nil && h.needed.Load() && !h.ecInDevice.Load() {

@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -134,5 +135,55 @@ func TestHubCaptureBurstKept(t *testing.T) {
 				t.Fatalf("round %d, frame %d of the burst: silence", round, i)
 			}
 		}
+	}
+}
+
+// burstyPacer is a paced microphone that delivers a frame only every other
+// read (a sound server handing over two frames every two frame times).
+type burstyPacer struct{ n int }
+
+func (b *burstyPacer) ReadFrame(dst []int16) error { // as the guard's: silence when late
+	if !b.ReadPaced(dst) {
+		clear(dst)
+	}
+	return nil
+}
+
+func (b *burstyPacer) Paced() bool { return true }
+
+func (b *burstyPacer) ReadPaced(dst []int16) bool {
+	time.Sleep(Narrowband.Frame / 4)
+	b.n++
+	if b.n%2 == 0 {
+		return false
+	}
+	for i := range dst {
+		dst[i] = 1000
+	}
+	return true
+}
+
+// A paced microphone that comes late sends nothing rather than a silent
+// frame: the silence would go out and the frame after it be delayed (the
+// peer heard up to 60 ms dropouts in a steady call).
+func TestHubPacedCaptureNoSilence(t *testing.T) {
+	h := NewHub(&burstyPacer{}, new(Null), Narrowband)
+	p := h.Port("c1")
+	h.SetLive("c1", true)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = h.Run(ctx)
+	buf := make([]int16, Narrowband.Samples())
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for p.tx.pop(buf) {
+		n++
+		if buf[0] == 0 {
+			t.Fatalf("frame %d: silence queued for the call", n)
+		}
+	}
+	if n == 0 {
+		t.Fatal("nothing captured")
 	}
 }
