@@ -290,6 +290,7 @@ func (g *Guard) run(ctx context.Context, want bool) {
 		lastErr error
 
 		lastDepths time.Time
+		bursts     xrunBursts
 	)
 	for {
 		s := g.cur.Load()
@@ -315,6 +316,7 @@ func (g *Guard) run(ctx context.Context, want bool) {
 		case !want && s != nil:
 			g.stop(s, DeviceIdle, nil)
 		case s != nil:
+			bursts.note(s, g.o.Log, time.Now())
 			if t := time.Now(); t.Sub(lastDepths) >= 5*time.Second {
 				lastDepths = t
 				s.mu.Lock()
@@ -651,6 +653,42 @@ func quietFrame(b []int16) bool {
 		e += float64(v) * float64(v)
 	}
 	return e < float64(len(b))*327.68*327.68
+}
+
+// XrunCounter is a device that counts lost input (overflows) and late
+// output (underflows): a portaudio Stream.
+type XrunCounter interface {
+	InputOverflowed() uint64
+	OutputUnderflowed() uint64
+}
+
+// xrunBursts logs a device's overflows and underflows once per burst: the
+// first new one starts a burst, and a second without a new one ends it
+// with one line giving its counts.
+type xrunBursts struct {
+	over, under   uint64    // the counts last seen
+	bOver, bUnder uint64    // in the burst under way
+	last          time.Time // the last new one; zero: no burst
+}
+
+func (x *xrunBursts) note(s *session, log *slog.Logger, now time.Time) {
+	d, ok := s.src.(XrunCounter)
+	if !ok {
+		return
+	}
+	o, u := d.InputOverflowed(), d.OutputUnderflowed()
+	if o < x.over || u < x.under { // a new device: its counts start again
+		x.over, x.under = 0, 0
+	}
+	if o > x.over || u > x.under {
+		x.bOver += o - x.over
+		x.bUnder += u - x.under
+		x.last = now
+	} else if !x.last.IsZero() && now.Sub(x.last) >= time.Second {
+		log.Warn("audio device overflow/underflow burst", "overflows", x.bOver, "underflows", x.bUnder, "overflows_total", o, "underflows_total", u)
+		x.bOver, x.bUnder, x.last = 0, 0, time.Time{}
+	}
+	x.over, x.under = o, u
 }
 
 // IsDeviceSpec reports whether spec names a sound device (auto, or a

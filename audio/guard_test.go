@@ -3,6 +3,8 @@ package audio
 import (
 	"errors"
 	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -305,4 +307,51 @@ func TestGuardReadNoStaleSilence(t *testing.T) {
 	if silent > 0 {
 		t.Errorf("%d of 50 frames silent, want none", silent)
 	}
+}
+
+// xrunCard is a fakeCard that counts overflows and underflows.
+type xrunCard struct {
+	*fakeCard
+	over, under atomic.Uint64
+}
+
+func (c *xrunCard) InputOverflowed() uint64   { return c.over.Load() }
+func (c *xrunCard) OutputUnderflowed() uint64 { return c.under.Load() }
+
+// TestGuardLogsXrunBurstOnce: a burst of overflows and underflows is one
+// log line with its counts, not one per event.
+func TestGuardLogsXrunBurstOnce(t *testing.T) {
+	c := &xrunCard{fakeCard: newFakeCard(Narrowband, 1)}
+	var mu sync.Mutex
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
+	g := NewGuard(func() (Source, Sink, io.Closer, error) { return c, c, c, nil }, nil, GuardOptions{Log: log})
+	defer g.Close()
+	time.Sleep(200 * time.Millisecond)
+	for range 5 {
+		c.over.Add(2)
+		c.under.Add(1)
+		time.Sleep(60 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if n := strings.Count(out, "overflow/underflow burst"); n != 1 {
+		t.Fatalf("%d burst lines, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "overflows=10 underflows=5") {
+		t.Errorf("the burst line does not give its counts:\n%s", out)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
