@@ -18,6 +18,8 @@ type Echo struct {
 	n       int     // samples held
 	dropped uint64
 	closed  bool
+
+	low, reads int // least samples held after a read in this window, reads in it
 }
 
 // NewEcho returns an Echo holding up to frames frames of format f
@@ -66,7 +68,39 @@ func (e *Echo) ReadFrame(dst []int16) error {
 	clear(dst[take:])
 	e.head = (e.head + take) % len(e.buf)
 	e.n -= take
+	e.trim()
 	return nil
+}
+
+// trim holds the echo's standing delay down: when samples were left after
+// every read of a window of trimWindow reads (the writer's and the
+// reader's clocks run at the same rate, so a burst's depth would stay for
+// good), the oldest of them go, as many as were always left, if they are
+// quiet (a sound is not cut; the next window tries again).
+func (e *Echo) trim() {
+	if e.reads == 0 || e.n < e.low {
+		e.low = e.n
+	}
+	e.reads++
+	if e.reads < trimWindow {
+		return
+	}
+	if over := e.low; over > 0 && e.quietHead(over) {
+		e.head = (e.head + over) % len(e.buf)
+		e.n -= over
+		e.dropped += uint64(over)
+	}
+	e.reads = 0
+}
+
+// quietHead reports whether the oldest n samples held are under -40 dBFS.
+func (e *Echo) quietHead(n int) bool {
+	var sum float64
+	for i := range n {
+		v := float64(e.buf[(e.head+i)%len(e.buf)])
+		sum += v * v
+	}
+	return sum < float64(n)*327.68*327.68
 }
 
 // Dropped returns how many samples were dropped because the ring was full.

@@ -207,17 +207,48 @@ func (g *Guard) ReadFrame(dst []int16) error {
 	if s.popIn(dst) {
 		return nil
 	}
-	g.timer.Reset(g.o.Format.Frame * 3 / 2)
-	select {
-	case <-s.inReady:
-	case <-s.done:
-	case <-g.timer.C:
-	}
-	g.timer.Stop()
-	if !s.popIn(dst) {
+	if !g.waitIn(s, dst) {
 		clear(dst)
 	}
 	return nil
+}
+
+// ReadPaced is ReadFrame for a reader paced by the device (the hub): it
+// returns false, not silence, when no frame came in a frame and a half.
+func (g *Guard) ReadPaced(dst []int16) bool {
+	s := g.cur.Load()
+	if s == nil || s.dead.Load() {
+		return false
+	}
+	return s.popIn(dst) || g.waitIn(s, dst)
+}
+
+// waitIn waits up to a frame and a half for a frame of s. A wake-up may be
+// stale (its frame was taken by the last call without waiting): only a
+// frame or the deadline ends the wait, else a silent frame would be
+// slipped in before the frame about to come.
+func (g *Guard) waitIn(s *session, dst []int16) bool {
+	g.timer.Reset(g.o.Format.Frame * 3 / 2)
+	defer g.timer.Stop()
+	for {
+		select {
+		case <-s.inReady:
+			if s.popIn(dst) {
+				return true
+			}
+		case <-s.done:
+			return false
+		case <-g.timer.C:
+			return s.popIn(dst)
+		}
+	}
+}
+
+// Paced reports whether ReadFrame waits for the device's frames: a device
+// is open and alive (the hub then reads at the device's pace).
+func (g *Guard) Paced() bool {
+	s := g.cur.Load()
+	return s != nil && !s.dead.Load()
 }
 
 // WriteFrame queues src for the speaker; without a device it is dropped.
@@ -257,6 +288,9 @@ func (g *Guard) run(ctx context.Context, want bool) {
 		retryAt time.Time
 		backoff = g.o.Retry
 		lastErr error
+
+		lastDepths time.Time
+		bursts     xrunBursts
 	)
 	for {
 		s := g.cur.Load()
@@ -282,6 +316,14 @@ func (g *Guard) run(ctx context.Context, want bool) {
 		case !want && s != nil:
 			g.stop(s, DeviceIdle, nil)
 		case s != nil:
+			bursts.note(s, g.o.Log, time.Now())
+			if t := time.Now(); t.Sub(lastDepths) >= 5*time.Second {
+				lastDepths = t
+				s.mu.Lock()
+				args := []any{"in", s.in.count, "in_trimmed", s.in.trimmed, "in_dropped", s.dropped, "out", s.out.count, "out_trimmed", s.out.trimmed, "out_skipped", s.skipped.Load()}
+				g.o.Log.Debug("audio device queues", args...)
+				s.mu.Unlock()
+			}
 			if err := s.health(g.o.Stall); err != nil {
 				g.stop(s, DeviceLost, err)
 				retryAt = time.Now().Add(backoff)
@@ -342,9 +384,9 @@ func (g *Guard) start(src Source, sink Sink, c io.Closer) {
 	}
 	s := &session{
 		src: src, sink: sink, c: c,
-		in: newFrameRing(guardInQueue, g.n), out: newFrameRing(hubQueue, g.n),
+		in: newTrimRing(guardInQueue, g.n, 0), out: newTrimRing(hubQueue, g.n, 0),
 		inReady: make(chan struct{}, 1), outReady: make(chan struct{}, 1),
-		done: make(chan struct{}), log: g.o.Log, ec: &g.ec,
+		done: make(chan struct{}), log: g.o.Log, ec: &g.ec, frame: g.o.Format.Frame,
 	}
 	// A sound server may take a while to deliver the first frame (it
 	// adapts its latency to the new stream): the stall clock starts later.
@@ -399,6 +441,7 @@ var (
 	_ io.Closer   = (*Guard)(nil)
 	_ DeviceNamer = (*Guard)(nil)
 	_ EchoDevice  = (*Guard)(nil)
+	_ FramePacer  = (*Guard)(nil)
 )
 
 // firstFrameGrace is how much longer than Stall a new session may take
@@ -416,8 +459,11 @@ type session struct {
 	c    io.Closer
 
 	mu      sync.Mutex
-	in, out frameRing // guarded by mu
-	dropped uint64    // captured frames dropped for latency, guarded by mu
+	in, out frameRing     // guarded by mu
+	dropped uint64        // captured frames dropped for latency, guarded by mu
+	skipped atomic.Uint64 // frames the speaker skipped for latency
+	late    atomic.Uint64 // microphone frames that came over 3 frames after the last
+	frame   time.Duration // one frame
 
 	inReady, outReady chan struct{}
 	done              chan struct{} // closed by kill
@@ -475,6 +521,12 @@ func (s *session) popIn(dst []int16) bool {
 	return s.in.pop(dst)
 }
 
+func (s *session) queuedIn() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.in.count
+}
+
 // reader reads the microphone until the session dies or a read fails.
 func (s *session) reader(n int) {
 	defer s.wg.Done()
@@ -493,6 +545,9 @@ func (s *session) reader(n int) {
 		if first {
 			first = false
 			s.log.Debug("first microphone frame", "after", time.Duration(now-s.started))
+		} else if gap := time.Duration(now - s.lastRead.Load()); gap > 3*s.frame {
+			s.late.Add(1)
+			s.log.Debug("microphone frame late", "gap", gap.Round(time.Millisecond), "queued", s.queuedIn())
 		}
 		s.lastRead.Store(now)
 		s.mu.Lock()
@@ -510,6 +565,7 @@ func (s *session) reader(n int) {
 func (s *session) writer(n int) {
 	defer s.wg.Done()
 	buf := make([]int16, n)
+	lead := leadLimiter{frame: s.frame}
 	for {
 		select {
 		case <-s.done:
@@ -523,6 +579,10 @@ func (s *session) writer(n int) {
 			if !ok || s.dead.Load() {
 				break
 			}
+			if lead.skip(time.Now(), buf) {
+				s.skipped.Add(1)
+				continue
+			}
 			if b := s.ec.Load(); b != nil {
 				b.ec.Playback(buf)
 			}
@@ -535,6 +595,100 @@ func (s *session) writer(n int) {
 			}
 		}
 	}
+}
+
+// leadLimiter holds the speaker's standing delay bounded. The sound
+// server takes a blocking write as soon as it has room in its buffer (the
+// PulseAudio ALSA plugin's is 40 ms deep), and the speaker plays at the
+// rate the hub writes: whatever a burst of frames once put ahead of the
+// speaker stays ahead for the whole call. The limiter counts how far the
+// frames written run ahead of the wall clock since the first (the sound
+// card's clock, to a few ppm); when the least lead over a window of
+// leadWindow writes stayed over leadKeep, one frame is dropped: a quiet
+// one (under -40 dBFS) at once, a loud one after 4 windows (a steady tone
+// has no quiet frame). A lead below zero means the speaker ran dry: the
+// count starts again from there.
+type leadLimiter struct {
+	frame   time.Duration
+	t0      time.Time     // when the frames written so far started to play
+	written time.Duration // audio written since t0
+	low     time.Duration // least lead in this window
+	writes  int           // writes in this window
+}
+
+// leadWindow is how many writes the lead is watched over (0.5 s).
+const leadWindow = 25
+
+// leadKeep is how far ahead of the speaker writes may stay: a frame and a
+// half of scheduling slack.
+const leadKeep = 3
+
+func (l *leadLimiter) skip(now time.Time, buf []int16) bool {
+	if l.t0.IsZero() {
+		l.t0 = now
+	}
+	lead := l.written - now.Sub(l.t0)
+	if lead < 0 { // ran dry: what is written now plays now
+		l.t0, l.written, lead = now, 0, 0
+	}
+	if l.writes == 0 || lead < l.low {
+		l.low = lead
+	}
+	l.writes++
+	if l.writes >= leadWindow && l.low > l.frame*leadKeep/2 && (quietFrame(buf) || l.writes >= 4*leadWindow) {
+		l.writes = 0
+		return true
+	}
+	if l.writes >= leadWindow && l.low <= l.frame*leadKeep/2 {
+		l.writes = 0
+	}
+	l.written += l.frame
+	return false
+}
+
+// quietFrame reports whether a frame is under -40 dBFS (RMS).
+func quietFrame(b []int16) bool {
+	var e float64
+	for _, v := range b {
+		e += float64(v) * float64(v)
+	}
+	return e < float64(len(b))*327.68*327.68
+}
+
+// XrunCounter is a device that counts lost input (overflows) and late
+// output (underflows): a portaudio Stream.
+type XrunCounter interface {
+	InputOverflowed() uint64
+	OutputUnderflowed() uint64
+}
+
+// xrunBursts logs a device's overflows and underflows once per burst: the
+// first new one starts a burst, and a second without a new one ends it
+// with one line giving its counts.
+type xrunBursts struct {
+	over, under   uint64    // the counts last seen
+	bOver, bUnder uint64    // in the burst under way
+	last          time.Time // the last new one; zero: no burst
+}
+
+func (x *xrunBursts) note(s *session, log *slog.Logger, now time.Time) {
+	d, ok := s.src.(XrunCounter)
+	if !ok {
+		return
+	}
+	o, u := d.InputOverflowed(), d.OutputUnderflowed()
+	if o < x.over || u < x.under { // a new device: its counts start again
+		x.over, x.under = 0, 0
+	}
+	if o > x.over || u > x.under {
+		x.bOver += o - x.over
+		x.bUnder += u - x.under
+		x.last = now
+	} else if !x.last.IsZero() && now.Sub(x.last) >= time.Second {
+		log.Warn("audio device overflow/underflow burst", "overflows", x.bOver, "underflows", x.bUnder, "overflows_total", o, "underflows_total", u)
+		x.bOver, x.bUnder, x.last = 0, 0, time.Time{}
+	}
+	x.over, x.under = o, u
 }
 
 // IsDeviceSpec reports whether spec names a sound device (auto, or a

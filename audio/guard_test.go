@@ -3,6 +3,8 @@ package audio
 import (
 	"errors"
 	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -271,4 +273,85 @@ func TestGuardLazy(t *testing.T) {
 	if b.reads.Load() == 0 {
 		t.Error("device not opened again for the next call")
 	}
+}
+
+// TestGuardReadNoStaleSilence: a reader that takes each frame as soon as it
+// is captured (the hub, paced by the device) gets every frame and never a
+// silent one slipped in: the wake-up of a frame already taken is stale.
+// The peer heard dropouts after each reconnect from those silences.
+func TestGuardReadNoStaleSilence(t *testing.T) {
+	c := newFakeCard(Narrowband, 1000)
+	g := NewGuard(func() (Source, Sink, io.Closer, error) { return c, c, c, nil }, nil, GuardOptions{})
+	defer g.Close()
+	buf := make([]int16, Narrowband.Samples())
+	deadline := time.Now().Add(3 * time.Second)
+	for c.reads.Load() < 3 { // the device is open and moving frames
+		if time.Now().After(deadline) {
+			t.Fatal("the device never delivered")
+		}
+		_ = g.ReadFrame(buf)
+	}
+	silent := 0
+	for i := range 50 {
+		if !g.Paced() {
+			t.Fatalf("read %d: the guard is not pacing", i)
+		}
+		_ = g.ReadFrame(buf)
+		if buf[0] == 0 {
+			silent++
+		}
+		if i%5 == 0 {
+			time.Sleep(Narrowband.Frame + Narrowband.Frame/4) // a late reader: a frame waits, its wake-up with it
+		}
+	}
+	if silent > 0 {
+		t.Errorf("%d of 50 frames silent, want none", silent)
+	}
+}
+
+// xrunCard is a fakeCard that counts overflows and underflows.
+type xrunCard struct {
+	*fakeCard
+	over, under atomic.Uint64
+}
+
+func (c *xrunCard) InputOverflowed() uint64   { return c.over.Load() }
+func (c *xrunCard) OutputUnderflowed() uint64 { return c.under.Load() }
+
+// TestGuardLogsXrunBurstOnce: a burst of overflows and underflows is one
+// log line with its counts, not one per event.
+func TestGuardLogsXrunBurstOnce(t *testing.T) {
+	c := &xrunCard{fakeCard: newFakeCard(Narrowband, 1)}
+	var mu sync.Mutex
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
+	g := NewGuard(func() (Source, Sink, io.Closer, error) { return c, c, c, nil }, nil, GuardOptions{Log: log})
+	defer g.Close()
+	time.Sleep(200 * time.Millisecond)
+	for range 5 {
+		c.over.Add(2)
+		c.under.Add(1)
+		time.Sleep(60 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if n := strings.Count(out, "overflow/underflow burst"); n != 1 {
+		t.Fatalf("%d burst lines, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "overflows=10 underflows=5") {
+		t.Errorf("the burst line does not give its counts:\n%s", out)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

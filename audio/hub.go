@@ -63,6 +63,15 @@ type hubDevice struct {
 // ride out scheduling jitter, short enough to keep latency down.
 const hubQueue = 3
 
+// txQueue is how many captured frames a port holds for the call (160 ms).
+// The hub captures at the device's pace, and a sound server may deliver
+// the microphone in bursts for a while (PulseAudio re-rendering a source in
+// larger blocks after it restarted, or as a client of it comes or goes):
+// the queue absorbs a burst rather than dropping its oldest frames and
+// then sending silence until the next. Its standing depth is trimmed
+// (frameRing), so the room costs no delay while the delivery is smooth.
+const txQueue = 8
+
 // NewHub returns a hub over a device's source and sink in format f. Start
 // it with Run.
 func NewHub(src Source, sink Sink, f Format) *Hub {
@@ -179,7 +188,7 @@ func (h *Hub) Port(id string) *Port {
 		h.mu.Unlock()
 		return p
 	}
-	p := &Port{h: h, id: id, tx: newFrameRing(hubQueue, h.n), rx: newFrameRing(hubQueue, h.n), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
+	p := &Port{h: h, id: id, tx: newTrimRing(txQueue, h.n, 0), rx: newTrimRing(hubQueue, h.n, 0), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
 	h.ports[id] = p
 	h.mu.Unlock()
 	h.updateNeed()
@@ -244,7 +253,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 	}()
 	var wg sync.WaitGroup
-	wg.Go(func() { h.loop(ctx, h.captureFrame) })
+	wg.Go(func() { h.captureLoop(ctx) })
 	wg.Go(func() { h.loop(ctx, h.playFrame) })
 	wg.Wait()
 	return nil
@@ -267,6 +276,45 @@ func (h *Hub) loop(ctx context.Context, step func() error) {
 	}
 }
 
+// FramePacer is a Source whose ReadFrame, while Paced, waits for the
+// device's next frame (a guarded sound card): the hub's capture then runs
+// at the device's pace rather than its ticker's, so a captured frame is
+// passed on as it arrives instead of waiting up to a frame for a tick.
+type FramePacer interface {
+	Paced() bool
+	// ReadPaced fills dst with the next captured frame, waiting at most
+	// about a frame and a half; without one it returns false and dst is
+	// undefined. The hub then sends nothing rather than a silent frame
+	// that would delay the frames about to come.
+	ReadPaced(dst []int16) bool
+}
+
+// captureLoop is loop for the capture: paced by the device while it paces
+// itself, else by the ticker.
+func (h *Hub) captureLoop(ctx context.Context) {
+	t := time.NewTicker(h.f.Frame)
+	defer t.Stop()
+	for {
+		if p, ok := h.dev.Load().src.(FramePacer); ok && p.Paced() {
+			if ctx.Err() != nil {
+				return
+			}
+			if p.ReadPaced(h.mic) {
+				h.passMic(nil)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := h.captureFrame(); err != nil && ctx.Err() != nil {
+			return
+		}
+	}
+}
+
 // Close stops Run and waits for it. It does not close the device. It
 // always returns nil.
 func (h *Hub) Close() error {
@@ -278,7 +326,12 @@ func (h *Hub) Close() error {
 // captureFrame reads one microphone frame and queues it for every live
 // port, mixed with what the other live ports received (conference).
 func (h *Hub) captureFrame() error {
-	err := h.dev.Load().src.ReadFrame(h.mic)
+	return h.passMic(h.dev.Load().src.ReadFrame(h.mic))
+}
+
+// passMic queues the microphone frame in h.mic, read with err, for every
+// live port.
+func (h *Hub) passMic(err error) error {
 	if err != nil {
 		clear(h.mic)
 	} else if b := h.ec.Load(); b != nil && h.needed.Load() && !h.ecInDevice.Load() {
@@ -419,19 +472,45 @@ var (
 
 // frameRing is a fixed queue of frames; pushing onto a full ring drops the
 // oldest frame.
+//
+// With keep > 0 it also holds its standing depth bounded: two clocks that
+// run at the same rate (a sound card and the RTP pacing, say) leave a queue
+// at whatever depth a burst once filled it to, and every frame it holds is
+// latency for the rest of the call. A ring watches the least depth it had
+// after each pop over a window of trimWindow pops; when it never fell to
+// keep, the quietest queued frame is dropped (a frame dropped in silence is
+// not heard), so the depth settles at keep frames at most.
 type frameRing struct {
 	buf         []int16
 	n           int // samples per frame
 	head, count int
+
+	trim    bool // hold the standing depth at keep
+	keep    int  // standing depth allowed
+	low     int  // least depth after a pop in this window
+	pops    int  // pops in this window
+	trimmed uint64
 }
 
+// trimWindow is how many pops a ring watches its depth over before it
+// drops a frame it never needed (0.5 s of 20 ms frames).
+const trimWindow = 25
+
 func newFrameRing(frames, n int) frameRing {
-	return frameRing{buf: make([]int16, frames*n), n: n}
+	return frameRing{buf: make([]int16, frames*n), n: n, low: frames}
+}
+
+// newTrimRing is a frameRing that holds its standing depth at keep frames
+// at most.
+func newTrimRing(frames, n, keep int) frameRing {
+	r := newFrameRing(frames, n)
+	r.trim, r.keep = true, keep
+	return r
 }
 
 func (r *frameRing) cap() int { return len(r.buf) / r.n }
 
-func (r *frameRing) reset() { r.head, r.count = 0, 0 }
+func (r *frameRing) reset() { r.head, r.count, r.low, r.pops = 0, 0, r.cap(), 0 }
 
 func (r *frameRing) push(src []int16) {
 	if r.count == r.cap() {
@@ -446,13 +525,59 @@ func (r *frameRing) push(src []int16) {
 
 func (r *frameRing) pop(dst []int16) bool {
 	if r.count == 0 {
+		r.low = 0
+		r.tick()
 		return false
 	}
 	f := r.buf[r.head*r.n : (r.head+1)*r.n]
 	clear(dst[copy(dst, f):])
 	r.head = (r.head + 1) % r.cap()
 	r.count--
+	r.low = min(r.low, r.count)
+	r.tick()
 	return true
+}
+
+// tick ends a pop: at the end of a window whose least depth stayed over
+// keep, the quietest queued frame goes.
+func (r *frameRing) tick() {
+	if !r.trim {
+		return
+	}
+	r.pops++
+	if r.pops < trimWindow {
+		return
+	}
+	if r.low > r.keep && r.count > 0 {
+		r.dropQuietest()
+		r.trimmed++
+	}
+	r.low, r.pops = r.count, 0
+}
+
+// dropQuietest removes the queued frame with the least energy, keeping the
+// others in order.
+func (r *frameRing) dropQuietest() {
+	c := r.cap()
+	best, bestE := 0, int64(math.MaxInt64)
+	for k := range r.count {
+		i := (r.head + k) % c
+		var e int64
+		for _, v := range r.buf[i*r.n : (i+1)*r.n] {
+			e += int64(v) * int64(v)
+		}
+		if e < bestE {
+			best, bestE = k, e
+		}
+	}
+	// Shift the frames before it one slot later, then advance head.
+	for k := best; k > 0; k-- {
+		dst := (r.head + k) % c
+		src := (r.head + k - 1) % c
+		copy(r.buf[dst*r.n:(dst+1)*r.n], r.buf[src*r.n:(src+1)*r.n])
+	}
+	r.head = (r.head + 1) % c
+	r.count--
 }
 
 // mixInto adds src to dst sample by sample, saturating at the int16 range.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	pa "github.com/gordonklaus/portaudio"
 
@@ -88,6 +89,7 @@ func open(in, out string, f audio.Format, log *slog.Logger) (*Stream, error) {
 	var (
 		s               *Stream
 		inName, outName string
+		inLat, outLat   time.Duration
 	)
 	err := quiet(log, func() error {
 		paMu.Lock()
@@ -152,6 +154,12 @@ func open(in, out string, f audio.Format, log *slog.Logger) (*Stream, error) {
 		s = newStream(f, paPort{inStream}, inBuf, inRate, paPort{outStream}, outBuf, outRate, abort, release)
 		inName, outName = inDev.Name, outDev.Name
 		s.inName, s.outName = inName, outName
+		if i := inStream.Info(); i != nil {
+			inLat = i.InputLatency
+		}
+		if i := outStream.Info(); i != nil {
+			outLat = i.OutputLatency
+		}
 		ok = true
 		return nil
 	})
@@ -160,7 +168,7 @@ func open(in, out string, f audio.Format, log *slog.Logger) (*Stream, error) {
 	}
 	// Logged here, not inside quiet, where fd 2 is redirected.
 	inRate, outRate := s.DeviceRates()
-	log.Info("audio device opened", "backend", Name, "input", inName, "input_rate", inRate, "output", outName, "output_rate", outRate)
+	log.Info("audio device opened", "backend", Name, "input", inName, "input_rate", inRate, "input_latency", inLat, "output", outName, "output_rate", outRate, "output_latency", outLat)
 	return s, nil
 }
 

@@ -63,3 +63,17 @@ func TestAudioSpecError(t *testing.T) {
 		t.Error("the error does not wrap audio.ErrBadSpec")
 	}
 }
+
+// TestEndpointAudioSpecError: the endpoint's bad --audio is one clear
+// usage error naming the flag (it said "audio: audio: spec ...").
+func TestEndpointAudioSpecError(t *testing.T) {
+	e := &EndpointCmd{Answer: "auto", Listen: "127.0.0.1:0", Transport: "udp", Audio: "tone:abc"}
+	err := e.Run(&Globals{LogLevel: "error"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := err.Error()
+	if strings.Contains(got, "audio:") || !strings.HasPrefix(got, `--audio "tone:abc": `) {
+		t.Errorf("error %q: want it to start with the flag and the spec, once", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/anyphone/anyphone/audio"
 	"github.com/anyphone/anyphone/cti"
 	"github.com/anyphone/anyphone/cti/ctl"
 	"github.com/anyphone/anyphone/cti/endpoint"
@@ -186,6 +187,10 @@ func (e *EndpointCmd) Run(g *Globals) error {
 		dialHold = &d
 	}
 	if err := b.Validate(); err != nil {
+		var se *audio.SpecError
+		if errors.As(err, &se) {
+			return usageError(audioSpecError("--audio", err))
+		}
 		return usageError(err)
 	}
 	pc, err := e.phoneConfig()

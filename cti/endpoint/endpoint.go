@@ -146,7 +146,7 @@ func (b Behavior) Validate() error {
 	}
 	_, _, cl, err := audio.Open(spec, f)
 	if err != nil {
-		return fmt.Errorf("audio: %w", err)
+		return err // an *audio.SpecError: it names the spec; the caller names the flag
 	}
 	return cl.Close()
 }
@@ -166,7 +166,24 @@ func (e *Endpoint) Media(ci phone.CallInfo) (audio.Source, audio.Sink, error) {
 	default:
 		f.SampleRate = e.b.AudioRate
 	}
-	src, sink, cl, err := audio.Open(spec, f)
+	var (
+		src  audio.Source
+		sink audio.Sink
+		cl   io.Closer
+		err  error
+	)
+	if e.b.Audio != "" && audio.IsDeviceSpec(spec) {
+		// A sound card gets the softphone's guard: a lost or stuck device
+		// is null audio while it is reopened, never a call stuck in a C
+		// call, and closing the call never waits on it.
+		var notice string
+		src, sink, cl, notice, err = audio.OpenGuardedDevice(spec, f, e.log, audio.GuardOptions{})
+		if notice != "" {
+			e.log.Warn("audio", "call_id", ci.ID, "notice", notice)
+		}
+	} else {
+		src, sink, cl, err = audio.Open(spec, f)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
