@@ -53,6 +53,11 @@ type PresenceSource struct {
 	Password func(watcher string) (string, bool)
 	// Realm is the digest realm (default "anyphone").
 	Realm string
+	// Canonical names the user a SUBSCRIBE names (an id, a number, an
+	// alias) the way PresenceChanged does: a subscription is keyed on it,
+	// so that a watcher by number gets the NOTIFYs of every change. nil
+	// keeps the Request-URI user as it is.
+	Canonical func(user string) string
 }
 
 // presenceServer holds the dialog subscriptions this phone serves.
@@ -255,6 +260,9 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 	if _, ok := src.Lookup(user); !ok {
 		respond(tx, req, 404, "Not Found")
 		return
+	}
+	if src.Canonical != nil {
+		user = src.Canonical(user)
 	}
 	ct := req.Contact()
 	if ct == nil {
