@@ -88,7 +88,14 @@ func (s *Service) Pickup(ctx context.Context, w api.Watch) (api.CallID, error) {
 		// The tags as the caller sees its dialog: its tag (the
 		// colleague's remote tag) is the to-tag.
 		replaces := d.CallID + ";to-tag=" + d.RemoteTag + ";from-tag=" + d.LocalTag + ";early-only"
-		return s.dialLocal(ctx, d.Remote.URI, api.DialOptions{Headers: map[string]string{"Replaces": replaces}}) // the desk picks up
+		// The caller's remote target (its Contact) when the dialog state
+		// names one: its From URI need not route back to it (RFC 4235
+		// §4.1.6.2).
+		target := d.Remote.URI
+		if t := d.RemoteTarget; t != "" && strings.HasPrefix(strings.ToLower(t), "sip") {
+			target = t
+		}
+		return s.dialLocal(ctx, target, api.DialOptions{Headers: map[string]string{"Replaces": replaces}}) // the desk picks up
 	}
 	return "", ErrNothingToPickup
 }

@@ -15,12 +15,14 @@ type presenceEvent struct {
 		Info   struct {
 			Entity  string `json:"entity"`
 			Dialogs []struct {
-				ID        string `json:"id"`
-				CallID    string `json:"call_id"`
-				Direction string `json:"direction"`
-				State     string `json:"state"`
-				Device    string `json:"device"`
-				Remote    struct {
+				ID         string `json:"id"`
+				CallID     string `json:"call_id"`
+				Direction  string `json:"direction"`
+				State      string `json:"state"`
+				Device     string `json:"device"`
+				Held       bool   `json:"held"`
+				Conference bool   `json:"conference"`
+				Remote     struct {
 					URI string `json:"uri"`
 				} `json:"remote"`
 			} `json:"dialogs"`

@@ -152,6 +152,7 @@ func DialogStateOf(c CallInfo) vocab.DialogState {
 	d := vocab.DialogState{
 		ID: string(c.ID), CallID: c.SIPCallID, Direction: c.Direction, State: vocab.PhaseOf(c.State),
 		Local: c.Local, Remote: c.Remote, Device: c.Device, Held: c.LocalHold,
+		Conference: c.Conference != "", RemoteTarget: c.RemoteTarget,
 	}
 	if c.Direction == Incoming {
 		d.LocalTag, d.RemoteTag = c.SIPToTag, c.SIPFromTag

@@ -84,7 +84,8 @@ func colleagueName(target string) string {
 }
 
 // lamp is a colleague's lamp and state text: idle, ringing with who is
-// calling, on the phone (with whom, on which device), unknown.
+// calling, on the phone (with whom, on which device, held or in
+// conference), unknown.
 func lamp(w api.Watch) (mark, text string) {
 	if w.State != api.WatchActive {
 		why := "unknown"
@@ -107,6 +108,12 @@ func lamp(w api.Watch) (mark, text string) {
 			s := "with " + who
 			if d.Device != "" {
 				s += " on " + d.Device
+			}
+			switch {
+			case d.Conference:
+				s += " (in conference)"
+			case d.Held:
+				s += " (held)"
 			}
 			talking = append(talking, s)
 		}
