@@ -318,3 +318,17 @@ func TestControllerBusyOnBusy(t *testing.T) {
 		t.Errorf("after the call the number did not ring the mobile: %v", err)
 	}
 }
+
+// TestNotifyFollowsRecordRoute (issue 15): a watcher behind a
+// record-routing proxy. The SUBSCRIBE's Record-Route names sipp, its
+// Contact a port where nothing listens; the phone's NOTIFY must go to the
+// proxy (Route header, the Contact as Request-URI), not straight to the
+// Contact (RFC 6665 §4.1.2.1, RFC 3261 §12.1.1).
+func TestNotifyFollowsRecordRoute(t *testing.T) {
+	bob := startEndpoint(t, "--name", "bob")
+	sc := presenceScenario(t, "subscribe_routed.xml", nil)
+	s := startSipp(t, sc, bob.Addr, "-m", "1", "-s", "bob")
+	if code, err := s.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp: exit %d, %v (no NOTIFY through the proxy)\n%s", code, err, tailString(s.Output(), 4<<10))
+	}
+}

@@ -78,6 +78,7 @@ type dialogSub struct {
 	from     sip.FromHeader // us: the SUBSCRIBE's To with our tag
 	to       sip.ToHeader   // the watcher: the SUBSCRIBE's From
 	target   sip.Uri        // the watcher's Contact
+	routes   []sip.Uri      // the route set: the SUBSCRIBE's Record-Route, in order (RFC 3261 §12.1.1)
 	eventHdr string
 
 	mu       sync.Mutex
@@ -279,6 +280,22 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		wake:     make(chan struct{}, 1),
 	}
 	s.key = s.callID + "/" + tag
+	// The subscription is a dialog: its NOTIFYs pass the proxies that
+	// record-routed the SUBSCRIBE (RFC 6665 §4.1.2.1, RFC 3261 §12.1.1:
+	// the UAS keeps the Record-Route URIs in order).
+	for _, h := range req.GetHeaders("Record-Route") {
+		var u sip.Uri
+		params := sip.NewParams()
+		if _, err := sip.ParseAddressValue(h.Value(), &u, &params); err != nil {
+			respond(tx, req, 400, "Bad Request - Record-Route")
+			return
+		}
+		s.routes = append(s.routes, u)
+	}
+	if len(s.routes) > 8 {
+		respond(tx, req, 400, "Bad Request - Record-Route")
+		return
+	}
 	s.from = sip.FromHeader{DisplayName: to.DisplayName, Address: *to.Address.Clone(), Params: to.Params.Clone()}
 	s.from.Params.Add("tag", tag)
 	s.to = sip.ToHeader{DisplayName: from.DisplayName, Address: *from.Address.Clone(), Params: from.Params.Clone()}
@@ -411,6 +428,7 @@ func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force boo
 	s.version++
 	s.cseq++
 	req := sip.NewRequest(sip.NOTIFY, *s.target.Clone())
+	s.addRoutes(req)
 	from, to := s.from, s.to
 	from.Params, to.Params = s.from.Params.Clone(), s.to.Params.Clone()
 	req.AppendHeader(&from)
@@ -425,6 +443,24 @@ func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force boo
 	req.AppendHeader(sip.NewHeader("Content-Type", DialogInfoType))
 	req.SetBody(body)
 	return req
+}
+
+// addRoutes puts the subscription's route set on a NOTIFY (RFC 3261
+// §12.2.1.1): loose routing keeps the watcher's Contact as Request-URI
+// and sipgo sends to the first Route; a strict router (no lr) becomes the
+// Request-URI and the Contact the last Route.
+func (s *dialogSub) addRoutes(req *sip.Request) {
+	routes := s.routes
+	if len(routes) == 0 {
+		return
+	}
+	if !routes[0].UriParams.Has("lr") {
+		req.Recipient = *routes[0].Clone()
+		routes = append(append([]sip.Uri(nil), routes[1:]...), *s.target.Clone())
+	}
+	for _, r := range routes {
+		req.AppendHeader(&sip.RouteHeader{Address: *r.Clone()})
+	}
 }
 
 // run sends the subscription's NOTIFYs in order, each awaited (RFC 6665
