@@ -114,6 +114,10 @@ type PresenceInfo struct {
 	// Entity is the user's AOR.
 	Entity  string        `json:"entity"`
 	Dialogs []DialogState `json:"dialogs"`
+	// DND is do-not-disturb: calls are refused whatever the dialogs say.
+	// Dialog-info has no element for it: it travels as RFC 3863 PIDF
+	// (basic closed, RPID activity busy, note "do not disturb").
+	DND bool `json:"dnd,omitempty"`
 }
 
 // WatchState is where a subscription to a colleague's dialog state stands.

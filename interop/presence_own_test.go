@@ -1,0 +1,75 @@
+package interop
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ownPresenceEvent is an own_presence event line.
+type ownPresenceEvent struct {
+	Presence struct {
+		Entity  string `json:"entity"`
+		DND     bool   `json:"dnd"`
+		Dialogs []struct {
+			State string `json:"state"`
+		} `json:"dialogs"`
+	} `json:"presence"`
+}
+
+// ownStates lists bob's own_presence events as "early|confirmed|idle|dnd".
+func ownStates(ep *Endpoint) []string {
+	var out []string
+	for _, ev := range ep.Events() {
+		var p ownPresenceEvent
+		if ev.Event != "own_presence" || json.Unmarshal([]byte(ev.Raw), &p) != nil {
+			continue
+		}
+		var s []string
+		for _, d := range p.Presence.Dialogs {
+			s = append(s, d.State)
+		}
+		st := strings.Join(s, ",")
+		if st == "" {
+			st = "idle"
+		}
+		if p.Presence.DND {
+			st += "+dnd"
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// TestOwnPresenceEvents (issue 15): our own phone state is a live event:
+// carol calls bob, who answers after 300 ms and hangs up 300 ms later;
+// bob's control stream shows own_presence early, confirmed, idle in that
+// order; DND on is one more own_presence with dnd set.
+func TestOwnPresenceEvents(t *testing.T) {
+	bob := startEndpoint(t, "--name", "bob", "--answer", "auto", "--answer-delay", "300ms", "--hangup-after", "300ms")
+	carol := startEndpoint(t, "--name", "carol", "--dial", bob.URI, "--expect-calls", "1", "--exit-after", "5s")
+	if code, sum, err := carol.Wait(10 * time.Second); err != nil || code != 0 {
+		t.Fatalf("carol: exit %d %+v %v", code, sum, err)
+	}
+	if !waitFor(2*time.Second, func() bool {
+		s := ownStates(bob)
+		return len(s) > 0 && s[len(s)-1] == "idle"
+	}) {
+		t.Fatalf("bob's own_presence never back to idle: %q", ownStates(bob))
+	}
+	got := strings.Join(ownStates(bob), " ")
+	if !strings.Contains(got, "early") || !strings.Contains(got, "confirmed") ||
+		strings.Index(got, "early") > strings.Index(got, "confirmed") {
+		t.Errorf("own_presence states %q: want early, then confirmed, then idle", got)
+	}
+	if err := bob.Send(map[string]any{"id": "dnd", "cmd": "set_policy", "args": map[string]any{"dnd": true}}); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(2*time.Second, func() bool {
+		s := ownStates(bob)
+		return s[len(s)-1] == "idle+dnd"
+	}) {
+		t.Fatalf("DND on: no own_presence with dnd: %q", ownStates(bob))
+	}
+}
