@@ -73,3 +73,22 @@ func TestOwnPresenceEvents(t *testing.T) {
 		t.Fatalf("DND on: no own_presence with dnd: %q", ownStates(bob))
 	}
 }
+
+// TestSippSubscribesPIDF (issue 15): a peer that wants RFC 3856 presence
+// SUBSCRIBEs Event: presence at bob: the first NOTIFY is PIDF with basic
+// open; when bob sets DND, the next is closed with the RPID activity
+// busy (RFC 3863, RFC 4480).
+func TestSippSubscribesPIDF(t *testing.T) {
+	bob := startEndpoint(t, "--name", "bob")
+	sc := presenceScenario(t, "subscribe_pidf.xml", nil)
+	s := startSipp(t, sc, bob.Addr, "-m", "1", "-s", "bob")
+	if !waitLog(bob, "dialog subscription", 10*time.Second) {
+		t.Fatalf("bob never took the presence subscription\n%s", tailString(s.Output(), 4<<10))
+	}
+	if err := bob.Send(map[string]any{"id": "dnd", "cmd": "set_policy", "args": map[string]any{"dnd": true}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := s.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp: exit %d, %v\n%s", code, err, tailString(s.Output(), 4<<10))
+	}
+}

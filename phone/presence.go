@@ -80,6 +80,7 @@ type dialogSub struct {
 	target   sip.Uri        // the watcher's Contact
 	routes   []sip.Uri      // the route set: the SUBSCRIBE's Record-Route, in order (RFC 3261 §12.1.1)
 	eventHdr string
+	pidf     bool // the presence package (pidf.go): PIDF bodies, not dialog-info
 
 	mu       sync.Mutex
 	cseq     uint32
@@ -225,8 +226,22 @@ func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string
 
 // serveDialogSubscribe answers a SUBSCRIBE for the dialog package.
 func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction) {
-	if !acceptsType(req, DialogInfoType) {
-		respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", DialogInfoType))
+	p.serveStateSubscribe(req, tx, false)
+}
+
+// servePIDFSubscribe answers a SUBSCRIBE for the presence package (RFC
+// 3856): the same subscriptions, with PIDF bodies (pidf.go).
+func (p *Phone) servePIDFSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	p.serveStateSubscribe(req, tx, true)
+}
+
+func (p *Phone) serveStateSubscribe(req *sip.Request, tx sip.ServerTransaction, pidf bool) {
+	mt := DialogInfoType
+	if pidf {
+		mt = PIDFType
+	}
+	if !acceptsType(req, mt) {
+		respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", mt))
 		return
 	}
 	expiry := presenceDefaultExpiry
@@ -276,6 +291,7 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		p: p, user: user, callID: req.CallID().Value(),
 		target:   *ct.Address.Clone(),
 		eventHdr: req.GetHeader("Event").Value(),
+		pidf:     pidf,
 		last:     map[string]vocab.DialogState{},
 		wake:     make(chan struct{}, 1),
 	}
@@ -415,16 +431,27 @@ func (s *dialogSub) wakeLocked() {
 // the last NOTIFY that are gone, as terminated; nothing when the state is
 // the last NOTIFY's and not force. s.mu must be held.
 func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force bool) *sip.Request {
-	doc, key, next, gone := diffDialogs(s.last, info) // publish.go
-	if !force && gone == 0 && key == s.lastDoc {
-		return nil
+	var body []byte
+	ctype := DialogInfoType
+	if s.pidf {
+		b, err := MarshalPIDF(info)
+		if err != nil || (!force && string(b) == s.lastDoc) {
+			return nil
+		}
+		body, ctype, s.lastDoc = b, PIDFType, string(b)
+	} else {
+		doc, key, next, gone := diffDialogs(s.last, info) // publish.go
+		if !force && gone == 0 && key == s.lastDoc {
+			return nil
+		}
+		b, err := MarshalDialogInfo(doc, s.version)
+		if err != nil {
+			s.p.log.Warn("dialog-info", "err", err)
+			return nil
+		}
+		body = b
+		s.last, s.lastDoc = next, key
 	}
-	body, err := MarshalDialogInfo(doc, s.version)
-	if err != nil {
-		s.p.log.Warn("dialog-info", "err", err)
-		return nil
-	}
-	s.last, s.lastDoc = next, key
 	s.version++
 	s.cseq++
 	req := sip.NewRequest(sip.NOTIFY, *s.target.Clone())
@@ -440,7 +467,7 @@ func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force boo
 	req.AppendHeader(sip.NewHeader("Contact", "<"+s.p.URI()+">"))
 	req.AppendHeader(sip.NewHeader("Event", s.eventHdr))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("Content-Type", DialogInfoType))
+	req.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	req.SetBody(body)
 	return req
 }
