@@ -92,3 +92,35 @@ func TestSippSubscribesPIDF(t *testing.T) {
 		t.Fatalf("sipp: exit %d, %v\n%s", code, err, tailString(s.Output(), 4<<10))
 	}
 }
+
+// TestWatcherSeesDND (issue 15): alice watches bob; when bob sets DND,
+// alice's watch of him shows it within 1 s (the PIDF of the presence
+// subscription her watch runs beside the dialog one), and clears it when
+// he turns DND off.
+func TestWatcherSeesDND(t *testing.T) {
+	bob := startEndpoint(t, "--name", "bob")
+	alice := startEndpoint(t, "--name", "alice", "--watch", bob.URI)
+	waitPresence(t, alice, "alice sees bob idle", "sip:bob@", 5*time.Second, func(p presenceEvent) bool {
+		return p.Watch.State == "active" && !p.Watch.Info.DND
+	})
+	time.Sleep(300 * time.Millisecond) // the presence subscription's first NOTIFY
+	for _, on := range []bool{true, false} {
+		if err := bob.Send(map[string]any{"id": "dnd", "cmd": "set_policy", "args": map[string]any{"dnd": on}}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if !waitFor(time.Second, func() bool { // the last presence event of bob's, not any earlier one
+			var last presenceEvent
+			for _, ev := range alice.Events() {
+				var p presenceEvent
+				if ev.Event == "presence" && json.Unmarshal([]byte(ev.Raw), &p) == nil && strings.HasPrefix(p.Watch.Target, "sip:bob@") {
+					last = p
+				}
+			}
+			return last.Watch.State == "active" && last.Watch.Info.DND == on
+		}) {
+			t.Fatalf("DND %v: alice's last presence event of bob does not show it\n%s", on, eventsRaw(alice))
+		}
+		t.Logf("DND %v at alice after %s", on, time.Since(start).Round(time.Millisecond))
+	}
+}

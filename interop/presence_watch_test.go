@@ -14,6 +14,7 @@ type presenceEvent struct {
 		State  string `json:"state"`
 		Info   struct {
 			Entity  string `json:"entity"`
+			DND     bool   `json:"dnd"`
 			Dialogs []struct {
 				ID         string `json:"id"`
 				CallID     string `json:"call_id"`

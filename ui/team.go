@@ -120,12 +120,18 @@ func lamp(w api.Watch) (mark, text string) {
 	}
 	switch {
 	case len(ringing) > 0:
-		return "◉", "ringing: " + strings.Join(ringing, ", ")
+		mark, text = "◉", "ringing: "+strings.Join(ringing, ", ")
 	case len(talking) > 0:
-		return "●", "on the phone " + strings.Join(talking, ", ")
+		mark, text = "●", "on the phone "+strings.Join(talking, ", ")
+	case w.Info.DND:
+		return "⊘", "do not disturb"
 	default:
 		return "○", "idle"
 	}
+	if w.Info.DND {
+		text += " (DND)"
+	}
+	return mark, text
 }
 
 func partyLabel(pt api.Party) string {

@@ -97,3 +97,16 @@ func TestTeamLampHeldConference(t *testing.T) {
 		}
 	}
 }
+
+// TestTeamLampDND: a colleague's do-not-disturb (their PIDF) shows.
+func TestTeamLampDND(t *testing.T) {
+	mark, text := lamp(api.Watch{State: api.WatchActive, Info: api.PresenceInfo{DND: true}})
+	if mark != "⊘" || text != "do not disturb" {
+		t.Errorf("idle with DND: %s %q", mark, text)
+	}
+	_, text = lamp(api.Watch{State: api.WatchActive, Info: api.PresenceInfo{DND: true,
+		Dialogs: []api.DialogState{{ID: "a", State: api.PhaseConfirmed, Remote: cti.Party{URI: "sip:carol@pbx"}}}}})
+	if text != "on the phone with carol (DND)" {
+		t.Errorf("on the phone with DND: %q", text)
+	}
+}
