@@ -132,6 +132,7 @@ func TestPublishETag(t *testing.T) {
 		mu    sync.Mutex
 		reqs  []got
 		n     int
+		pidf  int // PUBLISHes of Event: presence
 		etags = []string{"e1", "", "e2", "e3", "e4", "e5", "e6"}
 	)
 	// A phone first: its start sets sipgo's package globals (the tracer)
@@ -146,6 +147,14 @@ func TestPublishETag(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.OnPublish(func(req *sip.Request, tx sip.ServerTransaction) {
+		if eventPackage(req) == presenceEvent {
+			// A dialog-only server: the PIDF publisher stops at 489.
+			mu.Lock()
+			pidf++
+			mu.Unlock()
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 489, "Bad Event", nil))
+			return
+		}
 		mu.Lock()
 		g := got{body: string(req.Body())}
 		if h := req.GetHeader("SIP-If-Match"); h != nil {
@@ -231,5 +240,10 @@ func TestPublishETag(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no refresh PUBLISH: %+v", reqs)
 		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if pidf != 1 {
+		t.Errorf("%d PIDF PUBLISHes to a server without the presence package, want 1 (then it stops)", pidf)
 	}
 }
