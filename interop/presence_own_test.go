@@ -2,6 +2,7 @@ package interop
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,52 @@ func TestWatcherSeesDND(t *testing.T) {
 			t.Fatalf("DND %v: alice's last presence event of bob does not show it\n%s", on, eventsRaw(alice))
 		}
 		t.Logf("DND %v at alice after %s", on, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// TestCtlPresenceFollowAndDND (issue 15) as a user would: `anyphone ctl
+// presence --follow` against bob prints his state and then each change;
+// `anyphone ctl policy --dnd on` turns DND on (the rest of the policy
+// stays), the follower prints "idle, DND", and a call to bob is refused
+// 480 with the rule dnd.
+func TestCtlPresenceFollowAndDND(t *testing.T) {
+	bob := startEndpoint(t, "--name", "bob", "--control", "127.0.0.1:0")
+	ready, err := bob.WaitEvent(func(ev Event) bool { return ev.Event == "ready" }, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Control string `json:"control"`
+	}
+	if err := json.Unmarshal([]byte(ready.Raw), &r); err != nil || r.Control == "" {
+		t.Fatalf("ready line has no control address: %s", ready.Raw)
+	}
+	follow := exec.Command(anyphoneBin(t), "ctl", "--addr", r.Control, "presence", "--follow")
+	out := &lockedBuffer{}
+	follow.Stdout = out
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = follow.Process.Kill(); _ = follow.Wait() })
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(out.String(), "idle") }) {
+		t.Fatal("ctl presence --follow printed nothing")
+	}
+	if pol := ctlRun(t, r.Control, "policy", "--dnd", "on"); !strings.Contains(pol, `"configured":{"dnd":true}`) {
+		t.Errorf("ctl policy --dnd on printed %s", pol)
+	}
+	if !waitFor(2*time.Second, func() bool { return strings.Contains(out.String(), "idle, DND") }) {
+		t.Fatalf("the follower never printed DND:\n%s", out.String())
+	}
+	carol := startEndpoint(t, "--name", "carol", "--dial", bob.URI, "--expect-calls", "1", "--exit-after", "5s")
+	_, _, _ = carol.Wait(10 * time.Second)
+	end, err := carol.WaitEvent(isCall("ended"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end.Call.End == nil || end.Call.End.Code != 480 {
+		t.Errorf("carol's call to bob under DND ended %+v, want 480", end.Call.End)
+	}
+	if !strings.Contains(eventsRaw(bob), `"rule":"dnd"`) {
+		t.Errorf("bob's refused call does not name the rule dnd")
 	}
 }
