@@ -252,3 +252,20 @@ func TestKamailioPresenceDND(t *testing.T) {
 		t.Errorf("kamailio refused bob's PIDF")
 	}
 }
+
+// TestNotifyThroughKamailio (issue 15): a watcher (sipp) SUBSCRIBEs to
+// bob's dialog state at bob's phone through kamailio, which record-routes
+// the SUBSCRIBE. bob's NOTIFY must come back through kamailio (RFC 6665
+// §4.1.2.1): kamailio logs it and sipp sees kamailio's Via on it.
+func TestNotifyThroughKamailio(t *testing.T) {
+	port, k := startPresenceKamailio(t)
+	bob := startEndpoint(t, "--name", "bob")
+	sc := presenceScenario(t, "subscribe_proxied.xml", map[string]string{"KPORT": fmt.Sprint(port)})
+	s := startSipp(t, sc, bob.Addr, "-m", "1", "-s", "bob", "-rsa", fmt.Sprintf("127.0.0.1:%d", port))
+	if code, err := s.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp: exit %d, %v (no NOTIFY through kamailio)\n%s\n%s", code, err, tailString(s.Output(), 4<<10), tailString(k.Output(), 4<<10))
+	}
+	if !strings.Contains(k.Output(), "REQ NOTIFY sip:watcher@") {
+		t.Errorf("kamailio never relayed bob's NOTIFY:\n%s", tailString(k.Output(), 4<<10))
+	}
+}
