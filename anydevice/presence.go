@@ -24,6 +24,14 @@ func (c *Controller) servePresence() {
 		Lookup:   c.Presence,
 		Password: c.presencePassword,
 		Realm:    "anydevice",
+		// A watcher by number is keyed on the user id, as
+		// PresenceChanged(session's user) is.
+		Canonical: func(name string) string {
+			if u, ok := c.presenceUser(name); ok {
+				return u.ID
+			}
+			return name
+		},
 	})
 }
 

@@ -35,6 +35,7 @@ type (
 	Party               = api.Party
 	PolicyChanged       = api.PolicyChanged
 	PresenceChanged     = api.PresenceChanged
+	OwnPresenceChanged  = api.OwnPresenceChanged
 	PolicyDecision      = api.PolicyDecision
 	ReferReceived       = api.ReferReceived
 	RegInfo             = api.RegInfo

@@ -2,6 +2,7 @@ package cti
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,7 +30,7 @@ func (s *Service) initPresence() {
 // Presence returns our phone state: one RFC 4235 dialog per call that
 // has not ended, whatever device carries it.
 func (s *Service) Presence() api.PresenceInfo {
-	info := api.PresenceInfo{Entity: s.ph.Entity()}
+	info := api.PresenceInfo{Entity: s.ph.Entity(), DND: s.Policy().DND}
 	for _, c := range append(s.ph.Calls(), s.devices.snapshot()...) {
 		if d := phone.DialogStateOf(c); d.State != vocab.PhaseTerminated && d.State != vocab.PhaseUnknown {
 			info.Dialogs = append(info.Dialogs, d)
@@ -38,10 +39,23 @@ func (s *Service) Presence() api.PresenceInfo {
 	return info
 }
 
-// presenceCallChanged tells our watchers that a call changed. It never
-// blocks: the NOTIFYs are built and sent by each subscription.
-func (s *Service) presenceCallChanged() {
+// presenceChanged tells our watchers that a call or DND changed, and
+// publishes OwnPresenceChanged when our state is not the last one's. It
+// never blocks: the NOTIFYs are built and sent by each subscription.
+func (s *Service) presenceChanged() {
 	s.ph.OwnPresenceChanged()
+	info := s.Presence()
+	key, err := json.Marshal(info)
+	if err != nil {
+		return
+	}
+	s.ownPresence.Lock()
+	same := string(key) == s.ownPresence.last
+	s.ownPresence.last = string(key)
+	s.ownPresence.Unlock()
+	if !same {
+		s.publish(OwnPresenceChanged{Info: info})
+	}
 }
 
 // Watch subscribes to a colleague's phone state: a user name (in our
@@ -88,7 +102,14 @@ func (s *Service) Pickup(ctx context.Context, w api.Watch) (api.CallID, error) {
 		// The tags as the caller sees its dialog: its tag (the
 		// colleague's remote tag) is the to-tag.
 		replaces := d.CallID + ";to-tag=" + d.RemoteTag + ";from-tag=" + d.LocalTag + ";early-only"
-		return s.dialLocal(ctx, d.Remote.URI, api.DialOptions{Headers: map[string]string{"Replaces": replaces}}) // the desk picks up
+		// The caller's remote target (its Contact) when the dialog state
+		// names one: its From URI need not route back to it (RFC 4235
+		// §4.1.6.2).
+		target := d.Remote.URI
+		if t := d.RemoteTarget; t != "" && strings.HasPrefix(strings.ToLower(t), "sip") {
+			target = t
+		}
+		return s.dialLocal(ctx, target, api.DialOptions{Headers: map[string]string{"Replaces": replaces}}) // the desk picks up
 	}
 	return "", ErrNothingToPickup
 }

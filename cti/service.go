@@ -66,7 +66,12 @@ type Service struct {
 	tls   tlsNotices // tlsnotice.go
 	hooks []func(Event)
 
-	policy   policyState       // see policy.go
+	policy policyState // see policy.go
+	// ownPresence is the last OwnPresenceChanged's state (presence.go).
+	ownPresence struct {
+		sync.Mutex
+		last string
+	}
 	journal  *journaling       // see journaling.go
 	route    AnyDeviceRoute    // dial routing, see anydevice.go; guarded by mu
 	devices  deviceTracker     // calls carried by other devices (devicecalls.go)
@@ -172,9 +177,6 @@ func (s *Service) onPhoneEvent(ev phone.Event) {
 }
 
 func (s *Service) publish(ev Event) {
-	if _, ok := ev.(CallChanged); ok {
-		s.presenceCallChanged() // presence.go
-	}
 	s.mu.Lock()
 	hooks := s.hooks
 	s.mu.Unlock()
@@ -182,6 +184,10 @@ func (s *Service) publish(ev Event) {
 		h(ev)
 	}
 	s.bus.Publish(ev)
+	switch ev.(type) {
+	case CallChanged, PolicyChanged:
+		s.presenceChanged() // presence.go: after the event that changed it
+	}
 }
 
 // Notify publishes a notice for the user and keeps it in the Snapshot.

@@ -216,3 +216,56 @@ func TestControllerPublishesToKamailio(t *testing.T) {
 		t.Errorf("kamailio never got a PUBLISH for %s", alice)
 	}
 }
+
+// TestKamailioPresenceDND (issue 15): bob PUBLISHes PIDF (Event:
+// presence) beside his dialog-info to kamailio (presence_xml); alice
+// watches him there. When bob sets DND, alice's watch shows it, through
+// kamailio's presence NOTIFY of bob's closed/busy PIDF.
+func TestKamailioPresenceDND(t *testing.T) {
+	port, k := startPresenceKamailio(t)
+	srv := fmt.Sprintf("sip:127.0.0.1:%d", port)
+	aor := func(u string) string { return fmt.Sprintf("sip:%s@127.0.0.1:%d", u, port) }
+	bob := startEndpoint(t, "--name", "bob", "--account", aor("bob"), "--registrar", srv, "--presence-server", srv)
+	alice := startEndpoint(t, "--name", "alice", "--account", aor("alice"), "--registrar", srv, "--watch", aor("bob"))
+	waitPresence(t, alice, "alice's watch of bob active", aor("bob"), 10*time.Second, func(p presenceEvent) bool {
+		return p.Watch.State == "active"
+	})
+	if !waitLog(bob, "publishing presence", 5*time.Second) {
+		t.Fatal("bob never published")
+	}
+	time.Sleep(500 * time.Millisecond) // the presence subscription's first NOTIFY
+	if err := bob.Send(map[string]any{"id": "dnd", "cmd": "set_policy", "args": map[string]any{"dnd": true}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitPresence(t, alice, "alice sees bob's DND through kamailio", aor("bob"), 2*time.Second, func(p presenceEvent) bool {
+		return p.Watch.State == "active" && p.Watch.Info.DND
+	})
+	t.Logf("DND at alice %s after bob set it", time.Since(start).Round(time.Millisecond))
+	out := k.Output()
+	for _, want := range []string{"REQ PUBLISH " + aor("bob"), "REQ SUBSCRIBE " + aor("bob")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kamailio never logged %q", want)
+		}
+	}
+	if strings.Contains(tail(bob.proc.outPath, 4<<20), "takes no PIDF") {
+		t.Errorf("kamailio refused bob's PIDF")
+	}
+}
+
+// TestNotifyThroughKamailio (issue 15): a watcher (sipp) SUBSCRIBEs to
+// bob's dialog state at bob's phone through kamailio, which record-routes
+// the SUBSCRIBE. bob's NOTIFY must come back through kamailio (RFC 6665
+// §4.1.2.1): kamailio logs it and sipp sees kamailio's Via on it.
+func TestNotifyThroughKamailio(t *testing.T) {
+	port, k := startPresenceKamailio(t)
+	bob := startEndpoint(t, "--name", "bob")
+	sc := presenceScenario(t, "subscribe_proxied.xml", map[string]string{"KPORT": fmt.Sprint(port)})
+	s := startSipp(t, sc, bob.Addr, "-m", "1", "-s", "bob", "-rsa", fmt.Sprintf("127.0.0.1:%d", port))
+	if code, err := s.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp: exit %d, %v (no NOTIFY through kamailio)\n%s\n%s", code, err, tailString(s.Output(), 4<<10), tailString(k.Output(), 4<<10))
+	}
+	if !strings.Contains(k.Output(), "REQ NOTIFY sip:watcher@") {
+		t.Errorf("kamailio never relayed bob's NOTIFY:\n%s", tailString(k.Output(), 4<<10))
+	}
+}

@@ -94,7 +94,7 @@ const watchLoop = `
 
     ]]>
   </send>
-  <pause milliseconds="1" next="loop"/>
+  <nop next="loop"/>
   <label id="done"/>
   <send retrans="500">
     <![CDATA[
@@ -183,20 +183,35 @@ func TestSippSubscribesDialogAtController(t *testing.T) {
 	}
 
 	dest := startEndpoint(t, "--name", "+4930555", "--answer-delay", "300ms")
+	// Watched by id and by number: both get the NOTIFY of every change.
+	seen := map[string]bool{} // sessions of the earlier runs
+	for _, service := range []string{"alice", "+4989100"} {
+		t.Run("watch "+service, func(t *testing.T) { sippWatchesControllerCall(t, ctl, dest, service, seen) })
+	}
+}
+
+// sippWatchesControllerCall has sipp (as bob) watch service at the
+// controller while alice calls dest, and checks the NOTIFY bodies.
+func sippWatchesControllerCall(t *testing.T, ctl *controllerProc, dest *Endpoint, service string, done map[string]bool) {
 	sc := presenceScenario(t, "subscribe_auth.xml", map[string]string{"USER": "bob", "PW": "bob-token", "CODE": "200", "AFTER": watchLoop})
 	msgs := filepath.Join(t.TempDir(), "messages.log")
-	s := startSipp(t, sc, ctl.Addr, "-m", "1", "-s", "alice", "-trace_msg", "-message_file", msgs)
-	if !waitLog(ctl.Endpoint, "dialog subscription", 10*time.Second) {
+	before := strings.Count(tail(ctl.proc.outPath, 4<<20), "dialog subscription\"")
+	s := startSipp(t, sc, ctl.Addr, "-m", "1", "-s", service, "-trace_msg", "-message_file", msgs)
+	if !waitFor(10*time.Second, func() bool {
+		return strings.Count(tail(ctl.proc.outPath, 4<<20), "dialog subscription\"") > before
+	}) {
 		t.Fatalf("the controller never took bob's subscription\n%s", tailString(s.Output(), 4<<10))
 	}
 	if _, err := ctlAs(t, ctl, "alice", "alice-token", "dial", dest.URI); err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	ctl.WaitSession(t, "bridged", 15*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" })
+	ctl.WaitSession(t, "bridged", 15*time.Second, func(s sessionEvent) bool { return s.Session.State == "bridged" && !done[s.Session.ID] })
 	time.Sleep(300 * time.Millisecond)
 	if _, err := ctlAs(t, ctl, "alice", "alice-token", "hangup", "--all"); err != nil {
 		t.Fatal(err)
 	}
+	ended := ctl.WaitSession(t, "ended", 15*time.Second, func(s sessionEvent) bool { return s.Event == "session_ended" && !done[s.Session.ID] })
+	done[ended.Session.ID] = true
 	if code, err := s.Wait(20 * time.Second); err != nil || code != 0 {
 		t.Fatalf("sipp: exit %d, %v\n%s", code, err, tailString(s.Output(), 6<<10))
 	}
@@ -301,5 +316,19 @@ func TestControllerBusyOnBusy(t *testing.T) {
 		return ev.Event == "call" && ev.Call != nil && ev.Call.State == "incoming" && !rang[ev.Call.ID]
 	}, 5*time.Second); err != nil {
 		t.Errorf("after the call the number did not ring the mobile: %v", err)
+	}
+}
+
+// TestNotifyFollowsRecordRoute (issue 15): a watcher behind a
+// record-routing proxy. The SUBSCRIBE's Record-Route names sipp, its
+// Contact a port where nothing listens; the phone's NOTIFY must go to the
+// proxy (Route header, the Contact as Request-URI), not straight to the
+// Contact (RFC 6665 §4.1.2.1, RFC 3261 §12.1.1).
+func TestNotifyFollowsRecordRoute(t *testing.T) {
+	bob := startEndpoint(t, "--name", "bob")
+	sc := presenceScenario(t, "subscribe_routed.xml", nil)
+	s := startSipp(t, sc, bob.Addr, "-m", "1", "-s", "bob")
+	if code, err := s.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("sipp: exit %d, %v (no NOTIFY through the proxy)\n%s", code, err, tailString(s.Output(), 4<<10))
 	}
 }

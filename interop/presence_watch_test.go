@@ -14,13 +14,16 @@ type presenceEvent struct {
 		State  string `json:"state"`
 		Info   struct {
 			Entity  string `json:"entity"`
+			DND     bool   `json:"dnd"`
 			Dialogs []struct {
-				ID        string `json:"id"`
-				CallID    string `json:"call_id"`
-				Direction string `json:"direction"`
-				State     string `json:"state"`
-				Device    string `json:"device"`
-				Remote    struct {
+				ID         string `json:"id"`
+				CallID     string `json:"call_id"`
+				Direction  string `json:"direction"`
+				State      string `json:"state"`
+				Device     string `json:"device"`
+				Held       bool   `json:"held"`
+				Conference bool   `json:"conference"`
+				Remote     struct {
 					URI string `json:"uri"`
 				} `json:"remote"`
 			} `json:"dialogs"`

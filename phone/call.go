@@ -501,6 +501,9 @@ func (p *Phone) serveIncoming(d *diago.DialogServerSession) {
 		Headers:    interestingHeaders(req),
 		Created:    time.Now(),
 	}
+	if ct := req.Contact(); ct != nil {
+		c.info.RemoteTarget = ct.Address.String()
+	}
 	if err := p.addCall(c); err != nil {
 		code, reason := 486, "Busy Here"
 		if errors.Is(err, ErrClosed) {

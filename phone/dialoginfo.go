@@ -62,8 +62,15 @@ type xmlParam struct {
 	Value string `xml:"pval,attr"`
 }
 
-// paramDevice is the target parameter naming the device (mobile, home).
-const paramDevice = "device"
+// Local target parameters (RFC 4235 §4.1.6.3): paramDevice names the
+// device (mobile, home); paramRendering "no" is a call the user holds
+// (RFC 3840 §9: +sip.rendering); paramFocus a call in the conference the
+// user hosts (RFC 3840 §9, RFC 4579: isfocus).
+const (
+	paramDevice    = "device"
+	paramRendering = "+sip.rendering"
+	paramFocus     = "isfocus"
+)
 
 // direction attribute values (RFC 4235 §4.1.2).
 const (
@@ -85,12 +92,26 @@ func MarshalDialogInfo(info vocab.PresenceInfo, version uint64) ([]byte, error) 
 		}
 		if d.Local.URI != "" {
 			x.Local = &xmlParticip{Identity: &xmlIdentity{Display: d.Local.DisplayName, URI: d.Local.URI}}
+			var params []xmlParam
 			if d.Device != "" {
-				x.Local.Target = &xmlTarget{URI: d.Local.URI, Params: []xmlParam{{Name: paramDevice, Value: d.Device}}}
+				params = append(params, xmlParam{Name: paramDevice, Value: d.Device})
+			}
+			if d.Held {
+				params = append(params, xmlParam{Name: paramRendering, Value: "no"})
+			}
+			if d.Conference {
+				params = append(params, xmlParam{Name: paramFocus, Value: "true"})
+			}
+			if params != nil {
+				x.Local.Target = &xmlTarget{URI: d.Local.URI, Params: params}
 			}
 		}
 		if d.Remote.URI != "" {
-			x.Remote = &xmlParticip{Identity: &xmlIdentity{Display: d.Remote.DisplayName, URI: d.Remote.URI}, Target: &xmlTarget{URI: d.Remote.URI}}
+			target := d.Remote.URI
+			if d.RemoteTarget != "" {
+				target = d.RemoteTarget
+			}
+			x.Remote = &xmlParticip{Identity: &xmlIdentity{Display: d.Remote.DisplayName, URI: d.Remote.URI}, Target: &xmlTarget{URI: target}}
 		}
 		doc.Dialogs = append(doc.Dialogs, x)
 	}
@@ -143,16 +164,29 @@ func ParseDialogInfo(body []byte) (info vocab.PresenceInfo, version uint64, full
 		}
 		if x.Local != nil && x.Local.Target != nil {
 			for _, p := range x.Local.Target.Params {
-				if p.Name == paramDevice && len(p.Value) <= 32 {
-					d.Device = p.Value
+				switch strings.ToLower(p.Name) {
+				case paramDevice:
+					if len(p.Value) <= 32 {
+						d.Device = p.Value
+					}
+				case paramRendering:
+					d.Held = strings.EqualFold(strings.Trim(p.Value, `"`), "no")
+				case paramFocus:
+					d.Conference = !strings.EqualFold(p.Value, "false")
 				}
 			}
 		}
 		if x.Remote != nil {
 			if x.Remote.Identity != nil {
 				d.Remote = vocab.Party{DisplayName: x.Remote.Identity.Display, URI: strings.TrimSpace(x.Remote.Identity.URI)}
-			} else if x.Remote.Target != nil {
-				d.Remote = vocab.Party{URI: x.Remote.Target.URI}
+			}
+			if x.Remote.Target != nil {
+				t := strings.TrimSpace(x.Remote.Target.URI)
+				if d.Remote.URI == "" {
+					d.Remote = vocab.Party{URI: t}
+				} else if t != d.Remote.URI && len(t) <= 256 {
+					d.RemoteTarget = t
+				}
 			}
 		}
 		info.Dialogs = append(info.Dialogs, d)

@@ -11,15 +11,19 @@ import (
 func TestDialogInfoRoundTrip(t *testing.T) {
 	in := vocab.PresenceInfo{Entity: "sip:bob@example.com", Dialogs: []vocab.DialogState{
 		{ID: "c1", CallID: "abc@h", RemoteTag: "rt", Direction: vocab.Incoming, State: vocab.PhaseEarly,
-			Local: vocab.Party{URI: "sip:bob@example.com"}, Remote: vocab.Party{DisplayName: "Alice & Co", URI: "sip:alice@example.com"}},
+			Local: vocab.Party{URI: "sip:bob@example.com"}, Remote: vocab.Party{DisplayName: "Alice & Co", URI: "sip:alice@example.com"},
+			RemoteTarget: "sip:alice@192.0.2.7:5070;transport=udp"},
 		{ID: "c2", Direction: vocab.Outgoing, State: vocab.PhaseConfirmed, Remote: vocab.Party{URI: "sip:carol@example.com"},
-			Local: vocab.Party{URI: "sip:bob@example.com"}, Device: "mobile"},
+			Local: vocab.Party{URI: "sip:bob@example.com"}, Device: "mobile", Held: true},
+		{ID: "c3", Direction: vocab.Outgoing, State: vocab.PhaseConfirmed, Remote: vocab.Party{URI: "sip:dave@example.com"},
+			Local: vocab.Party{URI: "sip:bob@example.com"}, Conference: true},
 	}}
 	b, err := MarshalDialogInfo(in, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`version="7"`, `state="full"`, `direction="recipient"`, `direction="initiator"`, `<state>early</state>`, `Alice &amp; Co`} {
+	for _, want := range []string{`version="7"`, `state="full"`, `direction="recipient"`, `direction="initiator"`, `<state>early</state>`, `Alice &amp; Co`,
+		`<param pname="+sip.rendering" pval="no"></param>`, `<param pname="isfocus" pval="true"></param>`, `<target uri="sip:alice@192.0.2.7:5070;transport=udp">`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("document lacks %q:\n%s", want, b)
 		}
@@ -28,12 +32,13 @@ func TestDialogInfoRoundTrip(t *testing.T) {
 	if err != nil || v != 7 || !full {
 		t.Fatalf("parse: %v version %d full %v", err, v, full)
 	}
-	if got.Entity != in.Entity || len(got.Dialogs) != 2 {
+	if got.Entity != in.Entity || len(got.Dialogs) != len(in.Dialogs) {
 		t.Fatalf("parsed %+v", got)
 	}
 	for i := range in.Dialogs {
 		w, g := in.Dialogs[i], got.Dialogs[i]
-		if g.ID != w.ID || g.CallID != w.CallID || g.RemoteTag != w.RemoteTag || g.Direction != w.Direction || g.State != w.State || g.Remote != w.Remote || g.Device != w.Device {
+		if g.ID != w.ID || g.CallID != w.CallID || g.RemoteTag != w.RemoteTag || g.Direction != w.Direction || g.State != w.State || g.Remote != w.Remote || g.Device != w.Device ||
+			g.Held != w.Held || g.Conference != w.Conference || g.RemoteTarget != w.RemoteTarget {
 			t.Errorf("dialog %d: got %+v, want %+v", i, g, w)
 		}
 	}

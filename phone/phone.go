@@ -399,10 +399,11 @@ func (p *Phone) Start(ctx context.Context) error {
 		return fmt.Errorf("sip server: %w", err)
 	}
 	srv.OnUpdate(p.middleware(p.handleUpdate))
-	srv.OnNoRoute(p.middleware(p.handleNoRoute))                                                          // validate.go
-	srv.OnSubscribe(p.middleware(p.handleNoRoute))                                                        // events.go routes it in the middleware
-	p.handleEvent("dialog", eventHandler{Subscribe: p.serveDialogSubscribe, Notify: p.serveDialogNotify}) // presence.go, watch.go
-	p.handleEvent(mwiEvent, eventHandler{Notify: p.serveMWINotify})                                       // mwi.go
+	srv.OnNoRoute(p.middleware(p.handleNoRoute))                                                             // validate.go
+	srv.OnSubscribe(p.middleware(p.handleNoRoute))                                                           // events.go routes it in the middleware
+	p.handleEvent("dialog", eventHandler{Subscribe: p.serveDialogSubscribe, Notify: p.serveDialogNotify})    // presence.go, watch.go
+	p.handleEvent(presenceEvent, eventHandler{Subscribe: p.servePIDFSubscribe, Notify: p.serveDialogNotify}) // presence.go, pidf.go
+	p.handleEvent(mwiEvent, eventHandler{Notify: p.serveMWINotify})                                          // mwi.go
 	p.dg = diago.NewDiago(ua,
 		diago.WithServer(srv),
 		diago.WithTransport(tr),

@@ -53,6 +53,11 @@ type PresenceSource struct {
 	Password func(watcher string) (string, bool)
 	// Realm is the digest realm (default "anyphone").
 	Realm string
+	// Canonical names the user a SUBSCRIBE names (an id, a number, an
+	// alias) the way PresenceChanged does: a subscription is keyed on it,
+	// so that a watcher by number gets the NOTIFYs of every change. nil
+	// keeps the Request-URI user as it is.
+	Canonical func(user string) string
 }
 
 // presenceServer holds the dialog subscriptions this phone serves.
@@ -73,7 +78,9 @@ type dialogSub struct {
 	from     sip.FromHeader // us: the SUBSCRIBE's To with our tag
 	to       sip.ToHeader   // the watcher: the SUBSCRIBE's From
 	target   sip.Uri        // the watcher's Contact
+	routes   []sip.Uri      // the route set: the SUBSCRIBE's Record-Route, in order (RFC 3261 §12.1.1)
 	eventHdr string
+	pidf     bool // the presence package (pidf.go): PIDF bodies, not dialog-info
 
 	mu       sync.Mutex
 	cseq     uint32
@@ -147,6 +154,7 @@ func DialogStateOf(c CallInfo) vocab.DialogState {
 	d := vocab.DialogState{
 		ID: string(c.ID), CallID: c.SIPCallID, Direction: c.Direction, State: vocab.PhaseOf(c.State),
 		Local: c.Local, Remote: c.Remote, Device: c.Device, Held: c.LocalHold,
+		Conference: c.Conference != "", RemoteTarget: c.RemoteTarget,
 	}
 	if c.Direction == Incoming {
 		d.LocalTag, d.RemoteTag = c.SIPToTag, c.SIPFromTag
@@ -218,8 +226,22 @@ func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string
 
 // serveDialogSubscribe answers a SUBSCRIBE for the dialog package.
 func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction) {
-	if !acceptsType(req, DialogInfoType) {
-		respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", DialogInfoType))
+	p.serveStateSubscribe(req, tx, false)
+}
+
+// servePIDFSubscribe answers a SUBSCRIBE for the presence package (RFC
+// 3856): the same subscriptions, with PIDF bodies (pidf.go).
+func (p *Phone) servePIDFSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	p.serveStateSubscribe(req, tx, true)
+}
+
+func (p *Phone) serveStateSubscribe(req *sip.Request, tx sip.ServerTransaction, pidf bool) {
+	mt := DialogInfoType
+	if pidf {
+		mt = PIDFType
+	}
+	if !acceptsType(req, mt) {
+		respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", mt))
 		return
 	}
 	expiry := presenceDefaultExpiry
@@ -256,6 +278,9 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		respond(tx, req, 404, "Not Found")
 		return
 	}
+	if src.Canonical != nil {
+		user = src.Canonical(user)
+	}
 	ct := req.Contact()
 	if ct == nil {
 		respond(tx, req, 400, "Bad Request - no Contact")
@@ -266,10 +291,27 @@ func (p *Phone) serveDialogSubscribe(req *sip.Request, tx sip.ServerTransaction)
 		p: p, user: user, callID: req.CallID().Value(),
 		target:   *ct.Address.Clone(),
 		eventHdr: req.GetHeader("Event").Value(),
+		pidf:     pidf,
 		last:     map[string]vocab.DialogState{},
 		wake:     make(chan struct{}, 1),
 	}
 	s.key = s.callID + "/" + tag
+	// The subscription is a dialog: its NOTIFYs pass the proxies that
+	// record-routed the SUBSCRIBE (RFC 6665 §4.1.2.1, RFC 3261 §12.1.1:
+	// the UAS keeps the Record-Route URIs in order).
+	for _, h := range req.GetHeaders("Record-Route") {
+		var u sip.Uri
+		params := sip.NewParams()
+		if _, err := sip.ParseAddressValue(h.Value(), &u, &params); err != nil {
+			respond(tx, req, 400, "Bad Request - Record-Route")
+			return
+		}
+		s.routes = append(s.routes, u)
+	}
+	if len(s.routes) > 8 {
+		respond(tx, req, 400, "Bad Request - Record-Route")
+		return
+	}
 	s.from = sip.FromHeader{DisplayName: to.DisplayName, Address: *to.Address.Clone(), Params: to.Params.Clone()}
 	s.from.Params.Add("tag", tag)
 	s.to = sip.ToHeader{DisplayName: from.DisplayName, Address: *from.Address.Clone(), Params: from.Params.Clone()}
@@ -389,19 +431,31 @@ func (s *dialogSub) wakeLocked() {
 // the last NOTIFY that are gone, as terminated; nothing when the state is
 // the last NOTIFY's and not force. s.mu must be held.
 func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force bool) *sip.Request {
-	doc, key, next, gone := diffDialogs(s.last, info) // publish.go
-	if !force && gone == 0 && key == s.lastDoc {
-		return nil
+	var body []byte
+	ctype := DialogInfoType
+	if s.pidf {
+		b, err := MarshalPIDF(info)
+		if err != nil || (!force && string(b) == s.lastDoc) {
+			return nil
+		}
+		body, ctype, s.lastDoc = b, PIDFType, string(b)
+	} else {
+		doc, key, next, gone := diffDialogs(s.last, info) // publish.go
+		if !force && gone == 0 && key == s.lastDoc {
+			return nil
+		}
+		b, err := MarshalDialogInfo(doc, s.version)
+		if err != nil {
+			s.p.log.Warn("dialog-info", "err", err)
+			return nil
+		}
+		body = b
+		s.last, s.lastDoc = next, key
 	}
-	body, err := MarshalDialogInfo(doc, s.version)
-	if err != nil {
-		s.p.log.Warn("dialog-info", "err", err)
-		return nil
-	}
-	s.last, s.lastDoc = next, key
 	s.version++
 	s.cseq++
 	req := sip.NewRequest(sip.NOTIFY, *s.target.Clone())
+	s.addRoutes(req)
 	from, to := s.from, s.to
 	from.Params, to.Params = s.from.Params.Clone(), s.to.Params.Clone()
 	req.AppendHeader(&from)
@@ -413,9 +467,27 @@ func (s *dialogSub) buildLocked(info vocab.PresenceInfo, state string, force boo
 	req.AppendHeader(sip.NewHeader("Contact", "<"+s.p.URI()+">"))
 	req.AppendHeader(sip.NewHeader("Event", s.eventHdr))
 	req.AppendHeader(sip.NewHeader("Subscription-State", state))
-	req.AppendHeader(sip.NewHeader("Content-Type", DialogInfoType))
+	req.AppendHeader(sip.NewHeader("Content-Type", ctype))
 	req.SetBody(body)
 	return req
+}
+
+// addRoutes puts the subscription's route set on a NOTIFY (RFC 3261
+// §12.2.1.1): loose routing keeps the watcher's Contact as Request-URI
+// and sipgo sends to the first Route; a strict router (no lr) becomes the
+// Request-URI and the Contact the last Route.
+func (s *dialogSub) addRoutes(req *sip.Request) {
+	routes := s.routes
+	if len(routes) == 0 {
+		return
+	}
+	if !routes[0].UriParams.Has("lr") {
+		req.Recipient = *routes[0].Clone()
+		routes = append(append([]sip.Uri(nil), routes[1:]...), *s.target.Clone())
+	}
+	for _, r := range routes {
+		req.AppendHeader(&sip.RouteHeader{Address: *r.Clone()})
+	}
 }
 
 // run sends the subscription's NOTIFYs in order, each awaited (RFC 6665

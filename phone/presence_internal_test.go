@@ -76,10 +76,15 @@ func TestDialogSubscriptionExpires(t *testing.T) {
 	// 2 s grant the refresh wins, so the server must accept it and NOTIFY.
 	waitWatchState(t, events, "a NOTIFY after the refresh", func(w Watch) bool { return w.State == vocab.WatchActive })
 	alice.presence.mu.Lock()
-	n := len(alice.presence.subs)
+	n := 0
+	for _, s := range alice.presence.subs {
+		if !s.pidf { // the watch's presence companion is the other one
+			n++
+		}
+	}
 	alice.presence.mu.Unlock()
 	if n != 1 {
-		t.Errorf("alice serves %d subscriptions, want 1 (the refreshed one)", n)
+		t.Errorf("alice serves %d dialog subscriptions, want 1 (the refreshed one)", n)
 	}
 	// Stop bob's refreshes: the subscription now expires at alice.
 	bob.watching.mu.Lock()
@@ -127,6 +132,7 @@ func TestPublishETag(t *testing.T) {
 		mu    sync.Mutex
 		reqs  []got
 		n     int
+		pidf  int // PUBLISHes of Event: presence
 		etags = []string{"e1", "", "e2", "e3", "e4", "e5", "e6"}
 	)
 	// A phone first: its start sets sipgo's package globals (the tracer)
@@ -141,6 +147,14 @@ func TestPublishETag(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.OnPublish(func(req *sip.Request, tx sip.ServerTransaction) {
+		if eventPackage(req) == presenceEvent {
+			// A dialog-only server: the PIDF publisher stops at 489.
+			mu.Lock()
+			pidf++
+			mu.Unlock()
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 489, "Bad Event", nil))
+			return
+		}
 		mu.Lock()
 		g := got{body: string(req.Body())}
 		if h := req.GetHeader("SIP-If-Match"); h != nil {
@@ -226,5 +240,10 @@ func TestPublishETag(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no refresh PUBLISH: %+v", reqs)
 		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if pidf != 1 {
+		t.Errorf("%d PIDF PUBLISHes to a server without the presence package, want 1 (then it stops)", pidf)
 	}
 }

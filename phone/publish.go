@@ -9,6 +9,7 @@ package phone
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ type publisher struct {
 	dest   string // host:port of the server
 	user   string // whose state (PresenceSource.Lookup)
 	entity string // for which AOR; "" is ours
+	pidf   bool   // Event: presence with PIDF (pidf.go), beside the dialog one
 	wake   chan struct{}
 
 	mu      sync.Mutex
@@ -75,6 +77,9 @@ func (p *Phone) StartPublishingFor(server, user, entity string) error {
 		return ErrClosed
 	}
 	pub := &publisher{p: p, dest: dest, user: user, entity: entity, wake: make(chan struct{}, 1), dirty: true, last: map[string]vocab.DialogState{}}
+	// The PIDF one says DND, which dialog-info cannot (RFC 3863); a
+	// server without the presence package ends it at its 489.
+	pres := &publisher{p: p, dest: dest, user: user, entity: entity, pidf: true, wake: make(chan struct{}, 1), dirty: true}
 	p.presence.mu.Lock()
 	if old := p.presence.pubs[strings.ToLower(user)]; old != nil {
 		p.presence.mu.Unlock()
@@ -84,9 +89,12 @@ func (p *Phone) StartPublishingFor(server, user, entity string) error {
 		p.presence.pubs = map[string]*publisher{}
 	}
 	p.presence.pubs[strings.ToLower(user)] = pub
+	p.presence.pubs[presenceEvent+"/"+strings.ToLower(user)] = pres
 	p.presence.mu.Unlock()
 	p.wg.Go(func() { pub.run(p.ctx) })
+	p.wg.Go(func() { pres.run(p.ctx) })
 	pub.poke()
+	pres.poke()
 	return nil
 }
 
@@ -133,6 +141,11 @@ func (b *publisher) run(ctx context.Context) {
 		b.dirty = false
 		b.mu.Unlock()
 		expires, err := b.publish(ctx, dirty)
+		var re *RejectedError
+		if b.pidf && errors.As(err, &re) && (re.Code == 489 || re.Code == 405 || re.Code == 501) {
+			b.p.log.Info("presence server takes no PIDF: publishing dialog state only", "server", b.dest, "code", re.Code)
+			return
+		}
 		if err != nil {
 			b.p.log.Info("publish failed", "server", b.dest, "err", err)
 			b.mu.Lock()
@@ -160,7 +173,14 @@ func (b *publisher) publish(ctx context.Context, dirty bool) (time.Duration, err
 	b.mu.Lock()
 	etag := b.etag
 	var body []byte
-	if dirty || etag == "" {
+	if b.pidf && (dirty || etag == "") {
+		doc, err := MarshalPIDF(info)
+		if err != nil || (etag != "" && string(doc) == b.lastKey) {
+			b.mu.Unlock()
+			return 0, err // nothing new
+		}
+		body, b.lastKey = doc, string(doc)
+	} else if dirty || etag == "" {
 		doc, key, next, gone := diffDialogs(b.last, info)
 		if etag != "" && key == b.lastKey && gone == 0 {
 			b.mu.Unlock()
@@ -224,13 +244,17 @@ func (b *publisher) send(ctx context.Context, etag string, body []byte, expires 
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.PUBLISH})
 	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
-	req.AppendHeader(sip.NewHeader("Event", "dialog"))
+	event, ctype := "dialog", DialogInfoType
+	if b.pidf {
+		event, ctype = presenceEvent, PIDFType
+	}
+	req.AppendHeader(sip.NewHeader("Event", event))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires.Seconds()))))
 	if etag != "" {
 		req.AppendHeader(sip.NewHeader("SIP-If-Match", etag))
 	}
 	if body != nil {
-		req.AppendHeader(sip.NewHeader("Content-Type", DialogInfoType))
+		req.AppendHeader(sip.NewHeader("Content-Type", ctype))
 		req.SetBody(body)
 	}
 	req.SetDestination(b.dest)

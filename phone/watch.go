@@ -52,6 +52,12 @@ type watcher struct {
 	target sip.Uri
 	cancel context.CancelFunc
 	term   chan struct{} // a NOTIFY terminated the subscription
+	// pidf marks the companion subscription to the presence package
+	// (RFC 3856, pidf.go) a watch runs beside its dialog one: its PIDF
+	// says do-not-disturb, which dialog-info cannot; parent is the dialog
+	// watcher whose Watch it sets Info.DND of. It emits nothing itself.
+	pidf   bool
+	parent *watcher
 
 	mu      sync.Mutex
 	callID  string
@@ -62,6 +68,7 @@ type watcher struct {
 	version uint64
 	seen    bool // a NOTIFY with a body arrived in this subscription
 	w       Watch
+	dnd     bool // the companion's last PIDF said DND (kept across dialog NOTIFYs)
 }
 
 // Watch subscribes to target's dialog state (a SIP URI, or a user name
@@ -94,8 +101,11 @@ func (p *Phone) Watch(target string) (Watch, error) {
 	w := &watcher{p: p, target: uri, cancel: cancel, term: make(chan struct{}, 1),
 		w: Watch{Target: key, State: vocab.WatchPending, Updated: time.Now()}}
 	p.watching.byTarget[key] = w
+	pres := &watcher{p: p, target: uri, cancel: cancel, term: make(chan struct{}, 1), pidf: true, parent: w,
+		w: Watch{Target: key, State: vocab.WatchPending}}
 	p.watching.mu.Unlock()
-	p.wg.Go(func() { w.run(ctx) }) // owned by the phone: ends at Unwatch or Close
+	p.wg.Go(func() { w.run(ctx) })    // owned by the phone: ends at Unwatch or Close
+	p.wg.Go(func() { pres.run(ctx) }) // the same, for the presence package
 	return w.snapshot(), nil
 }
 
@@ -163,8 +173,15 @@ func (w *watcher) snapshot() Watch {
 	return w.w
 }
 
-// update changes the watch under its lock and reports the new value.
+// update changes the watch under its lock and reports the new value. The
+// presence companion only keeps its own state: its parent reports.
 func (w *watcher) update(f func(*Watch)) {
+	if w.parent != nil {
+		w.mu.Lock()
+		f(&w.w)
+		w.mu.Unlock()
+		return
+	}
 	w.mu.Lock()
 	f(&w.w)
 	w.w.Updated = time.Now()
@@ -188,6 +205,10 @@ func (w *watcher) run(ctx context.Context) {
 			var re *RejectedError
 			if errors.As(err, &re) {
 				code = re.Code
+			}
+			if w.pidf && (code == 489 || code == 405 || code == 501) {
+				w.p.log.Debug("watch: no presence package there", "target", w.w.Target, "code", code)
+				return // the peer serves dialog state only
 			}
 			w.p.log.Info("watch subscribe failed", "target", w.w.Target, "err", err, "retry_in", backoff)
 			w.update(func(x *Watch) {
@@ -295,8 +316,13 @@ func (w *watcher) subscribe(ctx context.Context, initial bool, expiry time.Durat
 	w.mu.Unlock()
 	req.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
 	req.AppendHeader(sip.NewHeader("Contact", "<"+p.URI()+">"))
-	req.AppendHeader(sip.NewHeader("Event", "dialog"))
-	req.AppendHeader(sip.NewHeader("Accept", DialogInfoType))
+	if w.pidf {
+		req.AppendHeader(sip.NewHeader("Event", presenceEvent))
+		req.AppendHeader(sip.NewHeader("Accept", PIDFType))
+	} else {
+		req.AppendHeader(sip.NewHeader("Event", "dialog"))
+		req.AppendHeader(sip.NewHeader("Accept", DialogInfoType))
+	}
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expiry.Seconds()))))
 	if dest := p.outboundDest(w.target); dest != "" {
 		req.SetDestination(dest)
@@ -376,6 +402,10 @@ func (p *Phone) serveDialogNotify(req *sip.Request, tx sip.ServerTransaction) {
 		version uint64
 		hasBody = len(req.Body()) > 0
 	)
+	if w.pidf {
+		p.servePIDFNotify(w, req, tx, hasBody, strings.HasPrefix(state, "terminated"))
+		return
+	}
 	if hasBody {
 		if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), DialogInfoType) {
 			respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", DialogInfoType))
@@ -403,6 +433,7 @@ func (p *Phone) serveDialogNotify(req *sip.Request, tx sip.ServerTransaction) {
 	if hasBody && !stale {
 		w.seen, w.version = true, version
 	}
+	info.DND = w.dnd
 	w.mu.Unlock()
 	if stale {
 		return // RFC 4235 §4.1: an older version is discarded
@@ -422,5 +453,52 @@ func (p *Phone) serveDialogNotify(req *sip.Request, tx sip.ServerTransaction) {
 		case w.term <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// servePIDFNotify takes a NOTIFY of the presence companion w: its PIDF
+// sets the parent watch's DND.
+func (p *Phone) servePIDFNotify(w *watcher, req *sip.Request, tx sip.ServerTransaction, hasBody, terminated bool) {
+	var st PIDFStatus
+	if hasBody {
+		if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), PIDFType) {
+			respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", PIDFType))
+			return
+		}
+		var err error
+		if st, err = ParsePIDF(req.Body()); err != nil {
+			p.log.Info("presence notify refused", "err", err)
+			respond(tx, req, 400, "Bad Request - "+clip(err.Error(), 80))
+			return
+		}
+	}
+	respond(tx, req, 200, "OK")
+	w.mu.Lock()
+	if w.toTag == "" {
+		if from := req.From(); from != nil {
+			w.toTag, _ = from.Params.Get("tag")
+		}
+	}
+	if ct := req.Contact(); ct != nil {
+		w.remote = ct.Address.Clone()
+	}
+	w.mu.Unlock()
+	if terminated {
+		st.DND = false // unknown again: no DND shown from a dead subscription
+		select {
+		case w.term <- struct{}{}:
+		default:
+		}
+	}
+	if !hasBody && !terminated {
+		return
+	}
+	par := w.parent
+	par.mu.Lock()
+	changed := par.dnd != st.DND
+	par.dnd = st.DND
+	par.mu.Unlock()
+	if changed {
+		par.update(func(x *Watch) { x.Info.DND = st.DND })
 	}
 }

@@ -84,7 +84,8 @@ func colleagueName(target string) string {
 }
 
 // lamp is a colleague's lamp and state text: idle, ringing with who is
-// calling, on the phone (with whom, on which device), unknown.
+// calling, on the phone (with whom, on which device, held or in
+// conference), unknown.
 func lamp(w api.Watch) (mark, text string) {
 	if w.State != api.WatchActive {
 		why := "unknown"
@@ -108,17 +109,29 @@ func lamp(w api.Watch) (mark, text string) {
 			if d.Device != "" {
 				s += " on " + d.Device
 			}
+			switch {
+			case d.Conference:
+				s += " (in conference)"
+			case d.Held:
+				s += " (held)"
+			}
 			talking = append(talking, s)
 		}
 	}
 	switch {
 	case len(ringing) > 0:
-		return "◉", "ringing: " + strings.Join(ringing, ", ")
+		mark, text = "◉", "ringing: "+strings.Join(ringing, ", ")
 	case len(talking) > 0:
-		return "●", "on the phone " + strings.Join(talking, ", ")
+		mark, text = "●", "on the phone "+strings.Join(talking, ", ")
+	case w.Info.DND:
+		return "⊘", "do not disturb"
 	default:
 		return "○", "idle"
 	}
+	if w.Info.DND {
+		text += " (DND)"
+	}
+	return mark, text
 }
 
 func partyLabel(pt api.Party) string {

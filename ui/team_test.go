@@ -79,3 +79,34 @@ func TestTeamPane(t *testing.T) {
 		t.Errorf("calls %q, want %q", got, want)
 	}
 }
+
+// TestTeamLampHeldConference: a colleague's held call and a conference
+// they host show as such (the local target's +sip.rendering="no" and
+// isfocus in their dialog-info).
+func TestTeamLampHeldConference(t *testing.T) {
+	for _, tc := range []struct {
+		d    api.DialogState
+		want string
+	}{
+		{api.DialogState{ID: "a", State: api.PhaseConfirmed, Held: true, Remote: cti.Party{URI: "sip:carol@pbx"}}, "on the phone with carol (held)"},
+		{api.DialogState{ID: "b", State: api.PhaseConfirmed, Conference: true, Held: true, Remote: cti.Party{URI: "sip:carol@pbx"}}, "on the phone with carol (in conference)"},
+	} {
+		_, text := lamp(api.Watch{State: api.WatchActive, Info: api.PresenceInfo{Dialogs: []api.DialogState{tc.d}}})
+		if text != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.d, text, tc.want)
+		}
+	}
+}
+
+// TestTeamLampDND: a colleague's do-not-disturb (their PIDF) shows.
+func TestTeamLampDND(t *testing.T) {
+	mark, text := lamp(api.Watch{State: api.WatchActive, Info: api.PresenceInfo{DND: true}})
+	if mark != "⊘" || text != "do not disturb" {
+		t.Errorf("idle with DND: %s %q", mark, text)
+	}
+	_, text = lamp(api.Watch{State: api.WatchActive, Info: api.PresenceInfo{DND: true,
+		Dialogs: []api.DialogState{{ID: "a", State: api.PhaseConfirmed, Remote: cti.Party{URI: "sip:carol@pbx"}}}}})
+	if text != "on the phone with carol (DND)" {
+		t.Errorf("on the phone with DND: %q", text)
+	}
+}

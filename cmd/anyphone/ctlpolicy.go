@@ -10,8 +10,9 @@ import (
 // CtlPolicyCmd shows or changes the busy policy of a running instance
 // (control commands policy, let_through, clear_override).
 type CtlPolicyCmd struct {
-	LetThrough int  `help:"Let calls through for this many minutes (an override of the busy policy)." name:"let-through"`
-	Clear      bool `help:"Clear a let-through override."`
+	LetThrough int    `help:"Let calls through for this many minutes (an override of the busy policy)." name:"let-through"`
+	Clear      bool   `help:"Clear a let-through override."`
+	DND        string `name:"dnd" enum:",on,off" default:"" help:"Do not disturb on or off (the rest of the policy stays; colleagues watching us see it)."`
 }
 
 // Run prints the policy as JSON after applying the requested change.
@@ -30,6 +31,23 @@ func (c *CtlPolicyCmd) Run(g *Globals, p *CtlCmd) error {
 		}
 	case c.Clear:
 		if _, err := cl.Do(ctx, "clear_override", nil); err != nil {
+			return err
+		}
+	}
+	if c.DND != "" {
+		// set_policy replaces the whole policy: change DND in the one in force.
+		raw, err := cl.Do(ctx, "policy", nil)
+		if err != nil {
+			return err
+		}
+		var r struct {
+			Policy busy.Policy `json:"policy"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("policy: %w", err)
+		}
+		r.Policy.DND = c.DND == "on"
+		if _, err := cl.Do(ctx, "set_policy", r.Policy); err != nil {
 			return err
 		}
 	}

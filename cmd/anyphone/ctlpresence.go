@@ -17,7 +17,8 @@ import (
 
 // CtlPresenceCmd prints our phone state and the colleagues we watch.
 type CtlPresenceCmd struct {
-	JSON bool `name:"json" help:"Print the presence result as JSON."`
+	JSON   bool `name:"json" help:"Print the presence result as JSON."`
+	Follow bool `help:"Then print our own state on each change until Ctrl-C."`
 }
 
 // CtlWatchCmd watches a colleague and prints their state.
@@ -39,13 +40,23 @@ func presenceLine(w io.Writer, who, state string, info api.PresenceInfo) {
 		if d.Device != "" {
 			s += " @" + d.Device
 		}
+		switch {
+		case d.Conference:
+			s += " (conference)"
+		case d.Held:
+			s += " (held)"
+		}
 		ds = append(ds, s)
 	}
 	fmt.Fprintf(w, "%s\t%s\t%s\n", who, state, strings.Join(ds, "; "))
 }
 
-// Run prints one line for us and one per watched colleague.
+// Run prints one line for us and one per watched colleague; with
+// --follow, then a line for us on each own_presence event.
 func (c *CtlPresenceCmd) Run(g *Globals, p *CtlCmd) error {
+	if c.Follow {
+		return c.follow(g, p)
+	}
 	cl, ctx, done, err := p.session(g)
 	if err != nil {
 		return err
@@ -68,9 +79,9 @@ func (c *CtlPresenceCmd) Run(g *Globals, p *CtlCmd) error {
 	}
 	tw := tabwriter.NewWriter(p.stdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHO\tSTATE\tDIALOGS")
-	presenceLine(tw, "me ("+r.Presence.Entity+")", r.Presence.Busy(), r.Presence)
+	presenceLine(tw, "me ("+r.Presence.Entity+")", ownState(r.Presence), r.Presence)
 	for _, w := range r.Watches {
-		presenceLine(tw, w.Target, w.Busy(), w.Info)
+		presenceLine(tw, w.Target, watchState(w), w.Info)
 	}
 	return tw.Flush()
 }
@@ -116,7 +127,7 @@ func (c *CtlWatchCmd) Run(g *Globals, p *CtlCmd) error {
 		return fmt.Errorf("watch: %w", err)
 	}
 	out := p.stdout()
-	presenceLine(out, r.Watch.Target, r.Watch.Busy(), r.Watch.Info)
+	presenceLine(out, r.Watch.Target, watchState(r.Watch), r.Watch.Info)
 	if !c.Follow {
 		return nil
 	}
@@ -137,7 +148,82 @@ func (c *CtlWatchCmd) Run(g *Globals, p *CtlCmd) error {
 			if json.Unmarshal(ev.Raw, &e) != nil || e.Watch.Target != r.Watch.Target {
 				continue
 			}
-			presenceLine(out, e.Watch.Target, e.Watch.Busy(), e.Watch.Info)
+			presenceLine(out, e.Watch.Target, watchState(e.Watch), e.Watch.Info)
 		}
 	}
+}
+
+// follow prints our state, then each change of it until Ctrl-C.
+func (c *CtlPresenceCmd) follow(g *Globals, p *CtlCmd) error {
+	addr, user, token, err := p.target(g)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dctx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	cl, err := ctl.DialUser(dctx, addr, user, token)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if _, err := cl.Subscribe(dctx); err != nil {
+		return err
+	}
+	raw, err := cl.Do(dctx, "presence", nil)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Presence api.PresenceInfo `json:"presence"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("presence: %w", err)
+	}
+	out := p.stdout()
+	line := func(info api.PresenceInfo) {
+		if c.JSON {
+			b, _ := json.Marshal(info)
+			fmt.Fprintf(out, "%s\n", b)
+			return
+		}
+		presenceLine(out, "me", ownState(info), info)
+	}
+	line(r.Presence)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil // Ctrl-C
+		case ev, ok := <-cl.Events():
+			if !ok {
+				return fmt.Errorf("presence: %w", cl.Err())
+			}
+			if ev.Name != ctl.EventOwnPresence {
+				continue
+			}
+			var e struct {
+				Presence api.PresenceInfo `json:"presence"`
+			}
+			if json.Unmarshal(ev.Raw, &e) == nil {
+				line(e.Presence)
+			}
+		}
+	}
+}
+
+// ownState is Busy with do-not-disturb.
+func ownState(info api.PresenceInfo) string {
+	if info.DND {
+		return info.Busy() + ", DND"
+	}
+	return info.Busy()
+}
+
+// watchState is a colleague's Busy with do-not-disturb.
+func watchState(w api.Watch) string {
+	if w.State == api.WatchActive && w.Info.DND {
+		return w.Busy() + ", DND"
+	}
+	return w.Busy()
 }

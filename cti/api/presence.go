@@ -33,3 +33,10 @@ const (
 type PresenceChanged struct{ Watch Watch }
 
 func (PresenceChanged) ctiEvent() {}
+
+// OwnPresenceChanged carries our own phone state (what our watchers and
+// the presence server get) each time it changes: a call rings, is
+// answered, held, joined in a conference or ends, or DND is set.
+type OwnPresenceChanged struct{ Info PresenceInfo }
+
+func (OwnPresenceChanged) ctiEvent() {}

@@ -25,6 +25,9 @@ type PresenceController interface {
 // EventPresence is a watched colleague's new state.
 const EventPresence = "presence"
 
+// EventOwnPresence is our own new state (the presence result's presence).
+const EventOwnPresence = "own_presence"
+
 // MaxWatchTarget bounds a watch target's length.
 const MaxWatchTarget = 256
 

@@ -280,6 +280,10 @@ func MarshalEvent(ev api.Event, t time.Time) ([]byte, error) {
 		return EncodeEvent(EventDevicesChanged, t, devicesResult{Active: e.Active, Devices: e.Devices})
 	case api.PresenceChanged:
 		return EncodeEvent(EventPresence, t, watchResult{e.Watch})
+	case api.OwnPresenceChanged:
+		return EncodeEvent(EventOwnPresence, t, struct {
+			Presence api.PresenceInfo `json:"presence"`
+		}{e.Info})
 	default:
 		return nil, fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
 	}

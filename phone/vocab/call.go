@@ -111,9 +111,13 @@ type CallInfo struct {
 	// SIPToTag is our own tag on an incoming call (its 1xx and 2xx To
 	// tag): with SIPFromTag what a colleague's pickup names in Replaces
 	// (RFC 3891, RFC 4235 §4).
-	SIPToTag  string    `json:"sip_to_tag,omitempty"`
-	Direction Direction `json:"direction"`
-	State     CallState `json:"state"`
+	SIPToTag string `json:"sip_to_tag,omitempty"`
+	// RemoteTarget is the Contact URI of an incoming call's INVITE: where
+	// a colleague's pickup sends its INVITE with Replaces (the remote
+	// target of RFC 4235 §4.1.6.2), which the From URI need not reach.
+	RemoteTarget string    `json:"remote_target,omitempty"`
+	Direction    Direction `json:"direction"`
+	State        CallState `json:"state"`
 	// Device is the device that carries a call placed or taken through
 	// AnyDevice (mobile, home, ...; while a follow-me call rings, the
 	// devices ringing, joined by "+"). Empty: this phone.

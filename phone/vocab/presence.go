@@ -97,8 +97,15 @@ type DialogState struct {
 	Remote Party `json:"remote,omitzero"`
 	// Device is the AnyDevice device carrying the call ("" for the desk).
 	Device string `json:"device,omitempty"`
-	// Held is true while the user holds the call.
+	// Held is true while the user holds the call: the local target's
+	// +sip.rendering="no" (RFC 4235 §4.1.6.3, RFC 3840 §9).
 	Held bool `json:"held,omitempty"`
+	// Conference is true while the call is mixed in a conference the user
+	// hosts: the local target's isfocus (RFC 4235 §4.1.6.3, RFC 4579).
+	Conference bool `json:"conference,omitempty"`
+	// RemoteTarget is the other party's remote target (its Contact): where
+	// a pickup's INVITE with Replaces goes. Empty: Remote.URI.
+	RemoteTarget string `json:"remote_target,omitempty"`
 }
 
 // PresenceInfo is a user's dialog state at one moment: every dialog that
@@ -107,6 +114,10 @@ type PresenceInfo struct {
 	// Entity is the user's AOR.
 	Entity  string        `json:"entity"`
 	Dialogs []DialogState `json:"dialogs"`
+	// DND is do-not-disturb: calls are refused whatever the dialogs say.
+	// Dialog-info has no element for it: it travels as RFC 3863 PIDF
+	// (basic closed, RPID activity busy, note "do not disturb").
+	DND bool `json:"dnd,omitempty"`
 }
 
 // WatchState is where a subscription to a colleague's dialog state stands.
