@@ -351,7 +351,6 @@ func (s *callSRTP) retries() int {
 	return s.retry
 }
 
-
 // srtpFailedAnswer reports whether the answer lacked the SRTP we require.
 func (c *call) srtpFailedAnswer() bool {
 	s := c.srtpState()
