@@ -186,9 +186,12 @@ func TestDeviceCallFailureIsVisible(t *testing.T) {
 	if end.End == nil || end.End.Code != 486 || end.End.Q850 != 17 || !strings.Contains(end.End.Text, "mobile: 486") {
 		t.Errorf("end %+v, want the mobile's 486 with Q.850 17", end.End)
 	}
+	// The notice follows the ended call's event.
 	found := false
-	for _, n := range r.me.Snapshot().Notices {
-		found = found || strings.Contains(n.Text, "failed: mobile: 486")
+	for deadline := time.Now().Add(2 * time.Second); !found && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, n := range r.me.Snapshot().Notices {
+			found = found || strings.Contains(n.Text, "failed: mobile: 486")
+		}
 	}
 	if !found {
 		t.Errorf("no notice of the failure: %+v", r.me.Snapshot().Notices)

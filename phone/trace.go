@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -23,12 +24,25 @@ const maxLadder = 256
 var tracers = struct {
 	sync.RWMutex
 	phones map[*Phone]struct{}
-	once   sync.Once
+	n      atomic.Int32 // len(phones): no phone traces, nothing to do
 }{phones: map[*Phone]struct{}{}}
+
+// sipgo reads sip.SIPDebug and its tracer without synchronisation on every
+// message, so both are set once, before any transport of this process
+// serves (setting them at the first traced phone's Start raced with
+// untraced phones already reading, and -race said so). A process whose
+// phones all run without trace pays one atomic load per message.
+func init() {
+	sip.SIPDebugTracer(tracerFunc{})
+	sip.SIPDebug = true
+}
 
 type tracerFunc struct{}
 
 func (tracerFunc) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
+	if tracers.n.Load() == 0 {
+		return
+	}
 	if !strings.EqualFold(transport, "tcp") && !strings.EqualFold(transport, "tls") {
 		// UDP: one datagram; WebSocket: one frame, one message (RFC 7118 §5.1).
 		dispatchTrace(false, transport, laddr, raddr, msg)
@@ -43,6 +57,9 @@ func (tracerFunc) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
 }
 
 func (tracerFunc) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
+	if tracers.n.Load() == 0 {
+		return
+	}
 	dispatchTrace(true, transport, laddr, raddr, msg)
 }
 
@@ -50,23 +67,20 @@ func registerTracer(p *Phone) {
 	if p.cfg.NoTrace && p.trace == nil {
 		return
 	}
-	tracers.once.Do(func() {
-		sip.SIPDebugTracer(tracerFunc{})
-		sip.SIPDebug = true
-	})
 	tracers.Lock()
 	tracers.phones[p] = struct{}{}
+	tracers.n.Store(int32(len(tracers.phones)))
 	tracers.Unlock()
 }
 
 func unregisterTracer(p *Phone) {
 	tracers.Lock()
 	delete(tracers.phones, p)
+	tracers.n.Store(int32(len(tracers.phones)))
 	tracers.Unlock()
 }
 
 func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
-	msg = redactSDES(msg) // srtpsdp.go: SRTP keys are never shown
 	tracers.RLock()
 	var owner *Phone
 	for p := range tracers.phones {
@@ -98,6 +112,7 @@ func dispatchTrace(sent bool, transport, laddr, raddr string, msg []byte) {
 	if owner == nil {
 		return
 	}
+	msg = redactSDES(msg) // srtpsdp.go: SRTP keys are never shown
 	m := SIPMessage{
 		Time: time.Now(), Sent: sent, Local: laddr, Remote: raddr,
 		Summary: firstLineSummary(msg), CSeq: headerValue(msg, "CSeq", ""),
