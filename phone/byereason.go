@@ -77,6 +77,11 @@ func (p *Phone) noteBye(req *sip.Request) {
 func (c *call) remoteHangup() EndInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.mc.replacedAt != "" {
+		// The consultation call of our attended transfer, BYEd by the
+		// target that replaced it (transfer.go).
+		return EndInfo{Cause: EndTransferred, Text: "replaced at " + c.mc.replacedAt}
+	}
 	if c.bye != nil {
 		return *c.bye
 	}

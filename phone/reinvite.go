@@ -47,6 +47,10 @@ type midcall struct {
 	referAnswer chan bool
 	// transfer is the REFER we sent and are waiting on, nil otherwise.
 	transfer *transferState
+	// replacedAt: an attended transfer's REFER for this consultation call
+	// is out; its target's BYE (RFC 3891 §3, after it took our Replaces)
+	// ends this call as transferred, even before the final NOTIFY.
+	replacedAt string
 	// conf links this call's media with another one (conference.go).
 	conf *confLink
 	// tePT is the peer's telephone-event payload type when it is not

@@ -232,6 +232,11 @@ func (p *Phone) refer(ctx context.Context, c *call, target sip.Uri, referTo stri
 	}
 	c.mc.transfer = ts
 	c.mu.Unlock()
+	if consult != nil {
+		consult.mu.Lock()
+		consult.mc.replacedAt = ts.target
+		consult.mu.Unlock()
+	}
 
 	onNotify := func(code int) {
 		// A sipgo goroutine: post and return.
@@ -417,6 +422,11 @@ func (p *Phone) transferFailed(c *call, ts *transferState, code int, reason stri
 	ts.failed = true
 	held := ts.held
 	c.mu.Unlock()
+	if cc := ts.consult; cc != nil {
+		cc.mu.Lock()
+		cc.mc.replacedAt = ""
+		cc.mu.Unlock()
+	}
 	p.emit(TransferProgress{CallID: c.id, Target: ts.target, Code: code, Reason: reason, Final: true})
 	if held && c.state() == CallActive {
 		if err := p.Resume(c.id); err != nil {
