@@ -135,7 +135,14 @@ func (s *session) do(f func()) bool {
 	case <-ran:
 		return true
 	case <-s.done:
-		return false
+		// f may have ended the session (a hang-up): then both are ready
+		// and select picks either; f ran, so say so.
+		select {
+		case <-ran:
+			return true
+		default:
+			return false
+		}
 	}
 }
 
