@@ -70,7 +70,8 @@ type Service struct {
 	// ownPresence is the last OwnPresenceChanged's state (presence.go).
 	ownPresence struct {
 		sync.Mutex
-		last string
+		last    string
+		pending bool // a derivation is scheduled (presence.go)
 	}
 	journal  *journaling       // see journaling.go
 	route    AnyDeviceRoute    // dial routing, see anydevice.go; guarded by mu
