@@ -46,6 +46,20 @@ type Hub struct {
 	ecInDevice atomic.Bool           // the device runs it (EchoDevice)
 	aecOut     []int16               // capture goroutine only
 
+	// paced is set while the device paces the capture (FramePacer): the
+	// speaker then runs on the sound card's clock too, not on a ticker
+	// that drifts from it. After each captured frame the capture hands
+	// the playout a tick (captured); the playout plays one frame phase
+	// after it, where phase is just after the latest the call's frames
+	// have been arriving in the frame (arrivals): a frame is played as
+	// soon as it is there, not up to a frame later.
+	paced    atomic.Bool
+	captured chan time.Time               // capture → playout, latest wins
+	arrivals [arrivalWindow]time.Duration // received frames' offsets after the capture tick, under mu
+	nArr     int                          // arrivals written, under mu
+	capAt    atomic.Int64                 // unix nanos of the last paced capture
+	playMu   sync.Mutex                   // one playFrame at a time (capture or ticker)
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	running  sync.WaitGroup
@@ -80,7 +94,8 @@ func NewHub(src Source, sink Sink, f Format) *Hub {
 		f: f, n: n,
 		ports: map[string]*Port{},
 		mic:   make([]int16, n), tmp: make([]int16, n), out: make([]int16, n), aecOut: make([]int16, n),
-		stop: make(chan struct{}),
+		stop:     make(chan struct{}),
+		captured: make(chan time.Time, capturedTicks),
 	}
 	h.dev.Store(&hubDevice{src: src, snk: sink})
 	for c := CueRing; c <= CueWaiting; c++ {
@@ -188,7 +203,7 @@ func (h *Hub) Port(id string) *Port {
 		h.mu.Unlock()
 		return p
 	}
-	p := &Port{h: h, id: id, tx: newTrimRing(txQueue, h.n, 0), rx: newTrimRing(hubQueue, h.n, 0), last: make([]int16, h.n), jb: NewJitterBuffer(h.f)}
+	p := &Port{h: h, id: id, tx: newTrimRing(txQueue, h.n, 0), rx: newTrimRing(hubQueue, h.n, 0), last: make([]int16, h.n), jb: NewJitterBuffer(h.f), ready: make(chan struct{}, 1)}
 	h.ports[id] = p
 	h.mu.Unlock()
 	h.updateNeed()
@@ -254,7 +269,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	wg.Go(func() { h.captureLoop(ctx) })
-	wg.Go(func() { h.loop(ctx, h.playFrame) })
+	wg.Go(func() { h.playLoop(ctx) })
 	wg.Wait()
 	return nil
 }
@@ -290,20 +305,43 @@ type FramePacer interface {
 }
 
 // captureLoop is loop for the capture: paced by the device while it paces
-// itself, else by the ticker.
+// itself, else by the ticker. While the device paces it, it also plays a
+// frame after each frame captured (or missed): the speaker then runs on
+// the device's clock and gets each frame as soon as it is due.
 func (h *Hub) captureLoop(ctx context.Context) {
 	t := time.NewTicker(h.f.Frame)
 	defer t.Stop()
+	defer h.paced.Store(false)
 	for {
 		if p, ok := h.dev.Load().src.(FramePacer); ok && p.Paced() {
+			h.paced.Store(true)
 			if ctx.Err() != nil {
 				return
 			}
-			if p.ReadPaced(h.mic) {
+			got := p.ReadPaced(h.mic)
+			now := time.Now()
+			h.capAt.Store(now.UnixNano())
+			if got {
 				h.passMic(nil)
+			}
+			// One playout tick per frame, missed or not: a sound server
+			// that hands over two frames at once (a null sink's monitor
+			// every 40 ms) gets two frames played.
+			for {
+				select {
+				case h.captured <- now:
+				default:
+					select {
+					case <-h.captured: // the playout is stuck: keep the newest
+					default:
+					}
+					continue
+				}
+				break
 			}
 			continue
 		}
+		h.paced.Store(false)
 		select {
 		case <-ctx.Done():
 			return
@@ -313,6 +351,79 @@ func (h *Hub) captureLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// capturedTicks is how many capture ticks may wait for the playout.
+const capturedTicks = 4
+
+// arrivalWindow is how many received frames the playout phase is read
+// over (1 s of 20 ms frames).
+const arrivalWindow = 50
+
+// playMargin is how long after the latest arrival the playout plays.
+const playMargin = 2 * time.Millisecond
+
+// playLoop plays a frame per frame time: on the ticker, or while the
+// device paces the capture, one per captured frame at the playout phase.
+func (h *Hub) playLoop(ctx context.Context) {
+	t := time.NewTicker(h.f.Frame)
+	defer t.Stop()
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if h.paced.Load() {
+				continue // the capture's ticks pace the playout
+			}
+		case at := <-h.captured:
+			ph := h.playPhase()
+			if d := time.Until(at.Add(ph)); d > 0 {
+				wait.Reset(d)
+				select {
+				case <-ctx.Done():
+					wait.Stop()
+					return
+				case <-wait.C:
+				}
+			}
+		}
+		if err := h.playFrame(); err != nil && ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// playPhase is how long after a capture tick the playout plays: just
+// after the latest offset at which frames arrived over the last second,
+// at most a frame less a margin; 0 with no frames received.
+func (h *Hub) playPhase() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var late time.Duration
+	for _, d := range h.arrivals[:min(h.nArr, arrivalWindow)] {
+		late = max(late, d)
+	}
+	if h.nArr == 0 {
+		return 0
+	}
+	return min(late+playMargin, h.f.Frame-playMargin)
+}
+
+// noteArrival records when a live port received a frame, as an offset
+// after the last capture tick. Called with h.mu held.
+func (h *Hub) noteArrival() {
+	if !h.paced.Load() {
+		return
+	}
+	d := time.Duration(time.Now().UnixNano()-h.capAt.Load()) % h.f.Frame
+	if d < 0 {
+		d += h.f.Frame
+	}
+	h.arrivals[h.nArr%arrivalWindow] = d
+	h.nArr++
 }
 
 // Close stops Run and waits for it. It does not close the device. It
@@ -352,6 +463,10 @@ func (h *Hub) passMic(err error) error {
 			}
 		}
 		p.tx.push(h.tmp)
+		select {
+		case p.ready <- struct{}{}:
+		default:
+		}
 	}
 	return err
 }
@@ -359,6 +474,8 @@ func (h *Hub) passMic(err error) error {
 // playFrame mixes one frame of every live port and the cue and writes it to
 // the speaker.
 func (h *Hub) playFrame() error {
+	h.playMu.Lock()
+	defer h.playMu.Unlock()
 	clear(h.out)
 	h.mu.Lock()
 	for _, p := range h.ports {
@@ -396,7 +513,28 @@ type Port struct {
 	// jb, when a jitter buffer is built in, replaces rx for frames that
 	// come with their RTP timestamp (WriteTimed). Guarded by h.mu.
 	jb JitterBuffer
+	// ready is signalled when the capture queues a frame for the port.
+	ready chan struct{}
 }
+
+// PacedSource is a Source whose frames come at the sound card's pace (a
+// hub's Port): a sender that waits on FrameReady sends each captured frame
+// as it comes, not on a ticker of its own that would hold it up to a frame.
+type PacedSource interface {
+	Source
+	// Paced reports whether frames now come at a device's pace; else
+	// FrameReady may stay silent and the sender paces itself.
+	Paced() bool
+	// FrameReady is signalled (level-triggered, capacity one) when a
+	// frame has been queued for ReadFrame.
+	FrameReady() <-chan struct{}
+}
+
+// Paced reports whether the hub's device paces the capture.
+func (p *Port) Paced() bool { return p.h.paced.Load() }
+
+// FrameReady is signalled when the capture has queued a frame for the port.
+func (p *Port) FrameReady() <-chan struct{} { return p.ready }
 
 // ReadFrame fills dst with the next frame to send: the microphone (and the
 // other live ports) when live, else silence.
@@ -408,6 +546,12 @@ func (p *Port) ReadFrame(dst []int16) error {
 	}
 	if !p.live || !p.tx.pop(dst) {
 		clear(dst)
+	}
+	if p.tx.count > 0 { // FrameReady stays level-triggered
+		select {
+		case p.ready <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
@@ -421,6 +565,7 @@ func (p *Port) WriteFrame(src []int16) error {
 	}
 	if p.live {
 		p.rx.push(src)
+		p.h.noteArrival()
 	}
 	return nil
 }
@@ -443,6 +588,7 @@ func (p *Port) WriteTimed(src []int16, ts uint32, seq uint16) error {
 	} else {
 		p.rx.push(src)
 	}
+	p.h.noteArrival()
 	return nil
 }
 
@@ -465,9 +611,10 @@ func (p *Port) Close() error {
 }
 
 var (
-	_ Source    = (*Port)(nil)
-	_ Sink      = (*Port)(nil)
-	_ TimedSink = (*Port)(nil)
+	_ PacedSource = (*Port)(nil)
+	_ Source      = (*Port)(nil)
+	_ Sink        = (*Port)(nil)
+	_ TimedSink   = (*Port)(nil)
 )
 
 // frameRing is a fixed queue of frames; pushing onto a full ring drops the

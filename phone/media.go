@@ -250,6 +250,9 @@ func (mp *mediaPump) writeLoop() {
 	defer tick.Stop()
 	gate := time.NewTicker(gateEvery)
 	defer gate.Stop()
+	waitFrame := time.NewTimer(time.Hour)
+	waitFrame.Stop()
+	first := true // the first packet carries the marker bit
 	for mp.ctx.Err() == nil {
 		if mp.relayStep(tick, gate) {
 			continue // packet mode (relay.go)
@@ -292,6 +295,24 @@ func (mp *mediaPump) writeLoop() {
 		if c.sendingMusic() {
 			src = mp.holdMusic(f) // we hold with sendonly: music, not the mic
 		}
+		// A source paced by the sound card (the hub's port) is sent as
+		// each frame is captured, not on diago's ticker, which would hold
+		// a frame up to 20 ms; a frame and a half without one sends what
+		// there is (silence), so the stream never stops.
+		paced, _ := src.(audio.PacedSource)
+		if paced != nil && !paced.Paced() {
+			paced = nil
+		}
+		if paced != nil {
+			waitFrame.Reset(f.Frame * 3 / 2)
+			select {
+			case <-mp.ctx.Done():
+				return
+			case <-paced.FrameReady():
+			case <-waitFrame.C:
+			}
+			waitFrame.Stop()
+		}
 		if src != nil {
 			if err := src.ReadFrame(frame); err != nil && !errors.Is(err, io.EOF) {
 				c.log.Debug("audio source", "call_id", c.id, "err", err)
@@ -323,7 +344,14 @@ func (mp *mediaPump) writeLoop() {
 			}
 			continue
 		}
-		if _, err := w.Write(enc[:n]); err != nil {
+		if paced != nil {
+			// Sent now; the RTP timestamp still advances a frame a frame.
+			_, err = mp.m.RTPPacketWriter.WriteSamples(enc[:n], props.Codec.SampleTimestamp(), first, props.Codec.PayloadType)
+		} else {
+			_, err = w.Write(enc[:n]) // sends, then waits for diago's tick
+		}
+		first = false
+		if err != nil {
 			if mp.ctx.Err() == nil && !errors.Is(err, io.EOF) {
 				c.log.Debug("audio write", "call_id", c.id, "err", err)
 			}
