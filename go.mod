@@ -16,6 +16,7 @@ require (
 	github.com/emiago/sipgo v1.7.2
 	github.com/gordonklaus/portaudio v0.0.0-20250206071425-98a94950218b
 	github.com/icholy/digest v1.2.0
+	github.com/jfreymuth/pulse v0.1.1
 	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/pion/rtp v1.8.18
 	github.com/pion/sdp/v3 v3.0.20

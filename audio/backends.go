@@ -20,7 +20,7 @@ import (
 //	pipe              a *Pipe as both source and sink, for tests
 //	record:PATH       silence in, out recorded to a WAV file
 //	NAME[:ARG]        a backend registered with RegisterBackend, e.g. portaudio
-//	auto              the default devices of DefaultDeviceBackend
+//	auto              the default devices of the first of DefaultDeviceBackends that opens
 //
 // Any spec may end in "+record:PATH" to record what the sink receives as
 // well, e.g. "echo+record:/tmp/call.wav"; everything after "+record:" is the
@@ -109,14 +109,7 @@ func openBase(spec string, f Format, log *slog.Logger) (Source, Sink, io.Closer,
 		if err := noArg(); err != nil {
 			return nil, nil, nil, err
 		}
-		b, ok := lookupBackend(DefaultDeviceBackend)
-		if !ok {
-			return nil, nil, nil, &kindError{
-				msg:  fmt.Sprintf("auto: %s not built in (use OpenDevice to fall back to null)", DefaultDeviceBackend),
-				kind: ErrUnknownBackend,
-			}
-		}
-		return b.Open("", f, log)
+		return openAuto(f, log)
 	}
 	b, ok := lookupBackend(name)
 	if !ok {

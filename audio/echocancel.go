@@ -1,6 +1,9 @@
 package audio
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // EchoCanceller removes from the microphone what the speaker played
 // (acoustic echo: laptop speakers, a desk phone's hands-free). Playback
@@ -10,6 +13,19 @@ type EchoCanceller interface {
 	Playback(frame []int16)
 	Capture(mic, out []int16)
 	Close() error
+}
+
+// EchoPath is a device that knows how long the speaker's sound takes to
+// come back in its microphone frames: the buffers between the two (the
+// pulse backend's). A guard lines its echo canceller up with it.
+type EchoPath interface {
+	EchoDelay() time.Duration
+}
+
+// EchoAligner is an EchoCanceller whose reference can be lined up with a
+// device's echo delay, given in frames.
+type EchoAligner interface {
+	AlignEcho(frames int)
 }
 
 var newEC atomic.Pointer[func(Format) EchoCanceller]

@@ -95,6 +95,8 @@ type Guard struct {
 
 	ec atomic.Pointer[ecBox] // echo canceller the sessions run; nil: none
 
+	xruns [2]atomic.Uint64 // overflows and underflows of every session so far
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -162,6 +164,13 @@ func (g *Guard) DeviceName() string {
 		return *p
 	}
 	return ""
+}
+
+// Xruns returns the overflows (captured audio lost) and underflows (the
+// speaker ran dry) of the devices this guard opened, counted by its
+// supervisor every 50 ms; the settings pane shows them.
+func (g *Guard) Xruns() (overflows, underflows uint64) {
+	return g.xruns[0].Load(), g.xruns[1].Load()
 }
 
 // State returns the device's state now.
@@ -316,7 +325,7 @@ func (g *Guard) run(ctx context.Context, want bool) {
 		case !want && s != nil:
 			g.stop(s, DeviceIdle, nil)
 		case s != nil:
-			bursts.note(s, g.o.Log, time.Now())
+			bursts.note(s, g.o.Log, time.Now(), &g.xruns)
 			if t := time.Now(); t.Sub(lastDepths) >= 5*time.Second {
 				lastDepths = t
 				s.mu.Lock()
@@ -450,6 +459,10 @@ var (
 // a low-latency client.
 const firstFrameGrace = 2500 * time.Millisecond
 
+// startFrames is how many frames a new session captures before a stall
+// counts at once (not after firstFrameGrace more).
+const startFrames = 5
+
 // session is one opening of the device, with its reader and writer.
 type session struct {
 	log  *slog.Logger
@@ -472,6 +485,7 @@ type session struct {
 	killOnce          sync.Once
 
 	lastRead  atomic.Int64 // unix nanos of the last frame captured
+	frames    atomic.Int64 // frames captured
 	writeBusy atomic.Int64 // unix nanos a write started, 0 when none is under way
 	started   int64        // unix nanos the session started
 	wg        sync.WaitGroup
@@ -496,10 +510,19 @@ func (s *session) health(stall time.Duration) error {
 		return *p
 	}
 	now := time.Now().UnixNano()
-	if d := time.Duration(now - s.lastRead.Load()); d > stall {
+	starting := time.Duration(now-s.started) < 2*firstFrameGrace
+	micStall := stall
+	if starting && s.frames.Load() < startFrames {
+		// A stream's first frames may come in a hiccup: a sound server
+		// hands over its first low-latency fragment, then finishes the
+		// long block a source ran at before (a null sink's monitor in
+		// PulseAudio: 0.7 s).
+		micStall += firstFrameGrace
+	}
+	if d := time.Duration(now - s.lastRead.Load()); d > micStall {
 		return fmt.Errorf("%w: no microphone frame for %v", ErrDeviceStalled, d.Round(time.Millisecond))
 	}
-	if time.Duration(now-s.started) < 2*firstFrameGrace {
+	if starting {
 		stall += firstFrameGrace // the first writes may wait for the stream to start
 	}
 	if b := s.writeBusy.Load(); b != 0 && time.Duration(now-b) > stall {
@@ -532,12 +555,21 @@ func (s *session) reader(n int) {
 	defer s.wg.Done()
 	buf, clean := make([]int16, n), make([]int16, n)
 	first := true
+	echoFrames := 0 // the device's echo delay in frames; 0: unknown
+	if p, ok := s.src.(EchoPath); ok && s.frame > 0 {
+		echoFrames = int((p.EchoDelay() + s.frame/2) / s.frame)
+	}
+	var aligned *ecBox
 	for !s.dead.Load() {
 		if err := s.src.ReadFrame(buf); err != nil {
 			s.fail(fmt.Errorf("microphone: %w", err))
 			return
 		}
 		if b := s.ec.Load(); b != nil {
+			if a, ok := b.ec.(EchoAligner); ok && echoFrames > 0 && b != aligned {
+				a.AlignEcho(echoFrames)
+				aligned = b
+			}
 			b.ec.Capture(buf, clean)
 			copy(buf, clean)
 		}
@@ -550,6 +582,7 @@ func (s *session) reader(n int) {
 			s.log.Debug("microphone frame late", "gap", gap.Round(time.Millisecond), "queued", s.queuedIn())
 		}
 		s.lastRead.Store(now)
+		s.frames.Add(1)
 		s.mu.Lock()
 		s.in.push(buf)
 		s.mu.Unlock()
@@ -671,7 +704,7 @@ type xrunBursts struct {
 	last          time.Time // the last new one; zero: no burst
 }
 
-func (x *xrunBursts) note(s *session, log *slog.Logger, now time.Time) {
+func (x *xrunBursts) note(s *session, log *slog.Logger, now time.Time, totals *[2]atomic.Uint64) {
 	d, ok := s.src.(XrunCounter)
 	if !ok {
 		return
@@ -683,6 +716,8 @@ func (x *xrunBursts) note(s *session, log *slog.Logger, now time.Time) {
 	if o > x.over || u > x.under {
 		x.bOver += o - x.over
 		x.bUnder += u - x.under
+		totals[0].Add(o - x.over)
+		totals[1].Add(u - x.under)
 		x.last = now
 	} else if !x.last.IsZero() && now.Sub(x.last) >= time.Second {
 		log.Warn("audio device overflow/underflow burst", "overflows", x.bOver, "underflows", x.bUnder, "overflows_total", o, "underflows_total", u)
@@ -692,7 +727,7 @@ func (x *xrunBursts) note(s *session, log *slog.Logger, now time.Time) {
 }
 
 // IsDeviceSpec reports whether spec names a sound device (auto, or a
-// registered backend such as portaudio[:DEVICE]) rather than a built-in
+// registered backend such as pulse or portaudio[:DEVICE]) rather than a built-in
 // source such as null or tone:HZ.
 func IsDeviceSpec(spec string) bool {
 	if strings.Contains(spec, "+record:") {

@@ -120,14 +120,41 @@ func Devices() ([]Device, error) {
 	return all, errors.Join(errs...)
 }
 
-// DefaultDeviceBackend is the backend OpenDevice tries for "auto".
-const DefaultDeviceBackend = "portaudio"
+// DefaultDeviceBackends are the backends "auto" tries, in order: the
+// sound server's own protocol first (lowest latency, no cgo), then the
+// sound card through portaudio (ALSA, Core Audio, ...).
+var DefaultDeviceBackends = []string{"pulse", "portaudio"}
 
-// OpenDevice opens audio the way the softphone wants it. For spec "",
-// "auto" or a bare registered backend name such as "portaudio" it opens that
-// backend's default devices ("auto" means DefaultDeviceBackend), and when
-// that fails (no backend built in, no sound card) it falls back to null audio
-// and returns a notice for the user, e.g.
+// openAuto opens the first of DefaultDeviceBackends that is registered and
+// opens its default devices; the error joins every backend's cause.
+func openAuto(f Format, log *slog.Logger) (Source, Sink, io.Closer, error) {
+	var causes []error
+	for _, name := range DefaultDeviceBackends {
+		b, ok := lookupBackend(name)
+		if !ok {
+			continue
+		}
+		src, sink, c, err := b.Open("", f, log)
+		if err == nil {
+			return src, sink, c, nil
+		}
+		causes = append(causes, err)
+	}
+	if len(causes) == 0 {
+		return nil, nil, nil, &kindError{
+			msg:  fmt.Sprintf("auto: none of %s built in", strings.Join(DefaultDeviceBackends, ", ")),
+			kind: ErrUnknownBackend,
+		}
+	}
+	return nil, nil, nil, errors.Join(causes...)
+}
+
+// OpenDevice opens audio the way the softphone wants it. For spec "" or
+// "auto" it opens the default devices of the first of
+// DefaultDeviceBackends that works, and for a bare registered backend name
+// such as "portaudio" that backend's; when that fails (no backend built
+// in, no sound server, no sound card) it falls back to null audio and
+// returns a notice for the user, e.g.
 //
 //	no audio device (portaudio: no default output device): using null audio
 //
@@ -139,26 +166,47 @@ func OpenDevice(spec string, f Format, log *slog.Logger) (src Source, sink Sink,
 	if log == nil {
 		log = slog.Default()
 	}
-	name := spec
-	if spec == "" || spec == "auto" {
-		name = DefaultDeviceBackend
-	}
-	b, registered := lookupBackend(name)
-	fallback := spec == "" || spec == "auto" || registered
-	if !fallback {
+	var cause error
+	switch b, registered := lookupBackend(spec); {
+	case spec == "" || spec == "auto":
+		src, sink, closer, cause = openAuto(f, log)
+	case registered:
+		src, sink, closer, cause = b.Open("", f, log)
+	default:
 		src, sink, closer, err = openSpec(spec, f, log)
 		return src, sink, closer, "", err
 	}
-	var cause error
-	if !registered {
-		cause = fmt.Errorf("%s not built in", name)
-	} else {
-		src, sink, closer, cause = b.Open("", f, log)
-		if cause == nil {
-			return src, sink, closer, "", nil
-		}
+	if cause == nil {
+		return src, sink, closer, "", nil
 	}
-	log.Warn("audio device unavailable, using null audio", "backend", name, "err", cause)
+	cause = errors.New(strings.ReplaceAll(cause.Error(), "\n", "; "))
+	log.Warn("audio device unavailable, using null audio", "spec", spec, "err", cause)
 	n := new(Null)
 	return n, n, n, fmt.Sprintf("no audio device (%v): using null audio", cause), nil
+}
+
+// SplitDevices splits a device backend's spec argument into input and
+// output device names: "" (the defaults), "NAME" (both), or
+// "in=NAME;out=NAME" with either part optional. ok is false for a
+// malformed argument (an unknown or repeated key).
+func SplitDevices(arg string) (in, out string, ok bool) {
+	arg = strings.TrimSpace(arg)
+	if !strings.HasPrefix(arg, "in=") && !strings.HasPrefix(arg, "out=") {
+		return arg, arg, true
+	}
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(arg, ";") {
+		key, val, found := strings.Cut(part, "=")
+		key = strings.TrimSpace(key)
+		if !found || (key != "in" && key != "out") || seen[key] {
+			return "", "", false
+		}
+		seen[key] = true
+		if key == "in" {
+			in = strings.TrimSpace(val)
+		} else {
+			out = strings.TrimSpace(val)
+		}
+	}
+	return in, out, true
 }

@@ -56,10 +56,29 @@ func TestOpenDevice(t *testing.T) {
 		wantErr    error
 	}{
 		{
-			name:       "auto without portaudio built in falls back",
+			name:       "auto without a device backend built in falls back",
 			spec:       "auto",
 			wantSource: reflect.TypeFor[*Null](),
-			wantNotice: "no audio device (portaudio not built in): using null audio",
+			wantNotice: "no audio device (auto: none of pulse, portaudio built in): using null audio",
+		},
+		{
+			name: "auto tries the sound server first, then the sound card",
+			backends: map[string]Backend{
+				"pulse":     fakeBackend(errors.New("pulse: no sound server"), nil, nil),
+				"portaudio": fakeBackend(nil, nil, nil),
+			},
+			spec:       "auto",
+			wantSource: reflect.TypeFor[*Tone](),
+		},
+		{
+			name: "auto names every backend's cause",
+			backends: map[string]Backend{
+				"pulse":     fakeBackend(errors.New("pulse: no sound server"), nil, nil),
+				"portaudio": fakeBackend(errNoCard, nil, nil),
+			},
+			spec:       "auto",
+			wantSource: reflect.TypeFor[*Null](),
+			wantNotice: "no audio device (pulse: no sound server; fakecard: no default output device): using null audio",
 		},
 		{
 			name:       "empty spec means auto",

@@ -3,12 +3,11 @@
 package bench
 
 import (
-	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,19 +23,26 @@ import (
 // is the default source): the speaker is fed back into the microphone, so
 // a burst played once circulates, and the interval between its returns on
 // the speaker is the round trip, read on one clock. Baseline: a plain
-// `parec | pacat` loop at 20 ms latency. anyphone: the TUI (portaudio,
-// jitter buffer) in a call with `anyphone endpoint --audio echo`, so the
-// loop is mouth → TUI → RTP → echo peer → RTP → TUI → ear, with echo
-// cancellation off (the loop is an echo). Both in one run.
+// `parec | pacat` loop at 20 ms latency. anyphone: the TUI (default
+// audio, jitter buffer) in a call with sipp's RTP echo (-rtp_echo sends
+// each packet straight back), so the loop is mouth → TUI → RTP → echo →
+// RTP → TUI → ear, with echo cancellation off (the loop is an echo) and
+// nothing of a second phone in it. The call's round trip is read again
+// after ANYPHONE_BENCH_AUDIO_HOLD (default 60 s) in the same call: no
+// frame may be added over time. All in one run.
 func BenchmarkAudioRoundTrip(b *testing.B) {
-	for _, tool := range []string{"pulseaudio", "parec", "pacat", "paplay", "tmux"} {
+	for _, tool := range []string{"pulseaudio", "parec", "pacat", "paplay", "tmux", "sipp"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			b.Fatalf("%s not installed (make test installs pulseaudio pulseaudio-utils tmux): %v", tool, err)
+			b.Fatalf("%s not installed (make test installs pulseaudio pulseaudio-utils tmux sip-tester): %v", tool, err)
 		}
 	}
 	bin, err := anyphoneBin()
 	if err != nil {
 		b.Fatal(err)
+	}
+	hold := 60 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("ANYPHONE_BENCH_AUDIO_HOLD")); err == nil {
+		hold = d
 	}
 	dir, err := os.MkdirTemp("", "pa")
 	if err != nil {
@@ -59,25 +65,16 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 		return roundTrips(b, env, burst)
 	}()
 
+	var late []time.Duration // the same call after hold
 	phone := func() []time.Duration {
-		peer := exec.Command(bin, "endpoint", "--listen", "127.0.0.1:0", "--audio", "echo")
-		out, err := peer.StdoutPipe()
-		if err != nil {
+		sipPort, mediaPort := freeUDPPorts(b)
+		echo := exec.Command("sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(sipPort),
+			"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-rtp_echo", "-nostdin", "-m", "1")
+		echo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := echo.Start(); err != nil {
 			b.Fatal(err)
 		}
-		stdin, _ := peer.StdinPipe()
-		if err := peer.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = stdin.Close(); _ = peer.Process.Kill(); _ = peer.Wait() }()
-		var ready struct{ Event, URI string }
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if json.Unmarshal(sc.Bytes(), &ready) == nil && ready.Event == "ready" {
-				break
-			}
-		}
-		go func() { _, _ = io.Copy(io.Discard, out) }() // drains the peer's events until it exits
+		defer func() { _ = syscall.Kill(-echo.Process.Pid, syscall.SIGKILL); _ = echo.Wait() }()
 		sock := fmt.Sprintf("bench-audio-%d", os.Getpid())
 		tmux := func(args ...string) (string, error) {
 			o, err := exec.Command("tmux", append([]string{"-L", sock}, args...)...).CombinedOutput()
@@ -90,24 +87,31 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 			b.Fatalf("tmux: %v: %s", err, o)
 		}
 		defer func() { _, _ = tmux("kill-server") }()
-		waitScreen := func(what string) {
+		waitScreen := func(what string) string {
 			deadline := time.Now().Add(15 * time.Second)
 			for time.Now().Before(deadline) {
 				if s, _ := tmux("capture-pane", "-p", "-t", "ui"); strings.Contains(s, what) {
-					return
+					return s
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 			s, _ := tmux("capture-pane", "-p", "-t", "ui")
 			b.Fatalf("waiting for %q:\n%s", what, s)
+			return ""
 		}
-		waitScreen("no calls")
+		screen := waitScreen("no calls")
+		if head, _, _ := strings.Cut(screen, "\n"); true {
+			b.Logf("header: %s", strings.TrimSpace(head))
+		}
 		_, _ = tmux("send-keys", "-t", "ui", "d")
-		_, _ = tmux("send-keys", "-t", "ui", "-l", ready.URI)
+		_, _ = tmux("send-keys", "-t", "ui", "-l", fmt.Sprintf("sip:echo@127.0.0.1:%d", sipPort))
 		_, _ = tmux("send-keys", "-t", "ui", "Enter")
 		waitScreen("active")
 		time.Sleep(3 * time.Second) // the device's first frames
-		return roundTrips(b, env, burst)
+		first := roundTrips(b, env, burst)
+		time.Sleep(hold)
+		late = roundTrips(b, env, burst)
+		return first
 	}()
 
 	med := func(d []time.Duration) float64 {
@@ -119,15 +123,35 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 		return float64(s[len(s)/2]) / 1e6
 	}
 	b.Logf("parec|pacat round trips %v", base)
-	b.Logf("anyphone round trips %v", phone)
-	results.Set("audio round trip via PulseAudio, anyphone + echo peer (ms, median)", sutAnyphone, med(phone))
+	b.Logf("anyphone round trips %v, after %v more %v", phone, hold, late)
+	results.Set("audio round trip via PulseAudio, anyphone + RTP echo (ms, median)", sutAnyphone, med(phone))
+	results.Set(fmt.Sprintf("audio round trip, the same call %v later (ms, median)", hold), sutAnyphone, med(late))
 	results.Set("audio round trip via PulseAudio, parec|pacat at 20 ms (ms, median)", sutAnyphone, med(base))
-	results.Note("audio round trip: anyphone's includes RTP both ways, the echo peer's buffer (up to 80 ms) and the jitter buffer")
+	results.Note("audio round trip: anyphone's includes a 20 ms RTP frame, RTP both ways through sipp -rtp_echo and the jitter buffer")
 	b.ReportMetric(med(phone), "anyphone-rtt-ms")
+	b.ReportMetric(med(late), "anyphone-rtt-later-ms")
 	b.ReportMetric(med(base), "parec-pacat-rtt-ms")
-	if len(phone) < 3 || len(base) < 3 {
-		b.Errorf("too few round trips measured: anyphone %d, baseline %d", len(phone), len(base))
+	if len(phone) < 3 || len(base) < 3 || len(late) < 3 {
+		b.Errorf("too few round trips measured: anyphone %d (later %d), baseline %d", len(phone), len(late), len(base))
 	}
+}
+
+// freeUDPPorts returns two free UDP ports on 127.0.0.1 (SIP and media).
+func freeUDPPorts(b *testing.B) (int, int) {
+	var ports []int
+	var conns []net.PacketConn
+	for range 2 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+		ports = append(ports, c.LocalAddr().(*net.UDPAddr).Port)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	return ports[0], ports[1]
 }
 
 // startBenchPulse starts PulseAudio in user mode in dir and returns the

@@ -19,8 +19,9 @@ import (
 	"github.com/anyphone/anyphone/audio"
 )
 
-// These tests run the real binary with the portaudio backend against a
-// real sound server: PulseAudio in user mode with two null sinks, "spk"
+// These tests run the real binary against a real sound server, through
+// both device backends: pulse (the server's own protocol, what "auto"
+// opens first) and portaudio (the server behind ALSA's pulse plugin): PulseAudio in user mode with two null sinks, "spk"
 // (the speaker; its monitor is what the user hears) and "micsrc" (its
 // monitor is the default source, the microphone). paplay plays a tone into
 // the microphone, parec records the speaker, and a peer endpoint plays and
@@ -417,11 +418,18 @@ const (
 	toneAmp        = 0.3
 )
 
-// pulseCall starts the sound server, the peer and the TUI (default audio:
-// the sound server through portaudio's ALSA "default") with the tone
-// playing into the microphone and the speaker recorded, and dials the
-// peer. It returns when the call is active.
-func pulseCall(t *testing.T) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw, micWAV, logPath string) {
+// audioBackends are the --audio specs the pulse tests run the TUI with:
+// "auto" opens the sound server's protocol (pulse); "portaudio" goes
+// through ALSA's pulse plugin.
+var audioBackends = []struct{ name, spec, header string }{
+	{"pulse", "auto", "audio: pulse:in=micsrc.monitor;out=spk"},
+	{"portaudio", "portaudio", "audio: portaudio:default"},
+}
+
+// pulseCall starts the sound server, the peer and the TUI (with --audio
+// spec) with the tone playing into the microphone and the speaker
+// recorded, and dials the peer. It returns when the call is active.
+func pulseCall(t *testing.T, spec string) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw, micWAV, logPath string) {
 	bin, tmux := need(t)
 	ps = startPulse(t)
 	dir := t.TempDir()
@@ -433,7 +441,7 @@ func pulseCall(t *testing.T) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw
 	spkRaw, _ = ps.recordSpeaker("speaker")
 	state := t.TempDir()
 	logPath = filepath.Join(state, "anyphone", "anyphone.log")
-	tm = startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" XDG_STATE_HOME="+state+" -- --log-level debug")
+	tm = startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" XDG_STATE_HOME="+state+" -- --log-level debug --audio "+spec)
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
@@ -452,7 +460,13 @@ func pulseCall(t *testing.T) (ps *pulseServer, tm *term, p peer, peerWAV, spkRaw
 // tone reaches the peer and the peer's tone reaches the speaker, each at
 // its level within 1 dB and with no dropout over 40 ms.
 func TestPulseAudioBothWays(t *testing.T) {
-	_, tm, p, peerWAV, spkRaw, _, _ := pulseCall(t)
+	for _, b := range audioBackends {
+		t.Run(b.name, func(t *testing.T) { pulseBothWays(t, b.spec) })
+	}
+}
+
+func pulseBothWays(t *testing.T, spec string) {
+	_, tm, p, peerWAV, spkRaw, _, _ := pulseCall(t, spec)
 	time.Sleep(8 * time.Second)
 	tm.keys(false, "e")
 	tm.waitFor("the idle view after hang up", func(s string) bool { return callRow(s) == "" && strings.Contains(s, "no calls") })
@@ -479,11 +493,17 @@ func TestPulseAudioBothWays(t *testing.T) {
 // within 2 s of the server's return (and the speaker plays the peer), and
 // at the end q exits within a second.
 func TestPulseAudioServerLoss(t *testing.T) {
+	for _, b := range audioBackends {
+		t.Run(b.name, func(t *testing.T) { pulseServerLoss(t, b.spec) })
+	}
+}
+
+func pulseServerLoss(t *testing.T, spec string) {
 	rounds := 10
 	if n, err := strconv.Atoi(os.Getenv("ANYPHONE_PULSE_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	ps, tm, p, peerWAV, _, micWAV, logPath := pulseCall(t)
+	ps, tm, p, peerWAV, _, micWAV, logPath := pulseCall(t, spec)
 	time.Sleep(2 * time.Second)
 	began := time.Now()
 	type round struct {
@@ -679,9 +699,15 @@ func (ps *pulseServer) anyphoneStreams() int {
 // sound server (no mic-in-use light, the server may suspend); a call opens
 // the microphone and the speaker, and hanging up closes them.
 func TestPulseAudioIdleHoldsNoStream(t *testing.T) {
+	for _, b := range audioBackends {
+		t.Run(b.name, func(t *testing.T) { pulseIdle(t, b.spec, b.header) })
+	}
+}
+
+func pulseIdle(t *testing.T, spec, header string) {
 	bin, tmux := need(t)
 	ps := startPulse(t)
-	tm := startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" --")
+	tm := startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" -- --audio "+spec)
 	tm.waitFor("the idle view", contains("no calls"))
 	streams := func(what string, ok func(int) bool) {
 		t.Helper()
@@ -700,7 +726,7 @@ func TestPulseAudioIdleHoldsNoStream(t *testing.T) {
 	if out, err := tm.run("resize-window", "-t", "ui", "-x", "160", "-y", "30"); err != nil {
 		t.Fatalf("resize: %v: %s", err, out)
 	}
-	tm.waitFor("the device in the header", contains("audio: portaudio:default"))
+	tm.waitFor("the device in the header", contains(header))
 	time.Sleep(time.Second)
 	streams("idle", func(n int) bool { return n == 0 })
 	tm.keys(false, "d")
@@ -721,6 +747,12 @@ func TestPulseAudioIdleHoldsNoStream(t *testing.T) {
 // default with a sound card) is at least 10 dB below what it hears with
 // --no-echo-cancel: the echo return loss enhancement.
 func TestPulseAudioEchoCancel(t *testing.T) {
+	for _, b := range audioBackends {
+		t.Run(b.name, func(t *testing.T) { pulseEchoCancel(t, b.spec) })
+	}
+}
+
+func pulseEchoCancel(t *testing.T, spec string) {
 	bin, tmux := need(t)
 	ps := startPulse(t)
 	set := exec.Command("pactl", "set-default-source", "spk.monitor")
@@ -736,7 +768,7 @@ func TestPulseAudioEchoCancel(t *testing.T) {
 		t.Helper()
 		rec := filepath.Join(t.TempDir(), "peer.wav")
 		p := startPeer(t, bin, "--audio", "wav:"+talk, "--record", rec)
-		tm := startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" -- "+flags)
+		tm := startTUIWith(t, bin, tmux, strings.Join(ps.env(), " ")+" -- --audio "+spec+" "+flags)
 		tm.waitFor("the idle view", contains("no calls"))
 		tm.keys(false, "d")
 		tm.keys(true, p.uri)

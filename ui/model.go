@@ -63,6 +63,10 @@ type Options struct {
 	// Levels returns the microphone and speaker peaks (0..1) for the
 	// settings pane's meter (audio.Hub.Levels); nil shows silence.
 	Levels func() (mic, speaker float64)
+	// Xruns returns the sound device's overflows (captured audio lost)
+	// and underflows (the speaker ran dry) so far, shown under the
+	// settings pane's meter; nil shows none.
+	Xruns func() (overflows, underflows uint64)
 	// SaveSetting keeps a value changed in the settings pane for the next
 	// start: name is audio (a device spec), hold_dialect, on_busy or dnd
 	// ("true"/"false"). nil keeps nothing. It is called off the event loop.

@@ -68,6 +68,8 @@ type settingsPane struct {
 	w, h        int
 	sel         int
 	mic, spk    float64 // last levels, 0..1
+	over, under uint64  // the device's overflows and underflows so far
+	xruns       bool    // the device counts them
 	hold        api.HoldDialect
 	audio       string   // the device in use
 	audioDevs   []string // what `anyphone devices` lists
@@ -192,6 +194,9 @@ func (p *settingsPane) View(pol *busy.Policy, now time.Time) string {
 	}
 	bar := max(min((p.w-24)/2, 30), 5)
 	b.WriteString("\n\n" + fitLine(fmt.Sprintf("  mic %s  speaker %s", meter(p.mic, bar), meter(p.spk, bar)), p.w))
+	if p.xruns {
+		b.WriteString("\n" + p.st.Dim.Render(fitLine(fmt.Sprintf("  overflows %d (mic audio lost)  underflows %d (speaker ran dry)", p.over, p.under), p.w)))
+	}
 	switch {
 	case p.picking:
 		b.WriteString(p.pickerView())
@@ -276,6 +281,10 @@ func (m *Model) openSettings() tea.Cmd {
 func (m *Model) readLevels() {
 	if m.opts.Levels != nil {
 		m.settings.mic, m.settings.spk = m.opts.Levels()
+	}
+	if m.opts.Xruns != nil {
+		m.settings.over, m.settings.under = m.opts.Xruns()
+		m.settings.xruns = true
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/anyphone/anyphone/audio"
 )
@@ -42,25 +41,11 @@ func openBackend(arg string, f audio.Format, log *slog.Logger) (audio.Source, au
 
 // ParseDevices splits a spec argument into input and output device
 // specs: "" (defaults), "NAME" (both), or "in=NAME;out=NAME" with either
-// part optional.
+// part optional (see audio.SplitDevices).
 func ParseDevices(arg string) (in, out string, err error) {
-	arg = strings.TrimSpace(arg)
-	if !strings.HasPrefix(arg, "in=") && !strings.HasPrefix(arg, "out=") {
-		return arg, arg, nil
-	}
-	seen := map[string]bool{}
-	for part := range strings.SplitSeq(arg, ";") {
-		key, val, ok := strings.Cut(part, "=")
-		key = strings.TrimSpace(key)
-		if !ok || (key != "in" && key != "out") || seen[key] {
-			return "", "", &kindError{msg: fmt.Sprintf("portaudio: device argument %q: want NAME or in=NAME;out=NAME", arg), kind: ErrBadArg}
-		}
-		seen[key] = true
-		if key == "in" {
-			in = strings.TrimSpace(val)
-		} else {
-			out = strings.TrimSpace(val)
-		}
+	in, out, ok := audio.SplitDevices(arg)
+	if !ok {
+		return "", "", &kindError{msg: fmt.Sprintf("portaudio: device argument %q: want NAME or in=NAME;out=NAME", arg), kind: ErrBadArg}
 	}
 	return in, out, nil
 }

@@ -38,13 +38,14 @@ type EchoCanceller struct {
 	mic, out unsafe.Pointer
 	refs     [][]int16 // played frames waiting for their capture, oldest first
 	free     [][]int16 // spare frames for refs
+	keep     int       // refs kept at most: the echo's delay in frames
 }
 
 // NewEchoCanceller returns an echo canceller for frames of f.
 func NewEchoCanceller(f audio.Format) *EchoCanceller {
 	n := f.Samples()
 	tail := int(int64(f.SampleRate) * int64(EchoTail) / int64(time.Second))
-	e := &EchoCanceller{n: n}
+	e := &EchoCanceller{n: n, keep: refKeep}
 	e.st = C.speex_echo_state_init(C.int(n), C.int(tail))
 	rate := C.int(f.SampleRate)
 	C.speex_echo_ctl(e.st, C.SPEEX_ECHO_SET_SAMPLING_RATE, unsafe.Pointer(&rate))
@@ -63,14 +64,27 @@ func NewEchoCanceller(f audio.Format) *EchoCanceller {
 func (e *EchoCanceller) slice(p unsafe.Pointer) []int16 { return unsafe.Slice((*int16)(p), e.n) }
 
 // refKeep is how many played frames may wait for their capture before
-// the oldest are dropped. Each capture takes exactly one reference frame,
-// so the reference stream stays unbroken and its lag steady; dropping
-// only when the queue grows past refKeep (a long stall) resyncs it.
-// speex_echo_playback keeps only two frames and drops the bursts a writer
-// that plays queued frames back to back makes; this queue absorbs them.
-// Measured through PulseAudio with speech-like sound: 16-17 dB with 6
-// (1-2 frames: 3-41 dB, unsteady; hub-level reference: 4 dB).
+// the oldest are dropped, unless the device tells its echo delay
+// (AlignEcho). The queue settles at that depth (the speaker's frames come
+// ahead of the microphone's at the start), so it is the lag between the
+// reference and the microphone: it must match the device's echo path, as
+// the canceller's filter is causal and lines up frame by frame. Each
+// capture takes exactly one reference frame, so the reference stream
+// stays unbroken and its lag steady. speex_echo_playback keeps only two
+// frames and drops the bursts a writer that plays queued frames back to
+// back makes; this queue absorbs them. Measured through PulseAudio with
+// speech-like sound: portaudio (ALSA's pulse plugin, some 100 ms of
+// buffers) 16-17 dB with 6, 3-41 dB unsteady with 1-2; the pulse backend
+// (45 ms) 47-51 dB with 2-3, 1.5 dB with 6.
 const refKeep = 6
+
+// AlignEcho sets the reference lag to frames, the device's echo delay
+// (audio.EchoPath) in frames: 1 at least.
+func (e *EchoCanceller) AlignEcho(frames int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.keep = min(max(frames, 1), refQueue-1)
+}
 
 // Playback tells the canceller a frame went to the speaker.
 func (e *EchoCanceller) Playback(frame []int16) {
@@ -103,7 +117,7 @@ func (e *EchoCanceller) Capture(mic, out []int16) {
 		copy(out, mic)
 		return
 	}
-	for len(e.refs) > refKeep {
+	for len(e.refs) > e.keep {
 		e.free = append(e.free, e.refs[0])
 		e.refs = e.refs[1:]
 	}

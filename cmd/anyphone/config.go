@@ -135,10 +135,11 @@ type AccountConfig struct {
 }
 
 // AudioConfig is the [audio] section. Device specs are those of
-// `anyphone devices`: auto, null, portaudio[:DEVICE], tone:HZ, ...
+// `anyphone devices`: auto, null, pulse[:DEVICE], portaudio[:DEVICE], tone:HZ, ...
 type AudioConfig struct {
-	// Device is where calls' audio goes. "auto" (default): portaudio if a
-	// device opens, else null audio with a notice.
+	// Device is where calls' audio goes. "auto" (default): the sound
+	// server (pulse), else the sound card (portaudio), else null audio
+	// with a notice.
 	Device string `toml:"device"`
 	// Input and Output override Device for the microphone and the speaker.
 	Input  string `toml:"input"`
@@ -839,8 +840,9 @@ const ExampleConfig = `# anyphone configuration (TOML). Every key is optional: a
 # expiry = "10m"
 
 [audio]
-# auto: the sound card if one opens, else silence with a notice.
-# Others: null, portaudio[:DEVICE], tone:HZ, echo (see "anyphone devices").
+# auto: the sound server (pulse), else the sound card (portaudio), else
+# silence with a notice.
+# Others: null, pulse[:DEVICE], portaudio[:DEVICE], tone:HZ, echo (see "anyphone devices").
 # device = "auto"
 # Microphone and speaker, when they differ from device.
 # input = ""

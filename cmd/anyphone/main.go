@@ -14,10 +14,12 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	// The portaudio backend registers itself when built with -tags
-	// portaudio, the jitter buffer and echo canceller (SpeexDSP) with -tags
+	// The sound backends register themselves: pulse (the sound server's
+	// protocol, pure Go) always, portaudio when built with -tags
+	// portaudio; the jitter buffer and echo canceller (SpeexDSP) with -tags
 	// speexdsp.
 	_ "github.com/anyphone/anyphone/audio/portaudio"
+	_ "github.com/anyphone/anyphone/audio/pulse"
 	_ "github.com/anyphone/anyphone/audio/speex"
 )
 

@@ -38,7 +38,7 @@ type TuiCmd struct {
 	Registrar    string   `help:"Registrar URI, e.g. sip:127.0.0.1:5060."`
 	Username     string   `help:"Digest user (default: the AOR user)."`
 	PasswordEnv  string   `help:"Read the password from this environment variable."`
-	Audio        string   `help:"Audio device: auto (sound card, else silence), null, portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
+	Audio        string   `help:"Audio device: auto (the sound server, else the sound card, else silence), null, pulse[:DEVICE], portaudio[:DEVICE], tone:HZ, ... (default: [audio] device, else auto)."`
 	Contacts     string   `help:"Contacts file: NAME NUMBER-OR-URI per line (default: $XDG_CONFIG_HOME/anyphone/contacts if present)." type:"path"`
 	NoBuiltins   bool     `help:"Do not serve the built-in echo and tone contacts."`
 	NoEchoCancel bool     `help:"Turn echo cancellation off (on by default with a sound card; needs the speexdsp build tag)." name:"no-echo-cancel"`
@@ -650,6 +650,7 @@ func (c *TuiCmd) Run(g *Globals) error {
 
 	m := ui.New(svc, ui.Options{
 		Levels:       hub.Levels,
+		Xruns:        audioSw.xruns,
 		AudioLost:    audioNote.lostNow,
 		AudioDevices: audioDeviceNames(),
 		Audio:        audioSw,
@@ -713,6 +714,18 @@ var _ ui.AudioSwitcher = (*audioSwitch)(nil)
 
 func newAudioSwitch(h *audio.Hub, dev io.Closer, log *slog.Logger) *audioSwitch {
 	return &audioSwitch{hub: h, log: log, open: audio.OpenDevice, list: audio.Devices, dev: dev}
+}
+
+// xruns are the overflows and underflows of the device in use when it
+// counts them (a guarded sound card), else none.
+func (a *audioSwitch) xruns() (overflows, underflows uint64) {
+	a.mu.Lock()
+	dev := a.dev
+	a.mu.Unlock()
+	if x, ok := dev.(interface{ Xruns() (uint64, uint64) }); ok {
+		return x.Xruns()
+	}
+	return 0, 0
 }
 
 // AudioDevices lists null, then every backend device as a spec
