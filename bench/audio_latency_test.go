@@ -22,8 +22,10 @@ import (
 // sound server (PulseAudio in user mode, one null sink "spk" whose monitor
 // is the default source): the speaker is fed back into the microphone, so
 // a burst played once circulates, and the interval between its returns on
-// the speaker is the round trip, read on one clock. Baseline: a plain
-// `parec | pacat` loop at 20 ms latency. anyphone: the TUI (default
+// the speaker is the round trip, read on one clock. Baselines: a plain
+// `parec | pacat` loop at 20 ms latency, and the same loop moving whole
+// 20 ms frames (`dd bs=320 iflag=fullblock` between them), which is what
+// a call with 20 ms RTP frames must do. anyphone: the TUI (default
 // audio, jitter buffer) in a call with sipp's RTP echo (-rtp_echo sends
 // each packet straight back), so the loop is mouth → TUI → RTP → echo →
 // RTP → TUI → ear, with echo cancellation off (the loop is an echo) and
@@ -53,8 +55,8 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 	burst := filepath.Join(dir, "burst.wav")
 	writeBurst(b, burst)
 
-	base := func() []time.Duration {
-		loop := exec.Command("sh", "-c", "parec -d spk.monitor --rate=8000 --channels=1 --format=s16le --latency-msec=20 | pacat -d spk --rate=8000 --channels=1 --format=s16le --latency-msec=20")
+	baseline := func(middle string) []time.Duration {
+		loop := exec.Command("sh", "-c", "parec -d spk.monitor --rate=8000 --channels=1 --format=s16le --latency-msec=20 | "+middle+"pacat -d spk --rate=8000 --channels=1 --format=s16le --latency-msec=20")
 		loop.Env = env
 		loop.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := loop.Start(); err != nil {
@@ -63,7 +65,11 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 		defer func() { _ = syscall.Kill(-loop.Process.Pid, syscall.SIGKILL); _ = loop.Wait() }()
 		time.Sleep(time.Second)
 		return roundTrips(b, env, burst)
-	}()
+	}
+	base := baseline("")
+	// The same loop moving whole 20 ms frames (320 bytes), as a call
+	// must: a frame leaves only once its last sample is captured.
+	framed := baseline("dd bs=320 iflag=fullblock status=none | ")
 
 	var late []time.Duration // the same call after hold
 	phone := func() []time.Duration {
@@ -123,16 +129,19 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 		return float64(s[len(s)/2]) / 1e6
 	}
 	b.Logf("parec|pacat round trips %v", base)
+	b.Logf("parec|20 ms frames|pacat round trips %v", framed)
 	b.Logf("anyphone round trips %v, after %v more %v", phone, hold, late)
 	results.Set("audio round trip via PulseAudio, anyphone + RTP echo (ms, median)", sutAnyphone, med(phone))
 	results.Set(fmt.Sprintf("audio round trip, the same call %v later (ms, median)", hold), sutAnyphone, med(late))
 	results.Set("audio round trip via PulseAudio, parec|pacat at 20 ms (ms, median)", sutAnyphone, med(base))
+	results.Set("audio round trip via PulseAudio, parec|20 ms frames|pacat (ms, median)", sutAnyphone, med(framed))
 	results.Note("audio round trip: anyphone's includes a 20 ms RTP frame, RTP both ways through sipp -rtp_echo and the jitter buffer")
 	b.ReportMetric(med(phone), "anyphone-rtt-ms")
 	b.ReportMetric(med(late), "anyphone-rtt-later-ms")
 	b.ReportMetric(med(base), "parec-pacat-rtt-ms")
-	if len(phone) < 3 || len(base) < 3 || len(late) < 3 {
-		b.Errorf("too few round trips measured: anyphone %d (later %d), baseline %d", len(phone), len(late), len(base))
+	b.ReportMetric(med(framed), "parec-framed-pacat-rtt-ms")
+	if len(phone) < 3 || len(base) < 3 || len(late) < 3 || len(framed) < 3 {
+		b.Errorf("too few round trips measured: anyphone %d (later %d), baselines %d and %d framed", len(phone), len(late), len(base), len(framed))
 	}
 }
 
@@ -253,8 +262,9 @@ func roundTrips(b *testing.B, env []string, burst string) []time.Duration {
 // onsetIntervals returns the round trip of the circulating burst in s:
 // the lag of the first strong peak of the autocorrelation of its envelope
 // (1 ms means of |x|) over the 1.5 s after the burst first sounds, read
-// once per 300 ms slice so the spread shows. A loop shorter than 5 ms or
-// longer than 500 ms is not found.
+// once per 300 ms slice so the spread shows. A loop shorter than 10 ms or
+// longer than 500 ms is not found (a lag under 10 ms is the envelope of
+// a loop that rings on, not a round trip: 20 ms frames alone exceed it).
 func onsetIntervals(s []int16) []time.Duration {
 	const ms = 8
 	env := make([]float64, len(s)/ms)
@@ -290,10 +300,10 @@ func onsetIntervals(s []int16) []time.Duration {
 			return sum
 		}
 		best := 0.0
-		for lag := 5; lag <= 500; lag++ {
+		for lag := 10; lag <= 500; lag++ {
 			best = max(best, ac(lag))
 		}
-		for lag := 5; lag <= 500; lag++ {
+		for lag := 10; lag <= 500; lag++ {
 			if a := ac(lag); a >= 0.6*best && a >= ac(lag-1) && a >= ac(lag+1) {
 				d = append(d, time.Duration(lag)*time.Millisecond)
 				break
