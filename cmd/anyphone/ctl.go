@@ -113,19 +113,27 @@ func (c *CtlCmd) target(g *Globals) (addr, user string, token phone.Secret, err 
 // session connects and returns the client and a context bounded by
 // --timeout; call the returned func when done.
 func (c *CtlCmd) session(g *Globals) (*ctl.Client, context.Context, func(), error) {
+	cl, _, tctx, done, err := c.followSession(g)
+	return cl, tctx, done, err
+}
+
+// followSession is session for a command that runs until Ctrl-C (events,
+// watch --follow, presence --follow): ctx ends only on Ctrl-C or SIGTERM,
+// dctx is ctx bounded by --timeout, for the dial and the first requests.
+func (c *CtlCmd) followSession(g *Globals) (cl *ctl.Client, ctx, dctx context.Context, done func(), err error) {
 	addr, user, token, err := c.target(g)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	tctx, cancel := context.WithTimeout(ctx, c.timeout())
-	cl, err := ctl.DialUser(tctx, addr, user, token)
+	dctx, cancel := context.WithTimeout(ctx, c.timeout())
+	cl, err = ctl.DialUser(dctx, addr, user, token)
 	if err != nil {
 		cancel()
 		stop()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return cl, tctx, func() { cl.Close(); cancel(); stop() }, nil
+	return cl, ctx, dctx, func() { cl.Close(); cancel(); stop() }, nil
 }
 
 func (c *CtlCmd) timeout() time.Duration {
@@ -652,19 +660,11 @@ type CtlEventsCmd struct {
 // Run subscribes and prints each event as one JSON line until Ctrl-C, the
 // instance going away, or --count events.
 func (c *CtlEventsCmd) Run(g *Globals, p *CtlCmd) error {
-	addr, user, token, err := p.target(g)
+	cl, ctx, dctx, done, err := p.followSession(g)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	dctx, cancel := context.WithTimeout(ctx, p.timeout())
-	defer cancel()
-	cl, err := ctl.DialUser(dctx, addr, user, token)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer done()
 	snap, err := cl.Subscribe(dctx)
 	if err != nil {
 		return err

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/anyphone/anyphone/cti/api"
@@ -98,19 +94,11 @@ func (c *CtlWatchCmd) Run(g *Globals, p *CtlCmd) error {
 		_, err = cl.Do(ctx, "unwatch", map[string]string{"target": c.Target})
 		return err
 	}
-	addr, user, token, err := p.target(g)
+	cl, ctx, dctx, done, err := p.followSession(g)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	dctx, cancel := context.WithTimeout(ctx, p.timeout())
-	defer cancel()
-	cl, err := ctl.DialUser(dctx, addr, user, token)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer done()
 	if c.Follow {
 		if _, err := cl.Subscribe(dctx); err != nil {
 			return err
@@ -155,19 +143,11 @@ func (c *CtlWatchCmd) Run(g *Globals, p *CtlCmd) error {
 
 // follow prints our state, then each change of it until Ctrl-C.
 func (c *CtlPresenceCmd) follow(g *Globals, p *CtlCmd) error {
-	addr, user, token, err := p.target(g)
+	cl, ctx, dctx, done, err := p.followSession(g)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	dctx, cancel := context.WithTimeout(ctx, p.timeout())
-	defer cancel()
-	cl, err := ctl.DialUser(dctx, addr, user, token)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer done()
 	if _, err := cl.Subscribe(dctx); err != nil {
 		return err
 	}
