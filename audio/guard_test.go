@@ -343,6 +343,10 @@ func TestGuardLogsXrunBurstOnce(t *testing.T) {
 	if !strings.Contains(out, "overflows=10 underflows=5") {
 		t.Errorf("the burst line does not give its counts:\n%s", out)
 	}
+	// The settings pane's counts.
+	if o, u := g.Xruns(); o != 10 || u != 5 {
+		t.Errorf("Xruns() = %d, %d; want 10, 5", o, u)
+	}
 }
 
 type lockedWriter struct {

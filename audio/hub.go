@@ -530,8 +530,17 @@ type PacedSource interface {
 	FrameReady() <-chan struct{}
 }
 
-// Paced reports whether the hub's device paces the capture.
-func (p *Port) Paced() bool { return p.h.paced.Load() }
+// Paced reports whether the port's frames come at the device's pace: the
+// hub's device paces the capture and the port is live (a port that is not
+// gets no frames, and its sender keeps its own pace).
+func (p *Port) Paced() bool {
+	if !p.h.paced.Load() {
+		return false
+	}
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	return p.live && !p.closed
+}
 
 // FrameReady is signalled when the capture has queued a frame for the port.
 func (p *Port) FrameReady() <-chan struct{} { return p.ready }

@@ -93,6 +93,13 @@ func TestHubPacedPlayout(t *testing.T) {
 		if !p.Paced() {
 			t.Fatal("port not paced by a pacing device")
 		}
+		if i == 0 {
+			// A port that is not live gets no frames: its sender must
+			// keep its own pace, not wait for FrameReady.
+			if q := h.Port("held"); q.Paced() {
+				t.Error("a port that is not live claims the device's pace")
+			}
+		}
 		_ = p.ReadFrame(buf)
 		time.Sleep(3 * time.Millisecond)
 		echo := make([]int16, dev.n)

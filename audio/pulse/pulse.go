@@ -451,7 +451,7 @@ func (s *Stream) WriteFrame(src []int16) error {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
 	}
 	if s.credit.Load() < -int64(playAhead*len(b)) {
-		s.overflows.Add(1) // the speaker is a frame ahead of its buffer: drop
+		s.overflows.Add(1) // over playAhead frames beyond what the server asked for: drop
 		return nil
 	}
 	s.credit.Add(-int64(len(b)))
