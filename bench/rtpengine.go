@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/anyphone/anyphone/phone/phonetest/ports"
 )
 
 // The errors of the rtpengine driver. (They belong in errors.go, which this
@@ -419,46 +420,13 @@ func StartRtpengine(ctx context.Context, dir string, calls, cpu int) (*Rtpengine
 // Stop stops the daemon by its PID.
 func (r *Rtpengine) Stop() { r.Proc.Stop(3 * time.Second) }
 
-// freeRange returns the first of n consecutive UDP ports free on 127.0.0.1,
+// freeRange returns the first of n consecutive ports free on 127.0.0.1,
 // below the kernel's ephemeral range so that sockets bound to port 0 later
 // do not take them.
 func freeRange(n int) (int, error) {
-	lo := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if v, err := strconv.Atoi(f[0]); err == nil {
-				lo = v
-			}
-		}
+	base, err := ports.Free(n, nil)
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
 	}
-	first := 10000
-	if lo-n <= first {
-		first = 1024
-	}
-	// Start at a random even offset so that parallel runs rarely race for
-	// the same block, and wrap around once.
-	start := first
-	var r [2]byte
-	_, _ = rand.Read(r[:])
-	if span := lo - n - first; span > 0 {
-		start += (int(r[0])<<8 | int(r[1])) % span &^ 1
-	}
-	for _, from := range []int{start, first} {
-		for base := from; base+n <= lo; {
-			bad := -1
-			for p := base; p < base+n; p++ {
-				c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-				if err != nil {
-					bad = p
-					break
-				}
-				c.Close()
-			}
-			if bad < 0 {
-				return base, nil
-			}
-			base = (bad + 2) &^ 1
-		}
-	}
-	return 0, fmt.Errorf("bench: no %d free ports below %d", n, lo)
+	return base, nil
 }

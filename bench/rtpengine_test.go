@@ -295,23 +295,6 @@ func TestNGClientErrors(t *testing.T) {
 	}
 }
 
-func TestFreeRange(t *testing.T) {
-	for _, n := range []int{1, 64, 1000} {
-		base, err := freeRange(n)
-		if err != nil {
-			t.Fatalf("freeRange(%d): %v", n, err)
-		}
-		if base%2 != 0 || base < 1024 || base+n > 65536 {
-			t.Fatalf("freeRange(%d) = %d: want an even base above 1023", n, base)
-		}
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: base + n - 1})
-		if err != nil {
-			t.Fatalf("freeRange(%d) = %d, but %d is taken: %v", n, base, base+n-1, err)
-		}
-		c.Close()
-	}
-}
-
 // TestRtpengineBridge runs the real daemon (Debian rtpengine-daemon; make
 // deps installs it): two calls bridged through it carry content frames
 // both ways, and its CPU is readable from /proc. Skipped under -short like

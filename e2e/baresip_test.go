@@ -10,9 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/anyphone/anyphone/phone/phonetest/ports"
 )
 
 // baresipConfig is a baresip 1.0 config for loopback without sound
@@ -39,34 +42,31 @@ module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:{{CTRL}}
 `
 
-// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago
-// and, with span > 1, the span-1 ports after it too (never 5060).
+// e2ePorts keeps freeUDPPort from handing out a port twice in this binary.
+var e2ePorts struct {
+	sync.Mutex
+	used map[int]bool
+}
+
+// freeUDPPort returns a port on 127.0.0.1 free for UDP and TCP and, with
+// span > 1, the span-1 ports after it too (never 5060), below the kernel's
+// ephemeral range, where no socket bound to port 0 beside this test takes
+// one before the peer binds it.
 func freeUDPPort(t *testing.T, span int) int {
 	t.Helper()
-	for range 100 {
-		l, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		base := l.LocalAddr().(*net.UDPAddr).Port
-		l.Close()
-		if base+span > 65535 || base <= 5060 && 5060 < base+span {
-			continue
-		}
-		ok := true
-		for p := base + 1; p < base+span && ok; p++ {
-			c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p))
-			ok = err == nil
-			if c != nil {
-				c.Close()
-			}
-		}
-		if ok {
-			return base
-		}
+	e2ePorts.Lock()
+	defer e2ePorts.Unlock()
+	base, err := ports.Free(span, func(p int) bool { return e2ePorts.used[p] })
+	if err != nil {
+		t.Fatalf("free port: %v", err)
 	}
-	t.Fatal("no free UDP port range")
-	return 0
+	if e2ePorts.used == nil {
+		e2ePorts.used = map[int]bool{}
+	}
+	for p := base; p < base+span; p++ {
+		e2ePorts.used[p] = true
+	}
+	return base
 }
 
 // startBaresip runs baresip on 127.0.0.1 and returns the URI to dial and

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/anyphone/anyphone/phone/phonetest/ports"
 )
 
 // needInterop skips under -short and otherwise returns nothing: interop tests
@@ -63,52 +64,26 @@ var (
 
 // freePort returns a port on 127.0.0.1 free for UDP and TCP such that the
 // span ports after it are free too (sipp binds its media port and port+2:
-// ask for span 4). It never returns 5060.
+// ask for span 4). The block lies below the kernel's ephemeral range, so
+// no socket bound to port 0 by a test running beside this one (in this
+// binary or another package's) takes a port in it before the peer binds
+// it. It never returns 5060.
 func freePort(t *testing.T, span int) int {
 	t.Helper()
 	portMu.Lock()
 	defer portMu.Unlock()
-	for range 200 {
-		l, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		base := l.LocalAddr().(*net.UDPAddr).Port
-		l.Close()
-		if base+span > 65535 || (base <= 5060 && 5060 < base+span) {
-			continue
-		}
-		ok := true
-		for p := base; p < base+span && ok; p++ {
-			ok = !usedPorts[p] && portFree(p)
-		}
-		if !ok {
-			continue
-		}
-		for p := base; p < base+span; p++ {
-			usedPorts[p] = true
-		}
-		return base
+	base, err := ports.Free(span, func(p int) bool { return usedPorts[p] })
+	if err != nil {
+		t.Fatalf("free port: %v", err)
 	}
-	t.Fatal("free port: none found")
-	return 0
+	for p := base; p < base+span; p++ {
+		usedPorts[p] = true
+	}
+	return base
 }
 
 // portFree reports whether p is bindable on 127.0.0.1 for UDP and TCP.
-func portFree(p int) bool {
-	addr := fmt.Sprintf("127.0.0.1:%d", p)
-	u, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return false
-	}
-	u.Close()
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
-}
+func portFree(p int) bool { return ports.IsFree(p) }
 
 // proc is a peer process in its own process group, with stdout and stderr
 // in a file under the test's temp dir. The test's cleanup stops it and, when

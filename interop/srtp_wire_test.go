@@ -73,22 +73,26 @@ func (c *wireCapture) Stop() {
 func (c *wireCapture) Payloads() [][]byte {
 	c.t.Helper()
 	c.Stop()
-	out, err := exec.Command("tshark", "-r", c.file, "-T", "fields", "-e", "udp.payload").Output()
+	out, err := exec.Command("tshark", "-r", c.file, "-T", "fields",
+		"-e", "udp.srcport", "-e", "udp.dstport", "-e", "udp.payload").Output()
 	if err != nil {
 		c.t.Fatalf("tshark -r: %v", err)
 	}
 	var ps [][]byte
+	flows := map[string]int{} // "src->dst": packets, to tell whose packets a failure saw
 	for _, l := range strings.Split(string(out), "\n") {
-		l = strings.ReplaceAll(strings.TrimSpace(l), ":", "")
-		if l == "" {
+		f := strings.Split(strings.TrimSpace(l), "\t")
+		if len(f) != 3 || f[2] == "" {
 			continue
 		}
-		b, err := hex.DecodeString(l)
+		b, err := hex.DecodeString(strings.ReplaceAll(f[2], ":", ""))
 		if err != nil {
-			c.t.Fatalf("tshark payload %q: %v", l, err)
+			c.t.Fatalf("tshark payload %q: %v", f[2], err)
 		}
+		flows[f[0]+"->"+f[1]]++
 		ps = append(ps, b)
 	}
+	c.t.Logf("wire: flows (udp ports: packets) %v", flows)
 	return ps
 }
 
