@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,22 +146,14 @@ func BenchmarkAudioRoundTrip(b *testing.B) {
 	}
 }
 
-// freeUDPPorts returns two free UDP ports on 127.0.0.1 (SIP and media).
+// freeUDPPorts returns two free ports on 127.0.0.1 below the ephemeral
+// range: SIP, and media with the three after it (sipp binds mp and mp+2).
 func freeUDPPorts(b *testing.B) (int, int) {
-	var ports []int
-	var conns []net.PacketConn
-	for range 2 {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		conns = append(conns, c)
-		ports = append(ports, c.LocalAddr().(*net.UDPAddr).Port)
+	base, err := freeRange(6)
+	if err != nil {
+		b.Fatal(err)
 	}
-	for _, c := range conns {
-		_ = c.Close()
-	}
-	return ports[0], ports[1]
+	return base, base + 2
 }
 
 // startBenchPulse starts PulseAudio in user mode in dir and returns the
