@@ -88,6 +88,15 @@ var (
 	// readTimeout is how long ReadFrame waits for audio before it reports
 	// the server gone.
 	readTimeout = 2 * time.Second
+	// firstReadTimeout replaces it until the stream's first audio: a
+	// PulseAudio server that has just started sends its sources' first
+	// audio about 2.3 s after it starts, to every stream alike (measured:
+	// streams opened 0.34 and 0.65 s after the start both got their first
+	// packet at 2.34 s). With readTimeout the stream opened when the
+	// server came back failed 0.3 s before its audio, and the user saw a
+	// second "audio device lost" right after "audio device back". The
+	// device guard's own start-up grace (audio.Guard) still bounds it.
+	firstReadTimeout = 5 * time.Second
 )
 
 // Stream is an open source and sink on a PulseAudio server: an
@@ -109,6 +118,7 @@ type Stream struct {
 
 	mu      sync.Mutex
 	in      []int16       // captured, not yet read; guarded by mu
+	heard   atomic.Bool   // the microphone has sent audio
 	t0      time.Time     // catchUp's anchor; guarded by mu
 	recv    int           // samples received since t0 (less those dropped); guarded by mu
 	inReady chan struct{} // a frame may be ready
@@ -153,6 +163,19 @@ func open(in, out string, f audio.Format, log *slog.Logger) (*Stream, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	s := newStream(f, n, log)
+	if err := s.connect(); err != nil {
+		return nil, err
+	}
+	if err := s.create(in, out); err != nil {
+		_ = s.conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStream is a Stream not yet connected: n samples a frame.
+func newStream(f audio.Format, n int, log *slog.Logger) *Stream {
 	s := &Stream{
 		format: f, n: n, log: log,
 		in:      make([]int16, 0, (inKeep+1)*n),
@@ -164,14 +187,7 @@ func open(in, out string, f audio.Format, log *slog.Logger) (*Stream, error) {
 	s.timer.Stop()
 	s.playIdx.Store(proto.Undefined)
 	s.recIdx.Store(proto.Undefined)
-	if err := s.connect(); err != nil {
-		return nil, err
-	}
-	if err := s.create(in, out); err != nil {
-		_ = s.conn.Close()
-		return nil, err
-	}
-	return s, nil
+	return s
 }
 
 // connect dials the server and authenticates.
@@ -312,6 +328,7 @@ func (s *Stream) onMessage(m any) {
 	switch m := m.(type) {
 	case *proto.DataPacket:
 		if m.StreamIndex == s.recIdx.Load() {
+			s.heard.Store(true)
 			s.captured(m.Data)
 		}
 	case *proto.Request:
@@ -412,7 +429,11 @@ func (s *Stream) err() error {
 
 // ReadFrame fills dst with captured audio, blocking until enough is there.
 func (s *Stream) ReadFrame(dst []int16) error {
-	s.timer.Reset(readTimeout)
+	wait := readTimeout
+	if !s.heard.Load() {
+		wait = firstReadTimeout
+	}
+	s.timer.Reset(wait)
 	defer s.timer.Stop()
 	for {
 		s.mu.Lock()
@@ -430,7 +451,7 @@ func (s *Stream) ReadFrame(dst []int16) error {
 		case <-s.inReady:
 		case <-s.done:
 		case <-s.timer.C:
-			err := fmt.Errorf("%w: no microphone audio for %v", ErrServerGone, readTimeout)
+			err := fmt.Errorf("%w: no microphone audio for %v", ErrServerGone, wait)
 			s.fail(err)
 			return err
 		}

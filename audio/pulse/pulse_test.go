@@ -2,6 +2,7 @@ package pulse
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anyphone/anyphone/audio"
+	"github.com/jfreymuth/pulse/proto"
 )
 
 func TestServerAddrs(t *testing.T) {
@@ -53,5 +55,35 @@ func TestOpenWithoutServer(t *testing.T) {
 	}
 	if _, err := Devices(); !errors.Is(err, ErrNoServer) {
 		t.Errorf("Devices without a server: %v, want ErrNoServer", err)
+	}
+}
+
+// TestReadFrameWaitsForTheFirstAudio: a server that has just started sends
+// its first audio late (PulseAudio: 2.3 s after it starts); ReadFrame waits
+// firstReadTimeout for it, not readTimeout, so the stream opened when the
+// server came back is not given up just before its audio. Once audio has
+// come, a silence of readTimeout reports the server gone.
+func TestReadFrameWaitsForTheFirstAudio(t *testing.T) {
+	defer func(r, f time.Duration) { readTimeout, firstReadTimeout = r, f }(readTimeout, firstReadTimeout)
+	readTimeout, firstReadTimeout = 100*time.Millisecond, time.Second
+	s := newStream(audio.Narrowband, audio.Narrowband.Samples(), slog.New(slog.DiscardHandler))
+	s.recIdx.Store(3)
+	pkt := &proto.DataPacket{StreamIndex: 3, Data: make([]byte, 2*s.n)}
+	go func() {
+		time.Sleep(300 * time.Millisecond) // later than readTimeout
+		s.onMessage(pkt)
+	}()
+	frame := make([]int16, s.n)
+	start := time.Now()
+	if err := s.ReadFrame(frame); err != nil {
+		t.Fatalf("the first audio came after %v: %v, want it read", time.Since(start).Round(time.Millisecond), err)
+	}
+	start = time.Now()
+	err := s.ReadFrame(frame)
+	if !errors.Is(err, ErrServerGone) {
+		t.Fatalf("silence after the first audio: %v, want ErrServerGone", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("silence after the first audio reported after %v, want about readTimeout (100ms)", d)
 	}
 }
