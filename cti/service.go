@@ -14,6 +14,7 @@ package cti
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,8 +71,9 @@ type Service struct {
 	// ownPresence is the last OwnPresenceChanged's state (presence.go).
 	ownPresence struct {
 		sync.Mutex
-		last    string
-		pending bool // a derivation is scheduled (presence.go)
+		last    [sha256.Size]byte // digest of the last state's JSON
+		dialogs int               // dialogs in the last state
+		pending bool              // a derivation is scheduled (presence.go)
 	}
 	journal  *journaling       // see journaling.go
 	route    AnyDeviceRoute    // dial routing, see anydevice.go; guarded by mu
